@@ -1,0 +1,1 @@
+//! The Sluice book, compiled as doctests.

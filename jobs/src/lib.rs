@@ -1,0 +1,1 @@
+//! Sluice example jobs.

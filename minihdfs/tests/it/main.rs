@@ -1,0 +1,6 @@
+//! Integration tests: real HDFS clients (`hdfs-native`, the Go `hdfs` CLI) against a [`minihdfs::MiniHdfs`].
+
+mod cli;
+mod common;
+mod native;
+mod restart;

@@ -1,0 +1,1 @@
+//! Lowering library for `#[stream_job]` (placeholder).

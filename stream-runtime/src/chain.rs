@@ -1,0 +1,135 @@
+//! Narrow transformations, composed statically into one per-record pass.
+//!
+//! A [`DStream`](crate::DStream) carries its pending narrow operations as a type built from
+//! [`Map`], [`Filter`], [`FlatMap`] (and friends) around [`Id`]. The next shuffle or output runs the
+//! whole chain in one loop per partition: every call is monomorphized and inlined, with no
+//! per-record dynamic dispatch and no intermediate collection per operator.
+
+use std::marker::PhantomData;
+
+use crate::data::Data;
+
+/// A statically composed sequence of per-record operations from `In` to `Out`.
+pub trait Chain: Send + Sync + 'static {
+    /// The record type the chain reads.
+    type In: Data;
+    /// The record type the chain produces.
+    type Out: Data;
+
+    /// Whether the chain is [`Id`], so materializing it needs no pass.
+    #[doc(hidden)]
+    const IS_IDENTITY: bool = false;
+
+    /// Runs the chain on one record, pushing its results into `sink`.
+    fn push<S: FnMut(Self::Out)>(&self, x: Self::In, sink: &mut S);
+
+    /// Runs the chain over a whole partition, pushing every result into `sink`.
+    #[inline]
+    fn push_all<S: FnMut(Self::Out)>(&self, part: Vec<Self::In>, sink: &mut S) {
+        for x in part {
+            self.push(x, sink);
+        }
+    }
+
+    /// Runs the chain over a whole partition.
+    fn run_partition(&self, part: Vec<Self::In>) -> Vec<Self::Out> {
+        let mut out = Vec::with_capacity(part.len());
+        for x in part {
+            self.push(x, &mut |y| out.push(y));
+        }
+        out
+    }
+}
+
+/// The empty chain.
+#[derive(Debug)]
+pub struct Id<T>(PhantomData<fn(T) -> T>);
+
+impl<T> Default for Id<T> {
+    fn default() -> Self {
+        Id(PhantomData)
+    }
+}
+impl<T> Clone for Id<T> {
+    fn clone(&self) -> Self {
+        Id(PhantomData)
+    }
+}
+
+impl<T: Data> Chain for Id<T> {
+    type In = T;
+    type Out = T;
+    const IS_IDENTITY: bool = true;
+    #[inline(always)]
+    fn push<S: FnMut(T)>(&self, x: T, sink: &mut S) {
+        sink(x)
+    }
+    fn run_partition(&self, part: Vec<T>) -> Vec<T> {
+        part
+    }
+}
+
+/// `map` appended to a chain.
+#[derive(Debug, Clone)]
+pub struct Map<C, F> {
+    pub(crate) inner: C,
+    pub(crate) f: F,
+}
+
+impl<C: Chain, U: Data, F: Fn(C::Out) -> U + Send + Sync + 'static> Chain for Map<C, F> {
+    type In = C::In;
+    type Out = U;
+    #[inline(always)]
+    fn push<S: FnMut(U)>(&self, x: C::In, sink: &mut S) {
+        let f = &self.f;
+        self.inner.push(x, &mut |y| sink(f(y)))
+    }
+}
+
+/// `filter` appended to a chain.
+#[derive(Debug, Clone)]
+pub struct Filter<C, F> {
+    pub(crate) inner: C,
+    pub(crate) f: F,
+}
+
+impl<C: Chain, F: Fn(&C::Out) -> bool + Send + Sync + 'static> Chain for Filter<C, F> {
+    type In = C::In;
+    type Out = C::Out;
+    #[inline(always)]
+    fn push<S: FnMut(C::Out)>(&self, x: C::In, sink: &mut S) {
+        let f = &self.f;
+        self.inner.push(x, &mut |y| {
+            if f(&y) {
+                sink(y)
+            }
+        })
+    }
+}
+
+/// `flat_map` appended to a chain.
+#[derive(Debug, Clone)]
+pub struct FlatMap<C, F> {
+    pub(crate) inner: C,
+    pub(crate) f: F,
+}
+
+impl<C, I, F> Chain for FlatMap<C, F>
+where
+    C: Chain,
+    I: IntoIterator,
+    I::Item: Data,
+    F: Fn(C::Out) -> I + Send + Sync + 'static,
+{
+    type In = C::In;
+    type Out = I::Item;
+    #[inline(always)]
+    fn push<S: FnMut(I::Item)>(&self, x: C::In, sink: &mut S) {
+        let f = &self.f;
+        self.inner.push(x, &mut |y| {
+            for z in f(y) {
+                sink(z)
+            }
+        })
+    }
+}

@@ -1,0 +1,238 @@
+//! [`StreamingContext`]: the builder of a job's graph.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::StreamingError;
+use crate::metrics::SourceStats;
+use crate::node::Env;
+use crate::running::RunningContext;
+use crate::time::{Duration, Time};
+
+/// Default largest line a text source accepts: 16 MiB.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
+
+/// Settings of a [`StreamingContext`].
+#[derive(Debug, Clone)]
+pub struct Conf {
+    /// The batch interval.
+    pub batch: Duration,
+    /// Worker threads (Spark's `local[N]`). Receivers run on threads of their own.
+    pub threads: usize,
+    /// The job's name, shown in logs.
+    pub name: String,
+    /// Lines longer than this many bytes are reported and kept out of the batch.
+    pub max_line_bytes: usize,
+    /// The checkpoint directory, if any.
+    pub checkpoint_dir: Option<String>,
+}
+
+/// An input of the graph: allocates the data of each batch when the batch is generated.
+pub(crate) trait Input: Send + Sync {
+    fn name(&self) -> String;
+    /// Starts receivers; called once by `start`.
+    fn start(&self, _env: &Env, _clock: &Arc<dyn Clock>) -> Result<(), StreamingError> {
+        Ok(())
+    }
+    /// Fixes the data of batch `t`; returns the number of records if known.
+    fn allocate(&self, t: Time) -> u64;
+    /// Stops receiving.
+    fn stop(&self) {}
+    /// Counters of bad input.
+    fn stats(&self) -> SourceStats {
+        SourceStats::default()
+    }
+}
+
+/// An output operation: runs once per batch at which its stream has a batch.
+pub(crate) trait Output: Send + Sync {
+    fn name(&self) -> String;
+    fn run(&self, t: Time, env: &Env) -> Result<(), String>;
+}
+
+/// A node that must see every batch of its parent (windows, state); run before the outputs.
+pub(crate) trait Tick: Send + Sync {
+    fn tick(&self, t: Time, env: &Env);
+}
+
+#[derive(Default)]
+pub(crate) struct Graph {
+    pub(crate) inputs: Vec<Arc<dyn Input>>,
+    pub(crate) outputs: Vec<Box<dyn Output>>,
+    pub(crate) ticks: Vec<Box<dyn Tick>>,
+    pub(crate) errors: Vec<StreamingError>,
+    pub(crate) needs_checkpoint: bool,
+    pub(crate) listeners: Vec<Box<dyn Fn(&crate::metrics::BatchInfo) + Send + Sync>>,
+}
+
+/// The entry point of a job: holds the batch interval and thread count, creates input streams,
+/// and collects the graph of transformations and outputs until [`start`](Self::start).
+///
+/// `start` consumes the context, so no stream or output can be added to a running job, and a
+/// stopped job cannot be restarted: those are compile errors, not run-time checks. Several
+/// contexts may run one after another in one process.
+///
+/// ```
+/// use stream_runtime::prelude::*;
+/// let ssc = StreamingContext::new(Duration::millis(100)).with_threads(2);
+/// let queue = BatchQueue::new();
+/// queue.push(vec!["a b", "b"]);
+/// ssc.queue_stream(queue, true, None)
+///     .flat_map(|line| line.split(' ').map(String::from).collect::<Vec<_>>())
+///     .map(|w| (w, 1))
+///     .reduce_by_key(|a, b| a + b)
+///     .print();
+/// let running = ssc.start().expect("starts");
+/// running.await_termination_or_timeout(Duration::millis(250)).unwrap();
+/// running.stop(true);
+/// ```
+pub struct StreamingContext {
+    pub(crate) conf: Conf,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) graph: RefCell<Graph>,
+}
+
+impl std::fmt::Debug for StreamingContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamingContext").field("conf", &self.conf).finish_non_exhaustive()
+    }
+}
+
+impl StreamingContext {
+    /// A context with batch interval `batch`, as many worker threads as the machine has cores,
+    /// and the system clock.
+    pub fn new(batch: Duration) -> Self {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        StreamingContext {
+            conf: Conf {
+                batch,
+                threads,
+                name: "sluice".to_string(),
+                max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+                checkpoint_dir: None,
+            },
+            clock: Arc::new(SystemClock),
+            graph: RefCell::new(Graph::default()),
+        }
+    }
+
+    /// Sets the number of worker threads (Spark's `local[N]`).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.conf.threads = threads;
+        self
+    }
+
+    /// Sets the job name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.conf.name = name.into();
+        self
+    }
+
+    /// Sets the clock (a [`ManualClock`](crate::ManualClock) in tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the largest line, in bytes, text sources accept; longer lines are reported with
+    /// their source and position and kept out of the batch.
+    pub fn with_max_line_bytes(mut self, limit: usize) -> Self {
+        self.conf.max_line_bytes = limit;
+        self
+    }
+
+    /// Enables checkpointing to `dir` (a local path or an `hdfs://` URL).
+    pub fn checkpoint(&mut self, dir: impl Into<String>) {
+        self.conf.checkpoint_dir = Some(dir.into());
+    }
+
+    /// The settings.
+    pub fn conf(&self) -> &Conf {
+        &self.conf
+    }
+
+    /// The batch interval.
+    pub fn batch_duration(&self) -> Duration {
+        self.conf.batch
+    }
+
+    /// Default number of partitions of shuffles.
+    pub fn default_parallelism(&self) -> usize {
+        self.conf.threads.max(1)
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub(crate) fn add_input(&self, input: Arc<dyn Input>) {
+        self.graph.borrow_mut().inputs.push(input);
+    }
+
+    pub(crate) fn add_output(&self, output: Box<dyn Output>) {
+        self.graph.borrow_mut().outputs.push(output);
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn add_tick(&self, tick: Box<dyn Tick>) {
+        self.graph.borrow_mut().ticks.push(tick);
+    }
+
+    /// Calls `f` after every batch with its [`BatchInfo`](crate::BatchInfo) (Spark's
+    /// `StreamingListener.onBatchCompleted`), on the batch processing thread.
+    pub fn on_batch_completed(&self, f: impl Fn(&crate::metrics::BatchInfo) + Send + Sync + 'static) {
+        self.graph.borrow_mut().listeners.push(Box::new(f));
+    }
+
+    /// Records a validation error; `start` reports it.
+    pub(crate) fn record_error(&self, e: StreamingError) {
+        self.graph.borrow_mut().errors.push(e);
+    }
+
+    /// Marks the graph as holding a stateful operation, which needs a checkpoint directory.
+    #[allow(dead_code)]
+    pub(crate) fn require_checkpoint(&self) {
+        self.graph.borrow_mut().needs_checkpoint = true;
+    }
+
+    /// Checks the graph: first recorded validation error, missing outputs, missing checkpoint
+    /// directory.
+    pub(crate) fn validate(&self) -> Result<(), StreamingError> {
+        if self.conf.batch.as_millis() <= 0 {
+            return Err(StreamingError::InvalidConfig("the batch interval must be positive".into()));
+        }
+        if self.conf.threads == 0 {
+            return Err(StreamingError::InvalidConfig("the thread count must be at least 1".into()));
+        }
+        let graph = self.graph.borrow();
+        if let Some(e) = graph.errors.first() {
+            return Err(e.clone());
+        }
+        if graph.outputs.is_empty() {
+            return Err(StreamingError::NoOutputOperations);
+        }
+        if graph.needs_checkpoint && self.conf.checkpoint_dir.is_none() {
+            return Err(StreamingError::CheckpointDirectoryNotSet);
+        }
+        Ok(())
+    }
+
+    /// Validates the graph and starts generating and processing batches.
+    ///
+    /// Fails with a typed error, and starts nothing, when the graph has no output operation,
+    /// holds an invalid window, or needs a checkpoint directory that is not set.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// let ssc = StreamingContext::new(Duration::seconds(1));
+    /// let _unused = ssc.queue_stream(BatchQueue::<i32>::new(), true, None).count();
+    /// let err = ssc.start().unwrap_err();
+    /// assert_eq!(err.to_string(), "No output operations registered, so nothing to execute");
+    /// ```
+    pub fn start(self) -> Result<RunningContext, StreamingError> {
+        self.validate()?;
+        RunningContext::start(self)
+    }
+}

@@ -1,0 +1,41 @@
+//! Bound aliases for the records that flow through streams.
+
+use std::hash::Hash;
+
+/// A record a stream can carry: cloneable, shareable across worker threads, owned.
+///
+/// Blanket-implemented; you never implement it yourself.
+///
+/// ```
+/// fn takes_data<T: stream_runtime::Data>(_: T) {}
+/// takes_data((String::from("a"), 1u64));
+/// ```
+pub trait Data: Clone + Send + Sync + 'static {}
+impl<T: Clone + Send + Sync + 'static> Data for T {}
+
+/// A record usable as a key of keyed operations (`reduce_by_key`, joins, ...).
+///
+/// ```
+/// fn takes_key<K: stream_runtime::Key>(_: K) {}
+/// takes_key(String::from("word"));
+/// ```
+pub trait Key: Data + Eq + Hash {}
+impl<T: Data + Eq + Hash> Key for T {}
+
+/// The hasher every keyed operation and shuffle uses: fast, seeded identically on every thread
+/// so that map-side and reduce-side agree.
+pub type FastHasher = foldhash::fast::FixedState;
+
+/// A hash map keyed with [`FastHasher`].
+pub type FastMap<K, V> = hashbrown::HashMap<K, V, FastHasher>;
+
+/// A new, empty [`FastMap`].
+pub(crate) fn fast_map<K, V>() -> FastMap<K, V> {
+    FastMap::with_hasher(FastHasher::default())
+}
+
+/// The 64-bit hash of `k` used for partitioning.
+pub(crate) fn hash_of<K: Hash + ?Sized>(k: &K) -> u64 {
+    use std::hash::BuildHasher;
+    FastHasher::default().hash_one(k)
+}

@@ -1,0 +1,77 @@
+use std::path::Path;
+
+use super::{FileStatus, FileSystem, FsError};
+use crate::time::Time;
+
+/// The local filesystem.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalFs;
+
+fn status_of(path: &Path, meta: &std::fs::Metadata) -> FileStatus {
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as i64);
+    FileStatus {
+        path: path.to_string_lossy().into_owned(),
+        name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        len: meta.len(),
+        modified: Time::from_millis(modified),
+        is_dir: meta.is_dir(),
+    }
+}
+
+impl FileSystem for LocalFs {
+    fn list(&self, dir: &str) -> Result<Vec<FileStatus>, FsError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| FsError::io(dir, e))? {
+            let entry = entry.map_err(|e| FsError::io(dir, e))?;
+            // An entry deleted between listing and stat is skipped, not an error.
+            if let Ok(meta) = entry.metadata() {
+                out.push(status_of(&entry.path(), &meta));
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn status(&self, path: &str) -> Result<Option<FileStatus>, FsError> {
+        match std::fs::metadata(path) {
+            Ok(meta) => Ok(Some(status_of(Path::new(path), &meta))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(FsError::io(path, e)),
+        }
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        std::fs::read(path).map_err(|e| FsError::io(path, e))
+    }
+
+    fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
+        std::fs::write(path, data).map_err(|e| FsError::io(path, e))
+    }
+
+    fn mkdirs(&self, path: &str) -> Result<(), FsError> {
+        std::fs::create_dir_all(path).map_err(|e| FsError::io(path, e))
+    }
+
+    fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
+        if Path::new(to).exists() {
+            return Err(FsError::io(to, std::io::Error::new(std::io::ErrorKind::AlreadyExists, "destination exists")));
+        }
+        std::fs::rename(from, to).map_err(|e| FsError::io(from, e))
+    }
+
+    fn delete(&self, path: &str, recursive: bool) -> Result<(), FsError> {
+        let p = Path::new(path);
+        let res = match std::fs::symlink_metadata(p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => Err(e),
+            Ok(m) if m.is_dir() && recursive => std::fs::remove_dir_all(p),
+            Ok(m) if m.is_dir() => std::fs::remove_dir(p),
+            Ok(_) => std::fs::remove_file(p),
+        };
+        res.map_err(|e| FsError::io(path, e))
+    }
+}

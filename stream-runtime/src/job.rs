@@ -1,0 +1,118 @@
+//! Running a job from a binary: common command-line options, logging, signals, exit codes.
+
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use crate::context::StreamingContext;
+use crate::error::StreamingError;
+use crate::time::Duration;
+
+/// The options every Sluice job accepts (flatten them into the job's own `clap` parser).
+///
+/// ```
+/// use clap::Parser;
+/// #[derive(Parser)]
+/// struct Cli {
+///     #[command(flatten)]
+///     job: stream_runtime::job::JobArgs,
+/// }
+/// let cli = Cli::parse_from(["job", "--batch", "2s", "--master", "local[4]", "--duration", "10"]);
+/// assert_eq!(cli.job.threads(2).unwrap(), 4);
+/// assert_eq!(cli.job.batch, Some(stream_runtime::Duration::seconds(2)));
+/// assert_eq!(cli.job.duration, Some(stream_runtime::Duration::seconds(10)));
+/// ```
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct JobArgs {
+    /// Batch interval, e.g. 1s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION")]
+    pub batch: Option<Duration>,
+    /// Worker threads.
+    #[arg(long, value_name = "N", conflicts_with = "master")]
+    pub threads: Option<usize>,
+    /// Spark-style master, `local`, `local[N]` or `local[*]`.
+    #[arg(long, value_name = "MASTER")]
+    pub master: Option<String>,
+    /// Stop by itself after this long (e.g. 30 or 30s).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// Checkpoint directory (local path or hdfs:// URL).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint: Option<String>,
+    /// Print the job's plan and exit.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+impl JobArgs {
+    /// The thread count: `--threads`, else `--master local[N]`, else `default`.
+    pub fn threads(&self, default: usize) -> Result<usize, StreamingError> {
+        if let Some(n) = self.threads {
+            return Ok(n);
+        }
+        match self.master.as_deref() {
+            None => Ok(default),
+            Some("local") => Ok(1),
+            Some("local[*]") => Ok(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(default)),
+            Some(m) => m
+                .strip_prefix("local[")
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| StreamingError::InvalidConfig(format!("unsupported master {m:?}: use local, local[N] or local[*]"))),
+        }
+    }
+
+    /// A context configured from these options, with defaults for what they leave out.
+    pub fn context(&self, name: &str, default_batch: Duration, default_threads: usize) -> Result<StreamingContext, StreamingError> {
+        let mut ssc = StreamingContext::new(self.batch.unwrap_or(default_batch))
+            .with_threads(self.threads(default_threads)?)
+            .with_name(name);
+        if let Some(dir) = &self.checkpoint {
+            ssc.checkpoint(dir.clone());
+        }
+        Ok(ssc)
+    }
+}
+
+/// Sends logs to standard error: warnings only by default (the job's own output stays
+/// readable), more with `RUST_LOG` (e.g. `RUST_LOG=info` or `RUST_LOG=stream_runtime=debug`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// Starts `ssc`, runs until `duration` elapses, the job stops, or SIGINT/SIGTERM asks for a
+/// graceful stop (a second signal exits at once), then stops gracefully.
+///
+/// Exit status: 0 when every batch succeeded, 1 when a batch failed or the job could not
+/// start (the error is printed), 130 after a second signal.
+pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> ExitCode {
+    let running = match ssc.start() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let signalled = crate::running::stop_on_signals();
+    let deadline = duration.map(|d| std::time::Instant::now() + d.to_std());
+    let mut failed = false;
+    loop {
+        match running.await_termination_or_timeout(Duration::millis(100)) {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed = true;
+            }
+        }
+        if signalled.load(Ordering::SeqCst) || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            break;
+        }
+    }
+    running.stop(true);
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

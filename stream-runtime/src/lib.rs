@@ -1,0 +1,72 @@
+//! # Sluice
+//!
+//! Spark Streaming's discretized-stream model (micro-batches, windows, per-key state) in Rust.
+//! A job builds a graph of typed, lazy [`DStream`]s on a [`StreamingContext`], registers
+//! output operations and starts it; every batch interval the engine cuts a batch from each
+//! source and runs the graph over it on a pool of worker threads. Narrow transformations fuse
+//! into one loop per partition; keyed reductions combine on the map side in that same loop.
+//!
+//! ```
+//! use stream_runtime::prelude::*;
+//!
+//! // Word count over batches given by the test kit (two batches, two threads).
+//! let out = stream_runtime::testing::run(
+//!     vec![vec![Str::from("to be or not to be")], vec![]],
+//!     2,
+//!     |lines| {
+//!         lines
+//!             .flat_map(|line| line.split(' '))
+//!             .map(|word| (word, 1))
+//!             .reduce_by_key(|a, b| a + b)
+//!             .filter(|(_, n)| *n > 1)
+//!     },
+//! );
+//! let mut first = out[0].clone();
+//! first.sort();
+//! assert_eq!(first, vec![(Str::from("be"), 2), (Str::from("to"), 2)]);
+//! assert!(out[1].is_empty());
+//! ```
+#![deny(missing_docs)]
+
+mod batch;
+pub mod chain;
+mod clock;
+mod context;
+mod data;
+mod error;
+pub mod fs;
+pub mod job;
+mod metrics;
+mod node;
+mod ops;
+mod outputs;
+mod running;
+mod shuffle;
+mod show;
+mod signals;
+mod sources;
+mod str;
+mod stream;
+pub mod testing;
+mod time;
+
+pub use batch::Batch;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use context::{Conf, StreamingContext, DEFAULT_MAX_LINE_BYTES};
+pub use data::{Data, FastHasher, FastMap, Key};
+pub use error::StreamingError;
+pub use metrics::{BatchInfo, SourceStats};
+pub use node::Env;
+pub use ops::CoGrouped;
+pub use outputs::format_batch;
+pub use running::RunningContext;
+pub use show::Show;
+pub use sources::{BatchQueue, FileStreamOptions};
+pub use str::{Split, SplitWhitespace, Str};
+pub use stream::DStream;
+pub use time::{Duration, ParseDurationError, Time};
+
+/// The types a job needs: `use stream_runtime::prelude::*;`.
+pub mod prelude {
+    pub use crate::{Batch, BatchQueue, DStream, Duration, Show, Str, StreamingContext, Time};
+}

@@ -1,0 +1,111 @@
+//! The graph's nodes: each computes an optional batch for a batch time, memoized when shared.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::batch::Batch;
+use crate::data::Data;
+use crate::time::{Duration, Time};
+
+/// What a node needs to know about the running job when it computes a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Env {
+    /// The time before the first batch (Spark's `zeroTime`).
+    pub zero: Time,
+    /// The batch interval.
+    pub batch: Duration,
+    /// Default number of partitions for shuffles (the thread count, as Spark's
+    /// `defaultParallelism`).
+    pub parallelism: usize,
+}
+
+impl Env {
+    /// Whether a stream with slide `slide` produces a batch at `t` (Spark's `isTimeValid`).
+    pub fn is_valid(&self, t: Time, slide: Duration) -> bool {
+        t > self.zero && (t - self.zero).is_multiple_of(slide)
+    }
+}
+
+/// A computation producing the batch of one stream at time `t`; `None` means "no batch at this
+/// time" (Spark's `None` RDD), which differs from an empty batch.
+pub(crate) trait Node<T>: Send + Sync {
+    fn compute(&self, t: Time, env: &Env) -> Option<Batch<T>>;
+}
+
+struct Memo<T> {
+    time: Time,
+    batch: Option<Batch<T>>,
+    remaining: usize,
+}
+
+struct Cell<T> {
+    node: Box<dyn Node<T>>,
+    slide: Duration,
+    consumers: AtomicUsize,
+    memo: Mutex<Option<Memo<T>>>,
+}
+
+/// A shared handle to a node. Consumers subscribe when they are built; a node with several
+/// consumers computes each batch once and hands out copies (the last consumer gets the original).
+pub(crate) struct NodeRef<T> {
+    cell: Arc<Cell<T>>,
+}
+
+impl<T> Clone for NodeRef<T> {
+    fn clone(&self) -> Self {
+        NodeRef { cell: Arc::clone(&self.cell) }
+    }
+}
+
+impl<T: Data> NodeRef<T> {
+    pub(crate) fn new(node: impl Node<T> + 'static, slide: Duration) -> Self {
+        NodeRef {
+            cell: Arc::new(Cell {
+                node: Box::new(node),
+                slide,
+                consumers: AtomicUsize::new(0),
+                memo: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The slide duration of the stream this node computes.
+    pub(crate) fn slide(&self) -> Duration {
+        self.cell.slide
+    }
+
+    /// Registers one more consumer. Every node that reads this one calls it once when built.
+    pub(crate) fn subscribe(&self) -> NodeRef<T> {
+        self.cell.consumers.fetch_add(1, Ordering::Relaxed);
+        self.clone()
+    }
+
+    /// The batch at `t`, or `None` when the stream has no batch at `t`.
+    pub(crate) fn get(&self, t: Time, env: &Env) -> Option<Batch<T>> {
+        if !env.is_valid(t, self.cell.slide) {
+            return None;
+        }
+        let consumers = self.cell.consumers.load(Ordering::Relaxed);
+        if consumers <= 1 {
+            return self.cell.node.compute(t, env);
+        }
+        let mut memo = self.cell.memo.lock();
+        match memo.as_mut() {
+            Some(m) if m.time == t => {
+                m.remaining = m.remaining.saturating_sub(1);
+                if m.remaining == 0 {
+                    memo.take().and_then(|m| m.batch)
+                } else {
+                    m.batch.clone()
+                }
+            }
+            _ => {
+                let batch = self.cell.node.compute(t, env);
+                *memo = Some(Memo { time: t, batch: batch.clone(), remaining: consumers - 1 });
+                batch
+            }
+        }
+    }
+}

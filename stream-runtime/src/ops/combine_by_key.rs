@@ -1,0 +1,92 @@
+use crate::batch::Batch;
+use crate::chain::Chain;
+use crate::data::{Data, Key};
+use crate::node::{Env, Node, NodeRef};
+use crate::shuffle::{reduce_side, Combiner};
+use crate::stream::Upstream;
+use crate::time::Time;
+use crate::DStream;
+
+/// The functions of a keyed aggregation (Spark's `combineByKey`), plus `finish`, which turns
+/// a merged combiner into the output value (or drops the key).
+pub(crate) struct Aggregator<Cr, Mv, Mc, Fi> {
+    pub(crate) create: Cr,
+    pub(crate) merge_value: Mv,
+    pub(crate) merge_combiners: Mc,
+    pub(crate) finish: Fi,
+}
+
+/// Map-side combine fused into the chain's pass, then a hash shuffle to `partitions`.
+pub(crate) struct CombineByKey<C: Chain, Cr, Mv, Mc, Fi, A> {
+    pub(crate) up: Upstream<C>,
+    pub(crate) agg: Aggregator<Cr, Mv, Mc, Fi>,
+    pub(crate) _combiner: std::marker::PhantomData<fn() -> A>,
+    pub(crate) partitions: Option<usize>,
+}
+
+impl<K, V, A, B, C, Cr, Mv, Mc, Fi> Node<(K, B)> for CombineByKey<C, Cr, Mv, Mc, Fi, A>
+where
+    K: Key,
+    V: Data,
+    A: Send,
+    B: Data,
+    C: Chain<Out = (K, V)>,
+    Cr: Fn(V) -> A + Send + Sync,
+    Mv: Fn(&mut A, V) + Send + Sync,
+    Mc: Fn(&mut A, A) + Send + Sync,
+    Fi: Fn(A) -> Option<B> + Send + Sync,
+{
+    fn compute(&self, t: Time, env: &Env) -> Option<Batch<(K, B)>> {
+        let n = self.partitions.unwrap_or(env.parallelism);
+        let agg = &self.agg;
+        let combiners = self.up.pass(t, env, |c, p| {
+            let mut comb = Combiner::new(n);
+            c.push_all(p, &mut |(k, v)| comb.add(k, v, &agg.create, &agg.merge_value));
+            comb
+        })?;
+        let finish = |k, a| (agg.finish)(a).map(|b| (k, b));
+        Some(Batch::from_partitions(reduce_side(combiners, &agg.merge_combiners, finish)))
+    }
+}
+
+impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+    /// Per batch, combines the values of each key with `create`, `merge_value` and
+    /// `merge_combiners` (Spark's `combineByKey`, with map-side combine), into the default
+    /// number of partitions (the thread count).
+    ///
+    /// ```
+    /// // Average per key: (sum, count) combiners.
+    /// let input = vec![vec![("a", 1.0), ("a", 3.0), ("b", 2.0)]];
+    /// let mut out = stream_runtime::testing::run(input, 2, |s| {
+    ///     s.combine_by_key(|v| (v, 1), |c, v| { c.0 += v; c.1 += 1 }, |c, o| { c.0 += o.0; c.1 += o.1 })
+    ///         .map_values(|(sum, n)| sum / n as f64)
+    /// });
+    /// out[0].sort_by(|a, b| a.0.cmp(b.0));
+    /// assert_eq!(out, vec![vec![("a", 2.0), ("b", 2.0)]]);
+    /// ```
+    pub fn combine_by_key<A: Data, Cr, Mv, Mc>(self, create: Cr, merge_value: Mv, merge_combiners: Mc) -> DStream<'a, (K, A)>
+    where
+        Cr: Fn(V) -> A + Send + Sync + 'static,
+        Mv: Fn(&mut A, V) + Send + Sync + 'static,
+        Mc: Fn(&mut A, A) + Send + Sync + 'static,
+    {
+        self.combine_into(Aggregator { create, merge_value, merge_combiners, finish: Some }, None)
+    }
+
+    pub(crate) fn combine_into<A: Send + 'static, B: Data, Cr, Mv, Mc, Fi>(
+        self,
+        agg: Aggregator<Cr, Mv, Mc, Fi>,
+        partitions: Option<usize>,
+    ) -> DStream<'a, (K, B)>
+    where
+        Cr: Fn(V) -> A + Send + Sync + 'static,
+        Mv: Fn(&mut A, V) + Send + Sync + 'static,
+        Mc: Fn(&mut A, A) + Send + Sync + 'static,
+        Fi: Fn(A) -> Option<B> + Send + Sync + 'static,
+    {
+        let (ctx, up) = self.upstream();
+        let slide = up.slide();
+        let node = CombineByKey { up, agg, partitions, _combiner: std::marker::PhantomData };
+        DStream::from_node(ctx, NodeRef::new(node, slide))
+    }
+}

@@ -1,0 +1,24 @@
+use super::combine_by_key::Aggregator;
+use crate::chain::Chain;
+use crate::data::{Data, Key};
+use crate::DStream;
+
+impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+    /// Per batch, gathers the values of each key (Spark's `groupByKey`).
+    ///
+    /// ```
+    /// let input = vec![vec!["a", "a", "b"], vec!["", ""], vec![]];
+    /// let mut out = stream_runtime::testing::run(input, 2, |s| s.map(|w| (w, 1)).group_by_key());
+    /// out[0].sort();
+    /// assert_eq!(out, vec![vec![("a", vec![1, 1]), ("b", vec![1])], vec![("", vec![1, 1])], vec![]]);
+    /// ```
+    pub fn group_by_key(self) -> DStream<'a, (K, Vec<V>)> {
+        let agg = Aggregator {
+            create: |v| vec![v],
+            merge_value: |c: &mut Vec<V>, v| c.push(v),
+            merge_combiners: |c: &mut Vec<V>, o: Vec<V>| c.extend(o),
+            finish: Some,
+        };
+        self.combine_into(agg, None)
+    }
+}

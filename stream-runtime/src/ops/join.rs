@@ -1,0 +1,89 @@
+use crate::chain::Chain;
+use crate::data::{Data, Key};
+use crate::DStream;
+
+/// Every `(k, (v, w))` of one key's values on both sides.
+fn cross<K: Clone, A: Clone, B: Clone>(k: K, vs: Vec<A>, ws: Vec<B>) -> Vec<(K, (A, B))> {
+    let mut out = Vec::with_capacity(vs.len() * ws.len());
+    for v in &vs {
+        for w in &ws {
+            out.push((k.clone(), (v.clone(), w.clone())));
+        }
+    }
+    out
+}
+
+/// The values as `Some`, or a single `None` when there are none (the outer side of a join).
+fn or_none<A>(values: Vec<A>) -> Vec<Option<A>> {
+    if values.is_empty() {
+        vec![None]
+    } else {
+        values.into_iter().map(Some).collect()
+    }
+}
+
+impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+    /// Per batch inner join: one `(k, (v, w))` for every pair of values of a key present on
+    /// both sides.
+    ///
+    /// ```
+    /// let a = vec![vec![("a", 1), ("b", 2)]];
+    /// let b = vec![vec![("b", 3), ("c", 4)]];
+    /// let out = stream_runtime::testing::run2(a, b, 2, |x, y| x.join(y));
+    /// assert_eq!(out, vec![vec![("b", (2, 3))]]);
+    /// ```
+    pub fn join<W: Data, C2: Chain<Out = (K, W)>>(self, other: DStream<'a, (K, W), C2>) -> DStream<'a, (K, (V, W))> {
+        self.cogroup(other).flat_map(|(k, (vs, ws))| cross(k, vs, ws)).boxed()
+    }
+
+    /// Per batch left outer join: `(k, (v, Some(w)))`, or `(k, (v, None))` when the right side
+    /// lacks `k`.
+    ///
+    /// ```
+    /// let a = vec![vec![("a", 1), ("b", 2)]];
+    /// let b = vec![vec![("b", 3), ("c", 4)]];
+    /// let mut out = stream_runtime::testing::run2(a, b, 2, |x, y| x.left_outer_join(y));
+    /// out[0].sort();
+    /// assert_eq!(out, vec![vec![("a", (1, None)), ("b", (2, Some(3)))]]);
+    /// ```
+    pub fn left_outer_join<W: Data, C2: Chain<Out = (K, W)>>(
+        self,
+        other: DStream<'a, (K, W), C2>,
+    ) -> DStream<'a, (K, (V, Option<W>))> {
+        self.cogroup(other).flat_map(|(k, (vs, ws))| cross(k, vs, or_none(ws))).boxed()
+    }
+
+    /// Per batch right outer join: `(k, (Some(v), w))`, or `(k, (None, w))`.
+    ///
+    /// ```
+    /// let a = vec![vec![("a", 1), ("b", 2)]];
+    /// let b = vec![vec![("b", 3), ("c", 4)]];
+    /// let mut out = stream_runtime::testing::run2(a, b, 2, |x, y| x.right_outer_join(y));
+    /// out[0].sort();
+    /// assert_eq!(out, vec![vec![("b", (Some(2), 3)), ("c", (None, 4))]]);
+    /// ```
+    pub fn right_outer_join<W: Data, C2: Chain<Out = (K, W)>>(
+        self,
+        other: DStream<'a, (K, W), C2>,
+    ) -> DStream<'a, (K, (Option<V>, W))> {
+        self.full_outer_join(other)
+            .flat_map(|(k, (v, w))| w.map(|w| (k, (v, w))))
+            .boxed()
+    }
+
+    /// Per batch full outer join: `(k, (Option<v>, Option<w>))` for every key on either side.
+    ///
+    /// ```
+    /// let a = vec![vec![("a", 1), ("b", 2)]];
+    /// let b = vec![vec![("b", 3), ("c", 4)]];
+    /// let mut out = stream_runtime::testing::run2(a, b, 2, |x, y| x.full_outer_join(y));
+    /// out[0].sort();
+    /// assert_eq!(out, vec![vec![("a", (Some(1), None)), ("b", (Some(2), Some(3))), ("c", (None, Some(4)))]]);
+    /// ```
+    pub fn full_outer_join<W: Data, C2: Chain<Out = (K, W)>>(
+        self,
+        other: DStream<'a, (K, W), C2>,
+    ) -> DStream<'a, (K, (Option<V>, Option<W>))> {
+        self.cogroup(other).flat_map(|(k, (vs, ws))| cross(k, or_none(vs), or_none(ws))).boxed()
+    }
+}

@@ -1,0 +1,22 @@
+//! Per-batch transformations: one operator per file, each adding methods to
+//! [`DStream`](crate::DStream).
+
+mod cogroup;
+mod combine_by_key;
+mod count;
+mod count_by_value;
+mod filter;
+mod flat_map;
+mod glom;
+mod group_by_key;
+mod join;
+mod map;
+mod map_partitions;
+mod map_values;
+mod reduce;
+mod reduce_by_key;
+mod repartition;
+mod transform;
+mod union;
+
+pub use cogroup::CoGrouped;

@@ -1,0 +1,7 @@
+//! Output operations: one file each, adding methods to [`DStream`](crate::DStream).
+
+mod foreach;
+mod print;
+mod save;
+
+pub use print::format_batch;

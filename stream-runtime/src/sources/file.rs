@@ -1,0 +1,267 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rayon::prelude::*;
+
+use super::lines::{chunk_bounds, Decoder};
+use super::{register, Allocated, Source};
+use crate::batch::Batch;
+use crate::context::{Input, StreamingContext};
+use crate::fs::{self, FileStatus, FileSystem, FsError};
+use crate::metrics::{SourceCounters, SourceStats};
+use crate::node::Env;
+use crate::str::Str;
+use crate::time::{Duration, Time};
+use crate::DStream;
+
+/// Files at least this large are split into several partitions.
+const SPLIT_BYTES: usize = 1 << 20;
+
+/// Options of [`text_file_stream_with`](StreamingContext::text_file_stream_with).
+#[derive(Clone)]
+pub struct FileStreamOptions {
+    /// Only files modified after the stream was created are read (Spark's `newFilesOnly`,
+    /// default true).
+    pub new_files_only: bool,
+    /// How long selected files are remembered, and how old a file may be when it is first
+    /// seen (Spark's `minRememberDuration`, default 60 s; rounded up to whole batches).
+    pub min_remember: Duration,
+    /// A filter on file names replacing the default one (which rejects names starting with
+    /// `.`). Files named `*._COPYING_` (still being written by `hdfs dfs -put`) are always
+    /// skipped.
+    pub filter: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+}
+
+impl Default for FileStreamOptions {
+    fn default() -> Self {
+        FileStreamOptions { new_files_only: true, min_remember: Duration::seconds(60), filter: None }
+    }
+}
+
+impl std::fmt::Debug for FileStreamOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStreamOptions")
+            .field("new_files_only", &self.new_files_only)
+            .field("min_remember", &self.min_remember)
+            .field("filter", &self.filter.as_ref().map(|_| "<fn>"))
+            .finish()
+    }
+}
+
+struct FileSource {
+    url: String,
+    target: Result<(Arc<dyn FileSystem>, String), String>,
+    options: FileStreamOptions,
+    initial_threshold: Time,
+    remember: Duration,
+    recent: Mutex<BTreeMap<String, Time>>,
+    missing_reported: Mutex<bool>,
+    allocated: Allocated<Vec<FileStatus>>,
+    limit: usize,
+    counters: SourceCounters,
+}
+
+/// Whether `name` matches the glob `pattern` (`*` and `?`).
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// The directories matching `path`, whose components may hold `*` and `?` (Spark globs
+/// directories, then lists each non-recursively).
+fn expand_dirs(fs: &dyn FileSystem, path: &str) -> Result<Vec<String>, FsError> {
+    if !path.contains(['*', '?']) {
+        return Ok(vec![path.to_string()]);
+    }
+    let absolute = path.starts_with('/');
+    let mut dirs = vec![if absolute { "/".to_string() } else { String::new() }];
+    for comp in path.split('/').filter(|c| !c.is_empty()) {
+        let mut next = Vec::new();
+        for d in &dirs {
+            if comp.contains(['*', '?']) {
+                let listing = fs.list(if d.is_empty() { "." } else { d })?;
+                next.extend(listing.into_iter().filter(|s| s.is_dir && glob_match(comp, &s.name)).map(|s| fs::join(d, &s.name)));
+            } else {
+                next.push(fs::join(d, comp));
+            }
+        }
+        dirs = next;
+    }
+    Ok(dirs)
+}
+
+impl FileSource {
+    fn accepts(&self, name: &str) -> bool {
+        if name.ends_with("._COPYING_") {
+            return false;
+        }
+        match &self.options.filter {
+            Some(f) => f(name),
+            None => !name.starts_with('.'),
+        }
+    }
+
+    /// The new files of batch `t` by Spark's rules (semantics reference §2.14).
+    fn select(&self, fs: &dyn FileSystem, dir: &str, t: Time) -> Result<Vec<FileStatus>, FsError> {
+        let threshold = self.initial_threshold.max(t - self.remember);
+        let mut recent = self.recent.lock();
+        recent.retain(|_, selected_at| *selected_at > t - self.remember);
+        let mut chosen = Vec::new();
+        for d in expand_dirs(fs, dir)? {
+            for f in fs.list(&d)? {
+                let fresh = f.modified > threshold && f.modified <= t;
+                if !f.is_dir && fresh && self.accepts(&f.name) && !recent.contains_key(&f.path) {
+                    recent.insert(f.path.clone(), t);
+                    chosen.push(f);
+                }
+            }
+        }
+        Ok(chosen)
+    }
+
+    fn read(&self, fs: &dyn FileSystem, file: &FileStatus, parallelism: usize) -> Vec<Vec<Str>> {
+        let bytes = match fs.read(&file.path) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(source = %self.url, "cannot read {}: {e}; skipped", file.path);
+                self.counters.add(&self.counters.errors, 1);
+                return Vec::new();
+            }
+        };
+        let decoder = Decoder { source: &file.path, limit: self.limit, counters: &self.counters };
+        let pieces = if bytes.len() >= SPLIT_BYTES { 2 * parallelism } else { 1 };
+        chunk_bounds(&bytes, pieces)
+            .into_par_iter()
+            .map(|(s, e)| decoder.lines(&bytes[s..e], s as u64))
+            .collect()
+    }
+}
+
+impl Input for FileSource {
+    fn name(&self) -> String {
+        format!("text_file_stream({})", self.url)
+    }
+
+    fn allocate(&self, t: Time) -> u64 {
+        let (fs, dir) = match &self.target {
+            Ok(target) => target,
+            Err(e) => {
+                self.counters.add(&self.counters.errors, 1);
+                tracing::warn!(source = %self.url, "{e}");
+                return 0;
+            }
+        };
+        let files = match self.select(fs.as_ref(), dir, t) {
+            Ok(files) => {
+                *self.missing_reported.lock() = false;
+                files
+            }
+            Err(e) => {
+                self.counters.add(&self.counters.errors, 1);
+                let mut reported = self.missing_reported.lock();
+                if !*reported {
+                    tracing::warn!(source = %self.url, "cannot list the directory: {e}; batches stay empty until it can be listed");
+                    *reported = true;
+                }
+                Vec::new()
+            }
+        };
+        if !files.is_empty() {
+            tracing::debug!(source = %self.url, time = %t, files = files.len(), "new files");
+        }
+        self.allocated.put(t, files);
+        0
+    }
+
+    fn stats(&self) -> SourceStats {
+        self.counters.snapshot()
+    }
+}
+
+impl Source<Str> for FileSource {
+    fn take(&self, t: Time, env: &Env) -> Option<Batch<Str>> {
+        let files = self.allocated.take(t).unwrap_or_default();
+        let Ok((fs, _)) = &self.target else {
+            return Some(Batch::empty());
+        };
+        let parts: Vec<Vec<Str>> =
+            files.par_iter().flat_map_iter(|f| self.read(fs.as_ref(), f, env.parallelism)).collect();
+        Some(Batch::from_partitions(parts))
+    }
+}
+
+impl StreamingContext {
+    /// A stream of the lines of new files in directory `dir` (a local path, `file://` or
+    /// `hdfs://` URL; components may hold `*` and `?` to match several directories), as
+    /// Spark's `textFileStream`: files modified after the stream was created, picked up once,
+    /// names starting with `.` ignored. Move or rename files into the directory so they appear
+    /// whole. A missing directory gives a warning and empty batches until it appears.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let ssc = StreamingContext::new(Duration::seconds(1));
+    /// ssc.text_file_stream(&dir.path().to_string_lossy())
+    ///     .flat_map(|line| line.split(' '))
+    ///     .map(|word| (word, 1))
+    ///     .reduce_by_key(|a, b| a + b)
+    ///     .print();
+    /// ```
+    pub fn text_file_stream(&self, dir: &str) -> DStream<'_, Str> {
+        self.text_file_stream_with(dir, FileStreamOptions::default())
+    }
+
+    /// As [`text_file_stream`](Self::text_file_stream), with options.
+    pub fn text_file_stream_with(&self, dir: &str, options: FileStreamOptions) -> DStream<'_, Str> {
+        let batch = self.batch_duration();
+        let b = batch.as_millis().max(1);
+        let remember_batches = (options.min_remember.as_millis().max(1) + b - 1) / b;
+        let initial_threshold = if options.new_files_only { self.clock.now() } else { Time::from_millis(0) };
+        let source = FileSource {
+            url: dir.to_string(),
+            target: fs::resolve(dir).map_err(|e| e.to_string()),
+            options,
+            initial_threshold,
+            remember: batch * remember_batches,
+            recent: Mutex::new(BTreeMap::new()),
+            missing_reported: Mutex::new(false),
+            allocated: Allocated::default(),
+            limit: self.conf.max_line_bytes,
+            counters: SourceCounters::default(),
+        };
+        register(self, source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs_match_like_shells() {
+        assert!(glob_match("sub*", "subdir"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("a?c", "ac"));
+        assert!(!glob_match("sub*", "xsub"));
+        assert!(glob_match("*x*y", "axbxy"));
+    }
+}

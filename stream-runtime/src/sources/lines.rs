@@ -1,0 +1,256 @@
+//! Turning bytes into lines: lossy UTF-8 decoding (counted), a line-length limit (reported
+//! with source and position), `\n` and `\r\n` endings.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use crate::metrics::SourceCounters;
+use crate::str::Str;
+
+/// Decodes whole lines and enforces the limit for one source.
+pub(crate) struct Decoder<'s> {
+    pub(crate) source: &'s str,
+    pub(crate) limit: usize,
+    pub(crate) counters: &'s SourceCounters,
+}
+
+impl Decoder<'_> {
+    /// Splits `chunk` (whole lines; the last may lack its `\n`) into lines sharing one buffer.
+    /// `offset` is the chunk's byte position in its source, for error reports.
+    pub(crate) fn lines(&self, chunk: &[u8], offset: u64) -> Vec<Str> {
+        let text: Arc<str> = match std::str::from_utf8(chunk) {
+            Ok(s) => Arc::from(s),
+            Err(_) => Arc::from(self.lossy(chunk).as_str()),
+        };
+        let mut out = Vec::with_capacity(chunk.len() / 64 + 1);
+        let mut start = 0;
+        let bytes = text.as_bytes();
+        while start < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            let next = end + 1;
+            let stripped = if end > start && bytes[end - 1] == b'\r' { end - 1 } else { end };
+            if stripped - start > self.limit {
+                self.oversized(offset + start as u64, stripped - start);
+            } else {
+                out.push(Str::slice_of(&text, start, stripped));
+            }
+            start = next;
+        }
+        self.counters.add(&self.counters.lines, out.len() as u64);
+        out
+    }
+
+    /// Decodes line by line, replacing invalid sequences with U+FFFD and counting the lines
+    /// that had any.
+    fn lossy(&self, chunk: &[u8]) -> String {
+        let mut s = String::with_capacity(chunk.len());
+        let mut bad = 0;
+        for (i, line) in chunk.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                s.push('\n');
+            }
+            match String::from_utf8_lossy(line) {
+                std::borrow::Cow::Borrowed(l) => s.push_str(l),
+                std::borrow::Cow::Owned(l) => {
+                    bad += 1;
+                    s.push_str(&l);
+                }
+            }
+        }
+        if bad > 0 {
+            tracing::warn!(source = self.source, lines = bad, "invalid UTF-8 decoded lossily (invalid bytes became U+FFFD)");
+            self.counters.add(&self.counters.invalid_utf8_lines, bad);
+        }
+        s
+    }
+
+    pub(crate) fn oversized(&self, position: u64, len: usize) {
+        tracing::warn!(
+            source = self.source,
+            position,
+            len,
+            limit = self.limit,
+            "line longer than the limit kept out of the batch"
+        );
+        self.counters.add(&self.counters.oversized_lines, 1);
+    }
+}
+
+/// Splits `bytes` into about `n` chunks of whole lines.
+pub(crate) fn chunk_bounds(bytes: &[u8], n: usize) -> Vec<(usize, usize)> {
+    let n = n.max(1);
+    let target = bytes.len().div_ceil(n).max(1);
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    while start < bytes.len() {
+        let guess = (start + target).min(bytes.len());
+        let end = if guess == bytes.len() {
+            guess
+        } else {
+            memchr::memchr(b'\n', &bytes[guess..]).map_or(bytes.len(), |i| guess + i + 1)
+        };
+        out.push((start, end));
+        start = end;
+    }
+    out
+}
+
+/// What [`LineReader::next_line`] read.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Line {
+    /// A complete line, without its ending.
+    Text(Str),
+    /// A line longer than the limit was skipped (its length so far).
+    Oversized(usize),
+}
+
+/// Reads lines from a byte stream with a length limit, without losing a partial line when a
+/// read times out.
+pub(crate) struct LineReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    limit: usize,
+    skipping: Option<usize>,
+    position: u64,
+}
+
+impl<R: Read> LineReader<R> {
+    pub(crate) fn new(inner: R, limit: usize) -> Self {
+        LineReader { inner, buf: Vec::with_capacity(64 * 1024), pos: 0, limit, skipping: None, position: 0 }
+    }
+
+    /// Lines read so far (the 0-based number of the next line).
+    pub(crate) fn lines_read(&self) -> u64 {
+        self.position
+    }
+
+    /// The next line; `Ok(None)` at end of stream (a last line without `\n` is returned first).
+    /// A read error (including a time-out) is returned as is; calling again resumes.
+    pub(crate) fn next_line(&mut self, decoder: &Decoder<'_>) -> io::Result<Option<Line>> {
+        loop {
+            if let Some(i) = memchr::memchr(b'\n', &self.buf[self.pos..]) {
+                let end = self.pos + i;
+                let line = self.finish(end, decoder);
+                self.pos = end + 1;
+                self.position += 1;
+                self.compact();
+                return Ok(Some(line));
+            }
+            if let Some(skipped) = self.skipping.as_mut() {
+                *skipped += self.buf.len() - self.pos;
+                self.buf.clear();
+                self.pos = 0;
+            } else if self.buf.len() - self.pos > self.limit {
+                self.skipping = Some(self.buf.len() - self.pos);
+                self.buf.clear();
+                self.pos = 0;
+            }
+            self.compact();
+            let len = self.buf.len();
+            self.buf.resize(len + 64 * 1024, 0);
+            let n = match self.inner.read(&mut self.buf[len..]) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.buf.truncate(len);
+                    return Err(e);
+                }
+            };
+            self.buf.truncate(len + n);
+            if n == 0 {
+                if self.pos < self.buf.len() || self.skipping.is_some() {
+                    let end = self.buf.len();
+                    let line = self.finish(end, decoder);
+                    self.pos = end;
+                    self.position += 1;
+                    return Ok(Some(line));
+                }
+                return Ok(None);
+            }
+        }
+    }
+
+    fn finish(&mut self, end: usize, decoder: &Decoder<'_>) -> Line {
+        let start = self.pos;
+        let content_end = if end > start && self.buf[end - 1] == b'\r' { end - 1 } else { end };
+        let len = content_end - start;
+        if let Some(skipped) = self.skipping.take() {
+            return Line::Oversized(skipped + len);
+        }
+        if len > self.limit {
+            return Line::Oversized(len);
+        }
+        let bytes = &self.buf[start..content_end];
+        let text = match std::str::from_utf8(bytes) {
+            Ok(s) => Str::from(s),
+            Err(_) => {
+                decoder.counters.add(&decoder.counters.invalid_utf8_lines, 1);
+                tracing::warn!(source = decoder.source, "invalid UTF-8 decoded lossily (invalid bytes became U+FFFD)");
+                Str::from(String::from_utf8_lossy(bytes).into_owned())
+            }
+        };
+        Line::Text(text)
+    }
+
+    fn compact(&mut self) {
+        if self.pos > 0 && self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        } else if self.pos > 32 * 1024 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoder(counters: &SourceCounters) -> Decoder<'_> {
+        Decoder { source: "test", limit: 10, counters }
+    }
+
+    #[test]
+    fn chunk_lines_handle_crlf_limit_and_bad_utf8() {
+        let c = SourceCounters::default();
+        let d = decoder(&c);
+        let lines = d.lines(b"a b\r\nthis line is too long\n\xff\xfeok\nlast", 0);
+        assert_eq!(lines, ["a b", "\u{fffd}\u{fffd}ok", "last"]);
+        let s = c.snapshot();
+        assert_eq!((s.lines, s.invalid_utf8_lines, s.oversized_lines), (3, 1, 1));
+    }
+
+    #[test]
+    fn chunks_end_on_line_boundaries() {
+        let text = b"aa\nbbbb\nc\ndddddd\ne";
+        let bounds = chunk_bounds(text, 3);
+        assert_eq!(bounds.first().map(|b| b.0), Some(0));
+        assert_eq!(bounds.last().map(|b| b.1), Some(text.len()));
+        for w in bounds.windows(2) {
+            assert_eq!(w[0].1, w[1].0);
+            assert_eq!(text[w[0].1 - 1], b'\n');
+        }
+    }
+
+    #[test]
+    fn reader_skips_long_lines_and_keeps_going() {
+        let c = SourceCounters::default();
+        let d = decoder(&c);
+        let data = format!("short\n{}\nafter\ntail", "x".repeat(200_000));
+        let mut r = LineReader::new(data.as_bytes(), 10);
+        let mut got = Vec::new();
+        while let Some(l) = r.next_line(&d).unwrap() {
+            got.push(l);
+        }
+        assert_eq!(
+            got,
+            vec![
+                Line::Text(Str::from("short")),
+                Line::Oversized(200_000),
+                Line::Text(Str::from("after")),
+                Line::Text(Str::from("tail"))
+            ]
+        );
+    }
+}

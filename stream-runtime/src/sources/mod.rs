@@ -1,0 +1,70 @@
+//! Input streams: one file each. Every source fixes the data of a batch when the batch is
+//! generated (`allocate`) and hands it over when the batch is processed.
+
+mod file;
+mod lines;
+mod queue;
+mod socket;
+pub(crate) mod vec;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+pub use file::FileStreamOptions;
+pub use queue::BatchQueue;
+
+use crate::batch::Batch;
+use crate::context::{Input, StreamingContext};
+use crate::data::Data;
+use crate::node::{Env, Node, NodeRef};
+use crate::time::Time;
+use crate::DStream;
+
+/// A source: an [`Input`] whose allocated batches a node hands out.
+pub(crate) trait Source<T>: Input {
+    /// The data allocated to batch `t`, taken once.
+    fn take(&self, t: Time, env: &Env) -> Option<Batch<T>>;
+}
+
+struct SourceNode<S>(Arc<S>);
+
+impl<T: Data, S: Source<T> + 'static> Node<T> for SourceNode<S> {
+    fn compute(&self, t: Time, env: &Env) -> Option<Batch<T>> {
+        self.0.take(t, env)
+    }
+}
+
+/// Registers `source` as an input of `ctx` and returns its stream.
+pub(crate) fn register<T: Data, S: Source<T> + 'static>(ctx: &StreamingContext, source: S) -> DStream<'_, T> {
+    let source = Arc::new(source);
+    ctx.add_input(source.clone());
+    DStream::from_node(ctx, NodeRef::new(SourceNode(source), ctx.batch_duration()))
+}
+
+/// Data allocated to batches and not yet processed, by batch time.
+pub(crate) struct Allocated<D> {
+    by_time: Mutex<BTreeMap<Time, D>>,
+}
+
+impl<D> Default for Allocated<D> {
+    fn default() -> Self {
+        Allocated { by_time: Mutex::new(BTreeMap::new()) }
+    }
+}
+
+impl<D> Allocated<D> {
+    pub(crate) fn put(&self, t: Time, d: D) {
+        self.by_time.lock().insert(t, d);
+    }
+
+    /// Takes the data of `t`, dropping older data nobody took (batches run in time order).
+    pub(crate) fn take(&self, t: Time) -> Option<D> {
+        let mut map = self.by_time.lock();
+        let mut later = map.split_off(&t);
+        let d = later.remove(&t);
+        *map = later;
+        d
+    }
+}

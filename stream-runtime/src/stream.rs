@@ -1,0 +1,157 @@
+//! [`DStream`]: a lazily built, typed discretized stream.
+
+use std::any::Any;
+
+use rayon::prelude::*;
+
+use crate::batch::Batch;
+use crate::chain::{Chain, Id};
+use crate::context::StreamingContext;
+use crate::data::Data;
+use crate::node::{Env, Node, NodeRef};
+use crate::time::{Duration, Time};
+
+/// A discretized stream: a sequence of [`Batch`]es of `T`, one per batch interval (or per slide
+/// for windowed streams).
+///
+/// Streams are lazy: transformations only describe work, and nothing runs until an output
+/// operation (`print`, `foreach_batch`, `save_as_text_files`) is registered and the context
+/// started. Narrow transformations (`map`, `filter`, `flat_map`, ...) are kept in the type
+/// parameter `C` and fused into the next shuffle or output: one loop per partition.
+///
+/// A stream borrows its [`StreamingContext`], so adding streams after `start` (which consumes
+/// the context) does not compile:
+///
+/// ```compile_fail
+/// use stream_runtime::prelude::*;
+/// let ssc = StreamingContext::new(Duration::seconds(1));
+/// let lines = ssc.queue_stream(BatchQueue::<String>::new(), true, None);
+/// let running = ssc.start();
+/// lines.print(); // error: `ssc` was moved by `start`
+/// ```
+///
+/// and a stream left unused is a warning (`#[must_use]`), denied here:
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// use stream_runtime::prelude::*;
+/// let ssc = StreamingContext::new(Duration::seconds(1));
+/// ssc.queue_stream(BatchQueue::<String>::new(), true, None).map(|l| l.len());
+/// ```
+#[must_use = "streams do nothing until an output operation is added"]
+pub struct DStream<'a, T: Data, C: Chain<Out = T> = Id<T>> {
+    pub(crate) ctx: &'a StreamingContext,
+    pub(crate) src: NodeRef<C::In>,
+    pub(crate) chain: C,
+}
+
+impl<T: Data, C: Chain<Out = T> + Clone> Clone for DStream<'_, T, C> {
+    fn clone(&self) -> Self {
+        DStream { ctx: self.ctx, src: self.src.clone(), chain: self.chain.clone() }
+    }
+}
+
+impl<T: Data, C: Chain<Out = T>> std::fmt::Debug for DStream<'_, T, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DStream").field("slide", &self.src.slide()).finish_non_exhaustive()
+    }
+}
+
+impl<'a, T: Data> DStream<'a, T> {
+    /// A stream reading `node` directly.
+    pub(crate) fn from_node(ctx: &'a StreamingContext, node: NodeRef<T>) -> Self {
+        DStream { ctx, src: node, chain: Id::default() }
+    }
+}
+
+impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
+    /// The context this stream belongs to.
+    pub fn context(&self) -> &'a StreamingContext {
+        self.ctx
+    }
+
+    /// The interval at which this stream produces batches: the batch interval, or a window's
+    /// slide.
+    pub fn slide_duration(&self) -> Duration {
+        self.src.slide()
+    }
+
+    /// Appends a narrow operation to the fused chain.
+    pub(crate) fn then<C2: Chain<In = C::In>>(self, chain: impl FnOnce(C) -> C2) -> DStream<'a, C2::Out, C2> {
+        DStream { ctx: self.ctx, src: self.src, chain: chain(self.chain) }
+    }
+
+    /// Splits the stream into its source node and fused chain, subscribing to the node.
+    pub(crate) fn upstream(self) -> (&'a StreamingContext, Upstream<C>) {
+        let src = self.src.subscribe();
+        (self.ctx, Upstream { src, chain: self.chain })
+    }
+
+    /// Materializes the stream into a node, running the fused chain once per partition.
+    /// A stream with an empty chain is its node already.
+    pub(crate) fn into_node(self) -> NodeRef<T> {
+        let slide = self.src.slide();
+        if C::IS_IDENTITY {
+            let any: Box<dyn Any> = Box::new(self.src.clone());
+            if let Ok(node) = any.downcast::<NodeRef<T>>() {
+                return node.subscribe();
+            }
+        }
+        let (_, up) = self.upstream();
+        NodeRef::new(Collect(up), slide)
+    }
+
+    /// Materializes the stream as a plain `DStream<T>` (erasing the chain type). Use it to name
+    /// the type of a stream, e.g. in a helper function's signature; it costs one pass per batch.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// fn words<'a>(lines: DStream<'a, String>) -> DStream<'a, String> {
+    ///     lines.flat_map(|l| l.split(' ').map(String::from).collect::<Vec<_>>()).boxed()
+    /// }
+    /// let out = stream_runtime::testing::run(vec![vec!["a b".to_string()]], 1, |s| words(s));
+    /// assert_eq!(out, vec![vec!["a".to_string(), "b".to_string()]]);
+    /// ```
+    pub fn boxed(self) -> DStream<'a, T> {
+        let ctx = self.ctx;
+        DStream::from_node(ctx, self.into_node())
+    }
+}
+
+/// The input side of an operator: a source node plus the chain of narrow operations to run on
+/// each of its partitions.
+pub(crate) struct Upstream<C: Chain> {
+    pub(crate) src: NodeRef<C::In>,
+    pub(crate) chain: C,
+}
+
+impl<C: Chain> Upstream<C> {
+    /// Runs `f` over every partition of the source batch at `t`, in parallel.
+    pub(crate) fn pass<R: Send>(
+        &self,
+        t: Time,
+        env: &Env,
+        f: impl Fn(&C, Vec<C::In>) -> R + Sync + Send,
+    ) -> Option<Vec<R>> {
+        let batch = self.src.get(t, env)?;
+        let chain = &self.chain;
+        Some(batch.into_partitions().into_par_iter().map(|p| f(chain, p)).collect())
+    }
+
+    /// The stream's batch at `t`.
+    pub(crate) fn collect(&self, t: Time, env: &Env) -> Option<Batch<C::Out>> {
+        self.pass(t, env, |c, p| c.run_partition(p)).map(Batch::from_partitions)
+    }
+
+    pub(crate) fn slide(&self) -> Duration {
+        self.src.slide()
+    }
+}
+
+struct Collect<C: Chain>(Upstream<C>);
+
+impl<C: Chain> Node<C::Out> for Collect<C> {
+    fn compute(&self, t: Time, env: &Env) -> Option<Batch<C::Out>> {
+        self.0.collect(t, env)
+    }
+}
