@@ -339,3 +339,116 @@ fn located_block(ctx: &Context, b: &BlockLoc) -> pb::LocatedBlockProto {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    use prost::Message;
+
+    use crate::proto::common::{
+        rpc_response_header_proto::RpcStatusProto, IpcConnectionContextProto, RequestHeaderProto,
+        RpcRequestHeaderProto, RpcResponseHeaderProto, UserInformationProto,
+    };
+    use crate::proto::hdfs as pb;
+    use crate::{Config, MiniHdfs};
+
+    fn frame(parts: &[Vec<u8>]) -> Vec<u8> {
+        let body: Vec<u8> = parts.concat();
+        let mut out = (body.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(&body);
+        out
+    }
+
+    fn call(stream: &mut TcpStream, call_id: i32, method: &str, param: &impl Message) -> (RpcResponseHeaderProto, Vec<u8>) {
+        let header = RpcRequestHeaderProto { call_id, client_id: vec![7; 16], ..Default::default() };
+        let method = RequestHeaderProto {
+            method_name: method.into(),
+            declaring_class_protocol_name: "org.apache.hadoop.hdfs.protocol.ClientProtocol".into(),
+            client_protocol_version: 1,
+        };
+        stream
+            .write_all(&frame(&[
+                header.encode_length_delimited_to_vec(),
+                method.encode_length_delimited_to_vec(),
+                param.encode_length_delimited_to_vec(),
+            ]))
+            .unwrap();
+        let mut len = [0u8; 4];
+        stream.read_exact(&mut len).unwrap();
+        let mut buf = vec![0u8; u32::from_be_bytes(len) as usize];
+        stream.read_exact(&mut buf).unwrap();
+        let mut rest = &buf[..];
+        let header = RpcResponseHeaderProto::decode_length_delimited(&mut rest).unwrap();
+        (header, rest.to_vec())
+    }
+
+    fn connect(hdfs: &MiniHdfs) -> TcpStream {
+        let mut s = TcpStream::connect(hdfs.namenode_addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"hrpc\x09\x00\x00").unwrap();
+        let header = RpcRequestHeaderProto { call_id: -3, client_id: vec![7; 16], ..Default::default() };
+        let context = IpcConnectionContextProto {
+            user_info: Some(UserInformationProto { effective_user: Some("raw".into()), real_user: None }),
+            protocol: Some("org.apache.hadoop.hdfs.protocol.ClientProtocol".into()),
+        };
+        s.write_all(&frame(&[header.encode_length_delimited_to_vec(), context.encode_length_delimited_to_vec()]))
+            .unwrap();
+        s
+    }
+
+    #[test]
+    fn unknown_method_gets_an_error_response_and_the_connection_stays_usable() {
+        let dir = tempfile::tempdir().unwrap();
+        let hdfs = MiniHdfs::start(Config::new(dir.path())).unwrap();
+        let mut s = connect(&hdfs);
+        let (header, body) = call(&mut s, 0, "noSuchMethod", &pb::GetServerDefaultsRequestProto {});
+        assert_eq!(header.status, RpcStatusProto::Error as i32);
+        assert_eq!(header.call_id, 0);
+        assert_eq!(header.exception_class_name.as_deref(), Some("org.apache.hadoop.ipc.RpcNoSuchMethodException"));
+        assert!(body.is_empty());
+
+        let mkdirs = pb::MkdirsRequestProto {
+            src: "/raw".into(),
+            masked: pb::FsPermissionProto { perm: 0o755 },
+            create_parent: true,
+            unmasked: None,
+        };
+        let (header, body) = call(&mut s, 1, "mkdirs", &mkdirs);
+        assert_eq!(header.status, RpcStatusProto::Success as i32);
+        assert!(pb::MkdirsResponseProto::decode_length_delimited(&body[..]).unwrap().result);
+
+        let (header, body) = call(&mut s, 2, "getFileInfo", &pb::GetFileInfoRequestProto { src: "/raw".into() });
+        assert_eq!(header.status, RpcStatusProto::Success as i32);
+        let fs = pb::GetFileInfoResponseProto::decode_length_delimited(&body[..]).unwrap().fs.unwrap();
+        assert_eq!(fs.owner, "raw");
+
+        let (header, _) = call(&mut s, 3, "getFileInfo", &pb::GetFileInfoRequestProto { src: "relative".into() });
+        assert_eq!(header.exception_class_name.as_deref(), Some("org.apache.hadoop.fs.InvalidPathException"));
+    }
+
+    #[test]
+    fn garbage_connections_do_not_disturb_the_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let hdfs = MiniHdfs::start(Config::new(dir.path())).unwrap();
+        for junk in [&b"GET / HTTP/1.1\r\n\r\n"[..], b"hrpc\x09\x00\x00\xff\xff\xff\xff", b"hrpc\x09\x00\x00\x00\x00\x00\x03\xff\xff\xff"] {
+            let mut s = TcpStream::connect(hdfs.namenode_addr()).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s.write_all(junk).unwrap();
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            let mut sink = Vec::new();
+            let _ = s.read_to_end(&mut sink);
+        }
+        let mut d = TcpStream::connect(hdfs.datanode_addr()).unwrap();
+        d.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        d.write_all(&[0, 28, 81, 0x7f]).unwrap();
+        let _ = d.shutdown(std::net::Shutdown::Write);
+        let _ = d.read_to_end(&mut Vec::new());
+
+        let mut s = connect(&hdfs);
+        let (header, _) = call(&mut s, 0, "getServerDefaults", &pb::GetServerDefaultsRequestProto {});
+        assert_eq!(header.status, RpcStatusProto::Success as i32);
+    }
+}

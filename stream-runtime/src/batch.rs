@@ -14,7 +14,7 @@ use crate::data::Data;
 /// use stream_runtime::Batch;
 /// let b = Batch::from_vec(vec![1, 2, 3, 4, 5], 2);
 /// assert_eq!(b.num_partitions(), 2);
-/// assert_eq!(b.partitions()[0], vec![1, 2, 3]);
+/// assert_eq!(b.partitions()[0], vec![1, 2]);
 /// assert_eq!(b.len(), 5);
 /// assert_eq!(b.into_vec(), vec![1, 2, 3, 4, 5]);
 /// ```

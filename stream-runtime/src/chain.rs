@@ -133,3 +133,56 @@ where
         })
     }
 }
+
+/// `map_values` appended to a chain.
+#[derive(Debug, Clone)]
+pub struct MapValues<C, F> {
+    pub(crate) inner: C,
+    pub(crate) f: F,
+}
+
+impl<C, K, V, U, F> Chain for MapValues<C, F>
+where
+    C: Chain<Out = (K, V)>,
+    K: Data,
+    V: Data,
+    U: Data,
+    F: Fn(V) -> U + Send + Sync + 'static,
+{
+    type In = C::In;
+    type Out = (K, U);
+    #[inline(always)]
+    fn push<S: FnMut((K, U))>(&self, x: C::In, sink: &mut S) {
+        let f = &self.f;
+        self.inner.push(x, &mut |(k, v)| sink((k, f(v))))
+    }
+}
+
+/// `flat_map_values` appended to a chain.
+#[derive(Debug, Clone)]
+pub struct FlatMapValues<C, F> {
+    pub(crate) inner: C,
+    pub(crate) f: F,
+}
+
+impl<C, K, V, I, F> Chain for FlatMapValues<C, F>
+where
+    C: Chain<Out = (K, V)>,
+    K: Data,
+    V: Data,
+    I: IntoIterator,
+    I::Item: Data,
+    F: Fn(V) -> I + Send + Sync + 'static,
+{
+    type In = C::In;
+    type Out = (K, I::Item);
+    #[inline(always)]
+    fn push<S: FnMut((K, I::Item))>(&self, x: C::In, sink: &mut S) {
+        let f = &self.f;
+        self.inner.push(x, &mut |(k, v)| {
+            for u in f(v) {
+                sink((k.clone(), u))
+            }
+        })
+    }
+}

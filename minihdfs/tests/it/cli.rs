@@ -1,1 +1,177 @@
+//! Round trips through the Go `hdfs` command line client (Debian package `hdfs-cli`), and between it and
+//! `hdfs-native`.
+//!
+//! These tests fail when `hdfs` is missing (run `scripts/install-test-deps.sh`), unless
+//! `SLUICE_SKIP_HDFS_CLI=1` is set.
 
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Instant;
+
+use crate::common::{client, data, read, run, start, write, TestCluster, BLOCK, OP_TIMEOUT};
+
+/// Whether to run the CLI tests; panics with instructions when the tool is missing.
+fn cli_available() -> bool {
+    if std::env::var("SLUICE_SKIP_HDFS_CLI").is_ok_and(|v| v == "1") {
+        eprintln!("SLUICE_SKIP_HDFS_CLI=1: skipping hdfs-cli test");
+        return false;
+    }
+    let found = Command::new("hdfs").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    assert!(
+        found,
+        "the `hdfs` command (Debian package hdfs-cli) is not installed: run `scripts/install-test-deps.sh` \
+         (or set SLUICE_SKIP_HDFS_CLI=1 to skip these tests)"
+    );
+    true
+}
+
+/// Runs `hdfs ARGS...` against the cluster, killing it after [`OP_TIMEOUT`].
+fn hdfs(c: &TestCluster, args: &[&str]) -> Output {
+    let mut child = Command::new("hdfs")
+        .args(args)
+        .env("HADOOP_NAMENODE", c.hdfs.namenode_addr().to_string())
+        .env("HADOOP_USER_NAME", "sluice")
+        .env_remove("HADOOP_CONF_DIR")
+        .env_remove("HADOOP_HOME")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hdfs");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for hdfs") {
+            break status;
+        }
+        if started.elapsed() > OP_TIMEOUT {
+            let _ = child.kill();
+            panic!("`hdfs {}` did not finish within {OP_TIMEOUT:?}", args.join(" "));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Output { status, stdout: out_reader.join().unwrap(), stderr: err_reader.join().unwrap() }
+}
+
+/// Runs `hdfs ARGS...` and returns its stdout, failing the test on a non-zero exit.
+fn ok(c: &TestCluster, args: &[&str]) -> Vec<u8> {
+    let out = hdfs(c, args);
+    assert!(
+        out.status.success(),
+        "`hdfs {}` failed ({}): {}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).expect("utf-8 output")
+}
+
+fn local(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn cli_put_ls_cat_get_du_tail() {
+    if !cli_available() {
+        return;
+    }
+    let c = start();
+    let scratch = tempfile::tempdir().unwrap();
+    let small = b"line one\nline two\nline three\n".to_vec();
+    let big = data(3 * BLOCK as usize + BLOCK as usize / 2, 11);
+    let small_local = local(scratch.path(), "small.txt", &small);
+    let big_local = local(scratch.path(), "big.bin", &big);
+
+    ok(&c, &["mkdir", "-p", "/cli/x/y"]);
+    ok(&c, &["put", &small_local, "/cli/small.txt"]);
+    ok(&c, &["put", &big_local, "/cli/big.bin"]);
+
+    let ls = text(ok(&c, &["ls", "/cli"]));
+    let names: Vec<&str> = ls.split_whitespace().collect();
+    assert_eq!(names, ["big.bin", "small.txt", "x"], "{ls}");
+    let long = text(ok(&c, &["ls", "-l", "/cli"]));
+    assert!(long.lines().any(|l| l.contains(&big.len().to_string()) && l.ends_with("big.bin")), "{long}");
+    assert!(long.lines().any(|l| l.starts_with('d') && l.ends_with(" x")), "{long}");
+
+    assert_eq!(ok(&c, &["cat", "/cli/small.txt"]), small);
+    let got = scratch.path().join("got.bin");
+    ok(&c, &["get", "/cli/big.bin", got.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&got).unwrap(), big);
+
+    assert_eq!(ok(&c, &["tail", "-c", "100", "/cli/big.bin"]), &big[big.len() - 100..]);
+    assert_eq!(text(ok(&c, &["tail", "-n", "2", "/cli/small.txt"])), "line two\nline three\n");
+    assert_eq!(ok(&c, &["head", "-c", "1048600", "/cli/big.bin"]), &big[..1_048_600]);
+
+    let du = text(ok(&c, &["du", "-s", "/cli"]));
+    let total: usize = du.split_whitespace().next().unwrap().parse().unwrap();
+    assert_eq!(total, big.len() + small.len(), "{du}");
+}
+
+#[test]
+fn cli_mv_rm_mkdir() {
+    if !cli_available() {
+        return;
+    }
+    let c = start();
+    let scratch = tempfile::tempdir().unwrap();
+    let f = local(scratch.path(), "f", b"payload");
+    ok(&c, &["mkdir", "-p", "/m/a/b", "/m/target"]);
+    ok(&c, &["put", &f, "/m/a/f"]);
+    ok(&c, &["mv", "/m/a/f", "/m/target"]);
+    assert_eq!(ok(&c, &["cat", "/m/target/f"]), b"payload");
+    ok(&c, &["mv", "/m/target/f", "/m/renamed"]);
+    assert_eq!(ok(&c, &["cat", "/m/renamed"]), b"payload");
+    assert!(!hdfs(&c, &["cat", "/m/target/f"]).status.success());
+
+    assert!(!hdfs(&c, &["rm", "/m/a"]).status.success(), "rm of a directory needs -r");
+    ok(&c, &["rm", "-r", "/m/a"]);
+    ok(&c, &["rm", "/m/renamed"]);
+    assert_eq!(text(ok(&c, &["ls", "/m"])).split_whitespace().collect::<Vec<_>>(), ["target"]);
+    assert!(!hdfs(&c, &["ls", "/m/a"]).status.success());
+}
+
+#[test]
+fn cli_and_native_read_each_others_files() {
+    if !cli_available() {
+        return;
+    }
+    let c = start();
+    let scratch = tempfile::tempdir().unwrap();
+    let from_native = data(2 * BLOCK as usize + 777, 21);
+    let from_cli = data(BLOCK as usize + 4321, 22);
+    let cli_local = local(scratch.path(), "from_cli", &from_cli);
+
+    run(120, async {
+        let fs = client(&c);
+        fs.mkdirs("/x", 0o755, true).await.unwrap();
+        write(&fs, "/x/from_native", &from_native, false).await;
+    });
+    assert_eq!(ok(&c, &["cat", "/x/from_native"]), from_native);
+    ok(&c, &["put", &cli_local, "/x/from_cli"]);
+    run(120, async {
+        let fs = client(&c);
+        assert_eq!(read(&fs, "/x/from_cli").await, from_cli);
+        let status = fs.get_file_info("/x/from_cli").await.unwrap();
+        assert_eq!(status.length, from_cli.len());
+        let age = crate::common::now_ms().abs_diff(status.modification_time);
+        assert!(age < 60_000, "mtime of a CLI-written file is now-ish: {age} ms off");
+    });
+}

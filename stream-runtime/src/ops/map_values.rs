@@ -1,20 +1,19 @@
-use crate::chain::{Chain, FlatMap, Map};
+use crate::chain::{Chain, FlatMapValues, MapValues};
 use crate::data::{Data, Key};
 use crate::DStream;
 
-
 impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
-    /// Applies `f` to the value of every pair, keeping the key.
+    /// Applies `f` to the value of every pair, keeping the key. Fused with its neighbours.
     ///
     /// ```
     /// let out = stream_runtime::testing::run(vec![vec![("a", 1)]], 1, |s| s.map_values(|v| v + 10));
     /// assert_eq!(out, vec![vec![("a", 11)]]);
     /// ```
-    pub fn map_values<U: Data, F>(self, f: F) -> DStream<'a, (K, U), Map<C, impl Fn((K, V)) -> (K, U) + Send + Sync + 'static>>
+    pub fn map_values<U: Data, F>(self, f: F) -> DStream<'a, (K, U), MapValues<C, F>>
     where
         F: Fn(V) -> U + Send + Sync + 'static,
     {
-        self.then(|inner| Map { inner, f: move |(k, v)| (k, f(v)) })
+        self.then(|inner| MapValues { inner, f })
     }
 
     /// Applies `f` to the value of every pair and emits one pair per produced value.
@@ -23,18 +22,12 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// let out = stream_runtime::testing::run(vec![vec![("a", 1)]], 1, |s| s.flat_map_values(|v| [v, v + 10]));
     /// assert_eq!(out, vec![vec![("a", 1), ("a", 11)]]);
     /// ```
-    pub fn flat_map_values<I, F>(
-        self,
-        f: F,
-    ) -> DStream<'a, (K, I::Item), FlatMap<C, impl Fn((K, V)) -> Vec<(K, I::Item)> + Send + Sync + 'static>>
+    pub fn flat_map_values<I, F>(self, f: F) -> DStream<'a, (K, I::Item), FlatMapValues<C, F>>
     where
         I: IntoIterator,
         I::Item: Data,
         F: Fn(V) -> I + Send + Sync + 'static,
     {
-        self.then(|inner| FlatMap {
-            inner,
-            f: move |(k, v): (K, V)| f(v).into_iter().map(|u| (k.clone(), u)).collect::<Vec<_>>(),
-        })
+        self.then(|inner| FlatMapValues { inner, f })
     }
 }

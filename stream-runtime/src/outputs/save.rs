@@ -46,7 +46,8 @@ impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
     /// let prefix = dir.path().join("pre").to_string_lossy().into_owned();
     /// let p = prefix.clone();
     /// stream_runtime::testing::Harness::new(2).run(vec![vec![("a", 1)], vec![]], move |s| s.save_as_text_files(&p, "txt"));
-    /// let first = std::fs::read_to_string(format!("{prefix}-1000.txt/part-00000")).unwrap();
+    /// // Test input comes in two partitions; the record is in the second.
+    /// let first = std::fs::read_to_string(format!("{prefix}-1000.txt/part-00001")).unwrap();
     /// assert_eq!(first, "(a,1)\n");
     /// assert!(std::path::Path::new(&format!("{prefix}-2000.txt/_SUCCESS")).exists());
     /// ```

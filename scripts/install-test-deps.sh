@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Installs system tools the test suites need. Idempotent; safe to run repeatedly (needs root for apt).
+set -euo pipefail
+
+# minihdfs: the Go HDFS command line client (`hdfs`), used by minihdfs/tests/it/cli.rs.
+command -v hdfs >/dev/null || (apt-get update && apt-get install -y hdfs-cli)
