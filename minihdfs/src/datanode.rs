@@ -56,6 +56,11 @@ impl BlockStore {
         self.dir.join(block_file_name(id))
     }
 
+    /// Cuts a block file to `len` bytes.
+    pub(crate) fn truncate(&self, id: u64, len: u64) -> io::Result<()> {
+        OpenOptions::new().write(true).open(self.path(id))?.set_len(len)
+    }
+
     /// Removes the files of deleted blocks; a missing file is not an error.
     pub(crate) fn delete(&self, ids: &[u64]) {
         for id in ids {
@@ -224,7 +229,10 @@ impl Conn {
             let sums: Vec<u8> = if kind == ChecksumTypeProto::ChecksumNull {
                 Vec::new()
             } else {
-                data[..n].chunks(BYTES_PER_CHECKSUM as usize).flat_map(|c| chunk_checksum(kind, c).to_be_bytes()).collect()
+                data[..n]
+                    .chunks(BYTES_PER_CHECKSUM as usize)
+                    .flat_map(|c| chunk_checksum(kind, c).to_be_bytes())
+                    .collect()
             };
             let header = PacketHeaderProto {
                 offset_in_block: pos as i64,
@@ -259,7 +267,8 @@ impl Conn {
         }
         let create = req.stage == BlockConstructionStage::PipelineSetupCreate as i32;
         let file = OpenOptions::new().create(true).write(true).truncate(create).open(self.ctx.blocks.path(id))?;
-        let kind = ChecksumTypeProto::try_from(req.requested_checksum.r#type).unwrap_or(ChecksumTypeProto::ChecksumCrc32c);
+        let kind =
+            ChecksumTypeProto::try_from(req.requested_checksum.r#type).unwrap_or(ChecksumTypeProto::ChecksumCrc32c);
         let bpc = req.requested_checksum.bytes_per_checksum.max(1) as usize;
         let mut len = file.metadata()?.len();
         self.respond(Status::Success, None, None).await?;

@@ -60,9 +60,10 @@ fn main() -> ExitCode {
         hdfs.datanode_addr(),
         data_dir.display()
     );
-    let signal = tokio::runtime::Builder::new_current_thread().enable_all().build().map(|rt| {
-        rt.block_on(tokio::signal::ctrl_c())
-    });
+    let signal = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map(|rt| rt.block_on(tokio::signal::ctrl_c()));
     if let Err(e) | Ok(Err(e)) = signal {
         eprintln!("minihdfs: cannot wait for Ctrl-C: {e}");
     }

@@ -178,7 +178,22 @@ fn dispatch(ctx: &Context, method: &str, payload: &[u8], user: &str) -> CallResu
             ns.update_block(b.block_id, b.num_bytes, Some(b.generation_stamp))?;
             encode(pb::UpdatePipelineResponseProto {})
         }
-        "abandonBlock" => encode(pb::AbandonBlockResponseProto {}),
+        "abandonBlock" => {
+            let req: pb::AbandonBlockRequestProto = decode(payload)?;
+            ns.abandon_block(&req.src, req.file_id, req.b.block_id)?;
+            ctx.blocks.delete(&[req.b.block_id]);
+            encode(pb::AbandonBlockResponseProto {})
+        }
+        "truncate" => {
+            let req: pb::TruncateRequestProto = decode(payload)?;
+            let (cut, removed) = ns.truncate(&req.src, req.new_length)?;
+            if let Some((id, len)) = cut {
+                ctx.blocks.truncate(id, len).map_err(|e| Failure::from(NsError::Persist(e)))?;
+            }
+            ctx.blocks.delete(&removed);
+            // The truncation is already complete, so no block recovery is pending.
+            encode(pb::TruncateResponseProto { result: true })
+        }
         "fsync" => {
             let req: pb::FsyncRequestProto = decode(payload)?;
             let len = req.last_block_length.and_then(|l| u64::try_from(l).ok());
@@ -265,7 +280,9 @@ fn dispatch(ctx: &Context, method: &str, payload: &[u8], user: &str) -> CallResu
             tracing::warn!(method = other, "unsupported namenode method");
             Err(Failure {
                 class: "org.apache.hadoop.ipc.RpcNoSuchMethodException",
-                msg: format!("Unknown method {other} called on org.apache.hadoop.hdfs.protocol.ClientProtocol protocol."),
+                msg: format!(
+                    "Unknown method {other} called on org.apache.hadoop.hdfs.protocol.ClientProtocol protocol."
+                ),
                 code: RpcErrorCodeProto::ErrorNoSuchMethod,
             })
         }
@@ -362,7 +379,12 @@ mod tests {
         out
     }
 
-    fn call(stream: &mut TcpStream, call_id: i32, method: &str, param: &impl Message) -> (RpcResponseHeaderProto, Vec<u8>) {
+    fn call(
+        stream: &mut TcpStream,
+        call_id: i32,
+        method: &str,
+        param: &impl Message,
+    ) -> (RpcResponseHeaderProto, Vec<u8>) {
         let header = RpcRequestHeaderProto { call_id, client_id: vec![7; 16], ..Default::default() };
         let method = RequestHeaderProto {
             method_name: method.into(),
@@ -433,7 +455,11 @@ mod tests {
     fn garbage_connections_do_not_disturb_the_server() {
         let dir = tempfile::tempdir().unwrap();
         let hdfs = MiniHdfs::start(Config::new(dir.path())).unwrap();
-        for junk in [&b"GET / HTTP/1.1\r\n\r\n"[..], b"hrpc\x09\x00\x00\xff\xff\xff\xff", b"hrpc\x09\x00\x00\x00\x00\x00\x03\xff\xff\xff"] {
+        for junk in [
+            &b"GET / HTTP/1.1\r\n\r\n"[..],
+            b"hrpc\x09\x00\x00\xff\xff\xff\xff",
+            b"hrpc\x09\x00\x00\x00\x00\x00\x03\xff\xff\xff",
+        ] {
             let mut s = TcpStream::connect(hdfs.namenode_addr()).unwrap();
             s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
             s.write_all(junk).unwrap();

@@ -170,9 +170,7 @@ fn dir_mut<'a>(root: &'a mut Inode, comps: &[&str]) -> NsResult<&'a mut Inode> {
     for (i, c) in comps.iter().enumerate() {
         match &mut node.body {
             Body::Dir(children) => {
-                node = children
-                    .get_mut(*c)
-                    .ok_or_else(|| NsError::NotFound(join(&comps[..=i])))?;
+                node = children.get_mut(*c).ok_or_else(|| NsError::NotFound(join(&comps[..=i])))?;
             }
             Body::File(_) => return Err(NsError::ParentNotDirectory(join(&comps[..i]))),
         }
@@ -256,11 +254,8 @@ impl State {
         let mut offset = 0;
         let mut out = Vec::with_capacity(f.blocks.len());
         for id in &f.blocks {
-            let info = self.blocks.get(id).copied().unwrap_or(BlockInfo {
-                gen: GENERATION_STAMP,
-                len: 0,
-                finalized: false,
-            });
+            let info =
+                self.blocks.get(id).copied().unwrap_or(BlockInfo { gen: GENERATION_STAMP, len: 0, finalized: false });
             out.push(BlockLoc { id: *id, gen: info.gen, len: info.len, offset });
             offset += info.len;
         }
@@ -270,14 +265,7 @@ impl State {
     fn status(&self, node: &Inode, name: &[u8]) -> Status {
         let (is_dir, length, replication, block_size, children, blocks) = match &node.body {
             Body::Dir(c) => (true, 0, 0, 0, c.len() as i32, Vec::new()),
-            Body::File(f) => (
-                false,
-                self.file_len(f),
-                f.replication,
-                f.block_size,
-                0,
-                self.block_locs(f),
-            ),
+            Body::File(f) => (false, self.file_len(f), f.replication, f.block_size, 0, self.block_locs(f)),
         };
         Status {
             name: name.to_vec(),
@@ -341,9 +329,7 @@ impl State {
         let src_node = lookup(&self.root, &s).ok_or_else(|| NsError::NotFound(src.to_string()))?;
         let src_is_dir = matches!(src_node.body, Body::Dir(_));
         if s == d {
-            return Err(NsError::AlreadyExists(format!(
-                "The source {src} and destination {dst} are the same"
-            )));
+            return Err(NsError::AlreadyExists(format!("The source {src} and destination {dst} are the same")));
         }
         if d.len() > s.len() && d[..s.len()] == s[..] {
             return Err(NsError::Io(format!("{dst} is a subdirectory of {src}")));
@@ -370,9 +356,7 @@ impl State {
         let now = now_millis();
         let src_parent = dir_mut(&mut self.root, &s[..s.len() - 1])?;
         src_parent.mtime = now;
-        let node = children_mut(src_parent)
-            .remove(s[s.len() - 1])
-            .ok_or_else(|| NsError::NotFound(src.to_string()))?;
+        let node = children_mut(src_parent).remove(s[s.len() - 1]).ok_or_else(|| NsError::NotFound(src.to_string()))?;
         let dst_parent = dir_mut(&mut self.root, &d[..d.len() - 1])?;
         dst_parent.mtime = now;
         children_mut(dst_parent).insert(d[d.len() - 1].to_string(), node);
@@ -424,7 +408,9 @@ impl Namesystem {
     pub(crate) fn list(&self, path: &str, start_after: &[u8], limit: usize) -> NsResult<Option<(Vec<Status>, u32)>> {
         let comps = components(path)?;
         let st = self.lock();
-        let Some(node) = lookup(&st.root, &comps) else { return Ok(None) };
+        let Some(node) = lookup(&st.root, &comps) else {
+            return Ok(None);
+        };
         match &node.body {
             Body::File(_) => Ok(Some((vec![st.status(node, b"")], 0))),
             Body::Dir(children) => {
@@ -478,7 +464,9 @@ impl Namesystem {
         let mut removed = Vec::new();
         if let Some(existing) = lookup(&st.root, &comps) {
             match existing.body {
-                Body::Dir(_) => return Err(NsError::AlreadyExists(format!("{} already exists as a directory", args.path))),
+                Body::Dir(_) => {
+                    return Err(NsError::AlreadyExists(format!("{} already exists as a directory", args.path)))
+                }
                 Body::File(_) if !args.overwrite => return Err(NsError::AlreadyExists(args.path.to_string())),
                 Body::File(_) => collect_blocks(existing, &mut removed),
             }
@@ -508,7 +496,9 @@ impl Namesystem {
         let mut st = self.lock();
         let comps = st.file_path(path, None)?;
         let (node, blocks) = st.file_mut(&comps, path)?;
-        let Body::File(f) = &mut node.body else { return Err(NsError::Io(format!("{path} is a directory"))) };
+        let Body::File(f) = &mut node.body else {
+            return Err(NsError::Io(format!("{path} is a directory")));
+        };
         if f.client.is_some() {
             return Err(NsError::Io(format!("Failed to append to {path}: file is already being written")));
         }
@@ -528,12 +518,19 @@ impl Namesystem {
     }
 
     /// Allocates the next block of a file under construction.
-    pub(crate) fn add_block(&self, path: &str, file_id: Option<u64>, previous: Option<(u64, u64)>) -> NsResult<BlockLoc> {
+    pub(crate) fn add_block(
+        &self,
+        path: &str,
+        file_id: Option<u64>,
+        previous: Option<(u64, u64)>,
+    ) -> NsResult<BlockLoc> {
         let mut st = self.lock();
         let comps = st.file_path(path, file_id)?;
         let block_id = st.next_block_id;
         let (node, blocks) = st.file_mut(&comps, path)?;
-        let Body::File(f) = &mut node.body else { return Err(NsError::Io(format!("{path} is a directory"))) };
+        let Body::File(f) = &mut node.body else {
+            return Err(NsError::Io(format!("{path} is a directory")));
+        };
         if f.client.is_none() {
             return Err(NsError::Lease(path.to_string()));
         }
@@ -555,7 +552,9 @@ impl Namesystem {
         let mut st = self.lock();
         let comps = st.file_path(path, file_id)?;
         let (node, blocks) = st.file_mut(&comps, path)?;
-        let Body::File(f) = &mut node.body else { return Err(NsError::Io(format!("{path} is a directory"))) };
+        let Body::File(f) = &mut node.body else {
+            return Err(NsError::Io(format!("{path} is a directory")));
+        };
         if f.client.is_none() {
             return Ok(true);
         }
@@ -571,6 +570,64 @@ impl Namesystem {
         node.mtime = now_millis();
         self.save(&st)?;
         Ok(true)
+    }
+
+    /// Drops a block the client could not write (`abandonBlock`).
+    pub(crate) fn abandon_block(&self, path: &str, file_id: Option<u64>, block: u64) -> NsResult<()> {
+        let mut st = self.lock();
+        let comps = st.file_path(path, file_id)?;
+        let (node, blocks) = st.file_mut(&comps, path)?;
+        if let Body::File(f) = &mut node.body {
+            if f.blocks.last() == Some(&block) {
+                f.blocks.pop();
+                blocks.remove(&block);
+            }
+        }
+        self.save(&st)?;
+        Ok(())
+    }
+
+    /// Shortens a closed file to `new_len` at once; returns the block to cut (id, new length), if any,
+    /// and the blocks that fall away entirely.
+    pub(crate) fn truncate(&self, path: &str, new_len: u64) -> NsResult<(Option<(u64, u64)>, Vec<u64>)> {
+        let mut st = self.lock();
+        let comps = st.file_path(path, None)?;
+        let (node, blocks) = st.file_mut(&comps, path)?;
+        let Body::File(f) = &mut node.body else {
+            return Err(NsError::Io(format!("{path} is a directory")));
+        };
+        if f.client.is_some() {
+            return Err(NsError::Io(format!("Failed to truncate {path}: file is open for writing")));
+        }
+        let len: u64 = f.blocks.iter().filter_map(|b| blocks.get(b)).map(|b| b.len).sum();
+        if new_len > len {
+            return Err(NsError::Io(format!(
+                "Cannot truncate to a larger file size. Current size: {len}, truncate size: {new_len}."
+            )));
+        }
+        let mut offset = 0;
+        let mut keep = 0;
+        let mut cut = None;
+        for id in &f.blocks {
+            if offset >= new_len {
+                break;
+            }
+            keep += 1;
+            if let Some(b) = blocks.get_mut(id) {
+                if offset + b.len > new_len {
+                    b.len = new_len - offset;
+                    cut = Some((*id, b.len));
+                }
+                offset += b.len;
+            }
+        }
+        let removed = f.blocks.split_off(keep);
+        removed.iter().for_each(|id| {
+            blocks.remove(id);
+        });
+        node.mtime = now_millis();
+        self.save(&st)?;
+        Ok((cut, removed))
     }
 
     /// Records the length of the last block after an hsync.
@@ -592,7 +649,9 @@ impl Namesystem {
         let comps = components(path)?;
         let st = self.lock();
         let node = lookup(&st.root, &comps).ok_or_else(|| NsError::NotFound(path.to_string()))?;
-        let Body::File(f) = &node.body else { return Err(NsError::NotFound(format!("Path is not a file: {path}"))) };
+        let Body::File(f) = &node.body else {
+            return Err(NsError::NotFound(format!("Path is not a file: {path}")));
+        };
         let end = offset.saturating_add(len);
         let all = st.block_locs(f);
         let blocks = all.into_iter().filter(|b| b.offset < end && b.offset + b.len > offset).collect();
@@ -634,7 +693,9 @@ impl Namesystem {
     pub(crate) fn delete(&self, path: &str, recursive: bool) -> NsResult<(bool, Vec<u64>)> {
         let comps = components(path)?;
         let mut st = self.lock();
-        let Some(node) = lookup(&st.root, &comps) else { return Ok((false, Vec::new())) };
+        let Some(node) = lookup(&st.root, &comps) else {
+            return Ok((false, Vec::new()));
+        };
         if let Body::Dir(children) = &node.body {
             if !children.is_empty() && !recursive {
                 return Err(NsError::NotEmpty(path.to_string()));

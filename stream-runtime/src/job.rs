@@ -57,12 +57,19 @@ impl JobArgs {
                 .strip_prefix("local[")
                 .and_then(|r| r.strip_suffix(']'))
                 .and_then(|n| n.parse().ok())
-                .ok_or_else(|| StreamingError::InvalidConfig(format!("unsupported master {m:?}: use local, local[N] or local[*]"))),
+                .ok_or_else(|| {
+                    StreamingError::InvalidConfig(format!("unsupported master {m:?}: use local, local[N] or local[*]"))
+                }),
         }
     }
 
     /// A context configured from these options, with defaults for what they leave out.
-    pub fn context(&self, name: &str, default_batch: Duration, default_threads: usize) -> Result<StreamingContext, StreamingError> {
+    pub fn context(
+        &self,
+        name: &str,
+        default_batch: Duration,
+        default_threads: usize,
+    ) -> Result<StreamingContext, StreamingError> {
         let mut ssc = StreamingContext::new(self.batch.unwrap_or(default_batch))
             .with_threads(self.threads(default_threads)?)
             .with_name(name);
@@ -76,8 +83,10 @@ impl JobArgs {
 /// Sends logs to standard error: warnings only by default (the job's own output stays
 /// readable), more with `RUST_LOG` (e.g. `RUST_LOG=info` or `RUST_LOG=stream_runtime=debug`).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 /// Starts `ssc`, runs until `duration` elapses, the job stops, or SIGINT/SIGTERM asks for a

@@ -106,7 +106,8 @@ impl RunningContext {
         for input in &graph.inputs {
             input.start(&env, &clock)?;
         }
-        let shared = Arc::new(Shared { stop: AtomicU8::new(RUNNING), state: Mutex::default(), changed: Condvar::new() });
+        let shared =
+            Arc::new(Shared { stop: AtomicU8::new(RUNNING), state: Mutex::default(), changed: Condvar::new() });
         let (tx, rx) = crossbeam_channel::unbounded::<(Time, u64)>();
         let generator = {
             let (graph, shared, clock) = (Arc::clone(&graph), Arc::clone(&shared), Arc::clone(&clock));

@@ -38,8 +38,27 @@ macro_rules! show_display {
     )*};
 }
 show_display!(
-    bool, char, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, str,
-    String, Str, crate::Time, crate::Duration
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    str,
+    String,
+    Str,
+    crate::Time,
+    crate::Duration
 );
 
 impl<T: Show + ?Sized> Show for &T {

@@ -120,7 +120,8 @@ mod tests {
             a.add(i % 10, 1u64, |v| v, |c, v| *c += v);
             b.add(i % 5, 2u64, |v| v, |c, v| *c += v);
         }
-        let mut out: Vec<(u32, u64)> = reduce_side(vec![a, b], |c, o| *c += o, |k, c| Some((k, c))).into_iter().flatten().collect();
+        let mut out: Vec<(u32, u64)> =
+            reduce_side(vec![a, b], |c, o| *c += o, |k, c| Some((k, c))).into_iter().flatten().collect();
         out.sort();
         let expected: Vec<(u32, u64)> = (0..10).map(|k| (k, 10 + if k < 5 { 40 } else { 0 })).collect();
         assert_eq!(out, expected);

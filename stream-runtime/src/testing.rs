@@ -81,11 +81,7 @@ impl Harness {
 
     /// Builds a graph with `build` over one input and runs `n` batches; `build` registers its
     /// own outputs. Returns the errors of failed batches.
-    pub fn run<I: Data>(
-        &self,
-        input: Vec<Vec<I>>,
-        build: impl for<'a> FnOnce(DStream<'a, I>),
-    ) -> Vec<StreamingError> {
+    pub fn run<I: Data>(&self, input: Vec<Vec<I>>, build: impl for<'a> FnOnce(DStream<'a, I>)) -> Vec<StreamingError> {
         let n = self.batches.unwrap_or(input.len());
         let ssc = self.context();
         build(register(&ssc, VecSource::new(input.into_iter().map(Some).collect(), INPUT_PARTITIONS)));

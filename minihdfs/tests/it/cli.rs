@@ -175,3 +175,25 @@ fn cli_and_native_read_each_others_files() {
         assert!(age < 60_000, "mtime of a CLI-written file is now-ish: {age} ms off");
     });
 }
+
+#[test]
+fn cli_touch_chmod_truncate_df() {
+    if !cli_available() {
+        return;
+    }
+    let c = start();
+    let scratch = tempfile::tempdir().unwrap();
+    let big = data(2 * BLOCK as usize + 10, 31);
+    let f = local(scratch.path(), "f", &big);
+    ok(&c, &["put", &f, "/t"]);
+    ok(&c, &["touch", "/touched"]);
+    ok(&c, &["chmod", "600", "/touched"]);
+    let long = text(ok(&c, &["ls", "-l", "/"]));
+    assert!(long.lines().any(|l| l.starts_with("-rw-------") && l.ends_with("touched")), "{long}");
+    ok(&c, &["truncate", "1048586", "/t"]);
+    assert_eq!(ok(&c, &["cat", "/t"]), &big[..1_048_586]);
+    ok(&c, &["truncate", "5", "/t"]);
+    assert_eq!(ok(&c, &["cat", "/t"]), &big[..5]);
+    let df = text(ok(&c, &["df"]));
+    assert!(df.lines().count() >= 2, "{df}");
+}

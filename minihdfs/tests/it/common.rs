@@ -47,11 +47,7 @@ pub fn data(len: usize, seed: u64) -> Vec<u8> {
 
 /// Runs `f` on a fresh two-thread tokio runtime, failing the test if it takes longer than `secs`.
 pub fn run<F: Future>(secs: u64, f: F) -> F::Output {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     rt.block_on(async { tokio::time::timeout(Duration::from_secs(secs), f).await.expect("test timed out") })
 }
 

@@ -67,7 +67,10 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     ///     ("c", (vec![], vec!["x"])),
     /// ]]);
     /// ```
-    pub fn cogroup<W: Data, C2: Chain<Out = (K, W)>>(self, other: DStream<'a, (K, W), C2>) -> DStream<'a, (K, CoGrouped<V, W>)> {
+    pub fn cogroup<W: Data, C2: Chain<Out = (K, W)>>(
+        self,
+        other: DStream<'a, (K, W), C2>,
+    ) -> DStream<'a, (K, CoGrouped<V, W>)> {
         if self.slide_duration() != other.slide_duration() {
             self.ctx.record_error(StreamingError::DifferentSlideDurations {
                 left: self.slide_duration(),

@@ -64,7 +64,12 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// out[0].sort_by(|a, b| a.0.cmp(b.0));
     /// assert_eq!(out, vec![vec![("a", 2.0), ("b", 2.0)]]);
     /// ```
-    pub fn combine_by_key<A: Data, Cr, Mv, Mc>(self, create: Cr, merge_value: Mv, merge_combiners: Mc) -> DStream<'a, (K, A)>
+    pub fn combine_by_key<A: Data, Cr, Mv, Mc>(
+        self,
+        create: Cr,
+        merge_value: Mv,
+        merge_combiners: Mc,
+    ) -> DStream<'a, (K, A)>
     where
         Cr: Fn(V) -> A + Send + Sync + 'static,
         Mv: Fn(&mut A, V) + Send + Sync + 'static,

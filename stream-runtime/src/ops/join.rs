@@ -66,9 +66,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         self,
         other: DStream<'a, (K, W), C2>,
     ) -> DStream<'a, (K, (Option<V>, W))> {
-        self.full_outer_join(other)
-            .flat_map(|(k, (v, w))| w.map(|w| (k, (v, w))))
-            .boxed()
+        self.full_outer_join(other).flat_map(|(k, (v, w))| w.map(|w| (k, (v, w)))).boxed()
     }
 
     /// Per batch full outer join: `(k, (Option<v>, Option<w>))` for every key on either side.

@@ -16,10 +16,12 @@ impl<C: Chain, F: Fn(C::Out, C::Out) -> C::Out + Send + Sync> Node<C::Out> for R
         let f = &self.f;
         let partials = self.up.pass(t, env, |c, p| {
             let mut acc: Option<C::Out> = None;
-            c.push_all(p, &mut |x| acc = Some(match acc.take() {
-                Some(a) => f(a, x),
-                None => x,
-            }));
+            c.push_all(p, &mut |x| {
+                acc = Some(match acc.take() {
+                    Some(a) => f(a, x),
+                    None => x,
+                })
+            });
             acc
         })?;
         let total = partials.into_iter().flatten().reduce(f);

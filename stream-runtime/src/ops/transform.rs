@@ -65,7 +65,11 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// });
     /// assert_eq!(out, vec![vec![1, 2, 10]]);
     /// ```
-    pub fn transform_with<U: Data, V: Data, C2: Chain<Out = U>, F>(self, other: DStream<'a, U, C2>, f: F) -> DStream<'a, V>
+    pub fn transform_with<U: Data, V: Data, C2: Chain<Out = U>, F>(
+        self,
+        other: DStream<'a, U, C2>,
+        f: F,
+    ) -> DStream<'a, V>
     where
         F: Fn(Batch<T>, Batch<U>, Time) -> Batch<V> + Send + Sync + 'static,
     {

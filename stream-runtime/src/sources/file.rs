@@ -98,7 +98,9 @@ fn expand_dirs(fs: &dyn FileSystem, path: &str) -> Result<Vec<String>, FsError> 
         for d in &dirs {
             if comp.contains(['*', '?']) {
                 let listing = fs.list(if d.is_empty() { "." } else { d })?;
-                next.extend(listing.into_iter().filter(|s| s.is_dir && glob_match(comp, &s.name)).map(|s| fs::join(d, &s.name)));
+                next.extend(
+                    listing.into_iter().filter(|s| s.is_dir && glob_match(comp, &s.name)).map(|s| fs::join(d, &s.name)),
+                );
             } else {
                 next.push(fs::join(d, comp));
             }
@@ -148,10 +150,7 @@ impl FileSource {
         };
         let decoder = Decoder { source: &file.path, limit: self.limit, counters: &self.counters };
         let pieces = if bytes.len() >= SPLIT_BYTES { 2 * parallelism } else { 1 };
-        chunk_bounds(&bytes, pieces)
-            .into_par_iter()
-            .map(|(s, e)| decoder.lines(&bytes[s..e], s as u64))
-            .collect()
+        chunk_bounds(&bytes, pieces).into_par_iter().map(|(s, e)| decoder.lines(&bytes[s..e], s as u64)).collect()
     }
 }
 

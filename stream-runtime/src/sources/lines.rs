@@ -58,7 +58,11 @@ impl Decoder<'_> {
             }
         }
         if bad > 0 {
-            tracing::warn!(source = self.source, lines = bad, "invalid UTF-8 decoded lossily (invalid bytes became U+FFFD)");
+            tracing::warn!(
+                source = self.source,
+                lines = bad,
+                "invalid UTF-8 decoded lossily (invalid bytes became U+FFFD)"
+            );
             self.counters.add(&self.counters.invalid_utf8_lines, bad);
         }
         s

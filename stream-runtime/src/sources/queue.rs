@@ -104,7 +104,12 @@ impl StreamingContext {
     /// q.push(vec![1, 2]);
     /// ssc.queue_stream(q, false, Some(vec![0])).print();
     /// ```
-    pub fn queue_stream<T: Data>(&self, queue: BatchQueue<T>, one_at_a_time: bool, default: Option<Vec<T>>) -> DStream<'_, T> {
+    pub fn queue_stream<T: Data>(
+        &self,
+        queue: BatchQueue<T>,
+        one_at_a_time: bool,
+        default: Option<Vec<T>>,
+    ) -> DStream<'_, T> {
         let default = default.map(Batch::from);
         register(self, QueueSource { queue, one_at_a_time, default, allocated: Allocated::default() })
     }

@@ -186,6 +186,9 @@ impl StreamingContext {
             received: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         };
-        register(self, SocketSource { shared: Arc::new(shared), thread: Mutex::new(None), allocated: Allocated::default() })
+        register(
+            self,
+            SocketSource { shared: Arc::new(shared), thread: Mutex::new(None), allocated: Allocated::default() },
+        )
     }
 }
