@@ -1,1 +1,5 @@
-//! Sluice example jobs.
+//! Sluice's example jobs, each the counterpart of a Spark Streaming example. The job logic
+//! lives here so tests and benchmarks can import it; `src/bin/` holds thin mains.
+
+pub mod file_wordcount;
+pub mod network_wordcount;

@@ -21,10 +21,17 @@
 //! hdfs.shutdown();
 //! ```
 //!
+//! Supported namenode methods: `getServerDefaults`, `getFileInfo`, `getListing` (paged by
+//! [`Config::listing_page_size`]), `mkdirs`, `create`, `append`, `addBlock`, `abandonBlock`, `complete`,
+//! `fsync`, `renewLease`, `recoverLease`, `updateBlockForPipeline`, `updatePipeline`, `getBlockLocations`,
+//! `rename`, `rename2`, `delete`, `truncate`, `setPermission`, `setOwner`, `setTimes`, `setReplication`,
+//! `getContentSummary` and `getFsStats`. Any other method gets an `RpcNoSuchMethodException` error
+//! response; the connection stays usable.
+//!
 //! Not implemented: security (Kerberos, SASL-protected data transfer, encryption zones), replication (one
 //! datanode; replication factors are recorded but every block has a single replica), snapshots, ACLs,
-//! symlinks, erasure coding, `truncate`, `concat` and `OP_BLOCK_CHECKSUM`. Unsupported RPC methods get a
-//! `RpcNoSuchMethodException` error response.
+//! symlinks, erasure coding, `concat` and the datanode's `OP_BLOCK_CHECKSUM` (so `hdfs checksum` of the
+//! Go client does not give HDFS's answer).
 
 #![deny(missing_docs)]
 

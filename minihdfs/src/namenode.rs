@@ -186,7 +186,7 @@ fn dispatch(ctx: &Context, method: &str, payload: &[u8], user: &str) -> CallResu
         }
         "truncate" => {
             let req: pb::TruncateRequestProto = decode(payload)?;
-            let (cut, removed) = ns.truncate(&req.src, req.new_length)?;
+            let crate::namespace::Truncation { cut, removed } = ns.truncate(&req.src, req.new_length)?;
             if let Some((id, len)) = cut {
                 ctx.blocks.truncate(id, len).map_err(|e| Failure::from(NsError::Persist(e)))?;
             }

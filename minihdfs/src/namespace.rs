@@ -106,6 +106,15 @@ pub(crate) struct Summary {
     pub dirs: u64,
 }
 
+/// What a `truncate` leaves for the block store to do.
+#[derive(Debug)]
+pub(crate) struct Truncation {
+    /// The block now ending mid-way: (id, new length).
+    pub cut: Option<(u64, u64)>,
+    /// Blocks past the new end.
+    pub removed: Vec<u64>,
+}
+
 /// Arguments of `create`.
 #[derive(Debug)]
 pub(crate) struct CreateArgs<'a> {
@@ -587,9 +596,8 @@ impl Namesystem {
         Ok(())
     }
 
-    /// Shortens a closed file to `new_len` at once; returns the block to cut (id, new length), if any,
-    /// and the blocks that fall away entirely.
-    pub(crate) fn truncate(&self, path: &str, new_len: u64) -> NsResult<(Option<(u64, u64)>, Vec<u64>)> {
+    /// Shortens a closed file to `new_len` at once.
+    pub(crate) fn truncate(&self, path: &str, new_len: u64) -> NsResult<Truncation> {
         let mut st = self.lock();
         let comps = st.file_path(path, None)?;
         let (node, blocks) = st.file_mut(&comps, path)?;
@@ -627,7 +635,7 @@ impl Namesystem {
         });
         node.mtime = now_millis();
         self.save(&st)?;
-        Ok((cut, removed))
+        Ok(Truncation { cut, removed })
     }
 
     /// Records the length of the last block after an hsync.

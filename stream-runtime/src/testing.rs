@@ -170,3 +170,72 @@ pub fn run2<I: Data, J: Data, O: Data, C: Chain<Out = O>>(
     assert!(outcome.errors.is_empty(), "test run failed: {:?}", outcome.errors);
     outcome.outputs
 }
+
+/// A pipeline built once and run one batch at a time, for benchmarks and step-by-step tests.
+///
+/// ```
+/// use stream_runtime::testing::Stepper;
+/// let mut step = Stepper::new(2, |s| s.map(|x: i32| (x % 2, x)).reduce_by_key(|a, b| a + b));
+/// let mut first = step.step(vec![1, 2, 3]);
+/// first.sort();
+/// assert_eq!(first, vec![(0, 2), (1, 4)]);
+/// assert_eq!(step.step(vec![]), vec![]);
+/// assert_eq!(step.time(), stream_runtime::Time::from_millis(2000));
+/// ```
+pub struct Stepper<I, O> {
+    graph: crate::context::Graph,
+    queue: crate::sources::BatchQueue<I>,
+    sink: Arc<Mutex<Vec<O>>>,
+    pool: rayon::ThreadPool,
+    env: Env,
+    time: Time,
+}
+
+impl<I, O> std::fmt::Debug for Stepper<I, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stepper").field("time", &self.time).finish_non_exhaustive()
+    }
+}
+
+impl<I: Data, O: Data> Stepper<I, O> {
+    /// Builds the pipeline over a queue input with `threads` worker threads and one-second
+    /// batches.
+    ///
+    /// # Panics
+    /// If the graph is invalid (e.g. a window duration that is not a multiple of the batch) or
+    /// the worker threads cannot start.
+    pub fn new<C: Chain<Out = O>>(threads: usize, build: impl for<'a> FnOnce(DStream<'a, I>) -> DStream<'a, O, C>) -> Self {
+        let harness = Harness::new(threads);
+        let ssc = harness.context();
+        let queue = crate::sources::BatchQueue::new();
+        let sink = Arc::new(Mutex::new(Vec::new()));
+        let s = Arc::clone(&sink);
+        build(ssc.queue_stream(queue.clone(), true, None)).foreach_batch(move |b: Batch<O>, _| {
+            s.lock().extend(b.into_partitions().into_iter().flatten())
+        });
+        if let Err(e) = ssc.validate() {
+            panic!("invalid pipeline: {e}");
+        }
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("worker threads start");
+        let env = Env { zero: Time::from_millis(0), batch: harness.batch, parallelism: threads.max(1) };
+        Stepper { graph: ssc.graph.into_inner(), queue, sink, pool, env, time: env.zero }
+    }
+
+    /// Runs the next batch over `input` and returns its output (empty when the output stream
+    /// has no batch at this time). Panics if the batch fails.
+    pub fn step(&mut self, input: impl Into<Batch<I>>) -> Vec<O> {
+        self.queue.push(input);
+        self.time = self.time + self.env.batch;
+        for i in &self.graph.inputs {
+            i.allocate(self.time);
+        }
+        let errors = self.pool.install(|| run_batch(&self.graph, self.time, &self.env));
+        assert!(errors.is_empty(), "batch failed: {errors:?}");
+        std::mem::take(&mut *self.sink.lock())
+    }
+
+    /// The time of the last batch run.
+    pub fn time(&self) -> Time {
+        self.time
+    }
+}
