@@ -120,31 +120,34 @@ impl RunningContext {
             let (graph, shared, clock) = (Arc::clone(&graph), Arc::clone(&shared), Arc::clone(&clock));
             std::thread::Builder::new()
                 .name("sluice-processor".into())
+                // The loop runs on a worker of the pool, so parallel work needs no hand-off.
                 .spawn(move || {
-                    for (t, records) in rx.iter() {
-                        if shared.stop.load(Ordering::SeqCst) == NOW {
-                            break;
+                    pool.install(|| {
+                        for (t, records) in rx.iter() {
+                            if shared.stop.load(Ordering::SeqCst) == NOW {
+                                break;
+                            }
+                            let began = std::time::Instant::now();
+                            let delay = (clock.now() - t).to_std();
+                            let errors = run_batch(&graph, t, &env);
+                            let info = BatchInfo {
+                                batch_time: t,
+                                num_records: records,
+                                scheduling_delay: delay,
+                                processing_time: began.elapsed(),
+                                failed_outputs: errors.len(),
+                            };
+                            for l in &listeners {
+                                l(&info);
+                            }
+                            let mut st = shared.state.lock();
+                            st.batches += 1;
+                            if st.first_error.is_none() {
+                                st.first_error = errors.into_iter().next();
+                            }
+                            shared.changed.notify_all();
                         }
-                        let began = std::time::Instant::now();
-                        let delay = (clock.now() - t).to_std();
-                        let errors = pool.install(|| run_batch(&graph, t, &env));
-                        let info = BatchInfo {
-                            batch_time: t,
-                            num_records: records,
-                            scheduling_delay: delay,
-                            processing_time: began.elapsed(),
-                            failed_outputs: errors.len(),
-                        };
-                        for l in &listeners {
-                            l(&info);
-                        }
-                        let mut st = shared.state.lock();
-                        st.batches += 1;
-                        if st.first_error.is_none() {
-                            st.first_error = errors.into_iter().next();
-                        }
-                        shared.changed.notify_all();
-                    }
+                    });
                     shared.state.lock().terminated = true;
                     shared.changed.notify_all();
                 })

@@ -54,27 +54,30 @@ pub(crate) fn reduce_side<K: Key, C: Send, R: Send>(
             columns[r].push(t);
         }
     }
-    columns
-        .into_par_iter()
-        .map(|mut tables| {
-            let Some(largest) = (0..tables.len()).max_by_key(|&i| tables[i].len()) else {
-                return Vec::new();
-            };
-            let mut base = tables.swap_remove(largest);
-            for t in tables {
-                for (k, c) in t {
-                    let h = hash_of(&k);
-                    match base.entry(h, |(k2, _)| *k2 == k, |(k2, _)| hash_of(k2)) {
-                        Entry::Occupied(mut e) => merge(&mut e.get_mut().1, c),
-                        Entry::Vacant(e) => {
-                            e.insert((k, c));
-                        }
+    let small = columns.iter().flatten().map(HashTable::len).sum::<usize>() < crate::stream::SEQUENTIAL_BELOW;
+    let merge_column = |mut tables: Vec<HashTable<(K, C)>>| {
+        let Some(largest) = (0..tables.len()).max_by_key(|&i| tables[i].len()) else {
+            return Vec::new();
+        };
+        let mut base = tables.swap_remove(largest);
+        for t in tables {
+            for (k, c) in t {
+                let h = hash_of(&k);
+                match base.entry(h, |(k2, _)| *k2 == k, |(k2, _)| hash_of(k2)) {
+                    Entry::Occupied(mut e) => merge(&mut e.get_mut().1, c),
+                    Entry::Vacant(e) => {
+                        e.insert((k, c));
                     }
                 }
             }
-            base.into_iter().filter_map(|(k, c)| finish(k, c)).collect()
-        })
-        .collect()
+        }
+        base.into_iter().filter_map(|(k, c)| finish(k, c)).collect()
+    };
+    if small {
+        columns.into_iter().map(merge_column).collect()
+    } else {
+        columns.into_par_iter().map(merge_column).collect()
+    }
 }
 
 /// Routes records to `n` buckets by the hash of their key (no combining), for joins.

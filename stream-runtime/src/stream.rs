@@ -118,6 +118,9 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     }
 }
 
+/// Batches with fewer records than this run on one thread: waking workers would cost more.
+pub(crate) const SEQUENTIAL_BELOW: usize = 2048;
+
 /// The input side of an operator: a source node plus the chain of narrow operations to run on
 /// each of its partitions.
 pub(crate) struct Upstream<C: Chain> {
@@ -133,9 +136,12 @@ impl<C: Chain> Upstream<C> {
         env: &Env,
         f: impl Fn(&C, Vec<C::In>) -> R + Sync + Send,
     ) -> Option<Vec<R>> {
-        let batch = self.src.get(t, env)?;
+        let parts = self.src.get(t, env)?.into_partitions();
         let chain = &self.chain;
-        Some(batch.into_partitions().into_par_iter().map(|p| f(chain, p)).collect())
+        if parts.iter().map(Vec::len).sum::<usize>() < SEQUENTIAL_BELOW {
+            return Some(parts.into_iter().map(|p| f(chain, p)).collect());
+        }
+        Some(parts.into_par_iter().map(|p| f(chain, p)).collect())
     }
 
     /// The stream's batch at `t`.

@@ -204,15 +204,17 @@ impl<I: Data, O: Data> Stepper<I, O> {
     /// # Panics
     /// If the graph is invalid (e.g. a window duration that is not a multiple of the batch) or
     /// the worker threads cannot start.
-    pub fn new<C: Chain<Out = O>>(threads: usize, build: impl for<'a> FnOnce(DStream<'a, I>) -> DStream<'a, O, C>) -> Self {
+    pub fn new<C: Chain<Out = O>>(
+        threads: usize,
+        build: impl for<'a> FnOnce(DStream<'a, I>) -> DStream<'a, O, C>,
+    ) -> Self {
         let harness = Harness::new(threads);
         let ssc = harness.context();
         let queue = crate::sources::BatchQueue::new();
         let sink = Arc::new(Mutex::new(Vec::new()));
         let s = Arc::clone(&sink);
-        build(ssc.queue_stream(queue.clone(), true, None)).foreach_batch(move |b: Batch<O>, _| {
-            s.lock().extend(b.into_partitions().into_iter().flatten())
-        });
+        build(ssc.queue_stream(queue.clone(), true, None))
+            .foreach_batch(move |b: Batch<O>, _| s.lock().extend(b.into_partitions().into_iter().flatten()));
         if let Err(e) = ssc.validate() {
             panic!("invalid pipeline: {e}");
         }
@@ -224,14 +226,41 @@ impl<I: Data, O: Data> Stepper<I, O> {
     /// Runs the next batch over `input` and returns its output (empty when the output stream
     /// has no batch at this time). Panics if the batch fails.
     pub fn step(&mut self, input: impl Into<Batch<I>>) -> Vec<O> {
-        self.queue.push(input);
-        self.time = self.time + self.env.batch;
-        for i in &self.graph.inputs {
-            i.allocate(self.time);
-        }
-        let errors = self.pool.install(|| run_batch(&self.graph, self.time, &self.env));
-        assert!(errors.is_empty(), "batch failed: {errors:?}");
+        let mut input = Some(input.into());
+        self.step_many(1, |_| input.take().unwrap_or_default());
         std::mem::take(&mut *self.sink.lock())
+    }
+
+    /// Runs `n` batches, batch `i` over `input(i)`, on a worker thread of the pool as the
+    /// scheduler does (no hand-off between batches), and returns how many records they output.
+    /// Panics if a batch fails.
+    ///
+    /// ```
+    /// use stream_runtime::testing::Stepper;
+    /// let mut step = Stepper::new(1, |s| s.filter(|x: &u32| x % 2 == 0));
+    /// assert_eq!(step.step_many(3, |i| vec![i as u32, 2]), 4);
+    /// ```
+    pub fn step_many(&mut self, n: usize, input: impl FnMut(usize) -> Batch<I> + Send) -> usize {
+        let Stepper { graph, queue, sink, pool, env, time } = self;
+        let mut input = input;
+        pool.install(|| {
+            let mut out = 0;
+            for i in 0..n {
+                queue.push(input(i));
+                *time = *time + env.batch;
+                for source in &graph.inputs {
+                    source.allocate(*time);
+                }
+                let errors = run_batch(graph, *time, env);
+                assert!(errors.is_empty(), "batch failed: {errors:?}");
+                if i + 1 < n {
+                    out += std::mem::take(&mut *sink.lock()).len();
+                } else {
+                    out += sink.lock().len();
+                }
+            }
+            out
+        })
     }
 
     /// The time of the last batch run.
