@@ -1,1 +1,1 @@
-//! Integration tests live in `it/`.
+//! Sluice's integration tests live in `it/` (one test binary, a module per area).

@@ -1,1 +1,20 @@
-//! The Sluice book, compiled as doctests.
+//! The Sluice book (mdBook sources in this directory), compiled so that every chapter's Rust
+//! code runs as a doctest: `cargo test -p book --doc`.
+
+#[doc = include_str!("../../README.md")]
+mod readme {}
+
+#[doc = include_str!("introduction.md")]
+mod introduction {}
+
+#[doc = include_str!("engine.md")]
+mod engine {}
+
+#[doc = include_str!("testing.md")]
+mod testing {}
+
+#[doc = include_str!("divergences.md")]
+mod divergences {}
+
+#[doc = include_str!("performance.md")]
+mod performance {}

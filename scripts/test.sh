@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need, then runs every
+# test (unit, integration, conformance, compile-fail UI, doctests of the crates, README and book).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh
+cargo test --workspace --lib --bins --tests --locked
+cargo test --workspace --doc --locked

@@ -1,0 +1,16 @@
+//! Sluice's integration tests: one binary, one module per area. Each test that runs a
+//! pipeline runs it at 1 and at 4 threads.
+
+mod basic;
+mod lifecycle;
+mod oracle;
+mod sources;
+
+/// Thread counts every pipeline test runs at.
+pub const THREADS: [usize; 2] = [1, 4];
+
+/// Sorts each batch, for comparisons as sets (Spark's `useSet`).
+pub fn sorted<T: Ord>(mut batches: Vec<Vec<T>>) -> Vec<Vec<T>> {
+    batches.iter_mut().for_each(|b| b.sort());
+    batches
+}
