@@ -33,8 +33,6 @@ use crate::sources::{register, vec::VecSource};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
-pub use crate::state::Stepper;
-
 /// Partitions of every test input batch (Spark's `numInputPartitions`).
 pub const INPUT_PARTITIONS: usize = 2;
 
