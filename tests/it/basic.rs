@@ -30,7 +30,10 @@ fn flat_map_keeps_order() {
 fn glom_sees_two_input_partitions() {
     for t in THREADS {
         let out = run(ints(&[&[1, 2, 3, 4], &[5, 6, 7, 8], &[9, 10, 11, 12]]), t, |s| s.glom());
-        assert_eq!(out, vec![vec![vec![1, 2], vec![3, 4]], vec![vec![5, 6], vec![7, 8]], vec![vec![9, 10], vec![11, 12]]]);
+        assert_eq!(
+            out,
+            vec![vec![vec![1, 2], vec![3, 4]], vec![vec![5, 6], vec![7, 8]], vec![vec![9, 10], vec![11, 12]]]
+        );
     }
 }
 
@@ -77,8 +80,7 @@ fn reduce_by_key_case_7_and_map_values_case_11() {
         assert_eq!(sorted(out), vec![vec![("a", 2), ("b", 1)], vec![("", 2)], vec![]]);
         let out = run(words(), t, |s| s.map(|w| (w, 1)).reduce_by_key(|a, b| a + b).map_values(|v| v + 10));
         assert_eq!(sorted(out), vec![vec![("a", 12), ("b", 11)], vec![("", 12)], vec![]]);
-        let out =
-            run(words(), t, |s| s.map(|w| (w, 1)).reduce_by_key(|a, b| a + b).flat_map_values(|v| [v, v + 10]));
+        let out = run(words(), t, |s| s.map(|w| (w, 1)).reduce_by_key(|a, b| a + b).flat_map_values(|v| [v, v + 10]));
         assert_eq!(sorted(out), vec![vec![("a", 2), ("a", 12), ("b", 1), ("b", 11)], vec![("", 2), ("", 12)], vec![]]);
     }
 }
@@ -128,7 +130,9 @@ fn union_with_a_missing_parent_batch_fails_the_batch_and_keeps_running() {
     let outcome = Harness::new(2).collect(vec![Some(vec![1]), None, Some(vec![3])], |s| s.clone().union(s));
     assert_eq!(outcome.outputs, vec![vec![1, 1], vec![3, 3]]);
     assert_eq!(outcome.errors.len(), 1);
-    assert!(outcome.errors[0].to_string().contains("Could not generate RDD from a parent for unifying at time 2000 ms"));
+    assert!(outcome.errors[0]
+        .to_string()
+        .contains("Could not generate RDD from a parent for unifying at time 2000 ms"));
 }
 
 #[test]
@@ -234,7 +238,8 @@ fn ssc_transform_case_70() {
         let d3 = s.clone().map(|x| x * 100).boxed();
         ctx.transform(vec![s, d2, d3], |b, _| {
             let mut it = b.into_iter();
-            let (r1, r2, r3) = (it.next().unwrap_or_default(), it.next().unwrap_or_default(), it.next().unwrap_or_default());
+            let (r1, r2, r3) =
+                (it.next().unwrap_or_default(), it.next().unwrap_or_default(), it.next().unwrap_or_default());
             r2.union(r3).union(r1)
         })
     });

@@ -50,10 +50,12 @@ fn counts_groups_and_joins_match_batch_recomputation() {
         let b = random_batches(seed + 1000, 4);
         for t in THREADS {
             let counts = run(a.clone(), t, |s| s.map(|(k, _)| k).count_by_value());
-            let groups = run(a.clone(), t, |s| s.group_by_key().map_values(|mut v| {
-                v.sort();
-                v
-            }));
+            let groups = run(a.clone(), t, |s| {
+                s.group_by_key().map_values(|mut v| {
+                    v.sort();
+                    v
+                })
+            });
             let joined = run2(a.clone(), b.clone(), t, |x, y| x.join(y));
             let totals = run(a.clone(), t, |s| s.count());
             for i in 0..a.len() {
@@ -75,7 +77,11 @@ fn counts_groups_and_joins_match_batch_recomputation() {
                 j.sort();
                 let mut got_c = counts[i].clone();
                 got_c.sort();
-                assert_eq!(got_c, c.into_iter().collect::<Vec<_>>(), "count_by_value seed {seed} batch {i} threads {t}");
+                assert_eq!(
+                    got_c,
+                    c.into_iter().collect::<Vec<_>>(),
+                    "count_by_value seed {seed} batch {i} threads {t}"
+                );
                 let mut got_g = groups[i].clone();
                 got_g.sort();
                 assert_eq!(got_g, g.into_iter().collect::<Vec<_>>(), "group_by_key seed {seed} batch {i}");

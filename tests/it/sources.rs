@@ -11,7 +11,11 @@ use stream_runtime::RunningContext;
 type Seen = Arc<Mutex<Vec<String>>>;
 
 /// Starts `build` on a context with a short batch; the output collects records as strings.
-fn start_collecting(threads: usize, limit: Option<usize>, build: impl FnOnce(&StreamingContext, Seen)) -> (RunningContext, Seen) {
+fn start_collecting(
+    threads: usize,
+    limit: Option<usize>,
+    build: impl FnOnce(&StreamingContext, Seen),
+) -> (RunningContext, Seen) {
     let mut ssc = StreamingContext::new(Duration::millis(100)).with_threads(threads);
     if let Some(l) = limit {
         ssc = ssc.with_max_line_bytes(l);
@@ -141,8 +145,10 @@ fn text_file_stream_counts_new_files_once_and_skips_old_hidden_and_copying_files
         std::thread::sleep(StdDuration::from_millis(500));
         running.stop(true);
         let got: Vec<(String, i32)> = counts.lock().unwrap().clone().into_iter().collect();
-        let expected: Vec<(String, i32)> =
-            [("be", 4), ("not", 1), ("or", 1), ("quick", 1), ("to", 2)].iter().map(|(w, n)| (w.to_string(), *n)).collect();
+        let expected: Vec<(String, i32)> = [("be", 4), ("not", 1), ("or", 1), ("quick", 1), ("to", 2)]
+            .iter()
+            .map(|(w, n)| (w.to_string(), *n))
+            .collect();
         assert_eq!(got, expected, "{threads} threads");
     }
 }
