@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
-cargo test --workspace --lib --bins --tests --locked
-cargo test --workspace --doc --locked
+cargo test --workspace --lib --bins --tests
+cargo test --workspace --doc

@@ -103,9 +103,13 @@ impl Iterator for Split {
             return None;
         }
         let end = self.s.end as usize;
-        let rest = &self.s.buf[self.pos..end];
         let start = self.pos;
-        match rest.find(self.sep) {
+        let found = if self.sep.is_ascii() {
+            memchr::memchr(self.sep as u8, &self.s.buf.as_bytes()[start..end])
+        } else {
+            self.s.buf[start..end].find(self.sep)
+        };
+        match found {
             Some(i) => {
                 self.pos = start + i + self.sep.len_utf8();
                 Some(Str { buf: Arc::clone(&self.s.buf), start: start as u32, end: (start + i) as u32 })
