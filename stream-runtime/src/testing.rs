@@ -238,7 +238,7 @@ impl<I: Data, O: Data> Stepper<I, O> {
     /// ```
     /// use stream_runtime::testing::Stepper;
     /// let mut step = Stepper::new(1, |s| s.filter(|x: &u32| x % 2 == 0));
-    /// assert_eq!(step.step_many(3, |i| vec![i as u32, 2]), 4);
+    /// assert_eq!(step.step_many(3, |i| vec![i as u32, 2].into()), 5);
     /// ```
     pub fn step_many(&mut self, n: usize, input: impl FnMut(usize) -> Batch<I> + Send) -> usize {
         let Stepper { graph, queue, sink, pool, env, time } = self;
