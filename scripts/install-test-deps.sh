@@ -2,5 +2,6 @@
 # Installs system tools the test suites need. Idempotent; safe to run repeatedly (needs root for apt).
 set -euo pipefail
 
-# minihdfs: the Go HDFS command line client (`hdfs`), used by minihdfs/tests/it/cli.rs.
+# minihdfs and the engine on HDFS: the Go HDFS command line client (`hdfs`), used by
+# minihdfs/tests/it/cli.rs and stream-runtime/tests/hdfs.rs.
 command -v hdfs >/dev/null || (apt-get update && apt-get install -y hdfs-cli)

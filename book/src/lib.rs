@@ -13,6 +13,9 @@ mod engine {}
 #[doc = include_str!("testing.md")]
 mod testing {}
 
+#[doc = include_str!("hdfs.md")]
+mod hdfs {}
+
 #[doc = include_str!("divergences.md")]
 mod divergences {}
 

@@ -2,4 +2,5 @@
 //! lives here so tests and benchmarks can import it; `src/bin/` holds thin mains.
 
 pub mod file_wordcount;
+pub mod hdfs_wordcount;
 pub mod network_wordcount;

@@ -20,6 +20,18 @@ pub enum StreamingError {
         /// The parent's slide duration.
         parent: Duration,
     },
+    /// A window or slide duration of an invertible windowed reduction
+    /// (`reduce_by_key_and_window_inv`, `count_by_window`, ...) is not a multiple of the
+    /// parent's slide (Spark's `ReducedWindowedDStream` message).
+    #[error("requirement failed: The {what} duration of ReducedWindowedDStream ({duration}) must be multiple of the slide duration of parent DStream ({parent})")]
+    ReducedWindowNotMultipleOfParentSlide {
+        /// `"window"` or `"slide"`.
+        what: &'static str,
+        /// The offending duration.
+        duration: Duration,
+        /// The parent's slide duration.
+        parent: Duration,
+    },
     /// Streams combined by `union`, `join`, `transform_with`... have different slide durations.
     #[error("Some of the DStreams have different slide durations ({left} and {right})")]
     DifferentSlideDurations {

@@ -40,15 +40,20 @@ mod metrics;
 mod node;
 mod ops;
 mod outputs;
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod running;
 mod show;
 mod shuffle;
 mod signals;
 mod sources;
+mod state;
 mod str;
 mod stream;
 pub mod testing;
 mod time;
+mod window;
 
 pub use batch::Batch;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -59,14 +64,17 @@ pub use metrics::{BatchInfo, SourceStats};
 pub use node::Env;
 pub use ops::CoGrouped;
 pub use outputs::format_batch;
+pub use __private::{Printed, Simulated, Simulation, StreamJob};
 pub use running::RunningContext;
 pub use show::Show;
 pub use sources::{BatchQueue, FileStreamOptions};
+pub use state::{Snapshot, State, StateError, StateSpec, StateStream};
 pub use str::{Split, SplitWhitespace, Str};
 pub use stream::DStream;
+pub use stream_macros::stream_job;
 pub use time::{Duration, ParseDurationError, Time};
 
 /// The types a job needs: `use stream_runtime::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Batch, BatchQueue, DStream, Duration, Show, Str, StreamingContext, Time};
+    pub use crate::{stream_job, Batch, BatchQueue, DStream, Duration, Show, Str, StreamingContext, Time};
 }

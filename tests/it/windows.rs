@@ -36,7 +36,10 @@ fn big_input() -> Vec<Vec<(&'static str, i32)>> {
     words(&[a, ab, abc, ab, a, &[], a, ab, abc, ab, a, &[]])
 }
 
-fn kv(rows: &[&[(&'static str, i32)]]) -> Vec<Vec<(&'static str, i32)>> {
+/// Batches of `(key, value)` pairs.
+type Pairs = Vec<Vec<(&'static str, i32)>>;
+
+fn kv(rows: &[&[(&'static str, i32)]]) -> Pairs {
     rows.iter().map(|r| r.to_vec()).collect()
 }
 
@@ -90,8 +93,8 @@ fn window_of_a_window_composes_slides() {
 #[test]
 fn missing_parent_batches_contribute_nothing() {
     for t in THREADS {
-        let out = Harness::new(t)
-            .collect(vec![Some(vec![1]), None, Some(vec![3]), None], |s| s.window(secs(2), secs(1)));
+        let out =
+            Harness::new(t).collect(vec![Some(vec![1]), None, Some(vec![3]), None], |s| s.window(secs(2), secs(1)));
         assert!(out.errors.is_empty());
         assert_eq!(sorted(out.outputs), vec![vec![1], vec![1], vec![3], vec![3]]);
     }
@@ -99,7 +102,7 @@ fn missing_parent_batches_contribute_nothing() {
 
 #[test]
 fn reduce_by_key_and_window_cases_31() {
-    let cases: Vec<(Vec<Vec<(&str, i32)>>, Vec<Vec<(&str, i32)>>)> = vec![
+    let cases: Vec<(Pairs, Pairs)> = vec![
         (kv(&[&[("a", 1), ("a", 3)]]), kv(&[&[("a", 4)]])),
         (kv(&[&[("a", 1)], &[("a", 1)]]), kv(&[&[("a", 1)], &[("a", 2)]])),
         (kv(&[&[("a", 1)], &[("a", 1), ("b", 1)]]), kv(&[&[("a", 1)], &[("a", 2), ("b", 1)]])),
@@ -129,7 +132,8 @@ fn larger_slide_case_33() {
     let expected = kv(&[&[("a", 3)], &[("a", 10)], &[("a", 18)], &[("a", 11)]]);
     for t in THREADS {
         let plain = run(input.clone(), t, |s| s.reduce_by_key_and_window(|a, b| a + b, secs(4), secs(2)));
-        let inv = run(input.clone(), t, |s| s.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, secs(4), secs(2)));
+        let inv =
+            run(input.clone(), t, |s| s.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, secs(4), secs(2)));
         assert_eq!(sorted(plain), expected);
         assert_eq!(sorted(inv), expected);
     }
@@ -179,7 +183,8 @@ fn group_by_key_and_window_mirrors_the_keys_case_35() {
         let out = run(big_input(), t, |s| s.group_by_key_and_window(secs(2), secs(1)));
         let keys: Vec<Vec<&str>> = sorted(out.into_iter().map(|b| b.into_iter().map(|(k, _)| k).collect()).collect());
         let plain = run(big_input(), t, |s| s.reduce_by_key_and_window(|a, b| a + b, secs(2), secs(1)));
-        let expected: Vec<Vec<&str>> = sorted(plain.into_iter().map(|b| b.into_iter().map(|(k, _)| k).collect()).collect());
+        let expected: Vec<Vec<&str>> =
+            sorted(plain.into_iter().map(|b| b.into_iter().map(|(k, _)| k).collect()).collect());
         assert_eq!(keys, expected);
     }
 }
@@ -207,7 +212,10 @@ fn count_by_value_and_window_case_37_and_observed() {
     let input = words(&[&["a"], &["b", "b"], &["a", "b"], &[], &[]]);
     for t in THREADS {
         let out = run(input.clone(), t, |s| s.map(|(w, _)| w).count_by_value_and_window(secs(2), secs(1)));
-        assert_eq!(sorted(out), vec![vec![("a", 1)], vec![("a", 1), ("b", 2)], vec![("a", 1), ("b", 3)], vec![("a", 1), ("b", 1)], vec![]]);
+        assert_eq!(
+            sorted(out),
+            vec![vec![("a", 1)], vec![("a", 1), ("b", 2)], vec![("a", 1), ("b", 3)], vec![("a", 1), ("b", 1)], vec![]]
+        );
     }
 }
 
@@ -249,7 +257,8 @@ fn python_window_count_and_count_by_window_cases_62_63() {
 fn python_count_by_value_and_window_case_64() {
     for t in THREADS {
         let h = Harness::new(t).batch(ms(500)).batches(10);
-        let out = h.collect(ranges(6).into_iter().map(Some).collect(), |s| s.count_by_value_and_window(ms(2500), ms(500)));
+        let out =
+            h.collect(ranges(6).into_iter().map(Some).collect(), |s| s.count_by_value_and_window(ms(2500), ms(500)));
         let counts: [&[u64]; 10] = [
             &[1],
             &[2, 1],
@@ -273,10 +282,11 @@ fn python_group_by_key_and_window_case_65() {
         let h = Harness::new(t).batch(ms(500)).batches(7);
         let input: Vec<Option<Vec<(&str, i32)>>> = (0..5).map(|i| Some(vec![("a", i)])).collect();
         let out = h.collect(input, |s| s.group_by_key_and_window(ms(1500), ms(500)));
-        let expected: Vec<Vec<(&str, Vec<i32>)>> = [&[0][..], &[0, 1], &[0, 1, 2], &[1, 2, 3], &[2, 3, 4], &[3, 4], &[4]]
-            .iter()
-            .map(|vs| vec![("a", vs.to_vec())])
-            .collect();
+        let expected: Vec<Vec<(&str, Vec<i32>)>> =
+            [&[0][..], &[0, 1], &[0, 1, 2], &[1, 2, 3], &[2, 3, 4], &[3, 4], &[4]]
+                .iter()
+                .map(|vs| vec![("a", vs.to_vec())])
+                .collect();
         assert_eq!(out.outputs, expected);
     }
 }
@@ -304,20 +314,9 @@ fn invalid_windows_fail_start_with_spark_messages() {
         s.map(|x| (x, x)).reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, secs(3), secs(2)).map(|(_, v)| v)
     }));
     assert_eq!(e, ["requirement failed: The window duration of ReducedWindowedDStream (3000 ms) must be multiple of the slide duration of parent DStream (2000 ms)"]);
-    let e = errors(h.collect(vec![Some(vec![1])], |s| s.reduce_by_key_window_zero()));
+    let e = errors(h.collect(vec![Some(vec![1])], |s| s.window(ms(0), ms(0))));
     assert_eq!(e.len(), 1);
     assert!(e[0].contains("must be positive"), "{e:?}");
-}
-
-/// A zero-length window is refused rather than dividing by zero.
-trait ZeroWindow<'a> {
-    fn reduce_by_key_window_zero(self) -> stream_runtime::DStream<'a, i32>;
-}
-
-impl<'a> ZeroWindow<'a> for stream_runtime::DStream<'a, i32> {
-    fn reduce_by_key_window_zero(self) -> stream_runtime::DStream<'a, i32> {
-        self.window(Duration::millis(0), Duration::millis(0))
-    }
 }
 
 #[test]
@@ -356,7 +355,7 @@ fn windows_of(input: &Rows, window: usize, slide: usize) -> Vec<Vec<(u8, i64)>> 
     (1..=input.len() / slide)
         .map(|j| {
             let t = j * slide;
-            (0..input.len()).filter(|i| i + 1 <= t && i + 1 + window > t).flat_map(|i| input[i].clone()).collect()
+            (0..input.len()).filter(|i| *i < t && i + 1 + window > t).flat_map(|i| input[i].clone()).collect()
         })
         .collect()
 }
@@ -393,17 +392,24 @@ fn every_window_operation_matches_recomputation() {
             let raw = sorted(run(input.clone(), t, |x| x.window(w, s)));
             assert_eq!(raw, sorted(expected.clone()), "window: {ctx}");
 
-            let sums: Vec<Vec<(u8, i64)>> = expected.iter().map(|r| by_key(r, |a, b| a + b).into_iter().collect()).collect();
+            let sums: Vec<Vec<(u8, i64)>> =
+                expected.iter().map(|r| by_key(r, |a, b| a + b).into_iter().collect()).collect();
             let plain = sorted(run(input.clone(), t, |x| x.reduce_by_key_and_window(|a, b| a + b, w, s)));
             assert_eq!(plain, sums, "reduce_by_key_and_window: {ctx}");
 
-            let maxes: Vec<Vec<(u8, i64)>> = expected.iter().map(|r| by_key(r, i64::max).into_iter().collect()).collect();
+            let maxes: Vec<Vec<(u8, i64)>> =
+                expected.iter().map(|r| by_key(r, i64::max).into_iter().collect()).collect();
             let out = sorted(run(input.clone(), t, |x| x.reduce_by_key_and_window(i64::max, w, s)));
             assert_eq!(out, maxes, "reduce_by_key_and_window(max): {ctx}");
 
-            let inv = sorted(run(input.clone(), t, |x| x.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, s)));
+            let inv =
+                sorted(run(input.clone(), t, |x| x.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, s)));
             for (got, want) in inv.iter().zip(&sums) {
-                assert_eq!(nonzero(got.clone()), nonzero(want.clone()), "inverse vs plain, after filtering zeros: {ctx}");
+                assert_eq!(
+                    nonzero(got.clone()),
+                    nonzero(want.clone()),
+                    "inverse vs plain, after filtering zeros: {ctx}"
+                );
                 let keys: Vec<u8> = want.iter().map(|(k, _)| *k).collect();
                 assert!(got.iter().all(|(k, v)| keys.contains(k) || *v == 0), "inverse keeps only zero keys: {ctx}");
             }
@@ -417,21 +423,42 @@ fn every_window_operation_matches_recomputation() {
 
             let groups = run(input.clone(), t, |x| x.group_by_key_and_window(w, s));
             let groups: Vec<Vec<(u8, Vec<i64>)>> = sorted(
-                groups.into_iter().map(|b| b.into_iter().map(|(k, mut vs)| (k, {vs.sort(); vs})).collect()).collect(),
+                groups
+                    .into_iter()
+                    .map(|b| {
+                        b.into_iter()
+                            .map(|(k, mut vs)| {
+                                (k, {
+                                    vs.sort();
+                                    vs
+                                })
+                            })
+                            .collect()
+                    })
+                    .collect(),
             );
             let want: Vec<Vec<(u8, Vec<i64>)>> = expected
                 .iter()
                 .map(|r| {
                     let mut m: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
                     r.iter().for_each(|&(k, v)| m.entry(k).or_default().push(v));
-                    m.into_iter().map(|(k, mut vs)| (k, {vs.sort(); vs})).collect()
+                    m.into_iter()
+                        .map(|(k, mut vs)| {
+                            (k, {
+                                vs.sort();
+                                vs
+                            })
+                        })
+                        .collect()
                 })
                 .collect();
             assert_eq!(groups, want, "group_by_key_and_window: {ctx}");
 
             let total = run(input.clone(), t, |x| x.map(|(_, v)| v).reduce_by_window(|a, b| a + b, w, s));
-            let want: Vec<Vec<i64>> =
-                expected.iter().map(|r| if r.is_empty() { vec![] } else { vec![r.iter().map(|(_, v)| v).sum()] }).collect();
+            let want: Vec<Vec<i64>> = expected
+                .iter()
+                .map(|r| if r.is_empty() { vec![] } else { vec![r.iter().map(|(_, v)| v).sum()] })
+                .collect();
             assert_eq!(total, want, "reduce_by_window: {ctx}");
 
             // The invertible forms: no element until data has been seen, then the exact value.

@@ -1,6 +1,8 @@
 //! One filesystem layer for everything that touches files: file streams, text outputs and
-//! (later) checkpoints. Local paths and `file://` URLs are served by [`LocalFs`].
+//! (later) checkpoints. Local paths and `file://` URLs are served by [`LocalFs`], `hdfs://`
+//! URLs by [`hdfs::HdfsFs`].
 
+pub mod hdfs;
 mod local;
 
 use std::sync::Arc;
@@ -96,11 +98,17 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug {
 /// ```
 /// let (_fs, path) = stream_runtime::fs::resolve("file:///tmp/in").unwrap();
 /// assert_eq!(path, "/tmp/in");
+/// // An HDFS client is created without contacting the namenode.
+/// let (_fs, path) = stream_runtime::fs::resolve("hdfs://127.0.0.1:9000/user/me/in").unwrap();
+/// assert_eq!(path, "/user/me/in");
 /// assert!(stream_runtime::fs::resolve("s3://bucket/x").is_err());
 /// ```
 pub fn resolve(url: &str) -> Result<(Arc<dyn FileSystem>, String), FsError> {
     if let Some(rest) = url.strip_prefix("file://") {
         return Ok((Arc::new(LocalFs), rest.to_string()));
+    }
+    if let Some((authority, path)) = hdfs::split_url(url) {
+        return Ok((hdfs::HdfsFs::connect(authority)?, path.to_string()));
     }
     match url.find("://") {
         Some(_) => Err(FsError::Unsupported(url.to_string())),

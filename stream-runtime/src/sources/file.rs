@@ -8,6 +8,7 @@ use super::lines::{chunk_bounds, Decoder};
 use super::{register, Allocated, Source};
 use crate::batch::Batch;
 use crate::context::{Input, StreamingContext};
+use crate::fs::hdfs::HdfsFs;
 use crate::fs::{self, FileStatus, FileSystem, FsError};
 use crate::metrics::{SourceCounters, SourceStats};
 use crate::node::Env;
@@ -17,6 +18,9 @@ use crate::DStream;
 
 /// Files at least this large are split into several partitions.
 const SPLIT_BYTES: usize = 1 << 20;
+
+/// HDFS splits are at most this large (HDFS's default block size).
+const HDFS_MAX_SPLIT: u64 = 128 << 20;
 
 /// Options of [`text_file_stream_with`](StreamingContext::text_file_stream_with).
 #[derive(Clone)]
@@ -52,6 +56,8 @@ impl std::fmt::Debug for FileStreamOptions {
 struct FileSource {
     url: String,
     target: Result<(Arc<dyn FileSystem>, String), String>,
+    /// The same filesystem when it is HDFS, read in ranged splits.
+    hdfs: Option<Arc<HdfsFs>>,
     options: FileStreamOptions,
     initial_threshold: Time,
     remember: Duration,
@@ -140,18 +146,55 @@ impl FileSource {
     }
 
     fn read(&self, fs: &dyn FileSystem, file: &FileStatus, parallelism: usize) -> Vec<Vec<Str>> {
-        let bytes = match fs.read(&file.path) {
-            Ok(b) => b,
+        // Counted here and added once the whole file was read, so a failed read counts nothing.
+        let counters = SourceCounters::default();
+        let decoder = Decoder { source: &file.path, limit: self.limit, counters: &counters };
+        let parts = match &self.hdfs {
+            Some(hdfs) => read_splits(hdfs, &file.path, parallelism, &decoder),
+            None => fs.read(&file.path).map(|bytes| {
+                let pieces = if bytes.len() >= SPLIT_BYTES { 2 * parallelism } else { 1 };
+                chunk_bounds(&bytes, pieces)
+                    .into_par_iter()
+                    .map(|(s, e)| decoder.lines(&bytes[s..e], s as u64))
+                    .collect()
+            }),
+        };
+        match parts {
+            Ok(parts) => {
+                let c = counters.snapshot();
+                self.counters.add(&self.counters.lines, c.lines);
+                self.counters.add(&self.counters.invalid_utf8_lines, c.invalid_utf8_lines);
+                self.counters.add(&self.counters.oversized_lines, c.oversized_lines);
+                parts
+            }
+            Err(e @ FsError::Remote { .. }) => {
+                // The filesystem could not be reached (e.g. the namenode restarts): forget the
+                // file so the next listing that works selects it again, while it is recent.
+                tracing::warn!(source = %self.url, "cannot read {}: {e}; retried with a later batch", file.path);
+                self.counters.add(&self.counters.errors, 1);
+                self.recent.lock().remove(&file.path);
+                Vec::new()
+            }
             Err(e) => {
                 tracing::warn!(source = %self.url, "cannot read {}: {e}; skipped", file.path);
                 self.counters.add(&self.counters.errors, 1);
-                return Vec::new();
+                Vec::new()
             }
-        };
-        let decoder = Decoder { source: &file.path, limit: self.limit, counters: &self.counters };
-        let pieces = if bytes.len() >= SPLIT_BYTES { 2 * parallelism } else { 1 };
-        chunk_bounds(&bytes, pieces).into_par_iter().map(|(s, e)| decoder.lines(&bytes[s..e], s as u64)).collect()
+        }
     }
+}
+
+/// Reads an HDFS file as line splits in parallel: ranged reads of about equal size (at least
+/// one per block, `2 * parallelism` for files of [`SPLIT_BYTES`] or more), each line read by
+/// the split holding its first byte.
+fn read_splits(hdfs: &HdfsFs, path: &str, parallelism: usize, decoder: &Decoder<'_>) -> Result<Vec<Vec<Str>>, FsError> {
+    let file = hdfs.open(path)?;
+    let pieces = if file.len() >= SPLIT_BYTES as u64 { 2 * parallelism } else { 1 };
+    let pieces = pieces.max(file.len().div_ceil(HDFS_MAX_SPLIT) as usize);
+    fs::hdfs::split_bounds(file.len(), pieces)
+        .into_par_iter()
+        .map(|(s, e)| file.read_split(s, e).map(|split| decoder.lines(split.bytes(), split.offset)))
+        .collect()
 }
 
 impl Input for FileSource {
@@ -170,7 +213,11 @@ impl Input for FileSource {
         };
         let files = match self.select(fs.as_ref(), dir, t) {
             Ok(files) => {
-                *self.missing_reported.lock() = false;
+                let mut reported = self.missing_reported.lock();
+                if *reported {
+                    tracing::info!(source = %self.url, "the directory can be listed again");
+                    *reported = false;
+                }
                 files
             }
             Err(e) => {
@@ -237,6 +284,7 @@ impl StreamingContext {
         let source = FileSource {
             url: dir.to_string(),
             target: fs::resolve(dir).map_err(|e| e.to_string()),
+            hdfs: fs::hdfs::split_url(dir).and_then(|(authority, _)| HdfsFs::connect(authority).ok()),
             options,
             initial_threshold,
             remember: batch * remember_batches,

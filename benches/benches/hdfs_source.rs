@@ -1,0 +1,132 @@
+//! HDFS source throughput on the embedded cluster (`minihdfs`, loopback): a `text_file_stream`
+//! batch reading a directory of text files and splitting it into lines (ranged reads of line
+//! splits in parallel, then a count), beside a plain `hdfs-native` read of the same bytes
+//! (each file read whole, one after the other) in the same run.
+//!
+//! Size: `SLUICE_BENCH_HDFS_MB` megabytes (default 64; the figure is 256), in 4 files.
+//! Target: the engine at 80% or more of the plain read's rate.
+
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use minihdfs::{Config, MiniHdfs};
+use parking_lot::Mutex;
+use stream_runtime::fs::hdfs::HdfsFs;
+use stream_runtime::fs::FileSystem;
+use stream_runtime::prelude::*;
+use stream_runtime::{Clock, FileStreamOptions, ManualClock, SystemClock};
+
+const FILES: usize = 4;
+const DIR: &str = "/bench/in";
+
+fn megabytes() -> usize {
+    std::env::var("SLUICE_BENCH_HDFS_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+}
+
+/// `len` bytes of text: lines of 1 to 16 pseudo-random words from a 4,096-word vocabulary.
+fn text(len: usize, seed: u64) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut s = String::with_capacity(len + 200);
+    while s.len() < len {
+        let words = 1 + next() % 16;
+        for w in 0..words {
+            if w > 0 {
+                s.push(' ');
+            }
+            s.push_str(&format!("w{}", next() % 4096));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// One batch of a fresh `text_file_stream` over the directory: lines counted.
+fn engine_batch(url: &str, threads: usize) -> (u64, StdDuration) {
+    let clock = ManualClock::new(SystemClock.now());
+    let ssc = StreamingContext::new(Duration::seconds(1)).with_threads(threads).with_clock(Arc::new(clock.clone()));
+    let options = FileStreamOptions { new_files_only: false, min_remember: Duration::seconds(86_400), filter: None };
+    let count = Arc::new(Mutex::new(0u64));
+    let c = Arc::clone(&count);
+    ssc.text_file_stream_with(url, options).count().foreach_batch(move |b: Batch<u64>, _| {
+        *c.lock() += b.into_vec().into_iter().sum::<u64>();
+    });
+    let running = ssc.start().expect("start");
+    let began = Instant::now();
+    clock.set(running.zero_time() + Duration::seconds(1));
+    while running.batches_completed() < 1 {
+        std::thread::sleep(StdDuration::from_micros(200));
+    }
+    let took = began.elapsed();
+    running.stop(false);
+    let n = *count.lock();
+    (n, took)
+}
+
+fn hdfs_source(c: &mut Criterion) {
+    let mb = megabytes();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::new(dir.path());
+    config.user = "sluice".into();
+    let hdfs = MiniHdfs::start(config).expect("start minihdfs");
+    let authority = hdfs.namenode_addr().to_string();
+    let fs = HdfsFs::connect(&authority).expect("client");
+    let mut lines = 0u64;
+    let mut total = 0u64;
+    for i in 0..FILES {
+        let t = text((mb << 20) / FILES, i as u64 + 1);
+        lines += t.lines().count() as u64;
+        total += t.len() as u64;
+        fs.write(&format!("{DIR}/part-{i}.txt"), t.as_bytes()).expect("write");
+    }
+    let url = format!("hdfs://{authority}{DIR}");
+    let paths: Vec<String> = fs.list(DIR).expect("list").into_iter().map(|s| s.path).collect();
+    assert_eq!(engine_batch(&url, 2).0, lines, "the engine reads every line once");
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let client = {
+        let _guard = rt.enter();
+        hdfs_native::ClientBuilder::new().with_url(format!("hdfs://{authority}")).build().expect("client")
+    };
+    let raw_read = || {
+        rt.block_on(async {
+            let mut n = 0;
+            for p in &paths {
+                let r = client.read(p).await.expect("open");
+                n += r.read_range(0, r.file_length()).await.expect("read").len();
+            }
+            n
+        })
+    };
+    assert_eq!(raw_read() as u64, total);
+
+    let mut group = c.benchmark_group("hdfs_source");
+    group.throughput(Throughput::Bytes(total));
+    group.sample_size(10);
+    group.measurement_time(StdDuration::from_secs(if mb > 64 { 30 } else { 10 }));
+    group.bench_function(format!("hdfs_native_read/{mb}MiB"), |b| b.iter(raw_read));
+    for threads in [2usize, 4] {
+        group.bench_function(format!("text_file_stream_lines/{mb}MiB/{threads}"), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| engine_batch(&url, threads))
+                    .map(|(n, took)| {
+                        assert_eq!(n, lines);
+                        took
+                    })
+                    .sum()
+            })
+        });
+    }
+    group.finish();
+    hdfs.shutdown();
+}
+
+criterion_group!(benches, hdfs_source);
+criterion_main!(benches);

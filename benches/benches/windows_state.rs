@@ -1,0 +1,131 @@
+//! Windows and state: what one slide or one batch costs as the window grows or the state
+//! fills with idle keys.
+//!
+//! * `window_slide/<op>/<w>`: a keyed sum over a window of `w` batches sliding by one batch;
+//!   each batch holds 1,000 records over 1,000 keys. `inv` is the invertible
+//!   `reduce_by_key_and_window_inv` (subtract on evict), `two_stacks` the non-invertible
+//!   `reduce_by_key_and_window`, and the baseline `recompute` is Spark's non-inverse plan
+//!   (`reduce_by_key` per batch → `window` → `reduce_by_key`), which re-reduces the whole
+//!   window every slide.
+//! * `state_batch/<op>/<idle>`: one batch touching 1,000 keys while the state holds `idle`
+//!   other keys. `running_reduce` and `map_with_state` touch only the batch's keys; the
+//!   baseline `update_state_by_key` is Spark's shape (every key, every batch, full state out).
+//!   Sizes are 0, 100k and 1M idle keys (10M takes minutes to set up per operator on the
+//!   2-core build machine).
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use stream_runtime::testing::Stepper;
+use stream_runtime::{Batch, State, StateSpec};
+
+const RECORDS: usize = 1_000;
+const KEYS: u64 = 1_000;
+/// A pipeline from `(key, value)` records to `(key, value)` records.
+type KeyedStepper = Stepper<(u64, u64), (u64, u64)>;
+/// Pre-generated input batches, cycled.
+const POOL: usize = 64;
+
+/// A small seeded generator (no dependency).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+fn pool(seed: u64, key_base: u64) -> Vec<Vec<(u64, u64)>> {
+    let mut rng = Lcg(seed);
+    (0..POOL).map(|_| (0..RECORDS).map(|_| (key_base + rng.next() % KEYS, rng.next() % 100)).collect()).collect()
+}
+
+/// Times `iters` batches of `step`, fed from `input`.
+fn time_batches<O: stream_runtime::Data>(
+    step: &mut Stepper<(u64, u64), O>,
+    input: &[Vec<(u64, u64)>],
+    iters: u64,
+) -> Duration {
+    let began = Instant::now();
+    step.step_many(iters as usize, |i| Batch::from(input[i % POOL].clone()));
+    began.elapsed().max(Duration::from_nanos(1))
+}
+
+fn window_slide(c: &mut Criterion) {
+    let mut group = c.benchmark_group("window_slide");
+    group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    let input = pool(1, 0);
+    for w in [1u64, 10, 100, 1000, 3600] {
+        let window = stream_runtime::Duration::seconds(w as i64);
+        let slide = stream_runtime::Duration::seconds(1);
+        let mut steps: Vec<(&str, KeyedStepper)> = vec![
+            (
+                "inv",
+                Stepper::new(1, move |s| s.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, window, slide)),
+            ),
+            ("two_stacks", Stepper::new(1, move |s| s.reduce_by_key_and_window(|a, b| a + b, window, slide))),
+            (
+                "recompute",
+                Stepper::new(1, move |s| {
+                    s.reduce_by_key(|a, b| a + b).window(window, slide).reduce_by_key(|a, b| a + b)
+                }),
+            ),
+        ];
+        for (name, step) in &mut steps {
+            // Fill the window first, so every measured slide evicts a batch.
+            step.step_many(w as usize, |i| Batch::from(input[i % POOL].clone()));
+            group.bench_function(BenchmarkId::new(*name, w), |bench| {
+                bench.iter_custom(|iters| time_batches(step, &input, iters))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn idle_keys(n: u64) -> Batch<(u64, u64)> {
+    Batch::from_vec((0..n).map(|k| (k, 1)).collect(), 2)
+}
+
+fn state_batch(c: &mut Criterion) {
+    let mut group = c.benchmark_group("state_batch");
+    group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    // The measured batches touch keys above every idle key.
+    let input = pool(2, 1 << 40);
+    for idle in [0u64, 100_000, 1_000_000] {
+        let mut running = Stepper::new(1, |s| s.running_reduce_by_key(|a, b| a + b).mapped());
+        running.step(idle_keys(idle));
+        group.bench_function(BenchmarkId::new("running_reduce", idle), |bench| {
+            bench.iter_custom(|iters| time_batches(&mut running, &input, iters))
+        });
+        drop(running);
+
+        let mut mapped = Stepper::new(1, |s| {
+            s.map_with_state(StateSpec::function(|_k: &u64, v: Option<u64>, state: &mut State<u64>| {
+                let n = state.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
+                let _ = state.update(n);
+                n
+            }))
+            .mapped()
+        });
+        mapped.step(idle_keys(idle));
+        group.bench_function(BenchmarkId::new("map_with_state", idle), |bench| {
+            bench.iter_custom(|iters| time_batches(&mut mapped, &input, iters))
+        });
+        drop(mapped);
+
+        let mut general = Stepper::new(1, |s| {
+            s.update_state_by_key(|vs: Vec<u64>, st: Option<u64>| Some(st.unwrap_or(0) + vs.iter().sum::<u64>()))
+        });
+        general.step(idle_keys(idle));
+        group.bench_function(BenchmarkId::new("update_state_by_key", idle), |bench| {
+            bench.iter_custom(|iters| time_batches(&mut general, &input, iters))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, window_slide, state_batch);
+criterion_main!(benches);

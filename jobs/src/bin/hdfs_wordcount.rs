@@ -1,0 +1,84 @@
+//! `hdfs_wordcount [hdfs://namenode:port/dir]`: Spark's HdfsWordCount. Without a URL it runs
+//! on an embedded HDFS cluster and feeds it sample text.
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use jobs::hdfs_wordcount::{hdfs_wordcount, Demo, Embedded};
+use stream_runtime::job::{init_logging, run_until_stopped, JobArgs};
+use stream_runtime::Duration;
+
+/// Counts words in new files put into an HDFS directory, every batch.
+#[derive(Parser)]
+struct Cli {
+    /// Directory to watch, e.g. hdfs://namenode:8020/user/me/booksStream. Without it, an
+    /// embedded HDFS cluster is started and /user/<user>/booksStream in it is watched.
+    url: Option<String>,
+    /// Embedded cluster: keep its data in this directory (default: a temporary one).
+    #[arg(long, value_name = "DIR", conflicts_with = "url")]
+    data_dir: Option<PathBuf>,
+    /// Embedded cluster: namenode port (default: any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 0, conflicts_with = "url")]
+    namenode_port: u16,
+    /// Embedded cluster: do not feed the directory with sample text.
+    #[arg(long, conflicts_with = "url")]
+    no_demo: bool,
+    /// Embedded cluster: put a sample file every this many batches.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    demo_every: u32,
+    #[command(flatten)]
+    job: JobArgs,
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let ssc = match cli.job.context("hdfs_wordcount", Duration::seconds(2), 2) {
+        Ok(ssc) => ssc,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let embedded = match &cli.url {
+        Some(_) => None,
+        None => match Embedded::start(cli.data_dir.clone(), cli.namenode_port) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let url = match (&cli.url, &embedded) {
+        (Some(url), _) => url.clone(),
+        (None, Some(e)) => {
+            println!("Embedded HDFS cluster at hdfs://{} (data in {})", e.namenode(), e.data_dir().display());
+            println!("Watching {}", e.url());
+            println!("Add files with any HDFS client, e.g. HADOOP_NAMENODE={} hdfs put FILE {}/", e.namenode(), e.dir);
+            e.url()
+        }
+        (None, None) => unreachable!("an embedded cluster runs when no URL is given"),
+    };
+    hdfs_wordcount(&ssc, &url);
+    let demo = match &embedded {
+        Some(e) if !cli.no_demo => match e.fs() {
+            Ok(fs) => {
+                let every = (ssc.batch_duration() * i64::from(cli.demo_every.max(1))).to_std();
+                Some(Demo::start(fs as Arc<dyn stream_runtime::fs::FileSystem>, e.dir.clone(), every))
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    let code = run_until_stopped(ssc, cli.job.duration);
+    drop(demo);
+    if let Some(e) = embedded {
+        e.shutdown();
+    }
+    code
+}

@@ -1,0 +1,114 @@
+//! The job IR: what `#[stream_job]` understood of a job function.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::Span;
+use syn::{Expr, Ident, Type};
+
+use crate::ops::OpKind;
+
+/// A job function, parsed.
+#[derive(Debug, Clone)]
+pub struct JobFn {
+    /// The function as written.
+    pub item: syn::ItemFn,
+    /// The context parameter (`ssc` in `ssc: &mut StreamingContext`), if the first parameter is
+    /// one.
+    pub ctx: Option<Ident>,
+    /// The other parameters: the job's command-line arguments, in order.
+    pub params: Vec<Param>,
+    /// The body, statement by statement.
+    pub statements: Vec<Statement>,
+    /// Whether the body calls `<ctx>.checkpoint(..)` anywhere.
+    pub checkpoint_call: bool,
+    /// Whether the body calls an output operation anywhere, including inside code the macro
+    /// cannot analyse.
+    pub output_call: bool,
+}
+
+impl JobFn {
+    /// The function's name.
+    pub fn name(&self) -> &Ident {
+        &self.item.sig.ident
+    }
+}
+
+/// A parameter that becomes a positional command-line argument.
+#[derive(Debug, Clone)]
+pub struct Param {
+    /// Its name (the argument's name in `--help`).
+    pub name: Ident,
+    /// Its type, parsed from the command line with `FromStr`.
+    pub ty: Type,
+}
+
+/// One statement of the body.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    /// What the statement is.
+    pub kind: StatementKind,
+    /// Every identifier the statement mentions (to find where named streams are used).
+    pub idents: BTreeSet<String>,
+}
+
+/// What a statement of the body is.
+#[derive(Debug, Clone)]
+pub enum StatementKind {
+    /// `let name = <stream chain>;`
+    Let {
+        /// The binding.
+        name: Ident,
+        /// The chain it is bound to.
+        chain: Chain,
+    },
+    /// `<stream chain>;`
+    Expr(Chain),
+    /// `<ctx>.checkpoint(dir);`
+    Checkpoint,
+    /// Code the macro does not analyse: it runs unchanged.
+    Opaque {
+        /// A short description for the plan.
+        summary: String,
+        /// Where it is.
+        span: Span,
+    },
+}
+
+/// A chain of method calls on a stream: `root.op1(..).op2(..)`.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    /// Where the stream comes from.
+    pub root: Root,
+    /// The operators applied to it, in order.
+    pub ops: Vec<Op>,
+}
+
+/// The start of a chain.
+#[derive(Debug, Clone)]
+pub enum Root {
+    /// `<ctx>.source(args)`.
+    Source {
+        /// The source method.
+        method: Ident,
+        /// Its arguments.
+        args: Vec<Expr>,
+    },
+    /// A stream bound earlier with `let`.
+    Stream(Ident),
+    /// An expression the macro does not analyse (only as an operator's stream argument).
+    Opaque(Box<Expr>),
+}
+
+/// One operator call in a chain.
+#[derive(Debug, Clone)]
+pub struct Op {
+    /// The method name, with its span.
+    pub method: Ident,
+    /// Its kind; `None` for a method Sluice does not know (an extension method): the chain is
+    /// opaque from there on.
+    pub kind: Option<OpKind>,
+    /// Its arguments.
+    pub args: Vec<Expr>,
+    /// The other stream of a binary operator (`join`, `union`, ...).
+    pub other: Option<Box<Chain>>,
+}

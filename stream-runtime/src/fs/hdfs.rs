@@ -1,0 +1,440 @@
+//! HDFS through the `hdfs-native` client: `hdfs://host:port/path` URLs.
+//!
+//! `hdfs-native` is asynchronous. Every [`HdfsFs`] hands its requests to one small tokio
+//! runtime owned by this module (two I/O threads named `sluice-hdfs`, created on first use)
+//! and waits for the answer on the calling thread, so the engine's worker threads never run
+//! the reactor and calls are safe from any thread, including another runtime's workers.
+//! Clients are created once per namenode authority and shared.
+//!
+//! Creating a client does not contact the namenode: an unreachable namenode makes each
+//! operation fail with [`FsError::Remote`] (a single namenode is not retried for long: one
+//! retry, then the error), and a later operation connects again.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration as StdDuration;
+
+use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
+use parking_lot::Mutex;
+
+use super::{FileStatus, FileSystem, FsError};
+use crate::time::Time;
+
+/// How long a namenode operation (listing, status, rename...) may take before it fails.
+pub const DEFAULT_OP_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+
+/// Bytes read past the end of a split, at first, to finish its last line.
+const LOOKAHEAD: u64 = 64 * 1024;
+
+/// The I/O runtime shared by every HDFS client.
+fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("sluice-hdfs")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the HDFS I/O runtime: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Runs `fut` on the I/O runtime and waits for its output on this thread.
+fn block<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> Result<T, String> {
+    let rt = runtime()?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    rt.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    rx.recv().map_err(|_| "the HDFS request was dropped (the client panicked)".to_string())
+}
+
+/// Splits an `hdfs://authority/path` URL into its authority and path (`/` when empty).
+///
+/// ```
+/// use stream_runtime::fs::hdfs::split_url;
+/// assert_eq!(split_url("hdfs://nn:8020/user/me"), Some(("nn:8020", "/user/me")));
+/// assert_eq!(split_url("hdfs://nn:8020"), Some(("nn:8020", "/")));
+/// assert_eq!(split_url("file:///tmp"), None);
+/// ```
+pub fn split_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("hdfs://")?;
+    Some(match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    })
+}
+
+/// An HDFS cluster reached through one namenode (or HA nameservice) authority.
+///
+/// Obtain one with [`HdfsFs::connect`] or [`fs::resolve`](super::resolve); both share one
+/// client per authority.
+///
+/// ```no_run
+/// use stream_runtime::fs::{hdfs::HdfsFs, FileSystem};
+/// let fs = HdfsFs::connect("namenode:8020").unwrap();
+/// fs.mkdirs("/user/me/in").unwrap();
+/// fs.write("/user/me/in/a.txt", b"hello\n").unwrap();
+/// assert_eq!(fs.read("/user/me/in/a.txt").unwrap(), b"hello\n");
+/// ```
+#[derive(Clone)]
+pub struct HdfsFs {
+    authority: String,
+    client: Client,
+    op_timeout: StdDuration,
+}
+
+impl std::fmt::Debug for HdfsFs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HdfsFs").field("authority", &self.authority).finish_non_exhaustive()
+    }
+}
+
+impl HdfsFs {
+    /// The shared client for `authority` (`host:port`, a nameservice configured in
+    /// `HADOOP_CONF_DIR`, or empty for `fs.defaultFS`). Does not contact the namenode.
+    pub fn connect(authority: &str) -> Result<Arc<HdfsFs>, FsError> {
+        static CLIENTS: OnceLock<Mutex<HashMap<String, Arc<HdfsFs>>>> = OnceLock::new();
+        let mut clients = CLIENTS.get_or_init(Default::default).lock();
+        if let Some(fs) = clients.get(authority) {
+            return Ok(Arc::clone(fs));
+        }
+        let fs = Arc::new(HdfsFs::new(authority, DEFAULT_OP_TIMEOUT)?);
+        clients.insert(authority.to_string(), Arc::clone(&fs));
+        Ok(fs)
+    }
+
+    /// A new client for `authority`, not shared, whose namenode operations time out after
+    /// `op_timeout`.
+    pub fn new(authority: &str, op_timeout: StdDuration) -> Result<HdfsFs, FsError> {
+        let url = format!("hdfs://{authority}");
+        let rt = runtime().map_err(|message| FsError::Remote { path: url.clone(), message })?;
+        let mut builder = ClientBuilder::new().with_io_runtime(rt.handle().clone());
+        if !authority.is_empty() {
+            builder = builder.with_url(url.clone());
+        }
+        if authority.contains(':') {
+            // One namenode: failing over means trying it again; fail fast and let the caller
+            // (e.g. the next batch) retry.
+            builder = builder.with_config([
+                ("dfs.client.failover.max.attempts", "1"),
+                ("dfs.client.failover.sleep.base.millis", "50"),
+                ("dfs.client.failover.sleep.max.millis", "500"),
+            ]);
+        }
+        let client = builder.build().map_err(|e| FsError::Remote { path: url, message: e.to_string() })?;
+        Ok(HdfsFs { authority: authority.to_string(), client, op_timeout })
+    }
+
+    /// `hdfs://authority`.
+    pub fn url(&self) -> String {
+        format!("hdfs://{}", self.authority)
+    }
+
+    fn url_of(&self, path: &str) -> String {
+        format!("hdfs://{}{path}", self.authority)
+    }
+
+    /// Maps a client error on `path` to an [`FsError`].
+    fn error(&self, path: &str, e: HdfsError) -> FsError {
+        let path = self.url_of(path);
+        match e {
+            HdfsError::FileNotFound(_) => FsError::NotFound { path },
+            HdfsError::RPCError(class, message) | HdfsError::FatalRPCError(class, message) => {
+                if class.ends_with("FileNotFoundException") {
+                    FsError::NotFound { path }
+                } else if class.ends_with("AccessControlException") {
+                    FsError::PermissionDenied { path }
+                } else if class.ends_with("FileAlreadyExistsException") {
+                    FsError::Io { path, source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, message) }
+                } else {
+                    let first = message.lines().next().unwrap_or_default();
+                    FsError::Remote { path, message: format!("{class}: {first}") }
+                }
+            }
+            HdfsError::AlreadyExists(message) => {
+                FsError::Io { path, source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, message) }
+            }
+            HdfsError::IOError(io) => {
+                FsError::Remote { path, message: format!("cannot talk to HDFS at {}: {io}", self.authority) }
+            }
+            other => FsError::Remote { path, message: other.to_string() },
+        }
+    }
+
+    /// Runs a client call on the I/O runtime, with the namenode time-out unless `timeout` is
+    /// `None`, mapping errors to `path`.
+    fn call<T, F>(&self, path: &str, timeout: Option<StdDuration>, f: impl FnOnce(Client) -> F) -> Result<T, FsError>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, HdfsError>> + Send + 'static,
+    {
+        let fut = f(self.client.clone());
+        let res = block(async move {
+            match timeout {
+                Some(limit) => tokio::time::timeout(limit, fut).await.ok(),
+                None => Some(fut.await),
+            }
+        })
+        .map_err(|message| FsError::Remote { path: self.url_of(path), message })?;
+        match res {
+            Some(r) => r.map_err(|e| self.error(path, e)),
+            None => Err(FsError::Remote {
+                path: self.url_of(path),
+                message: format!("no answer from HDFS at {} within {:?}", self.authority, timeout.unwrap_or_default()),
+            }),
+        }
+    }
+
+    /// Opens `path` for ranged reads (one namenode call for the block locations).
+    pub fn open(&self, path: &str) -> Result<HdfsFile, FsError> {
+        let p = path.to_string();
+        let reader = self.call(path, Some(self.op_timeout), move |c| async move { c.read(&p).await })?;
+        Ok(HdfsFile {
+            fs: self.clone(),
+            path: path.to_string(),
+            len: reader.file_length() as u64,
+            reader: Arc::new(reader),
+        })
+    }
+}
+
+fn status_of(s: hdfs_native::client::FileStatus) -> FileStatus {
+    let name = super::split_parent(&s.path).1.to_string();
+    FileStatus {
+        name,
+        len: s.length as u64,
+        modified: Time::from_millis(s.modification_time as i64),
+        is_dir: s.isdir,
+        path: s.path,
+    }
+}
+
+impl FileSystem for HdfsFs {
+    fn list(&self, dir: &str) -> Result<Vec<FileStatus>, FsError> {
+        let d = dir.to_string();
+        let listing = self.call(dir, Some(self.op_timeout), move |c| async move { c.list_status(&d, false).await })?;
+        let mut out: Vec<FileStatus> = listing.into_iter().map(status_of).collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn status(&self, path: &str) -> Result<Option<FileStatus>, FsError> {
+        let p = path.to_string();
+        match self.call(path, Some(self.op_timeout), move |c| async move { c.get_file_info(&p).await }) {
+            Ok(mut s) => {
+                // The namenode answers with the path relative to the one asked for.
+                s.path = path.to_string();
+                Ok(Some(status_of(s)))
+            }
+            Err(FsError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        let file = self.open(path)?;
+        file.read_range(0, file.len())
+    }
+
+    fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
+        let p = path.to_string();
+        let data = bytes::Bytes::copy_from_slice(data);
+        self.call(path, None, move |c| async move {
+            let mut w = c.create(&p, WriteOptions::default().overwrite(true)).await?;
+            if !data.is_empty() {
+                w.write_bytes(data).await?;
+            }
+            w.close().await
+        })
+    }
+
+    fn mkdirs(&self, path: &str) -> Result<(), FsError> {
+        let p = path.to_string();
+        self.call(path, Some(self.op_timeout), move |c| async move { c.mkdirs(&p, 0o755, true).await })
+    }
+
+    fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
+        let (f, t) = (from.to_string(), to.to_string());
+        // HDFS's rename2 without overwrite fails when the destination exists, atomically.
+        match self.call(from, Some(self.op_timeout), move |c| async move { c.rename(&f, &t, false).await }) {
+            Err(FsError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(FsError::Io { path: self.url_of(to), source })
+            }
+            other => other,
+        }
+    }
+
+    fn delete(&self, path: &str, recursive: bool) -> Result<(), FsError> {
+        let p = path.to_string();
+        match self.call(path, Some(self.op_timeout), move |c| async move { c.delete(&p, recursive).await }) {
+            Ok(_) | Err(FsError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// An HDFS file opened for ranged reads; cheap to share between threads reading parts of it.
+pub struct HdfsFile {
+    fs: HdfsFs,
+    path: String,
+    len: u64,
+    reader: Arc<hdfs_native::file::FileReader>,
+}
+
+impl std::fmt::Debug for HdfsFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HdfsFile").field("path", &self.path).field("len", &self.len).finish_non_exhaustive()
+    }
+}
+
+/// The whole lines of one split of a file: those whose first byte lies in the split.
+#[derive(Debug, Clone, Default)]
+pub struct Split {
+    /// Position in the file of the first byte of [`bytes`](Split::bytes).
+    pub offset: u64,
+    buf: Vec<u8>,
+    range: Range<usize>,
+}
+
+impl Split {
+    /// The lines, with their endings (the file's last line may have none).
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.range.clone()]
+    }
+}
+
+impl HdfsFile {
+    /// Length in bytes when opened.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file was empty when opened.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// `len` bytes from `offset` (fewer at the end of the file).
+    pub fn read_range(&self, offset: u64, len: u64) -> Result<Vec<u8>, FsError> {
+        let offset = offset.min(self.len);
+        let n = len.min(self.len - offset) as usize;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let reader = Arc::clone(&self.reader);
+        self.fs.call(&self.path, None, move |_| async move {
+            let mut buf = vec![0; n];
+            reader.read_range_buf(&mut buf, offset as usize).await?;
+            Ok(buf)
+        })
+    }
+
+    /// The whole lines starting in bytes `start..end` of the file (Hadoop's line splits: a
+    /// line belongs to the split holding its first byte, so splits that tile the file read
+    /// every line exactly once, including lines crossing a split boundary). Reads one byte
+    /// before `start` and past `end` as far as the last line goes.
+    pub fn read_split(&self, start: u64, end: u64) -> Result<Split, FsError> {
+        let end = end.min(self.len);
+        if start >= end {
+            return Ok(Split { offset: start, ..Split::default() });
+        }
+        let from = start.saturating_sub(1);
+        let mut fetched = (end + LOOKAHEAD).min(self.len);
+        let mut buf = self.read_range(from, fetched - from)?;
+        let first = if start == 0 {
+            0
+        } else {
+            // A line starts at p in start..end when byte p - 1 is '\n'.
+            match memchr::memchr(b'\n', &buf[..(end - start) as usize]) {
+                Some(i) => i + 1,
+                None => return Ok(Split { offset: end, ..Split::default() }),
+            }
+        };
+        // The last line ends at the first '\n' at or after byte end - 1.
+        let mut search = (end - 1 - from) as usize;
+        let mut grow = LOOKAHEAD;
+        let stop = loop {
+            if let Some(i) = memchr::memchr(b'\n', &buf[search..]) {
+                break search + i + 1;
+            }
+            if fetched == self.len {
+                break buf.len();
+            }
+            grow = grow.saturating_mul(2);
+            let more = fetched.saturating_add(grow).min(self.len);
+            search = buf.len();
+            buf.extend_from_slice(&self.read_range(fetched, more - fetched)?);
+            fetched = more;
+        };
+        Ok(Split { offset: from + first as u64, buf, range: first..stop })
+    }
+}
+
+/// `n` contiguous byte ranges of about equal size covering `0..len` (fewer when `len` is
+/// small; none when it is 0).
+///
+/// ```
+/// use stream_runtime::fs::hdfs::split_bounds;
+/// assert_eq!(split_bounds(10, 3), vec![(0, 4), (4, 8), (8, 10)]);
+/// assert!(split_bounds(0, 4).is_empty());
+/// ```
+pub fn split_bounds(len: u64, n: usize) -> Vec<(u64, u64)> {
+    let size = len.div_ceil(n.max(1) as u64).max(1);
+    (0..len.div_ceil(size)).map(|i| (i * size, ((i + 1) * size).min(len))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_authority_and_path() {
+        assert_eq!(split_url("hdfs://127.0.0.1:9000/a/b"), Some(("127.0.0.1:9000", "/a/b")));
+        assert_eq!(split_url("hdfs:///a"), Some(("", "/a")));
+        assert_eq!(split_url("/local"), None);
+    }
+
+    #[test]
+    fn bounds_tile_the_file() {
+        for len in [1u64, 2, 7, 100, 1 << 20] {
+            for n in 1..9 {
+                let b = split_bounds(len, n);
+                assert_eq!(b[0].0, 0);
+                assert_eq!(b.last().unwrap().1, len);
+                assert!(b.len() <= n);
+                assert!(b.windows(2).all(|w| w[0].1 == w[1].0 && w[0].0 < w[0].1));
+            }
+        }
+    }
+
+    #[test]
+    fn errors_map_to_fs_errors() {
+        let fs = HdfsFs::new("nn:8020", StdDuration::from_secs(1)).unwrap();
+        let rpc = |class: &str| HdfsError::RPCError(class.into(), "details\n\tat java stack".into());
+        let e = fs.error("/a", rpc("org.apache.hadoop.security.AccessControlException"));
+        assert!(matches!(e, FsError::PermissionDenied { ref path } if path == "hdfs://nn:8020/a"), "{e:?}");
+        let e = fs.error("/a", rpc("java.io.FileNotFoundException"));
+        assert!(matches!(e, FsError::NotFound { .. }), "{e:?}");
+        let e = fs.error("/a", HdfsError::FileNotFound("/a".into()));
+        assert!(matches!(e, FsError::NotFound { .. }), "{e:?}");
+        let e = fs.error("/a", rpc("org.apache.hadoop.ipc.StandbyException"));
+        assert_eq!(e.to_string(), "hdfs://nn:8020/a: org.apache.hadoop.ipc.StandbyException: details");
+        let e = fs.error("/a", HdfsError::AlreadyExists("/a".into()));
+        assert!(matches!(e, FsError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists));
+    }
+
+    #[test]
+    fn unreachable_namenode_is_a_remote_error() {
+        // Port 1 on loopback: nobody listens; the client is created but operations fail.
+        let fs = HdfsFs::new("127.0.0.1:1", StdDuration::from_secs(10)).unwrap();
+        let err = fs.list("/x").unwrap_err();
+        assert!(matches!(&err, FsError::Remote { path, .. } if path == "hdfs://127.0.0.1:1/x"), "{err:?}");
+        assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+    }
+}

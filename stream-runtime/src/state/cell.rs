@@ -1,0 +1,274 @@
+//! [`StateStream`]: a keyed state advanced every batch by a tick, with its per-batch output
+//! and its views of the state.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+use rayon::prelude::*;
+
+use super::store::{parts, Part, Snapshot};
+use crate::batch::Batch;
+use crate::context::{Output, StreamingContext, Tick};
+use crate::data::{Data, Key};
+use crate::node::{Env, Node, NodeRef};
+use crate::outputs::format_batch;
+use crate::show::Show;
+use crate::time::{Duration, Time};
+use crate::DStream;
+
+/// The operator-specific part of a stateful stream: how one batch changes the state.
+pub(crate) trait Step<K, S, M>: Send + Sync + 'static {
+    /// Processes batch `t` (a valid time of the stream), updating `parts`. Returns the output
+    /// records per partition (only needed when `want_mapped`), or `None` when the stream has
+    /// no batch at `t` (Spark's `None` RDD).
+    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], want_mapped: bool) -> Option<Vec<Vec<M>>>;
+}
+
+struct Inner<K, S, M> {
+    parts: Vec<Part<K, S>>,
+    /// The last time advanced to.
+    last: Option<Time>,
+    /// The last time a state batch was generated.
+    generated: Option<Time>,
+    mapped: Option<Batch<M>>,
+}
+
+pub(crate) struct StateCell<K, S, M> {
+    step: Box<dyn Step<K, S, M>>,
+    slide: Duration,
+    wants_mapped: AtomicBool,
+    inner: Mutex<Inner<K, S, M>>,
+}
+
+impl<K: 'static, S: 'static, M: 'static> StateCell<K, S, M> {
+    /// Brings the state up to `t`, running the step once per time.
+    fn advance(&self, t: Time, env: &Env) -> MutexGuard<'_, Inner<K, S, M>> {
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        if inner.last.is_none_or(|last| last < t) {
+            inner.last = Some(t);
+            if env.is_valid(t, self.slide) {
+                let want = self.wants_mapped.load(Ordering::Relaxed);
+                if let Some(mapped) = self.step.step(t, env, &mut inner.parts, want) {
+                    inner.generated = Some(t);
+                    inner.mapped = want.then(|| Batch::from_partitions(mapped));
+                }
+            }
+        }
+        guard
+    }
+}
+
+struct Advance<K, S, M>(Arc<StateCell<K, S, M>>);
+
+impl<K: Send + 'static, S: Send + 'static, M: Send + 'static> Tick for Advance<K, S, M> {
+    fn tick(&self, t: Time, env: &Env) {
+        drop(self.0.advance(t, env));
+    }
+}
+
+struct Mapped<K, S, M>(Arc<StateCell<K, S, M>>);
+
+impl<K: Send + 'static, S: Send + 'static, M: Send + 'static> Node<M> for Mapped<K, S, M> {
+    fn compute(&self, t: Time, env: &Env) -> Option<Batch<M>> {
+        let mut inner = self.0.advance(t, env);
+        (inner.generated == Some(t)).then(|| inner.mapped.take().unwrap_or_default())
+    }
+}
+
+struct Snapshots<K, S, M>(Arc<StateCell<K, S, M>>);
+
+impl<K: Key, S: Data, M: Send + 'static> Node<(K, S)> for Snapshots<K, S, M> {
+    fn compute(&self, t: Time, env: &Env) -> Option<Batch<(K, S)>> {
+        let inner = self.0.advance(t, env);
+        if inner.generated != Some(t) {
+            return None;
+        }
+        let parts = inner
+            .parts
+            .par_iter()
+            .map(|p| p.map.iter().map(|(k, slot)| (k.clone(), slot.state.clone())).collect())
+            .collect();
+        Some(Batch::from_partitions(parts))
+    }
+}
+
+struct ForEachSnapshot<K, S, M, F> {
+    cell: Arc<StateCell<K, S, M>>,
+    f: F,
+    name: String,
+}
+
+impl<K, S, M, F> Output for ForEachSnapshot<K, S, M, F>
+where
+    K: Key,
+    S: Send + Sync + 'static,
+    M: Send + 'static,
+    F: Fn(Snapshot<'_, K, S>, Time) -> Result<(), String> + Send + Sync,
+{
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn run(&self, t: Time, env: &Env) -> Result<(), String> {
+        if !env.is_valid(t, self.cell.slide) {
+            return Ok(());
+        }
+        let inner = self.cell.advance(t, env);
+        if inner.generated != Some(t) {
+            return Ok(());
+        }
+        (self.f)(Snapshot { parts: &inner.parts }, t)
+    }
+}
+
+/// A keyed state maintained batch by batch, returned by
+/// [`running_reduce_by_key`](crate::DStream::running_reduce_by_key) and
+/// [`map_with_state`](crate::DStream::map_with_state). It is not a stream itself: pick the
+/// views you need, each consuming a handle (clone the handle to take several).
+///
+/// * [`mapped`](Self::mapped): the per-batch output (the records `map_with_state`'s function
+///   returned; the keys `running_reduce_by_key` updated, with their new values). Costs
+///   O(records of the batch).
+/// * [`state_snapshots`](Self::state_snapshots): every key and its state after each batch
+///   (Spark's `stateSnapshots`), as a stream. This copies the whole state every batch.
+/// * [`foreach_snapshot`](Self::foreach_snapshot): an output that borrows the state after
+///   each batch, without copying it.
+/// * [`print_state`](Self::print_state): prints the first records of the state in Spark's
+///   `print` format, copying nothing.
+///
+/// Only the views asked for cost anything: a state whose `mapped` stream is not used does
+/// not build it.
+///
+/// ```
+/// use stream_runtime::{testing, Duration};
+/// let input = vec![vec![("a", 1), ("b", 1)], vec![("a", 2)], vec![]];
+/// let mut out = testing::run(input, 2, |s| s.running_reduce_by_key(|x, y| x + y).state_snapshots());
+/// out.iter_mut().for_each(|b| b.sort());
+/// assert_eq!(out, vec![vec![("a", 1), ("b", 1)], vec![("a", 3), ("b", 1)], vec![("a", 3), ("b", 1)]]);
+/// ```
+#[must_use = "a state does nothing until one of its views is used by an output operation"]
+pub struct StateStream<'a, K, S, M> {
+    ctx: &'a StreamingContext,
+    cell: Arc<StateCell<K, S, M>>,
+    mapped: NodeRef<M>,
+}
+
+impl<K, S, M> Clone for StateStream<'_, K, S, M> {
+    fn clone(&self) -> Self {
+        StateStream { ctx: self.ctx, cell: Arc::clone(&self.cell), mapped: self.mapped.clone() }
+    }
+}
+
+impl<K, S, M> std::fmt::Debug for StateStream<'_, K, S, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateStream").field("slide", &self.cell.slide).finish_non_exhaustive()
+    }
+}
+
+/// Registers a stateful stream driven by `step` over a parent with slide `slide`, with `n`
+/// state partitions. Stateful streams need a checkpoint directory.
+pub(crate) fn state_stream<'a, K: Key, S: Data, M: Data>(
+    ctx: &'a StreamingContext,
+    step: impl Step<K, S, M>,
+    slide: Duration,
+    n: usize,
+) -> StateStream<'a, K, S, M> {
+    ctx.require_checkpoint();
+    let inner = Inner { parts: parts(n), last: None, generated: None, mapped: None };
+    let cell = Arc::new(StateCell {
+        step: Box::new(step),
+        slide,
+        wants_mapped: AtomicBool::new(false),
+        inner: Mutex::new(inner),
+    });
+    ctx.add_tick(Box::new(Advance(Arc::clone(&cell))));
+    let mapped = NodeRef::new(Mapped(Arc::clone(&cell)), slide);
+    StateStream { ctx, cell, mapped }
+}
+
+impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
+    /// The interval at which the state advances: the parent's slide.
+    pub fn slide_duration(&self) -> Duration {
+        self.cell.slide
+    }
+
+    /// The per-batch output: what `map_with_state`'s function returned, or the keys
+    /// `running_reduce_by_key` updated with their new values.
+    ///
+    /// ```
+    /// let input = vec![vec![("a", 1), ("a", 1)], vec![("b", 5)], vec![]];
+    /// let out = stream_runtime::testing::run(input, 2, |s| s.running_reduce_by_key(|x, y| x + y).mapped());
+    /// assert_eq!(out, vec![vec![("a", 2)], vec![("b", 5)], vec![]]);
+    /// ```
+    pub fn mapped(self) -> DStream<'a, M> {
+        self.cell.wants_mapped.store(true, Ordering::Relaxed);
+        DStream::from_node(self.ctx, self.mapped)
+    }
+
+    /// Every key and its state after each batch, including keys the batch did not touch
+    /// (Spark's `stateSnapshots`). Copies the whole state every batch; prefer
+    /// [`foreach_snapshot`](Self::foreach_snapshot) or [`print_state`](Self::print_state)
+    /// when a borrowed view is enough.
+    ///
+    /// ```
+    /// use stream_runtime::{testing, State, StateSpec};
+    /// let spec = StateSpec::function(|_k: &&str, v: Option<i32>, s: &mut State<i32>| {
+    ///     let _ = s.update(s.get_option().copied().unwrap_or(0) + v.unwrap_or(0));
+    /// });
+    /// let mut out = testing::run(vec![vec![("a", 1), ("b", 2)], vec![("a", 5)]], 2, |s| s.map_with_state(spec).state_snapshots());
+    /// out.iter_mut().for_each(|b| b.sort());
+    /// assert_eq!(out, vec![vec![("a", 1), ("b", 2)], vec![("a", 6), ("b", 2)]]);
+    /// ```
+    pub fn state_snapshots(self) -> DStream<'a, (K, S)> {
+        let slide = self.cell.slide;
+        DStream::from_node(self.ctx, NodeRef::new(Snapshots(self.cell), slide))
+    }
+
+    /// Registers an output that hands `f` a borrowed [`Snapshot`] of the state after each
+    /// batch, and the batch time; nothing is copied. The state is locked while `f` runs.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// let sizes = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = Arc::clone(&sizes);
+    /// stream_runtime::testing::Harness::new(2).run(vec![vec![(1, 1), (2, 1)], vec![(3, 1)]], move |s| {
+    ///     s.running_reduce_by_key(|a, b| a + b).foreach_snapshot(move |snap, t| sink.lock().unwrap().push((t.as_millis(), snap.len())));
+    /// });
+    /// assert_eq!(*sizes.lock().unwrap(), vec![(1000, 2), (2000, 3)]);
+    /// ```
+    pub fn foreach_snapshot<F>(self, f: F)
+    where
+        F: Fn(Snapshot<'_, K, S>, Time) + Send + Sync + 'static,
+    {
+        let f = move |snap: Snapshot<'_, K, S>, t: Time| {
+            f(snap, t);
+            Ok(())
+        };
+        self.ctx.add_output(Box::new(ForEachSnapshot { cell: self.cell, f, name: "foreach_snapshot".into() }));
+    }
+
+    /// Prints the first `num` `(key, state)` pairs of the state after each batch in Spark's
+    /// `print` format (see [`format_batch`](crate::format_batch)), without copying the state.
+    ///
+    /// ```
+    /// let input = vec![vec![("a", 1)]];
+    /// stream_runtime::testing::Harness::new(1).run(input, |s| s.running_reduce_by_key(|x, y| x + y).print_state(10));
+    /// ```
+    pub fn print_state(self, num: usize)
+    where
+        K: Show,
+        S: Show,
+    {
+        let f = move |snap: Snapshot<'_, K, S>, t: Time| {
+            let first: Vec<(&K, &S)> = snap.iter().take(num + 1).collect();
+            let text = format_batch(t, first.iter(), num);
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| format!("cannot write to standard output: {e}"))
+        };
+        self.ctx.add_output(Box::new(ForEachSnapshot { cell: self.cell, f, name: format!("print_state({num})") }));
+    }
+}

@@ -1,0 +1,77 @@
+use hashbrown::hash_map::Entry;
+use rayon::prelude::*;
+
+use super::cell::{state_stream, StateStream, Step};
+use super::store::{Part, Slot};
+use crate::chain::Chain;
+use crate::data::{Data, Key};
+use crate::node::{Env, NodeRef};
+use crate::time::Time;
+use crate::window::sliding::hash_partitions;
+use crate::DStream;
+
+/// Folds each batch's per-key partials into the state; keys without data are not touched.
+struct RunningReduce<K, V, F> {
+    partials: NodeRef<(K, V)>,
+    f: F,
+}
+
+impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> Step<K, V, (K, V)> for RunningReduce<K, V, F> {
+    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, V>], want: bool) -> Option<Vec<Vec<(K, V)>>> {
+        let Some(batch) = self.partials.get(t, env) else {
+            return Some(Vec::new());
+        };
+        let input = hash_partitions(batch, parts.len());
+        let f = &self.f;
+        let mapped = parts
+            .par_iter_mut()
+            .zip(input)
+            .map(|(p, partials)| {
+                let mut out = Vec::with_capacity(if want { partials.len() } else { 0 });
+                for (k, v) in partials {
+                    let slot = match p.map.entry(k) {
+                        Entry::Occupied(e) => {
+                            e.replace_entry_with(|_, old| Some(Slot { state: f(old.state, v), updated: t }))
+                        }
+                        Entry::Vacant(e) => Entry::Occupied(e.insert_entry(Slot { state: v, updated: t })),
+                    };
+                    if let (true, Entry::Occupied(e)) = (want, slot) {
+                        out.push((e.key().clone(), e.get().state.clone()));
+                    }
+                }
+                out
+            })
+            .collect();
+        Some(mapped)
+    }
+}
+
+impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+    /// A running reduction per key over all batches so far: each batch is reduced per key
+    /// with `f` (map-side combine), then folded into the state with `f`. It is the
+    /// incremental form of `update_state_by_key(|vs, s| fold of f)`: only keys with new data
+    /// are touched, so a batch costs O(its keys), however many idle keys the state holds.
+    ///
+    /// Returns a [`StateStream`]: [`mapped`](StateStream::mapped) gives the keys this batch
+    /// updated with their new totals, [`state_snapshots`](StateStream::state_snapshots) the
+    /// full state (a copy per batch), [`foreach_snapshot`](StateStream::foreach_snapshot) and
+    /// [`print_state`](StateStream::print_state) a borrowed view. Keys are never removed.
+    /// Needs a checkpoint directory.
+    ///
+    /// ```
+    /// let input = vec![vec![("a", 1), ("b", 1)], vec![("a", 1)], vec![]];
+    /// let mut out = stream_runtime::testing::run(input, 2, |s| s.running_reduce_by_key(|x, y| x + y).state_snapshots());
+    /// out.iter_mut().for_each(|b| b.sort());
+    /// assert_eq!(out, vec![vec![("a", 1), ("b", 1)], vec![("a", 2), ("b", 1)], vec![("a", 2), ("b", 1)]]);
+    /// ```
+    pub fn running_reduce_by_key<F>(self, f: F) -> StateStream<'a, K, V, (K, V)>
+    where
+        F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
+    {
+        let ctx = self.ctx;
+        let slide = self.slide_duration();
+        let n = ctx.default_parallelism();
+        let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
+        state_stream(ctx, RunningReduce { partials, f }, slide, n)
+    }
+}

@@ -1,0 +1,141 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+use rayon::prelude::*;
+
+use super::cell::{state_stream, Step};
+use super::store::{part_of, Part, Slot};
+use crate::chain::Chain;
+use crate::data::{Data, FastMap, Key};
+use crate::node::{Env, NodeRef};
+use crate::time::Time;
+use crate::window::sliding::hash_partitions;
+use crate::DStream;
+
+/// Spark's `StateDStream`: every key in the state or in the batch goes through `f`.
+struct UpdateState<K, V, S, F> {
+    parent: NodeRef<(K, Vec<V>)>,
+    f: F,
+    initial: Mutex<Vec<(K, S)>>,
+    started: AtomicBool,
+}
+
+impl<K, V, S, F> Step<K, S, ()> for UpdateState<K, V, S, F>
+where
+    K: Key,
+    V: Data,
+    S: Data,
+    F: Fn(Time, &K, Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
+{
+    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Option<Vec<Vec<()>>> {
+        let n = parts.len();
+        let batch = self.parent.get(t, env);
+        if !self.started.load(Ordering::Relaxed) {
+            // No previous state: no batch unless the parent has one (then the initial state
+            // counts as the previous state).
+            batch.as_ref()?;
+            self.started.store(true, Ordering::Relaxed);
+            for (k, s) in std::mem::take(&mut *self.initial.lock()) {
+                parts[part_of(&k, n)].map.insert(k, Slot { state: s, updated: t });
+            }
+        }
+        let input = match batch {
+            Some(b) => hash_partitions(b, n),
+            None => (0..n).map(|_| Vec::new()).collect(),
+        };
+        let f = &self.f;
+        parts.par_iter_mut().zip(input).for_each(|(p, groups)| {
+            let mut new: FastMap<K, Vec<V>> = groups.into_iter().collect();
+            let old = std::mem::take(&mut p.map);
+            let mut next = FastMap::with_capacity_and_hasher(old.len() + new.len(), Default::default());
+            for (k, slot) in old {
+                let values = new.remove(&k).unwrap_or_default();
+                if let Some(state) = f(t, &k, values, Some(slot.state)) {
+                    next.insert(k, Slot { state, updated: t });
+                }
+            }
+            for (k, values) in new {
+                if let Some(state) = f(t, &k, values, None) {
+                    next.insert(k, Slot { state, updated: t });
+                }
+            }
+            p.map = next;
+        });
+        Some(Vec::new())
+    }
+}
+
+impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+    /// The state of every key, updated each batch by `f(new_values, old_state)` (Spark's
+    /// `updateStateByKey`): `f` is called for **every** key in the state or the batch, with an
+    /// empty `new_values` for keys without data; `None` removes the key. The stream is the
+    /// full state, every batch. Needs a checkpoint directory.
+    ///
+    /// Cost: O(keys in the state) calls of `f` and a copy of the state per batch, as in
+    /// Spark. When only keys with new data change, use the incremental
+    /// [`running_reduce_by_key`](Self::running_reduce_by_key) or
+    /// [`map_with_state`](Self::map_with_state).
+    ///
+    /// ```
+    /// let input = vec![vec!["a"], vec!["a", "b"], vec![]];
+    /// let mut out = stream_runtime::testing::run(input, 2, |s| {
+    ///     s.map(|w| (w, 1)).update_state_by_key(|vs: Vec<i32>, s: Option<i32>| Some(vs.iter().sum::<i32>() + s.unwrap_or(0)))
+    /// });
+    /// out.iter_mut().for_each(|b| b.sort());
+    /// assert_eq!(out, vec![vec![("a", 1)], vec![("a", 2), ("b", 1)], vec![("a", 2), ("b", 1)]]);
+    /// ```
+    pub fn update_state_by_key<S: Data, F>(self, f: F) -> DStream<'a, (K, S)>
+    where
+        F: Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
+    {
+        self.update_state_by_key_with_time(move |_, _, vs, s| f(vs, s), Vec::new())
+    }
+
+    /// As [`update_state_by_key`](Self::update_state_by_key), starting from `initial` (Spark's
+    /// `initialRDD`): initial keys go through `f` in the first batch like any other key.
+    ///
+    /// ```
+    /// let input = vec![vec!["a"], vec![]];
+    /// let mut out = stream_runtime::testing::run(input, 2, |s| {
+    ///     s.map(|w| (w, 1)).update_state_by_key_with_initial(
+    ///         |vs: Vec<i32>, s: Option<i32>| Some(vs.iter().sum::<i32>() + s.unwrap_or(0)),
+    ///         vec![("a", 1), ("c", 2)],
+    ///     )
+    /// });
+    /// out.iter_mut().for_each(|b| b.sort());
+    /// assert_eq!(out, vec![vec![("a", 2), ("c", 2)], vec![("a", 2), ("c", 2)]]);
+    /// ```
+    pub fn update_state_by_key_with_initial<S: Data, F>(self, f: F, initial: Vec<(K, S)>) -> DStream<'a, (K, S)>
+    where
+        F: Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
+    {
+        self.update_state_by_key_with_time(move |_, _, vs, s| f(vs, s), initial)
+    }
+
+    /// As [`update_state_by_key`](Self::update_state_by_key) with `f(time, key, new_values,
+    /// old_state)` (Spark's form taking the batch time and key), starting from `initial`
+    /// (pass `Vec::new()` for none).
+    ///
+    /// ```
+    /// use stream_runtime::Time;
+    /// let input = vec![vec!["a"], vec!["a"]];
+    /// let out = stream_runtime::testing::run(input, 1, |s| {
+    ///     s.map(|w| (w, 1)).update_state_by_key_with_time(
+    ///         |t: Time, _k: &&str, vs: Vec<i32>, s: Option<i64>| Some(s.unwrap_or(0) + if vs.is_empty() { 0 } else { t.as_millis() }),
+    ///         Vec::new(),
+    ///     )
+    /// });
+    /// assert_eq!(out, vec![vec![("a", 1000)], vec![("a", 3000)]]);
+    /// ```
+    pub fn update_state_by_key_with_time<S: Data, F>(self, f: F, initial: Vec<(K, S)>) -> DStream<'a, (K, S)>
+    where
+        F: Fn(Time, &K, Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
+    {
+        let ctx = self.ctx;
+        let slide = self.slide_duration();
+        let n = ctx.default_parallelism();
+        let parent = self.group_by_key().into_node();
+        let step = UpdateState { parent, f, initial: Mutex::new(initial), started: AtomicBool::new(false) };
+        state_stream(ctx, step, slide, n).state_snapshots()
+    }
+}

@@ -1,0 +1,79 @@
+use std::collections::VecDeque;
+
+use rayon::prelude::*;
+
+use super::sliding::{check, hash_partitions, windowed, Kind, Sliding};
+use crate::batch::Batch;
+use crate::chain::Chain;
+use crate::data::{fast_map, Data, FastMap, Key};
+use crate::time::{Duration, Time};
+use crate::DStream;
+
+/// Per hash partition, the grouped values of each parent batch in the window.
+struct Groups<K, V> {
+    parts: Vec<VecDeque<(Time, Vec<(K, Vec<V>)>)>>,
+}
+
+impl<K: Key, V: Data> Sliding for Groups<K, V> {
+    type In = (K, Vec<V>);
+    type Out = (K, Vec<V>);
+
+    fn ingest(&mut self, t: Time, batch: Batch<(K, Vec<V>)>) {
+        let input = hash_partitions(batch, self.parts.len());
+        for (ring, groups) in self.parts.iter_mut().zip(input) {
+            ring.push_back((t, groups));
+        }
+    }
+
+    fn evict(&mut self, cutoff: Time) {
+        for ring in &mut self.parts {
+            while ring.front().is_some_and(|(t, _)| *t <= cutoff) {
+                ring.pop_front();
+            }
+        }
+    }
+
+    fn emit(&mut self) -> Batch<(K, Vec<V>)> {
+        let parts = self
+            .parts
+            .par_iter()
+            .map(|ring| {
+                let mut all: FastMap<K, Vec<V>> = fast_map();
+                for (_, groups) in ring {
+                    for (k, vs) in groups {
+                        match all.get_mut(k) {
+                            Some(acc) => acc.extend(vs.iter().cloned()),
+                            None => {
+                                all.insert(k.clone(), vs.clone());
+                            }
+                        }
+                    }
+                }
+                all.into_iter().collect()
+            })
+            .collect();
+        Batch::from_partitions(parts)
+    }
+}
+
+impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+    /// Every `slide`, the values of each key over the last `window`, oldest batch first
+    /// (Spark's `groupByKeyAndWindow`; the order within a batch is unspecified).
+    ///
+    /// Cost: each batch is grouped once and kept while in the window; emitting copies the
+    /// window's values.
+    ///
+    /// ```
+    /// use stream_runtime::{testing, Duration};
+    /// let input = vec![vec![("a", 0)], vec![("a", 1)], vec![("a", 2)], vec![("a", 3)]];
+    /// let out = testing::run(input, 2, |s| s.group_by_key_and_window(Duration::seconds(2), Duration::seconds(1)));
+    /// assert_eq!(out, vec![vec![("a", vec![0])], vec![("a", vec![0, 1])], vec![("a", vec![1, 2])], vec![("a", vec![2, 3])]]);
+    /// ```
+    pub fn group_by_key_and_window(self, window: Duration, slide: Duration) -> DStream<'a, (K, Vec<V>)> {
+        let ctx = self.ctx;
+        check(ctx, Kind::Windowed, window, slide, self.slide_duration());
+        let n = ctx.default_parallelism();
+        let groups = self.group_by_key().into_node();
+        windowed(ctx, groups, window, slide, Groups { parts: (0..n).map(|_| VecDeque::new()).collect() })
+    }
+}

@@ -1,0 +1,172 @@
+use std::collections::VecDeque;
+
+use rayon::prelude::*;
+
+use super::sliding::{check, hash_partitions, windowed, Kind, Sliding};
+use crate::batch::Batch;
+use crate::chain::Chain;
+use crate::data::{fast_map, Data, FastMap, Key};
+use crate::time::{Duration, Time};
+use crate::DStream;
+
+/// The window value of one key and the number of batches in the window that hold the key.
+/// `value` is `None` only while `f` or `inv` runs.
+struct Slot<V> {
+    value: Option<V>,
+    batches: u32,
+}
+
+/// One hash partition: the window value per key and the per-batch partials in the window.
+struct Part<K, V> {
+    values: FastMap<K, Slot<V>>,
+    ring: VecDeque<(Time, Vec<(K, V)>)>,
+}
+
+struct Inverse<K, V, F, G, P> {
+    f: F,
+    inv: G,
+    keep: P,
+    parts: Vec<Part<K, V>>,
+}
+
+impl<K, V, F, G, P> Sliding for Inverse<K, V, F, G, P>
+where
+    K: Key,
+    V: Data,
+    F: Fn(V, V) -> V + Send + Sync + 'static,
+    G: Fn(V, V) -> V + Send + Sync + 'static,
+    P: Fn(&K, &V) -> bool + Send + Sync + 'static,
+{
+    type In = (K, V);
+    type Out = (K, V);
+
+    fn ingest(&mut self, t: Time, batch: Batch<(K, V)>) {
+        let f = &self.f;
+        let input = hash_partitions(batch, self.parts.len());
+        self.parts.par_iter_mut().zip(input).for_each(|(p, partials)| {
+            for (k, v) in &partials {
+                match p.values.get_mut(k) {
+                    Some(slot) => {
+                        slot.value = slot.value.take().map(|old| f(old, v.clone()));
+                        slot.batches += 1;
+                    }
+                    None => {
+                        p.values.insert(k.clone(), Slot { value: Some(v.clone()), batches: 1 });
+                    }
+                }
+            }
+            p.ring.push_back((t, partials));
+        });
+    }
+
+    fn evict(&mut self, cutoff: Time) {
+        let (inv, keep) = (&self.inv, &self.keep);
+        self.parts.par_iter_mut().for_each(|p| {
+            while p.ring.front().is_some_and(|(t, _)| *t <= cutoff) {
+                let Some((_, partials)) = p.ring.pop_front() else { break };
+                for (k, v) in partials {
+                    let Some(slot) = p.values.get_mut(&k) else { continue };
+                    slot.value = slot.value.take().map(|old| inv(old, v));
+                    slot.batches = slot.batches.saturating_sub(1);
+                    // A key with no data left in the window that the filter rejects can never
+                    // come back with a different value: forget it.
+                    if slot.batches == 0 && !slot.value.as_ref().is_some_and(|v| keep(&k, v)) {
+                        p.values.remove(&k);
+                    }
+                }
+            }
+        });
+    }
+
+    fn emit(&mut self) -> Batch<(K, V)> {
+        let keep = &self.keep;
+        let parts = self
+            .parts
+            .par_iter()
+            .map(|p| {
+                p.values
+                    .iter()
+                    .filter_map(|(k, slot)| slot.value.as_ref().filter(|v| keep(k, v)).map(|v| (k.clone(), v.clone())))
+                    .collect()
+            })
+            .collect();
+        Batch::from_partitions(parts)
+    }
+}
+
+impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+    /// As [`reduce_by_key_and_window`](Self::reduce_by_key_and_window), maintained
+    /// incrementally with the inverse `inv` (`inv(f(a, b), b) == a`): a slide folds in the
+    /// per-batch partials of the batches that entered and takes out, with `inv`, those of the
+    /// batches that left, touching only their keys (Spark's `reduceByKeyAndWindow(f, invF, w,
+    /// s)`).
+    ///
+    /// **Zero-valued keys are kept**, as in Spark: a key whose data all left the window stays
+    /// with the value `inv` left (e.g. `("a", 0)`), forever. Use
+    /// [`reduce_by_key_and_window_inv_with`](Self::reduce_by_key_and_window_inv_with) and a
+    /// filter to drop them. Needs a checkpoint directory, as in Spark.
+    ///
+    /// ```
+    /// use stream_runtime::{testing, Duration};
+    /// let input = vec![vec![("a", 1)], vec![("a", 1)], vec![], vec![]];
+    /// let out = testing::run(input, 2, |s| {
+    ///     s.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, Duration::seconds(2), Duration::seconds(1))
+    /// });
+    /// assert_eq!(out, vec![vec![("a", 1)], vec![("a", 2)], vec![("a", 1)], vec![("a", 0)]]);
+    /// ```
+    pub fn reduce_by_key_and_window_inv<F, G>(
+        self,
+        f: F,
+        inv: G,
+        window: Duration,
+        slide: Duration,
+    ) -> DStream<'a, (K, V)>
+    where
+        F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
+        G: Fn(V, V) -> V + Send + Sync + 'static,
+    {
+        self.reduce_by_key_and_window_inv_with(f, inv, window, slide, |_, _| true, None)
+    }
+
+    /// [`reduce_by_key_and_window_inv`](Self::reduce_by_key_and_window_inv) with Spark's
+    /// `filterFunc` and `numPartitions`: only pairs for which `keep(key, value)` holds are
+    /// emitted, and `partitions` (default: the thread count) sets the partitions of the
+    /// per-batch reduction and of the window state.
+    ///
+    /// Divergence from Spark, deliberately: a key the filter rejects while it still has data
+    /// in the window stays in the window state (just not emitted), so later windows stay
+    /// exact; Spark drops it and later windows may be wrong. A rejected key with no data left
+    /// is forgotten, as in Spark.
+    ///
+    /// ```
+    /// use stream_runtime::{testing, Duration};
+    /// let input = vec![vec![("a", 1)], vec![("a", 1)], vec![], vec![]];
+    /// let out = testing::run(input, 2, |s| {
+    ///     let (w, sl) = (Duration::seconds(2), Duration::seconds(1));
+    ///     s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, w, sl, |_, n| *n != 0, Some(1))
+    /// });
+    /// assert_eq!(out, vec![vec![("a", 1)], vec![("a", 2)], vec![("a", 1)], vec![]]);
+    /// ```
+    pub fn reduce_by_key_and_window_inv_with<F, G, P>(
+        self,
+        f: F,
+        inv: G,
+        window: Duration,
+        slide: Duration,
+        keep: P,
+        partitions: Option<usize>,
+    ) -> DStream<'a, (K, V)>
+    where
+        F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
+        G: Fn(V, V) -> V + Send + Sync + 'static,
+        P: Fn(&K, &V) -> bool + Send + Sync + 'static,
+    {
+        let ctx = self.ctx;
+        check(ctx, Kind::Reduced, window, slide, self.slide_duration());
+        ctx.require_checkpoint();
+        let n = partitions.unwrap_or(ctx.default_parallelism()).max(1);
+        let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
+        let parts = (0..n).map(|_| Part { values: fast_map(), ring: VecDeque::new() }).collect();
+        windowed(ctx, partials, window, slide, Inverse { f, inv, keep, parts })
+    }
+}

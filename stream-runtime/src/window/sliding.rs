@@ -1,0 +1,125 @@
+//! The machinery every windowed operator shares: a node that ingests each parent batch at
+//! every tick, evicts what left the window, and emits at its own slide.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::batch::Batch;
+use crate::context::{StreamingContext, Tick};
+use crate::data::{Data, Key};
+use crate::error::StreamingError;
+use crate::node::{Env, Node, NodeRef};
+use crate::shuffle::route;
+use crate::time::{Duration, Time};
+use crate::DStream;
+
+/// The per-operator part of a window: what it keeps of each parent batch and how it emits.
+pub(crate) trait Sliding: Send + 'static {
+    /// Record type of the parent stream.
+    type In: Data;
+    /// Record type of the windowed stream.
+    type Out: Data;
+    /// Adds the parent's batch at `t`.
+    fn ingest(&mut self, t: Time, batch: Batch<Self::In>);
+    /// Drops every parent batch at a time `<= cutoff`.
+    fn evict(&mut self, cutoff: Time);
+    /// The window's contents.
+    fn emit(&mut self) -> Batch<Self::Out>;
+}
+
+/// Which validation message a window uses: Spark's `WindowedDStream` or
+/// `ReducedWindowedDStream` (the invertible reductions).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Windowed,
+    Reduced,
+}
+
+/// Checks the window and slide against the parent's slide, recording Spark's error (window
+/// first, then slide) on `ctx`. Returns whether both are valid.
+pub(crate) fn check(ctx: &StreamingContext, kind: Kind, window: Duration, slide: Duration, parent: Duration) -> bool {
+    if window.as_millis() <= 0 || slide.as_millis() <= 0 {
+        ctx.record_error(StreamingError::Invalid(format!(
+            "The window duration ({window}) and slide duration ({slide}) of a windowed DStream must be positive"
+        )));
+        return false;
+    }
+    for (what, duration) in [("window", window), ("slide", slide)] {
+        if !duration.is_multiple_of(parent) {
+            ctx.record_error(match kind {
+                Kind::Windowed => StreamingError::NotMultipleOfParentSlide { what, duration, parent },
+                Kind::Reduced => StreamingError::ReducedWindowNotMultipleOfParentSlide { what, duration, parent },
+            });
+            return false;
+        }
+    }
+    true
+}
+
+struct Core<A: Sliding> {
+    parent: NodeRef<A::In>,
+    window: Duration,
+    /// The last time advanced to, and the operator's state.
+    state: Mutex<(Option<Time>, A)>,
+}
+
+impl<A: Sliding> Core<A> {
+    /// Brings the window up to `t`: ingests the parent's batch at `t` (once) and evicts what
+    /// left. Idempotent per time, so a `compute(t)` after the tick at `t` does not pull the
+    /// parent again.
+    fn advance(&self, t: Time, env: &Env, state: &mut (Option<Time>, A)) {
+        if state.0.is_some_and(|last| last >= t) {
+            return;
+        }
+        state.0 = Some(t);
+        if let Some(batch) = self.parent.get(t, env) {
+            state.1.ingest(t, batch);
+        }
+        state.1.evict(t - self.window);
+    }
+}
+
+struct Ticker<A: Sliding>(Arc<Core<A>>);
+
+impl<A: Sliding> Tick for Ticker<A> {
+    fn tick(&self, t: Time, env: &Env) {
+        let mut state = self.0.state.lock();
+        self.0.advance(t, env, &mut state);
+    }
+}
+
+struct Emit<A: Sliding>(Arc<Core<A>>);
+
+impl<A: Sliding> Node<A::Out> for Emit<A> {
+    fn compute(&self, t: Time, env: &Env) -> Option<Batch<A::Out>> {
+        let mut state = self.0.state.lock();
+        self.0.advance(t, env, &mut state);
+        Some(state.1.emit())
+    }
+}
+
+/// A windowed stream over `parent`: registers the tick that feeds `op` every parent batch and
+/// returns the stream that emits `op`'s contents every `slide`.
+pub(crate) fn windowed<A: Sliding>(
+    ctx: &StreamingContext,
+    parent: NodeRef<A::In>,
+    window: Duration,
+    slide: Duration,
+    op: A,
+) -> DStream<'_, A::Out> {
+    let core = Arc::new(Core { parent, window, state: Mutex::new((None, op)) });
+    ctx.add_tick(Box::new(Ticker(Arc::clone(&core))));
+    DStream::from_node(ctx, NodeRef::new(Emit(core), slide))
+}
+
+/// The records of a keyed batch in `n` hash partitions. A batch from `reduce_by_key` or
+/// `group_by_key` into `n` partitions is hash-partitioned already and passes through; any
+/// other batch (an empty one without partitions) is routed.
+pub(crate) fn hash_partitions<K: Key, V>(batch: Batch<(K, V)>, n: usize) -> Vec<Vec<(K, V)>> {
+    if batch.num_partitions() == n {
+        batch.into_partitions()
+    } else {
+        route(batch.into_vec(), n)
+    }
+}

@@ -1,0 +1,65 @@
+use std::collections::VecDeque;
+
+use super::sliding::{check, windowed, Kind, Sliding};
+use crate::batch::Batch;
+use crate::chain::Chain;
+use crate::data::Data;
+use crate::time::{Duration, Time};
+use crate::DStream;
+
+/// The parent batches of the window, oldest first.
+struct Window<T> {
+    ring: VecDeque<(Time, Batch<T>)>,
+}
+
+impl<T: Data> Sliding for Window<T> {
+    type In = T;
+    type Out = T;
+    fn ingest(&mut self, t: Time, batch: Batch<T>) {
+        self.ring.push_back((t, batch));
+    }
+    fn evict(&mut self, cutoff: Time) {
+        while self.ring.front().is_some_and(|(t, _)| *t <= cutoff) {
+            self.ring.pop_front();
+        }
+    }
+    fn emit(&mut self) -> Batch<T> {
+        self.ring.iter().fold(Batch::empty(), |acc, (_, b)| acc.union(b.clone()))
+    }
+}
+
+impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
+    /// Every `slide`, the records of the parent batches in the last `window`: the batches at
+    /// times in `(t - window, t]` (Spark's `window(windowDuration, slideDuration)`). Early
+    /// windows are partial; `slide` may exceed `window` (batches in between are skipped).
+    /// Both durations must be multiples of this stream's slide, else `start` fails with
+    /// Spark's message. Use `window(w, s.slide_duration())` for Spark's `window(w)`.
+    ///
+    /// Cost: each parent batch is kept (not copied) while in the window; emitting copies the
+    /// window's records.
+    ///
+    /// ```
+    /// use stream_runtime::{testing, Duration};
+    /// let input = vec![vec![0], vec![1], vec![2], vec![3], vec![4], vec![5]];
+    /// let out = testing::run(input, 2, |s| s.window(Duration::seconds(2), Duration::seconds(1)));
+    /// assert_eq!(out, vec![vec![0], vec![0, 1], vec![1, 2], vec![2, 3], vec![3, 4], vec![4, 5]]);
+    /// ```
+    ///
+    /// A window that is not a multiple of the batch interval is refused:
+    ///
+    /// ```
+    /// use stream_runtime::{testing::Harness, Duration};
+    /// let outcome = Harness::new(1).batch(Duration::seconds(2)).collect(vec![Some(vec![1])], |s| {
+    ///     s.window(Duration::seconds(3), Duration::seconds(2))
+    /// });
+    /// assert_eq!(
+    ///     outcome.errors[0].to_string(),
+    ///     "The window duration of windowed DStream (3000 ms) must be a multiple of the slide duration of parent DStream (2000 ms)"
+    /// );
+    /// ```
+    pub fn window(self, window: Duration, slide: Duration) -> DStream<'a, T> {
+        let ctx = self.ctx;
+        check(ctx, Kind::Windowed, window, slide, self.slide_duration());
+        windowed(ctx, self.into_node(), window, slide, Window { ring: VecDeque::new() })
+    }
+}

@@ -1,0 +1,134 @@
+//! The example jobs compiled by `#[stream_job]` against the same pipelines built by hand on
+//! the runtime API, on the test kit, and against a from-scratch count: identical printed
+//! output, batch by batch, at 1 and 4 threads.
+
+use std::collections::BTreeMap;
+
+use jobs::file_wordcount::FILE_WORDCOUNT;
+use jobs::network_wordcount::NETWORK_WORDCOUNT;
+use stream_runtime::prelude::*;
+use stream_runtime::{format_batch, StreamJob, StreamingError};
+
+use crate::THREADS;
+
+/// Seeded batches of lines of words from a small vocabulary (with empty words from double
+/// spaces, as Spark's `split(" ")` gives), and one empty batch.
+fn batches(seed: u64) -> Vec<Vec<String>> {
+    let vocabulary = ["to", "be", "or", "not", "that", "is", "the", "question", "", "Be"];
+    let mut state = seed;
+    let mut next = move |n: u64| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    let mut out: Vec<Vec<String>> = (0..5)
+        .map(|_| {
+            (0..next(40))
+                .map(|_| (0..1 + next(12)).map(|_| vocabulary[next(10) as usize]).collect::<Vec<_>>().join(" "))
+                .collect()
+        })
+        .collect();
+    out.insert(2, Vec::new());
+    out
+}
+
+/// The hand-built pipeline of both jobs.
+fn by_hand(input: Vec<Vec<String>>, threads: usize) -> Vec<Vec<(Str, i32)>> {
+    let input: Vec<Vec<Str>> = input.into_iter().map(|b| b.into_iter().map(Str::from).collect()).collect();
+    stream_runtime::testing::run(input, threads, |lines| {
+        lines.flat_map(|line| line.split(' ')).map(|word| (word, 1)).reduce_by_key(|a, b| a + b)
+    })
+}
+
+/// Counts words from scratch.
+fn oracle(batch: &[String]) -> Vec<String> {
+    let mut counts = BTreeMap::new();
+    for word in batch.iter().flat_map(|l| l.split(' ')) {
+        *counts.entry(word).or_insert(0) += 1;
+    }
+    counts.into_iter().map(|(w, n)| format!("({w},{n})")).collect()
+}
+
+fn assert_same_as_by_hand(job: StreamJob, args: &[&str]) {
+    for seed in [1, 7] {
+        let input = batches(seed);
+        for threads in THREADS {
+            let simulated = job.simulate(args).threads(threads).input(input.clone()).run().unwrap();
+            assert!(simulated.errors.is_empty(), "{:?}", simulated.errors);
+            let expected = by_hand(input.clone(), threads);
+            assert_eq!(simulated.printed.len(), input.len(), "one print per batch");
+            for (i, (printed, hand)) in simulated.printed.iter().zip(&expected).enumerate() {
+                let time = Time::from_millis(0) + job.batch() * (i as i64 + 1);
+                assert_eq!(printed.time, time);
+                assert_eq!(printed.records, hand.iter().map(Show::show).collect::<Vec<_>>(), "batch {i}");
+                assert_eq!(printed.text(), format_batch(time, hand.iter(), 10), "batch {i}");
+                let mut counted = printed.records.clone();
+                counted.sort();
+                assert_eq!(counted, oracle(&input[i]), "batch {i}, {threads} threads");
+            }
+        }
+    }
+}
+
+#[test]
+fn network_wordcount_prints_what_the_hand_built_pipeline_does() {
+    assert_same_as_by_hand(NETWORK_WORDCOUNT, &["localhost", "9999"]);
+}
+
+#[test]
+fn file_wordcount_prints_what_the_hand_built_pipeline_does() {
+    assert_same_as_by_hand(FILE_WORDCOUNT, &["/no/such/dir"]);
+}
+
+#[test]
+fn spark_network_wordcount_example_output() {
+    let out = NETWORK_WORDCOUNT.simulate(["localhost", "9999"]).input(vec![vec!["to be or not to be"]]).run().unwrap();
+    let mut counts = out.printed[0].records.clone();
+    counts.sort();
+    assert_eq!(counts, ["(be,2)", "(not,1)", "(or,1)", "(to,2)"]);
+    assert!(out.printed[0].text().starts_with("-------------------------------------------\nTime: 1000 ms\n"));
+}
+
+#[test]
+fn job_arguments_are_typed() {
+    let err = NETWORK_WORDCOUNT.simulate(["localhost", "ninety"]).run().unwrap_err();
+    assert!(
+        matches!(&err, StreamingError::InvalidConfig(m) if m.contains("port") && m.contains("invalid digit")),
+        "{err}"
+    );
+    let err = FILE_WORDCOUNT.simulate(Vec::<String>::new()).run().unwrap_err();
+    assert!(err.to_string().contains("takes 1 argument(s) (dir), got 0"), "{err}");
+}
+
+#[test]
+fn the_command_line_has_the_parameters_and_the_common_options() {
+    let matches = NETWORK_WORDCOUNT
+        .command()
+        .try_get_matches_from(["nwc", "localhost", "9999", "--batch", "2s", "--master", "local[4]", "--duration", "5"])
+        .unwrap();
+    assert_eq!(matches.get_one::<String>("host").map(String::as_str), Some("localhost"));
+    assert_eq!(matches.get_one::<Duration>("batch"), Some(&Duration::seconds(2)));
+    let bad_port = NETWORK_WORDCOUNT.command().try_get_matches_from(["nwc", "localhost", "http"]).unwrap_err();
+    assert!(bad_port.to_string().contains("invalid value 'http' for '[PORT]'"), "{bad_port}");
+    assert!(NETWORK_WORDCOUNT.command().try_get_matches_from(["nwc", "--explain"]).is_ok(), "--explain needs no arguments");
+}
+
+#[test]
+fn explain_shows_the_fused_plan() {
+    assert_eq!(
+        NETWORK_WORDCOUNT.plan(),
+        "job network_wordcount (batch 1000 ms, 2 threads)\n\
+         stage 0: socket_text_stream(&host, port) -> flat_map -> map -> reduce_by_key [map-side combine]   (fused)\n\
+         \x20 shuffle: hash by key\n\
+         stage 1 <- stage 0: reduce_by_key [merge] -> print(10)\n"
+    );
+    assert_eq!(FILE_WORDCOUNT.batch(), Duration::seconds(2));
+}
+
+#[test]
+fn the_job_function_stays_callable_on_any_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ssc = StreamingContext::new(Duration::millis(100)).with_threads(2);
+    jobs::file_wordcount::file_wordcount(&mut ssc, dir.path().to_string_lossy().into_owned());
+    let running = ssc.start().expect("the job's graph is valid");
+    running.stop(false);
+}

@@ -1,0 +1,13 @@
+use stream_runtime::prelude::*;
+
+#[stream_job]
+fn forgetful(ssc: &mut StreamingContext, dir: String) {
+    let words = ssc.text_file_stream(&dir).flat_map(|line| line.split(' '));
+    let lines = ssc.text_file_stream(&dir);
+    lines.map(|line| line.len());
+    lines.print();
+}
+
+fn main() {
+    let _ = FORGETFUL;
+}
