@@ -297,9 +297,23 @@ mod tests {
 
     #[test]
     fn jobs_need_an_output() {
-        let e = errors(quote!(), parse_quote!(fn nothing(ssc: &mut StreamingContext) { ssc.checkpoint("c"); }));
+        let e = errors(
+            quote!(),
+            parse_quote!(
+                fn nothing(ssc: &mut StreamingContext) {
+                    ssc.checkpoint("c");
+                }
+            ),
+        );
         assert_eq!(e, ["job `nothing` has no output operation, so it would compute nothing: end a stream with `.print()`, `.print_n(n)`, `.foreach_batch(..)` or `.save_as_text_files(..)`"]);
-        let helper = errors(quote!(), parse_quote!(fn helped(ssc: &mut StreamingContext) { build(ssc); }));
+        let helper = errors(
+            quote!(),
+            parse_quote!(
+                fn helped(ssc: &mut StreamingContext) {
+                    build(ssc);
+                }
+            ),
+        );
         assert!(helper.is_empty(), "a helper given the context may register outputs: {helper:?}");
     }
 

@@ -343,8 +343,7 @@ fn window_text(args: &[Expr]) -> String {
 
 fn duration_text(expr: &Expr) -> String {
     if let Expr::Call(c) = expr {
-        if let (Expr::Path(p), Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }))) =
-            (&*c.func, c.args.first())
+        if let (Expr::Path(p), Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }))) = (&*c.func, c.args.first())
         {
             let scale = match p.path.segments.last().map(|s| s.ident.to_string()).as_deref() {
                 Some("millis") => Some(1),

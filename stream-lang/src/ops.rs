@@ -53,14 +53,8 @@ impl OpKind {
 }
 
 /// Methods of the context that create input streams.
-pub const SOURCES: &[&str] = &[
-    "socket_text_stream",
-    "text_file_stream",
-    "text_file_stream_with",
-    "queue_stream",
-    "union",
-    "transform",
-];
+pub const SOURCES: &[&str] =
+    &["socket_text_stream", "text_file_stream", "text_file_stream_with", "queue_stream", "union", "transform"];
 
 /// Sources whose records are lines of text (`Str`): the ones a simulation feeds from memory.
 pub const TEXT_SOURCES: &[&str] = &["socket_text_stream", "text_file_stream", "text_file_stream_with"];

@@ -61,7 +61,9 @@ pub fn parse_job(item: ItemFn, diag: &mut Diagnostics) -> JobFn {
                     }
                     params.push(Param { name: p.ident.clone(), ty: (*pt.ty).clone() })
                 }
-                other => diag.error(other, "name each job argument with a plain identifier: it is its command-line name"),
+                other => {
+                    diag.error(other, "name each job argument with a plain identifier: it is its command-line name")
+                }
             },
             FnArg::Receiver(r) => diag.error(r, "a stream job is a free function, not a method"),
         }

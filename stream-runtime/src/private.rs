@@ -310,12 +310,8 @@ impl StreamJob {
             }
             return ExitCode::SUCCESS;
         }
-        let values = self
-            .spec
-            .params
-            .iter()
-            .map(|p| matches.get_one::<String>(p.name).cloned().unwrap_or_default())
-            .collect();
+        let values =
+            self.spec.params.iter().map(|p| matches.get_one::<String>(p.name).cloned().unwrap_or_default()).collect();
         init_logging();
         let mut ssc = match job.context(self.spec.name, self.batch(), self.spec.threads) {
             Ok(ssc) => ssc,
@@ -386,7 +382,8 @@ impl StreamJob {
             )));
         }
         for (p, v) in self.spec.params.iter().zip(&values) {
-            (p.check)(v).map_err(|e| StreamingError::InvalidConfig(format!("invalid value {v:?} for {}: {e}", p.name)))?;
+            (p.check)(v)
+                .map_err(|e| StreamingError::InvalidConfig(format!("invalid value {v:?} for {}: {e}", p.name)))?;
         }
         Ok(Args { values })
     }

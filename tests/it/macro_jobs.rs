@@ -109,7 +109,10 @@ fn the_command_line_has_the_parameters_and_the_common_options() {
     assert_eq!(matches.get_one::<Duration>("batch"), Some(&Duration::seconds(2)));
     let bad_port = NETWORK_WORDCOUNT.command().try_get_matches_from(["nwc", "localhost", "http"]).unwrap_err();
     assert!(bad_port.to_string().contains("invalid value 'http' for '[PORT]'"), "{bad_port}");
-    assert!(NETWORK_WORDCOUNT.command().try_get_matches_from(["nwc", "--explain"]).is_ok(), "--explain needs no arguments");
+    assert!(
+        NETWORK_WORDCOUNT.command().try_get_matches_from(["nwc", "--explain"]).is_ok(),
+        "--explain needs no arguments"
+    );
 }
 
 #[test]

@@ -5,6 +5,8 @@ mod basic;
 mod lifecycle;
 mod oracle;
 mod sources;
+mod state;
+mod windows;
 
 /// Thread counts every pipeline test runs at.
 pub const THREADS: [usize; 2] = [1, 4];
