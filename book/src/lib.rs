@@ -13,6 +13,9 @@ mod engine {}
 #[doc = include_str!("testing.md")]
 mod testing {}
 
+#[doc = include_str!("stream-job.md")]
+mod stream_job {}
+
 #[doc = include_str!("windows-and-state.md")]
 mod windows_and_state {}
 

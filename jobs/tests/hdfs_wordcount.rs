@@ -2,9 +2,11 @@
 //! feeding sample text, stopped by `--duration`.
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::process::{Command, Stdio};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use minihdfs::cli::run_with_timeout;
 
 /// The sample's word counts, as `split(' ')` gives them.
 fn sample_counts() -> HashMap<String, u64> {
@@ -20,39 +22,18 @@ fn sample_counts() -> HashMap<String, u64> {
 #[test]
 fn embedded_demo_prints_spark_format_counts_and_exits_0() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hdfs_wordcount"))
-        .args(["--duration", "6", "--batch", "1s", "--data-dir"])
-        .arg(data.path())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run hdfs_wordcount");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hdfs_wordcount"));
+    cmd.args(["--duration", "6", "--batch", "1s", "--data-dir"]).arg(data.path()).env_remove("RUST_LOG");
+    let timeout = Duration::from_secs(60);
     let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("hdfs_wordcount did not stop after --duration 6");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    let output = run_with_timeout(cmd, timeout).expect("run hdfs_wordcount");
+    // `run_with_timeout` kills an overrunning child with SIGKILL (9).
+    if started.elapsed() > timeout && output.status.signal() == Some(9) {
+        panic!("hdfs_wordcount did not stop after --duration 6");
+    }
+    let status = output.status;
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    let err = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(status.success(), "exit status {status}\nstdout:\n{out}\nstderr:\n{err}");
     assert!(out.contains("Embedded HDFS cluster at hdfs://127.0.0.1:"), "{out}");
     assert!(out.contains("hdfs put FILE /user/"), "{out}");

@@ -35,6 +35,7 @@
 
 #![deny(missing_docs)]
 
+pub mod cli;
 mod cluster;
 mod datanode;
 mod error;

@@ -28,6 +28,9 @@
 //! ```
 #![deny(missing_docs)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod batch;
 pub mod chain;
 mod clock;
@@ -40,9 +43,6 @@ mod metrics;
 mod node;
 mod ops;
 mod outputs;
-#[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
 mod running;
 mod show;
 mod shuffle;
@@ -55,6 +55,7 @@ pub mod testing;
 mod time;
 mod window;
 
+pub use __private::{Printed, Simulated, Simulation, StreamJob};
 pub use batch::Batch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{Conf, StreamingContext, DEFAULT_MAX_LINE_BYTES};
@@ -64,7 +65,6 @@ pub use metrics::{BatchInfo, SourceStats};
 pub use node::Env;
 pub use ops::CoGrouped;
 pub use outputs::format_batch;
-pub use __private::{Printed, Simulated, Simulation, StreamJob};
 pub use running::RunningContext;
 pub use show::Show;
 pub use sources::{BatchQueue, FileStreamOptions};

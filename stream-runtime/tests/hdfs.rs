@@ -10,11 +10,12 @@
 //! `scripts/install-test-deps.sh`), unless `SLUICE_SKIP_HDFS_CLI=1` is set.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
+use minihdfs::cli::{hdfs_command, run_with_timeout};
 use minihdfs::{Config, MiniHdfs};
 use parking_lot::Mutex;
 use stream_runtime::fs::hdfs::{split_bounds, HdfsFs};
@@ -379,43 +380,16 @@ fn cli_available() -> bool {
 /// Runs `hdfs ARGS...` against the cluster (killed after 60 s); returns its standard output
 /// and fails the test on a non-zero exit.
 fn hdfs_cli(c: &Cluster, args: &[&str]) -> Vec<u8> {
-    let mut child = Command::new("hdfs")
-        .args(args)
-        .env("HADOOP_NAMENODE", c.authority())
-        .env("HADOOP_USER_NAME", "sluice")
-        .env_remove("HADOOP_CONF_DIR")
-        .env_remove("HADOOP_HOME")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hdfs");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = String::new();
-        let _ = stderr.read_to_string(&mut buf);
-        buf
-    });
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
     let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("hdfs {args:?} timed out");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
-    let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    let out = run_with_timeout(hdfs_command(&c.authority(), args), TIMEOUT).expect("spawn hdfs");
+    // `run_with_timeout` kills an overrunning child with SIGKILL (9).
+    if started.elapsed() > TIMEOUT && out.status.signal() == Some(9) {
+        panic!("hdfs {args:?} timed out");
+    }
+    let (status, err) = (out.status, String::from_utf8_lossy(&out.stderr));
     assert!(status.success(), "hdfs {args:?} failed: {status}: {err}");
-    out
+    out.stdout
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod basic;
 mod lifecycle;
+mod macro_jobs;
 mod oracle;
 mod sources;
 mod state;

@@ -4,10 +4,12 @@
 //! These tests fail when `hdfs` is missing (run `scripts/install-test-deps.sh`), unless
 //! `SLUICE_SKIP_HDFS_CLI=1` is set.
 
-use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
+
+use minihdfs::cli::{hdfs_command, run_with_timeout};
 
 use crate::common::{client, data, read, run, start, write, TestCluster, BLOCK, OP_TIMEOUT};
 
@@ -28,41 +30,14 @@ fn cli_available() -> bool {
 
 /// Runs `hdfs ARGS...` against the cluster, killing it after [`OP_TIMEOUT`].
 fn hdfs(c: &TestCluster, args: &[&str]) -> Output {
-    let mut child = Command::new("hdfs")
-        .args(args)
-        .env("HADOOP_NAMENODE", c.hdfs.namenode_addr().to_string())
-        .env("HADOOP_USER_NAME", "sluice")
-        .env_remove("HADOOP_CONF_DIR")
-        .env_remove("HADOOP_HOME")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hdfs");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
     let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for hdfs") {
-            break status;
-        }
-        if started.elapsed() > OP_TIMEOUT {
-            let _ = child.kill();
-            panic!("`hdfs {}` did not finish within {OP_TIMEOUT:?}", args.join(" "));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
-    Output { status, stdout: out_reader.join().unwrap(), stderr: err_reader.join().unwrap() }
+    let out =
+        run_with_timeout(hdfs_command(&c.hdfs.namenode_addr().to_string(), args), OP_TIMEOUT).expect("spawn hdfs");
+    // `run_with_timeout` kills an overrunning child with SIGKILL (9).
+    if started.elapsed() > OP_TIMEOUT && out.status.signal() == Some(9) {
+        panic!("`hdfs {}` did not finish within {OP_TIMEOUT:?}", args.join(" "));
+    }
+    out
 }
 
 /// Runs `hdfs ARGS...` and returns its stdout, failing the test on a non-zero exit.
