@@ -145,3 +145,20 @@ pub fn hdfs_command(namenode: &str, args: &[&str]) -> Command {
         .env_remove("HADOOP_HOME");
     cmd
 }
+
+/// Whether tests that need the Go `hdfs` CLI should run: false when `SLUICE_SKIP_HDFS_CLI=1`;
+/// panics with install instructions when the command is missing, so a machine without it
+/// fails loudly instead of skipping silently.
+pub fn cli_available() -> bool {
+    if std::env::var("SLUICE_SKIP_HDFS_CLI").is_ok_and(|v| v == "1") {
+        eprintln!("SLUICE_SKIP_HDFS_CLI=1: skipping the hdfs-cli part");
+        return false;
+    }
+    let found = Command::new("hdfs").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    assert!(
+        found,
+        "the `hdfs` command (Debian package hdfs-cli) is not installed: run `scripts/install-test-deps.sh` \
+         (or set SLUICE_SKIP_HDFS_CLI=1 to skip)"
+    );
+    true
+}

@@ -175,7 +175,6 @@ impl StreamingContext {
         self.graph.borrow_mut().outputs.push(output);
     }
 
-    #[allow(dead_code)]
     pub(crate) fn add_tick(&self, tick: Box<dyn Tick>) {
         self.graph.borrow_mut().ticks.push(tick);
     }
@@ -192,7 +191,6 @@ impl StreamingContext {
     }
 
     /// Marks the graph as holding a stateful operation, which needs a checkpoint directory.
-    #[allow(dead_code)]
     pub(crate) fn require_checkpoint(&self) {
         self.graph.borrow_mut().needs_checkpoint = true;
     }

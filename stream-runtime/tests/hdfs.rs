@@ -11,11 +11,10 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
-use minihdfs::cli::{hdfs_command, run_with_timeout};
+use minihdfs::cli::{cli_available, hdfs_command, run_with_timeout};
 use minihdfs::{Config, MiniHdfs};
 use parking_lot::Mutex;
 use stream_runtime::fs::hdfs::{split_bounds, HdfsFs};
@@ -360,21 +359,6 @@ fn save_as_text_files_writes_readable_batch_directories() {
         let out = hdfs_cli(&c, &["cat", "/out/counts-1000.txt/part-00001"]);
         assert_eq!(out, b"(b,2)\n(c,3)\n");
     }
-}
-
-/// Whether to run the CLI tests; panics with instructions when the tool is missing.
-fn cli_available() -> bool {
-    if std::env::var("SLUICE_SKIP_HDFS_CLI").is_ok_and(|v| v == "1") {
-        eprintln!("SLUICE_SKIP_HDFS_CLI=1: skipping the hdfs-cli part");
-        return false;
-    }
-    let found = Command::new("hdfs").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
-    assert!(
-        found,
-        "the `hdfs` command (Debian package hdfs-cli) is not installed: run `scripts/install-test-deps.sh` \
-         (or set SLUICE_SKIP_HDFS_CLI=1 to skip)"
-    );
-    true
 }
 
 /// Runs `hdfs ARGS...` against the cluster (killed after 60 s); returns its standard output

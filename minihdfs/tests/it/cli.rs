@@ -6,27 +6,12 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Instant;
 
-use minihdfs::cli::{hdfs_command, run_with_timeout};
+use minihdfs::cli::{cli_available, hdfs_command, run_with_timeout};
 
 use crate::common::{client, data, read, run, start, write, TestCluster, BLOCK, OP_TIMEOUT};
-
-/// Whether to run the CLI tests; panics with instructions when the tool is missing.
-fn cli_available() -> bool {
-    if std::env::var("SLUICE_SKIP_HDFS_CLI").is_ok_and(|v| v == "1") {
-        eprintln!("SLUICE_SKIP_HDFS_CLI=1: skipping hdfs-cli test");
-        return false;
-    }
-    let found = Command::new("hdfs").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
-    assert!(
-        found,
-        "the `hdfs` command (Debian package hdfs-cli) is not installed: run `scripts/install-test-deps.sh` \
-         (or set SLUICE_SKIP_HDFS_CLI=1 to skip these tests)"
-    );
-    true
-}
 
 /// Runs `hdfs ARGS...` against the cluster, killing it after [`OP_TIMEOUT`].
 fn hdfs(c: &TestCluster, args: &[&str]) -> Output {
