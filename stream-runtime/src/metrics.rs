@@ -32,27 +32,36 @@ pub struct SourceStats {
     pub errors: u64,
 }
 
+/// One thread-safe counter.
+#[derive(Debug, Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// Thread-safe counters behind [`SourceStats`].
 #[derive(Debug, Default)]
 pub(crate) struct SourceCounters {
-    pub(crate) lines: AtomicU64,
-    pub(crate) invalid_utf8_lines: AtomicU64,
-    pub(crate) oversized_lines: AtomicU64,
-    pub(crate) errors: AtomicU64,
+    pub(crate) lines: Counter,
+    pub(crate) invalid_utf8_lines: Counter,
+    pub(crate) oversized_lines: Counter,
+    pub(crate) errors: Counter,
 }
 
 impl SourceCounters {
     pub(crate) fn snapshot(&self) -> SourceStats {
         SourceStats {
-            lines: self.lines.load(Ordering::Relaxed),
-            invalid_utf8_lines: self.invalid_utf8_lines.load(Ordering::Relaxed),
-            oversized_lines: self.oversized_lines.load(Ordering::Relaxed),
-            errors: self.errors.load(Ordering::Relaxed),
+            lines: self.lines.get(),
+            invalid_utf8_lines: self.invalid_utf8_lines.get(),
+            oversized_lines: self.oversized_lines.get(),
+            errors: self.errors.get(),
         }
-    }
-
-    pub(crate) fn add(&self, counter: &AtomicU64, n: u64) {
-        let _ = self;
-        counter.fetch_add(n, Ordering::Relaxed);
     }
 }

@@ -162,22 +162,22 @@ impl FileSource {
         match parts {
             Ok(parts) => {
                 let c = counters.snapshot();
-                self.counters.add(&self.counters.lines, c.lines);
-                self.counters.add(&self.counters.invalid_utf8_lines, c.invalid_utf8_lines);
-                self.counters.add(&self.counters.oversized_lines, c.oversized_lines);
+                self.counters.lines.add(c.lines);
+                self.counters.invalid_utf8_lines.add(c.invalid_utf8_lines);
+                self.counters.oversized_lines.add(c.oversized_lines);
                 parts
             }
             Err(e @ FsError::Remote { .. }) => {
                 // The filesystem could not be reached (e.g. the namenode restarts): forget the
                 // file so the next listing that works selects it again, while it is recent.
                 tracing::warn!(source = %self.url, "cannot read {}: {e}; retried with a later batch", file.path);
-                self.counters.add(&self.counters.errors, 1);
+                self.counters.errors.add(1);
                 self.recent.lock().remove(&file.path);
                 Vec::new()
             }
             Err(e) => {
                 tracing::warn!(source = %self.url, "cannot read {}: {e}; skipped", file.path);
-                self.counters.add(&self.counters.errors, 1);
+                self.counters.errors.add(1);
                 Vec::new()
             }
         }
@@ -206,7 +206,7 @@ impl Input for FileSource {
         let (fs, dir) = match &self.target {
             Ok(target) => target,
             Err(e) => {
-                self.counters.add(&self.counters.errors, 1);
+                self.counters.errors.add(1);
                 tracing::warn!(source = %self.url, "{e}");
                 return 0;
             }
@@ -221,7 +221,7 @@ impl Input for FileSource {
                 files
             }
             Err(e) => {
-                self.counters.add(&self.counters.errors, 1);
+                self.counters.errors.add(1);
                 let mut reported = self.missing_reported.lock();
                 if !*reported {
                     tracing::warn!(source = %self.url, "cannot list the directory: {e}; batches stay empty until it can be listed");

@@ -36,7 +36,7 @@ impl Decoder<'_> {
             }
             start = next;
         }
-        self.counters.add(&self.counters.lines, out.len() as u64);
+        self.counters.lines.add(out.len() as u64);
         out
     }
 
@@ -63,7 +63,7 @@ impl Decoder<'_> {
                 lines = bad,
                 "invalid UTF-8 decoded lossily (invalid bytes became U+FFFD)"
             );
-            self.counters.add(&self.counters.invalid_utf8_lines, bad);
+            self.counters.invalid_utf8_lines.add(bad);
         }
         s
     }
@@ -76,7 +76,7 @@ impl Decoder<'_> {
             limit = self.limit,
             "line longer than the limit kept out of the batch"
         );
-        self.counters.add(&self.counters.oversized_lines, 1);
+        self.counters.oversized_lines.add(1);
     }
 }
 
@@ -188,7 +188,7 @@ impl<R: Read> LineReader<R> {
         let text = match std::str::from_utf8(bytes) {
             Ok(s) => Str::from(s),
             Err(_) => {
-                decoder.counters.add(&decoder.counters.invalid_utf8_lines, 1);
+                decoder.counters.invalid_utf8_lines.add(1);
                 tracing::warn!(source = decoder.source, "invalid UTF-8 decoded lossily (invalid bytes became U+FFFD)");
                 Str::from(String::from_utf8_lossy(bytes).into_owned())
             }

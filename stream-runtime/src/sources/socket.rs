@@ -78,7 +78,7 @@ impl Shared {
                     if failures == 1 || failures % 30 == 0 {
                         tracing::warn!(source = %name, "Error connecting to {}: {e}; retrying", self.addr);
                     }
-                    self.counters.add(&self.counters.errors, 1);
+                    self.counters.errors.add(1);
                     if !self.nap(backoff) {
                         return;
                     }
@@ -97,7 +97,7 @@ impl Shared {
                 }
                 match reader.next_line(&decoder) {
                     Ok(Some(Line::Text(l))) => {
-                        self.counters.add(&self.counters.lines, 1);
+                        self.counters.lines.add(1);
                         self.received.lock().push(l);
                     }
                     Ok(Some(Line::Oversized(len))) => decoder.oversized(reader.lines_read(), len),
@@ -108,7 +108,7 @@ impl Shared {
                     Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
                     Err(e) => {
                         tracing::warn!(source = %name, "Error receiving data: {e}; reconnecting");
-                        self.counters.add(&self.counters.errors, 1);
+                        self.counters.errors.add(1);
                         break;
                     }
                 }
