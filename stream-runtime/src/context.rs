@@ -37,6 +37,20 @@ pub(crate) trait Input: Send + Sync {
     }
     /// Fixes the data of batch `t`; returns the number of records if known.
     fn allocate(&self, t: Time) -> u64;
+    /// What batch `t` holds, after [`allocate`](Self::allocate): enough for
+    /// [`reallocate`](Self::reallocate) to give a recovered job exactly the same data (file
+    /// lists, offset ranges, write-ahead-log handles). Written to the checkpoint directory's
+    /// batch log before the batch runs. `None`: this source cannot replay a batch.
+    fn allocation(&self, _t: Time) -> Option<serde_json::Value> {
+        None
+    }
+    /// Recovery, before `start`: batch `t` holds exactly what `logged` (an earlier
+    /// [`allocation`](Self::allocation)) says, and the source's position moves past it, so
+    /// the batches generated after recovery continue where the logged ones end. Called in time
+    /// order.
+    fn reallocate(&self, _t: Time, _logged: &serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
     /// Stops receiving.
     fn stop(&self) {}
     /// Counters of bad input.
