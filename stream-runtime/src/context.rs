@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use crate::checkpoint::{CheckpointStore, Plan, Recovery};
 use crate::clock::{Clock, SystemClock};
 use crate::error::StreamingError;
 use crate::metrics::SourceStats;
@@ -26,6 +27,39 @@ pub struct Conf {
     pub max_line_bytes: usize,
     /// The checkpoint directory, if any.
     pub checkpoint_dir: Option<String>,
+    /// How often the state is checkpointed; `None`: Spark's default, the smallest multiple of
+    /// the batch interval of at least 10 seconds.
+    pub checkpoint_interval: Option<Duration>,
+    /// Receivers log what they receive to the checkpoint directory before it goes into a
+    /// batch (Spark's `spark.streaming.receiver.writeAheadLog.enable`; off by default).
+    pub write_ahead_log: bool,
+    /// Receivers take at most this many records per second each (Spark's
+    /// `spark.streaming.receiver.maxRate`; `None`: unlimited).
+    pub receiver_max_rate: Option<u64>,
+    /// Adapt the receivers' rate to the processing rate (Spark's
+    /// `spark.streaming.backpressure.enabled`, with its PID estimator).
+    pub backpressure: bool,
+    /// Records a receiver holds before it stops reading from its connection (the bounded
+    /// queue that keeps memory flat under overload).
+    pub receiver_buffer: usize,
+}
+
+impl Conf {
+    /// The checkpoint interval in effect.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// for (batch, interval) in [(1000, 10_000), (3000, 12_000), (500, 10_000), (15_000, 15_000)] {
+    ///     let ssc = StreamingContext::new(Duration::millis(batch));
+    ///     assert_eq!(ssc.conf().checkpoint_interval(), Duration::millis(interval));
+    /// }
+    /// ```
+    pub fn checkpoint_interval(&self) -> Duration {
+        self.checkpoint_interval.unwrap_or_else(|| {
+            let b = self.batch.as_millis().max(1);
+            Duration::millis(b * ((10_000 + b - 1) / b))
+        })
+    }
 }
 
 /// An input of the graph: allocates the data of each batch when the batch is generated.
@@ -57,6 +91,21 @@ pub(crate) trait Input: Send + Sync {
     fn stats(&self) -> SourceStats {
         SourceStats::default()
     }
+    /// Where the source stands after the batches allocated so far (files seen, offsets),
+    /// kept in checkpoints. `None`: nothing to keep.
+    fn position(&self) -> Option<serde_json::Value> {
+        None
+    }
+    /// Recovery, before [`reallocate`](Self::reallocate): moves back to a checkpointed
+    /// [`position`](Self::position).
+    fn restore_position(&self, _position: &serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
+    /// Before `start`: the job's checkpoint directory, and whether receivers keep a
+    /// write-ahead log there.
+    fn attach(&self, _store: &Arc<CheckpointStore>, _write_ahead_log: bool) {}
+    /// Backpressure: the rate (records per second) this input should now take.
+    fn update_rate(&self, _rate: f64) {}
 }
 
 /// An output operation: runs once per batch at which its stream has a batch.
@@ -67,7 +116,18 @@ pub(crate) trait Output: Send + Sync {
 
 /// A node that must see every batch of its parent (windows, state); run before the outputs.
 pub(crate) trait Tick: Send + Sync {
+    /// The operation, as the job plan names it.
+    fn name(&self) -> String;
     fn tick(&self, t: Time, env: &Env);
+    /// The state for a checkpoint; `Ok(None)` when the operation keeps none across
+    /// recoveries.
+    fn save(&self) -> Result<Option<Vec<u8>>, String> {
+        Ok(None)
+    }
+    /// Takes back a state made by [`save`](Self::save).
+    fn restore(&self, _state: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -78,6 +138,18 @@ pub(crate) struct Graph {
     pub(crate) errors: Vec<StreamingError>,
     pub(crate) needs_checkpoint: bool,
     pub(crate) listeners: Vec<Box<dyn Fn(&crate::metrics::BatchInfo) + Send + Sync>>,
+}
+
+impl Graph {
+    /// The plan checkpoints record.
+    pub(crate) fn plan(&self, batch: Duration) -> Plan {
+        Plan {
+            batch,
+            inputs: self.inputs.iter().map(|i| i.name()).collect(),
+            stateful: self.ticks.iter().map(|t| t.name()).collect(),
+            outputs: self.outputs.iter().map(|o| o.name()).collect(),
+        }
+    }
 }
 
 /// The entry point of a job: holds the batch interval and thread count, creates input streams,
@@ -105,6 +177,7 @@ pub struct StreamingContext {
     pub(crate) conf: Conf,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) graph: RefCell<Graph>,
+    pub(crate) recovery: Option<Recovery>,
 }
 
 impl std::fmt::Debug for StreamingContext {
@@ -125,9 +198,15 @@ impl StreamingContext {
                 name: "sluice".to_string(),
                 max_line_bytes: DEFAULT_MAX_LINE_BYTES,
                 checkpoint_dir: None,
+                checkpoint_interval: None,
+                write_ahead_log: false,
+                receiver_max_rate: None,
+                backpressure: false,
+                receiver_buffer: 1 << 20,
             },
             clock: Arc::new(SystemClock),
             graph: RefCell::new(Graph::default()),
+            recovery: None,
         }
     }
 
@@ -159,6 +238,44 @@ impl StreamingContext {
     /// Enables checkpointing to `dir` (a local path or an `hdfs://` URL).
     pub fn checkpoint(&mut self, dir: impl Into<String>) {
         self.conf.checkpoint_dir = Some(dir.into());
+    }
+
+    /// Sets how often the state is checkpointed (a multiple of the batch interval; Spark's
+    /// `DStream.checkpoint(interval)`, here for the whole job).
+    pub fn with_checkpoint_interval(mut self, interval: Duration) -> Self {
+        self.conf.checkpoint_interval = Some(interval);
+        self
+    }
+
+    /// Turns the receivers' write-ahead log on or off (Spark's
+    /// `spark.streaming.receiver.writeAheadLog.enable`). Needs a checkpoint directory.
+    pub fn with_write_ahead_log(mut self, on: bool) -> Self {
+        self.conf.write_ahead_log = on;
+        self
+    }
+
+    /// Caps each receiver at `records_per_second` (Spark's `spark.streaming.receiver.maxRate`).
+    pub fn with_receiver_max_rate(mut self, records_per_second: u64) -> Self {
+        self.conf.receiver_max_rate = Some(records_per_second);
+        self
+    }
+
+    /// Turns backpressure on or off (Spark's `spark.streaming.backpressure.enabled`): after
+    /// each batch a PID estimator sets the receivers' rate to what processing keeps up with.
+    pub fn with_backpressure(mut self, on: bool) -> Self {
+        self.conf.backpressure = on;
+        self
+    }
+
+    /// Sets how many records a receiver holds before it stops reading (default 1,048,576).
+    pub fn with_receiver_buffer(mut self, records: usize) -> Self {
+        self.conf.receiver_buffer = records.max(1);
+        self
+    }
+
+    /// The job's plan as checkpoints record it.
+    pub(crate) fn plan(&self) -> Plan {
+        self.graph.borrow().plan(self.conf.batch)
     }
 
     /// The settings.
@@ -227,6 +344,16 @@ impl StreamingContext {
         }
         if graph.needs_checkpoint && self.conf.checkpoint_dir.is_none() {
             return Err(StreamingError::CheckpointDirectoryNotSet);
+        }
+        if self.conf.write_ahead_log && self.conf.checkpoint_dir.is_none() {
+            return Err(StreamingError::InvalidConfig("Cannot enable receiver write-ahead log without checkpoint directory set. Please use streamingContext.checkpoint() to set the checkpoint directory.".into()));
+        }
+        let interval = self.conf.checkpoint_interval();
+        if !interval.is_multiple_of(self.conf.batch) || interval.as_millis() <= 0 {
+            return Err(StreamingError::InvalidConfig(format!(
+                "The checkpoint interval ({interval}) must be a positive multiple of the batch interval ({})",
+                self.conf.batch
+            )));
         }
         Ok(())
     }

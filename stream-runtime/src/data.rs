@@ -22,6 +22,19 @@ impl<T: Clone + Send + Sync + 'static> Data for T {}
 pub trait Key: Data + Eq + Hash {}
 impl<T: Data + Eq + Hash> Key for T {}
 
+/// A record a checkpoint can hold: the keys and states of stateful operations and the
+/// contents of windows. Blanket-implemented for every `serde` type whose values can be
+/// decoded to live for the whole program: owned ones (`String`, [`Str`](crate::Str),
+/// numbers, tuples, `Vec`, your `#[derive(Serialize, Deserialize)]` types) and
+/// `&'static str` (a recovered one is a copy that lives on).
+///
+/// ```
+/// fn takes_persist<T: stream_runtime::Persist>(_: T) {}
+/// takes_persist((stream_runtime::Str::from("word"), 1u64));
+/// ```
+pub trait Persist: serde::Serialize + serde::Deserialize<'static> {}
+impl<T: serde::Serialize + serde::Deserialize<'static>> Persist for T {}
+
 /// The hasher every keyed operation and shuffle uses: fast, seeded identically on every thread
 /// so that map-side and reduce-side agree.
 pub type FastHasher = foldhash::fast::FixedState;

@@ -68,6 +68,9 @@ pub enum StreamingError {
         /// What went wrong.
         cause: String,
     },
+    /// Checkpointing or recovery failed.
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
     /// A validation error with free text (used by operators added by later stages).
     #[error("{0}")]
     Invalid(String),

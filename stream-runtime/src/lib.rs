@@ -32,6 +32,7 @@
 #[path = "private.rs"]
 pub mod __private;
 mod batch;
+pub mod checkpoint;
 pub mod chain;
 mod clock;
 mod context;
@@ -43,6 +44,7 @@ mod metrics;
 mod node;
 mod ops;
 mod outputs;
+mod rate;
 mod running;
 mod show;
 mod shuffle;
@@ -59,7 +61,7 @@ pub use __private::{Printed, Simulated, Simulation, StreamJob};
 pub use batch::Batch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{Conf, StreamingContext, DEFAULT_MAX_LINE_BYTES};
-pub use data::{Data, FastHasher, FastMap, Key};
+pub use data::{Data, FastHasher, FastMap, Key, Persist};
 pub use error::StreamingError;
 pub use metrics::{BatchInfo, SourceStats};
 pub use node::Env;

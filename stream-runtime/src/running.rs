@@ -7,11 +7,13 @@ use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::checkpoint::{self, CheckpointStore, JobCheckpoints};
 use crate::clock::Clock;
 use crate::context::{Graph, StreamingContext};
 use crate::error::StreamingError;
 use crate::metrics::{BatchInfo, SourceStats};
 use crate::node::Env;
+use crate::rate::PidEstimator;
 use crate::time::{Duration, Time};
 
 type Listener = Box<dyn Fn(&BatchInfo) + Send + Sync>;
@@ -91,38 +93,74 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
 
 impl RunningContext {
     pub(crate) fn start(ctx: StreamingContext) -> Result<RunningContext, StreamingError> {
-        let StreamingContext { conf, clock, graph } = ctx;
+        let plan = ctx.plan();
+        let StreamingContext { conf, clock, graph, recovery } = ctx;
         let mut graph = graph.into_inner();
         let listeners: Vec<Listener> = std::mem::take(&mut graph.listeners);
         let graph = Arc::new(graph);
         let batch = conf.batch;
-        let start = clock.now().floor(batch) + batch;
-        let env = Env { zero: start - batch, batch, parallelism: conf.threads.max(1) };
+        let now = clock.now().floor(batch);
+        let zero = recovery.as_ref().map_or(now, |r| r.meta.zero);
+        let env = Env { zero, batch, parallelism: conf.threads.max(1) };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(conf.threads.max(1))
             .thread_name(|i| format!("sluice-worker-{i}"))
             .build()
             .map_err(|e| StreamingError::InvalidConfig(format!("cannot start worker threads: {e}")))?;
+        let checkpoints = match &conf.checkpoint_dir {
+            Some(dir) => {
+                let store = Arc::new(CheckpointStore::open(dir)?);
+                for input in &graph.inputs {
+                    input.attach(&store, conf.write_ahead_log);
+                }
+                let cp = JobCheckpoints::new(store, plan, zero, conf.checkpoint_interval())
+                    .map_err(|e| StreamingError::InvalidConfig(format!("cannot spawn the checkpoint writer: {e}")))?;
+                Some(Arc::new(cp))
+            }
+            None => None,
+        };
+        let replay = match (&recovery, &conf.checkpoint_dir) {
+            (Some(r), Some(dir)) => pool.install(|| checkpoint::restore(&graph, r, dir))?,
+            _ => Vec::new(),
+        };
+        let last_replayed = replay.last().map(|(t, _)| *t);
+        let start = (now + batch).max(last_replayed.map_or(zero, |t| t) + batch);
+        match (&checkpoints, &recovery) {
+            (Some(cp), None) => pool.install(|| cp.checkpoint_now(&graph, zero)),
+            (_, Some(r)) => tracing::warn!(
+                name = %conf.name,
+                checkpoint = %r.meta.time,
+                replayed = replay.len(),
+                "recovered from the checkpoint; re-running the batches logged after it"
+            ),
+            _ => {}
+        }
         for input in &graph.inputs {
             input.start(&env, &clock)?;
         }
         let shared =
             Arc::new(Shared { stop: AtomicU8::new(RUNNING), state: Mutex::default(), changed: Condvar::new() });
         let (tx, rx) = crossbeam_channel::unbounded::<(Time, u64)>();
+        for batch in replay {
+            let _ = tx.send(batch);
+        }
         let generator = {
-            let (graph, shared, clock) = (Arc::clone(&graph), Arc::clone(&shared), Arc::clone(&clock));
+            let (graph, shared, clock, cp) =
+                (Arc::clone(&graph), Arc::clone(&shared), Arc::clone(&clock), checkpoints.clone());
             std::thread::Builder::new()
                 .name("sluice-generator".into())
-                .spawn(move || generate(&graph, &shared, clock.as_ref(), start, batch, tx))
+                .spawn(move || generate(&graph, &shared, clock.as_ref(), cp.as_deref(), start, batch, tx))
                 .map_err(|e| StreamingError::InvalidConfig(format!("cannot spawn the generator: {e}")))?
         };
         let processor = {
             let (graph, shared, clock) = (Arc::clone(&graph), Arc::clone(&shared), Arc::clone(&clock));
+            let mut rate = conf.backpressure.then(|| PidEstimator::new(batch.as_millis()));
             std::thread::Builder::new()
                 .name("sluice-processor".into())
                 // The loop runs on a worker of the pool, so parallel work needs no hand-off.
                 .spawn(move || {
                     pool.install(|| {
+                        let mut last = None;
                         for (t, records) in rx.iter() {
                             if shared.stop.load(Ordering::SeqCst) == NOW {
                                 break;
@@ -137,6 +175,13 @@ impl RunningContext {
                                 processing_time: began.elapsed(),
                                 failed_outputs: errors.len(),
                             };
+                            last = Some(t);
+                            if let Some(cp) = checkpoints.as_ref().filter(|cp| cp.is_checkpoint_time(t)) {
+                                cp.checkpoint(&graph, t);
+                            }
+                            if let Some(r) = rate.as_mut() {
+                                adapt_rate(r, &graph, &info, clock.now());
+                            }
                             for l in &listeners {
                                 l(&info);
                             }
@@ -147,6 +192,12 @@ impl RunningContext {
                             }
                             shared.changed.notify_all();
                         }
+                        // A graceful stop ends with a checkpoint of everything processed.
+                        if let (Some(cp), Some(t)) = (&checkpoints, last) {
+                            if shared.stop.load(Ordering::SeqCst) == GRACEFUL {
+                                cp.checkpoint_now(&graph, t);
+                            }
+                        }
                     });
                     shared.state.lock().terminated = true;
                     shared.changed.notify_all();
@@ -154,7 +205,7 @@ impl RunningContext {
                 .map_err(|e| StreamingError::InvalidConfig(format!("cannot spawn the processor: {e}")))?
         };
         tracing::info!(name = %conf.name, start = %start, "streaming job started");
-        Ok(RunningContext { shared, graph, threads: vec![generator, processor], zero: start - batch })
+        Ok(RunningContext { shared, graph, threads: vec![generator, processor], zero })
     }
 
     /// The time before the first batch: batches fall at `zero + k * batch` for k = 1, 2, ...
@@ -239,15 +290,34 @@ impl Drop for RunningContext {
     }
 }
 
-/// Cuts batch `t` from every input; returns the records allocated.
-fn allocate_all(graph: &Graph, t: Time) -> u64 {
-    graph.inputs.iter().map(|i| i.allocate(t)).sum()
+/// Cuts batch `t` from every input and, when checkpointing, logs it before it may run;
+/// returns the records allocated.
+fn allocate_all(graph: &Graph, cp: Option<&JobCheckpoints>, shared: &Shared, t: Time) -> u64 {
+    let Some(cp) = cp else {
+        return graph.inputs.iter().map(|i| i.allocate(t)).sum();
+    };
+    let _between_batches = cp.allocating.lock();
+    let records = graph.inputs.iter().map(|i| i.allocate(t)).sum();
+    cp.log_batch(graph, t, records, || shared.stop.load(Ordering::SeqCst) == NOW);
+    records
+}
+
+/// Backpressure: feeds a finished batch to the estimator and hands a new rate to the inputs.
+fn adapt_rate(pid: &mut PidEstimator, graph: &Graph, info: &BatchInfo, now: Time) {
+    let ms = |d: std::time::Duration| d.as_millis() as i64;
+    if let Some(rate) = pid.compute(now.as_millis(), info.num_records, ms(info.processing_time), ms(info.scheduling_delay)) {
+        tracing::debug!(time = %info.batch_time, rate, "backpressure: new rate");
+        for input in &graph.inputs {
+            input.update_rate(rate);
+        }
+    }
 }
 
 fn generate(
     graph: &Graph,
     shared: &Shared,
     clock: &dyn Clock,
+    cp: Option<&JobCheckpoints>,
     start: Time,
     batch: Duration,
     tx: crossbeam_channel::Sender<(Time, u64)>,
@@ -261,7 +331,7 @@ fn generate(
                 for input in &graph.inputs {
                     input.stop();
                 }
-                let _ = tx.send((t, allocate_all(graph, t)));
+                let _ = tx.send((t, allocate_all(graph, cp, shared, t)));
                 return;
             }
             _ => {}
@@ -269,7 +339,7 @@ fn generate(
         if !clock.wait_until(t, tick) {
             continue;
         }
-        if tx.send((t, allocate_all(graph, t))).is_err() {
+        if tx.send((t, allocate_all(graph, cp, shared, t))).is_err() {
             return;
         }
         t = t + batch;

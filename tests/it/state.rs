@@ -164,7 +164,7 @@ type Outputs<M, S> = (Vec<Vec<M>>, Vec<Vec<(&'static str, S)>>);
 /// Runs `map_with_state` over `(word, 1)` pairs; returns the mapped batches and the snapshots.
 fn map_with_state<S, M, F>(input: Words, threads: usize, spec: StateSpec<&'static str, i64, S, M, F>) -> Outputs<M, S>
 where
-    S: stream_runtime::Data + Ord,
+    S: stream_runtime::Data + stream_runtime::Persist + Ord,
     M: stream_runtime::Data + Ord,
     F: Fn(Time, &&'static str, Option<i64>, &mut State<S>) -> Option<M> + Send + Sync + 'static,
 {

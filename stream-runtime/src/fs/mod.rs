@@ -12,7 +12,7 @@ pub use local::LocalFs;
 use crate::time::Time;
 
 /// What a listing says about one entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileStatus {
     /// Full path, in the filesystem's own form (no scheme).
     pub path: String,

@@ -26,7 +26,7 @@ fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Resul
         return Ok(());
     }
     let (parent, name) = fs::split_parent(dir);
-    let tmp = fs::join(parent, &format!("_temporary-{name}-{}", std::process::id()));
+    let tmp = fs::join(parent, &format!("_temporary-{name}"));
     let _ = fs.delete(&tmp, true);
     fs.mkdirs(&tmp).map_err(|e| e.to_string())?;
     for (i, text) in parts.into_iter().enumerate() {

@@ -59,7 +59,7 @@ struct FileSource {
     /// The same filesystem when it is HDFS, read in ranged splits.
     hdfs: Option<Arc<HdfsFs>>,
     options: FileStreamOptions,
-    initial_threshold: Time,
+    initial_threshold: Mutex<Time>,
     remember: Duration,
     recent: Mutex<BTreeMap<String, Time>>,
     missing_reported: Mutex<bool>,
@@ -129,7 +129,7 @@ impl FileSource {
 
     /// The new files of batch `t` by Spark's rules (semantics reference §2.14).
     fn select(&self, fs: &dyn FileSystem, dir: &str, t: Time) -> Result<Vec<FileStatus>, FsError> {
-        let threshold = self.initial_threshold.max(t - self.remember);
+        let threshold = self.initial_threshold.lock().max(t - self.remember);
         let mut recent = self.recent.lock();
         recent.retain(|_, selected_at| *selected_at > t - self.remember);
         let mut chosen = Vec::new();
@@ -240,6 +240,36 @@ impl Input for FileSource {
     fn stats(&self) -> SourceStats {
         self.counters.snapshot()
     }
+
+    fn allocation(&self, t: Time) -> Option<serde_json::Value> {
+        serde_json::to_value(self.allocated.get(t).unwrap_or_default()).ok()
+    }
+
+    fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), String> {
+        let files: Vec<FileStatus> = serde_json::from_value(logged.clone()).map_err(|e| e.to_string())?;
+        self.recent.lock().extend(files.iter().map(|f| (f.path.clone(), t)));
+        self.allocated.put(t, files);
+        Ok(())
+    }
+
+    /// The files selected within the remember window (never selected again) and the
+    /// stream's creation time (files older than it are not new).
+    fn position(&self) -> Option<serde_json::Value> {
+        let recent = self.recent.lock();
+        Some(serde_json::json!({ "threshold": *self.initial_threshold.lock(), "recent": *recent }))
+    }
+
+    fn restore_position(&self, position: &serde_json::Value) -> Result<(), String> {
+        #[derive(serde::Deserialize)]
+        struct Position {
+            threshold: Time,
+            recent: BTreeMap<String, Time>,
+        }
+        let p: Position = serde_json::from_value(position.clone()).map_err(|e| e.to_string())?;
+        *self.initial_threshold.lock() = p.threshold;
+        *self.recent.lock() = p.recent;
+        Ok(())
+    }
 }
 
 impl Source<Str> for FileSource {
@@ -286,7 +316,7 @@ impl StreamingContext {
             target: fs::resolve(dir).map_err(|e| e.to_string()),
             hdfs: fs::hdfs::split_url(dir).and_then(|(authority, _)| HdfsFs::connect(authority).ok()),
             options,
-            initial_threshold,
+            initial_threshold: Mutex::new(initial_threshold),
             remember: batch * remember_batches,
             recent: Mutex::new(BTreeMap::new()),
             missing_reported: Mutex::new(false),

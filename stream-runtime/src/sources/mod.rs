@@ -59,6 +59,14 @@ impl<D> Allocated<D> {
         self.by_time.lock().insert(t, d);
     }
 
+    /// The data of `t`, left in place.
+    pub(crate) fn get(&self, t: Time) -> Option<D>
+    where
+        D: Clone,
+    {
+        self.by_time.lock().get(&t).cloned()
+    }
+
     /// Takes the data of `t`, dropping older data nobody took (batches run in time order).
     pub(crate) fn take(&self, t: Time) -> Option<D> {
         let mut map = self.by_time.lock();

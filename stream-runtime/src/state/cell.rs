@@ -8,10 +8,12 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 use rayon::prelude::*;
 
-use super::store::{parts, Part, Snapshot};
+use super::store::{part_of, parts, Part, Snapshot};
+use crate::checkpoint::codec::{from_bytes, to_bytes};
+use crate::checkpoint::frames::{decode_frames, encode_frames};
 use crate::batch::Batch;
 use crate::context::{Output, StreamingContext, Tick};
-use crate::data::{Data, Key};
+use crate::data::{Data, Key, Persist};
 use crate::node::{Env, Node, NodeRef};
 use crate::outputs::format_batch;
 use crate::show::Show;
@@ -24,6 +26,9 @@ pub(crate) trait Step<K, S, M>: Send + Sync + 'static {
     /// records per partition (only needed when `want_mapped`), or `None` when the stream has
     /// no batch at `t` (Spark's `None` RDD).
     fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], want_mapped: bool) -> Option<Vec<Vec<M>>>;
+    /// The state was just restored from a checkpoint: whatever the step does once, at the
+    /// first batch (taking the initial state), is done.
+    fn restored(&self) {}
 }
 
 struct Inner<K, S, M> {
@@ -36,6 +41,7 @@ struct Inner<K, S, M> {
 }
 
 pub(crate) struct StateCell<K, S, M> {
+    name: &'static str,
     step: Box<dyn Step<K, S, M>>,
     slide: Duration,
     wants_mapped: AtomicBool,
@@ -63,10 +69,59 @@ impl<K: 'static, S: 'static, M: 'static> StateCell<K, S, M> {
 
 struct Advance<K, S, M>(Arc<StateCell<K, S, M>>);
 
-impl<K: Send + 'static, S: Send + 'static, M: Send + 'static> Tick for Advance<K, S, M> {
+impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K, S, M> {
+    fn name(&self) -> String {
+        self.0.name.to_string()
+    }
+
     fn tick(&self, t: Time, env: &Env) {
         drop(self.0.advance(t, env));
     }
+
+    /// Frames: the last and generated times, then each partition, serialized in parallel.
+    fn save(&self) -> Result<Option<Vec<u8>>, String> {
+        let inner = self.0.inner.lock();
+        let mut frames = vec![to_bytes(&(inner.last, inner.generated))?];
+        let parts: Result<Vec<Vec<u8>>, _> = inner.parts.par_iter().map(|p| to_bytes(p)).collect();
+        frames.extend(parts?);
+        Ok(Some(encode_frames(&frames)))
+    }
+
+    /// Takes back a saved state; partitions are re-hashed when the partition count changed
+    /// (a job restarted with another thread count).
+    fn restore(&self, state: &[u8]) -> Result<(), String> {
+        let frames = decode_frames(state)?;
+        let (head, parts) = frames.split_first().ok_or("empty state")?;
+        let (last, generated): (Option<Time>, Option<Time>) = from_bytes(head)?;
+        let decoded: Result<Vec<Part<K, S>>, _> = parts.par_iter().map(|b| from_bytes(b)).collect();
+        let decoded = decoded?;
+        let mut inner = self.0.inner.lock();
+        let n = inner.parts.len();
+        inner.parts = if decoded.len() == n { decoded } else { repartition(decoded, n) };
+        inner.last = last;
+        inner.generated = generated;
+        drop(inner);
+        if generated.is_some() {
+            self.0.step.restored();
+        }
+        Ok(())
+    }
+}
+
+/// The entries of `parts` in `n` partitions by key hash.
+fn repartition<K: Key, S>(parts: Vec<Part<K, S>>, n: usize) -> Vec<Part<K, S>> {
+    let mut out = super::store::parts(n);
+    for p in parts {
+        for (k, slot) in p.map {
+            out[part_of(&k, n)].map.insert(k, slot);
+        }
+        for (t, keys) in p.timer {
+            for k in keys {
+                out[part_of(&k, n)].timer.entry(t).or_default().push(k);
+            }
+        }
+    }
+    out
 }
 
 struct Mapped<K, S, M>(Arc<StateCell<K, S, M>>);
@@ -169,8 +224,9 @@ impl<K, S, M> std::fmt::Debug for StateStream<'_, K, S, M> {
 
 /// Registers a stateful stream driven by `step` over a parent with slide `slide`, with `n`
 /// state partitions. Stateful streams need a checkpoint directory.
-pub(crate) fn state_stream<'a, K: Key, S: Data, M: Data>(
+pub(crate) fn state_stream<'a, K: Key + Persist, S: Data + Persist, M: Data>(
     ctx: &'a StreamingContext,
+    name: &'static str,
     step: impl Step<K, S, M>,
     slide: Duration,
     n: usize,
@@ -178,6 +234,7 @@ pub(crate) fn state_stream<'a, K: Key, S: Data, M: Data>(
     ctx.require_checkpoint();
     let inner = Inner { parts: parts(n), last: None, generated: None, mapped: None };
     let cell = Arc::new(StateCell {
+        name,
         step: Box::new(step),
         slide,
         wants_mapped: AtomicBool::new(false),

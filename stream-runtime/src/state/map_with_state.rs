@@ -9,7 +9,7 @@ use super::spec::StateSpec;
 use super::store::{part_of, Part, Slot};
 use super::value::State;
 use crate::chain::Chain;
-use crate::data::{Data, FastMap, Key};
+use crate::data::{Data, FastMap, Key, Persist};
 use crate::node::Env;
 use crate::shuffle::transpose;
 use crate::stream::Upstream;
@@ -54,6 +54,10 @@ where
     M: Data,
     F: Fn(Time, &K, Option<V>, &mut State<S>) -> Option<M> + Send + Sync + 'static,
 {
+    fn restored(&self) {
+        self.initial.lock().take();
+    }
+
     fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Option<Vec<Vec<M>>> {
         let n = parts.len();
         if let Some(initial) = self.initial.lock().take() {
@@ -137,7 +141,7 @@ fn fire_timeouts<K: Key, V, S, M>(
     }
 }
 
-impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// Spark's `mapWithState`: calls the spec's function once per record, in batch order, with
     /// the key's [`State`], which it may read, update or remove; the returned values form the
     /// [`mapped`](StateStream::mapped) stream. Only keys with records are touched, plus keys
@@ -156,7 +160,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// let out = testing::run(input, 2, |s| s.map_with_state(spec).mapped());
     /// assert_eq!(out, vec![vec![1, 2, 3], vec![1]]);
     /// ```
-    pub fn map_with_state<S: Data, M: Data, F>(self, spec: StateSpec<K, V, S, M, F>) -> StateStream<'a, K, S, M>
+    pub fn map_with_state<S: Data + Persist, M: Data, F>(self, spec: StateSpec<K, V, S, M, F>) -> StateStream<'a, K, S, M>
     where
         F: Fn(Time, &K, Option<V>, &mut State<S>) -> Option<M> + Send + Sync + 'static,
     {
@@ -165,6 +169,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         let n = spec.partitions.unwrap_or(ctx.default_parallelism());
         let (_, up) = self.upstream();
         let step = MapWithState { up, f: spec.f, timeout: spec.timeout, initial: Mutex::new(Some(spec.initial)) };
-        state_stream(ctx, step, slide, n)
+        state_stream(ctx, "map_with_state", step, slide, n)
     }
 }

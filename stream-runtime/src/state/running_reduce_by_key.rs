@@ -4,7 +4,7 @@ use rayon::prelude::*;
 use super::cell::{state_stream, StateStream, Step};
 use super::store::{Part, Slot};
 use crate::chain::Chain;
-use crate::data::{Data, Key};
+use crate::data::{Data, Key, Persist};
 use crate::node::{Env, NodeRef};
 use crate::time::Time;
 use crate::window::sliding::hash_partitions;
@@ -46,7 +46,7 @@ impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> Step<K, V, (K, V
     }
 }
 
-impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// A running reduction per key over all batches so far: each batch is reduced per key
     /// with `f` (map-side combine), then folded into the state with `f`. It is the
     /// incremental form of `update_state_by_key(|vs, s| fold of f)`: only keys with new data
@@ -72,6 +72,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         let slide = self.slide_duration();
         let n = ctx.default_parallelism();
         let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
-        state_stream(ctx, RunningReduce { partials, f }, slide, n)
+        state_stream(ctx, "running_reduce_by_key", RunningReduce { partials, f }, slide, n)
     }
 }

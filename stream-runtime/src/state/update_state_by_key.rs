@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use super::cell::{state_stream, Step};
 use super::store::{part_of, Part, Slot};
 use crate::chain::Chain;
-use crate::data::{Data, FastMap, Key};
+use crate::data::{Data, FastMap, Key, Persist};
 use crate::node::{Env, NodeRef};
 use crate::time::Time;
 use crate::window::sliding::hash_partitions;
@@ -27,6 +27,11 @@ where
     S: Data,
     F: Fn(Time, &K, Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
 {
+    fn restored(&self) {
+        self.started.store(true, Ordering::Relaxed);
+        self.initial.lock().clear();
+    }
+
     fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Option<Vec<Vec<()>>> {
         let n = parts.len();
         let batch = self.parent.get(t, env);
@@ -65,7 +70,7 @@ where
     }
 }
 
-impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// The state of every key, updated each batch by `f(new_values, old_state)` (Spark's
     /// `updateStateByKey`): `f` is called for **every** key in the state or the batch, with an
     /// empty `new_values` for keys without data; `None` removes the key. The stream is the
@@ -84,7 +89,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// out.iter_mut().for_each(|b| b.sort());
     /// assert_eq!(out, vec![vec![("a", 1)], vec![("a", 2), ("b", 1)], vec![("a", 2), ("b", 1)]]);
     /// ```
-    pub fn update_state_by_key<S: Data, F>(self, f: F) -> DStream<'a, (K, S)>
+    pub fn update_state_by_key<S: Data + Persist, F>(self, f: F) -> DStream<'a, (K, S)>
     where
         F: Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
     {
@@ -105,7 +110,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// out.iter_mut().for_each(|b| b.sort());
     /// assert_eq!(out, vec![vec![("a", 2), ("c", 2)], vec![("a", 2), ("c", 2)]]);
     /// ```
-    pub fn update_state_by_key_with_initial<S: Data, F>(self, f: F, initial: Vec<(K, S)>) -> DStream<'a, (K, S)>
+    pub fn update_state_by_key_with_initial<S: Data + Persist, F>(self, f: F, initial: Vec<(K, S)>) -> DStream<'a, (K, S)>
     where
         F: Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
     {
@@ -127,7 +132,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// });
     /// assert_eq!(out, vec![vec![("a", 1000)], vec![("a", 3000)]]);
     /// ```
-    pub fn update_state_by_key_with_time<S: Data, F>(self, f: F, initial: Vec<(K, S)>) -> DStream<'a, (K, S)>
+    pub fn update_state_by_key_with_time<S: Data + Persist, F>(self, f: F, initial: Vec<(K, S)>) -> DStream<'a, (K, S)>
     where
         F: Fn(Time, &K, Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
     {
@@ -136,6 +141,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         let n = ctx.default_parallelism();
         let parent = self.group_by_key().into_node();
         let step = UpdateState { parent, f, initial: Mutex::new(initial), started: AtomicBool::new(false) };
-        state_stream(ctx, step, slide, n).state_snapshots()
+        state_stream(ctx, "update_state_by_key", step, slide, n).state_snapshots()
     }
 }

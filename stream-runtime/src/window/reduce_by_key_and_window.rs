@@ -106,6 +106,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
         let n = ctx.default_parallelism();
         let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
-        windowed(ctx, partials, window, slide, KeyedTwoStacks::new(f, n))
+        windowed(ctx, "reduce_by_key_and_window", partials, window, slide, KeyedTwoStacks::new(f, n))
     }
 }

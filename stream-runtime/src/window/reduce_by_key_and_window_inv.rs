@@ -167,6 +167,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         let n = partitions.unwrap_or(ctx.default_parallelism()).max(1);
         let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
         let parts = (0..n).map(|_| Part { values: fast_map(), ring: VecDeque::new() }).collect();
-        windowed(ctx, partials, window, slide, Inverse { f, inv, keep, parts })
+        windowed(ctx, "reduce_by_key_and_window_inv", partials, window, slide, Inverse { f, inv, keep, parts })
     }
 }

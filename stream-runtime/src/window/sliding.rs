@@ -58,6 +58,7 @@ pub(crate) fn check(ctx: &StreamingContext, kind: Kind, window: Duration, slide:
 }
 
 struct Core<A: Sliding> {
+    name: String,
     parent: NodeRef<A::In>,
     window: Duration,
     /// The last time advanced to, and the operator's state.
@@ -83,6 +84,9 @@ impl<A: Sliding> Core<A> {
 struct Ticker<A: Sliding>(Arc<Core<A>>);
 
 impl<A: Sliding> Tick for Ticker<A> {
+    fn name(&self) -> String {
+        self.0.name.clone()
+    }
     fn tick(&self, t: Time, env: &Env) {
         let mut state = self.0.state.lock();
         self.0.advance(t, env, &mut state);
@@ -101,14 +105,16 @@ impl<A: Sliding> Node<A::Out> for Emit<A> {
 
 /// A windowed stream over `parent`: registers the tick that feeds `op` every parent batch and
 /// returns the stream that emits `op`'s contents every `slide`.
-pub(crate) fn windowed<A: Sliding>(
-    ctx: &StreamingContext,
+pub(crate) fn windowed<'a, A: Sliding>(
+    ctx: &'a StreamingContext,
+    name: &'static str,
     parent: NodeRef<A::In>,
     window: Duration,
     slide: Duration,
     op: A,
-) -> DStream<'_, A::Out> {
-    let core = Arc::new(Core { parent, window, state: Mutex::new((None, op)) });
+) -> DStream<'a, A::Out> {
+    let name = format!("{name}(window {window}, slide {slide})");
+    let core = Arc::new(Core { name, parent, window, state: Mutex::new((None, op)) });
     ctx.add_tick(Box::new(Ticker(Arc::clone(&core))));
     DStream::from_node(ctx, NodeRef::new(Emit(core), slide))
 }

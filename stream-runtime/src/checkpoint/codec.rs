@@ -1,0 +1,83 @@
+//! The binary encoding of states in checkpoints (bincode, variable-length integers).
+//!
+//! Decoding targets `Deserialize<'static>`, so that `&'static str` keys (common in tests and
+//! demos) are checkpointable too: a borrowed string is given a `'static` copy of its own. Owned
+//! types (`String`, `Str`, numbers, ...) copy nothing more than they always do.
+
+use std::io::Read;
+
+use bincode::Options;
+use serde::de::Visitor;
+use serde::{Deserialize, Serialize};
+
+fn options() -> impl Options {
+    bincode::DefaultOptions::new()
+}
+
+/// `value` encoded.
+pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
+    options().serialize(value).map_err(|e| e.to_string())
+}
+
+/// A value decoded from `bytes`, made by [`to_bytes`].
+pub(crate) fn from_bytes<T: Deserialize<'static>>(bytes: &[u8]) -> Result<T, String> {
+    options()
+        .deserialize_from_custom_seed(std::marker::PhantomData::<T>, LeakingReader { slice: bytes })
+        .map_err(|e| e.to_string())
+}
+
+/// A reader whose borrowed strings and byte slices live forever: each is leaked on its own.
+struct LeakingReader<'b> {
+    slice: &'b [u8],
+}
+
+impl LeakingReader<'_> {
+    fn take(&mut self, n: usize) -> bincode::Result<&[u8]> {
+        if n > self.slice.len() {
+            return Err(Box::new(bincode::ErrorKind::Io(std::io::ErrorKind::UnexpectedEof.into())));
+        }
+        let (head, rest) = self.slice.split_at(n);
+        self.slice = rest;
+        Ok(head)
+    }
+}
+
+impl Read for LeakingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.slice.read(buf)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+        self.slice.read_exact(buf)
+    }
+}
+
+impl bincode::BincodeRead<'static> for LeakingReader<'_> {
+    fn forward_read_str<V: Visitor<'static>>(&mut self, length: usize, visitor: V) -> bincode::Result<V::Value> {
+        let s = std::str::from_utf8(self.take(length)?).map_err(|e| Box::new(bincode::ErrorKind::InvalidUtf8Encoding(e)))?;
+        visitor.visit_borrowed_str(Box::leak(s.to_owned().into_boxed_str()))
+    }
+
+    fn get_byte_buffer(&mut self, length: usize) -> bincode::Result<Vec<u8>> {
+        Ok(self.take(length)?.to_vec())
+    }
+
+    fn forward_read_bytes<V: Visitor<'static>>(&mut self, length: usize, visitor: V) -> bincode::Result<V::Value> {
+        let b = self.take(length)?;
+        visitor.visit_borrowed_bytes(Box::leak(b.to_vec().into_boxed_slice()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_and_static_borrowed_round_trip() {
+        let v: Vec<(String, &'static str, u64)> = vec![("a".into(), "b", 3), ("ccc".into(), "", u64::MAX)];
+        let bytes = to_bytes(&v).unwrap();
+        let back: Vec<(String, &'static str, u64)> = from_bytes(&bytes).unwrap();
+        assert_eq!(back, v);
+        assert!(from_bytes::<Vec<(String, &'static str, u64)>>(&bytes[..bytes.len() - 2]).is_err());
+    }
+}

@@ -1,0 +1,106 @@
+//! The checkpoint file envelope: a magic line, a format version, the payload's length and
+//! CRC-32, then the payload: a sequence of length-prefixed frames.
+
+use super::CheckpointError;
+
+const MAGIC: &[u8; 8] = b"SLUICECK";
+const VERSION: u32 = 1;
+const HEADER: usize = 8 + 4 + 8 + 4;
+
+/// Frames `parts` into one payload: a count, then each part's length and bytes.
+pub(crate) fn encode_frames(parts: &[Vec<u8>]) -> Vec<u8> {
+    let total: usize = parts.iter().map(|p| p.len() + 8).sum::<usize>() + 4;
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&(parts.len() as u32).to_le_bytes());
+    for p in parts {
+        out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// The frames of a payload made by [`encode_frames`].
+pub(crate) fn decode_frames(mut bytes: &[u8]) -> Result<Vec<&[u8]>, String> {
+    let count = take_u32(&mut bytes)? as usize;
+    let mut parts = Vec::with_capacity(count.min(1 << 16));
+    for _ in 0..count {
+        let len = take_u64(&mut bytes)? as usize;
+        if bytes.len() < len {
+            return Err(format!("a frame of {len} bytes runs past the end"));
+        }
+        let (part, rest) = bytes.split_at(len);
+        parts.push(part);
+        bytes = rest;
+    }
+    Ok(parts)
+}
+
+fn take_u32(bytes: &mut &[u8]) -> Result<u32, String> {
+    let (head, rest) = bytes.split_first_chunk::<4>().ok_or("truncated frame header")?;
+    *bytes = rest;
+    Ok(u32::from_le_bytes(*head))
+}
+
+fn take_u64(bytes: &mut &[u8]) -> Result<u64, String> {
+    let (head, rest) = bytes.split_first_chunk::<8>().ok_or("truncated frame header")?;
+    *bytes = rest;
+    Ok(u64::from_le_bytes(*head))
+}
+
+/// A whole checkpoint file around `payload`.
+pub(crate) fn seal(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The payload of checkpoint file `path`, checked: magic, version, length and checksum.
+pub(crate) fn open<'b>(path: &str, bytes: &'b [u8]) -> Result<&'b [u8], CheckpointError> {
+    let corrupt = |why: String| CheckpointError::Corrupt { path: path.to_string(), why };
+    if bytes.len() < HEADER || &bytes[..8] != MAGIC {
+        return Err(corrupt("not a Sluice checkpoint (bad magic or too short)".into()));
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
+    if version != VERSION {
+        return Err(corrupt(format!("format version {version}, this build reads {VERSION}")));
+    }
+    let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or_default()) as usize;
+    let crc = u32::from_le_bytes(bytes[20..24].try_into().unwrap_or_default());
+    let payload = &bytes[HEADER..];
+    if payload.len() != len {
+        return Err(corrupt(format!("truncated: {} of {len} payload bytes", payload.len())));
+    }
+    if crc32fast::hash(payload) != crc {
+        return Err(corrupt("checksum mismatch".into()));
+    }
+    Ok(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip() {
+        let parts = vec![b"meta".to_vec(), Vec::new(), vec![7; 1000]];
+        let payload = encode_frames(&parts);
+        let back = decode_frames(&payload).unwrap();
+        assert_eq!(back, parts.iter().map(|p| p.as_slice()).collect::<Vec<_>>());
+        assert!(decode_frames(&payload[..payload.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn damage_is_detected() {
+        let file = seal(b"hello state");
+        assert_eq!(open("c", &file).unwrap(), b"hello state");
+        let mut flipped = file.clone();
+        *flipped.last_mut().unwrap() ^= 0x40;
+        assert!(open("c", &flipped).unwrap_err().to_string().contains("checksum mismatch"));
+        assert!(open("c", &file[..file.len() - 3]).unwrap_err().to_string().contains("truncated"));
+        assert!(open("c", b"garbage").unwrap_err().to_string().contains("bad magic"));
+    }
+}

@@ -1,0 +1,174 @@
+//! Checkpoints and recovery: what a job writes so that a restarted job continues where the
+//! stopped one was, and [`StreamingContext::get_or_create`] which reads it back.
+//!
+//! A checkpoint (every checkpoint interval, plus one at start and one at a graceful stop)
+//! holds the job's [`Plan`], its zero time, the time of the last batch it covers, the
+//! position of every input and the state of every stateful operation, framed, checksummed
+//! and renamed into place. Between checkpoints, the batch log records what every batch holds
+//! before it runs. Recovery restores the newest whole checkpoint, then re-runs every logged
+//! batch after it with the same data; outputs commit idempotently, so the re-run batches
+//! leave each output once.
+
+pub(crate) mod codec;
+pub(crate) mod frames;
+pub(crate) mod plan;
+pub(crate) mod store;
+mod job;
+mod writer;
+
+use serde::{Deserialize, Serialize};
+
+pub(crate) use plan::Plan;
+pub(crate) use store::CheckpointStore;
+pub(crate) use job::{restore, JobCheckpoints};
+pub(crate) use writer::Writer;
+
+use crate::context::StreamingContext;
+use crate::error::StreamingError;
+use crate::time::Time;
+
+/// Why a checkpoint could not be written or recovered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// The checkpoint directory could not be read or written.
+    #[error("checkpoint directory {dir}: {cause}")]
+    Io {
+        /// The directory.
+        dir: String,
+        /// The cause.
+        cause: String,
+    },
+    /// A checkpoint file is damaged (truncated, flipped bytes, not a checkpoint).
+    #[error("checkpoint {path} is damaged: {why}")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// Every checkpoint in the directory is damaged (Spark's "Failed to read checkpoint").
+    #[error("Failed to read checkpoint from directory {dir}: {cause}")]
+    NoValidCheckpoint {
+        /// The directory.
+        dir: String,
+        /// The problem with the oldest one.
+        cause: String,
+    },
+    /// The checkpoint was written by a job with a different plan.
+    #[error("checkpoint in {dir} was written by a different job; recovering it would run old state through new code. Changes: {}. Start with a fresh checkpoint directory, or run the job as it was", .changes.join("; "))]
+    PlanChanged {
+        /// The directory.
+        dir: String,
+        /// What changed, one entry per change.
+        changes: Vec<String>,
+    },
+    /// A stateful operation or input could not take back its checkpointed state.
+    #[error("checkpoint in {dir}: cannot restore {what}: {cause}")]
+    Restore {
+        /// The directory.
+        dir: String,
+        /// The operation or input.
+        what: String,
+        /// Why.
+        cause: String,
+    },
+}
+
+/// The job-level part of a checkpoint (the first frame, JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Meta {
+    pub(crate) plan: Plan,
+    /// The time before the first batch: the recovered job keeps the same batch grid.
+    pub(crate) zero: Time,
+    /// The last batch whose effects the state holds.
+    pub(crate) time: Time,
+    /// The position of every input, in registration order.
+    pub(crate) positions: Vec<Option<serde_json::Value>>,
+    /// Which stateful operations saved a state frame (the frames follow in order).
+    pub(crate) saved: Vec<bool>,
+}
+
+/// A checkpoint read back, with the batches logged after it.
+#[derive(Debug)]
+pub(crate) struct Recovery {
+    pub(crate) meta: Meta,
+    pub(crate) states: Vec<Option<Vec<u8>>>,
+    pub(crate) batches: Vec<(Time, serde_json::Value)>,
+}
+
+/// Encodes a checkpoint: the metadata frame, then one frame per saved state.
+pub(crate) fn encode(meta: &Meta, states: &[Vec<u8>]) -> Vec<u8> {
+    let mut parts = Vec::with_capacity(states.len() + 1);
+    parts.push(serde_json::to_vec(meta).unwrap_or_default());
+    parts.extend(states.iter().cloned());
+    frames::seal(&frames::encode_frames(&parts))
+}
+
+fn decode(dir: &str, payload: &[u8]) -> Result<(Meta, Vec<Option<Vec<u8>>>), CheckpointError> {
+    let corrupt = |why: String| CheckpointError::Corrupt { path: dir.to_string(), why };
+    let frames = frames::decode_frames(payload).map_err(corrupt)?;
+    let (first, rest) = frames.split_first().ok_or_else(|| corrupt("no metadata frame".into()))?;
+    let meta: Meta = serde_json::from_slice(first).map_err(|e| corrupt(format!("metadata: {e}")))?;
+    let mut rest = rest.iter();
+    let states = meta.saved.iter().map(|&saved| if saved { rest.next().map(|s| s.to_vec()) } else { None }).collect();
+    Ok((meta, states))
+}
+
+impl StreamingContext {
+    /// Spark's `StreamingContext.getOrCreate`: builds the job with `create` (which makes the
+    /// context and registers its streams and outputs), sets `dir` as its checkpoint
+    /// directory, and, when `dir` holds a checkpoint, makes the job continue from it:
+    /// `start` then restores the state of every stateful operation and every input's
+    /// position, re-runs the batches that were planned but not finished with the same data,
+    /// and goes on with new batches.
+    ///
+    /// Unlike Spark, `create` runs every time: Rust closures are not serialized, so the
+    /// graph comes from the code and only its data from the checkpoint. A checkpoint written
+    /// by a job with another plan (batch interval, inputs, stateful operations or outputs)
+    /// is refused with [`CheckpointError::PlanChanged`], which lists what changed. A damaged
+    /// newest checkpoint is skipped with a warning in favour of the previous one.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let ckpt = dir.path().join("ckpt").to_string_lossy().into_owned();
+    /// let build = |batch_ms| {
+    ///     move || {
+    ///         let ssc = StreamingContext::new(Duration::millis(batch_ms));
+    ///         let queue = BatchQueue::new();
+    ///         queue.push(vec![(Str::from("a"), 1)]);
+    ///         ssc.queue_stream(queue, true, None).running_reduce_by_key(|a, b| a + b).print_state(10);
+    ///         ssc
+    ///     }
+    /// };
+    /// let ssc = StreamingContext::get_or_create(&ckpt, build(50)).unwrap();
+    /// let running = ssc.start().unwrap();
+    /// running.await_termination_or_timeout(Duration::millis(200)).unwrap();
+    /// running.stop(true);
+    /// // Started again, it recovers; a job with another batch interval is refused.
+    /// assert!(StreamingContext::get_or_create(&ckpt, build(50)).is_ok());
+    /// let changed = StreamingContext::get_or_create(&ckpt, build(100)).unwrap_err();
+    /// assert!(changed.to_string().contains("batch interval 50 ms -> 100 ms"), "{changed}");
+    /// ```
+    pub fn get_or_create(
+        dir: &str,
+        create: impl FnOnce() -> StreamingContext,
+    ) -> Result<StreamingContext, StreamingError> {
+        let mut ssc = create();
+        ssc.checkpoint(dir);
+        let store = CheckpointStore::open(dir)?;
+        let Some((_, payload)) = store.read_newest()? else {
+            return Ok(ssc);
+        };
+        let (meta, states) = decode(dir, &payload)?;
+        let changes = meta.plan.changes(&ssc.plan());
+        if !changes.is_empty() {
+            return Err(CheckpointError::PlanChanged { dir: dir.to_string(), changes }.into());
+        }
+        let batches = store.logged_batches(meta.time)?;
+        tracing::info!(dir, time = %meta.time, replayed = batches.len(), "recovering from checkpoint");
+        ssc.recovery = Some(Recovery { meta, states, batches });
+        Ok(ssc)
+    }
+}

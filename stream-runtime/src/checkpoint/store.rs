@@ -1,0 +1,206 @@
+//! Where checkpoints live: `checkpoint-<ms>` files (written to a temporary name, then
+//! renamed; the newest few kept), the batch log `batches/batch-<ms>` (what each batch holds,
+//! written before the batch runs) and receivers' write-ahead logs `received/<stream>/log-<ms>`.
+
+use std::sync::Arc;
+
+use super::frames;
+use super::CheckpointError;
+use crate::fs::{self, FileSystem, FsError};
+use crate::time::Time;
+
+/// How many checkpoint files are kept (as Spark).
+pub(crate) const KEEP: usize = 10;
+
+const PREFIX: &str = "checkpoint-";
+const BATCHES: &str = "batches";
+const RECEIVED: &str = "received";
+
+/// A checkpoint directory on a local or HDFS filesystem.
+#[derive(Debug)]
+pub(crate) struct CheckpointStore {
+    fs: Arc<dyn FileSystem>,
+    dir: String,
+    url: String,
+}
+
+fn err(url: &str) -> impl Fn(FsError) -> CheckpointError + '_ {
+    move |e| CheckpointError::Io { dir: url.to_string(), cause: e.to_string() }
+}
+
+/// The time in a name `<prefix><ms>`.
+fn time_of(name: &str, prefix: &str) -> Option<Time> {
+    name.strip_prefix(prefix)?.parse().ok().map(Time::from_millis)
+}
+
+impl CheckpointStore {
+    /// The directory at `url`, created if missing.
+    pub(crate) fn open(url: &str) -> Result<CheckpointStore, CheckpointError> {
+        let (fs, dir) = fs::resolve(url).map_err(err(url))?;
+        fs.mkdirs(&dir).map_err(err(url))?;
+        Ok(CheckpointStore { fs, dir, url: url.to_string() })
+    }
+
+    /// The directory as the user named it.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Writes the checkpoint of time `t` (`file` as made by [`frames::seal`]) under a
+    /// temporary name, renames it into place (replacing one of the same time), then deletes
+    /// all but the newest [`KEEP`] checkpoints and the batch logs and write-ahead logs no
+    /// kept checkpoint needs.
+    pub(crate) fn write_checkpoint(&self, t: Time, file: &[u8]) -> Result<(), CheckpointError> {
+        let name = format!("{PREFIX}{}", t.as_millis());
+        let path = fs::join(&self.dir, &name);
+        let tmp = fs::join(&self.dir, &format!(".{name}.tmp"));
+        let e = err(&self.url);
+        self.fs.write(&tmp, file).map_err(&e)?;
+        if self.fs.status(&path).map_err(&e)?.is_some() {
+            self.fs.delete(&path, false).map_err(&e)?;
+        }
+        self.fs.rename(&tmp, &path).map_err(&e)?;
+        let all = self.checkpoints()?;
+        for (_, old) in all.iter().skip(KEEP) {
+            self.fs.delete(old, false).map_err(&e)?;
+        }
+        if let Some((oldest, _)) = all.iter().take(KEEP).last() {
+            self.clean_logs(*oldest)?;
+        }
+        Ok(())
+    }
+
+    /// The checkpoint files, newest first.
+    pub(crate) fn checkpoints(&self) -> Result<Vec<(Time, String)>, CheckpointError> {
+        let mut found: Vec<(Time, String)> = self
+            .fs
+            .list(&self.dir)
+            .map_err(err(&self.url))?
+            .into_iter()
+            .filter(|f| !f.is_dir)
+            .filter_map(|f| Some((time_of(&f.name, PREFIX)?, f.path)))
+            .collect();
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(found)
+    }
+
+    /// The payload of the newest checkpoint that is whole, or `None` when there is none.
+    /// Damaged ones are skipped with a warning; if every one is damaged, that is an error.
+    pub(crate) fn read_newest(&self) -> Result<Option<(Time, Vec<u8>)>, CheckpointError> {
+        let all = self.checkpoints()?;
+        let mut last_problem = None;
+        for (t, path) in &all {
+            let problem = match self.fs.read(path) {
+                Ok(bytes) => match frames::open(path, &bytes) {
+                    Ok(payload) => return Ok(Some((*t, payload.to_vec()))),
+                    Err(e) => e,
+                },
+                Err(e) => CheckpointError::Io { dir: self.url.clone(), cause: e.to_string() },
+            };
+            tracing::warn!(dir = %self.url, "skipping checkpoint {path}: {problem}; trying an older one");
+            last_problem = Some(problem);
+        }
+        match last_problem {
+            None => Ok(None),
+            Some(e) => Err(CheckpointError::NoValidCheckpoint { dir: self.url.clone(), cause: e.to_string() }),
+        }
+    }
+
+    /// Records what batch `t` holds, before it runs.
+    pub(crate) fn log_batch(&self, t: Time, entry: &serde_json::Value) -> Result<(), CheckpointError> {
+        let dir = fs::join(&self.dir, BATCHES);
+        let e = err(&self.url);
+        let path = fs::join(&dir, &format!("batch-{}", t.as_millis()));
+        let text = serde_json::to_vec(entry).map_err(|x| CheckpointError::Io { dir: self.url.clone(), cause: x.to_string() })?;
+        match self.fs.write(&path, &text) {
+            Err(FsError::NotFound { .. }) => {
+                self.fs.mkdirs(&dir).map_err(&e)?;
+                self.fs.write(&path, &text).map_err(&e)
+            }
+            r => r.map_err(&e),
+        }
+    }
+
+    /// Every logged batch after `after`, in time order. An entry that cannot be parsed (torn
+    /// by a crash while it was written, so its batch never ran) is skipped.
+    pub(crate) fn logged_batches(&self, after: Time) -> Result<Vec<(Time, serde_json::Value)>, CheckpointError> {
+        let dir = fs::join(&self.dir, BATCHES);
+        let listing = match self.fs.list(&dir) {
+            Ok(l) => l,
+            Err(FsError::NotFound { .. }) => return Ok(Vec::new()),
+            Err(e) => return Err(err(&self.url)(e)),
+        };
+        let mut out = Vec::new();
+        for f in listing {
+            let Some(t) = time_of(&f.name, "batch-").filter(|t| *t > after) else { continue };
+            let bytes = self.fs.read(&f.path).map_err(err(&self.url))?;
+            match serde_json::from_slice(&bytes) {
+                Ok(v) => out.push((t, v)),
+                Err(e) => tracing::warn!(dir = %self.url, "skipping torn batch log {}: {e}", f.path),
+            }
+        }
+        out.sort_by_key(|(t, _)| *t);
+        Ok(out)
+    }
+
+    /// The write-ahead log file of receiver `stream` for batch `t`.
+    pub(crate) fn wal_path(&self, stream: &str, t: Time) -> String {
+        fs::join(&fs::join(&fs::join(&self.dir, RECEIVED), stream), &format!("log-{}", t.as_millis()))
+    }
+
+    /// Writes a write-ahead log file (creating its directory when missing).
+    pub(crate) fn write_wal(&self, path: &str, data: &[u8]) -> Result<(), CheckpointError> {
+        let e = err(&self.url);
+        match self.fs.write(path, data) {
+            Err(FsError::NotFound { .. }) => {
+                self.fs.mkdirs(fs::split_parent(path).0).map_err(&e)?;
+                self.fs.write(path, data).map_err(&e)
+            }
+            r => r.map_err(&e),
+        }
+    }
+
+    /// Reads a write-ahead log file.
+    pub(crate) fn read_wal(&self, path: &str) -> Result<Vec<u8>, CheckpointError> {
+        self.fs.read(path).map_err(err(&self.url))
+    }
+
+    /// Deletes batch logs and write-ahead logs of batches at or before `upto`.
+    fn clean_logs(&self, upto: Time) -> Result<(), CheckpointError> {
+        let mut dirs = vec![fs::join(&self.dir, BATCHES)];
+        if let Ok(streams) = self.fs.list(&fs::join(&self.dir, RECEIVED)) {
+            dirs.extend(streams.into_iter().filter(|s| s.is_dir).map(|s| s.path));
+        }
+        for dir in dirs {
+            let Ok(listing) = self.fs.list(&dir) else { continue };
+            for f in listing {
+                let t = time_of(&f.name, "batch-").or_else(|| time_of(&f.name, "log-"));
+                if t.is_some_and(|t| t <= upto) {
+                    self.fs.delete(&f.path, false).map_err(err(&self.url))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_newest_and_the_logs_they_need() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(&dir.path().to_string_lossy()).unwrap();
+        for ms in 1..=12 {
+            store.log_batch(Time::from_millis(ms * 1000), &serde_json::json!({ "n": ms })).unwrap();
+            store.write_checkpoint(Time::from_millis(ms * 1000), &frames::seal(&[ms as u8])).unwrap();
+        }
+        let kept: Vec<i64> = store.checkpoints().unwrap().iter().map(|(t, _)| t.as_millis()).collect();
+        assert_eq!(kept, (3..=12).rev().map(|s| s * 1000).collect::<Vec<_>>());
+        let logs: Vec<i64> =
+            store.logged_batches(Time::from_millis(0)).unwrap().iter().map(|(t, _)| t.as_millis()).collect();
+        assert_eq!(logs, (4..=12).map(|s| s * 1000).collect::<Vec<_>>());
+        assert_eq!(store.read_newest().unwrap().unwrap(), (Time::from_millis(12000), vec![12]));
+    }
+}
