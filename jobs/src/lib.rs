@@ -4,3 +4,4 @@
 pub mod file_wordcount;
 pub mod hdfs_wordcount;
 pub mod network_wordcount;
+pub mod recoverable_wordcount;

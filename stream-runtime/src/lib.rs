@@ -69,7 +69,7 @@ pub use ops::CoGrouped;
 pub use outputs::format_batch;
 pub use running::RunningContext;
 pub use show::Show;
-pub use sources::{BatchQueue, FileStreamOptions};
+pub use sources::{BatchQueue, FileStreamOptions, SocketOptions};
 pub use state::{Snapshot, State, StateError, StateSpec, StateStream};
 pub use str::{Split, SplitWhitespace, Str};
 pub use stream::DStream;

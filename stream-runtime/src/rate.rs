@@ -94,11 +94,6 @@ impl RateLimiter {
         }
     }
 
-    /// The current rate.
-    pub(crate) fn rate(&self) -> f64 {
-        self.state.lock().rate
-    }
-
     /// Takes one record's token; returns how long the caller should sleep first.
     pub(crate) fn acquire(&self) -> Option<StdDuration> {
         let mut b = self.state.lock();

@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 
 pub use file::FileStreamOptions;
 pub use queue::BatchQueue;
+pub use socket::SocketOptions;
 
 use crate::batch::Batch;
 use crate::context::{Input, StreamingContext};

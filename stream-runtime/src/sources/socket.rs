@@ -8,11 +8,13 @@ use parking_lot::Mutex;
 use super::lines::{Decoder, Line, LineReader};
 use super::{register, Allocated, Source};
 use crate::batch::Batch;
+use crate::checkpoint::CheckpointStore;
 use crate::clock::Clock;
 use crate::context::{Input, StreamingContext};
 use crate::error::StreamingError;
 use crate::metrics::{SourceCounters, SourceStats};
 use crate::node::Env;
+use crate::rate::RateLimiter;
 use crate::str::Str;
 use crate::time::Time;
 use crate::DStream;
@@ -21,18 +23,55 @@ const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100)
 const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
 const POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Options of [`socket_text_stream_with`](StreamingContext::socket_text_stream_with).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SocketOptions {
+    /// The server replays its stream from the first line on every connection (a log served
+    /// over a socket). The receiver then skips, on each connection, the lines it already
+    /// has, and a recovered job skips the lines its checkpointed batches hold: with the
+    /// write-ahead log on, every line is counted exactly once across reconnections and
+    /// crashes.
+    pub replayable: bool,
+}
+
 struct Shared {
     addr: String,
     limit: usize,
     counters: SourceCounters,
-    received: Mutex<Vec<Str>>,
+    /// Lines received and not yet allocated to a batch, and the server's line number after
+    /// the last of them.
+    received: Mutex<Received>,
+    /// How many lines the receiver holds before it stops reading (TCP then slows the server).
+    buffer: usize,
+    limiter: RateLimiter,
+    max_rate: f64,
+    replayable: bool,
     stop: AtomicBool,
+}
+
+#[derive(Default)]
+struct Received {
+    lines: Vec<Str>,
+    /// Lines of the server's stream received so far (allocated or not).
+    position: u64,
+    /// Lines of the server's stream in allocated batches.
+    allocated: u64,
 }
 
 struct SocketSource {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    allocated: Allocated<Vec<Str>>,
+    allocated: Allocated<(Vec<Str>, u64)>,
+    wal: Mutex<Option<Arc<CheckpointStore>>>,
+}
+
+/// What the batch log keeps of a socket batch: where its lines are and the server position
+/// after them.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Logged {
+    wal: Option<String>,
+    lines: usize,
+    position: u64,
 }
 
 impl Shared {
@@ -50,6 +89,16 @@ impl Shared {
             std::thread::sleep(POLL.min(until - std::time::Instant::now()));
         }
         !self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Waits while the buffer is full (so TCP slows the sender); returns whether to go on.
+    fn wait_for_room(&self) -> bool {
+        while self.received.lock().lines.len() >= self.buffer {
+            if !self.nap(std::time::Duration::from_millis(5)) {
+                return false;
+            }
+        }
+        true
     }
 
     fn connect(&self) -> std::io::Result<TcpStream> {
@@ -91,16 +140,31 @@ impl Shared {
             backoff = FIRST_BACKOFF;
             let _ = stream.set_read_timeout(Some(POLL));
             let mut reader = LineReader::new(stream, self.limit);
+            // A replayed stream starts again at line 0: skip what is already here.
+            let mut skip = if self.replayable { self.received.lock().position } else { 0 };
             loop {
                 if self.stop.load(Ordering::SeqCst) {
                     return;
                 }
+                if !self.wait_for_room() {
+                    return;
+                }
                 match reader.next_line(&decoder) {
+                    Ok(Some(_)) if skip > 0 => skip -= 1,
                     Ok(Some(Line::Text(l))) => {
                         self.counters.lines.add(1);
-                        self.received.lock().push(l);
+                        let mut r = self.received.lock();
+                        r.lines.push(l);
+                        r.position += 1;
+                        drop(r);
+                        if let Some(wait) = self.limiter.acquire() {
+                            std::thread::sleep(wait);
+                        }
                     }
-                    Ok(Some(Line::Oversized(len))) => decoder.oversized(reader.lines_read(), len),
+                    Ok(Some(Line::Oversized(len))) => {
+                        self.received.lock().position += 1;
+                        decoder.oversized(reader.lines_read(), len)
+                    }
                     Ok(None) => {
                         tracing::warn!(source = %name, "Socket data stream had no more data; reconnecting");
                         break;
@@ -136,10 +200,81 @@ impl Input for SocketSource {
     }
 
     fn allocate(&self, t: Time) -> u64 {
-        let lines = std::mem::take(&mut *self.shared.received.lock());
+        let (lines, position) = {
+            let mut r = self.shared.received.lock();
+            r.allocated = r.position;
+            (std::mem::take(&mut r.lines), r.position)
+        };
         let n = lines.len() as u64;
-        self.allocated.put(t, lines);
+        self.allocated.put(t, (lines, position));
         n
+    }
+
+    /// With the write-ahead log on, the batch's lines are written to the checkpoint
+    /// directory first (the batch log entry that follows points at them).
+    fn allocation(&self, t: Time) -> Option<serde_json::Value> {
+        let (lines, position) = self.allocated.get(t)?;
+        let wal = self.wal.lock().clone().and_then(|store| {
+            let path = store.wal_path(&stream_id(&self.shared.addr), t);
+            let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+            for l in &lines {
+                text.push_str(l);
+                text.push('\n');
+            }
+            match store.write_wal(&path, text.as_bytes()) {
+                Ok(()) => Some(path),
+                Err(e) => {
+                    tracing::warn!(source = %self.name(), "write-ahead log not written: {e}; batch {t} cannot be replayed");
+                    None
+                }
+            }
+        });
+        serde_json::to_value(Logged { wal, lines: lines.len(), position }).ok()
+    }
+
+    fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), String> {
+        let logged: Logged = serde_json::from_value(logged.clone()).map_err(|e| e.to_string())?;
+        let lines = match (&logged.wal, self.wal.lock().clone()) {
+            (Some(path), Some(store)) => {
+                let bytes = store.read_wal(path).map_err(|e| e.to_string())?;
+                let text = String::from_utf8_lossy(&bytes);
+                text.split_terminator('\n').take(logged.lines).map(Str::from).collect()
+            }
+            _ => {
+                if logged.lines > 0 {
+                    tracing::warn!(source = %self.name(), "batch {t} had {} lines that were not logged (write-ahead log off): lost", logged.lines);
+                }
+                Vec::new()
+            }
+        };
+        let mut r = self.shared.received.lock();
+        r.position = logged.position;
+        r.allocated = logged.position;
+        drop(r);
+        self.allocated.put(t, (lines, logged.position));
+        Ok(())
+    }
+
+    fn position(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!(self.shared.received.lock().allocated))
+    }
+
+    fn restore_position(&self, position: &serde_json::Value) -> Result<(), String> {
+        let p = position.as_u64().ok_or("not a line count")?;
+        let mut r = self.shared.received.lock();
+        r.position = p;
+        r.allocated = p;
+        Ok(())
+    }
+
+    fn attach(&self, store: &Arc<CheckpointStore>, write_ahead_log: bool) {
+        if write_ahead_log {
+            *self.wal.lock() = Some(Arc::clone(store));
+        }
+    }
+
+    fn update_rate(&self, rate: f64) {
+        self.shared.limiter.set_rate(rate.min(self.shared.max_rate));
     }
 
     fn stop(&self) {
@@ -156,7 +291,7 @@ impl Input for SocketSource {
 
 impl Source<Str> for SocketSource {
     fn take(&self, t: Time, env: &Env) -> Option<Batch<Str>> {
-        Some(Batch::from_vec(self.allocated.take(t).unwrap_or_default(), env.parallelism))
+        Some(Batch::from_vec(self.allocated.take(t).unwrap_or_default().0, env.parallelism))
     }
 }
 
@@ -179,16 +314,45 @@ impl StreamingContext {
     /// running.await_termination().unwrap();
     /// ```
     pub fn socket_text_stream(&self, host: &str, port: u16) -> DStream<'_, Str> {
+        self.socket_text_stream_with(host, port, SocketOptions::default())
+    }
+
+    /// As [`socket_text_stream`](Self::socket_text_stream), with options. The context's
+    /// receiver settings apply: [write-ahead log](Self::with_write_ahead_log),
+    /// [rate](Self::with_receiver_max_rate), [backpressure](Self::with_backpressure) and
+    /// [buffer](Self::with_receiver_buffer).
+    ///
+    /// ```no_run
+    /// use stream_runtime::prelude::*;
+    /// use stream_runtime::SocketOptions;
+    /// let mut ssc = StreamingContext::new(Duration::seconds(1)).with_write_ahead_log(true);
+    /// ssc.checkpoint("/tmp/sluice-ckpt");
+    /// ssc.socket_text_stream_with("localhost", 9999, SocketOptions { replayable: true }).count().print();
+    /// ```
+    pub fn socket_text_stream_with(&self, host: &str, port: u16, options: SocketOptions) -> DStream<'_, Str> {
+        let max_rate = self.conf.receiver_max_rate.map_or(f64::INFINITY, |r| r as f64);
         let shared = Shared {
             addr: format!("{host}:{port}"),
             limit: self.conf.max_line_bytes,
             counters: SourceCounters::default(),
-            received: Mutex::new(Vec::new()),
+            received: Mutex::new(Received::default()),
+            buffer: self.conf.receiver_buffer,
+            limiter: RateLimiter::new(max_rate),
+            max_rate,
+            replayable: options.replayable,
             stop: AtomicBool::new(false),
         };
-        register(
-            self,
-            SocketSource { shared: Arc::new(shared), thread: Mutex::new(None), allocated: Allocated::default() },
-        )
+        let source = SocketSource {
+            shared: Arc::new(shared),
+            thread: Mutex::new(None),
+            allocated: Allocated::default(),
+            wal: Mutex::new(None),
+        };
+        register(self, source)
     }
+}
+
+/// A receiver's name in paths: its address with `:` and `/` replaced.
+fn stream_id(addr: &str) -> String {
+    addr.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
 }

@@ -1,0 +1,170 @@
+//! The kill test of `recoverable_wordcount`: the job is killed with SIGKILL at random points
+//! (at least 20 times) while files arrive, and started again each time with the same
+//! checkpoint directory. At the end the committed outputs must be those of a run without
+//! failures: every batch's counts once, their sum the word counts of all the input, and
+//! every batch's totals the sum of the counts up to it. Local and on the embedded HDFS cluster.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use stream_runtime::fs::{self, FileSystem};
+
+type Counts = BTreeMap<String, u64>;
+
+const KILLS: usize = 20;
+const FILES: usize = 40;
+
+/// Seeded input files and their word counts.
+fn corpus(seed: u64) -> (Vec<String>, Counts) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let vocab: Vec<String> = (0..60).map(|i| format!("w{i}")).collect();
+    let mut counts = Counts::new();
+    let files = (0..FILES)
+        .map(|_| {
+            let mut text = String::new();
+            for _ in 0..rng.gen_range(1..20) {
+                let words: Vec<&str> =
+                    (0..rng.gen_range(1..15)).map(|_| vocab[rng.gen_range(0..vocab.len())].as_str()).collect();
+                for w in &words {
+                    *counts.entry(w.to_string()).or_default() += 1;
+                }
+                text.push_str(&words.join(" "));
+                text.push('\n');
+            }
+            text
+        })
+        .collect();
+    (files, counts)
+}
+
+/// The committed batch directories `<prefix>-<ms>` under `dir` and their `(word,n)` records.
+fn committed(fs: &dyn FileSystem, dir: &str, prefix: &str) -> BTreeMap<i64, Counts> {
+    let mut out = BTreeMap::new();
+    for entry in fs.list(dir).unwrap_or_default() {
+        let Some(t) = entry.name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')).and_then(|r| r.parse().ok())
+        else {
+            continue;
+        };
+        let files = fs.list(&entry.path).unwrap();
+        assert!(files.iter().any(|f| f.name == "_SUCCESS"), "{} is committed without _SUCCESS", entry.path);
+        let mut counts = Counts::new();
+        for f in files.iter().filter(|f| f.name.starts_with("part-")) {
+            for line in String::from_utf8(fs.read(&f.path).unwrap()).unwrap().lines() {
+                let (w, n) = line[1..line.len() - 1].rsplit_once(',').unwrap();
+                assert!(counts.insert(w.to_string(), n.parse().unwrap()).is_none(), "{w} twice in {}", entry.path);
+            }
+        }
+        out.insert(t, counts);
+    }
+    out
+}
+
+fn spawn(url: &str, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_recoverable_wordcount"))
+        .args(["--dir", &format!("{url}/in"), "--output", &format!("{url}/out"), "--checkpoint", &format!("{url}/ckpt")])
+        .args(["--batch", "100ms", "--checkpoint-interval", "300ms", "--threads", "2"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start recoverable_wordcount")
+}
+
+fn sigterm(child: &Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+}
+
+/// Runs the kill test on the filesystem at `url` (paths under it through `fs`).
+fn kill_test(fs: Arc<dyn FileSystem>, url: &str, root: &str, seed: u64) {
+    let (files, expected) = corpus(seed);
+    let input = fs::join(root, "in");
+    let staging = fs::join(root, "staging");
+    fs.mkdirs(&input).unwrap();
+    fs.mkdirs(&staging).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
+
+    // The first run creates the checkpoint; files arrive only after it started.
+    let mut child = spawn(url, &[]);
+    let ckpt = fs::join(root, "ckpt");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fs.list(&ckpt).map(|l| l.iter().any(|f| f.name.starts_with("checkpoint-"))).unwrap_or(false) == false {
+        assert!(Instant::now() < deadline, "no checkpoint after 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let feeder = {
+        let fs = Arc::clone(&fs);
+        let (input, staging) = (input.clone(), staging.clone());
+        std::thread::spawn(move || {
+            for (i, text) in files.iter().enumerate() {
+                let name = format!("part-{i:03}.txt");
+                let tmp = fs::join(&staging, &name);
+                fs.write(&tmp, text.as_bytes()).unwrap();
+                fs.rename(&tmp, &fs::join(&input, &name)).unwrap();
+                std::thread::sleep(Duration::from_millis(150));
+            }
+        })
+    };
+    for _ in 0..KILLS {
+        std::thread::sleep(Duration::from_millis(rng.gen_range(50..700)));
+        child.kill().unwrap(); // SIGKILL
+        let _ = child.wait();
+        child = spawn(url, &[]);
+    }
+    feeder.join().unwrap();
+
+    // The last run drains the input, then stops gracefully on SIGTERM.
+    let out = fs::join(root, "out");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let totals = committed(fs.as_ref(), &out, "totals");
+        if totals.values().last() == Some(&expected) {
+            break;
+        }
+        if Instant::now() > deadline {
+            sigterm(&child);
+            let o = child.wait_with_output().unwrap();
+            panic!(
+                "totals never reached the expected counts; last: {:?}\nstderr:\n{}",
+                totals.values().last(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sigterm(&child);
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "graceful stop: {}\n{}", o.status, String::from_utf8_lossy(&o.stderr));
+
+    let counts = committed(fs.as_ref(), &out, "counts");
+    let totals = committed(fs.as_ref(), &out, "totals");
+    assert_eq!(counts.keys().collect::<Vec<_>>(), totals.keys().collect::<Vec<_>>(), "both outputs of every batch");
+    let mut sum = Counts::new();
+    for (t, batch) in &counts {
+        for (w, n) in batch {
+            *sum.entry(w.clone()).or_default() += n;
+        }
+        assert_eq!(&totals[t], &sum, "totals at {t} are the counts up to {t}");
+    }
+    assert_eq!(sum, expected, "every word counted once over {} batches", counts.len());
+}
+
+#[test]
+fn killed_20_times_on_a_local_directory_counts_every_word_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_string_lossy().into_owned();
+    kill_test(Arc::new(fs::LocalFs), &root, &root, 7);
+}
+
+#[test]
+fn killed_20_times_on_hdfs_counts_every_word_once() {
+    let data = tempfile::tempdir().unwrap();
+    let cluster = minihdfs::MiniHdfs::start(minihdfs::Config::new(data.path())).unwrap();
+    let url = format!("{}/job", cluster.url());
+    let (fs, root) = fs::resolve(&url).unwrap();
+    kill_test(fs, &url, &root, 11);
+    cluster.shutdown();
+}
