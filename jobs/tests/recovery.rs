@@ -62,11 +62,11 @@ fn committed(fs: &dyn FileSystem, dir: &str, prefix: &str) -> BTreeMap<i64, Coun
     out
 }
 
-fn spawn(url: &str, extra: &[&str]) -> Child {
+fn spawn(url: &str, input: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_recoverable_wordcount"))
-        .args(["--dir", &format!("{url}/in"), "--output", &format!("{url}/out"), "--checkpoint", &format!("{url}/ckpt")])
+        .args(input)
+        .args(["--output", &format!("{url}/out"), "--checkpoint", &format!("{url}/ckpt")])
         .args(["--batch", "100ms", "--checkpoint-interval", "300ms", "--threads", "2"])
-        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -78,27 +78,17 @@ fn sigterm(child: &Child) {
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
 }
 
-/// Runs the kill test on the filesystem at `url` (paths under it through `fs`).
+/// Runs the kill test on the filesystem at `url` (paths under it through `fs`) over a
+/// directory stream.
 fn kill_test(fs: Arc<dyn FileSystem>, url: &str, root: &str, seed: u64) {
     let (files, expected) = corpus(seed);
     let input = fs::join(root, "in");
     let staging = fs::join(root, "staging");
     fs.mkdirs(&input).unwrap();
     fs.mkdirs(&staging).unwrap();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
-
-    // The first run creates the checkpoint; files arrive only after it started.
-    let mut child = spawn(url, &[]);
-    let ckpt = fs::join(root, "ckpt");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fs.list(&ckpt).map(|l| l.iter().any(|f| f.name.starts_with("checkpoint-"))).unwrap_or(false) == false {
-        assert!(Instant::now() < deadline, "no checkpoint after 30 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let feeder = {
+    let feed = {
         let fs = Arc::clone(&fs);
-        let (input, staging) = (input.clone(), staging.clone());
-        std::thread::spawn(move || {
+        move || {
             for (i, text) in files.iter().enumerate() {
                 let name = format!("part-{i:03}.txt");
                 let tmp = fs::join(&staging, &name);
@@ -106,22 +96,47 @@ fn kill_test(fs: Arc<dyn FileSystem>, url: &str, root: &str, seed: u64) {
                 fs.rename(&tmp, &fs::join(&input, &name)).unwrap();
                 std::thread::sleep(Duration::from_millis(150));
             }
-        })
+        }
     };
+    kill_and_check(fs, url, root, seed, &["--dir", &format!("{url}/in")], feed, &expected);
+}
+
+/// Starts the job, starts `feed` once it has checkpointed, kills the job [`KILLS`] times at
+/// random points and restarts it, then lets it drain and checks its outputs.
+fn kill_and_check(
+    fs: Arc<dyn FileSystem>,
+    url: &str,
+    root: &str,
+    seed: u64,
+    input: &[&str],
+    feed: impl FnOnce() + Send + 'static,
+    expected: &Counts,
+) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
+    // The first run creates the checkpoint; data arrives only after it started.
+    let mut child = spawn(url, input);
+    let ckpt = fs::join(root, "ckpt");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !fs.list(&ckpt).map(|l| l.iter().any(|f| f.name.starts_with("checkpoint-"))).unwrap_or(false) {
+        assert!(Instant::now() < deadline, "no checkpoint after 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let feeder = std::thread::spawn(feed);
     for _ in 0..KILLS {
         std::thread::sleep(Duration::from_millis(rng.gen_range(50..700)));
         child.kill().unwrap(); // SIGKILL
         let _ = child.wait();
-        child = spawn(url, &[]);
+        child = spawn(url, input);
     }
     feeder.join().unwrap();
-
-    // The last run drains the input, then stops gracefully on SIGTERM.
+    // The last run drains the input, then stops gracefully on SIGTERM (sent once it is
+    // surely up: a signal before the handlers are installed just kills it).
+    let last_start = Instant::now();
     let out = fs::join(root, "out");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let totals = committed(fs.as_ref(), &out, "totals");
-        if totals.values().last() == Some(&expected) {
+        if totals.values().last() == Some(expected) && last_start.elapsed() > Duration::from_secs(1) {
             break;
         }
         if Instant::now() > deadline {
@@ -149,7 +164,7 @@ fn kill_test(fs: Arc<dyn FileSystem>, url: &str, root: &str, seed: u64) {
         }
         assert_eq!(&totals[t], &sum, "totals at {t} are the counts up to {t}");
     }
-    assert_eq!(sum, expected, "every word counted once over {} batches", counts.len());
+    assert_eq!(&sum, expected, "every word counted once over {} batches", counts.len());
 }
 
 #[test]
@@ -167,4 +182,58 @@ fn killed_20_times_on_hdfs_counts_every_word_once() {
     let (fs, root) = fs::resolve(&url).unwrap();
     kill_test(fs, &url, &root, 11);
     cluster.shutdown();
+}
+
+/// A line server that replays its log from the first line on every connection; the log
+/// grows by `lines` over time (one every millisecond or so).
+fn replayable_server(lines: Vec<String>) -> (u16, impl FnOnce() + Send + 'static) {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let published = Arc::new(AtomicUsize::new(0));
+    let lines = Arc::new(lines);
+    {
+        let (published, lines) = (Arc::clone(&published), Arc::clone(&lines));
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let (published, lines) = (Arc::clone(&published), Arc::clone(&lines));
+                std::thread::spawn(move || {
+                    let mut sent = 0;
+                    loop {
+                        let upto = published.load(Ordering::SeqCst);
+                        while sent < upto {
+                            if writeln!(conn, "{}", lines[sent]).is_err() {
+                                return;
+                            }
+                            sent += 1;
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                });
+            }
+        });
+    }
+    let total = lines.len();
+    let publish = move || {
+        for n in (0..=total).step_by(10) {
+            published.store(n, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(8));
+        }
+        published.store(total, Ordering::SeqCst);
+    };
+    (port, publish)
+}
+
+#[test]
+fn killed_20_times_reading_a_replayable_socket_with_the_write_ahead_log_counts_every_word_once() {
+    let (files, expected) = corpus(23);
+    let lines: Vec<String> = files.iter().flat_map(|f| f.lines().map(String::from).collect::<Vec<_>>()).collect();
+    let (port, publish) = replayable_server(lines);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_string_lossy().into_owned();
+    let addr = format!("127.0.0.1:{port}");
+    let input = ["--socket", addr.as_str(), "--replayable", "--wal"];
+    kill_and_check(Arc::new(fs::LocalFs), &root, &root, 23, &input, publish, &expected);
 }

@@ -95,6 +95,7 @@ pub fn init_logging() {
 /// Exit status: 0 when every batch succeeded, 1 when a batch failed or the job could not
 /// start (the error is printed), 130 after a second signal.
 pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> ExitCode {
+    let signalled = crate::running::stop_on_signals();
     let running = match ssc.start() {
         Ok(r) => r,
         Err(e) => {
@@ -102,7 +103,6 @@ pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> E
             return ExitCode::FAILURE;
         }
     };
-    let signalled = crate::running::stop_on_signals();
     let deadline = duration.map(|d| std::time::Instant::now() + d.to_std());
     let mut failed = false;
     loop {
