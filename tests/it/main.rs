@@ -5,6 +5,7 @@ mod basic;
 mod lifecycle;
 mod macro_jobs;
 mod oracle;
+mod recovery;
 mod sources;
 mod state;
 mod windows;

@@ -1,0 +1,127 @@
+//! Checkpoints and recovery in-process: a damaged newest checkpoint falls back to the
+//! previous one, a changed job is refused, and backpressure keeps an overloaded job's
+//! scheduling delay bounded. (The SIGKILL tests of whole processes are in
+//! `jobs/tests/recovery.rs`.)
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use stream_runtime::prelude::*;
+use stream_runtime::StreamingError;
+
+type Totals = Arc<Mutex<BTreeMap<String, u64>>>;
+
+/// A file word count with running totals, checkpointed every batch; `extra` adds an output.
+fn build(input: String, totals: Totals, extra: bool) -> impl FnOnce() -> StreamingContext {
+    move || {
+        let ssc = StreamingContext::new(Duration::millis(100))
+            .with_threads(2)
+            .with_checkpoint_interval(Duration::millis(100));
+        let words = ssc.text_file_stream(&input).flat_map(|l| l.split(' ')).map(|w| (w, 1u64));
+        if extra {
+            words.clone().count().print();
+        }
+        words.running_reduce_by_key(|a, b| a + b).foreach_snapshot(move |snap, _| {
+            *totals.lock().unwrap() = snap.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        });
+        ssc
+    }
+}
+
+fn wait_for(totals: &Totals, expected: &BTreeMap<String, u64>) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while &*totals.lock().unwrap() != expected {
+        assert!(Instant::now() < deadline, "totals {:?}, expected {expected:?}", totals.lock().unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+fn put(dir: &std::path::Path, name: &str, text: &str) {
+    let tmp = dir.parent().unwrap().join(name);
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, dir.join(name)).unwrap();
+}
+
+/// Runs the job to totals `{a:2, b:2, c:1}` over two files, stopping gracefully; returns the
+/// checkpoint files, newest first.
+fn first_run(root: &std::path::Path) -> (String, String, Vec<std::path::PathBuf>) {
+    let input = root.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let ckpt = root.join("ckpt").to_string_lossy().into_owned();
+    let totals = Totals::default();
+    let ssc = StreamingContext::get_or_create(&ckpt, build(input.to_string_lossy().into(), totals.clone(), false)).unwrap();
+    let running = ssc.start().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    put(&input, "1.txt", "a a b\n");
+    wait_for(&totals, &counts(&[("a", 2), ("b", 1)]));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    put(&input, "2.txt", "b c\n");
+    wait_for(&totals, &counts(&[("a", 2), ("b", 2), ("c", 1)]));
+    running.stop(true);
+    let mut files: Vec<_> = std::fs::read_dir(&ckpt)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("checkpoint-"))
+        .collect();
+    files.sort_by_key(|p| std::cmp::Reverse(p.file_name().unwrap().to_string_lossy().trim_start_matches("checkpoint-").parse::<u64>().unwrap()));
+    assert!(files.len() >= 3, "a checkpoint every batch: {files:?}");
+    (input.to_string_lossy().into(), ckpt, files)
+}
+
+/// Recovers and checks that the totals are whole again (the older checkpoint plus the
+/// logged batches after it).
+fn recovers_totals(input: String, ckpt: &str) {
+    let totals = Totals::default();
+    let ssc = StreamingContext::get_or_create(ckpt, build(input, totals.clone(), false)).unwrap();
+    let running = ssc.start().unwrap();
+    wait_for(&totals, &counts(&[("a", 2), ("b", 2), ("c", 1)]));
+    running.stop(false);
+}
+
+#[test]
+fn a_truncated_newest_checkpoint_is_skipped_for_the_previous_one() {
+    let root = tempfile::tempdir().unwrap();
+    let (input, ckpt, files) = first_run(root.path());
+    let newest = std::fs::read(&files[0]).unwrap();
+    std::fs::write(&files[0], &newest[..newest.len() / 2]).unwrap();
+    recovers_totals(input, &ckpt);
+}
+
+#[test]
+fn a_newest_checkpoint_with_flipped_bytes_is_skipped_for_the_previous_one() {
+    let root = tempfile::tempdir().unwrap();
+    let (input, ckpt, files) = first_run(root.path());
+    let mut newest = std::fs::read(&files[0]).unwrap();
+    let mid = newest.len() / 2;
+    newest[mid] ^= 0xff;
+    std::fs::write(&files[0], newest).unwrap();
+    recovers_totals(input, &ckpt);
+}
+
+#[test]
+fn every_checkpoint_damaged_is_an_error_naming_the_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let (input, ckpt, files) = first_run(root.path());
+    for f in &files {
+        std::fs::write(f, b"garbage").unwrap();
+    }
+    let err = StreamingContext::get_or_create(&ckpt, build(input, Totals::default(), false)).unwrap_err();
+    assert!(err.to_string().starts_with(&format!("Failed to read checkpoint from directory {ckpt}")), "{err}");
+}
+
+#[test]
+fn a_changed_job_is_refused_with_what_changed() {
+    let root = tempfile::tempdir().unwrap();
+    let (input, ckpt, _) = first_run(root.path());
+    let err = StreamingContext::get_or_create(&ckpt, build(input, Totals::default(), true)).unwrap_err();
+    let StreamingError::Checkpoint(stream_runtime::checkpoint::CheckpointError::PlanChanged { changes, .. }) = &err else {
+        panic!("expected a plan change, got {err}");
+    };
+    assert_eq!(changes, &vec!["output 1: foreach_snapshot -> print(10)".to_string(), "output 2 added: foreach_snapshot".to_string()], "{err}");
+    assert!(err.to_string().contains("written by a different job"), "{err}");
+}
