@@ -125,3 +125,57 @@ fn a_changed_job_is_refused_with_what_changed() {
     assert_eq!(changes, &vec!["output 1: foreach_snapshot -> print(10)".to_string(), "output 2 added: foreach_snapshot".to_string()], "{err}");
     assert!(err.to_string().contains("written by a different job"), "{err}");
 }
+
+/// A server that offers lines as fast as the connection takes them.
+fn firehose() -> u16 {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let chunk = "lorem ipsum dolor\n".repeat(4096);
+                while conn.write_all(chunk.as_bytes()).is_ok() {}
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn backpressure_keeps_scheduling_delay_bounded_when_offered_far_more_than_processing_takes() {
+    // Processing takes about 20 µs a record (50,000 records/s); the server offers millions.
+    let port = firehose();
+    let infos = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&infos);
+    let buffer = 20_000;
+    let ssc = StreamingContext::new(Duration::millis(200))
+        .with_threads(1)
+        .with_backpressure(true)
+        .with_receiver_buffer(buffer);
+    ssc.on_batch_completed(move |info| sink.lock().unwrap().push(info.clone()));
+    ssc.socket_text_stream("127.0.0.1", port)
+        .map(|line| {
+            let until = Instant::now() + std::time::Duration::from_micros(20);
+            while Instant::now() < until {}
+            line.len()
+        })
+        .count()
+        .foreach_batch(|_, _| {});
+    let running = ssc.start().unwrap();
+    running.await_termination_or_timeout(Duration::seconds(8)).unwrap();
+    running.stop(false);
+    let infos = infos.lock().unwrap().clone();
+    assert!(infos.len() >= 20, "{} batches", infos.len());
+    for i in &infos {
+        assert!(i.num_records <= buffer as u64, "batch {} took {} records, above the buffer", i.batch_time, i.num_records);
+    }
+    // After the estimator settles, batches are about what 200 ms of processing takes, and the
+    // scheduling delay stays small instead of growing by a batch interval per batch.
+    let late = &infos[infos.len() / 2..];
+    let worst = late.iter().map(|i| i.scheduling_delay).max().unwrap();
+    assert!(worst < std::time::Duration::from_millis(1500), "scheduling delay reached {worst:?}: {late:#?}");
+    let rate: u64 = late.iter().map(|i| i.num_records).sum::<u64>() / late.len() as u64;
+    assert!(rate > 500, "the job still takes data: {rate} records per batch");
+}
