@@ -123,8 +123,9 @@ impl RunningContext {
             (Some(r), Some(dir)) => pool.install(|| checkpoint::restore(&graph, r, dir))?,
             _ => Vec::new(),
         };
-        let last_replayed = replay.last().map(|(t, _)| *t);
-        let start = (now + batch).max(last_replayed.map_or(zero, |t| t) + batch);
+        // New batches come after every batch the checkpoint covers or the log replays.
+        let covered = replay.last().map(|(t, _)| *t).or(recovery.as_ref().map(|r| r.meta.time)).unwrap_or(zero);
+        let start = (now + batch).max(covered + batch);
         match (&checkpoints, &recovery) {
             (Some(cp), None) => pool.install(|| cp.checkpoint_now(&graph, zero)),
             (_, Some(r)) => tracing::warn!(

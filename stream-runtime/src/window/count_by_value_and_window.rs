@@ -1,9 +1,9 @@
 use crate::chain::Chain;
-use crate::data::Key;
+use crate::data::{Key, Persist};
 use crate::time::Duration;
 use crate::DStream;
 
-impl<'a, T: Key, C: Chain<Out = T>> DStream<'a, T, C> {
+impl<'a, T: Key + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Every `slide`, the number of occurrences of each distinct record in the last `window`
     /// (Spark's `countByValueAndWindow`): maintained incrementally, and values whose count
     /// fell to zero are dropped. Needs a checkpoint directory, as in Spark.

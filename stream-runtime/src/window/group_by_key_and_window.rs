@@ -2,10 +2,11 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{check, hash_partitions, windowed, Kind, Sliding};
+use super::sliding::{check, hash_partitions, restore_parts, save_parts, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
-use crate::data::{fast_map, Data, FastMap, Key};
+use crate::checkpoint::codec::{from_bytes, to_bytes};
+use crate::data::{fast_map, Data, FastMap, Key, Persist};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -14,7 +15,7 @@ struct Groups<K, V> {
     parts: Vec<VecDeque<(Time, Vec<(K, Vec<V>)>)>>,
 }
 
-impl<K: Key, V: Data> Sliding for Groups<K, V> {
+impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
     type In = (K, Vec<V>);
     type Out = (K, Vec<V>);
 
@@ -54,9 +55,18 @@ impl<K: Key, V: Data> Sliding for Groups<K, V> {
             .collect();
         Batch::from_partitions(parts)
     }
+
+    fn save(&self) -> Result<Vec<u8>, String> {
+        save_parts(&self.parts, to_bytes)
+    }
+
+    fn restore(&mut self, saved: &[u8]) -> Result<(), String> {
+        self.parts = restore_parts(saved, self.parts.len(), from_bytes)?;
+        Ok(())
+    }
 }
 
-impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// Every `slide`, the values of each key over the last `window`, oldest batch first
     /// (Spark's `groupByKeyAndWindow`; the order within a batch is unspecified).
     ///

@@ -2,11 +2,12 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{check, hash_partitions, windowed, Kind, Sliding};
+use super::sliding::{check, hash_partitions, restore_parts, save_parts, windowed, Kind, Sliding};
 use super::two_stacks::TwoStacks;
 use crate::batch::Batch;
 use crate::chain::Chain;
-use crate::data::{fast_map, Data, FastMap, Key};
+use crate::checkpoint::codec::{from_bytes, to_bytes};
+use crate::data::{fast_map, Data, FastMap, Key, Persist};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -30,7 +31,7 @@ impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> KeyedTwoStacks<K
     }
 }
 
-impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> Sliding for KeyedTwoStacks<K, V, F> {
+impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'static> Sliding for KeyedTwoStacks<K, V, F> {
     type In = (K, V);
     type Out = (K, V);
 
@@ -80,9 +81,21 @@ impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> Sliding for Keye
             .collect();
         Batch::from_partitions(parts)
     }
+
+    fn save(&self) -> Result<Vec<u8>, String> {
+        save_parts(&self.parts, |p| to_bytes(&(p.keys.iter().collect::<Vec<_>>(), &p.ring)))
+    }
+
+    fn restore(&mut self, saved: &[u8]) -> Result<(), String> {
+        self.parts = restore_parts(saved, self.parts.len(), |b| {
+            let (keys, ring): (Vec<(K, TwoStacks<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
+            Ok(Part { keys: keys.into_iter().collect(), ring })
+        })?;
+        Ok(())
+    }
 }
 
-impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// Every `slide`, the values of each key over the last `window` merged with the
     /// associative function `f` (Spark's `reduceByKeyAndWindow(f, w, s)`, no inverse). Only
     /// keys with data in the window appear; an empty window gives an empty batch.

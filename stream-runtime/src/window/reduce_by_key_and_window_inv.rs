@@ -2,15 +2,17 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{check, hash_partitions, windowed, Kind, Sliding};
+use super::sliding::{check, hash_partitions, restore_parts, save_parts, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
-use crate::data::{fast_map, Data, FastMap, Key};
+use crate::checkpoint::codec::{from_bytes, to_bytes};
+use crate::data::{fast_map, Data, FastMap, Key, Persist};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
 /// The window value of one key and the number of batches in the window that hold the key.
 /// `value` is `None` only while `f` or `inv` runs.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Slot<V> {
     value: Option<V>,
     batches: u32,
@@ -31,8 +33,8 @@ struct Inverse<K, V, F, G, P> {
 
 impl<K, V, F, G, P> Sliding for Inverse<K, V, F, G, P>
 where
-    K: Key,
-    V: Data,
+    K: Key + Persist,
+    V: Data + Persist,
     F: Fn(V, V) -> V + Send + Sync + 'static,
     G: Fn(V, V) -> V + Send + Sync + 'static,
     P: Fn(&K, &V) -> bool + Send + Sync + 'static,
@@ -92,9 +94,21 @@ where
             .collect();
         Batch::from_partitions(parts)
     }
+
+    fn save(&self) -> Result<Vec<u8>, String> {
+        save_parts(&self.parts, |p| to_bytes(&(p.values.iter().collect::<Vec<_>>(), &p.ring)))
+    }
+
+    fn restore(&mut self, saved: &[u8]) -> Result<(), String> {
+        self.parts = restore_parts(saved, self.parts.len(), |b| {
+            let (values, ring): (Vec<(K, Slot<V>)>, VecDeque<(Time, Vec<(K, V)>)>) = from_bytes(b)?;
+            Ok(Part { values: values.into_iter().collect(), ring })
+        })?;
+        Ok(())
+    }
 }
 
-impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// As [`reduce_by_key_and_window`](Self::reduce_by_key_and_window), maintained
     /// incrementally with the inverse `inv` (`inv(f(a, b), b) == a`): a slide folds in the
     /// per-batch partials of the batches that entered and takes out, with `inv`, those of the

@@ -1,9 +1,9 @@
 use crate::chain::Chain;
-use crate::data::Data;
+use crate::data::{Data, Persist};
 use crate::time::Duration;
 use crate::DStream;
 
-impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
+impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Every `slide`, the records of the last `window` reduced with the associative function
     /// `f` (Spark's `reduceByWindow(f, w, s)`). An empty window gives no element.
     ///

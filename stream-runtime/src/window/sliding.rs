@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use rayon::prelude::*;
 
 use crate::batch::Batch;
+use crate::checkpoint::codec::{from_bytes, to_bytes};
+use crate::checkpoint::frames::{decode_frames, encode_frames};
 use crate::context::{StreamingContext, Tick};
 use crate::data::{Data, Key};
 use crate::error::StreamingError;
@@ -26,6 +29,32 @@ pub(crate) trait Sliding: Send + 'static {
     fn evict(&mut self, cutoff: Time);
     /// The window's contents.
     fn emit(&mut self) -> Batch<Self::Out>;
+    /// What the window holds, for a checkpoint.
+    fn save(&self) -> Result<Vec<u8>, String>;
+    /// Takes back what [`save`](Self::save) made.
+    fn restore(&mut self, saved: &[u8]) -> Result<(), String>;
+}
+
+/// Encodes one frame per partition, in parallel.
+pub(crate) fn save_parts<P: Sync>(parts: &[P], f: impl Fn(&P) -> Result<Vec<u8>, String> + Sync + Send) -> Result<Vec<u8>, String> {
+    let frames: Result<Vec<Vec<u8>>, String> = parts.par_iter().map(f).collect();
+    Ok(encode_frames(&frames?))
+}
+
+/// Decodes partitions saved by [`save_parts`]; the partition count must not have changed.
+pub(crate) fn restore_parts<P: Send>(
+    saved: &[u8],
+    n: usize,
+    f: impl Fn(&[u8]) -> Result<P, String> + Sync + Send,
+) -> Result<Vec<P>, String> {
+    let frames = decode_frames(saved)?;
+    if frames.len() != n {
+        return Err(format!(
+            "the window was checkpointed with {} partitions and now has {n}: run the job with the thread count it had",
+            frames.len()
+        ));
+    }
+    frames.par_iter().map(|b| f(b)).collect()
 }
 
 /// Which validation message a window uses: Spark's `WindowedDStream` or
@@ -86,6 +115,20 @@ struct Ticker<A: Sliding>(Arc<Core<A>>);
 impl<A: Sliding> Tick for Ticker<A> {
     fn name(&self) -> String {
         self.0.name.clone()
+    }
+
+    fn save(&self) -> Result<Option<Vec<u8>>, String> {
+        let state = self.0.state.lock();
+        Ok(Some(encode_frames(&[to_bytes(&state.0)?, state.1.save()?])))
+    }
+
+    fn restore(&self, saved: &[u8]) -> Result<(), String> {
+        let frames = decode_frames(saved)?;
+        let [last, op] = frames[..] else { return Err("a window state has two frames".into()) };
+        let mut state = self.0.state.lock();
+        state.1.restore(op)?;
+        state.0 = from_bytes(last)?;
+        Ok(())
     }
     fn tick(&self, t: Time, env: &Env) {
         let mut state = self.0.state.lock();

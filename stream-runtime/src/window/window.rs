@@ -3,7 +3,8 @@ use std::collections::VecDeque;
 use super::sliding::{check, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
-use crate::data::Data;
+use crate::checkpoint::codec::{from_bytes, to_bytes};
+use crate::data::{Data, Persist};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -12,7 +13,7 @@ struct Window<T> {
     ring: VecDeque<(Time, Batch<T>)>,
 }
 
-impl<T: Data> Sliding for Window<T> {
+impl<T: Data + Persist> Sliding for Window<T> {
     type In = T;
     type Out = T;
     fn ingest(&mut self, t: Time, batch: Batch<T>) {
@@ -26,9 +27,16 @@ impl<T: Data> Sliding for Window<T> {
     fn emit(&mut self) -> Batch<T> {
         self.ring.iter().fold(Batch::empty(), |acc, (_, b)| acc.union(b.clone()))
     }
+    fn save(&self) -> Result<Vec<u8>, String> {
+        to_bytes(&self.ring)
+    }
+    fn restore(&mut self, saved: &[u8]) -> Result<(), String> {
+        self.ring = from_bytes(saved)?;
+        Ok(())
+    }
 }
 
-impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
+impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Every `slide`, the records of the parent batches in the last `window`: the batches at
     /// times in `(t - window, t]` (Spark's `window(windowDuration, slideDuration)`). Early
     /// windows are partial; `slide` may exceed `window` (batches in between are skipped).
