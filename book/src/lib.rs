@@ -22,6 +22,9 @@ mod windows_and_state {}
 #[doc = include_str!("hdfs.md")]
 mod hdfs {}
 
+#[doc = include_str!("fault-tolerance.md")]
+mod fault_tolerance {}
+
 #[doc = include_str!("divergences.md")]
 mod divergences {}
 

@@ -329,6 +329,16 @@ impl StreamJob {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
+        // With a checkpoint directory, the job continues from its newest checkpoint.
+        if let Some(dir) = ssc.conf.checkpoint_dir.clone() {
+            ssc = match StreamingContext::get_or_create(&dir, move || ssc) {
+                Ok(ssc) => ssc,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+        }
         run_until_stopped(ssc, job.duration)
     }
 

@@ -267,4 +267,33 @@ impl<I: Data, O: Data> Stepper<I, O> {
     pub fn time(&self) -> Time {
         self.time
     }
+
+    /// A checkpoint of the pipeline after the last batch: the file a running job would
+    /// write, with the state of every stateful operation (serialized in parallel on the
+    /// stepper's threads).
+    ///
+    /// ```
+    /// use stream_runtime::testing::Stepper;
+    /// let build = |s: stream_runtime::DStream<'_, (u32, u64)>| s.running_reduce_by_key(|a, b| a + b).mapped();
+    /// let mut a = Stepper::new(2, build);
+    /// a.step(vec![(1, 5), (2, 1)]);
+    /// let file = a.checkpoint();
+    /// let mut b = Stepper::new(2, build);
+    /// b.recover(&file).unwrap();
+    /// assert_eq!(b.step(vec![(1, 1)]), vec![(1, 6)]);
+    /// ```
+    pub fn checkpoint(&self) -> Vec<u8> {
+        let plan = self.graph.plan(self.env.batch);
+        let cp = self.pool.install(|| crate::checkpoint::snapshot(&self.graph, plan, self.env.zero, self.time));
+        cp.expect("every state serializes")
+    }
+
+    /// Restores a [`checkpoint`](Self::checkpoint) of the same pipeline; the next step
+    /// continues after the checkpointed batch.
+    pub fn recover(&mut self, file: &[u8]) -> Result<(), crate::checkpoint::CheckpointError> {
+        let recovery = crate::checkpoint::read("stepper", file)?;
+        self.pool.install(|| crate::checkpoint::restore(&self.graph, &recovery, "stepper"))?;
+        self.time = recovery.meta.time;
+        Ok(())
+    }
 }

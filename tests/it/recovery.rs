@@ -145,7 +145,7 @@ fn firehose() -> u16 {
 
 #[test]
 fn backpressure_keeps_scheduling_delay_bounded_when_offered_far_more_than_processing_takes() {
-    // Processing takes about 20 µs a record (50,000 records/s); the server offers millions.
+    // Processing takes about 100 µs a record (10,000 records/s); the server offers millions.
     let port = firehose();
     let infos = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&infos);
@@ -157,25 +157,32 @@ fn backpressure_keeps_scheduling_delay_bounded_when_offered_far_more_than_proces
     ssc.on_batch_completed(move |info| sink.lock().unwrap().push(info.clone()));
     ssc.socket_text_stream("127.0.0.1", port)
         .map(|line| {
-            let until = Instant::now() + std::time::Duration::from_micros(20);
+            let until = Instant::now() + std::time::Duration::from_micros(100);
             while Instant::now() < until {}
             line.len()
         })
         .count()
         .foreach_batch(|_, _| {});
     let running = ssc.start().unwrap();
-    running.await_termination_or_timeout(Duration::seconds(8)).unwrap();
+    // 40 batches: 8 s when processing keeps up, longer on a loaded machine.
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while running.batches_completed() < 40 && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     running.stop(false);
     let infos = infos.lock().unwrap().clone();
-    assert!(infos.len() >= 20, "{} batches", infos.len());
+    assert!(infos.len() >= 40, "{} batches in 60 s", infos.len());
     for i in &infos {
         assert!(i.num_records <= buffer as u64, "batch {} took {} records, above the buffer", i.batch_time, i.num_records);
     }
     // After the estimator settles, batches are about what 200 ms of processing takes, and the
     // scheduling delay stays small instead of growing by a batch interval per batch.
-    let late = &infos[infos.len() / 2..];
+    let late = &infos[infos.len() * 2 / 3..];
     let worst = late.iter().map(|i| i.scheduling_delay).max().unwrap();
-    assert!(worst < std::time::Duration::from_millis(1500), "scheduling delay reached {worst:?}: {late:#?}");
+    assert!(worst < std::time::Duration::from_secs(2), "scheduling delay reached {worst:?}: {late:#?}");
+    let mut delays: Vec<_> = late.iter().map(|i| i.scheduling_delay).collect();
+    delays.sort();
+    assert!(delays[delays.len() / 2] < std::time::Duration::from_secs(1), "median delay {:?}", delays[delays.len() / 2]);
     let rate: u64 = late.iter().map(|i| i.num_records).sum::<u64>() / late.len() as u64;
     assert!(rate > 500, "the job still takes data: {rate} records per batch");
 }

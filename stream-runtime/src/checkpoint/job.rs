@@ -52,30 +52,12 @@ impl JobCheckpoints {
         }
     }
 
-    /// The checkpoint after batch `t`: every stateful operation's state, then the inputs'
-    /// positions. `None` (with a warning) if a state cannot be serialized.
     fn snapshot(&self, graph: &Graph, t: Time) -> Option<Vec<u8>> {
-        let mut states = Vec::new();
-        let mut saved = Vec::new();
-        for tick in &graph.ticks {
-            match tick.save() {
-                Ok(Some(bytes)) => {
-                    states.push(bytes);
-                    saved.push(true);
-                }
-                Ok(None) => saved.push(false),
-                Err(e) => {
-                    tracing::warn!(time = %t, "checkpoint skipped: cannot serialize {}: {e}", tick.name());
-                    return None;
-                }
-            }
-        }
-        let positions = {
+        let positions = || {
             let _between_batches = self.allocating.lock();
             graph.inputs.iter().map(|i| i.position()).collect()
         };
-        let meta = Meta { plan: self.plan.clone(), zero: self.zero, time: t, positions, saved };
-        Some(encode(&meta, &states))
+        snapshot_with(graph, self.plan.clone(), self.zero, t, positions)
     }
 
     /// Checkpoints after batch `t` in the background (skipped if the writer is behind).
@@ -98,6 +80,40 @@ impl JobCheckpoints {
             }
         }
     }
+}
+
+/// The checkpoint file after batch `t`: every stateful operation's state, then the inputs'
+/// positions (read by `positions`, after the states). `None` (with a warning) if a state
+/// cannot be serialized.
+fn snapshot_with(
+    graph: &Graph,
+    plan: Plan,
+    zero: Time,
+    t: Time,
+    positions: impl FnOnce() -> Vec<Option<serde_json::Value>>,
+) -> Option<Vec<u8>> {
+    let mut states = Vec::new();
+    let mut saved = Vec::new();
+    for tick in &graph.ticks {
+        match tick.save() {
+            Ok(Some(bytes)) => {
+                states.push(bytes);
+                saved.push(true);
+            }
+            Ok(None) => saved.push(false),
+            Err(e) => {
+                tracing::warn!(time = %t, "checkpoint skipped: cannot serialize {}: {e}", tick.name());
+                return None;
+            }
+        }
+    }
+    let meta = Meta { plan, zero, time: t, positions: positions(), saved };
+    Some(encode(&meta, &states))
+}
+
+/// The checkpoint file after batch `t` of a graph that is not running.
+pub(crate) fn snapshot(graph: &Graph, plan: Plan, zero: Time, t: Time) -> Option<Vec<u8>> {
+    snapshot_with(graph, plan, zero, t, || graph.inputs.iter().map(|i| i.position()).collect())
 }
 
 /// Puts a recovered job back where its checkpoint says: the state of every stateful

@@ -14,13 +14,15 @@ pub(crate) mod frames;
 pub(crate) mod plan;
 pub(crate) mod store;
 mod job;
+pub(crate) mod wal;
 mod writer;
 
 use serde::{Deserialize, Serialize};
 
 pub(crate) use plan::Plan;
 pub(crate) use store::CheckpointStore;
-pub(crate) use job::{restore, JobCheckpoints};
+pub(crate) use job::{restore, snapshot, JobCheckpoints};
+pub use wal::WriteAheadLog;
 pub(crate) use writer::Writer;
 
 use crate::context::StreamingContext;
@@ -113,6 +115,13 @@ fn decode(dir: &str, payload: &[u8]) -> Result<(Meta, Vec<Option<Vec<u8>>>), Che
     let mut rest = rest.iter();
     let states = meta.saved.iter().map(|&saved| if saved { rest.next().map(|s| s.to_vec()) } else { None }).collect();
     Ok((meta, states))
+}
+
+/// A whole checkpoint file read back (no batch log).
+pub(crate) fn read(path: &str, file: &[u8]) -> Result<Recovery, CheckpointError> {
+    let payload = frames::open(path, file)?;
+    let (meta, states) = decode(path, payload)?;
+    Ok(Recovery { meta, states, batches: Vec::new() })
 }
 
 impl StreamingContext {

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use super::lines::{Decoder, Line, LineReader};
 use super::{register, Allocated, Source};
 use crate::batch::Batch;
-use crate::checkpoint::CheckpointStore;
+use crate::checkpoint::{wal, CheckpointStore};
 use crate::clock::Clock;
 use crate::context::{Input, StreamingContext};
 use crate::error::StreamingError;
@@ -41,8 +41,11 @@ struct Shared {
     /// Lines received and not yet allocated to a batch, and the server's line number after
     /// the last of them.
     received: Mutex<Received>,
-    /// How many lines the receiver holds before it stops reading (TCP then slows the server).
+    /// How many lines the receiver holds, received or in batches not yet processed, before it
+    /// stops reading (TCP then slows the server).
     buffer: usize,
+    /// Lines in allocated batches not yet processed.
+    in_flight: std::sync::atomic::AtomicUsize,
     limiter: RateLimiter,
     max_rate: f64,
     replayable: bool,
@@ -93,7 +96,7 @@ impl Shared {
 
     /// Waits while the buffer is full (so TCP slows the sender); returns whether to go on.
     fn wait_for_room(&self) -> bool {
-        while self.received.lock().lines.len() >= self.buffer {
+        while self.received.lock().lines.len() + self.in_flight.load(Ordering::SeqCst) >= self.buffer {
             if !self.nap(std::time::Duration::from_millis(5)) {
                 return false;
             }
@@ -205,9 +208,10 @@ impl Input for SocketSource {
             r.allocated = r.position;
             (std::mem::take(&mut r.lines), r.position)
         };
-        let n = lines.len() as u64;
+        let n = lines.len();
+        self.shared.in_flight.fetch_add(n, Ordering::SeqCst);
         self.allocated.put(t, (lines, position));
-        n
+        n as u64
     }
 
     /// With the write-ahead log on, the batch's lines are written to the checkpoint
@@ -215,14 +219,8 @@ impl Input for SocketSource {
     fn allocation(&self, t: Time) -> Option<serde_json::Value> {
         let (lines, position) = self.allocated.get(t)?;
         let wal = self.wal.lock().clone().and_then(|store| {
-            let path = store.wal_path(&stream_id(&self.shared.addr), t);
-            let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-            for l in &lines {
-                text.push_str(l);
-                text.push('\n');
-            }
-            match store.write_wal(&path, text.as_bytes()) {
-                Ok(()) => Some(path),
+            match wal::write_batch(&store, &stream_id(&self.shared.addr), t, &lines) {
+                Ok(path) => Some(path),
                 Err(e) => {
                     tracing::warn!(source = %self.name(), "write-ahead log not written: {e}; batch {t} cannot be replayed");
                     None
@@ -235,11 +233,7 @@ impl Input for SocketSource {
     fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), String> {
         let logged: Logged = serde_json::from_value(logged.clone()).map_err(|e| e.to_string())?;
         let lines = match (&logged.wal, self.wal.lock().clone()) {
-            (Some(path), Some(store)) => {
-                let bytes = store.read_wal(path).map_err(|e| e.to_string())?;
-                let text = String::from_utf8_lossy(&bytes);
-                text.split_terminator('\n').take(logged.lines).map(Str::from).collect()
-            }
+            (Some(path), Some(store)) => wal::read_batch(&store, path, logged.lines).map_err(|e| e.to_string())?,
             _ => {
                 if logged.lines > 0 {
                     tracing::warn!(source = %self.name(), "batch {t} had {} lines that were not logged (write-ahead log off): lost", logged.lines);
@@ -251,6 +245,7 @@ impl Input for SocketSource {
         r.position = logged.position;
         r.allocated = logged.position;
         drop(r);
+        self.shared.in_flight.fetch_add(lines.len(), Ordering::SeqCst);
         self.allocated.put(t, (lines, logged.position));
         Ok(())
     }
@@ -291,7 +286,10 @@ impl Input for SocketSource {
 
 impl Source<Str> for SocketSource {
     fn take(&self, t: Time, env: &Env) -> Option<Batch<Str>> {
-        Some(Batch::from_vec(self.allocated.take(t).unwrap_or_default().0, env.parallelism))
+        let lines = self.allocated.take(t).unwrap_or_default().0;
+        let n = lines.len();
+        let _ = self.shared.in_flight.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| Some(f.saturating_sub(n)));
+        Some(Batch::from_vec(lines, env.parallelism))
     }
 }
 
@@ -337,6 +335,7 @@ impl StreamingContext {
             counters: SourceCounters::default(),
             received: Mutex::new(Received::default()),
             buffer: self.conf.receiver_buffer,
+            in_flight: Default::default(),
             limiter: RateLimiter::new(max_rate),
             max_rate,
             replayable: options.replayable,
