@@ -19,8 +19,8 @@ use stream_runtime::{Batch, DStream, Str, Time};
 type State = Stepper<(u64, u64), (u64, u64)>;
 
 fn stateful(keys: u64) -> State {
-    let build = |s: DStream<'_, (u64, u64)>| s.running_reduce_by_key(|a, b| a + b).mapped().filter(|_| false);
-    let mut step = Stepper::new(2, build);
+    let mut step =
+        Stepper::new(2, |s: DStream<'_, (u64, u64)>| s.running_reduce_by_key(|a, b| a + b).mapped().filter(|_| false));
     step.step(Batch::from_vec((0..keys).map(|k| (k.wrapping_mul(0x9e37_79b9_7f4a_7c15), k)).collect(), 8));
     step
 }
@@ -43,7 +43,9 @@ fn checkpoints(c: &mut Criterion) {
             b.iter(|| write_and_rename(dir.path(), &step.checkpoint()))
         });
         let zeros = vec![0u8; file.len()];
-        g.bench_with_input(BenchmarkId::new("raw_write", keys), &keys, |b, _| b.iter(|| write_and_rename(dir.path(), &zeros)));
+        g.bench_with_input(BenchmarkId::new("raw_write", keys), &keys, |b, _| {
+            b.iter(|| write_and_rename(dir.path(), &zeros))
+        });
         write_and_rename(dir.path(), &file);
         let mut fresh = stateful(0);
         g.bench_with_input(BenchmarkId::new("recover", keys), &keys, |b, _| {

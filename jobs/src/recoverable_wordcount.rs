@@ -71,9 +71,13 @@ pub fn build(s: &Settings) -> StreamingContext {
             ssc.socket_text_stream_with(host, port.parse().unwrap_or(0), SocketOptions { replayable: *replayable })
         }
     };
-    let counts = lines.flat_map(|line| line.split(' ')).filter(|w| !w.is_empty()).map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b);
+    let counts =
+        lines.flat_map(|line| line.split(' ')).filter(|w| !w.is_empty()).map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b);
     counts.clone().save_as_text_files(&format!("{}/counts", s.output), "");
-    counts.running_reduce_by_key(|a, b| a + b).state_snapshots().save_as_text_files(&format!("{}/totals", s.output), "");
+    counts
+        .running_reduce_by_key(|a, b| a + b)
+        .state_snapshots()
+        .save_as_text_files(&format!("{}/totals", s.output), "");
     ssc
 }
 

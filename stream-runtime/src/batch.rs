@@ -18,8 +18,7 @@ use crate::data::Data;
 /// assert_eq!(b.len(), 5);
 /// assert_eq!(b.into_vec(), vec![1, 2, 3, 4, 5]);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Batch<T> {
     parts: Vec<Vec<T>>,
 }

@@ -32,8 +32,8 @@
 #[path = "private.rs"]
 pub mod __private;
 mod batch;
-pub mod checkpoint;
 pub mod chain;
+pub mod checkpoint;
 mod clock;
 mod context;
 mod data;

@@ -306,7 +306,9 @@ fn allocate_all(graph: &Graph, cp: Option<&JobCheckpoints>, shared: &Shared, t: 
 /// Backpressure: feeds a finished batch to the estimator and hands a new rate to the inputs.
 fn adapt_rate(pid: &mut PidEstimator, graph: &Graph, info: &BatchInfo, now: Time) {
     let ms = |d: std::time::Duration| d.as_millis() as i64;
-    if let Some(rate) = pid.compute(now.as_millis(), info.num_records, ms(info.processing_time), ms(info.scheduling_delay)) {
+    if let Some(rate) =
+        pid.compute(now.as_millis(), info.num_records, ms(info.processing_time), ms(info.scheduling_delay))
+    {
         tracing::debug!(time = %info.batch_time, rate, "backpressure: new rate");
         for input in &graph.inputs {
             input.update_rate(rate);

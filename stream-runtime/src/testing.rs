@@ -274,11 +274,13 @@ impl<I: Data, O: Data> Stepper<I, O> {
     ///
     /// ```
     /// use stream_runtime::testing::Stepper;
-    /// let build = |s: stream_runtime::DStream<'_, (u32, u64)>| s.running_reduce_by_key(|a, b| a + b).mapped();
-    /// let mut a = Stepper::new(2, build);
+    /// fn running_sum() -> Stepper<(u32, u64), (u32, u64)> {
+    ///     Stepper::new(2, |s| s.running_reduce_by_key(|a, b| a + b).mapped())
+    /// }
+    /// let mut a = running_sum();
     /// a.step(vec![(1, 5), (2, 1)]);
     /// let file = a.checkpoint();
-    /// let mut b = Stepper::new(2, build);
+    /// let mut b = running_sum();
     /// b.recover(&file).unwrap();
     /// assert_eq!(b.step(vec![(1, 1)]), vec![(1, 6)]);
     /// ```

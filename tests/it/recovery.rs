@@ -54,7 +54,8 @@ fn first_run(root: &std::path::Path) -> (String, String, Vec<std::path::PathBuf>
     std::fs::create_dir_all(&input).unwrap();
     let ckpt = root.join("ckpt").to_string_lossy().into_owned();
     let totals = Totals::default();
-    let ssc = StreamingContext::get_or_create(&ckpt, build(input.to_string_lossy().into(), totals.clone(), false)).unwrap();
+    let ssc =
+        StreamingContext::get_or_create(&ckpt, build(input.to_string_lossy().into(), totals.clone(), false)).unwrap();
     let running = ssc.start().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(150));
     put(&input, "1.txt", "a a b\n");
@@ -68,7 +69,11 @@ fn first_run(root: &std::path::Path) -> (String, String, Vec<std::path::PathBuf>
         .map(|e| e.unwrap().path())
         .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("checkpoint-"))
         .collect();
-    files.sort_by_key(|p| std::cmp::Reverse(p.file_name().unwrap().to_string_lossy().trim_start_matches("checkpoint-").parse::<u64>().unwrap()));
+    files.sort_by_key(|p| {
+        std::cmp::Reverse(
+            p.file_name().unwrap().to_string_lossy().trim_start_matches("checkpoint-").parse::<u64>().unwrap(),
+        )
+    });
     assert!(files.len() >= 3, "a checkpoint every batch: {files:?}");
     (input.to_string_lossy().into(), ckpt, files)
 }
@@ -119,10 +124,15 @@ fn a_changed_job_is_refused_with_what_changed() {
     let root = tempfile::tempdir().unwrap();
     let (input, ckpt, _) = first_run(root.path());
     let err = StreamingContext::get_or_create(&ckpt, build(input, Totals::default(), true)).unwrap_err();
-    let StreamingError::Checkpoint(stream_runtime::checkpoint::CheckpointError::PlanChanged { changes, .. }) = &err else {
+    let StreamingError::Checkpoint(stream_runtime::checkpoint::CheckpointError::PlanChanged { changes, .. }) = &err
+    else {
         panic!("expected a plan change, got {err}");
     };
-    assert_eq!(changes, &vec!["output 1: foreach_snapshot -> print(10)".to_string(), "output 2 added: foreach_snapshot".to_string()], "{err}");
+    assert_eq!(
+        changes,
+        &vec!["output 1: foreach_snapshot -> print(10)".to_string(), "output 2 added: foreach_snapshot".to_string()],
+        "{err}"
+    );
     assert!(err.to_string().contains("written by a different job"), "{err}");
 }
 
@@ -173,7 +183,12 @@ fn backpressure_keeps_scheduling_delay_bounded_when_offered_far_more_than_proces
     let infos = infos.lock().unwrap().clone();
     assert!(infos.len() >= 40, "{} batches in 60 s", infos.len());
     for i in &infos {
-        assert!(i.num_records <= buffer as u64, "batch {} took {} records, above the buffer", i.batch_time, i.num_records);
+        assert!(
+            i.num_records <= buffer as u64,
+            "batch {} took {} records, above the buffer",
+            i.batch_time,
+            i.num_records
+        );
     }
     // After the estimator settles, batches are about what 200 ms of processing takes, and the
     // scheduling delay stays small instead of growing by a batch interval per batch.
@@ -182,7 +197,11 @@ fn backpressure_keeps_scheduling_delay_bounded_when_offered_far_more_than_proces
     assert!(worst < std::time::Duration::from_secs(2), "scheduling delay reached {worst:?}: {late:#?}");
     let mut delays: Vec<_> = late.iter().map(|i| i.scheduling_delay).collect();
     delays.sort();
-    assert!(delays[delays.len() / 2] < std::time::Duration::from_secs(1), "median delay {:?}", delays[delays.len() / 2]);
+    assert!(
+        delays[delays.len() / 2] < std::time::Duration::from_secs(1),
+        "median delay {:?}",
+        delays[delays.len() / 2]
+    );
     let rate: u64 = late.iter().map(|i| i.num_records).sum::<u64>() / late.len() as u64;
     assert!(rate > 500, "the job still takes data: {rate} records per batch");
 }
@@ -203,7 +222,11 @@ fn windowed_job(input: String, seen: Seen) -> impl FnOnce() -> StreamingContext 
                 seen.lock().unwrap().push((name, n));
             }
         };
-        words.clone().map(|w| (w, 1u64)).reduce_by_key_and_window(|a, b| a + b, w, s).foreach_batch(record("two_stacks", &seen));
+        words
+            .clone()
+            .map(|w| (w, 1u64))
+            .reduce_by_key_and_window(|a, b| a + b, w, s)
+            .foreach_batch(record("two_stacks", &seen));
         words.clone().count_by_value_and_window(w, s).foreach_batch(record("inverse", &seen));
         words.window(w, s).map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b).foreach_batch(record("raw", &seen));
         ssc
@@ -232,7 +255,8 @@ fn open_windows_survive_a_restart() {
     let dir = input.to_string_lossy().into_owned();
 
     let seen = Seen::default();
-    let running = StreamingContext::get_or_create(&ckpt, windowed_job(dir.clone(), seen.clone())).unwrap().start().unwrap();
+    let running =
+        StreamingContext::get_or_create(&ckpt, windowed_job(dir.clone(), seen.clone())).unwrap().start().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(150));
     put(&input, "1.txt", "x x y\n");
     wait_all(&seen, 2);

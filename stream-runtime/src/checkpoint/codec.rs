@@ -54,7 +54,8 @@ impl Read for LeakingReader<'_> {
 
 impl bincode::BincodeRead<'static> for LeakingReader<'_> {
     fn forward_read_str<V: Visitor<'static>>(&mut self, length: usize, visitor: V) -> bincode::Result<V::Value> {
-        let s = std::str::from_utf8(self.take(length)?).map_err(|e| Box::new(bincode::ErrorKind::InvalidUtf8Encoding(e)))?;
+        let s = std::str::from_utf8(self.take(length)?)
+            .map_err(|e| Box::new(bincode::ErrorKind::InvalidUtf8Encoding(e)))?;
         visitor.visit_borrowed_str(Box::leak(s.to_owned().into_boxed_str()))
     }
 

@@ -23,7 +23,12 @@ pub(crate) struct JobCheckpoints {
 }
 
 impl JobCheckpoints {
-    pub(crate) fn new(store: Arc<CheckpointStore>, plan: Plan, zero: Time, interval: Duration) -> std::io::Result<Self> {
+    pub(crate) fn new(
+        store: Arc<CheckpointStore>,
+        plan: Plan,
+        zero: Time,
+        interval: Duration,
+    ) -> std::io::Result<Self> {
         let writer = Mutex::new(Writer::start(Arc::clone(&store))?);
         Ok(JobCheckpoints { store, writer, plan, zero, interval, allocating: Mutex::new(()) })
     }

@@ -11,17 +11,17 @@
 
 pub(crate) mod codec;
 pub(crate) mod frames;
+mod job;
 pub(crate) mod plan;
 pub(crate) mod store;
-mod job;
 pub(crate) mod wal;
 mod writer;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use job::{restore, snapshot, JobCheckpoints};
 pub(crate) use plan::Plan;
 pub(crate) use store::CheckpointStore;
-pub(crate) use job::{restore, snapshot, JobCheckpoints};
 pub use wal::WriteAheadLog;
 pub(crate) use writer::Writer;
 

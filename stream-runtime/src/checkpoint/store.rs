@@ -59,7 +59,7 @@ impl CheckpointStore {
         for (_, old) in all.iter().skip(KEEP) {
             self.fs.delete(old, false).map_err(&e)?;
         }
-        if let Some((oldest, _)) = all.iter().take(KEEP).last() {
+        if let Some((oldest, _)) = all.get(all.len().min(KEEP).saturating_sub(1)) {
             self.clean_logs(*oldest)?;
         }
         Ok(())
@@ -75,7 +75,7 @@ impl CheckpointStore {
             .filter(|f| !f.is_dir)
             .filter_map(|f| Some((time_of(&f.name, PREFIX)?, f.path)))
             .collect();
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|f| std::cmp::Reverse(f.0));
         Ok(found)
     }
 
@@ -106,7 +106,8 @@ impl CheckpointStore {
         let dir = fs::join(&self.dir, BATCHES);
         let e = err(&self.url);
         let path = fs::join(&dir, &format!("batch-{}", t.as_millis()));
-        let text = serde_json::to_vec(entry).map_err(|x| CheckpointError::Io { dir: self.url.clone(), cause: x.to_string() })?;
+        let text = serde_json::to_vec(entry)
+            .map_err(|x| CheckpointError::Io { dir: self.url.clone(), cause: x.to_string() })?;
         match self.fs.write(&path, &text) {
             Err(FsError::NotFound { .. }) => {
                 self.fs.mkdirs(&dir).map_err(&e)?;

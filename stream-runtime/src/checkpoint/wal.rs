@@ -7,7 +7,12 @@ use crate::str::Str;
 use crate::time::Time;
 
 /// Logs the lines of batch `t` of receiver `stream`; returns the file's path.
-pub(crate) fn write_batch(store: &CheckpointStore, stream: &str, t: Time, lines: &[Str]) -> Result<String, CheckpointError> {
+pub(crate) fn write_batch(
+    store: &CheckpointStore,
+    stream: &str,
+    t: Time,
+    lines: &[Str],
+) -> Result<String, CheckpointError> {
     let path = store.wal_path(stream, t);
     let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
     for l in lines {

@@ -26,7 +26,9 @@ impl Writer {
             for (t, file) in rx {
                 let began = std::time::Instant::now();
                 match store.write_checkpoint(t, &file) {
-                    Ok(()) => tracing::debug!(time = %t, bytes = file.len(), took = ?began.elapsed(), "checkpoint written"),
+                    Ok(()) => {
+                        tracing::debug!(time = %t, bytes = file.len(), took = ?began.elapsed(), "checkpoint written")
+                    }
                     Err(e) => tracing::warn!(time = %t, "checkpoint not written: {e}"),
                 }
             }

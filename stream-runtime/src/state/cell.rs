@@ -9,9 +9,9 @@ use parking_lot::{Mutex, MutexGuard};
 use rayon::prelude::*;
 
 use super::store::{part_of, parts, Part, Snapshot};
+use crate::batch::Batch;
 use crate::checkpoint::codec::{from_bytes, to_bytes};
 use crate::checkpoint::frames::{decode_frames, encode_frames};
-use crate::batch::Batch;
 use crate::context::{Output, StreamingContext, Tick};
 use crate::data::{Data, Key, Persist};
 use crate::node::{Env, Node, NodeRef};
@@ -82,7 +82,7 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
     fn save(&self) -> Result<Option<Vec<u8>>, String> {
         let inner = self.0.inner.lock();
         let mut frames = vec![to_bytes(&(inner.last, inner.generated))?];
-        let parts: Result<Vec<Vec<u8>>, _> = inner.parts.par_iter().map(|p| to_bytes(p)).collect();
+        let parts: Result<Vec<Vec<u8>>, _> = inner.parts.par_iter().map(to_bytes).collect();
         frames.extend(parts?);
         Ok(Some(encode_frames(&frames)))
     }

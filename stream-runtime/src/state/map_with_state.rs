@@ -160,7 +160,10 @@ impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), 
     /// let out = testing::run(input, 2, |s| s.map_with_state(spec).mapped());
     /// assert_eq!(out, vec![vec![1, 2, 3], vec![1]]);
     /// ```
-    pub fn map_with_state<S: Data + Persist, M: Data, F>(self, spec: StateSpec<K, V, S, M, F>) -> StateStream<'a, K, S, M>
+    pub fn map_with_state<S: Data + Persist, M: Data, F>(
+        self,
+        spec: StateSpec<K, V, S, M, F>,
+    ) -> StateStream<'a, K, S, M>
     where
         F: Fn(Time, &K, Option<V>, &mut State<S>) -> Option<M> + Send + Sync + 'static,
     {

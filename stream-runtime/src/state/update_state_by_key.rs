@@ -110,7 +110,11 @@ impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), 
     /// out.iter_mut().for_each(|b| b.sort());
     /// assert_eq!(out, vec![vec![("a", 2), ("c", 2)], vec![("a", 2), ("c", 2)]]);
     /// ```
-    pub fn update_state_by_key_with_initial<S: Data + Persist, F>(self, f: F, initial: Vec<(K, S)>) -> DStream<'a, (K, S)>
+    pub fn update_state_by_key_with_initial<S: Data + Persist, F>(
+        self,
+        f: F,
+        initial: Vec<(K, S)>,
+    ) -> DStream<'a, (K, S)>
     where
         F: Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
     {

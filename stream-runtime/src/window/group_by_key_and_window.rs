@@ -84,6 +84,13 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
         let n = ctx.default_parallelism();
         let groups = self.group_by_key().into_node();
-        windowed(ctx, "group_by_key_and_window", groups, window, slide, Groups { parts: (0..n).map(|_| VecDeque::new()).collect() })
+        windowed(
+            ctx,
+            "group_by_key_and_window",
+            groups,
+            window,
+            slide,
+            Groups { parts: (0..n).map(|_| VecDeque::new()).collect() },
+        )
     }
 }

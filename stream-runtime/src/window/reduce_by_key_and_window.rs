@@ -31,7 +31,9 @@ impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> KeyedTwoStacks<K
     }
 }
 
-impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'static> Sliding for KeyedTwoStacks<K, V, F> {
+impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'static> Sliding
+    for KeyedTwoStacks<K, V, F>
+{
     type In = (K, V);
     type Out = (K, V);
 

@@ -24,6 +24,9 @@ struct Part<K, V> {
     ring: VecDeque<(Time, Vec<(K, V)>)>,
 }
 
+/// A partition as a checkpoint holds it: the window values, then the partials per batch.
+type Saved<K, V> = (Vec<(K, Slot<V>)>, VecDeque<(Time, Vec<(K, V)>)>);
+
 struct Inverse<K, V, F, G, P> {
     f: F,
     inv: G,
@@ -101,7 +104,7 @@ where
 
     fn restore(&mut self, saved: &[u8]) -> Result<(), String> {
         self.parts = restore_parts(saved, self.parts.len(), |b| {
-            let (values, ring): (Vec<(K, Slot<V>)>, VecDeque<(Time, Vec<(K, V)>)>) = from_bytes(b)?;
+            let (values, ring): Saved<K, V> = from_bytes(b)?;
             Ok(Part { values: values.into_iter().collect(), ring })
         })?;
         Ok(())

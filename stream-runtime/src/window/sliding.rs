@@ -36,7 +36,10 @@ pub(crate) trait Sliding: Send + 'static {
 }
 
 /// Encodes one frame per partition, in parallel.
-pub(crate) fn save_parts<P: Sync>(parts: &[P], f: impl Fn(&P) -> Result<Vec<u8>, String> + Sync + Send) -> Result<Vec<u8>, String> {
+pub(crate) fn save_parts<P: Sync>(
+    parts: &[P],
+    f: impl Fn(&P) -> Result<Vec<u8>, String> + Sync + Send,
+) -> Result<Vec<u8>, String> {
     let frames: Result<Vec<Vec<u8>>, String> = parts.par_iter().map(f).collect();
     Ok(encode_frames(&frames?))
 }
