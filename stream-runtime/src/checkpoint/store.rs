@@ -103,15 +103,19 @@ impl CheckpointStore {
 
     /// Records what batch `t` holds, before it runs.
     pub(crate) fn log_batch(&self, t: Time, entry: &serde_json::Value) -> Result<(), CheckpointError> {
-        let dir = fs::join(&self.dir, BATCHES);
-        let e = err(&self.url);
-        let path = fs::join(&dir, &format!("batch-{}", t.as_millis()));
+        let path = fs::join(&fs::join(&self.dir, BATCHES), &format!("batch-{}", t.as_millis()));
         let text = serde_json::to_vec(entry)
             .map_err(|x| CheckpointError::Io { dir: self.url.clone(), cause: x.to_string() })?;
-        match self.fs.write(&path, &text) {
+        self.write_creating(&path, &text)
+    }
+
+    /// Writes file `path`, creating its directory when missing.
+    fn write_creating(&self, path: &str, data: &[u8]) -> Result<(), CheckpointError> {
+        let e = err(&self.url);
+        match self.fs.write(path, data) {
             Err(FsError::NotFound { .. }) => {
-                self.fs.mkdirs(&dir).map_err(&e)?;
-                self.fs.write(&path, &text).map_err(&e)
+                self.fs.mkdirs(fs::split_parent(path).0).map_err(&e)?;
+                self.fs.write(path, data).map_err(&e)
             }
             r => r.map_err(&e),
         }
@@ -144,16 +148,9 @@ impl CheckpointStore {
         fs::join(&fs::join(&fs::join(&self.dir, RECEIVED), stream), &format!("log-{}", t.as_millis()))
     }
 
-    /// Writes a write-ahead log file (creating its directory when missing).
+    /// Writes a write-ahead log file.
     pub(crate) fn write_wal(&self, path: &str, data: &[u8]) -> Result<(), CheckpointError> {
-        let e = err(&self.url);
-        match self.fs.write(path, data) {
-            Err(FsError::NotFound { .. }) => {
-                self.fs.mkdirs(fs::split_parent(path).0).map_err(&e)?;
-                self.fs.write(path, data).map_err(&e)
-            }
-            r => r.map_err(&e),
-        }
+        self.write_creating(path, data)
     }
 
     /// Reads a write-ahead log file.
