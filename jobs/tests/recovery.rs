@@ -40,26 +40,35 @@ fn corpus(seed: u64) -> (Vec<String>, Counts) {
     (files, counts)
 }
 
-/// The committed batch directories `<prefix>-<ms>` under `dir` and their `(word,n)` records.
-fn committed(fs: &dyn FileSystem, dir: &str, prefix: &str) -> BTreeMap<i64, Counts> {
+/// The committed batch directories `<prefix>-<ms>` under `dir`, by batch time.
+fn batch_dirs(fs: &dyn FileSystem, dir: &str, prefix: &str) -> BTreeMap<i64, String> {
     let mut out = BTreeMap::new();
     for entry in fs.list(dir).unwrap_or_default() {
-        let Some(t) = entry.name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')).and_then(|r| r.parse().ok())
-        else {
-            continue;
-        };
-        let files = fs.list(&entry.path).unwrap();
-        assert!(files.iter().any(|f| f.name == "_SUCCESS"), "{} is committed without _SUCCESS", entry.path);
-        let mut counts = Counts::new();
-        for f in files.iter().filter(|f| f.name.starts_with("part-")) {
-            for line in String::from_utf8(fs.read(&f.path).unwrap()).unwrap().lines() {
-                let (w, n) = line[1..line.len() - 1].rsplit_once(',').unwrap();
-                assert!(counts.insert(w.to_string(), n.parse().unwrap()).is_none(), "{w} twice in {}", entry.path);
-            }
+        let time = entry.name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')).and_then(|r| r.parse().ok());
+        if let Some(t) = time {
+            out.insert(t, entry.path);
         }
-        out.insert(t, counts);
     }
     out
+}
+
+/// The `(word,n)` records of a committed batch directory.
+fn read_counts(fs: &dyn FileSystem, dir: &str) -> Counts {
+    let files = fs.list(dir).unwrap();
+    assert!(files.iter().any(|f| f.name == "_SUCCESS"), "{dir} is committed without _SUCCESS");
+    let mut counts = Counts::new();
+    for f in files.iter().filter(|f| f.name.starts_with("part-")) {
+        for line in String::from_utf8(fs.read(&f.path).unwrap()).unwrap().lines() {
+            let (w, n) = line[1..line.len() - 1].rsplit_once(',').unwrap();
+            assert!(counts.insert(w.to_string(), n.parse().unwrap()).is_none(), "{w} twice in {dir}");
+        }
+    }
+    counts
+}
+
+/// Every committed batch directory `<prefix>-<ms>` under `dir` and its records.
+fn committed(fs: &dyn FileSystem, dir: &str, prefix: &str) -> BTreeMap<i64, Counts> {
+    batch_dirs(fs, dir, prefix).into_iter().map(|(t, path)| (t, read_counts(fs, &path))).collect()
 }
 
 fn spawn(url: &str, input: &[&str]) -> Child {
@@ -116,9 +125,9 @@ fn kill_and_check(
     // The first run creates the checkpoint; data arrives only after it started.
     let mut child = spawn(url, input);
     let ckpt = fs::join(root, "ckpt");
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !fs.list(&ckpt).map(|l| l.iter().any(|f| f.name.starts_with("checkpoint-"))).unwrap_or(false) {
-        assert!(Instant::now() < deadline, "no checkpoint after 30 s");
+        assert!(Instant::now() < deadline, "no checkpoint after 60 s");
         std::thread::sleep(Duration::from_millis(20));
     }
     let feeder = std::thread::spawn(feed);
@@ -133,18 +142,17 @@ fn kill_and_check(
     // surely up: a signal before the handlers are installed just kills it).
     let last_start = Instant::now();
     let out = fs::join(root, "out");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        let totals = committed(fs.as_ref(), &out, "totals");
-        if totals.values().last() == Some(expected) && last_start.elapsed() > Duration::from_secs(1) {
+        let latest = batch_dirs(fs.as_ref(), &out, "totals").into_values().last().map(|d| read_counts(fs.as_ref(), &d));
+        if latest.as_ref() == Some(expected) && last_start.elapsed() > Duration::from_secs(1) {
             break;
         }
         if Instant::now() > deadline {
             sigterm(&child);
             let o = child.wait_with_output().unwrap();
             panic!(
-                "totals never reached the expected counts; last: {:?}\nstderr:\n{}",
-                totals.values().last(),
+                "totals never reached the expected counts; last: {latest:?}\nstderr:\n{}",
                 String::from_utf8_lossy(&o.stderr)
             );
         }
