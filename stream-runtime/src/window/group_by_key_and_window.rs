@@ -2,7 +2,7 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{check, hash_partitions, restore_parts, save_parts, windowed, Kind, Sliding};
+use super::sliding::{check, hash_partitions, reroute_rings, restore_parts, save_parts, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes};
@@ -61,7 +61,8 @@ impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
     }
 
     fn restore(&mut self, saved: &[u8]) -> Result<(), String> {
-        self.parts = restore_parts(saved, self.parts.len(), from_bytes)?;
+        self.parts =
+            restore_parts(saved, self.parts.len(), from_bytes, |parts, n| reroute_rings(parts, n, |(k, _)| k))?;
         Ok(())
     }
 }

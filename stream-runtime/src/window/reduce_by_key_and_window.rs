@@ -2,7 +2,9 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{check, hash_partitions, restore_parts, save_parts, windowed, Kind, Sliding};
+use super::sliding::{
+    check, hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts, windowed, Kind, Sliding,
+};
 use super::two_stacks::TwoStacks;
 use crate::batch::Batch;
 use crate::chain::Chain;
@@ -89,10 +91,16 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
     }
 
     fn restore(&mut self, saved: &[u8]) -> Result<(), String> {
-        self.parts = restore_parts(saved, self.parts.len(), |b| {
+        let regroup = |parts: Vec<Part<K, V>>, n| {
+            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.keys, p.ring)).unzip();
+            let rings = reroute_rings(rings, n, |k| k);
+            reroute_maps(maps, n).into_iter().zip(rings).map(|(keys, ring)| Part { keys, ring }).collect()
+        };
+        let decode = |b: &[u8]| {
             let (keys, ring): (Vec<(K, TwoStacks<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
             Ok(Part { keys: keys.into_iter().collect(), ring })
-        })?;
+        };
+        self.parts = restore_parts(saved, self.parts.len(), decode, regroup)?;
         Ok(())
     }
 }

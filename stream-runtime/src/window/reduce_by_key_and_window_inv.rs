@@ -2,7 +2,9 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{check, hash_partitions, restore_parts, save_parts, windowed, Kind, Sliding};
+use super::sliding::{
+    check, hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts, windowed, Kind, Sliding,
+};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes};
@@ -103,10 +105,16 @@ where
     }
 
     fn restore(&mut self, saved: &[u8]) -> Result<(), String> {
-        self.parts = restore_parts(saved, self.parts.len(), |b| {
+        let regroup = |parts: Vec<Part<K, V>>, n| {
+            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.values, p.ring)).unzip();
+            let rings = reroute_rings(rings, n, |(k, _)| k);
+            reroute_maps(maps, n).into_iter().zip(rings).map(|(values, ring)| Part { values, ring }).collect()
+        };
+        let decode = |b: &[u8]| {
             let (values, ring): Saved<K, V> = from_bytes(b)?;
             Ok(Part { values: values.into_iter().collect(), ring })
-        })?;
+        };
+        self.parts = restore_parts(saved, self.parts.len(), decode, regroup)?;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The machinery every windowed operator shares: a node that ingests each parent batch at
 //! every tick, evicts what left the window, and emits at its own slide.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -10,10 +11,11 @@ use crate::batch::Batch;
 use crate::checkpoint::codec::{from_bytes, to_bytes};
 use crate::checkpoint::frames::{decode_frames, encode_frames};
 use crate::context::{StreamingContext, Tick};
-use crate::data::{Data, Key};
+use crate::data::{hash_of, Data, FastMap, Key};
+
 use crate::error::StreamingError;
 use crate::node::{Env, Node, NodeRef};
-use crate::shuffle::route;
+use crate::shuffle::{partition_of, route};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -44,20 +46,53 @@ pub(crate) fn save_parts<P: Sync>(
     Ok(encode_frames(&frames?))
 }
 
-/// Decodes partitions saved by [`save_parts`]; the partition count must not have changed.
+/// Decodes partitions saved by [`save_parts`]; when their count is not `n` (the job was
+/// restarted with another thread count), `regroup` re-hashes them into `n`.
 pub(crate) fn restore_parts<P: Send>(
     saved: &[u8],
     n: usize,
     f: impl Fn(&[u8]) -> Result<P, String> + Sync + Send,
+    regroup: impl FnOnce(Vec<P>, usize) -> Vec<P>,
 ) -> Result<Vec<P>, String> {
     let frames = decode_frames(saved)?;
-    if frames.len() != n {
-        return Err(format!(
-            "the window was checkpointed with {} partitions and now has {n}: run the job with the thread count it had",
-            frames.len()
-        ));
+    let parts: Vec<P> = frames.par_iter().map(|b| f(b)).collect::<Result<_, _>>()?;
+    Ok(if parts.len() == n { parts } else { regroup(parts, n) })
+}
+
+/// Re-hashes per-partition rings of keyed items into `n` partitions. Every ring holds the
+/// same batch times in the same order (each batch is ingested into every partition).
+pub(crate) fn reroute_rings<K: Key, X>(
+    rings: Vec<VecDeque<(Time, Vec<X>)>>,
+    n: usize,
+    key: impl Fn(&X) -> &K,
+) -> Vec<VecDeque<(Time, Vec<X>)>> {
+    let mut out: Vec<VecDeque<(Time, Vec<X>)>> = (0..n).map(|_| VecDeque::new()).collect();
+    let mut rings: Vec<_> = rings.into_iter().map(VecDeque::into_iter).collect();
+    loop {
+        let mut time = None;
+        let mut buckets: Vec<Vec<X>> = (0..n).map(|_| Vec::new()).collect();
+        for ring in &mut rings {
+            if let Some((t, items)) = ring.next() {
+                time = Some(t);
+                for x in items {
+                    buckets[partition_of(hash_of(key(&x)), n)].push(x);
+                }
+            }
+        }
+        let Some(t) = time else { return out };
+        for (o, b) in out.iter_mut().zip(buckets) {
+            o.push_back((t, b));
+        }
     }
-    frames.par_iter().map(|b| f(b)).collect()
+}
+
+/// Re-hashes the entries of per-partition maps into `n` maps.
+pub(crate) fn reroute_maps<K: Key, V>(maps: Vec<FastMap<K, V>>, n: usize) -> Vec<FastMap<K, V>> {
+    let mut out: Vec<FastMap<K, V>> = (0..n).map(|_| FastMap::default()).collect();
+    for (k, v) in maps.into_iter().flatten() {
+        out[partition_of(hash_of(&k), n)].insert(k, v);
+    }
+    out
 }
 
 /// Which validation message a window uses: Spark's `WindowedDStream` or
