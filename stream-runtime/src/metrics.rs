@@ -17,6 +17,9 @@ pub struct BatchInfo {
     pub processing_time: std::time::Duration,
     /// Output operations that failed in this batch.
     pub failed_outputs: usize,
+    /// Time the batch loop spent on a checkpoint after this batch (serializing the state;
+    /// writing it happens on a thread of its own); zero when no checkpoint followed.
+    pub checkpoint_stall: std::time::Duration,
 }
 
 /// Counters of bad input seen by one source.

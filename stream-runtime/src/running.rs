@@ -169,17 +169,24 @@ impl RunningContext {
                             let began = std::time::Instant::now();
                             let delay = (clock.now() - t).to_std();
                             let errors = run_batch(&graph, t, &env);
+                            let processing_time = began.elapsed();
+                            let checkpoint_stall = match checkpoints.as_ref().filter(|cp| cp.is_checkpoint_time(t)) {
+                                Some(cp) => {
+                                    let began = std::time::Instant::now();
+                                    cp.checkpoint(&graph, t);
+                                    began.elapsed()
+                                }
+                                None => std::time::Duration::ZERO,
+                            };
                             let info = BatchInfo {
                                 batch_time: t,
                                 num_records: records,
                                 scheduling_delay: delay,
-                                processing_time: began.elapsed(),
+                                processing_time,
                                 failed_outputs: errors.len(),
+                                checkpoint_stall,
                             };
                             last = Some(t);
-                            if let Some(cp) = checkpoints.as_ref().filter(|cp| cp.is_checkpoint_time(t)) {
-                                cp.checkpoint(&graph, t);
-                            }
                             if let Some(r) = rate.as_mut() {
                                 adapt_rate(r, &graph, &info, clock.now());
                             }

@@ -278,3 +278,26 @@ fn open_windows_and_state_survive_a_restart_with_another_thread_count() {
     wait_all(&seen, 3);
     running.stop(false);
 }
+
+#[test]
+fn batches_report_the_checkpoint_stall_exactly_at_checkpoint_times() {
+    let ckpt = tempfile::tempdir().unwrap();
+    let mut ssc = StreamingContext::new(Duration::millis(50)).with_checkpoint_interval(Duration::millis(100));
+    ssc.checkpoint(ckpt.path().to_string_lossy());
+    let infos = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&infos);
+    ssc.on_batch_completed(move |i| sink.lock().unwrap().push((i.batch_time, i.checkpoint_stall)));
+    let queue = BatchQueue::new();
+    queue.push(vec![(Str::from("a"), 1u64)]);
+    ssc.queue_stream(queue, true, None).running_reduce_by_key(|a, b| a + b).print_state(1);
+    let running = ssc.start().unwrap();
+    let zero = running.zero_time();
+    while running.batches_completed() < 6 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    running.stop(false);
+    for (t, stall) in infos.lock().unwrap().iter() {
+        let due = (*t - zero).is_multiple_of(Duration::millis(100));
+        assert_eq!(!stall.is_zero(), due, "batch {t}: stall {stall:?}");
+    }
+}
