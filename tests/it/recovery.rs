@@ -301,3 +301,23 @@ fn batches_report_the_checkpoint_stall_exactly_at_checkpoint_times() {
         assert_eq!(!stall.is_zero(), due, "batch {t}: stall {stall:?}");
     }
 }
+
+#[test]
+fn a_receiver_max_rate_caps_every_batch() {
+    let port = firehose();
+    let infos = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&infos);
+    let ssc = StreamingContext::new(Duration::millis(200)).with_threads(1).with_receiver_max_rate(1000);
+    ssc.on_batch_completed(move |info| sink.lock().unwrap().push(info.num_records));
+    ssc.socket_text_stream("127.0.0.1", port).count().foreach_batch(|_, _| {});
+    let running = ssc.start().unwrap();
+    while running.batches_completed() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    running.stop(false);
+    let records = infos.lock().unwrap().clone();
+    // 1,000 records/s is 200 a batch, plus a burst of at most a tenth of a second.
+    assert!(records.iter().all(|&n| n <= 300), "{records:?}");
+    let total: u64 = records[1..].iter().sum();
+    assert!(total >= 900, "the receiver still takes about its rate: {records:?}");
+}

@@ -48,6 +48,8 @@ struct Shared {
     in_flight: std::sync::atomic::AtomicUsize,
     limiter: RateLimiter,
     max_rate: f64,
+    /// Whether records go through the limiter at all (a rate cap or backpressure is set).
+    limited: bool,
     replayable: bool,
     stop: AtomicBool,
 }
@@ -160,7 +162,7 @@ impl Shared {
                         r.lines.push(l);
                         r.position += 1;
                         drop(r);
-                        if let Some(wait) = self.limiter.acquire() {
+                        if let Some(wait) = self.limited.then(|| self.limiter.acquire()).flatten() {
                             std::thread::sleep(wait);
                         }
                     }
@@ -338,6 +340,7 @@ impl StreamingContext {
             in_flight: Default::default(),
             limiter: RateLimiter::new(max_rate),
             max_rate,
+            limited: max_rate.is_finite() || self.conf.backpressure,
             replayable: options.replayable,
             stop: AtomicBool::new(false),
         };
