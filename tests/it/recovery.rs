@@ -174,14 +174,15 @@ fn backpressure_keeps_scheduling_delay_bounded_when_offered_far_more_than_proces
         .count()
         .foreach_batch(|_, _| {});
     let running = ssc.start().unwrap();
-    // 40 batches: 8 s when processing keeps up, longer on a loaded machine.
-    let deadline = Instant::now() + std::time::Duration::from_secs(60);
-    while running.batches_completed() < 40 && Instant::now() < deadline {
+    // 80 batches: 16 s when processing keeps up. The first batches take the whole buffer
+    // (the estimator needs two finished batches), which leaves a backlog to drain first.
+    let deadline = Instant::now() + std::time::Duration::from_secs(90);
+    while running.batches_completed() < 80 && Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     running.stop(false);
     let infos = infos.lock().unwrap().clone();
-    assert!(infos.len() >= 40, "{} batches in 60 s", infos.len());
+    assert!(infos.len() >= 80, "{} batches in 90 s", infos.len());
     for i in &infos {
         assert!(
             i.num_records <= buffer as u64,
@@ -192,7 +193,7 @@ fn backpressure_keeps_scheduling_delay_bounded_when_offered_far_more_than_proces
     }
     // After the estimator settles, batches are about what 200 ms of processing takes, and the
     // scheduling delay stays small instead of growing by a batch interval per batch.
-    let late = &infos[infos.len() * 2 / 3..];
+    let late = &infos[infos.len() * 3 / 4..];
     let worst = late.iter().map(|i| i.scheduling_delay).max().unwrap();
     assert!(worst < std::time::Duration::from_secs(2), "scheduling delay reached {worst:?}: {late:#?}");
     let mut delays: Vec<_> = late.iter().map(|i| i.scheduling_delay).collect();

@@ -151,9 +151,6 @@ impl Shared {
                 if self.stop.load(Ordering::SeqCst) {
                     return;
                 }
-                if !self.wait_for_room() {
-                    return;
-                }
                 match reader.next_line(&decoder) {
                     Ok(Some(_)) if skip > 0 => skip -= 1,
                     Ok(Some(Line::Text(l))) => {
@@ -161,9 +158,13 @@ impl Shared {
                         let mut r = self.received.lock();
                         r.lines.push(l);
                         r.position += 1;
+                        let full = r.lines.len() + self.in_flight.load(Ordering::SeqCst) >= self.buffer;
                         drop(r);
                         if let Some(wait) = self.limited.then(|| self.limiter.acquire()).flatten() {
                             std::thread::sleep(wait);
+                        }
+                        if full && !self.wait_for_room() {
+                            return;
                         }
                     }
                     Ok(Some(Line::Oversized(len))) => {
