@@ -77,11 +77,27 @@ impl Str {
         let Some(wide) = buf.get(start..start + 16) else {
             return Str::inline(&buf[start..end]);
         };
-        let mut word = [0; 16];
-        word.copy_from_slice(wide);
-        let masked = (u128::from_le_bytes(word) & ((1u128 << (8 * len)) - 1)).to_le_bytes();
+        // MASKS[n] keeps the low n bytes of a little-endian word.
+        const MASKS: [u64; 9] = {
+            let mut m = [0; 9];
+            let mut n = 1;
+            while n < 8 {
+                m[n] = (1 << (8 * n)) - 1;
+                n += 1;
+            }
+            m[8] = u64::MAX;
+            m
+        };
+        let word = |at: usize| {
+            let mut w = [0; 8];
+            w.copy_from_slice(&wide[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        let lo = (word(0) & MASKS[len.min(8)]).to_le_bytes();
+        let hi = (word(8) & MASKS[len.saturating_sub(8)]).to_le_bytes();
         let mut bytes = [0; INLINE];
-        bytes.copy_from_slice(&masked[..INLINE]);
+        bytes[..8].copy_from_slice(&lo);
+        bytes[8..].copy_from_slice(&hi[..INLINE - 8]);
         Str(Repr::Inline { len: len as u8, bytes })
     }
 
