@@ -139,7 +139,7 @@ impl<K: Key, V, C> Combiner<K, V, C> {
         let h = hash_of(&k);
         let n = self.tables.len();
         self.tables[partition_of(h, n)].prefetch(h);
-        let oldest = std::mem::replace(&mut self.queue[self.next], Some((h, k, v)));
+        let oldest = self.queue[self.next].replace((h, k, v));
         self.next = (self.next + 1) % LOOKAHEAD;
         if let Some((h0, k0, v0)) = oldest {
             self.tables[partition_of(h0, n)].upsert(h0, k0, v0, create, merge);

@@ -395,7 +395,8 @@ mod tests {
         assert_eq!(shared.sub(&shared[2..5]), "cde");
         assert_eq!(inline.sub(&inline[9..]), "j");
         assert_eq!(Str::empty(), "");
-        assert!(Str::from("b") > Str::from("abcdefghijklmnopqrst"));
+        let (short, long) = (Str::from("b"), Str::from("abcdefghijklmnopqrst"));
+        assert!(short > long);
     }
 
     #[test]
