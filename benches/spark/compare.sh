@@ -51,7 +51,7 @@ JARS=$("$VENV/bin/python" -c 'import os, pyspark; print(os.path.join(os.path.dir
 
 # 2. Our Spark Streaming program.
 say "compiling SparkBench.java against Spark $SPARK_VERSION"
-mkdir -p "$WORK/classes"
+rm -rf "$WORK/classes" && mkdir -p "$WORK/classes"
 javac -nowarn -d "$WORK/classes" -cp "$JARS/*" "$ROOT/benches/spark/SparkBench.java" 2>&1 | grep -v '^Note:' >&2 || true
 [[ -f $WORK/classes/SparkBench.class ]] || { echo "javac failed" >&2; exit 1; }
 # What spark-submit adds for Java 17 (Spark's JavaModuleOptions), and loopback-only networking.
