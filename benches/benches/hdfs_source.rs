@@ -108,8 +108,8 @@ fn hdfs_source(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("hdfs_source");
     group.throughput(Throughput::Bytes(total));
-    group.sample_size(10);
-    group.measurement_time(StdDuration::from_secs(if mb > 64 { 30 } else { 10 }));
+    group.sample_size(10).warm_up_time(StdDuration::from_secs(1));
+    group.measurement_time(StdDuration::from_secs(if mb > 64 { 15 } else { 5 }));
     group.bench_function(format!("hdfs_native_read/{mb}MiB"), |b| b.iter(raw_read));
     for threads in [2usize, 4] {
         group.bench_function(format!("text_file_stream_lines/{mb}MiB/{threads}"), |b| {

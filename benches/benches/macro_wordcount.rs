@@ -31,7 +31,8 @@ fn macro_wordcount(c: &mut Criterion) {
     let lines: Vec<Str> = Str::from(buffer).split('\n').filter(|l| !l.is_empty()).collect();
     let mut group = c.benchmark_group("macro_wordcount");
     group.throughput(Throughput::Bytes(text.len() as u64));
-    group.sample_size(10);
+    group.sample_size(10).warm_up_time(std::time::Duration::from_secs(1));
+    group.measurement_time(std::time::Duration::from_secs(3));
     for threads in [1usize, 2] {
         let expected = hand_wordcount(&text, threads);
         group.bench_with_input(BenchmarkId::new("hand_loop", threads), &threads, |b, &t| {

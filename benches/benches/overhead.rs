@@ -11,6 +11,8 @@ use stream_runtime::Batch;
 
 fn overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("batch_overhead");
+    // Sub-microsecond cases: two seconds hold millions of iterations.
+    group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
     group.bench_function("hand_loop/one_record", |b| {
         b.iter(|| {
             let mut m = hashbrown::HashMap::<u64, u64>::new();

@@ -11,7 +11,8 @@ fn wordcount(c: &mut Criterion) {
     let text = corpus(mb);
     let mut group = c.benchmark_group("wordcount");
     group.throughput(Throughput::Bytes(text.len() as u64));
-    group.sample_size(10);
+    group.sample_size(10).warm_up_time(std::time::Duration::from_secs(1));
+    group.measurement_time(std::time::Duration::from_secs(3));
     for threads in [1usize, 2] {
         group.bench_with_input(BenchmarkId::new("hand_loop", threads), &threads, |b, &t| {
             b.iter(|| hand_wordcount(&text, t))

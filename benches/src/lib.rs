@@ -1,4 +1,7 @@
-//! Shared pieces of the benchmarks: the corpus and the hand-written baseline.
+//! Shared pieces of the benchmarks: the corpus and the hand-written baseline, and the Sluice
+//! side of the comparison with Spark Streaming ([`compare`]).
+
+pub mod compare;
 
 use std::path::PathBuf;
 

@@ -30,3 +30,6 @@ mod divergences {}
 
 #[doc = include_str!("performance.md")]
 mod performance {}
+
+#[doc = include_str!("spark-comparison.md")]
+mod spark_comparison {}

@@ -3,11 +3,21 @@
 //! The map side hashes each key once, routes it to the table of its reduce partition and
 //! combines in place; the reduce side merges, per partition and in parallel, the tables that
 //! every map partition built for it.
+//!
+//! A word count is bound by memory latency: most keys of a large batch are not in cache when
+//! they are looked up. So the tables are our own: open addressing with linear probing over
+//! slots that hold their key's hash (growing and merging never hash a key again, and a probe
+//! compares hashes before keys), and records wait in a short queue while the slot they will
+//! probe is prefetched, so [`LOOKAHEAD`] cache misses overlap instead of following each other.
 
-use hashbrown::hash_table::{Entry, HashTable};
+use std::collections::VecDeque;
+
 use rayon::prelude::*;
 
 use crate::data::{hash_of, Key};
+
+/// Records queued between hashing a key and probing its table.
+const LOOKAHEAD: usize = 8;
 
 /// The reduce partition of a key with hash `h` among `n`.
 #[inline]
@@ -15,63 +25,170 @@ pub(crate) fn partition_of(h: u64, n: usize) -> usize {
     ((((h >> 16) & 0xFFFF_FFFF) * n as u64) >> 32) as usize
 }
 
-/// Map-side combiner: one hash table per reduce partition.
-pub(crate) struct Combiner<K, C> {
-    tables: Vec<HashTable<(K, C)>>,
+/// Asks the CPU to bring `p`'s cache line in; a hint, which never faults.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetcht0` only loads a cache line; it has no effect on program state and
+    // never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
-impl<K: Key, C> Combiner<K, C> {
-    pub(crate) fn new(partitions: usize) -> Self {
-        Combiner { tables: (0..partitions.max(1)).map(|_| HashTable::new()).collect() }
+struct Slot<K, C> {
+    hash: u64,
+    key: K,
+    comb: C,
+}
+
+/// A hash table of combiners: linear probing, at most 5/8 full, capacity a power of two.
+pub(crate) struct Table<K, C> {
+    slots: Vec<Option<Slot<K, C>>>,
+    len: usize,
+}
+
+impl<K: Key, C> Table<K, C> {
+    fn new() -> Self {
+        Table { slots: Vec::new(), len: 0 }
     }
 
-    /// Combines `v` into the combiner of `k`, creating it with `create` when `k` is new.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     #[inline]
-    pub(crate) fn add<V>(&mut self, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
-        let h = hash_of(&k);
-        let n = self.tables.len();
-        let table = &mut self.tables[partition_of(h, n)];
-        match table.entry(h, |(k2, _)| *k2 == k, |(k2, _)| hash_of(k2)) {
-            Entry::Occupied(mut e) => merge(&mut e.get_mut().1, v),
-            Entry::Vacant(e) => {
-                e.insert((k, create(v)));
+    fn prefetch(&self, h: u64) {
+        if !self.slots.is_empty() {
+            prefetch(&self.slots[h as usize & (self.slots.len() - 1)]);
+        }
+    }
+
+    /// Makes room for `additional` more keys without growing.
+    fn reserve(&mut self, additional: usize) {
+        let need = self.len + additional;
+        if need * 8 >= self.slots.len() * 5 {
+            self.resize((need * 8 / 5 + 1).next_power_of_two().max(16));
+        }
+    }
+
+    fn resize(&mut self, capacity: usize) {
+        let old = std::mem::replace(&mut self.slots, (0..capacity).map(|_| None).collect());
+        let mask = capacity - 1;
+        for slot in old.into_iter().flatten() {
+            let mut i = slot.hash as usize & mask;
+            while self.slots[i].is_some() {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = Some(slot);
+        }
+    }
+
+    /// Combines `v` into the combiner of `k` (hash `h`), creating it with `create` when `k`
+    /// is new.
+    #[inline]
+    fn upsert<V>(&mut self, h: u64, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
+        if self.len * 8 >= self.slots.len() * 5 {
+            self.resize((self.slots.len() * 2).max(16));
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let slot = &mut self.slots[i];
+            match slot {
+                Some(s) if s.hash == h && s.key == k => return merge(&mut s.comb, v),
+                Some(_) => i = (i + 1) & mask,
+                None => {
+                    *slot = Some(Slot { hash: h, key: k, comb: create(v) });
+                    self.len += 1;
+                    return;
+                }
             }
         }
     }
+
+    fn into_entries(self) -> impl Iterator<Item = (u64, K, C)> {
+        self.slots.into_iter().flatten().map(|s| (s.hash, s.key, s.comb))
+    }
 }
 
-/// Merges the combiners of every map partition into `n` reduce partitions, in parallel.
-/// `finish` turns each merged combiner into an output record (or drops it).
+/// Map-side combiner: one table per reduce partition, fed through the prefetch queue (a ring:
+/// the record at `next` is the oldest, replaced by the newest).
+pub(crate) struct Combiner<K, V, C> {
+    tables: Vec<Table<K, C>>,
+    queue: [Option<(u64, K, V)>; LOOKAHEAD],
+    next: usize,
+}
+
+impl<K: Key, V, C> Combiner<K, V, C> {
+    pub(crate) fn new(partitions: usize) -> Self {
+        Combiner {
+            tables: (0..partitions.max(1)).map(|_| Table::new()).collect(),
+            queue: std::array::from_fn(|_| None),
+            next: 0,
+        }
+    }
+
+    /// Combines `v` into the combiner of `k`, creating it with `create` when `k` is new. The
+    /// record may wait in the queue until [`LOOKAHEAD`] more have come, or until
+    /// [`finish`](Self::finish); records of one key are combined in the order they came.
+    #[inline]
+    pub(crate) fn add(&mut self, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
+        let h = hash_of(&k);
+        let n = self.tables.len();
+        self.tables[partition_of(h, n)].prefetch(h);
+        let oldest = self.queue[self.next].replace((h, k, v));
+        self.next = (self.next + 1) % LOOKAHEAD;
+        if let Some((h0, k0, v0)) = oldest {
+            self.tables[partition_of(h0, n)].upsert(h0, k0, v0, create, merge);
+        }
+    }
+
+    /// Combines the queued records and returns the table of each reduce partition.
+    pub(crate) fn finish(mut self, create: impl Fn(V) -> C, merge: impl Fn(&mut C, V)) -> Vec<Table<K, C>> {
+        let n = self.tables.len();
+        for j in 0..LOOKAHEAD {
+            if let Some((h, k, v)) = self.queue[(self.next + j) % LOOKAHEAD].take() {
+                self.tables[partition_of(h, n)].upsert(h, k, v, &create, &merge);
+            }
+        }
+        self.tables
+    }
+}
+
+/// Merges the tables of every map partition (`[map][reduce]`, from [`Combiner::finish`])
+/// into the reduce partitions, in parallel. `finish` turns each merged combiner into an
+/// output record (or drops it).
 pub(crate) fn reduce_side<K: Key, C: Send, R: Send>(
-    combiners: Vec<Combiner<K, C>>,
+    maps: Vec<Vec<Table<K, C>>>,
     merge: impl Fn(&mut C, C) + Sync,
     finish: impl Fn(K, C) -> Option<R> + Sync,
 ) -> Vec<Vec<R>> {
-    let n = combiners.first().map_or(1, |c| c.tables.len());
-    let mut columns: Vec<Vec<HashTable<(K, C)>>> = (0..n).map(|_| Vec::with_capacity(combiners.len())).collect();
-    for c in combiners {
-        for (r, t) in c.tables.into_iter().enumerate() {
-            columns[r].push(t);
-        }
-    }
-    let small = columns.iter().flatten().map(HashTable::len).sum::<usize>() < crate::stream::SEQUENTIAL_BELOW;
-    let merge_column = |mut tables: Vec<HashTable<(K, C)>>| {
+    let n = maps.first().map_or(1, Vec::len);
+    let columns = transpose(maps, n);
+    let small = columns.iter().flatten().map(Table::len).sum::<usize>() < crate::stream::SEQUENTIAL_BELOW;
+    let merge_column = |mut tables: Vec<Table<K, C>>| {
         let Some(largest) = (0..tables.len()).max_by_key(|&i| tables[i].len()) else {
             return Vec::new();
         };
         let mut base = tables.swap_remove(largest);
-        for t in tables {
-            for (k, c) in t {
-                let h = hash_of(&k);
-                match base.entry(h, |(k2, _)| *k2 == k, |(k2, _)| hash_of(k2)) {
-                    Entry::Occupied(mut e) => merge(&mut e.get_mut().1, c),
-                    Entry::Vacant(e) => {
-                        e.insert((k, c));
-                    }
+        base.reserve(tables.iter().map(Table::len).sum());
+        let mut queue = VecDeque::with_capacity(LOOKAHEAD);
+        for (h, k, c) in tables.into_iter().flat_map(Table::into_entries) {
+            base.prefetch(h);
+            if queue.len() == LOOKAHEAD {
+                if let Some((h0, k0, c0)) = queue.pop_front() {
+                    base.upsert(h0, k0, c0, |c| c, &merge);
                 }
             }
+            queue.push_back((h, k, c));
         }
-        base.into_iter().filter_map(|(k, c)| finish(k, c)).collect()
+        for (h, k, c) in queue {
+            base.upsert(h, k, c, |c| c, &merge);
+        }
+        base.into_entries().filter_map(|(_, k, c)| finish(k, c)).collect()
     };
     if small {
         columns.into_iter().map(merge_column).collect()
@@ -116,15 +233,29 @@ mod tests {
     }
 
     #[test]
+    fn values_of_a_key_combine_in_arrival_order_across_growth() {
+        let mut c = Combiner::<u64, u64, Vec<u64>>::new(2);
+        for i in 0..10_000u64 {
+            c.add(i % 1_000, i, |v| vec![v], |acc, v| acc.push(v));
+        }
+        let tables = c.finish(|v| vec![v], |acc, v| acc.push(v));
+        assert_eq!(tables.iter().map(Table::len).sum::<usize>(), 1_000);
+        for (_, k, vs) in tables.into_iter().flat_map(Table::into_entries) {
+            assert_eq!(vs, (0..10).map(|j| k + j * 1_000).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
     fn combine_then_reduce_sums_per_key() {
-        let mut a = Combiner::<u32, u64>::new(3);
-        let mut b = Combiner::<u32, u64>::new(3);
+        let mut a = Combiner::<u32, u64, u64>::new(3);
+        let mut b = Combiner::<u32, u64, u64>::new(3);
         for i in 0..100u32 {
             a.add(i % 10, 1u64, |v| v, |c, v| *c += v);
             b.add(i % 5, 2u64, |v| v, |c, v| *c += v);
         }
+        let maps = vec![a.finish(|v| v, |c, v| *c += v), b.finish(|v| v, |c, v| *c += v)];
         let mut out: Vec<(u32, u64)> =
-            reduce_side(vec![a, b], |c, o| *c += o, |k, c| Some((k, c))).into_iter().flatten().collect();
+            reduce_side(maps, |c, o| *c += o, |k, c| Some((k, c))).into_iter().flatten().collect();
         out.sort();
         let expected: Vec<(u32, u64)> = (0..10).map(|k| (k, 10 + if k < 5 { 40 } else { 0 })).collect();
         assert_eq!(out, expected);

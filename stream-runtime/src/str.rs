@@ -14,6 +14,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// count copies no text: cloning a `Str` bumps a reference count. It dereferences to `&str`, so
 /// every `str` method works, and it hashes and compares like the text it holds.
 ///
+/// Strings of up to 15 bytes (most words) are held inline instead: cutting, cloning and
+/// dropping them touches no reference count, and comparing two of them reads no buffer, which
+/// is what a hash table of words does all the time.
+///
 /// ```
 /// use stream_runtime::Str;
 /// let line = Str::from("to be or not");
@@ -22,42 +26,114 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(words[1].to_uppercase(), "BE");
 /// ```
 #[derive(Clone)]
-pub struct Str {
-    buf: Arc<str>,
-    start: u32,
-    end: u32,
+pub struct Str(Repr);
+
+/// Longest string held inline. With it `Str` stays 24 bytes: the inline variant fits beside
+/// the pointer of the shared one, whose non-null niche tells them apart.
+const INLINE: usize = 15;
+
+#[derive(Clone)]
+enum Repr {
+    /// `bytes[..len]` is the text (valid UTF-8); the rest is zero.
+    Inline { len: u8, bytes: [u8; INLINE] },
+    /// `buf[start..end]`, on character boundaries.
+    Shared { buf: Arc<str>, start: u32, end: u32 },
 }
 
 impl Str {
     /// The empty string.
     pub fn empty() -> Str {
-        Str::from("")
+        Str(Repr::Inline { len: 0, bytes: [0; INLINE] })
     }
 
-    /// Shares `buf[range]`; the range must lie on character boundaries.
+    /// Shares `buf[range]` (copies it inline when it is short); the range must lie on
+    /// character boundaries.
     ///
     /// # Panics
     /// When the range is out of bounds or not on character boundaries, or the buffer is 4 GiB or larger.
     pub fn slice_of(buf: &Arc<str>, start: usize, end: usize) -> Str {
         assert!(buf.is_char_boundary(start) && buf.is_char_boundary(end) && start <= end);
         let to_u32 = |x: usize| u32::try_from(x).expect("text buffers are smaller than 4 GiB");
-        Str { buf: Arc::clone(buf), start: to_u32(start), end: to_u32(end) }
+        if end - start <= INLINE {
+            return Str::inline(&buf.as_bytes()[start..end]);
+        }
+        Str(Repr::Shared { buf: Arc::clone(buf), start: to_u32(start), end: to_u32(end) })
+    }
+
+    /// `text` (at most [`INLINE`] bytes of valid UTF-8) held inline.
+    #[inline]
+    fn inline(text: &[u8]) -> Str {
+        let mut bytes = [0; INLINE];
+        bytes[..text.len()].copy_from_slice(text);
+        Str(Repr::Inline { len: text.len() as u8, bytes })
+    }
+
+    /// `buf[start..end]` (at most [`INLINE`] bytes of valid UTF-8) held inline: one 16-byte
+    /// load and a mask where the buffer has 16 bytes from `start`, instead of a copy of
+    /// variable length.
+    #[inline(always)]
+    fn inline_from(buf: &[u8], start: usize, end: usize) -> Str {
+        let len = end - start;
+        let Some(wide) = buf.get(start..start + 16) else {
+            return Str::inline(&buf[start..end]);
+        };
+        // MASKS[n] keeps the low n bytes of a little-endian word.
+        const MASKS: [u64; 9] = {
+            let mut m = [0; 9];
+            let mut n = 1;
+            while n < 8 {
+                m[n] = (1 << (8 * n)) - 1;
+                n += 1;
+            }
+            m[8] = u64::MAX;
+            m
+        };
+        let word = |at: usize| {
+            let mut w = [0; 8];
+            w.copy_from_slice(&wide[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        let lo = (word(0) & MASKS[len.min(8)]).to_le_bytes();
+        let hi = (word(8) & MASKS[len.saturating_sub(8)]).to_le_bytes();
+        let mut bytes = [0; INLINE];
+        bytes[..8].copy_from_slice(&lo);
+        bytes[8..].copy_from_slice(&hi[..INLINE - 8]);
+        Str(Repr::Inline { len: len as u8, bytes })
     }
 
     /// The text.
     #[inline]
     pub fn as_str(&self) -> &str {
-        // SAFETY: the constructors check that start..end lies on char boundaries of `buf`.
-        unsafe { self.buf.get_unchecked(self.start as usize..self.end as usize) }
+        match &self.0 {
+            // SAFETY: inline bytes are copied from a `str` on character boundaries.
+            Repr::Inline { len, bytes } => unsafe { std::str::from_utf8_unchecked(&bytes[..*len as usize]) },
+            // SAFETY: the constructors check that start..end lies on char boundaries of `buf`.
+            Repr::Shared { buf, start, end } => unsafe { buf.get_unchecked(*start as usize..*end as usize) },
+        }
+    }
+
+    /// `self[start..end]` (offsets on character boundaries of `self`), sharing the buffer when
+    /// the piece is too long to hold inline.
+    #[inline(always)]
+    fn piece(&self, start: usize, end: usize) -> Str {
+        match &self.0 {
+            Repr::Shared { buf, start: base, .. } if end - start > INLINE => {
+                Str(Repr::Shared { buf: Arc::clone(buf), start: base + start as u32, end: base + end as u32 })
+            }
+            Repr::Shared { buf, start: base, .. } => {
+                let base = *base as usize;
+                Str::inline_from(buf.as_bytes(), base + start, base + end)
+            }
+            Repr::Inline { .. } => Str::inline(&self.as_bytes()[start..end]),
+        }
     }
 
     /// A sub-slice sharing the same buffer: `sub` must be a slice of `self.as_str()`.
     #[inline]
     pub fn sub(&self, sub: &str) -> Str {
-        let base = self.buf.as_ptr() as usize;
-        let start = sub.as_ptr() as usize - base;
-        debug_assert!(start >= self.start as usize && start + sub.len() <= self.end as usize);
-        Str { buf: Arc::clone(&self.buf), start: start as u32, end: (start + sub.len()) as u32 }
+        let start = sub.as_ptr() as usize - self.as_str().as_ptr() as usize;
+        debug_assert!(start + sub.len() <= self.len());
+        self.piece(start, start + sub.len())
     }
 
     /// Splits on `sep`, yielding shared pieces (empty pieces included, like `str::split`).
@@ -71,7 +147,7 @@ impl Str {
     /// assert_eq!(parts, ["a", "", "b"]);
     /// ```
     pub fn split(self, sep: char) -> Split {
-        Split { pos: self.start as usize, s: self, sep, done: false }
+        Split { pos: 0, s: self, sep, done: false }
     }
 
     /// Splits on runs of ASCII/Unicode whitespace, skipping empty pieces.
@@ -82,7 +158,7 @@ impl Str {
     /// assert_eq!(words, ["a", "b", "c"]);
     /// ```
     pub fn split_whitespace(self) -> SplitWhitespace {
-        SplitWhitespace { pos: self.start as usize, s: self }
+        SplitWhitespace { pos: 0, s: self }
     }
 }
 
@@ -90,6 +166,7 @@ impl Str {
 #[derive(Debug, Clone)]
 pub struct Split {
     s: Str,
+    /// Offset in `s` of the next piece.
     pos: usize,
     sep: char,
     done: bool,
@@ -97,35 +174,56 @@ pub struct Split {
 
 impl Iterator for Split {
     type Item = Str;
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Str> {
         if self.done {
             return None;
         }
-        let end = self.s.end as usize;
         let start = self.pos;
-        let found = if self.sep.is_ascii() {
-            memchr::memchr(self.sep as u8, &self.s.buf.as_bytes()[start..end])
-        } else {
-            self.s.buf[start..end].find(self.sep)
-        };
+        let rest = &self.s.as_bytes()[start..];
+        let found = if self.sep.is_ascii() { find_byte(self.sep as u8, rest) } else { self.s[start..].find(self.sep) };
         match found {
             Some(i) => {
                 self.pos = start + i + self.sep.len_utf8();
-                Some(Str { buf: Arc::clone(&self.s.buf), start: start as u32, end: (start + i) as u32 })
+                Some(self.s.piece(start, start + i))
             }
             None => {
                 self.done = true;
-                Some(Str { buf: Arc::clone(&self.s.buf), start: start as u32, end: end as u32 })
+                Some(self.s.piece(start, self.s.len()))
             }
         }
     }
+}
+
+/// The first `b` in `hay`. Most pieces are words, so the first 16 bytes are searched eight at
+/// a time in a register, which finds a word's end sooner than a call to `memchr` does.
+#[inline(always)]
+fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let pattern = ONES * b as u64;
+    let mut i = 0;
+    while i < 16 && i + 8 <= hay.len() {
+        let mut word = [0; 8];
+        word.copy_from_slice(&hay[i..i + 8]);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        // The lowest set high bit marks the first zero byte of `x` (higher ones may be false).
+        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero != 0 {
+            return Some(i + zero.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    let tail = &hay[i..];
+    let found = if tail.len() < 16 { tail.iter().position(|&c| c == b) } else { memchr::memchr(b, tail) };
+    found.map(|j| i + j)
 }
 
 /// Iterator returned by [`Str::split_whitespace`].
 #[derive(Debug, Clone)]
 pub struct SplitWhitespace {
     s: Str,
+    /// Offset in `s` where the search for the next piece starts.
     pos: usize,
 }
 
@@ -133,13 +231,12 @@ impl Iterator for SplitWhitespace {
     type Item = Str;
     #[inline]
     fn next(&mut self) -> Option<Str> {
-        let end = self.s.end as usize;
-        let rest = &self.s.buf[self.pos..end];
+        let rest = &self.s[self.pos..];
         let skip = rest.find(|c: char| !c.is_whitespace())?;
         let start = self.pos + skip;
-        let len = self.s.buf[start..end].find(char::is_whitespace).unwrap_or(end - start);
+        let len = self.s[start..].find(char::is_whitespace).unwrap_or(self.s.len() - start);
         self.pos = start + len;
-        Some(Str { buf: Arc::clone(&self.s.buf), start: start as u32, end: (start + len) as u32 })
+        Some(self.s.piece(start, start + len))
     }
 }
 
@@ -161,8 +258,21 @@ impl Borrow<str> for Str {
     }
 }
 impl PartialEq for Str {
+    #[inline]
     fn eq(&self, o: &Str) -> bool {
-        self.as_str() == o.as_str()
+        match (&self.0, &o.0) {
+            // Zero-padded, so the whole arrays compare, as two overlapping words: no call, no
+            // buffer read.
+            (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => {
+                let word = |b: &[u8; INLINE], at: usize| {
+                    let mut w = [0; 8];
+                    w.copy_from_slice(&b[at..at + 8]);
+                    u64::from_ne_bytes(w)
+                };
+                a == b && word(x, 0) == word(y, 0) && word(x, INLINE - 8) == word(y, INLINE - 8)
+            }
+            _ => self.as_str() == o.as_str(),
+        }
     }
 }
 impl Eq for Str {}
@@ -204,6 +314,9 @@ impl fmt::Display for Str {
 }
 impl From<&str> for Str {
     fn from(s: &str) -> Str {
+        if s.len() <= INLINE {
+            return Str::inline(s.as_bytes());
+        }
         Str::from(Arc::<str>::from(s))
     }
 }
@@ -247,6 +360,61 @@ mod tests {
             let ours: Vec<String> = Str::from(text).split_whitespace().map(String::from).collect();
             let std: Vec<String> = text.split_whitespace().map(String::from).collect();
             assert_eq!(ours, std, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn short_pieces_are_inline_and_long_ones_shared() {
+        let long = "x".repeat(INLINE + 1);
+        let line = Str::from(format!("{} {long} ü", "y".repeat(INLINE)));
+        let words: Vec<Str> = line.clone().split(' ').collect();
+        assert!(matches!(words[0].0, Repr::Inline { len: 15, .. }));
+        assert!(matches!(words[1].0, Repr::Shared { .. }));
+        assert!(matches!(words[2].0, Repr::Inline { len: 2, .. }));
+        assert_eq!(words[1], long.as_str());
+        assert_eq!(words[2], "ü");
+        // A long piece of a long piece still shares the line's buffer.
+        let again: Vec<Str> = words[1].clone().split('-').collect();
+        assert_eq!(again, [long.as_str()]);
+        assert!(matches!(again[0].0, Repr::Shared { .. }));
+        assert_eq!(std::mem::size_of::<Str>(), 24);
+    }
+
+    #[test]
+    fn inline_and_shared_compare_and_hash_alike() {
+        use std::hash::BuildHasher;
+        let h = crate::data::FastHasher::default();
+        let buf: Arc<str> = Arc::from("abcdefghijklmnopqrstuvwxyz");
+        let shared = Str::slice_of(&buf, 0, 20);
+        let inline = Str::slice_of(&buf, 0, 10);
+        assert_eq!(inline, Str::from("abcdefghij"));
+        assert_eq!(shared, Str::from("abcdefghijklmnopqrst"));
+        assert_ne!(inline, shared);
+        assert_eq!(h.hash_one(&inline), h.hash_one("abcdefghij"));
+        assert_eq!(h.hash_one(&shared), h.hash_one("abcdefghijklmnopqrst"));
+        assert_eq!(shared.sub(&shared[2..5]), "cde");
+        assert_eq!(inline.sub(&inline[9..]), "j");
+        assert_eq!(Str::empty(), "");
+        let (short, long) = (Str::from("b"), Str::from("abcdefghijklmnopqrst"));
+        assert!(short > long);
+    }
+
+    #[test]
+    fn find_byte_finds_the_first_at_every_position() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut hay = vec![b'a'; len];
+                hay[at] = b' ';
+                if at + 3 < len {
+                    hay[at + 3] = b' ';
+                }
+                assert_eq!(find_byte(b' ', &hay), Some(at), "len {len} at {at}");
+            }
+            assert_eq!(find_byte(b' ', &vec![b'a'; len]), None);
+            // Bytes just above and below the separator are not it.
+            assert_eq!(find_byte(b' ', &vec![b' ' + 1; len]), None);
+            assert_eq!(find_byte(b' ', &vec![b' ' - 1; len]), None);
+            assert_eq!(find_byte(b' ', &vec![0x80 | b' '; len]), None);
         }
     }
 

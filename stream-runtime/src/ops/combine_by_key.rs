@@ -42,7 +42,7 @@ where
         let combiners = self.up.pass(t, env, |c, p| {
             let mut comb = Combiner::new(n);
             c.push_all(p, &mut |(k, v)| comb.add(k, v, &agg.create, &agg.merge_value));
-            comb
+            comb.finish(&agg.create, &agg.merge_value)
         })?;
         let finish = |k, a| (agg.finish)(a).map(|b| (k, b));
         Some(Batch::from_partitions(reduce_side(combiners, &agg.merge_combiners, finish)))
