@@ -59,6 +59,9 @@ impl std::fmt::Debug for KafkaClient {
 /// first record batch whole, however large.
 const PROBE_BYTES: i32 = 1;
 
+/// How long that fetch may wait: not 0, which tansu answers with no topic at all.
+const PROBE_WAIT_MS: i32 = 1;
+
 impl KafkaClient {
     /// A client for the bootstrap brokers `brokers` (`host:port`, comma-separated), with the
     /// time-out, fetch size and client id of `options`. Fails only on an empty broker list or
@@ -165,9 +168,8 @@ impl KafkaClient {
         }
         let cluster = self.cluster()?;
         let t = topic.to_string();
-        let made = self.block(async move {
-            Ok(cluster.partition_client(t, partition, UnknownTopicHandling::Error).await)
-        })?;
+        let made =
+            self.block(async move { Ok(cluster.partition_client(t, partition, UnknownTopicHandling::Error).await) })?;
         let p = Arc::new(made.map_err(|e| self.error(format!("connect to {topic}-{partition}"), topic, e))?);
         self.partitions.lock().insert(key, Arc::clone(&p));
         Ok(p)
@@ -255,7 +257,7 @@ impl KafkaClient {
     /// The high watermark, asked for with a fetch at `offset` that wants almost no data;
     /// [`KafkaError::OffsetOutOfRange`] when `offset` is outside the log.
     pub fn end_from(&self, topic: &str, partition: i32, offset: i64) -> Result<i64, KafkaError> {
-        self.fetch_bytes(topic, partition, offset, PROBE_BYTES, 0).map(|(_, end)| end)
+        self.fetch_bytes(topic, partition, offset, PROBE_BYTES, PROBE_WAIT_MS).map(|(_, end)| end)
     }
 
     /// Fetches the records of `topic`-`partition` from `offset` on (at most
@@ -323,7 +325,7 @@ impl KafkaClient {
         let earliest = self.earliest_offset(topic, partition).unwrap_or(offset);
         let end = match end {
             Some(end) if end >= 0 => end,
-            _ => match self.raw_fetch(topic, partition, earliest, PROBE_BYTES, 0) {
+            _ => match self.raw_fetch(topic, partition, earliest, PROBE_BYTES, PROBE_WAIT_MS) {
                 Ok(Ok((_, end))) => end,
                 Ok(Err(RsError::ServerError {
                     response: Some(ServerErrorResponse::PartitionFetchState { high_watermark, .. }),

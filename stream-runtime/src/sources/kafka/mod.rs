@@ -84,7 +84,12 @@ impl StreamingContext {
     ///     .reduce_by_key(|a, b| a + b)
     ///     .print();
     /// ```
-    pub fn kafka_text_stream(&self, brokers: &str, topics: &[impl AsRef<str>], options: KafkaOptions) -> DStream<'_, Str> {
+    pub fn kafka_text_stream(
+        &self,
+        brokers: &str,
+        topics: &[impl AsRef<str>],
+        options: KafkaOptions,
+    ) -> DStream<'_, Str> {
         self.kafka_stream(brokers, topics, options, |direct, records| {
             let decoder = Decoder { source: &direct.name, limit: direct.limit, counters: &direct.counters };
             let mut lines = Vec::with_capacity(records.len());
@@ -114,7 +119,8 @@ impl StreamingContext {
                 None
             }
         };
-        let direct = Direct::new(name, topics, options, self.batch_duration().as_millis(), self.conf.max_line_bytes, client);
+        let direct =
+            Direct::new(name, topics, options, self.batch_duration().as_millis(), self.conf.max_line_bytes, client);
         register(self, KafkaSource { direct, convert })
     }
 }

@@ -281,7 +281,14 @@ impl Direct {
                 Err(e) if e.is_unreachable() => {
                     self.counters.errors.add(1);
                     if self.stopped.load(Ordering::SeqCst) {
-                        self.fail(t, None, format!("stopped before offsets [{offset}, {}) of {}-{} could be read: {e}", range.until, range.topic, range.partition));
+                        self.fail(
+                            t,
+                            None,
+                            format!(
+                                "stopped before offsets [{offset}, {}) of {}-{} could be read: {e}",
+                                range.until, range.topic, range.partition
+                            ),
+                        );
                         break;
                     }
                     if !self.read_down.swap(true, Ordering::SeqCst) {
@@ -295,7 +302,11 @@ impl Direct {
                 },
                 Err(e) => {
                     self.counters.errors.add(1);
-                    self.fail(t, None, format!("cannot read {}-{} at offset {offset}: {e}", range.topic, range.partition));
+                    self.fail(
+                        t,
+                        None,
+                        format!("cannot read {}-{} at offset {offset}: {e}", range.topic, range.partition),
+                    );
                     break;
                 }
             }
