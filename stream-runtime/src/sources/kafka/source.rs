@@ -377,6 +377,32 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
         Ok(())
     }
 
+    fn position(&self) -> Option<serde_json::Value> {
+        let pos = self.direct.position.lock();
+        let next: Vec<OffsetRange> = pos
+            .next
+            .iter()
+            .map(|((topic, partition), &o)| OffsetRange {
+                topic: topic.clone(),
+                partition: *partition,
+                from: o,
+                until: o,
+            })
+            .collect();
+        Some(serde_json::json!({ "next": next, "seen": pos.seen }))
+    }
+
+    fn restore_position(&self, position: &serde_json::Value) -> Result<(), String> {
+        let bad =
+            |e: serde_json::Error| format!("{}: the checkpointed offsets are not readable: {e}", self.direct.name);
+        let next: Vec<OffsetRange> = serde_json::from_value(position["next"].clone()).map_err(bad)?;
+        let seen: BTreeSet<String> = serde_json::from_value(position["seen"].clone()).map_err(bad)?;
+        let mut pos = self.direct.position.lock();
+        pos.next = next.into_iter().map(|r| ((r.topic, r.partition), r.until)).collect();
+        pos.seen = seen;
+        Ok(())
+    }
+
     fn stop(&self) {
         self.direct.stopped.store(true, Ordering::SeqCst);
     }
@@ -404,6 +430,38 @@ impl<T: Send + Sync> Source<T> for KafkaSource<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn source() -> KafkaSource<KafkaRecord> {
+        let direct = Direct::new("test".into(), vec!["t".into()], KafkaOptions::default(), 1000, 1 << 20, None);
+        KafkaSource { direct, convert: |_, records| records }
+    }
+
+    #[test]
+    fn logged_ranges_are_given_back_and_move_the_position() {
+        let s = source();
+        let t = Time::from_millis(3000);
+        let logged = serde_json::json!([
+            {"topic": "t", "partition": 0, "from": 5, "until": 10},
+            {"topic": "t", "partition": 1, "from": 7, "until": 7}
+        ]);
+        s.reallocate(
+            Time::from_millis(2000),
+            &serde_json::json!([{"topic": "t", "partition": 0, "from": 0, "until": 5}]),
+        )
+        .unwrap();
+        s.reallocate(t, &logged).unwrap();
+        assert_eq!(s.allocation(t), Some(logged), "the batch holds exactly the logged ranges");
+        let position = s.position().unwrap();
+        assert_eq!(position["next"][0]["until"], 10);
+        assert_eq!(position["next"][1]["until"], 7);
+        assert_eq!(position["seen"], serde_json::json!(["t"]));
+        let err = s.reallocate(t, &serde_json::json!({"not": "ranges"})).unwrap_err();
+        assert!(err.starts_with("test: the batch log's offset ranges of"), "{err}");
+
+        let other = source();
+        other.restore_position(&position).unwrap();
+        assert_eq!(other.position(), Some(position));
+    }
 
     #[test]
     fn long_ranges_are_cut_and_empty_ones_dropped() {
