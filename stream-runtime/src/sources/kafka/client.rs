@@ -1,6 +1,7 @@
 //! [`KafkaClient`]: a blocking face on `rskafka`, which is asynchronous.
 //!
-//! Each client owns a small tokio runtime (one I/O thread named `sluice-kafka`); every call
+//! Each client owns a small tokio runtime (two I/O threads named `sluice-kafka`, which also
+//! decode the fetched record batches); every call
 //! spawns its request there and waits for the answer on the calling thread, so the engine's
 //! worker threads never run a reactor and calls work from any thread, including another
 //! runtime's. Connections (one per partition leader, made by `rskafka`) are kept and remade
@@ -66,6 +67,14 @@ impl KafkaClient {
     /// A client for the bootstrap brokers `brokers` (`host:port`, comma-separated), with the
     /// time-out, fetch size and client id of `options`. Fails only on an empty broker list or
     /// when the I/O thread cannot start.
+    ///
+    /// ```
+    /// use stream_runtime::{KafkaClient, KafkaError, KafkaOptions};
+    /// let client = KafkaClient::new("a:9092, b:9092", &KafkaOptions::default()).unwrap();
+    /// assert_eq!(client.brokers(), "a:9092, b:9092");
+    /// let err = KafkaClient::new(" , ", &KafkaOptions::default()).unwrap_err();
+    /// assert!(matches!(err, KafkaError::InvalidOptions(_)));
+    /// ```
     pub fn new(brokers: &str, options: &KafkaOptions) -> Result<KafkaClient, KafkaError> {
         let bootstrap: Vec<String> =
             brokers.split(',').map(str::trim).filter(|b| !b.is_empty()).map(String::from).collect();
@@ -73,7 +82,7 @@ impl KafkaClient {
             return Err(KafkaError::InvalidOptions(format!("no bootstrap broker in {brokers:?}")));
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("sluice-kafka")
             .enable_all()
             .build()
@@ -186,6 +195,14 @@ impl KafkaClient {
 
     /// The partitions of `topic`, in order ([`KafkaError::TopicMissing`] when it does not
     /// exist).
+    ///
+    /// ```no_run
+    /// use stream_runtime::{KafkaClient, KafkaError, KafkaOptions};
+    /// let client = KafkaClient::new("localhost:9092", &KafkaOptions::default()).unwrap();
+    /// client.create_topic("two", 2).unwrap();
+    /// assert_eq!(client.partitions("two").unwrap(), vec![0, 1]);
+    /// assert!(matches!(client.partitions("none"), Err(KafkaError::TopicMissing { .. })));
+    /// ```
     pub fn partitions(&self, topic: &str) -> Result<Vec<i32>, KafkaError> {
         let cluster = self.cluster()?;
         let listed = self.block(async move { Ok(cluster.list_topics().await) })?;
@@ -209,6 +226,14 @@ impl KafkaClient {
 
     /// Writes `records` (key, value) to `topic`-`partition` as one record batch stamped with
     /// the current time; returns the offsets they got.
+    ///
+    /// ```no_run
+    /// use stream_runtime::{KafkaClient, KafkaOptions};
+    /// let client = KafkaClient::new("localhost:9092", &KafkaOptions::default()).unwrap();
+    /// let offsets = client.produce("events", 0, [(Some(b"user-1".to_vec()), b"login".to_vec())]).unwrap();
+    /// let (records, _) = client.fetch("events", 0, offsets.start).unwrap();
+    /// assert_eq!(records[0].key.as_deref(), Some(&b"user-1"[..]));
+    /// ```
     pub fn produce(
         &self,
         topic: &str,
@@ -246,6 +271,13 @@ impl KafkaClient {
     ///
     /// Taken from a fetch answer, not from `ListOffsets(latest)`, whose answer some brokers
     /// (tansu) get wrong for batches of several records.
+    ///
+    /// ```no_run
+    /// use stream_runtime::{KafkaClient, KafkaOptions};
+    /// let client = KafkaClient::new("localhost:9092", &KafkaOptions::default()).unwrap();
+    /// let (earliest, end) = (client.earliest_offset("events", 0).unwrap(), client.end_offset("events", 0).unwrap());
+    /// println!("events-0 holds {} records", end - earliest);
+    /// ```
     pub fn end_offset(&self, topic: &str, partition: i32) -> Result<i64, KafkaError> {
         let earliest = self.earliest_offset(topic, partition)?;
         match self.end_from(topic, partition, earliest) {
@@ -256,6 +288,16 @@ impl KafkaClient {
 
     /// The high watermark, asked for with a fetch at `offset` that wants almost no data;
     /// [`KafkaError::OffsetOutOfRange`] when `offset` is outside the log.
+    ///
+    /// ```no_run
+    /// use stream_runtime::{KafkaClient, KafkaError, KafkaOptions};
+    /// let client = KafkaClient::new("localhost:9092", &KafkaOptions::default()).unwrap();
+    /// match client.end_from("events", 0, 1_000_000) {
+    ///     Ok(end) => println!("{} records after offset 1000000", end - 1_000_000),
+    ///     Err(KafkaError::OffsetOutOfRange { earliest, end, .. }) => println!("the log holds [{earliest}, {end})"),
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// ```
     pub fn end_from(&self, topic: &str, partition: i32, offset: i64) -> Result<i64, KafkaError> {
         self.fetch_bytes(topic, partition, offset, PROBE_BYTES, PROBE_WAIT_MS).map(|(_, end)| end)
     }
