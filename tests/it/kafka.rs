@@ -24,11 +24,7 @@ const BATCH_MS: i64 = 1000;
 
 /// Starts a broker, or `None` when the test is to be skipped (`SLUICE_SKIP_KAFKA=1`).
 fn broker() -> Option<LocalBroker> {
-    match LocalBroker::start() {
-        Ok(b) => Some(b),
-        Err(_) if std::env::var_os("SLUICE_SKIP_KAFKA").is_some() => None,
-        Err(e) => panic!("{e} (or set SLUICE_SKIP_KAFKA=1 to skip the Kafka tests)"),
-    }
+    LocalBroker::start_for_test().unwrap()
 }
 
 fn options(starting_offsets: StartingOffsets) -> KafkaOptions {

@@ -320,12 +320,8 @@ impl KafkaClient {
     ) -> Result<(Vec<KafkaRecord>, i64), KafkaError> {
         let (records, end) = match self.raw_fetch(topic, partition, offset, max_bytes, max_wait_ms)? {
             Ok(ok) => ok,
-            Err(RsError::ServerError { protocol_error: ProtocolError::OffsetOutOfRange, response, .. }) => {
-                let end = match response {
-                    Some(ServerErrorResponse::PartitionFetchState { high_watermark, .. }) => Some(high_watermark),
-                    _ => None,
-                };
-                return Err(self.out_of_range(topic, partition, offset, end));
+            Err(e @ RsError::ServerError { protocol_error: ProtocolError::OffsetOutOfRange, .. }) => {
+                return Err(self.out_of_range(topic, partition, offset, high_watermark(&e)));
             }
             Err(e) => return Err(self.error(format!("fetch {topic}-{partition} at {offset}"), topic, e)),
         };
@@ -369,13 +365,21 @@ impl KafkaClient {
             Some(end) if end >= 0 => end,
             _ => match self.raw_fetch(topic, partition, earliest, PROBE_BYTES, PROBE_WAIT_MS) {
                 Ok(Ok((_, end))) => end,
-                Ok(Err(RsError::ServerError {
-                    response: Some(ServerErrorResponse::PartitionFetchState { high_watermark, .. }),
-                    ..
-                })) => high_watermark,
-                _ => offset,
+                Ok(Err(e)) => high_watermark(&e).unwrap_or(offset),
+                Err(_) => offset,
             },
         };
         KafkaError::OffsetOutOfRange { topic: topic.to_string(), partition, offset, earliest, end }
+    }
+}
+
+/// The high watermark a broker sent with a fetch error, if it sent one.
+fn high_watermark(e: &RsError) -> Option<i64> {
+    match e {
+        RsError::ServerError {
+            response: Some(ServerErrorResponse::PartitionFetchState { high_watermark, .. }),
+            ..
+        } => Some(*high_watermark),
+        _ => None,
     }
 }

@@ -81,7 +81,9 @@ pub struct KafkaOptions {
     pub starting_offsets: StartingOffsets,
     /// At most this many records per second and partition (Spark's
     /// `spark.streaming.kafka.maxRatePerPartition`); a batch takes at most
-    /// `max(rate × batch seconds, 1)` records of each partition. 0: no limit (default).
+    /// `max(rate × batch seconds, 1)` records of each partition. 0: no limit (default). With
+    /// backpressure ([`Conf::backpressure`](crate::Conf::backpressure)) the estimated rate is
+    /// shared over the partitions in proportion to their lag, each share capped by this.
     pub max_rate_per_partition: u64,
     /// What to do with offsets out of range (default: [`OffsetReset::Fail`]).
     pub on_out_of_range: OffsetReset,

@@ -54,6 +54,8 @@ pub(crate) struct Direct {
     failing: Mutex<BTreeSet<(String, i32)>>,
     read_down: AtomicBool,
     stopped: AtomicBool,
+    /// The rate backpressure asks for, records per second over all partitions.
+    rate: Mutex<Option<f64>>,
     pub(crate) counters: SourceCounters,
 }
 
@@ -79,6 +81,7 @@ impl Direct {
             failing: Mutex::new(BTreeSet::new()),
             read_down: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
+            rate: Mutex::new(None),
             counters: SourceCounters::default(),
         }
     }
@@ -145,6 +148,15 @@ impl Direct {
             pos.down = false;
             tracing::info!(source = %self.name, "the Kafka brokers are reachable again");
         }
+        let lags: Vec<i64> = ranges.values().map(|r| r.until - r.from).collect();
+        let rate = *self.rate.lock();
+        let limits = partition_limits(&lags, rate, self.options.max_rate_per_partition, self.batch_ms);
+        for (r, limit) in ranges.values_mut().zip(limits) {
+            if let Some(n) = limit {
+                r.until = r.until.min(r.from.saturating_add(n));
+            }
+            pos.next.insert((r.topic.clone(), r.partition), r.until);
+        }
         for (key, &next) in &pos.next {
             ranges.entry(key.clone()).or_insert_with(|| OffsetRange {
                 topic: key.0.clone(),
@@ -156,8 +168,9 @@ impl Direct {
         ranges.into_values().collect()
     }
 
-    /// The range of one partition; `Err` only when the brokers cannot be reached, `None` when
-    /// the partition has no position (its offsets could not be had, or it fails).
+    /// The range of one partition, up to the end of its log (the caller applies the rate
+    /// limits and moves the position); `Err` only when the brokers cannot be reached, `None`
+    /// when the partition has no position (its offsets could not be had).
     fn plan_partition(
         &self,
         client: &KafkaClient,
@@ -200,13 +213,7 @@ impl Direct {
         if self.failing.lock().remove(&key) {
             tracing::info!(source = %self.name, "{topic}-{p} is read again from offset {from}");
         }
-        let until = match self.options.max_records_per_batch(self.batch_ms) {
-            Some(n) => end.min(from.saturating_add(n)),
-            None => end,
-        }
-        .max(from);
-        pos.next.insert(key.clone(), until);
-        Ok(Some(OffsetRange { topic: key.0, partition: p, from, until }))
+        Ok(Some(OffsetRange { topic: key.0, partition: p, from, until: end.max(from) }))
     }
 
     /// Where a partition seen for the first time starts: by the options for the partitions
@@ -323,6 +330,32 @@ impl Direct {
     }
 }
 
+/// The most records each partition may give a batch of `batch_ms` ms, given its lag (records
+/// after its position), as Spark's `maxMessagesPerPartition`: with a backpressure `rate`, that
+/// rate shared in proportion to the lags, each share capped at `max_rate` (when not 0);
+/// without, `max_rate`. At least one record a partition (`minRatePerPartition`); `None`: no
+/// limit.
+fn partition_limits(lags: &[i64], rate: Option<f64>, max_rate: u64, batch_ms: i64) -> Vec<Option<i64>> {
+    let secs = batch_ms.max(0) as f64 / 1000.0;
+    let total: i64 = lags.iter().sum();
+    let per_second: Vec<f64> = match rate {
+        Some(rate) if total > 0 => lags
+            .iter()
+            .map(|&lag| {
+                let share = lag as f64 / total as f64 * rate;
+                if max_rate > 0 {
+                    share.min(max_rate as f64)
+                } else {
+                    share
+                }
+            })
+            .collect(),
+        _ if max_rate > 0 => vec![max_rate as f64; lags.len()],
+        _ => return vec![None; lags.len()],
+    };
+    per_second.into_iter().map(|r| Some(((secs * r) as i64).max(1))).collect()
+}
+
 /// The non-empty ranges, longer ones cut into pieces of at most `max` records (0: no limit).
 fn split(ranges: &[OffsetRange], max: u64) -> Vec<OffsetRange> {
     let mut out = Vec::new();
@@ -403,6 +436,10 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
         Ok(())
     }
 
+    fn update_rate(&self, rate: f64) {
+        *self.direct.rate.lock() = Some(rate);
+    }
+
     fn stop(&self) {
         self.direct.stopped.store(true, Ordering::SeqCst);
     }
@@ -461,6 +498,20 @@ mod tests {
         let other = source();
         other.restore_position(&position).unwrap();
         assert_eq!(other.position(), Some(position));
+    }
+
+    #[test]
+    fn limits_follow_spark_max_messages_per_partition() {
+        // No rate limit, no backpressure: the whole lag.
+        assert_eq!(partition_limits(&[5, 0], None, 0, 1000), vec![None, None]);
+        // maxRatePerPartition 10 records/s, 500 ms batches: 5 a partition.
+        assert_eq!(partition_limits(&[100, 0], None, 10, 500), vec![Some(5), Some(5)]);
+        // Backpressure 100 records/s over lags 30 and 10: 75 and 25 per second, 1 s batches.
+        assert_eq!(partition_limits(&[30, 10], Some(100.0), 0, 1000), vec![Some(75), Some(25)]);
+        // ... each capped at maxRatePerPartition, and never below one record.
+        assert_eq!(partition_limits(&[30, 10, 0], Some(100.0), 50, 1000), vec![Some(50), Some(25), Some(1)]);
+        // Nothing to read: the backpressure rate has nothing to share.
+        assert_eq!(partition_limits(&[0, 0], Some(100.0), 0, 1000), vec![None, None]);
     }
 
     #[test]
