@@ -11,6 +11,7 @@
 //! it had reached and neither loses nor repeats a record.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -268,6 +269,62 @@ fn stream_waits_through_a_broker_restart_and_loses_nothing() {
     assert_eq!(down.len(), 1, "the outage is reported once: {down:?}");
     assert!(down[0].contains("batches stay empty until the brokers are back"), "{}", down[0]);
     assert_eq!(crate::logs::lines_with(&name, "reachable again").len(), 1);
+}
+
+#[test]
+fn a_planned_batch_waits_for_the_broker_and_reads_its_whole_range() {
+    let Some(mut broker) = broker() else { return };
+    crate::logs::capture();
+    let topic = "planned";
+    let c = client(&broker);
+    c.create_topic(topic, 1).unwrap();
+    let first = lines(3, 20);
+    produce(&c, topic, 1, &first);
+    // The output holds the first batch until released, so the second is planned (with the
+    // broker up) before it is read (with the broker down).
+    let (held, released) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let (hold, gate) = (Arc::clone(&held), Arc::clone(&released));
+    let (brokers, t) = (broker.brokers(), topic.to_string());
+    let mut run: Run<(i32, i64, String)> = Run::start(2, move |ssc, out| {
+        let stream = ssc.kafka_direct_stream(&brokers, &[t], options(StartingOffsets::Earliest));
+        stream.foreach_batch(move |b: Batch<KafkaRecord>, t| {
+            while out.lock().unwrap().is_empty() && !gate.load(Ordering::SeqCst) {
+                hold.store(true, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let rs = b.into_vec().into_iter().map(|r| (r.partition, r.offset, r.value_str())).collect();
+            out.lock().unwrap().insert(t, rs);
+        });
+    });
+    run.clock.set(run.zero + Duration::millis(BATCH_MS));
+    while !held.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let second = lines(4, 30);
+    produce(&c, topic, 1, &second);
+    run.clock.set(run.zero + Duration::millis(2 * BATCH_MS));
+    // The generator plans batch 2 while batch 1 is held.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    broker.stop();
+    released.store(true, Ordering::SeqCst);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let done = run.running().batches_completed();
+    assert_eq!(done, 1, "batch 2 waits for the broker: {:?} {:?}", run.batches.lock().unwrap(), run.failure());
+
+    broker.restart().unwrap();
+    let c = client(&broker);
+    c.create_topic(topic, 1).unwrap();
+    produce(&c, topic, 1, &first);
+    produce(&c, topic, 1, &second);
+    run.steps = 1;
+    let got = run.step();
+    let expected: Vec<(i32, i64, String)> =
+        second.iter().enumerate().map(|(i, l)| (0, (first.len() + i) as i64, l.clone())).collect();
+    assert_eq!(got, expected, "batch 2 holds its whole range, read after the restart");
+    assert!(run.failure().is_none());
+    let name = format!("kafka_direct_stream({}, [{topic}])", broker.brokers());
+    assert_eq!(crate::logs::lines_with(&name, "the batch waits for the brokers").len(), 1);
+    assert_eq!(crate::logs::lines_with(&name, "the brokers are back; reading the batch").len(), 1);
 }
 
 #[test]
