@@ -69,9 +69,9 @@ impl StreamingContext {
     }
 
     /// The values of a direct stream's records as lines of text: each value split at `\n`
-    /// (a value without one is one line), invalid UTF-8 decoded lossily and counted, lines
-    /// longer than [`Conf::max_line_bytes`](crate::Conf::max_line_bytes) reported and dropped,
-    /// records without a value skipped. Otherwise as
+    /// (a value without one is one line, an empty value none), invalid UTF-8 decoded lossily
+    /// and counted, lines longer than [`Conf::max_line_bytes`](crate::Conf::max_line_bytes)
+    /// reported and dropped, records without a value skipped. Otherwise as
     /// [`kafka_direct_stream`](Self::kafka_direct_stream).
     ///
     /// ```no_run
@@ -91,14 +91,18 @@ impl StreamingContext {
         options: KafkaOptions,
     ) -> DStream<'_, Str> {
         self.kafka_stream(brokers, topics, options, |direct, records| {
-            let decoder = Decoder { source: &direct.name, limit: direct.limit, counters: &direct.counters };
-            let mut lines = Vec::with_capacity(records.len());
-            for r in &records {
-                if let Some(v) = &r.value {
-                    lines.extend(decoder.lines(v, r.offset.max(0) as u64));
+            // One buffer for the task's values, each ended by one `\n`, decoded at once: the
+            // lines share it.
+            let len = records.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len() + 1)).sum();
+            let mut text = Vec::with_capacity(len);
+            for v in records.iter().filter_map(|r| r.value.as_deref()).filter(|v| !v.is_empty()) {
+                text.extend_from_slice(v);
+                if !v.ends_with(b"\n") {
+                    text.push(b'\n');
                 }
             }
-            lines
+            let decoder = Decoder { source: &direct.name, limit: direct.limit, counters: &direct.counters };
+            decoder.lines(&text, 0)
         })
     }
 
