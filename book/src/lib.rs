@@ -25,6 +25,9 @@ mod hdfs {}
 #[doc = include_str!("fault-tolerance.md")]
 mod fault_tolerance {}
 
+#[doc = include_str!("kafka.md")]
+mod kafka {}
+
 #[doc = include_str!("divergences.md")]
 mod divergences {}
 

@@ -3,5 +3,6 @@
 
 pub mod file_wordcount;
 pub mod hdfs_wordcount;
+pub mod kafka_wordcount;
 pub mod network_wordcount;
 pub mod recoverable_wordcount;

@@ -1,5 +1,6 @@
 //! Spark's `RecoverableNetworkWordCount`: a word count that survives being killed. It reads a
-//! directory stream (local or `hdfs://`) or a socket, keeps running totals per word, writes
+//! directory stream (local or `hdfs://`), a socket or a Kafka topic (a direct stream from the
+//! earliest offset), keeps running totals per word, writes
 //! each batch's counts and the totals after it as text files, and checkpoints; started again
 //! with the same checkpoint directory it continues where it was, and every batch's output
 //! is committed exactly once.
@@ -21,7 +22,7 @@
 //! `(word,count)` format.
 
 use stream_runtime::prelude::*;
-use stream_runtime::{SocketOptions, StreamingError};
+use stream_runtime::{KafkaOptions, SocketOptions, StartingOffsets, StreamingError};
 
 /// Where the words come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,13 @@ pub enum Input {
         addr: String,
         /// The server replays from the first line on every connection.
         replayable: bool,
+    },
+    /// A Kafka topic, read from its earliest offset.
+    Kafka {
+        /// The bootstrap brokers, `host:port` (comma-separated).
+        brokers: String,
+        /// The topic.
+        topic: String,
     },
 }
 
@@ -69,6 +77,10 @@ pub fn build(s: &Settings) -> StreamingContext {
         Input::Socket { addr, replayable } => {
             let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "0"));
             ssc.socket_text_stream_with(host, port.parse().unwrap_or(0), SocketOptions { replayable: *replayable })
+        }
+        Input::Kafka { brokers, topic } => {
+            let options = KafkaOptions { starting_offsets: StartingOffsets::Earliest, ..KafkaOptions::default() };
+            ssc.kafka_text_stream(brokers, &[topic], options)
         }
     };
     let counts =

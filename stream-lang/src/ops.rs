@@ -53,11 +53,20 @@ impl OpKind {
 }
 
 /// Methods of the context that create input streams.
-pub const SOURCES: &[&str] =
-    &["socket_text_stream", "text_file_stream", "text_file_stream_with", "queue_stream", "union", "transform"];
+pub const SOURCES: &[&str] = &[
+    "socket_text_stream",
+    "text_file_stream",
+    "text_file_stream_with",
+    "kafka_text_stream",
+    "kafka_direct_stream",
+    "queue_stream",
+    "union",
+    "transform",
+];
 
 /// Sources whose records are lines of text (`Str`): the ones a simulation feeds from memory.
-pub const TEXT_SOURCES: &[&str] = &["socket_text_stream", "text_file_stream", "text_file_stream_with"];
+pub const TEXT_SOURCES: &[&str] =
+    &["socket_text_stream", "text_file_stream", "text_file_stream_with", "kafka_text_stream"];
 
 /// The method of the context that enables checkpointing.
 pub const CHECKPOINT: &str = "checkpoint";

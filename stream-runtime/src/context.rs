@@ -85,7 +85,14 @@ pub(crate) trait Input: Send + Sync {
     fn reallocate(&self, _t: Time, _logged: &serde_json::Value) -> Result<(), String> {
         Ok(())
     }
-    /// Stops receiving.
+    /// Why batch `t` of this input is incomplete, if it is (an offset range it may not skip,
+    /// data it could not read): taken once, after the batch's outputs ran, and reported as the
+    /// batch's [`StreamingError::InputFailed`].
+    fn failure(&self, _t: Time) -> Option<String> {
+        None
+    }
+    /// Stops receiving. Called when the job is asked to stop, while the batch in progress may
+    /// still run, and again once it stopped.
     fn stop(&self) {}
     /// Counters of bad input.
     fn stats(&self) -> SourceStats {

@@ -71,6 +71,17 @@ pub enum StreamingError {
     /// Checkpointing or recovery failed.
     #[error(transparent)]
     Checkpoint(#[from] crate::checkpoint::CheckpointError),
+    /// An input could not give a batch all its data (a Kafka offset out of range under the
+    /// `Fail` policy...). Later batches still run.
+    #[error("input {input} failed in batch {time}: {cause}")]
+    InputFailed {
+        /// The input's description.
+        input: String,
+        /// The batch time.
+        time: Time,
+        /// What went wrong.
+        cause: String,
+    },
     /// A validation error with free text (used by operators added by later stages).
     #[error("{0}")]
     Invalid(String),

@@ -69,7 +69,10 @@ pub use ops::CoGrouped;
 pub use outputs::format_batch;
 pub use running::RunningContext;
 pub use show::Show;
-pub use sources::{BatchQueue, FileStreamOptions, SocketOptions};
+pub use sources::{
+    BatchQueue, FileStreamOptions, KafkaClient, KafkaError, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset,
+    SocketOptions, StartingOffsets,
+};
 pub use state::{Snapshot, State, StateError, StateSpec, StateStream};
 pub use str::{Split, SplitWhitespace, Str};
 pub use stream::DStream;

@@ -78,6 +78,11 @@ pub(crate) fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError
         tracing::error!(time = %t, output = %out.name(), "batch failed: {cause}");
         errors.push(StreamingError::JobFailed { time: t, output: out.name(), cause });
     }
+    for input in &graph.inputs {
+        if let Some(cause) = input.failure(t) {
+            errors.push(StreamingError::InputFailed { input: input.name(), time: t, cause });
+        }
+    }
     errors
 }
 
@@ -277,6 +282,11 @@ impl RunningContext {
         let _ = self.shared.stop.compare_exchange(RUNNING, mode, Ordering::SeqCst, Ordering::SeqCst);
         if !graceful {
             self.shared.stop.store(NOW, Ordering::SeqCst);
+        }
+        // Sources waiting inside the batch in progress (a Kafka read while the brokers are
+        // away) give up, so the threads can be joined.
+        for input in &self.graph.inputs {
+            input.stop();
         }
         for t in self.threads.drain(..) {
             let _ = t.join();

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use jobs::file_wordcount::FILE_WORDCOUNT;
+use jobs::kafka_wordcount::KAFKA_WORDCOUNT;
 use jobs::network_wordcount::NETWORK_WORDCOUNT;
 use stream_runtime::prelude::*;
 use stream_runtime::{format_batch, StreamJob, StreamingError};
@@ -77,6 +78,20 @@ fn network_wordcount_prints_what_the_hand_built_pipeline_does() {
 #[test]
 fn file_wordcount_prints_what_the_hand_built_pipeline_does() {
     assert_same_as_by_hand(FILE_WORDCOUNT, &["/no/such/dir"]);
+}
+
+#[test]
+fn kafka_wordcount_prints_what_the_hand_built_pipeline_does() {
+    assert_same_as_by_hand(KAFKA_WORDCOUNT, &["localhost:9092", "words"]);
+    assert_eq!(KAFKA_WORDCOUNT.batch(), Duration::seconds(2));
+    assert_eq!(
+        KAFKA_WORDCOUNT.plan(),
+        "job kafka_wordcount (batch 2000 ms, 2 threads)\n\
+         stage 0: kafka_text_stream(&brokers, &.., KafkaOptions::default()) -> flat_map -> map -> reduce_by_key \
+         [map-side combine]   (fused)\n\
+         \x20 shuffle: hash by key\n\
+         stage 1 <- stage 0: reduce_by_key [merge] -> print(10)\n"
+    );
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! `recoverable_wordcount --dir <dir> | --socket <host:port> --checkpoint <dir> --output <dir>`:
+//! `recoverable_wordcount --dir <dir> | --socket <host:port> | --kafka <brokers> --topic <t>
+//! --checkpoint <dir> --output <dir>`:
 //! Spark's RecoverableNetworkWordCount. Kill it and start it again: it continues.
 use std::process::ExitCode;
 
@@ -11,11 +12,17 @@ use stream_runtime::Duration;
 #[command(about = "Word count with running totals that survives kill -9 (Spark's RecoverableNetworkWordCount)")]
 struct Cli {
     /// Read new files of this directory (local or hdfs://).
-    #[arg(long, conflicts_with = "socket", required_unless_present = "socket")]
+    #[arg(long, conflicts_with_all = ["socket", "kafka"], required_unless_present_any = ["socket", "kafka"])]
     dir: Option<String>,
     /// Read lines from this TCP server, host:port.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "kafka")]
     socket: Option<String>,
+    /// Read the records of a Kafka topic through these brokers, host:port (with --topic).
+    #[arg(long, requires = "topic")]
+    kafka: Option<String>,
+    /// The Kafka topic.
+    #[arg(long)]
+    topic: Option<String>,
     /// The socket server replays its stream from the start on every connection.
     #[arg(long)]
     replayable: bool,
@@ -39,10 +46,11 @@ fn main() -> ExitCode {
         eprintln!("error: --checkpoint <dir> is required");
         return ExitCode::FAILURE;
     };
-    let input = match (cli.dir, cli.socket) {
-        (Some(d), _) => Input::Dir(d),
-        (None, Some(addr)) => Input::Socket { addr, replayable: cli.replayable },
-        (None, None) => unreachable!("clap requires one"),
+    let input = match (cli.dir, cli.socket, cli.kafka) {
+        (Some(d), _, _) => Input::Dir(d),
+        (None, Some(addr), _) => Input::Socket { addr, replayable: cli.replayable },
+        (None, None, Some(brokers)) => Input::Kafka { brokers, topic: cli.topic.unwrap_or_default() },
+        (None, None, None) => unreachable!("clap requires one"),
     };
     let threads = match cli.job.threads(2) {
         Ok(t) => t,

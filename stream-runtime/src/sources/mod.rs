@@ -2,6 +2,7 @@
 //! generated (`allocate`) and hands it over when the batch is processed.
 
 mod file;
+pub(crate) mod kafka;
 mod lines;
 mod queue;
 mod socket;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use file::FileStreamOptions;
+pub use kafka::{KafkaClient, KafkaError, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets};
 pub use queue::BatchQueue;
 pub use socket::SocketOptions;
 

@@ -1,0 +1,385 @@
+//! [`KafkaClient`]: a blocking face on `rskafka`, which is asynchronous.
+//!
+//! Each client owns a small tokio runtime (two I/O threads named `sluice-kafka`, which also
+//! decode the fetched record batches); every call
+//! spawns its request there and waits for the answer on the calling thread, so the engine's
+//! worker threads never run a reactor and calls work from any thread, including another
+//! runtime's. Connections (one per partition leader, made by `rskafka`) are kept and remade
+//! after a failure.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::TimeZone;
+use parking_lot::Mutex;
+use rskafka::client::error::{Error as RsError, ProtocolError, RequestError, ServerErrorResponse};
+use rskafka::client::partition::{Compression, OffsetAt, PartitionClient, UnknownTopicHandling};
+use rskafka::client::{Client, ClientBuilder};
+use rskafka::BackoffConfig;
+
+use super::errors::KafkaError;
+use super::options::KafkaOptions;
+use super::record::KafkaRecord;
+use crate::str::Str;
+
+/// A blocking Kafka client: topics, offsets, produce and fetch. The direct stream reads
+/// through one; jobs and tests use it to create topics and write records.
+///
+/// Creating a client does not contact the brokers; each call connects if it must, retries
+/// for up to [`KafkaOptions::request_timeout`] and then fails with
+/// [`KafkaError::Unreachable`].
+///
+/// ```no_run
+/// use stream_runtime::{KafkaClient, KafkaOptions};
+/// let client = KafkaClient::new("localhost:9092", &KafkaOptions::default()).unwrap();
+/// client.create_topic("words", 2).unwrap();
+/// let offsets = client.produce_values("words", 0, ["to be", "or not"]).unwrap();
+/// assert_eq!(offsets.end - offsets.start, 2);
+/// let (records, end) = client.fetch("words", 0, offsets.start).unwrap();
+/// assert_eq!(records[0].value_str(), "to be");
+/// assert!(end >= offsets.end);
+/// ```
+pub struct KafkaClient {
+    brokers: String,
+    bootstrap: Vec<String>,
+    options: KafkaOptions,
+    runtime: tokio::runtime::Runtime,
+    client: Mutex<Option<Arc<Client>>>,
+    partitions: Mutex<HashMap<(String, i32), Arc<PartitionClient>>>,
+}
+
+impl std::fmt::Debug for KafkaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaClient").field("brokers", &self.brokers).finish_non_exhaustive()
+    }
+}
+
+/// Bytes asked for by a fetch that only wants the high watermark: the broker still sends the
+/// first record batch whole, however large.
+const PROBE_BYTES: i32 = 1;
+
+/// How long that fetch may wait: not 0, which tansu answers with no topic at all.
+const PROBE_WAIT_MS: i32 = 1;
+
+impl KafkaClient {
+    /// A client for the bootstrap brokers `brokers` (`host:port`, comma-separated), with the
+    /// time-out, fetch size and client id of `options`. Fails only on an empty broker list or
+    /// when the I/O thread cannot start.
+    ///
+    /// ```
+    /// use stream_runtime::{KafkaClient, KafkaError, KafkaOptions};
+    /// let client = KafkaClient::new("a:9092, b:9092", &KafkaOptions::default()).unwrap();
+    /// assert_eq!(client.brokers(), "a:9092, b:9092");
+    /// let err = KafkaClient::new(" , ", &KafkaOptions::default()).unwrap_err();
+    /// assert!(matches!(err, KafkaError::InvalidOptions(_)));
+    /// ```
+    pub fn new(brokers: &str, options: &KafkaOptions) -> Result<KafkaClient, KafkaError> {
+        let bootstrap: Vec<String> =
+            brokers.split(',').map(str::trim).filter(|b| !b.is_empty()).map(String::from).collect();
+        if bootstrap.is_empty() {
+            return Err(KafkaError::InvalidOptions(format!("no bootstrap broker in {brokers:?}")));
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sluice-kafka")
+            .enable_all()
+            .build()
+            .map_err(|e| KafkaError::Runtime(format!("cannot start: {e}")))?;
+        Ok(KafkaClient {
+            brokers: brokers.to_string(),
+            bootstrap,
+            options: options.clone(),
+            runtime,
+            client: Mutex::new(None),
+            partitions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The bootstrap brokers, as given.
+    pub fn brokers(&self) -> &str {
+        &self.brokers
+    }
+
+    /// Runs `fut` on the I/O thread, bounded by the request time-out, and waits for it here.
+    fn block<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = Result<T, KafkaError>> + Send + 'static,
+    ) -> Result<T, KafkaError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let limit = self.options.request_timeout + std::time::Duration::from_secs(1);
+        let brokers = self.brokers.clone();
+        self.runtime.spawn(async move {
+            let out = match tokio::time::timeout(limit, fut).await {
+                Ok(out) => out,
+                Err(_) => Err(KafkaError::Unreachable { brokers, cause: format!("no answer in {limit:?}") }),
+            };
+            let _ = tx.send(out);
+        });
+        rx.recv().map_err(|_| KafkaError::Runtime("the request was dropped (the client panicked)".into()))?
+    }
+
+    /// Turns an `rskafka` error of `op` into ours; a lost connection forgets the cached
+    /// clients so the next call connects afresh.
+    fn error(&self, op: String, topic: &str, e: RsError) -> KafkaError {
+        let unreachable = matches!(
+            &e,
+            RsError::Connection(_)
+                | RsError::Request(RequestError::IO(_) | RequestError::Poisoned(_))
+                | RsError::RetryFailed(_)
+                | RsError::Timeout
+        );
+        if unreachable {
+            self.forget();
+            return KafkaError::Unreachable { brokers: self.brokers.clone(), cause: e.to_string() };
+        }
+        match &e {
+            RsError::ServerError { protocol_error: ProtocolError::UnknownTopicOrPartition, .. } => {
+                KafkaError::TopicMissing { topic: topic.to_string() }
+            }
+            _ => KafkaError::Request { op, cause: e.to_string() },
+        }
+    }
+
+    fn forget(&self) {
+        *self.client.lock() = None;
+        self.partitions.lock().clear();
+    }
+
+    /// The cluster client, connected on first use.
+    fn cluster(&self) -> Result<Arc<Client>, KafkaError> {
+        if let Some(c) = self.client.lock().as_ref() {
+            return Ok(Arc::clone(c));
+        }
+        let builder = ClientBuilder::new(self.bootstrap.clone())
+            .client_id(self.options.client_id.as_str())
+            .backoff_config(BackoffConfig {
+                init_backoff: std::time::Duration::from_millis(50),
+                max_backoff: std::time::Duration::from_secs(1),
+                base: 2.0,
+                deadline: Some(self.options.request_timeout),
+            });
+        let brokers = self.brokers.clone();
+        let client = self.block(async move {
+            builder.build().await.map_err(|e| KafkaError::Unreachable { brokers, cause: e.to_string() })
+        })?;
+        let client = Arc::new(client);
+        *self.client.lock() = Some(Arc::clone(&client));
+        Ok(client)
+    }
+
+    /// The client of one partition's leader, made on first use.
+    fn partition(&self, topic: &str, partition: i32) -> Result<Arc<PartitionClient>, KafkaError> {
+        let key = (topic.to_string(), partition);
+        if let Some(p) = self.partitions.lock().get(&key) {
+            return Ok(Arc::clone(p));
+        }
+        let cluster = self.cluster()?;
+        let t = topic.to_string();
+        let made =
+            self.block(async move { Ok(cluster.partition_client(t, partition, UnknownTopicHandling::Error).await) })?;
+        let p = Arc::new(made.map_err(|e| self.error(format!("connect to {topic}-{partition}"), topic, e))?);
+        self.partitions.lock().insert(key, Arc::clone(&p));
+        Ok(p)
+    }
+
+    /// Creates `topic` with `partitions` partitions (replication factor 1).
+    pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), KafkaError> {
+        let cluster = self.cluster()?;
+        let controller = cluster.controller_client().map_err(|e| self.error("controller".into(), topic, e))?;
+        let (t, ms) = (topic.to_string(), self.options.request_timeout.as_millis() as i32);
+        let out = self.block(async move { Ok(controller.create_topic(t, partitions, 1, ms).await) })?;
+        out.map_err(|e| self.error(format!("create_topic {topic}"), topic, e))
+    }
+
+    /// The partitions of `topic`, in order ([`KafkaError::TopicMissing`] when it does not
+    /// exist).
+    ///
+    /// ```no_run
+    /// use stream_runtime::{KafkaClient, KafkaError, KafkaOptions};
+    /// let client = KafkaClient::new("localhost:9092", &KafkaOptions::default()).unwrap();
+    /// client.create_topic("two", 2).unwrap();
+    /// assert_eq!(client.partitions("two").unwrap(), vec![0, 1]);
+    /// assert!(matches!(client.partitions("none"), Err(KafkaError::TopicMissing { .. })));
+    /// ```
+    pub fn partitions(&self, topic: &str) -> Result<Vec<i32>, KafkaError> {
+        let cluster = self.cluster()?;
+        let listed = self.block(async move { Ok(cluster.list_topics().await) })?;
+        let topics = listed.map_err(|e| self.error("list topics".into(), topic, e))?;
+        match topics.into_iter().find(|t| t.name == topic) {
+            Some(t) if !t.partitions.is_empty() => Ok(t.partitions.into_iter().collect()),
+            _ => Err(KafkaError::TopicMissing { topic: topic.to_string() }),
+        }
+    }
+
+    /// Writes `values` (without keys) to `topic`-`partition` as one record batch stamped with
+    /// the current time; returns the offsets they got.
+    pub fn produce_values<V: Into<Vec<u8>>>(
+        &self,
+        topic: &str,
+        partition: i32,
+        values: impl IntoIterator<Item = V>,
+    ) -> Result<std::ops::Range<i64>, KafkaError> {
+        self.produce(topic, partition, values.into_iter().map(|v| (None, v.into())))
+    }
+
+    /// Writes `records` (key, value) to `topic`-`partition` as one record batch stamped with
+    /// the current time; returns the offsets they got.
+    ///
+    /// ```no_run
+    /// use stream_runtime::{KafkaClient, KafkaOptions};
+    /// let client = KafkaClient::new("localhost:9092", &KafkaOptions::default()).unwrap();
+    /// let offsets = client.produce("events", 0, [(Some(b"user-1".to_vec()), b"login".to_vec())]).unwrap();
+    /// let (records, _) = client.fetch("events", 0, offsets.start).unwrap();
+    /// assert_eq!(records[0].key.as_deref(), Some(&b"user-1"[..]));
+    /// ```
+    pub fn produce(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: impl IntoIterator<Item = (Option<Vec<u8>>, Vec<u8>)>,
+    ) -> Result<std::ops::Range<i64>, KafkaError> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let timestamp = chrono::Utc.timestamp_millis_opt(now as i64).single().unwrap_or_default();
+        let records: Vec<rskafka::record::Record> = records
+            .into_iter()
+            .map(|(key, value)| rskafka::record::Record {
+                key,
+                value: Some(value),
+                headers: Default::default(),
+                timestamp,
+            })
+            .collect();
+        if records.is_empty() {
+            return Ok(0..0);
+        }
+        let p = self.partition(topic, partition)?;
+        let out = self.block(async move { Ok(p.produce(records, Compression::NoCompression).await) })?;
+        let offsets = out.map_err(|e| self.error(format!("produce to {topic}-{partition}"), topic, e))?;
+        Ok(offsets.first().copied().unwrap_or(0)..offsets.last().map_or(0, |o| o + 1))
+    }
+
+    /// The first offset `topic`-`partition` still holds.
+    pub fn earliest_offset(&self, topic: &str, partition: i32) -> Result<i64, KafkaError> {
+        let p = self.partition(topic, partition)?;
+        let out = self.block(async move { Ok(p.get_offset(OffsetAt::Earliest).await) })?;
+        out.map_err(|e| self.error(format!("list offsets of {topic}-{partition}"), topic, e))
+    }
+
+    /// The offset after the last record of `topic`-`partition` (its high watermark).
+    ///
+    /// Taken from a fetch answer, not from `ListOffsets(latest)`, whose answer some brokers
+    /// (tansu) get wrong for batches of several records.
+    ///
+    /// ```no_run
+    /// use stream_runtime::{KafkaClient, KafkaOptions};
+    /// let client = KafkaClient::new("localhost:9092", &KafkaOptions::default()).unwrap();
+    /// let (earliest, end) = (client.earliest_offset("events", 0).unwrap(), client.end_offset("events", 0).unwrap());
+    /// println!("events-0 holds {} records", end - earliest);
+    /// ```
+    pub fn end_offset(&self, topic: &str, partition: i32) -> Result<i64, KafkaError> {
+        let earliest = self.earliest_offset(topic, partition)?;
+        match self.end_from(topic, partition, earliest) {
+            Err(KafkaError::OffsetOutOfRange { end, .. }) => Ok(end),
+            other => other,
+        }
+    }
+
+    /// The high watermark, asked for with a fetch at `offset` that wants almost no data;
+    /// [`KafkaError::OffsetOutOfRange`] when `offset` is outside the log.
+    ///
+    /// ```no_run
+    /// use stream_runtime::{KafkaClient, KafkaError, KafkaOptions};
+    /// let client = KafkaClient::new("localhost:9092", &KafkaOptions::default()).unwrap();
+    /// match client.end_from("events", 0, 1_000_000) {
+    ///     Ok(end) => println!("{} records after offset 1000000", end - 1_000_000),
+    ///     Err(KafkaError::OffsetOutOfRange { earliest, end, .. }) => println!("the log holds [{earliest}, {end})"),
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// ```
+    pub fn end_from(&self, topic: &str, partition: i32, offset: i64) -> Result<i64, KafkaError> {
+        self.fetch_bytes(topic, partition, offset, PROBE_BYTES, PROBE_WAIT_MS).map(|(_, end)| end)
+    }
+
+    /// Fetches the records of `topic`-`partition` from `offset` on (at most
+    /// [`KafkaOptions::max_fetch_bytes`], waiting up to 100 ms for the first one); returns them
+    /// with the high watermark. [`KafkaError::OffsetOutOfRange`] when `offset` is outside the
+    /// log.
+    pub fn fetch(&self, topic: &str, partition: i32, offset: i64) -> Result<(Vec<KafkaRecord>, i64), KafkaError> {
+        self.fetch_bytes(topic, partition, offset, self.options.max_fetch_bytes, 100)
+    }
+
+    fn fetch_bytes(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: i32,
+        max_wait_ms: i32,
+    ) -> Result<(Vec<KafkaRecord>, i64), KafkaError> {
+        let (records, end) = match self.raw_fetch(topic, partition, offset, max_bytes, max_wait_ms)? {
+            Ok(ok) => ok,
+            Err(e @ RsError::ServerError { protocol_error: ProtocolError::OffsetOutOfRange, .. }) => {
+                return Err(self.out_of_range(topic, partition, offset, high_watermark(&e)));
+            }
+            Err(e) => return Err(self.error(format!("fetch {topic}-{partition} at {offset}"), topic, e)),
+        };
+        if offset > end {
+            return Err(self.out_of_range(topic, partition, offset, Some(end)));
+        }
+        let topic = Str::from(topic);
+        let records = records
+            .into_iter()
+            .map(|r| KafkaRecord {
+                topic: topic.clone(),
+                partition,
+                offset: r.offset,
+                timestamp: r.record.timestamp.timestamp_millis(),
+                key: r.record.key.map(Bytes::from),
+                value: r.record.value.map(Bytes::from),
+            })
+            .collect();
+        Ok((records, end))
+    }
+
+    /// One fetch request; the outer error is ours (no connection), the inner one the broker's.
+    fn raw_fetch(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: i32,
+        max_wait_ms: i32,
+    ) -> Result<Result<(Vec<rskafka::record::RecordAndOffset>, i64), RsError>, KafkaError> {
+        let p = self.partition(topic, partition)?;
+        let bytes = 0..max_bytes.saturating_add(1);
+        self.block(async move { Ok(p.fetch_records(offset, bytes, max_wait_ms).await) })
+    }
+
+    /// The out-of-range error of `offset`, with the log's bounds (asked for when not known;
+    /// `offset` itself where they cannot be had).
+    fn out_of_range(&self, topic: &str, partition: i32, offset: i64, end: Option<i64>) -> KafkaError {
+        let earliest = self.earliest_offset(topic, partition).unwrap_or(offset);
+        let end = match end {
+            Some(end) if end >= 0 => end,
+            _ => match self.raw_fetch(topic, partition, earliest, PROBE_BYTES, PROBE_WAIT_MS) {
+                Ok(Ok((_, end))) => end,
+                Ok(Err(e)) => high_watermark(&e).unwrap_or(offset),
+                Err(_) => offset,
+            },
+        };
+        KafkaError::OffsetOutOfRange { topic: topic.to_string(), partition, offset, earliest, end }
+    }
+}
+
+/// The high watermark a broker sent with a fetch error, if it sent one.
+fn high_watermark(e: &RsError) -> Option<i64> {
+    match e {
+        RsError::ServerError {
+            response: Some(ServerErrorResponse::PartitionFetchState { high_watermark, .. }),
+            ..
+        } => Some(*high_watermark),
+        _ => None,
+    }
+}

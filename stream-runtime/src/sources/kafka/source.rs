@@ -1,0 +1,524 @@
+//! The direct stream: each batch is planned, when it is generated, as one offset range per
+//! partition, and read when it is processed, the ranges in parallel.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+use rayon::prelude::*;
+
+use super::client::KafkaClient;
+use super::errors::KafkaError;
+use super::options::{KafkaOptions, OffsetReset, StartingOffsets};
+use super::record::{KafkaRecord, OffsetRange};
+use crate::batch::Batch;
+use crate::context::Input;
+use crate::metrics::{SourceCounters, SourceStats};
+use crate::node::Env;
+use crate::sources::{Allocated, Source};
+use crate::time::Time;
+
+/// Empty answers in a row after which a range counts as read: its last offsets hold no data
+/// record (transaction markers, or records compacted away).
+const EMPTY_FETCHES: usize = 3;
+
+/// How long a read waits between attempts while the brokers are unreachable.
+const READ_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Where the stream is: the next offset of every partition, and what was reported.
+#[derive(Default)]
+struct Position {
+    next: BTreeMap<(String, i32), i64>,
+    /// Topics whose partitions were all given a starting offset.
+    seen: BTreeSet<String>,
+    /// Topics reported missing.
+    missing: BTreeSet<String>,
+    /// Whether the brokers were reported unreachable while planning.
+    down: bool,
+}
+
+/// The planning and reading shared by the record and text streams.
+pub(crate) struct Direct {
+    pub(crate) name: String,
+    topics: Vec<String>,
+    options: KafkaOptions,
+    batch_ms: i64,
+    /// The longest line of the text stream.
+    pub(crate) limit: usize,
+    client: Option<KafkaClient>,
+    position: Mutex<Position>,
+    allocated: Allocated<Vec<OffsetRange>>,
+    /// Why batches failed, by batch time (the [`OffsetReset::Fail`] policy, unreadable data).
+    failures: Mutex<BTreeMap<Time, Vec<String>>>,
+    /// Partitions reported failing, so the error is logged once.
+    failing: Mutex<BTreeSet<(String, i32)>>,
+    read_down: AtomicBool,
+    stopped: AtomicBool,
+    /// The rate backpressure asks for, records per second over all partitions.
+    rate: Mutex<Option<f64>>,
+    pub(crate) counters: SourceCounters,
+}
+
+impl Direct {
+    pub(crate) fn new(
+        name: String,
+        topics: Vec<String>,
+        options: KafkaOptions,
+        batch_ms: i64,
+        limit: usize,
+        client: Option<KafkaClient>,
+    ) -> Direct {
+        Direct {
+            name,
+            topics,
+            options,
+            batch_ms,
+            limit,
+            client,
+            position: Mutex::new(Position::default()),
+            allocated: Allocated::default(),
+            failures: Mutex::new(BTreeMap::new()),
+            failing: Mutex::new(BTreeSet::new()),
+            read_down: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
+            rate: Mutex::new(None),
+            counters: SourceCounters::default(),
+        }
+    }
+
+    fn fail(&self, t: Time, key: Option<(String, i32)>, cause: String) {
+        let first = key.is_none_or(|k| self.failing.lock().insert(k));
+        if first {
+            tracing::error!(source = %self.name, time = %t, "{cause}; the batch fails");
+        }
+        self.failures.lock().entry(t).or_default().push(cause);
+    }
+
+    fn unreachable(&self, pos: &mut Position, e: &KafkaError) {
+        self.counters.errors.add(1);
+        if !pos.down {
+            pos.down = true;
+            tracing::warn!(source = %self.name, "{e}; batches stay empty until the brokers are back");
+        }
+    }
+
+    /// Plans batch `t`: a range for every partition known, empty where there is nothing new
+    /// (or the brokers cannot be reached), so each batch records the position of all of them.
+    fn plan(&self, t: Time) -> Vec<OffsetRange> {
+        let Some(client) = &self.client else { return Vec::new() };
+        let mut pos = self.position.lock();
+        let mut ranges: BTreeMap<(String, i32), OffsetRange> = BTreeMap::new();
+        let mut reachable = true;
+        'topics: for topic in &self.topics {
+            let partitions = match client.partitions(topic) {
+                Ok(p) => p,
+                Err(e @ KafkaError::TopicMissing { .. }) => {
+                    if pos.missing.insert(topic.clone()) {
+                        self.counters.errors.add(1);
+                        tracing::warn!(source = %self.name, "{e}; it is read once it is created");
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    self.unreachable(&mut pos, &e);
+                    reachable = false;
+                    break;
+                }
+            };
+            if pos.missing.remove(topic) {
+                tracing::info!(source = %self.name, "topic {topic} exists now");
+            }
+            let initial = !pos.seen.contains(topic);
+            for p in partitions {
+                match self.plan_partition(client, &mut pos, topic, p, initial, t) {
+                    Ok(Some(r)) => {
+                        ranges.insert((topic.clone(), p), r);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.unreachable(&mut pos, &e);
+                        reachable = false;
+                        break 'topics;
+                    }
+                }
+            }
+            pos.seen.insert(topic.clone());
+        }
+        if reachable && pos.down {
+            pos.down = false;
+            tracing::info!(source = %self.name, "the Kafka brokers are reachable again");
+        }
+        let lags: Vec<i64> = ranges.values().map(|r| r.until - r.from).collect();
+        let rate = *self.rate.lock();
+        let limits = partition_limits(&lags, rate, self.options.max_rate_per_partition, self.batch_ms);
+        for (r, limit) in ranges.values_mut().zip(limits) {
+            if let Some(n) = limit {
+                r.until = r.until.min(r.from.saturating_add(n));
+            }
+            pos.next.insert((r.topic.clone(), r.partition), r.until);
+        }
+        for (key, &next) in &pos.next {
+            ranges.entry(key.clone()).or_insert_with(|| OffsetRange {
+                topic: key.0.clone(),
+                partition: key.1,
+                from: next,
+                until: next,
+            });
+        }
+        ranges.into_values().collect()
+    }
+
+    /// The range of one partition, up to the end of its log (the caller applies the rate
+    /// limits and moves the position); `Err` only when the brokers cannot be reached, `None`
+    /// when the partition has no position (its offsets could not be had).
+    fn plan_partition(
+        &self,
+        client: &KafkaClient,
+        pos: &mut Position,
+        topic: &str,
+        p: i32,
+        initial: bool,
+        t: Time,
+    ) -> Result<Option<OffsetRange>, KafkaError> {
+        let key = (topic.to_string(), p);
+        let from = match pos.next.get(&key) {
+            Some(&o) => o,
+            None => match self.starting_offset(client, topic, p, initial) {
+                Ok(o) => {
+                    tracing::info!(source = %self.name, "{topic}-{p} starts at offset {o}");
+                    pos.next.insert(key.clone(), o);
+                    o
+                }
+                Err(e) if e.is_unreachable() => return Err(e),
+                Err(e) => {
+                    self.counters.errors.add(1);
+                    tracing::warn!(source = %self.name, "cannot find where {topic}-{p} starts: {e}");
+                    return Ok(None);
+                }
+            },
+        };
+        let (from, end) = match client.end_from(topic, p, from) {
+            Ok(end) => (from, end),
+            Err(e @ KafkaError::OffsetOutOfRange { end, .. }) => match self.reset(t, &e) {
+                Some(o) => (o, end),
+                None => return Ok(Some(OffsetRange { topic: key.0, partition: p, from, until: from })),
+            },
+            Err(e) if e.is_unreachable() => return Err(e),
+            Err(e) => {
+                self.counters.errors.add(1);
+                tracing::warn!(source = %self.name, "cannot plan {topic}-{p}: {e}");
+                return Ok(Some(OffsetRange { topic: key.0, partition: p, from, until: from }));
+            }
+        };
+        if self.failing.lock().remove(&key) {
+            tracing::info!(source = %self.name, "{topic}-{p} is read again from offset {from}");
+        }
+        Ok(Some(OffsetRange { topic: key.0, partition: p, from, until: end.max(from) }))
+    }
+
+    /// Where a partition seen for the first time starts: by the options for the partitions
+    /// of a topic's first listing, at the earliest offset for partitions added later.
+    fn starting_offset(&self, client: &KafkaClient, topic: &str, p: i32, initial: bool) -> Result<i64, KafkaError> {
+        if !initial {
+            return client.earliest_offset(topic, p);
+        }
+        match &self.options.starting_offsets {
+            StartingOffsets::Latest => client.end_offset(topic, p),
+            StartingOffsets::Earliest => client.earliest_offset(topic, p),
+            StartingOffsets::Explicit(map) => match map.get(&(topic.to_string(), p)) {
+                Some(&o) => Ok(o),
+                None => client.earliest_offset(topic, p),
+            },
+        }
+    }
+
+    /// Applies the out-of-range policy to `e`: the offset to go on from, or `None` (the batch
+    /// fails and the partition stays where it is).
+    fn reset(&self, t: Time, e: &KafkaError) -> Option<i64> {
+        let KafkaError::OffsetOutOfRange { topic, partition, offset, earliest, end } = e else {
+            return None;
+        };
+        self.counters.errors.add(1);
+        let (offset, earliest, end) = (*offset, *earliest, *end);
+        let deleted = offset < earliest;
+        match self.options.on_out_of_range {
+            OffsetReset::Fail => {
+                self.fail(t, Some((topic.clone(), *partition)), e.to_string());
+                None
+            }
+            OffsetReset::Earliest if deleted => {
+                tracing::warn!(source = %self.name, "{e}; {} records deleted before they were read are lost; going on from the earliest offset {earliest}", earliest - offset);
+                Some(earliest)
+            }
+            OffsetReset::Earliest => {
+                tracing::warn!(source = %self.name, "{e}; going on from the earliest offset {earliest} (records read before may be read again)");
+                Some(earliest)
+            }
+            OffsetReset::Latest => {
+                let skipped = if deleted { end - offset } else { 0 };
+                tracing::warn!(source = %self.name, "{e}; jumping to the end of the log, {end}: {skipped} records skipped");
+                Some(end)
+            }
+        }
+    }
+
+    /// Reads the records of `range` of batch `t`. While the brokers cannot be reached it waits
+    /// and tries again (the batch waits; nothing planned is given up), until the source stops.
+    fn read(&self, t: Time, range: &OffsetRange) -> Vec<KafkaRecord> {
+        let Some(client) = &self.client else { return Vec::new() };
+        let mut out = Vec::with_capacity(range.count().min(1 << 20) as usize);
+        let (mut offset, mut empty) = (range.from, 0);
+        while offset < range.until {
+            match client.fetch(&range.topic, range.partition, offset) {
+                Ok((records, _)) => {
+                    if self.read_down.swap(false, Ordering::SeqCst) {
+                        tracing::info!(source = %self.name, time = %t, "the brokers are back; reading the batch");
+                    }
+                    let before = out.len();
+                    for r in records.into_iter().take_while(|r| r.offset < range.until) {
+                        offset = r.offset + 1;
+                        out.push(r);
+                    }
+                    empty = if out.len() == before { empty + 1 } else { 0 };
+                    if empty >= EMPTY_FETCHES {
+                        tracing::debug!(source = %self.name, "no data record in offsets [{offset}, {}) of {}-{}", range.until, range.topic, range.partition);
+                        break;
+                    }
+                }
+                Err(e) if e.is_unreachable() => {
+                    self.counters.errors.add(1);
+                    if self.stopped.load(Ordering::SeqCst) {
+                        self.fail(
+                            t,
+                            None,
+                            format!(
+                                "stopped before offsets [{offset}, {}) of {}-{} could be read: {e}",
+                                range.until, range.topic, range.partition
+                            ),
+                        );
+                        break;
+                    }
+                    if !self.read_down.swap(true, Ordering::SeqCst) {
+                        tracing::warn!(source = %self.name, time = %t, "{e}; the batch waits for the brokers");
+                    }
+                    std::thread::sleep(READ_RETRY);
+                }
+                Err(e @ KafkaError::OffsetOutOfRange { .. }) => match self.reset(t, &e) {
+                    Some(o) if o > offset => offset = o,
+                    _ => break,
+                },
+                Err(e) => {
+                    self.counters.errors.add(1);
+                    self.fail(
+                        t,
+                        None,
+                        format!("cannot read {}-{} at offset {offset}: {e}", range.topic, range.partition),
+                    );
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// The records of batch `t`: one partition of the batch per range, or per piece of
+    /// [`KafkaOptions::max_records_per_task`] records of a longer range.
+    pub(crate) fn take(&self, t: Time) -> Vec<Vec<KafkaRecord>> {
+        let ranges = self.allocated.take(t).unwrap_or_default();
+        let tasks = split(&ranges, self.options.max_records_per_task);
+        tasks.par_iter().map(|r| self.read(t, r)).collect()
+    }
+}
+
+/// The most records each partition may give a batch of `batch_ms` ms, given its lag (records
+/// after its position), as Spark's `maxMessagesPerPartition`: with a backpressure `rate`, that
+/// rate shared in proportion to the lags, each share capped at `max_rate` (when not 0);
+/// without, `max_rate`. At least one record a partition (`minRatePerPartition`); `None`: no
+/// limit.
+fn partition_limits(lags: &[i64], rate: Option<f64>, max_rate: u64, batch_ms: i64) -> Vec<Option<i64>> {
+    let secs = batch_ms.max(0) as f64 / 1000.0;
+    let total: i64 = lags.iter().sum();
+    let per_second: Vec<f64> = match rate {
+        Some(rate) if total > 0 => lags
+            .iter()
+            .map(|&lag| {
+                let share = lag as f64 / total as f64 * rate;
+                if max_rate > 0 {
+                    share.min(max_rate as f64)
+                } else {
+                    share
+                }
+            })
+            .collect(),
+        _ if max_rate > 0 => vec![max_rate as f64; lags.len()],
+        _ => return vec![None; lags.len()],
+    };
+    per_second.into_iter().map(|r| Some(((secs * r) as i64).max(1))).collect()
+}
+
+/// The non-empty ranges, longer ones cut into pieces of at most `max` records (0: no limit).
+fn split(ranges: &[OffsetRange], max: u64) -> Vec<OffsetRange> {
+    let mut out = Vec::new();
+    for r in ranges.iter().filter(|r| r.count() > 0) {
+        let step = if max == 0 { r.count() } else { max } as i64;
+        let mut from = r.from;
+        while from < r.until {
+            let until = r.until.min(from.saturating_add(step));
+            out.push(OffsetRange { topic: r.topic.clone(), partition: r.partition, from, until });
+            from = until;
+        }
+    }
+    out
+}
+
+/// A direct stream of `T`: the records converted by `convert`.
+pub(crate) struct KafkaSource<T> {
+    pub(crate) direct: Direct,
+    pub(crate) convert: fn(&Direct, Vec<KafkaRecord>) -> Vec<T>,
+}
+
+impl<T: Send + Sync> Input for KafkaSource<T> {
+    fn name(&self) -> String {
+        self.direct.name.clone()
+    }
+
+    fn allocate(&self, t: Time) -> u64 {
+        let ranges = self.direct.plan(t);
+        let n = ranges.iter().map(OffsetRange::count).sum();
+        if n > 0 {
+            tracing::debug!(source = %self.direct.name, time = %t, records = n, "planned");
+        }
+        self.direct.allocated.put(t, ranges);
+        n
+    }
+
+    fn allocation(&self, t: Time) -> Option<serde_json::Value> {
+        let ranges = self.direct.allocated.get(t)?;
+        serde_json::to_value(ranges).ok()
+    }
+
+    fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), String> {
+        let ranges: Vec<OffsetRange> = serde_json::from_value(logged.clone())
+            .map_err(|e| format!("{}: the batch log's offset ranges of {t} are not readable: {e}", self.direct.name))?;
+        let mut pos = self.direct.position.lock();
+        for r in &ranges {
+            let next = pos.next.entry((r.topic.clone(), r.partition)).or_insert(r.until);
+            *next = (*next).max(r.until);
+            pos.seen.insert(r.topic.clone());
+        }
+        self.direct.allocated.put(t, ranges);
+        Ok(())
+    }
+
+    fn position(&self) -> Option<serde_json::Value> {
+        let pos = self.direct.position.lock();
+        let next: Vec<OffsetRange> = pos
+            .next
+            .iter()
+            .map(|((topic, partition), &o)| OffsetRange {
+                topic: topic.clone(),
+                partition: *partition,
+                from: o,
+                until: o,
+            })
+            .collect();
+        Some(serde_json::json!({ "next": next, "seen": pos.seen }))
+    }
+
+    fn restore_position(&self, position: &serde_json::Value) -> Result<(), String> {
+        let bad =
+            |e: serde_json::Error| format!("{}: the checkpointed offsets are not readable: {e}", self.direct.name);
+        let next: Vec<OffsetRange> = serde_json::from_value(position["next"].clone()).map_err(bad)?;
+        let seen: BTreeSet<String> = serde_json::from_value(position["seen"].clone()).map_err(bad)?;
+        let mut pos = self.direct.position.lock();
+        pos.next = next.into_iter().map(|r| ((r.topic, r.partition), r.until)).collect();
+        pos.seen = seen;
+        Ok(())
+    }
+
+    fn update_rate(&self, rate: f64) {
+        *self.direct.rate.lock() = Some(rate);
+    }
+
+    fn stop(&self) {
+        self.direct.stopped.store(true, Ordering::SeqCst);
+    }
+
+    fn failure(&self, t: Time) -> Option<String> {
+        let mut failures = self.direct.failures.lock();
+        let mut later = failures.split_off(&t);
+        let mine = later.remove(&t);
+        *failures = later;
+        mine.map(|causes| causes.join("; "))
+    }
+
+    fn stats(&self) -> SourceStats {
+        self.direct.counters.snapshot()
+    }
+}
+
+impl<T: Send + Sync> Source<T> for KafkaSource<T> {
+    fn take(&self, t: Time, _env: &Env) -> Option<Batch<T>> {
+        let parts = self.direct.take(t);
+        Some(Batch::from_partitions(parts.into_iter().map(|p| (self.convert)(&self.direct, p)).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source() -> KafkaSource<KafkaRecord> {
+        let direct = Direct::new("test".into(), vec!["t".into()], KafkaOptions::default(), 1000, 1 << 20, None);
+        KafkaSource { direct, convert: |_, records| records }
+    }
+
+    #[test]
+    fn logged_ranges_are_given_back_and_move_the_position() {
+        let s = source();
+        let t = Time::from_millis(3000);
+        let logged = serde_json::json!([
+            {"topic": "t", "partition": 0, "from": 5, "until": 10},
+            {"topic": "t", "partition": 1, "from": 7, "until": 7}
+        ]);
+        s.reallocate(
+            Time::from_millis(2000),
+            &serde_json::json!([{"topic": "t", "partition": 0, "from": 0, "until": 5}]),
+        )
+        .unwrap();
+        s.reallocate(t, &logged).unwrap();
+        assert_eq!(s.allocation(t), Some(logged), "the batch holds exactly the logged ranges");
+        let position = s.position().unwrap();
+        assert_eq!(position["next"][0]["until"], 10);
+        assert_eq!(position["next"][1]["until"], 7);
+        assert_eq!(position["seen"], serde_json::json!(["t"]));
+        let err = s.reallocate(t, &serde_json::json!({"not": "ranges"})).unwrap_err();
+        assert!(err.starts_with("test: the batch log's offset ranges of"), "{err}");
+
+        let other = source();
+        other.restore_position(&position).unwrap();
+        assert_eq!(other.position(), Some(position));
+    }
+
+    #[test]
+    fn limits_follow_spark_max_messages_per_partition() {
+        // No rate limit, no backpressure: the whole lag.
+        assert_eq!(partition_limits(&[5, 0], None, 0, 1000), vec![None, None]);
+        // maxRatePerPartition 10 records/s, 500 ms batches: 5 a partition.
+        assert_eq!(partition_limits(&[100, 0], None, 10, 500), vec![Some(5), Some(5)]);
+        // Backpressure 100 records/s over lags 30 and 10: 75 and 25 per second, 1 s batches.
+        assert_eq!(partition_limits(&[30, 10], Some(100.0), 0, 1000), vec![Some(75), Some(25)]);
+        // ... each capped at maxRatePerPartition, and never below one record.
+        assert_eq!(partition_limits(&[30, 10, 0], Some(100.0), 50, 1000), vec![Some(50), Some(25), Some(1)]);
+        // Nothing to read: the backpressure rate has nothing to share.
+        assert_eq!(partition_limits(&[0, 0], Some(100.0), 0, 1000), vec![None, None]);
+    }
+
+    #[test]
+    fn long_ranges_are_cut_and_empty_ones_dropped() {
+        let r = |p, from, until| OffsetRange { topic: "t".into(), partition: p, from, until };
+        let ranges = [r(0, 0, 10), r(1, 5, 5), r(2, 3, 6)];
+        assert_eq!(split(&ranges, 4), vec![r(0, 0, 4), r(0, 4, 8), r(0, 8, 10), r(2, 3, 6)]);
+        assert_eq!(split(&ranges, 0), vec![r(0, 0, 10), r(2, 3, 6)]);
+    }
+}
