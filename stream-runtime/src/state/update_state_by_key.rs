@@ -51,20 +51,24 @@ where
         let f = &self.f;
         parts.par_iter_mut().zip(input).for_each(|(p, groups)| {
             let mut new: FastMap<K, Vec<V>> = groups.into_iter().collect();
-            let old = std::mem::take(&mut p.map);
-            let mut next = FastMap::with_capacity_and_hasher(old.len() + new.len(), Default::default());
-            for (k, slot) in old {
-                let values = new.remove(&k).unwrap_or_default();
-                if let Some(state) = f(t, &k, values, Some(slot.state)) {
-                    next.insert(k, Slot { state, updated: t });
+            // In place: no table is rebuilt; `f` gets a copy of the old state (Spark's states
+            // are immutable too).
+            p.map.retain(|k, slot| {
+                let values = if new.is_empty() { Vec::new() } else { new.remove(k).unwrap_or_default() };
+                match f(t, k, values, Some(slot.state.clone())) {
+                    Some(state) => {
+                        *slot = Slot { state, updated: t };
+                        true
+                    }
+                    None => false,
                 }
-            }
+            });
+            p.map.reserve(new.len());
             for (k, values) in new {
                 if let Some(state) = f(t, &k, values, None) {
-                    next.insert(k, Slot { state, updated: t });
+                    p.map.insert(k, Slot { state, updated: t });
                 }
             }
-            p.map = next;
         });
         Some(Vec::new())
     }
@@ -76,8 +80,9 @@ impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), 
     /// empty `new_values` for keys without data; `None` removes the key. The stream is the
     /// full state, every batch. Needs a checkpoint directory.
     ///
-    /// Cost: O(keys in the state) calls of `f` and a copy of the state per batch, as in
-    /// Spark. When only keys with new data change, use the incremental
+    /// Cost: O(keys in the state) calls of `f` (each given a clone of the key's old state)
+    /// and a copy of the state per batch, as in Spark. When only keys with new data change,
+    /// use the incremental
     /// [`running_reduce_by_key`](Self::running_reduce_by_key) or
     /// [`map_with_state`](Self::map_with_state).
     ///
