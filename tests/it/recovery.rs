@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use stream_runtime::prelude::*;
-use stream_runtime::StreamingError;
+use stream_runtime::{FileStreamOptions, StreamingError};
 
 type Totals = Arc<Mutex<BTreeMap<String, u64>>>;
 
@@ -321,4 +321,45 @@ fn a_receiver_max_rate_caps_every_batch() {
     assert!(records.iter().all(|&n| n <= 300), "{records:?}");
     let total: u64 = records[1..].iter().sum();
     assert!(total >= 900, "the receiver still takes about its rate: {records:?}");
+}
+
+#[test]
+fn files_that_arrive_while_the_job_is_down_longer_than_the_remember_window_are_read() {
+    let root = tempfile::tempdir().unwrap();
+    let input = root.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let ckpt = root.path().join("ckpt").to_string_lossy().into_owned();
+    let dir = input.to_string_lossy().into_owned();
+    let job = |totals: Totals| {
+        let dir = dir.clone();
+        move || {
+            let ssc = StreamingContext::new(Duration::millis(100)).with_checkpoint_interval(Duration::millis(100));
+            let options = FileStreamOptions { min_remember: Duration::millis(500), ..FileStreamOptions::default() };
+            ssc.text_file_stream_with(&dir, options)
+                .map(|w| (w, 1u64))
+                .running_reduce_by_key(|a, b| a + b)
+                .foreach_snapshot(move |snap, _| {
+                    *totals.lock().unwrap() = snap.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+                });
+            ssc
+        }
+    };
+    let totals = Totals::default();
+    let running = StreamingContext::get_or_create(&ckpt, job(totals.clone())).unwrap().start().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    put(&input, "1.txt", "a\n");
+    wait_for(&totals, &counts(&[("a", 1)]));
+    running.stop(true);
+
+    // Down for 1.5 s, three times the remember window: one file arrives meanwhile.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    put(&input, "2.txt", "b\n");
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let totals = Totals::default();
+    let running = StreamingContext::get_or_create(&ckpt, job(totals.clone())).unwrap().start().unwrap();
+    wait_for(&totals, &counts(&[("a", 1), ("b", 1)]));
+    // And the file read before the stop is not read again.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(*totals.lock().unwrap(), counts(&[("a", 1), ("b", 1)]));
+    running.stop(false);
 }

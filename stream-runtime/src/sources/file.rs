@@ -62,6 +62,13 @@ struct FileSource {
     initial_threshold: Mutex<Time>,
     remember: Duration,
     recent: Mutex<BTreeMap<String, Time>>,
+    /// The last batch time files were selected for.
+    last: Mutex<Option<Time>>,
+    /// After a recovery: the last batch the recovered job had. The first batch after it
+    /// looks back from there, not from its own time, so files that arrived while the job was
+    /// down for longer than the remember window are still new to it (Spark gets the same by
+    /// generating a batch for every interval the job was down).
+    resume: Mutex<Option<Time>>,
     missing_reported: Mutex<bool>,
     allocated: Allocated<Vec<FileStatus>>,
     limit: usize,
@@ -129,9 +136,11 @@ impl FileSource {
 
     /// The new files of batch `t` by Spark's rules (semantics reference §2.14).
     fn select(&self, fs: &dyn FileSystem, dir: &str, t: Time) -> Result<Vec<FileStatus>, FsError> {
-        let threshold = self.initial_threshold.lock().max(t - self.remember);
+        let horizon = self.resume.lock().take().map_or(t, |r| r.min(t));
+        *self.last.lock() = Some(t);
+        let threshold = self.initial_threshold.lock().max(horizon - self.remember);
         let mut recent = self.recent.lock();
-        recent.retain(|_, selected_at| *selected_at > t - self.remember);
+        recent.retain(|_, selected_at| *selected_at > horizon - self.remember);
         let mut chosen = Vec::new();
         for d in expand_dirs(fs, dir)? {
             for f in fs.list(&d)? {
@@ -248,15 +257,20 @@ impl Input for FileSource {
     fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), String> {
         let files: Vec<FileStatus> = serde_json::from_value(logged.clone()).map_err(|e| e.to_string())?;
         self.recent.lock().extend(files.iter().map(|f| (f.path.clone(), t)));
+        *self.last.lock() = Some(t);
+        let mut resume = self.resume.lock();
+        *resume = Some(resume.map_or(t, |r| r.max(t)));
         self.allocated.put(t, files);
         Ok(())
     }
 
-    /// The files selected within the remember window (never selected again) and the
-    /// stream's creation time (files older than it are not new).
+    /// The files selected within the remember window (never selected again), the stream's
+    /// creation time (files older than it are not new) and the last batch time.
     fn position(&self) -> Option<serde_json::Value> {
         let recent = self.recent.lock();
-        Some(serde_json::json!({ "threshold": *self.initial_threshold.lock(), "recent": *recent }))
+        Some(
+            serde_json::json!({ "threshold": *self.initial_threshold.lock(), "recent": *recent, "last": *self.last.lock() }),
+        )
     }
 
     fn restore_position(&self, position: &serde_json::Value) -> Result<(), String> {
@@ -264,10 +278,13 @@ impl Input for FileSource {
         struct Position {
             threshold: Time,
             recent: BTreeMap<String, Time>,
+            last: Option<Time>,
         }
         let p: Position = serde_json::from_value(position.clone()).map_err(|e| e.to_string())?;
         *self.initial_threshold.lock() = p.threshold;
         *self.recent.lock() = p.recent;
+        *self.last.lock() = p.last;
+        *self.resume.lock() = p.last;
         Ok(())
     }
 }
@@ -319,6 +336,8 @@ impl StreamingContext {
             initial_threshold: Mutex::new(initial_threshold),
             remember: batch * remember_batches,
             recent: Mutex::new(BTreeMap::new()),
+            last: Mutex::new(None),
+            resume: Mutex::new(None),
             missing_reported: Mutex::new(false),
             allocated: Allocated::default(),
             limit: self.conf.max_line_bytes,
