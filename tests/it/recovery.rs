@@ -290,7 +290,7 @@ fn batches_report_the_checkpoint_stall_exactly_at_checkpoint_times() {
     ssc.on_batch_completed(move |i| sink.lock().unwrap().push((i.batch_time, i.checkpoint_stall)));
     let queue = BatchQueue::new();
     queue.push(vec![(Str::from("a"), 1u64)]);
-    ssc.queue_stream(queue, true, None).running_reduce_by_key(|a, b| a + b).print_state(1);
+    ssc.queue_stream(queue, true, None).running_reduce_by_key(|a, b| a + b).foreach_snapshot(|_, _| {});
     let running = ssc.start().unwrap();
     let zero = running.zero_time();
     while running.batches_completed() < 6 {

@@ -13,7 +13,7 @@ use crate::time::{Duration, Time};
 #[derive(Debug)]
 pub(crate) struct JobCheckpoints {
     pub(crate) store: Arc<CheckpointStore>,
-    writer: Mutex<Writer>,
+    writer: Writer,
     plan: Plan,
     zero: Time,
     interval: Duration,
@@ -29,7 +29,7 @@ impl JobCheckpoints {
         zero: Time,
         interval: Duration,
     ) -> std::io::Result<Self> {
-        let writer = Mutex::new(Writer::start(Arc::clone(&store))?);
+        let writer = Writer::start(Arc::clone(&store))?;
         Ok(JobCheckpoints { store, writer, plan, zero, interval, allocating: Mutex::new(()) })
     }
 
@@ -68,7 +68,7 @@ impl JobCheckpoints {
     /// Checkpoints after batch `t` in the background (skipped if the writer is behind).
     pub(crate) fn checkpoint(&self, graph: &Graph, t: Time) {
         if let Some(file) = self.snapshot(graph, t) {
-            self.writer.lock().submit(t, file);
+            self.writer.submit(t, file);
         }
     }
 
@@ -76,13 +76,7 @@ impl JobCheckpoints {
     /// graceful stop.
     pub(crate) fn checkpoint_now(&self, graph: &Graph, t: Time) {
         if let Some(file) = self.snapshot(graph, t) {
-            let mut writer = self.writer.lock();
-            writer.submit_wait(t, file);
-            writer.finish();
-            match Writer::start(Arc::clone(&self.store)) {
-                Ok(w) => *writer = w,
-                Err(e) => tracing::warn!("cannot restart the checkpoint writer: {e}"),
-            }
+            self.writer.write_now(t, file);
         }
     }
 }

@@ -13,17 +13,33 @@ use crate::time::Time;
 /// write what is queued and end.
 #[derive(Debug)]
 pub(crate) struct Writer {
-    tx: Option<Sender<(Time, Vec<u8>)>>,
+    tx: Option<Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// What the writer thread is asked to do.
+#[derive(Debug)]
+enum Job {
+    /// Write the checkpoint of a time.
+    Write(Time, Vec<u8>),
+    /// Answer once everything before is written.
+    Flush(Sender<()>),
 }
 
 impl Writer {
     pub(crate) fn start(store: Arc<CheckpointStore>) -> std::io::Result<Writer> {
         // One checkpoint waiting besides the one being written; a newer one replaces neither
         // (it is skipped: the batch log keeps recovery exact, only longer).
-        let (tx, rx) = crossbeam_channel::bounded::<(Time, Vec<u8>)>(1);
+        let (tx, rx) = crossbeam_channel::bounded::<Job>(1);
         let thread = std::thread::Builder::new().name("sluice-checkpoint".into()).spawn(move || {
-            for (t, file) in rx {
+            for job in rx {
+                let (t, file) = match job {
+                    Job::Write(t, file) => (t, file),
+                    Job::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                };
                 let began = std::time::Instant::now();
                 match store.write_checkpoint(t, &file) {
                     Ok(()) => {
@@ -39,16 +55,20 @@ impl Writer {
     /// Queues the checkpoint of time `t`; skipped with a warning when the writer is behind.
     pub(crate) fn submit(&self, t: Time, file: Vec<u8>) {
         if let Some(tx) = &self.tx {
-            if let Err(TrySendError::Full(_)) = tx.try_send((t, file)) {
+            if let Err(TrySendError::Full(_)) = tx.try_send(Job::Write(t, file)) {
                 tracing::warn!(time = %t, "checkpoint skipped: the previous one is still being written");
             }
         }
     }
 
-    /// Queues the checkpoint of time `t`, waiting for room: the last one of a job.
-    pub(crate) fn submit_wait(&self, t: Time, file: Vec<u8>) {
+    /// Writes the checkpoint of time `t` and returns once it is written (with what was
+    /// queued before it).
+    pub(crate) fn write_now(&self, t: Time, file: Vec<u8>) {
         if let Some(tx) = &self.tx {
-            let _ = tx.send((t, file));
+            let (done, written) = crossbeam_channel::bounded(1);
+            if tx.send(Job::Write(t, file)).is_ok() && tx.send(Job::Flush(done)).is_ok() {
+                let _ = written.recv();
+            }
         }
     }
 
