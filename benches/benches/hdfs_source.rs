@@ -7,7 +7,7 @@
 //! Target: the engine at 80% or more of the plain read's rate.
 
 use std::sync::Arc;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use minihdfs::{Config, MiniHdfs};
@@ -57,14 +57,7 @@ fn engine_batch(url: &str, threads: usize) -> (u64, StdDuration) {
     ssc.text_file_stream_with(url, options).count().foreach_batch(move |b: Batch<u64>, _| {
         *c.lock() += b.into_vec().into_iter().sum::<u64>();
     });
-    let running = ssc.start().expect("start");
-    let began = Instant::now();
-    clock.set(running.zero_time() + Duration::seconds(1));
-    while running.batches_completed() < 1 {
-        std::thread::sleep(StdDuration::from_micros(200));
-    }
-    let took = began.elapsed();
-    running.stop(false);
+    let took = sluice_benches::time_first_batch(ssc, &clock);
     let n = *count.lock();
     (n, took)
 }

@@ -9,7 +9,7 @@
 //! or `SLUICE_TANSU`), the bench prints a note and measures nothing.
 
 use std::sync::Arc;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use jobs::kafka_wordcount::LocalBroker;
@@ -45,14 +45,7 @@ fn engine_batch(threads: usize, build: impl FnOnce(&StreamingContext, Arc<Mutex<
     let ssc = StreamingContext::new(Duration::seconds(1)).with_threads(threads).with_clock(Arc::new(clock.clone()));
     let result = Arc::new(Mutex::new(0usize));
     build(&ssc, Arc::clone(&result));
-    let running = ssc.start().expect("start");
-    let began = Instant::now();
-    clock.set(running.zero_time() + Duration::seconds(1));
-    while running.batches_completed() < 1 {
-        std::thread::sleep(StdDuration::from_micros(200));
-    }
-    let took = began.elapsed();
-    running.stop(false);
+    let took = sluice_benches::time_first_batch(ssc, &clock);
     let n = *result.lock();
     (n, took)
 }

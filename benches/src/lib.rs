@@ -85,3 +85,23 @@ pub fn hand_wordcount(text: &str, threads: usize) -> usize {
     }
     total.len()
 }
+
+/// Starts `ssc` (whose clock is `clock`), moves the clock to its first batch and returns how
+/// long that batch took from its planning to its end; then stops the job.
+///
+/// # Panics
+/// When the job cannot start.
+pub fn time_first_batch(
+    ssc: stream_runtime::StreamingContext,
+    clock: &stream_runtime::ManualClock,
+) -> std::time::Duration {
+    let running = ssc.start().expect("start");
+    let began = std::time::Instant::now();
+    clock.set(running.zero_time() + stream_runtime::Duration::seconds(1));
+    while running.batches_completed() < 1 {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    let took = began.elapsed();
+    running.stop(false);
+    took
+}
