@@ -58,7 +58,8 @@ pub enum StreamingError {
         cause: String,
     },
     /// A batch failed: a user function panicked or an output could not be written. Later
-    /// batches still run.
+    /// batches still run, unless the job has a checkpoint directory: then it stops without
+    /// a checkpoint past the batch, so that a restart runs the batch again.
     #[error("job for batch {time} failed in output operation {output}: {cause}")]
     JobFailed {
         /// The batch time.

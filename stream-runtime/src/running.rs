@@ -174,6 +174,11 @@ impl RunningContext {
                             let began = std::time::Instant::now();
                             let delay = (clock.now() - t).to_std();
                             let errors = run_batch(&graph, t, &env);
+                            if let Some(cp) = &checkpoints {
+                                if crate::checkpoint::hold_back_failed(cp, t, &errors) {
+                                    shared.stop.store(NOW, Ordering::SeqCst);
+                                }
+                            }
                             let processing_time = began.elapsed();
                             let checkpoint_stall = match checkpoints.as_ref().filter(|cp| cp.is_checkpoint_time(t)) {
                                 Some(cp) => {

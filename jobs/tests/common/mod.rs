@@ -1,3 +1,5 @@
+#![allow(dead_code)] // each test binary uses part of it
+
 //! The kill test every `recoverable_wordcount` input shares: start the job, feed it, kill it
 //! with SIGKILL [`KILLS`] times at random points and restart it with the same checkpoint
 //! directory, let it drain and stop on SIGTERM, then check its committed outputs against the
@@ -48,7 +50,9 @@ fn committed(fs: &dyn FileSystem, dir: &str, prefix: &str) -> BTreeMap<i64, Coun
     batch_dirs(fs, dir, prefix).into_iter().map(|(t, path)| (t, read_counts(fs, &path))).collect()
 }
 
-fn spawn(url: &str, input: &[&str]) -> Child {
+/// Starts `recoverable_wordcount` on `input`, with its outputs in `<url>/out` and its
+/// checkpoints in `<url>/ckpt`.
+pub fn spawn(url: &str, input: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_recoverable_wordcount"))
         .args(input)
         .args(["--output", &format!("{url}/out"), "--checkpoint", &format!("{url}/ckpt")])
@@ -60,7 +64,8 @@ fn spawn(url: &str, input: &[&str]) -> Child {
         .expect("start recoverable_wordcount")
 }
 
-fn sigterm(child: &Child) {
+/// Asks `child` to stop gracefully.
+pub fn sigterm(child: &Child) {
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
 }
 
@@ -92,13 +97,19 @@ pub fn kill_and_check(
         child = spawn(url, input);
     }
     feeder.join().unwrap();
-    // The last run drains the input, then stops gracefully on SIGTERM (sent once it is
-    // surely up: a signal before the handlers are installed just kills it).
+    drain_and_check(fs.as_ref(), child, root, expected);
+}
+
+/// Lets the last run `child` drain the input, stops it gracefully on SIGTERM (sent once it
+/// is surely up: a signal before the handlers are installed just kills it), then checks
+/// the outputs in `<root>/out`: both outputs of every batch, every word counted once, and
+/// every batch's totals the sum of the counts up to it.
+pub fn drain_and_check(fs: &dyn FileSystem, child: Child, root: &str, expected: &Counts) {
     let last_start = Instant::now();
     let out = fs::join(root, "out");
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        let latest = batch_dirs(fs.as_ref(), &out, "totals").into_values().last().map(|d| read_counts(fs.as_ref(), &d));
+        let latest = batch_dirs(fs, &out, "totals").into_values().last().map(|d| read_counts(fs, &d));
         if latest.as_ref() == Some(expected) && last_start.elapsed() > Duration::from_secs(1) {
             break;
         }
@@ -116,8 +127,8 @@ pub fn kill_and_check(
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "graceful stop: {}\n{}", o.status, String::from_utf8_lossy(&o.stderr));
 
-    let counts = committed(fs.as_ref(), &out, "counts");
-    let totals = committed(fs.as_ref(), &out, "totals");
+    let counts = committed(fs, &out, "counts");
+    let totals = committed(fs, &out, "totals");
     assert_eq!(counts.keys().collect::<Vec<_>>(), totals.keys().collect::<Vec<_>>(), "both outputs of every batch");
     let mut sum = Counts::new();
     for (t, batch) in &counts {

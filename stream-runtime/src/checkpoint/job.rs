@@ -7,6 +7,7 @@ use parking_lot::Mutex;
 
 use super::{encode, CheckpointError, CheckpointStore, Meta, Plan, Recovery, Writer};
 use crate::context::Graph;
+use crate::error::StreamingError;
 use crate::time::{Duration, Time};
 
 /// Checkpointing of one running job.
@@ -20,6 +21,9 @@ pub(crate) struct JobCheckpoints {
     /// Held while a batch is allocated and logged, and while input positions are read, so a
     /// checkpoint's positions fall between two batches.
     pub(crate) allocating: Mutex<()>,
+    /// Why no checkpoint may be written any more in this run: a batch whose effects a
+    /// checkpoint would claim is not whole (an output failed, or its log is not written).
+    held_back: Mutex<Option<String>>,
 }
 
 impl JobCheckpoints {
@@ -30,7 +34,7 @@ impl JobCheckpoints {
         interval: Duration,
     ) -> std::io::Result<Self> {
         let writer = Writer::start(Arc::clone(&store))?;
-        Ok(JobCheckpoints { store, writer, plan, zero, interval, allocating: Mutex::new(()) })
+        Ok(JobCheckpoints { store, writer, plan, zero, interval, allocating: Mutex::new(()), held_back: Mutex::new(None) })
     }
 
     /// Whether batch `t` is followed by a checkpoint.
@@ -57,7 +61,30 @@ impl JobCheckpoints {
         }
     }
 
+    /// Writes no checkpoint any more in this run: batch `t` is not whole (`why`), and a
+    /// checkpoint would move past it, so the restarted job would never run it again. Its
+    /// batch log stays, and the next run re-runs it from the last checkpoint.
+    pub(crate) fn hold_back(&self, t: Time, why: &str) {
+        let mut held = self.held_back.lock();
+        if held.is_none() {
+            tracing::error!(
+                time = %t,
+                dir = %self.store.url(),
+                "batch {t} is not whole ({why}); no checkpoint moves past it: the job stops, and the next run re-runs it"
+            );
+            *held = Some(format!("batch {t}: {why}"));
+        }
+    }
+
+    /// Why checkpoints are held back, if they are.
+    pub(crate) fn held_back(&self) -> Option<String> {
+        self.held_back.lock().clone()
+    }
+
     fn snapshot(&self, graph: &Graph, t: Time) -> Option<Vec<u8>> {
+        if self.held_back.lock().is_some() {
+            return None;
+        }
         let positions = || {
             let _between_batches = self.allocating.lock();
             graph.inputs.iter().map(|i| i.position()).collect()
@@ -79,6 +106,25 @@ impl JobCheckpoints {
             self.writer.write_now(t, file);
         }
     }
+}
+
+/// Holds checkpoints back when an output of batch `t` failed (`errors` as the batch returned
+/// them): the batch must run again after a restart, so the job stops without a checkpoint
+/// past it. Returns whether it did. A failed input is not held back: re-running the batch
+/// would read the same (missing) data.
+pub(crate) fn hold_back_failed(cp: &JobCheckpoints, t: Time, errors: &[StreamingError]) -> bool {
+    let failed: Vec<String> = errors
+        .iter()
+        .filter_map(|e| match e {
+            StreamingError::JobFailed { output, cause, .. } => Some(format!("{output} failed: {cause}")),
+            _ => None,
+        })
+        .collect();
+    if failed.is_empty() {
+        return false;
+    }
+    cp.hold_back(t, &failed.join("; "));
+    true
 }
 
 /// The checkpoint file after batch `t`: every stateful operation's state, then the inputs'

@@ -19,7 +19,7 @@ mod writer;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use job::{restore, snapshot, JobCheckpoints};
+pub(crate) use job::{hold_back_failed, restore, snapshot, JobCheckpoints};
 pub(crate) use plan::Plan;
 pub(crate) use store::CheckpointStore;
 pub use wal::WriteAheadLog;

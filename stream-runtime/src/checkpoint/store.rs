@@ -41,6 +41,11 @@ impl CheckpointStore {
         Ok(CheckpointStore { fs, dir, url: url.to_string() })
     }
 
+    /// The directory's URL, as the job was given it.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Writes the checkpoint of time `t` (`file` as made by [`frames::seal`]) under a
     /// temporary name, renames it into place (replacing one of the same time), then deletes
     /// all but the newest [`KEEP`] checkpoints and the batch logs and write-ahead logs no

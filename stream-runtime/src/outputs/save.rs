@@ -19,7 +19,8 @@ pub(crate) fn batch_dir_name(prefix: &str, suffix: &str, t: Time) -> String {
 
 /// Writes one batch directory: part files and `_SUCCESS` under a temporary name, then one
 /// rename, so a reader sees the whole batch or nothing. A directory already committed for the
-/// same batch (a batch run again after recovery) is left as it is.
+/// same batch (a batch run again after recovery) is left as it is. When a write fails (disk
+/// full, permission), the temporary directory is removed and the error returned.
 fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Result<(), String> {
     if fs.status(dir).map_err(|e| e.to_string())?.is_some() {
         tracing::debug!(dir, "batch output already committed");
@@ -28,12 +29,20 @@ fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Resul
     let (parent, name) = fs::split_parent(dir);
     let tmp = fs::join(parent, &format!("_temporary-{name}"));
     let _ = fs.delete(&tmp, true);
-    fs.mkdirs(&tmp).map_err(|e| e.to_string())?;
-    for (i, text) in parts.into_iter().enumerate() {
-        fs.write(&fs::join(&tmp, &format!("part-{i:05}")), text.as_bytes()).map_err(|e| e.to_string())?;
+    let written = write_parts(fs, &tmp, parts).and_then(|()| fs.rename(&tmp, dir));
+    if written.is_err() {
+        let _ = fs.delete(&tmp, true);
     }
-    fs.write(&fs::join(&tmp, "_SUCCESS"), b"").map_err(|e| e.to_string())?;
-    fs.rename(&tmp, dir).map_err(|e| e.to_string())
+    written.map_err(|e| e.to_string())
+}
+
+/// The part files and `_SUCCESS` of a batch in directory `tmp`.
+fn write_parts(fs: &dyn FileSystem, tmp: &str, parts: Vec<String>) -> Result<(), fs::FsError> {
+    fs.mkdirs(tmp)?;
+    for (i, text) in parts.into_iter().enumerate() {
+        fs.write(&fs::join(tmp, &format!("part-{i:05}")), text.as_bytes())?;
+    }
+    fs.write(&fs::join(tmp, "_SUCCESS"), b"")
 }
 
 impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {

@@ -1,0 +1,116 @@
+//! Faults that must not lose data, on the real job binaries: a full disk under the outputs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{drain_and_check, spawn, Counts};
+use stream_runtime::fs::{self, FileSystem, LocalFs};
+
+/// A tmpfs mounted for the test, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (e.g. `2m`) at `at`, or says why it cannot.
+    fn mount(at: &Path, size: &str) -> Result<Tmpfs, String> {
+        if !is_root() {
+            return Err("mounting a tmpfs needs root".into());
+        }
+        std::fs::create_dir_all(at).map_err(|e| e.to_string())?;
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !status.success() {
+            return Err(format!("mount -t tmpfs failed: {status}"));
+        }
+        Ok(Tmpfs(at.to_path_buf()))
+    }
+
+    /// Grows (or shrinks) the mounted tmpfs.
+    fn resize(&self, size: &str) {
+        let status = Command::new("mount").args(["-o", &format!("remount,size={size}")]).arg(&self.0).status();
+        assert!(status.is_ok_and(|s| s.success()), "remount {}", self.0.display());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
+
+/// Moves `text` into `dir` as `name`, whole.
+fn put(root: &str, dir: &str, name: &str, text: &str) {
+    let tmp = fs::join(root, name);
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, fs::join(dir, name)).unwrap();
+}
+
+#[test]
+fn a_failed_output_write_holds_its_batch_back_until_a_restart_writes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_string_lossy().into_owned();
+    // The outputs go to a 2 MiB tmpfs: the batches fill it within seconds.
+    let tmpfs = match Tmpfs::mount(&dir.path().join("out"), "2m") {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let input = fs::join(&root, "in");
+    std::fs::create_dir(&input).unwrap();
+    let mut child = spawn(&root, &["--dir", &input]);
+    let ckpt = fs::join(&root, "ckpt");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !LocalFs.list(&ckpt).map(|l| l.iter().any(|f| f.name.starts_with("checkpoint-"))).unwrap_or(false) {
+        assert!(Instant::now() < deadline, "no checkpoint after 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut expected = Counts::new();
+    for f in 0..4 {
+        let words: Vec<String> = (0..2_000).map(|w| format!("f{f}w{w}")).collect();
+        for w in &words {
+            expected.insert(w.clone(), 1);
+        }
+        let text: Vec<String> = words.chunks(10).map(|line| line.join(" ")).collect();
+        put(&root, &input, &format!("{f}.txt"), &(text.join("\n") + "\n"));
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    // The disk fills: the job stops by itself, with a failure, and leaves no half-written
+    // batch behind.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!("the job ran on with a full disk:\n{}", String::from_utf8_lossy(&o.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = child.wait_with_output().unwrap().stderr;
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(!status.success(), "a job that lost an output exits with a failure\n{stderr}");
+    assert!(stderr.contains("save_as_text_files"), "the failed output is named\n{stderr}");
+    let out = fs::join(&root, "out");
+    let leftovers: Vec<String> =
+        LocalFs.list(&out).unwrap().into_iter().map(|f| f.name).filter(|n| n.starts_with("_temporary")).collect();
+    assert!(leftovers.is_empty(), "temporary directories left behind: {leftovers:?}");
+    // Space returns; the restarted job writes the batch it held back, and every other.
+    tmpfs.resize("64m");
+    let child = spawn(&root, &["--dir", &input]);
+    drain_and_check(&LocalFs, child, &root, &expected);
+}
