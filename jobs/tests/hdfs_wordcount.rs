@@ -71,3 +71,50 @@ fn embedded_demo_prints_spark_format_counts_and_exits_0() {
     assert!(with_counts.first().is_some_and(|&b| b <= 1), "counts by the second batch:\n{out}");
     assert!(with_counts.len() >= 2, "a sample file every 3 batches, so at least 2 in 6 s:\n{out}");
 }
+
+/// Runs `hdfs_wordcount` with `args` until it stops by itself; its status, stdout and stderr.
+fn run_hdfs_wordcount(args: &[&str]) -> (std::process::ExitStatus, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hdfs_wordcount"));
+    cmd.args(args).env_remove("RUST_LOG");
+    let output = run_with_timeout(cmd, Duration::from_secs(60)).expect("run hdfs_wordcount");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (output.status, text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn with_a_checkpoint_a_file_put_while_the_job_was_down_is_counted_and_another_jobs_directory_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let cluster = minihdfs::MiniHdfs::start(minihdfs::Config::new(data.path())).unwrap();
+    let url = format!("{}/in", cluster.url());
+    let (fs, dir) = stream_runtime::fs::resolve(&url).unwrap();
+    fs.mkdirs(&dir).unwrap();
+    let ckpt = data.path().join("ckpt").to_string_lossy().into_owned();
+    let run = ["--batch", "500ms", "--duration", "3", "--checkpoint", &ckpt, &url];
+    let (status, _, err) = run_hdfs_wordcount(&run);
+    assert!(status.success(), "first run: {status}\n{err}");
+    jobs::hdfs_wordcount::put_text(fs.as_ref(), &dir, "while-down.txt", "downtime downtime\n").unwrap();
+    let (status, out, err) = run_hdfs_wordcount(&run);
+    assert!(status.success(), "second run: {status}\n{err}");
+    assert!(out.contains("(downtime,2)"), "the file put while the job was down is counted:\n{out}\n{err}");
+
+    // Another job's checkpoint directory is refused, and left as it was.
+    let other = data.path().join("other").to_string_lossy().into_owned();
+    let status = Command::new(env!("CARGO_BIN_EXE_recoverable_wordcount"))
+        .args(["--dir", &url, "--output", &data.path().join("out").to_string_lossy(), "--checkpoint", &other])
+        .args(["--batch", "500ms", "--duration", "1"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let listing = || {
+        let mut names: Vec<String> =
+            std::fs::read_dir(&other).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    let before = listing();
+    let (status, _, err) =
+        run_hdfs_wordcount(&["--batch", "500ms", "--duration", "2", "--checkpoint", &other, &url]);
+    assert!(!status.success() && err.contains("different job"), "another job's checkpoint: {status}\n{err}");
+    assert_eq!(listing(), before);
+    cluster.shutdown();
+}

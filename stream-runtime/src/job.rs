@@ -90,11 +90,24 @@ pub fn init_logging() {
 }
 
 /// Starts `ssc`, runs until `duration` elapses, the job stops, or SIGINT/SIGTERM asks for a
-/// graceful stop (a second signal exits at once), then stops gracefully.
+/// graceful stop (a second signal exits at once), then stops gracefully. A job with a
+/// checkpoint directory continues from its newest checkpoint (as
+/// [`StreamingContext::get_or_create`] makes it), and is refused if the directory holds
+/// another job's checkpoints.
 ///
 /// Exit status: 0 when every batch succeeded, 1 when a batch failed or the job could not
 /// start (the error is printed), 130 after a second signal.
 pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> ExitCode {
+    let ssc = match ssc.conf.checkpoint_dir.clone() {
+        Some(dir) if ssc.recovery.is_none() => match StreamingContext::get_or_create(&dir, move || ssc) {
+            Ok(ssc) => ssc,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => ssc,
+    };
     let signalled = crate::running::stop_on_signals();
     let running = match ssc.start() {
         Ok(r) => r,
