@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{drain_and_check, spawn, Counts};
+use common::{drain_and_check, sigterm, spawn, Counts};
 use stream_runtime::fs::{self, FileSystem, LocalFs};
 
 /// A tmpfs mounted for the test, unmounted when dropped.
@@ -113,4 +113,58 @@ fn a_failed_output_write_holds_its_batch_back_until_a_restart_writes_it() {
     tmpfs.resize("64m");
     let child = spawn(&root, &["--dir", &input]);
     drain_and_check(&LocalFs, child, &root, &expected);
+}
+
+/// Waits until `path` (on `fs`) holds `text`.
+fn wait_for_content(fs: &dyn FileSystem, path: &str, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !fs.read(path).is_ok_and(|b| String::from_utf8_lossy(&b).contains(text)) {
+        assert!(Instant::now() < deadline, "{path} never held {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Two instances on one checkpoint directory at `url` (`root` on `fs`): the second is
+/// refused, naming the first; after the first is killed, a new one takes over its lock.
+fn second_instance_is_refused(fs: &dyn FileSystem, url: &str, root: &str) {
+    let input = format!("{url}/in");
+    fs.mkdirs(&fs::join(root, "in")).unwrap();
+    let mut first = spawn(url, &["--dir", &input]);
+    let lock = fs::join(&fs::join(root, "ckpt"), "lock");
+    wait_for_content(fs, &lock, &format!("\"pid\":{}", first.id()));
+    let mut second = Command::new(env!("CARGO_BIN_EXE_recoverable_wordcount"));
+    second
+        .args(["--dir", &input, "--output", &format!("{url}/out"), "--checkpoint", &format!("{url}/ckpt")])
+        .args(["--batch", "100ms", "--duration", "5"]);
+    let o = minihdfs::cli::run_with_timeout(second, Duration::from_secs(60)).unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "the second instance is refused: {}\n{stderr}", o.status);
+    assert!(stderr.contains(&format!("in use by process {} on host", first.id())), "{stderr}");
+    // The first is undisturbed; killed, it leaves its lock, which the next run takes over.
+    assert!(first.try_wait().unwrap().is_none(), "the first instance still runs");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let third = spawn(url, &["--dir", &input]);
+    wait_for_content(fs, &lock, &format!("\"pid\":{}", third.id()));
+    sigterm(&third);
+    let o = third.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs.status(&lock).unwrap().is_none(), "a stopped job removes its lock");
+}
+
+#[test]
+fn a_second_instance_on_a_local_checkpoint_directory_is_refused_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_string_lossy().into_owned();
+    second_instance_is_refused(&LocalFs, &root, &root);
+}
+
+#[test]
+fn a_second_instance_on_an_hdfs_checkpoint_directory_is_refused_naming_the_first() {
+    let data = tempfile::tempdir().unwrap();
+    let cluster = minihdfs::MiniHdfs::start(minihdfs::Config::new(data.path())).unwrap();
+    let url = format!("{}/job", cluster.url());
+    let (fs, root) = fs::resolve(&url).unwrap();
+    second_instance_is_refused(fs.as_ref(), &url, &root);
+    cluster.shutdown();
 }

@@ -118,8 +118,7 @@ impl RunningContext {
                 for input in &graph.inputs {
                     input.attach(&store, conf.write_ahead_log);
                 }
-                let cp = JobCheckpoints::new(store, plan, zero, conf.checkpoint_interval())
-                    .map_err(|e| StreamingError::InvalidConfig(format!("cannot spawn the checkpoint writer: {e}")))?;
+                let cp = JobCheckpoints::new(store, plan, zero, conf.checkpoint_interval())?;
                 Some(Arc::new(cp))
             }
             None => None,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::lock::DirLock;
 use super::{encode, CheckpointError, CheckpointStore, Meta, Plan, Recovery, Writer};
 use crate::context::Graph;
 use crate::error::StreamingError;
@@ -24,6 +25,8 @@ pub(crate) struct JobCheckpoints {
     /// Why no checkpoint may be written any more in this run: a batch whose effects a
     /// checkpoint would claim is not whole (an output failed, or its log is not written).
     held_back: Mutex<Option<String>>,
+    /// The directory's lock, released last, once the writer has finished.
+    _lock: DirLock,
 }
 
 impl JobCheckpoints {
@@ -32,9 +35,22 @@ impl JobCheckpoints {
         plan: Plan,
         zero: Time,
         interval: Duration,
-    ) -> std::io::Result<Self> {
-        let writer = Writer::start(Arc::clone(&store))?;
-        Ok(JobCheckpoints { store, writer, plan, zero, interval, allocating: Mutex::new(()), held_back: Mutex::new(None) })
+    ) -> Result<Self, CheckpointError> {
+        let lock = DirLock::acquire(&store)?;
+        let writer = Writer::start(Arc::clone(&store)).map_err(|e| CheckpointError::Io {
+            dir: store.url().to_string(),
+            cause: format!("cannot spawn the checkpoint writer: {e}"),
+        })?;
+        Ok(JobCheckpoints {
+            store,
+            writer,
+            plan,
+            zero,
+            interval,
+            allocating: Mutex::new(()),
+            held_back: Mutex::new(None),
+            _lock: lock,
+        })
     }
 
     /// Whether batch `t` is followed by a checkpoint.

@@ -12,6 +12,7 @@
 pub(crate) mod codec;
 pub(crate) mod frames;
 mod job;
+mod lock;
 pub(crate) mod plan;
 pub(crate) mod store;
 pub(crate) mod wal;
@@ -40,6 +41,17 @@ pub enum CheckpointError {
         dir: String,
         /// The cause.
         cause: String,
+    },
+    /// Another job runs on the checkpoint directory (or did, on another host, and left its
+    /// lock file).
+    #[error("checkpoint directory {dir} is in use by {owner}; two jobs on one directory would corrupt each other's outputs. Stop that job first (if it is gone, delete {lock})")]
+    Locked {
+        /// The directory.
+        dir: String,
+        /// Who holds it: its process and host.
+        owner: String,
+        /// The lock file.
+        lock: String,
     },
     /// A checkpoint file is damaged (truncated, flipped bytes, not a checkpoint).
     #[error("checkpoint {path} is damaged: {why}")]

@@ -46,6 +46,16 @@ impl CheckpointStore {
         &self.url
     }
 
+    /// The filesystem the directory is on.
+    pub(crate) fn fs(&self) -> &dyn FileSystem {
+        self.fs.as_ref()
+    }
+
+    /// The path of `name` in the directory.
+    pub(crate) fn path_of(&self, name: &str) -> String {
+        fs::join(&self.dir, name)
+    }
+
     /// Writes the checkpoint of time `t` (`file` as made by [`frames::seal`]) under a
     /// temporary name, renames it into place (replacing one of the same time), then deletes
     /// all but the newest [`KEEP`] checkpoints and the batch logs and write-ahead logs no

@@ -191,6 +191,20 @@ impl HdfsFs {
         }
     }
 
+    /// Writes file `path` with `data`, replacing it if `overwrite`, else failing when it
+    /// exists (the namenode decides atomically).
+    fn create(&self, path: &str, data: &[u8], overwrite: bool) -> Result<(), FsError> {
+        let p = path.to_string();
+        let data = bytes::Bytes::copy_from_slice(data);
+        self.call(path, None, move |c| async move {
+            let mut w = c.create(&p, WriteOptions::default().overwrite(overwrite)).await?;
+            if !data.is_empty() {
+                w.write_bytes(data).await?;
+            }
+            w.close().await
+        })
+    }
+
     /// Opens `path` for ranged reads (one namenode call for the block locations).
     pub fn open(&self, path: &str) -> Result<HdfsFile, FsError> {
         let p = path.to_string();
@@ -243,20 +257,16 @@ impl FileSystem for HdfsFs {
     }
 
     fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
-        let p = path.to_string();
-        let data = bytes::Bytes::copy_from_slice(data);
-        self.call(path, None, move |c| async move {
-            let mut w = c.create(&p, WriteOptions::default().overwrite(true)).await?;
-            if !data.is_empty() {
-                w.write_bytes(data).await?;
-            }
-            w.close().await
-        })
+        self.create(path, data, true)
     }
 
     fn mkdirs(&self, path: &str) -> Result<(), FsError> {
         let p = path.to_string();
         self.call(path, Some(self.op_timeout), move |c| async move { c.mkdirs(&p, 0o755, true).await })
+    }
+
+    fn create_new(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
+        self.create(path, data, false)
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {

@@ -52,6 +52,13 @@ impl FileSystem for LocalFs {
         std::fs::write(path, data).map_err(|e| FsError::io(path, e))
     }
 
+    fn create_new(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
+        use std::io::Write;
+        let mut file =
+            std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| FsError::io(path, e))?;
+        file.write_all(data).and_then(|()| file.sync_all()).map_err(|e| FsError::io(path, e))
+    }
+
     fn mkdirs(&self, path: &str) -> Result<(), FsError> {
         std::fs::create_dir_all(path).map_err(|e| FsError::io(path, e))
     }

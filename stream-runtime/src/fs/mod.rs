@@ -85,6 +85,9 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug {
     fn read(&self, path: &str) -> Result<Vec<u8>, FsError>;
     /// Creates or replaces file `path` with `data`.
     fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError>;
+    /// Creates file `path` with `data` if it does not exist, atomically: of several callers
+    /// one succeeds, the others fail with an I/O error of kind `AlreadyExists`.
+    fn create_new(&self, path: &str, data: &[u8]) -> Result<(), FsError>;
     /// Creates directory `path` and its missing parents.
     fn mkdirs(&self, path: &str) -> Result<(), FsError>;
     /// Renames `from` to `to` atomically; fails if `to` exists.
