@@ -168,3 +168,46 @@ fn a_second_instance_on_an_hdfs_checkpoint_directory_is_refused_naming_the_first
     second_instance_is_refused(fs.as_ref(), &url, &root);
     cluster.shutdown();
 }
+
+/// A checkpoint directory whose batch log cannot be written, even by root: `batches` is a
+/// file where the log's directory must be.
+fn job_with_an_unwritable_batch_log(root: &str) -> Command {
+    let ckpt = fs::join(root, "ckpt");
+    std::fs::create_dir_all(fs::join(root, "in")).unwrap();
+    std::fs::create_dir_all(&ckpt).unwrap();
+    std::fs::write(fs::join(&ckpt, "batches"), "not a directory").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_recoverable_wordcount"));
+    cmd.args(["--dir", &fs::join(root, "in"), "--output", &fs::join(root, "out"), "--checkpoint", &ckpt])
+        .args(["--batch", "100ms"])
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+#[test]
+fn an_unwritable_batch_log_does_not_keep_the_job_past_duration_or_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_string_lossy().into_owned();
+    let mut cmd = job_with_an_unwritable_batch_log(&root);
+    cmd.args(["--duration", "2"]);
+    let started = Instant::now();
+    let o = minihdfs::cli::run_with_timeout(cmd, Duration::from_secs(30)).unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(started.elapsed() < Duration::from_secs(10), "--duration 2 took {:?}\n{stderr}", started.elapsed());
+    assert!(stderr.contains("batch log could not be written"), "what could not be written is reported\n{stderr}");
+
+    // The first SIGTERM stops it too.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_string_lossy().into_owned();
+    let mut child = job_with_an_unwritable_batch_log(&root).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let lock = fs::join(&fs::join(&root, "ckpt"), "lock");
+    wait_for_content(&LocalFs, &lock, &format!("\"pid\":{}", child.id()));
+    sigterm(&child);
+    let stopped = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if stopped.elapsed() > Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("the first SIGTERM did not stop the job within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -313,15 +313,15 @@ impl Drop for RunningContext {
 }
 
 /// Cuts batch `t` from every input and, when checkpointing, logs it before it may run;
-/// returns the records allocated.
-fn allocate_all(graph: &Graph, cp: Option<&JobCheckpoints>, shared: &Shared, t: Time) -> u64 {
+/// returns the records allocated, or `None` when the job stops before the batch could be
+/// logged (it must not run then).
+fn allocate_all(graph: &Graph, cp: Option<&JobCheckpoints>, shared: &Shared, t: Time) -> Option<u64> {
     let Some(cp) = cp else {
-        return graph.inputs.iter().map(|i| i.allocate(t)).sum();
+        return Some(graph.inputs.iter().map(|i| i.allocate(t)).sum());
     };
     let _between_batches = cp.allocating.lock();
     let records = graph.inputs.iter().map(|i| i.allocate(t)).sum();
-    cp.log_batch(graph, t, records, || shared.stop.load(Ordering::SeqCst) == NOW);
-    records
+    cp.log_batch(graph, t, records, || shared.stop.load(Ordering::SeqCst) != RUNNING).then_some(records)
 }
 
 /// Backpressure: feeds a finished batch to the estimator and hands a new rate to the inputs.
@@ -355,7 +355,9 @@ fn generate(
                 for input in &graph.inputs {
                     input.stop();
                 }
-                let _ = tx.send((t, allocate_all(graph, cp, shared, t)));
+                if let Some(records) = allocate_all(graph, cp, shared, t) {
+                    let _ = tx.send((t, records));
+                }
                 return;
             }
             _ => {}
@@ -363,8 +365,9 @@ fn generate(
         if !clock.wait_until(t, tick) {
             continue;
         }
-        if tx.send((t, allocate_all(graph, cp, shared, t))).is_err() {
-            return;
+        match allocate_all(graph, cp, shared, t) {
+            Some(records) if tx.send((t, records)).is_ok() => {}
+            _ => return,
         }
         t = t + batch;
     }

@@ -60,18 +60,26 @@ impl JobCheckpoints {
 
     /// Logs what batch `t` holds (`records` and each input's allocation) before it runs,
     /// retrying while the filesystem fails: a batch that ran unlogged could not be re-run.
-    pub(crate) fn log_batch(&self, graph: &Graph, t: Time, records: u64, stop: impl Fn() -> bool) {
+    /// Gives up when `stop` turns true (the job is asked to stop): then no checkpoint is
+    /// written any more (the inputs' positions are past a batch that is nowhere), and the
+    /// batch must not run; returns whether it was logged.
+    pub(crate) fn log_batch(&self, graph: &Graph, t: Time, records: u64, stop: impl Fn() -> bool) -> bool {
         let inputs: Vec<serde_json::Value> =
             graph.inputs.iter().map(|i| i.allocation(t).unwrap_or(serde_json::Value::Null)).collect();
         let entry = serde_json::json!({ "records": records, "inputs": inputs });
-        let mut reported = false;
-        while let Err(e) = self.store.log_batch(t, &entry) {
-            if !reported {
-                tracing::warn!(time = %t, "cannot log the batch: {e}; batches wait until it can be logged");
-                reported = true;
+        let mut failures = 0u32;
+        loop {
+            let e = match self.store.log_batch(t, &entry) {
+                Ok(()) => return true,
+                Err(e) => e,
+            };
+            failures += 1;
+            if failures.is_power_of_two() {
+                tracing::warn!(time = %t, failures, "cannot log the batch: {e}; batches wait until it can be logged");
             }
             if stop() {
-                return;
+                self.hold_back(t, &format!("its batch log could not be written: {e}"));
+                return false;
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
@@ -86,16 +94,12 @@ impl JobCheckpoints {
             tracing::error!(
                 time = %t,
                 dir = %self.store.url(),
-                "batch {t} is not whole ({why}); no checkpoint moves past it: the job stops, and the next run re-runs it"
+                "batch {t} is not whole ({why}); no checkpoint moves past it: the job stops, and the next run runs it again"
             );
             *held = Some(format!("batch {t}: {why}"));
         }
     }
 
-    /// Why checkpoints are held back, if they are.
-    pub(crate) fn held_back(&self) -> Option<String> {
-        self.held_back.lock().clone()
-    }
 
     fn snapshot(&self, graph: &Graph, t: Time) -> Option<Vec<u8>> {
         if self.held_back.lock().is_some() {
@@ -118,6 +122,10 @@ impl JobCheckpoints {
     /// Checkpoints after batch `t` and waits until it is written: at start and at a
     /// graceful stop.
     pub(crate) fn checkpoint_now(&self, graph: &Graph, t: Time) {
+        if let Some(why) = self.held_back.lock().as_ref() {
+            tracing::error!(dir = %self.store.url(), "no last checkpoint written: {why}");
+            return;
+        }
         if let Some(file) = self.snapshot(graph, t) {
             self.writer.write_now(t, file);
         }
