@@ -211,3 +211,76 @@ fn an_unwritable_batch_log_does_not_keep_the_job_past_duration_or_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The peak resident memory of process `pid` (VmHWM), in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap();
+    kb.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap() * 1024
+}
+
+/// Writes `mb` MiB of 32-byte lines of one word to `path`; the number of lines.
+fn write_big_file(path: &Path, mb: u64) -> u64 {
+    use std::io::Write;
+    let line = b"alphabetagammadeltaepsilonzetaa\n";
+    let block: Vec<u8> = line.iter().copied().cycle().take(line.len() * 32_768).collect();
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for _ in 0..mb {
+        file.write_all(&block).unwrap();
+    }
+    file.flush().unwrap();
+    mb * 32_768
+}
+
+/// Reads a file of `mb` MiB with `file_wordcount` and returns its peak memory.
+pub fn file_wordcount_peak_rss(mb: u64) -> u64 {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let (input, staging) = (dir.path().join("in"), dir.path().join("big.txt"));
+    std::fs::create_dir(&input).unwrap();
+    let lines = write_big_file(&staging, mb);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_file_wordcount"))
+        .arg(&input)
+        .args(["--batch", "500ms", "--threads", "2"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut counted = 0;
+    let mut moved = false;
+    for line in stdout.by_ref() {
+        let line = line.unwrap();
+        // The first batch header: the job is up, the file may come.
+        if !moved && line.starts_with("Time: ") {
+            // Touched first: only files modified after the stream started are new.
+            let file = std::fs::File::options().append(true).open(&staging).unwrap();
+            file.set_modified(std::time::SystemTime::now()).unwrap();
+            std::fs::rename(&staging, input.join("big.txt")).unwrap();
+            moved = true;
+        }
+        if let Some(n) = line.strip_prefix("(alphabetagammadeltaepsilonzetaa,").and_then(|r| r.strip_suffix(')')) {
+            counted += n.parse::<u64>().unwrap();
+            if counted >= lines {
+                break;
+            }
+        }
+    }
+    let peak = peak_rss(child.id());
+    // Read on, so that the job's last prints do not fail.
+    std::thread::spawn(move || stdout.count());
+    sigterm(&child);
+    child.wait().unwrap();
+    assert_eq!(counted, lines, "every line counted once");
+    peak
+}
+
+#[test]
+fn a_file_four_times_the_batch_budget_is_read_in_bounded_memory() {
+    // Batches take at most 64 MiB of files: the file is read over four of them, and the
+    // job's peak memory stays below the file's size (before, it held the file and a decoded
+    // copy, over twice its size).
+    let mb = 256;
+    let peak = file_wordcount_peak_rss(mb);
+    eprintln!("peak RSS reading a {mb} MiB file: {} MiB", peak >> 20);
+    assert!(peak < mb << 20, "peak RSS {} MiB for a {mb} MiB file", peak >> 20);
+}

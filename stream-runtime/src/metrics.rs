@@ -33,6 +33,9 @@ pub struct SourceStats {
     pub oversized_lines: u64,
     /// Errors reading the source (refused connections, unreadable files...).
     pub errors: u64,
+    /// Files that changed after a file stream selected them (written in place instead of
+    /// moved in whole): what changed is not read.
+    pub changed_files: u64,
 }
 
 /// One thread-safe counter.
@@ -56,6 +59,7 @@ pub(crate) struct SourceCounters {
     pub(crate) invalid_utf8_lines: Counter,
     pub(crate) oversized_lines: Counter,
     pub(crate) errors: Counter,
+    pub(crate) changed_files: Counter,
 }
 
 impl SourceCounters {
@@ -65,6 +69,7 @@ impl SourceCounters {
             invalid_utf8_lines: self.invalid_utf8_lines.get(),
             oversized_lines: self.oversized_lines.get(),
             errors: self.errors.get(),
+            changed_files: self.changed_files.get(),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use stream_runtime::prelude::*;
-use stream_runtime::RunningContext;
+use stream_runtime::{FileStreamOptions, RunningContext};
 
 type Seen = Arc<Mutex<Vec<String>>>;
 
@@ -171,4 +171,106 @@ fn text_file_stream_on_a_missing_directory_waits_for_it() {
     running.stop(true);
     assert_eq!(got, vec!["hello", "world"]);
     assert!(errors >= 1, "the missing directory was reported");
+}
+
+/// Stops `running` gracefully on another thread; whether it stopped within `secs` (a job
+/// that hangs is left behind rather than hanging the test).
+fn stops_within(running: RunningContext, secs: u64) -> bool {
+    let (done, stopped) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        running.stop(true);
+        let _ = done.send(());
+    });
+    stopped.recv_timeout(StdDuration::from_secs(secs)).is_ok()
+}
+
+/// Waits until the first source's stats satisfy `ok`.
+fn wait_for_stats(running: &RunningContext, secs: u64, ok: impl Fn(&stream_runtime::SourceStats) -> bool) -> bool {
+    let deadline = Instant::now() + StdDuration::from_secs(secs);
+    while !ok(&running.source_stats()[0].1) {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    true
+}
+
+#[test]
+fn a_fifo_in_the_input_directory_is_skipped_and_never_blocks_the_job() {
+    for threads in [1, 3] {
+        let root = tempfile::tempdir().unwrap();
+        let (dir, staging) = (root.path().join("in"), root.path().join("staging"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&staging).unwrap();
+        let (running, seen) = start_collecting(threads, None, |ssc, seen| {
+            ssc.text_file_stream(&dir.to_string_lossy())
+                .foreach_batch(move |b, _| seen.lock().unwrap().extend(b.into_vec().into_iter().map(String::from)));
+        });
+        std::thread::sleep(StdDuration::from_millis(150));
+        let fifo = std::process::Command::new("mkfifo").arg(dir.join("a-pipe")).status().unwrap();
+        assert!(fifo.success());
+        move_in(&dir, &staging, "b.txt", "after\nthe pipe\n");
+        let got = wait_for(&seen, 2, 10);
+        let reported = wait_for_stats(&running, 10, |s| s.errors >= 1);
+        assert!(stops_within(running, 10), "{threads} threads: the stop hangs");
+        assert_eq!(got, vec!["after", "the pipe"], "{threads} threads");
+        assert!(reported, "the FIFO is reported");
+    }
+}
+
+#[test]
+fn a_file_that_grows_after_it_was_selected_is_reported() {
+    let root = tempfile::tempdir().unwrap();
+    let (dir, staging) = (root.path().join("in"), root.path().join("staging"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&staging).unwrap();
+    let (running, seen) = start_collecting(2, None, |ssc, seen| {
+        ssc.text_file_stream(&dir.to_string_lossy())
+            .foreach_batch(move |b, _| seen.lock().unwrap().extend(b.into_vec().into_iter().map(String::from)));
+    });
+    std::thread::sleep(StdDuration::from_millis(150));
+    move_in(&dir, &staging, "log.txt", "first\n");
+    assert_eq!(wait_for(&seen, 1, 10), vec!["first"]);
+    let mut file = std::fs::OpenOptions::new().append(true).open(dir.join("log.txt")).unwrap();
+    file.write_all(b"appended later\n").unwrap();
+    drop(file);
+    let reported = wait_for_stats(&running, 10, |s| s.changed_files == 1);
+    running.stop(true);
+    assert!(reported, "the change is reported");
+    assert_eq!(seen.lock().unwrap().clone(), vec!["first"]);
+}
+
+#[test]
+fn a_file_larger_than_a_batch_takes_is_read_over_several_batches_every_line_once() {
+    for threads in [1, 4] {
+        let root = tempfile::tempdir().unwrap();
+        let (dir, staging) = (root.path().join("in"), root.path().join("staging"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&staging).unwrap();
+        // Lines of many lengths, one far longer than the line limit and than a batch takes.
+        let mut lines: Vec<String> = (0..2000).map(|i| format!("{i}-{}", "x".repeat(i % 37))).collect();
+        lines.insert(700, "y".repeat(9000));
+        let batches: Arc<Mutex<Vec<usize>>> = Arc::default();
+        let sizes = Arc::clone(&batches);
+        let (running, seen) = start_collecting(threads, Some(1000), |ssc, seen| {
+            let options = FileStreamOptions { max_bytes_per_batch: 4096, ..FileStreamOptions::default() };
+            ssc.text_file_stream_with(&dir.to_string_lossy(), options).foreach_batch(move |b, _| {
+                let b = b.into_vec();
+                if !b.is_empty() {
+                    sizes.lock().unwrap().push(b.len());
+                }
+                seen.lock().unwrap().extend(b.into_iter().map(String::from));
+            });
+        });
+        std::thread::sleep(StdDuration::from_millis(150));
+        move_in(&dir, &staging, "big.txt", &(lines.join("\n") + "\n"));
+        let got = wait_for(&seen, 2000, 60);
+        let stats = running.source_stats()[0].1;
+        running.stop(true);
+        lines.remove(700);
+        assert_eq!(got, lines, "{threads} threads");
+        assert_eq!(stats.oversized_lines, 1);
+        assert!(batches.lock().unwrap().len() >= 10, "read over several batches: {:?}", batches.lock().unwrap());
+    }
 }

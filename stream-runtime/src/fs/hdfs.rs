@@ -12,21 +12,18 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration as StdDuration;
 
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 use parking_lot::Mutex;
 
+pub use super::Split;
 use super::{FileStatus, FileSystem, FsError};
 use crate::time::Time;
 
 /// How long a namenode operation (listing, status, rename...) may take before it fails.
 pub const DEFAULT_OP_TIMEOUT: StdDuration = StdDuration::from_secs(30);
-
-/// Bytes read past the end of a split, at first, to finish its last line.
-const LOOKAHEAD: u64 = 64 * 1024;
 
 /// The I/O runtime shared by every HDFS client.
 fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
@@ -256,6 +253,10 @@ impl FileSystem for HdfsFs {
         file.read_range(0, file.len())
     }
 
+    fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError> {
+        self.open(path)?.read_range(offset, len)
+    }
+
     fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
         self.create(path, data, true)
     }
@@ -303,22 +304,6 @@ impl std::fmt::Debug for HdfsFile {
     }
 }
 
-/// The whole lines of one split of a file: those whose first byte lies in the split.
-#[derive(Debug, Clone, Default)]
-pub struct Split {
-    /// Position in the file of the first byte of [`bytes`](Split::bytes).
-    pub offset: u64,
-    buf: Vec<u8>,
-    range: Range<usize>,
-}
-
-impl Split {
-    /// The lines, with their endings (the file's last line may have none).
-    pub fn bytes(&self) -> &[u8] {
-        &self.buf[self.range.clone()]
-    }
-}
-
 impl HdfsFile {
     /// Length in bytes when opened.
     pub fn len(&self) -> u64 {
@@ -345,44 +330,10 @@ impl HdfsFile {
         })
     }
 
-    /// The whole lines starting in bytes `start..end` of the file (Hadoop's line splits: a
-    /// line belongs to the split holding its first byte, so splits that tile the file read
-    /// every line exactly once, including lines crossing a split boundary). Reads one byte
-    /// before `start` and past `end` as far as the last line goes.
+    /// The whole lines starting in bytes `start..end` of the file (see
+    /// [`fs::read_split`](super::read_split)).
     pub fn read_split(&self, start: u64, end: u64) -> Result<Split, FsError> {
-        let end = end.min(self.len);
-        if start >= end {
-            return Ok(Split { offset: start, ..Split::default() });
-        }
-        let from = start.saturating_sub(1);
-        let mut fetched = (end + LOOKAHEAD).min(self.len);
-        let mut buf = self.read_range(from, fetched - from)?;
-        let first = if start == 0 {
-            0
-        } else {
-            // A line starts at p in start..end when byte p - 1 is '\n'.
-            match memchr::memchr(b'\n', &buf[..(end - start) as usize]) {
-                Some(i) => i + 1,
-                None => return Ok(Split { offset: end, ..Split::default() }),
-            }
-        };
-        // The last line ends at the first '\n' at or after byte end - 1.
-        let mut search = (end - 1 - from) as usize;
-        let mut grow = LOOKAHEAD;
-        let stop = loop {
-            if let Some(i) = memchr::memchr(b'\n', &buf[search..]) {
-                break search + i + 1;
-            }
-            if fetched == self.len {
-                break buf.len();
-            }
-            grow = grow.saturating_mul(2);
-            let more = fetched.saturating_add(grow).min(self.len);
-            search = buf.len();
-            buf.extend_from_slice(&self.read_range(fetched, more - fetched)?);
-            fetched = more;
-        };
-        Ok(Split { offset: from + first as u64, buf, range: first..stop })
+        super::read_split(self.len, start, end, u64::MAX, |offset, len| self.read_range(offset, len))
     }
 }
 

@@ -22,6 +22,22 @@ fn status_of(path: &Path, meta: &std::fs::Metadata) -> FileStatus {
     }
 }
 
+/// Opens `path` for reading if it is a regular file. Opened without blocking, so that a FIFO
+/// (whose open waits for a writer) fails instead of hanging the caller.
+fn open_regular(path: &str) -> Result<std::fs::File, FsError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| FsError::io(path, e))?;
+    let meta = file.metadata().map_err(|e| FsError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(FsError::NotAFile { path: path.to_string() });
+    }
+    Ok(file)
+}
+
 impl FileSystem for LocalFs {
     fn list(&self, dir: &str) -> Result<Vec<FileStatus>, FsError> {
         let mut out = Vec::new();
@@ -45,7 +61,29 @@ impl FileSystem for LocalFs {
     }
 
     fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
-        std::fs::read(path).map_err(|e| FsError::io(path, e))
+        use std::io::Read;
+        let mut file = open_regular(path)?;
+        let mut buf = Vec::with_capacity(file.metadata().map_or(0, |m| m.len() as usize));
+        file.read_to_end(&mut buf).map_err(|e| FsError::io(path, e))?;
+        Ok(buf)
+    }
+
+    fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError> {
+        use std::os::unix::fs::FileExt;
+        let file = open_regular(path)?;
+        let size = file.metadata().map_err(|e| FsError::io(path, e))?.len();
+        let mut buf = vec![0; len.min(size.saturating_sub(offset)) as usize];
+        let mut filled = 0;
+        while filled < buf.len() {
+            match file.read_at(&mut buf[filled..], offset + filled as u64) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(FsError::io(path, e)),
+            }
+        }
+        buf.truncate(filled);
+        Ok(buf)
     }
 
     fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError> {

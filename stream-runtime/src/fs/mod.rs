@@ -42,6 +42,13 @@ pub enum FsError {
         /// The path.
         path: String,
     },
+    /// The path is not a regular file (a FIFO, a socket, a device): it is never read, since
+    /// reading it could block forever.
+    #[error("{path}: not a regular file")]
+    NotAFile {
+        /// The path.
+        path: String,
+    },
     /// Any other I/O failure.
     #[error("{path}: {source}")]
     Io {
@@ -83,6 +90,8 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug {
     fn status(&self, path: &str) -> Result<Option<FileStatus>, FsError>;
     /// The whole content of file `path`.
     fn read(&self, path: &str) -> Result<Vec<u8>, FsError>;
+    /// Up to `len` bytes of file `path` from byte `offset` (fewer at the end of the file).
+    fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError>;
     /// Creates or replaces file `path` with `data`.
     fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError>;
     /// Creates file `path` with `data` if it does not exist, atomically: of several callers
@@ -116,6 +125,73 @@ pub fn resolve(url: &str) -> Result<(Arc<dyn FileSystem>, String), FsError> {
     match url.find("://") {
         Some(_) => Err(FsError::Unsupported(url.to_string())),
         None => Ok((Arc::new(LocalFs), url.to_string())),
+    }
+}
+
+/// The whole lines starting in bytes `start..end` of a file of `len` bytes, read with
+/// `read_range(offset, len)` (Hadoop's line splits: a line belongs to the split holding its
+/// first byte, so splits that tile the file read every line exactly once, including lines
+/// crossing a split boundary). Reads one byte before `start`, and past `end` as far as the
+/// last line goes but at most `max_tail` bytes: a last line going further is cut there.
+/// A read returning fewer bytes than asked is the end of the file.
+pub(crate) fn read_split(
+    len: u64,
+    start: u64,
+    end: u64,
+    max_tail: u64,
+    read_range: impl Fn(u64, u64) -> Result<Vec<u8>, FsError>,
+) -> Result<Split, FsError> {
+    /// How far past the split a first read looks for the end of its last line.
+    const LOOKAHEAD: u64 = 64 * 1024;
+    let end = end.min(len);
+    if start >= end {
+        return Ok(Split { offset: start, ..Split::default() });
+    }
+    let from = start.saturating_sub(1);
+    let limit = end.saturating_add(max_tail).min(len);
+    let mut fetched = end.saturating_add(LOOKAHEAD).min(limit);
+    let mut buf = read_range(from, fetched - from)?;
+    let first = if start == 0 {
+        0
+    } else {
+        // A line starts at p in start..end when byte p - 1 is '\n'.
+        match memchr::memchr(b'\n', &buf[..((end - start) as usize).min(buf.len())]) {
+            Some(i) => i + 1,
+            None => return Ok(Split { offset: end, ..Split::default() }),
+        }
+    };
+    // The last line ends at the first '\n' at or after byte end - 1.
+    let mut search = ((end - 1 - from) as usize).max(first);
+    let mut grow = LOOKAHEAD;
+    let stop = loop {
+        if let Some(i) = memchr::memchr(b'\n', &buf[search.min(buf.len())..]) {
+            break search + i + 1;
+        }
+        if fetched >= limit || (buf.len() as u64) < fetched - from {
+            break buf.len();
+        }
+        grow = grow.saturating_mul(2);
+        let more = fetched.saturating_add(grow).min(limit);
+        search = buf.len();
+        buf.extend_from_slice(&read_range(fetched, more - fetched)?);
+        fetched = more;
+    };
+    Ok(Split { offset: from + first as u64, buf, range: first..stop })
+}
+
+/// The whole lines of one split of a file: those whose first byte lies in the split.
+#[derive(Debug, Clone, Default)]
+pub struct Split {
+    /// Position in the file of the first byte of [`bytes`](Split::bytes).
+    pub offset: u64,
+    buf: Vec<u8>,
+    range: std::ops::Range<usize>,
+}
+
+impl Split {
+    /// The lines, with their endings (the file's last line may have none).
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.range.clone()]
     }
 }
 

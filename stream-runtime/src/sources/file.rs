@@ -1,10 +1,10 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rayon::prelude::*;
 
-use super::lines::{chunk_bounds, Decoder};
+use super::lines::Decoder;
 use super::{register, Allocated, Source};
 use crate::batch::Batch;
 use crate::context::{Input, StreamingContext};
@@ -35,11 +35,20 @@ pub struct FileStreamOptions {
     /// `.`). Files named `*._COPYING_` (still being written by `hdfs dfs -put`) are always
     /// skipped.
     pub filter: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    /// At most this many bytes of files are read into one batch (default 64 MiB, at least
+    /// 1): a larger file, or more new files, are read over several batches, in pieces of whole
+    /// lines, so a batch's memory is bounded by this setting and not by the largest file.
+    pub max_bytes_per_batch: u64,
 }
 
 impl Default for FileStreamOptions {
     fn default() -> Self {
-        FileStreamOptions { new_files_only: true, min_remember: Duration::seconds(60), filter: None }
+        FileStreamOptions {
+            new_files_only: true,
+            min_remember: Duration::seconds(60),
+            filter: None,
+            max_bytes_per_batch: 64 << 20,
+        }
     }
 }
 
@@ -49,6 +58,7 @@ impl std::fmt::Debug for FileStreamOptions {
             .field("new_files_only", &self.new_files_only)
             .field("min_remember", &self.min_remember)
             .field("filter", &self.filter.as_ref().map(|_| "<fn>"))
+            .field("max_bytes_per_batch", &self.max_bytes_per_batch)
             .finish()
     }
 }
@@ -70,9 +80,29 @@ struct FileSource {
     /// generating a batch for every interval the job was down).
     resume: Mutex<Option<Time>>,
     missing_reported: Mutex<bool>,
-    allocated: Allocated<Vec<FileStatus>>,
+    /// What is selected and not yet allocated to a batch: new files, the rest of files
+    /// larger than a batch takes, and pieces whose read failed (retried first).
+    queued: Mutex<VecDeque<Piece>>,
+    /// Pieces read, by the batch that read them: a piece retried after a failure is in
+    /// several logged batches, and a recovery re-running them reads it once.
+    done: Mutex<HashMap<(String, u64), Time>>,
+    /// Failed reads so far, by file, for reports at a slowing rate.
+    failing: Mutex<HashMap<String, u32>>,
+    /// Length and modification time of the recent files when they were selected (or last
+    /// reported changed): a file that changes after it was selected is reported.
+    seen: Mutex<HashMap<String, (u64, Time)>>,
+    allocated: Allocated<Vec<Piece>>,
     limit: usize,
     counters: SourceCounters,
+}
+
+/// A piece of a selected file that one batch reads: the lines whose first byte lies in
+/// `start..end`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Piece {
+    file: FileStatus,
+    start: u64,
+    end: u64,
 }
 
 /// Whether `name` matches the glob `pattern` (`*` and `?`).
@@ -141,12 +171,16 @@ impl FileSource {
         let threshold = self.initial_threshold.lock().max(horizon - self.remember);
         let mut recent = self.recent.lock();
         recent.retain(|_, selected_at| *selected_at > horizon - self.remember);
+        self.seen.lock().retain(|path, _| recent.contains_key(path));
         let mut chosen = Vec::new();
         for d in expand_dirs(fs, dir)? {
             for f in fs.list(&d)? {
                 let fresh = f.modified > threshold && f.modified <= t;
-                if !f.is_dir && fresh && self.accepts(&f.name) && !recent.contains_key(&f.path) {
+                if recent.contains_key(&f.path) {
+                    self.note_status(&f);
+                } else if !f.is_dir && fresh && self.accepts(&f.name) {
                     recent.insert(f.path.clone(), t);
+                    self.seen.lock().insert(f.path.clone(), (f.len, f.modified));
                     chosen.push(f);
                 }
             }
@@ -154,56 +188,146 @@ impl FileSource {
         Ok(chosen)
     }
 
-    fn read(&self, fs: &dyn FileSystem, file: &FileStatus, parallelism: usize) -> Vec<Vec<Str>> {
-        // Counted here and added once the whole file was read, so a failed read counts nothing.
+    /// Queues the new files, then cuts batch `t`'s pieces from the front of the queue: at
+    /// most `max_bytes_per_batch` bytes (at least one byte).
+    fn cut(&self, new: Vec<FileStatus>) -> Vec<Piece> {
+        let mut queued = self.queued.lock();
+        queued.extend(new.into_iter().map(|file| Piece { start: 0, end: file.len, file }));
+        let mut budget = self.options.max_bytes_per_batch.max(1);
+        let mut out = Vec::new();
+        while let Some(front) = queued.front_mut() {
+            let size = front.end - front.start;
+            if size > budget {
+                if budget > 0 {
+                    out.push(Piece { file: front.file.clone(), start: front.start, end: front.start + budget });
+                    front.start += budget;
+                }
+                break;
+            }
+            budget -= size;
+            out.extend(queued.pop_front());
+        }
+        out
+    }
+
+    /// Reads a piece of batch `t`. A file removed or not a regular file is skipped with a
+    /// warning; any other failure puts the piece back in front of the queue, so later batches
+    /// retry it until it is read or removed (reported at the 1st, 2nd, 4th, 8th... failure).
+    fn read(&self, fs: &dyn FileSystem, piece: &Piece, t: Time, parallelism: usize) -> Vec<Vec<Str>> {
+        let path = &piece.file.path;
+        {
+            let mut done = self.done.lock();
+            done.retain(|_, read_at| *read_at > t - self.remember);
+            if done.contains_key(&(path.clone(), piece.start)) {
+                return Vec::new();
+            }
+        }
+        // Counted here and added once the whole piece was read, so a failed read counts nothing.
         let counters = SourceCounters::default();
-        let decoder = Decoder { source: &file.path, limit: self.limit, counters: &counters };
-        let parts = match &self.hdfs {
-            Some(hdfs) => read_splits(hdfs, &file.path, parallelism, &decoder),
-            None => fs.read(&file.path).map(|bytes| {
-                let pieces = if bytes.len() >= SPLIT_BYTES { 2 * parallelism } else { 1 };
-                chunk_bounds(&bytes, pieces)
-                    .into_par_iter()
-                    .map(|(s, e)| decoder.lines(&bytes[s..e], s as u64))
-                    .collect()
-            }),
-        };
-        match parts {
+        let decoder = Decoder { source: path, limit: self.limit, counters: &counters };
+        let failures = || self.failing.lock().remove(path).unwrap_or(0);
+        match self.read_piece(fs, piece, parallelism, &decoder) {
             Ok(parts) => {
                 let c = counters.snapshot();
                 self.counters.lines.add(c.lines);
                 self.counters.invalid_utf8_lines.add(c.invalid_utf8_lines);
                 self.counters.oversized_lines.add(c.oversized_lines);
+                self.done.lock().insert((path.clone(), piece.start), t);
+                let failed = failures();
+                if failed > 0 {
+                    tracing::warn!(source = %self.url, "read {path} after {failed} failed attempts");
+                }
+                if piece.end == piece.file.len {
+                    if let Ok(Some(now)) = fs.status(path) {
+                        self.note_status(&now);
+                    }
+                }
                 parts
             }
-            Err(e @ FsError::Remote { .. }) => {
-                // The filesystem could not be reached (e.g. the namenode restarts): forget the
-                // file so the next listing that works selects it again, while it is recent.
-                tracing::warn!(source = %self.url, "cannot read {}: {e}; retried with a later batch", file.path);
+            Err(e @ (FsError::NotFound { .. } | FsError::NotAFile { .. })) => {
+                failures();
+                tracing::warn!(source = %self.url, "{e}; skipped");
                 self.counters.errors.add(1);
-                self.recent.lock().remove(&file.path);
                 Vec::new()
             }
             Err(e) => {
-                tracing::warn!(source = %self.url, "cannot read {}: {e}; skipped", file.path);
+                let attempts = {
+                    let mut failing = self.failing.lock();
+                    let n = failing.entry(path.clone()).or_insert(0);
+                    *n += 1;
+                    *n
+                };
+                if attempts.is_power_of_two() {
+                    tracing::warn!(
+                        source = %self.url,
+                        attempts,
+                        "cannot read {path}: {e}; retried with later batches until it is read or removed"
+                    );
+                }
                 self.counters.errors.add(1);
+                self.queued.lock().push_front(piece.clone());
                 Vec::new()
             }
         }
     }
-}
 
-/// Reads an HDFS file as line splits in parallel: ranged reads of about equal size (at least
-/// one per block, `2 * parallelism` for files of [`SPLIT_BYTES`] or more), each line read by
-/// the split holding its first byte.
-fn read_splits(hdfs: &HdfsFs, path: &str, parallelism: usize, decoder: &Decoder<'_>) -> Result<Vec<Vec<Str>>, FsError> {
-    let file = hdfs.open(path)?;
-    let pieces = if file.len() >= SPLIT_BYTES as u64 { 2 * parallelism } else { 1 };
-    let pieces = pieces.max(file.len().div_ceil(HDFS_MAX_SPLIT) as usize);
-    fs::hdfs::split_bounds(file.len(), pieces)
-        .into_par_iter()
-        .map(|(s, e)| file.read_split(s, e).map(|split| decoder.lines(split.bytes(), split.offset)))
-        .collect()
+    /// The lines of a piece, in parallel splits: about `2 * parallelism` for pieces of
+    /// [`SPLIT_BYTES`] or more, HDFS splits of at most [`HDFS_MAX_SPLIT`]; each line read by
+    /// the split holding its first byte, and no line read further than the line limit.
+    fn read_piece(
+        &self,
+        fs: &dyn FileSystem,
+        piece: &Piece,
+        parallelism: usize,
+        decoder: &Decoder<'_>,
+    ) -> Result<Vec<Vec<Str>>, FsError> {
+        let size = piece.end - piece.start;
+        let mut splits = if size >= SPLIT_BYTES as u64 { 2 * parallelism } else { 1 };
+        let path = &piece.file.path;
+        let hdfs_file = match &self.hdfs {
+            Some(hdfs) => {
+                splits = splits.max(size.div_ceil(HDFS_MAX_SPLIT) as usize);
+                Some(hdfs.open(path)?)
+            }
+            None => None,
+        };
+        let read_range = |offset: u64, len: u64| match &hdfs_file {
+            Some(f) => f.read_range(offset, len),
+            None => fs.read_range(path, offset, len),
+        };
+        if size == 0 {
+            // Nothing to read, but a file that cannot be (a FIFO...) is still reported.
+            return read_range(0, 0).map(|_| Vec::new());
+        }
+        // A line cut this far past its split is longer than the limit, and dropped.
+        let max_tail = self.limit as u64 + 2;
+        fs::hdfs::split_bounds(size, splits)
+            .into_par_iter()
+            .map(|(s, e)| {
+                let split = fs::read_split(piece.file.len, piece.start + s, piece.start + e, max_tail, read_range)?;
+                Ok(decoder.lines(split.bytes(), split.offset))
+            })
+            .collect()
+    }
+
+    /// Warns (once per change) when selected file `now` changed since it was selected: what
+    /// was added is never read. Files must be moved or renamed into the directory whole, as
+    /// in Spark.
+    fn note_status(&self, now: &FileStatus) {
+        let mut seen = self.seen.lock();
+        let Some(was) = seen.get_mut(&now.path) else { return };
+        if *was != (now.len, now.modified) {
+            self.counters.changed_files.add(1);
+            tracing::warn!(
+                source = %self.url,
+                "{} changed after it was selected ({} bytes then, {} now): what changed is not read; move or rename files into the directory whole",
+                now.path,
+                was.0,
+                now.len
+            );
+            *was = (now.len, now.modified);
+        }
+    }
 }
 
 impl Input for FileSource {
@@ -242,7 +366,8 @@ impl Input for FileSource {
         if !files.is_empty() {
             tracing::debug!(source = %self.url, time = %t, files = files.len(), "new files");
         }
-        self.allocated.put(t, files);
+        let pieces = self.cut(files);
+        self.allocated.put(t, pieces);
         0
     }
 
@@ -255,22 +380,26 @@ impl Input for FileSource {
     }
 
     fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), String> {
-        let files: Vec<FileStatus> = serde_json::from_value(logged.clone()).map_err(|e| e.to_string())?;
-        self.recent.lock().extend(files.iter().map(|f| (f.path.clone(), t)));
+        let pieces: Vec<Piece> = serde_json::from_value(logged.clone()).map_err(|e| e.to_string())?;
+        self.recent.lock().extend(pieces.iter().map(|p| (p.file.path.clone(), t)));
         *self.last.lock() = Some(t);
         let mut resume = self.resume.lock();
         *resume = Some(resume.map_or(t, |r| r.max(t)));
-        self.allocated.put(t, files);
+        self.allocated.put(t, pieces);
         Ok(())
     }
 
     /// The files selected within the remember window (never selected again), the stream's
-    /// creation time (files older than it are not new) and the last batch time.
+    /// creation time (files older than it are not new), the last batch time, and what is
+    /// selected but not yet in a batch.
     fn position(&self) -> Option<serde_json::Value> {
         let recent = self.recent.lock();
-        Some(
-            serde_json::json!({ "threshold": *self.initial_threshold.lock(), "recent": *recent, "last": *self.last.lock() }),
-        )
+        Some(serde_json::json!({
+            "threshold": *self.initial_threshold.lock(),
+            "recent": *recent,
+            "last": *self.last.lock(),
+            "queued": *self.queued.lock(),
+        }))
     }
 
     fn restore_position(&self, position: &serde_json::Value) -> Result<(), String> {
@@ -279,24 +408,27 @@ impl Input for FileSource {
             threshold: Time,
             recent: BTreeMap<String, Time>,
             last: Option<Time>,
+            #[serde(default)]
+            queued: VecDeque<Piece>,
         }
         let p: Position = serde_json::from_value(position.clone()).map_err(|e| e.to_string())?;
         *self.initial_threshold.lock() = p.threshold;
         *self.recent.lock() = p.recent;
         *self.last.lock() = p.last;
         *self.resume.lock() = p.last;
+        *self.queued.lock() = p.queued;
         Ok(())
     }
 }
 
 impl Source<Str> for FileSource {
     fn take(&self, t: Time, env: &Env) -> Option<Batch<Str>> {
-        let files = self.allocated.take(t).unwrap_or_default();
+        let pieces = self.allocated.take(t).unwrap_or_default();
         let Ok((fs, _)) = &self.target else {
             return Some(Batch::empty());
         };
         let parts: Vec<Vec<Str>> =
-            files.par_iter().flat_map_iter(|f| self.read(fs.as_ref(), f, env.parallelism)).collect();
+            pieces.par_iter().flat_map_iter(|p| self.read(fs.as_ref(), p, t, env.parallelism)).collect();
         Some(Batch::from_partitions(parts))
     }
 }
@@ -328,28 +460,121 @@ impl StreamingContext {
         let b = batch.as_millis().max(1);
         let remember_batches = (options.min_remember.as_millis().max(1) + b - 1) / b;
         let initial_threshold = if options.new_files_only { self.clock.now() } else { Time::from_millis(0) };
-        let source = FileSource {
-            url: dir.to_string(),
-            target: fs::resolve(dir).map_err(|e| e.to_string()),
-            hdfs: fs::hdfs::split_url(dir).and_then(|(authority, _)| HdfsFs::connect(authority).ok()),
+        let target = fs::resolve(dir).map_err(|e| e.to_string());
+        let source = FileSource::new(dir, target, options, initial_threshold, batch * remember_batches, self.conf.max_line_bytes);
+        register(self, source)
+    }
+}
+
+impl FileSource {
+    fn new(
+        url: &str,
+        target: Result<(Arc<dyn FileSystem>, String), String>,
+        options: FileStreamOptions,
+        initial_threshold: Time,
+        remember: Duration,
+        limit: usize,
+    ) -> FileSource {
+        FileSource {
+            url: url.to_string(),
+            target,
+            hdfs: fs::hdfs::split_url(url).and_then(|(authority, _)| HdfsFs::connect(authority).ok()),
             options,
             initial_threshold: Mutex::new(initial_threshold),
-            remember: batch * remember_batches,
+            remember,
             recent: Mutex::new(BTreeMap::new()),
             last: Mutex::new(None),
             resume: Mutex::new(None),
             missing_reported: Mutex::new(false),
+            queued: Mutex::new(VecDeque::new()),
+            done: Mutex::new(HashMap::new()),
+            failing: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
             allocated: Allocated::default(),
-            limit: self.conf.max_line_bytes,
+            limit,
             counters: SourceCounters::default(),
-        };
-        register(self, source)
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::fs::LocalFs;
+
+    /// The local filesystem, with reads that fail while `failing` is set (an I/O error, as
+    /// a bad disk gives; root reads a `chmod 000` file, so permissions cannot make one).
+    #[derive(Debug, Default)]
+    struct FlakyFs {
+        failing: AtomicBool,
+    }
+
+    impl FileSystem for FlakyFs {
+        fn list(&self, dir: &str) -> Result<Vec<FileStatus>, FsError> {
+            LocalFs.list(dir)
+        }
+        fn status(&self, path: &str) -> Result<Option<FileStatus>, FsError> {
+            LocalFs.status(path)
+        }
+        fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+            self.read_range(path, 0, u64::MAX)
+        }
+        fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError> {
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(FsError::io(path, std::io::Error::from_raw_os_error(5)));
+            }
+            LocalFs.read_range(path, offset, len)
+        }
+        fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
+            LocalFs.write(path, data)
+        }
+        fn create_new(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
+            LocalFs.create_new(path, data)
+        }
+        fn mkdirs(&self, path: &str) -> Result<(), FsError> {
+            LocalFs.mkdirs(path)
+        }
+        fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
+            LocalFs.rename(from, to)
+        }
+        fn delete(&self, path: &str, recursive: bool) -> Result<(), FsError> {
+            LocalFs.delete(path, recursive)
+        }
+    }
+
+    #[test]
+    fn an_unreadable_file_is_retried_with_later_batches_until_it_is_read_or_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        std::fs::write(path("a.txt"), "x\ny\n").unwrap();
+        std::fs::write(path("b.txt"), "gone\n").unwrap();
+        let flaky = Arc::new(FlakyFs::default());
+        flaky.failing.store(true, Ordering::SeqCst);
+        let target: (Arc<dyn FileSystem>, String) = (Arc::clone(&flaky) as Arc<dyn FileSystem>, path(""));
+        let options = FileStreamOptions { new_files_only: false, ..FileStreamOptions::default() };
+        let source =
+            FileSource::new("flaky", Ok(target), options, Time::from_millis(0), Duration::seconds(60), 1 << 20);
+        let env = Env { zero: Time::from_millis(0), batch: Duration::seconds(1), parallelism: 2 };
+        let now = LocalFs.status(&path("a.txt")).unwrap().unwrap().modified;
+        let batch = |i: i64| {
+            let t = now + Duration::seconds(i);
+            source.allocate(t);
+            let mut lines: Vec<String> = source.take(t, &env).unwrap().into_vec().into_iter().map(String::from).collect();
+            lines.sort();
+            (lines, source.stats().errors)
+        };
+        // Both files fail, batch after batch: each failure is counted (and reported).
+        assert_eq!(batch(1), (vec![], 2));
+        assert_eq!(batch(2), (vec![], 4));
+        // One is removed: it is dropped (reported once more); the other is read once readable.
+        std::fs::remove_file(path("b.txt")).unwrap();
+        flaky.failing.store(false, Ordering::SeqCst);
+        assert_eq!(batch(3), (vec!["x".to_string(), "y".to_string()], 5));
+        assert_eq!(batch(4), (vec![], 5));
+        assert!(source.queued.lock().is_empty() && source.failing.lock().is_empty());
+    }
 
     #[test]
     fn globs_match_like_shells() {

@@ -80,25 +80,6 @@ impl Decoder<'_> {
     }
 }
 
-/// Splits `bytes` into about `n` chunks of whole lines.
-pub(crate) fn chunk_bounds(bytes: &[u8], n: usize) -> Vec<(usize, usize)> {
-    let n = n.max(1);
-    let target = bytes.len().div_ceil(n).max(1);
-    let mut out = Vec::with_capacity(n);
-    let mut start = 0;
-    while start < bytes.len() {
-        let guess = (start + target).min(bytes.len());
-        let end = if guess == bytes.len() {
-            guess
-        } else {
-            memchr::memchr(b'\n', &bytes[guess..]).map_or(bytes.len(), |i| guess + i + 1)
-        };
-        out.push((start, end));
-        start = end;
-    }
-    out
-}
-
 /// What [`LineReader::next_line`] read.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Line {
@@ -223,18 +204,6 @@ mod tests {
         assert_eq!(lines, ["a b", "\u{fffd}\u{fffd}ok", "last"]);
         let s = c.snapshot();
         assert_eq!((s.lines, s.invalid_utf8_lines, s.oversized_lines), (3, 1, 1));
-    }
-
-    #[test]
-    fn chunks_end_on_line_boundaries() {
-        let text = b"aa\nbbbb\nc\ndddddd\ne";
-        let bounds = chunk_bounds(text, 3);
-        assert_eq!(bounds.first().map(|b| b.0), Some(0));
-        assert_eq!(bounds.last().map(|b| b.1), Some(text.len()));
-        for w in bounds.windows(2) {
-            assert_eq!(w[0].1, w[1].0);
-            assert_eq!(text[w[0].1 - 1], b'\n');
-        }
     }
 
     #[test]
