@@ -363,3 +363,43 @@ fn files_that_arrive_while_the_job_is_down_longer_than_the_remember_window_are_r
     assert_eq!(*totals.lock().unwrap(), counts(&[("a", 1), ("b", 1)]));
     running.stop(false);
 }
+
+/// The time in a `checkpoint-<ms>` file's name.
+fn time_of(file: &std::path::Path) -> u64 {
+    file.file_name().unwrap().to_string_lossy().trim_start_matches("checkpoint-").parse().unwrap()
+}
+
+fn refused_as_inconsistent(input: &str, ckpt: &str, what: &str) {
+    let err = StreamingContext::get_or_create(ckpt, build(input.to_string(), Totals::default(), false)).unwrap_err();
+    assert!(
+        matches!(&err, StreamingError::Checkpoint(stream_runtime::checkpoint::CheckpointError::Inconsistent { why, .. }) if why.contains(what)),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_checkpoint_named_for_another_time_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let (input, ckpt, files) = first_run(root.path());
+    let renamed = files[1].with_file_name(format!("checkpoint-{}", time_of(&files[0]) + 100_000));
+    std::fs::rename(&files[1], &renamed).unwrap();
+    refused_as_inconsistent(&input, &ckpt, &format!("holds the state after batch {} ms", time_of(&files[1])));
+}
+
+#[test]
+fn a_missing_batch_log_next_to_the_checkpoints_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let (input, ckpt, files) = first_run(root.path());
+    let log = |f: &std::path::Path| std::path::Path::new(&ckpt).join(format!("batches/batch-{}", time_of(f)));
+    // The newest checkpoint lost (a crash before it was written): the one before it covers
+    // its own batch, whose log must be there.
+    std::fs::remove_file(&files[0]).unwrap();
+    let batch_log = std::fs::read(log(&files[1])).unwrap();
+    std::fs::remove_file(log(&files[1])).unwrap();
+    refused_as_inconsistent(&input, &ckpt, &format!("batch log of batch {} ms", time_of(&files[1])));
+    // One more lost: the batches logged after the remaining checkpoint name the missing log.
+    std::fs::write(log(&files[1]), batch_log).unwrap();
+    std::fs::remove_file(&files[1]).unwrap();
+    std::fs::remove_file(log(&files[1])).unwrap();
+    refused_as_inconsistent(&input, &ckpt, &format!("batch log of batch {} ms, which ran before", time_of(&files[1])));
+}

@@ -25,6 +25,9 @@ pub(crate) struct JobCheckpoints {
     /// Why no checkpoint may be written any more in this run: a batch whose effects a
     /// checkpoint would claim is not whole (an output failed, or its log is not written).
     held_back: Mutex<Option<String>>,
+    /// The last batch this run logged: each log entry names the one before it, so a missing
+    /// log is found at recovery.
+    last_logged: Mutex<Option<Time>>,
     /// The directory's lock, released last, once the writer has finished.
     _lock: DirLock,
 }
@@ -49,6 +52,7 @@ impl JobCheckpoints {
             interval,
             allocating: Mutex::new(()),
             held_back: Mutex::new(None),
+            last_logged: Mutex::new(None),
             _lock: lock,
         })
     }
@@ -66,11 +70,15 @@ impl JobCheckpoints {
     pub(crate) fn log_batch(&self, graph: &Graph, t: Time, records: u64, stop: impl Fn() -> bool) -> bool {
         let inputs: Vec<serde_json::Value> =
             graph.inputs.iter().map(|i| i.allocation(t).unwrap_or(serde_json::Value::Null)).collect();
-        let entry = serde_json::json!({ "records": records, "inputs": inputs });
+        let mut last_logged = self.last_logged.lock();
+        let entry = serde_json::json!({ "records": records, "inputs": inputs, "prev": *last_logged });
         let mut failures = 0u32;
         loop {
             let e = match self.store.log_batch(t, &entry) {
-                Ok(()) => return true,
+                Ok(()) => {
+                    *last_logged = Some(t);
+                    return true;
+                }
                 Err(e) => e,
             };
             failures += 1;

@@ -53,6 +53,16 @@ pub enum CheckpointError {
         /// The lock file.
         lock: String,
     },
+    /// The checkpoint directory's files disagree: a checkpoint named for one time holds
+    /// another, or a batch log that must be there is missing. Recovering would run batches
+    /// again with other data than they had, and write their outputs twice.
+    #[error("checkpoint directory {dir} is inconsistent: {why}; recovering would run batches again with other data than they had. Put the missing or renamed files back, or start with a fresh directory")]
+    Inconsistent {
+        /// The directory.
+        dir: String,
+        /// What disagrees.
+        why: String,
+    },
     /// A checkpoint file is damaged (truncated, flipped bytes, not a checkpoint).
     #[error("checkpoint {path} is damaged: {why}")]
     Corrupt {
@@ -179,7 +189,7 @@ impl StreamingContext {
         let mut ssc = create();
         ssc.checkpoint(dir);
         let store = CheckpointStore::open(dir)?;
-        let Some((_, payload)) = store.read_newest()? else {
+        let Some((named, payload)) = store.read_newest()? else {
             return Ok(ssc);
         };
         let (meta, states) = decode(dir, &payload)?;
@@ -187,7 +197,17 @@ impl StreamingContext {
         if !changes.is_empty() {
             return Err(CheckpointError::PlanChanged { dir: dir.to_string(), changes }.into());
         }
+        let inconsistent = |why: String| CheckpointError::Inconsistent { dir: dir.to_string(), why };
+        if named != meta.time {
+            return Err(inconsistent(format!(
+                "checkpoint-{} holds the state after batch {}, not {named}",
+                named.as_millis(),
+                meta.time
+            ))
+            .into());
+        }
         let batches = store.logged_batches(meta.time)?;
+        store.check_batch_log(&meta, &batches).map_err(inconsistent)?;
         tracing::info!(dir, time = %meta.time, replayed = batches.len(), "recovering from checkpoint");
         ssc.recovery = Some(Recovery { meta, states, batches });
         Ok(ssc)

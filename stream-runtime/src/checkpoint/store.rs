@@ -158,6 +158,36 @@ impl CheckpointStore {
         Ok(out)
     }
 
+    /// Checks that no batch log next to the checkpoint `meta` is missing, given the batches
+    /// logged after it: the log of every batch after the oldest checkpoint is kept, and each
+    /// log names the batch logged before it in the same run. Returns what is missing.
+    pub(crate) fn check_batch_log(
+        &self,
+        meta: &super::Meta,
+        logged: &[(Time, serde_json::Value)],
+    ) -> Result<(), String> {
+        let c = meta.time;
+        if c == meta.zero {
+            return Ok(());
+        }
+        let batches = fs::join(&self.dir, BATCHES);
+        let log_of = |t: Time| fs::join(&batches, &format!("batch-{}", t.as_millis()));
+        let oldest = self.checkpoints().map_err(|e| e.to_string())?.last().map(|(t, _)| *t);
+        let exists = |t: Time| self.fs.status(&log_of(t)).map(|s| s.is_some()).map_err(|e| e.to_string());
+        if oldest.is_some_and(|o| o < c) && !exists(c)? {
+            return Err(format!("the batch log of batch {c}, which the checkpoint covers, is missing ({})", log_of(c)));
+        }
+        for (t, entry) in logged {
+            let Some(prev) = entry.get("prev").and_then(|p| serde_json::from_value::<Time>(p.clone()).ok()) else {
+                continue;
+            };
+            if prev > c && !logged.iter().any(|(l, _)| *l == prev) {
+                return Err(format!("the batch log of batch {prev}, which ran before batch {t}, is missing ({})", log_of(prev)));
+            }
+        }
+        Ok(())
+    }
+
     /// The write-ahead log file of receiver `stream` for batch `t`.
     pub(crate) fn wal_path(&self, stream: &str, t: Time) -> String {
         fs::join(&fs::join(&fs::join(&self.dir, RECEIVED), stream), &format!("log-{}", t.as_millis()))
