@@ -53,3 +53,18 @@ fn counts_the_words_of_records_written_while_it_runs() {
     let expected = BTreeMap::from([("be", 2 * records), ("not", records), ("or", records), ("to", 2 * records)]);
     assert_eq!(totals, expected, "whole records, each counted once");
 }
+
+#[test]
+fn unreachable_brokers_are_reported_once_and_duration_still_ends_the_job() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kafka_wordcount"));
+    cmd.args([&format!("127.0.0.1:{port}"), "words", "--batch", "1s", "--duration", "4"]).env_remove("RUST_LOG");
+    let started = std::time::Instant::now();
+    let out = minihdfs::cli::run_with_timeout(cmd, std::time::Duration::from_secs(60)).unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(took < std::time::Duration::from_secs(7), "--duration 4 took {took:?}\n{stderr}");
+    let warnings = stderr.lines().filter(|l| l.contains("WARN")).count();
+    assert!(warnings <= 2, "{warnings} warnings:\n{stderr}");
+    assert_eq!(stderr.matches("cannot reach the Kafka brokers").count(), 1, "{stderr}");
+}

@@ -80,11 +80,15 @@ impl JobArgs {
     }
 }
 
+/// The log filter without `RUST_LOG`: warnings, but not the Kafka client's own (one per
+/// connection attempt during an outage, which the source reports once, then every minute).
+const DEFAULT_LOG_FILTER: &str = "warn,rskafka=error";
+
 /// Sends logs to standard error: warnings only by default (the job's own output stays
 /// readable), more with `RUST_LOG` (e.g. `RUST_LOG=info` or `RUST_LOG=stream_runtime=debug`).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }

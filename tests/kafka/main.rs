@@ -422,3 +422,28 @@ fn bad_options_fail_the_start() {
     ssc.kafka_direct_stream("localhost:9092", &[] as &[&str], KafkaOptions::default()).count().print();
     assert!(ssc.start().unwrap_err().to_string().contains("at least one topic"));
 }
+
+#[test]
+fn a_stop_during_a_broker_outage_ends_within_two_seconds_and_the_outage_is_reported_once() {
+    crate::logs::capture();
+    // Nothing listens on this port: every call waits out its time-out.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let brokers = format!("127.0.0.1:{port}");
+    let opts = KafkaOptions { request_timeout: std::time::Duration::from_secs(3), ..KafkaOptions::default() };
+    let ssc = StreamingContext::new(Duration::millis(200));
+    ssc.kafka_direct_stream(&brokers, &["outage"], opts).count().foreach_batch(|_, _| {});
+    let running = ssc.start().unwrap();
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while running.source_stats()[0].1.errors < 1 {
+        assert!(Instant::now() < deadline, "the outage is never counted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The generator is inside its next planning call now, which would wait 3 s.
+    let stopping = Instant::now();
+    running.stop(true);
+    let took = stopping.elapsed();
+    assert!(took < std::time::Duration::from_secs(2), "the stop took {took:?}");
+    let name = format!("kafka_direct_stream({brokers}, [outage])");
+    let down = crate::logs::lines_with(&name, "cannot reach the Kafka brokers");
+    assert_eq!(down.len(), 1, "the outage is reported once: {down:?}");
+}

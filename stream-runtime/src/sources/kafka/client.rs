@@ -48,7 +48,13 @@ pub struct KafkaClient {
     runtime: tokio::runtime::Runtime,
     client: Mutex<Option<Arc<Client>>>,
     partitions: Mutex<HashMap<(String, i32), Arc<PartitionClient>>>,
+    /// When [`stop_waiting`](Self::stop_waiting) was called.
+    stopping: Mutex<Option<std::time::Instant>>,
 }
+
+/// How long calls may still take once the client's user stops: enough for a call to brokers
+/// that answer, not for waiting through an outage.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl std::fmt::Debug for KafkaClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -94,6 +100,7 @@ impl KafkaClient {
             runtime,
             client: Mutex::new(None),
             partitions: Mutex::new(HashMap::new()),
+            stopping: Mutex::new(None),
         })
     }
 
@@ -117,7 +124,32 @@ impl KafkaClient {
             };
             let _ = tx.send(out);
         });
-        rx.recv().map_err(|_| KafkaError::Runtime("the request was dropped (the client panicked)".into()))?
+        loop {
+            let wait = match *self.stopping.lock() {
+                None => std::time::Duration::from_millis(100),
+                Some(at) => (at + STOP_GRACE).saturating_duration_since(std::time::Instant::now()),
+            };
+            if wait.is_zero() {
+                return Err(KafkaError::Unreachable {
+                    brokers: self.brokers.clone(),
+                    cause: format!("no answer within {STOP_GRACE:?} of the stop"),
+                });
+            }
+            match rx.recv_timeout(wait.min(std::time::Duration::from_millis(100))) {
+                Ok(out) => return out,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(KafkaError::Runtime("the request was dropped (the client panicked)".into()))
+                }
+            }
+        }
+    }
+
+    /// Calls give up waiting for the brokers from about a second from now on: the source
+    /// stops, and a stop must not wait through an outage (calls to brokers that answer still
+    /// complete).
+    pub(crate) fn stop_waiting(&self) {
+        self.stopping.lock().get_or_insert_with(std::time::Instant::now);
     }
 
     /// Turns an `rskafka` error of `op` into ours; a lost connection forgets the cached

@@ -33,9 +33,20 @@ struct Position {
     seen: BTreeSet<String>,
     /// Topics reported missing.
     missing: BTreeSet<String>,
-    /// Whether the brokers were reported unreachable while planning.
-    down: bool,
+    /// The outage the planning met, while the brokers cannot be reached.
+    down: Option<Outage>,
 }
+
+/// An outage of the brokers: reported when it starts, then every [`REMIND`] with a count.
+#[derive(Debug, Clone, Copy)]
+struct Outage {
+    since: std::time::Instant,
+    failures: u64,
+    reported: std::time::Instant,
+}
+
+/// How often an ongoing outage is reported again.
+const REMIND: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The planning and reading shared by the record and text streams.
 pub(crate) struct Direct {
@@ -96,9 +107,25 @@ impl Direct {
 
     fn unreachable(&self, pos: &mut Position, e: &KafkaError) {
         self.counters.errors.add(1);
-        if !pos.down {
-            pos.down = true;
-            tracing::warn!(source = %self.name, "{e}; batches stay empty until the brokers are back");
+        let now = std::time::Instant::now();
+        match &mut pos.down {
+            None => {
+                pos.down = Some(Outage { since: now, failures: 1, reported: now });
+                tracing::warn!(source = %self.name, "{e}; batches stay empty until the brokers are back");
+            }
+            Some(outage) => {
+                outage.failures += 1;
+                if now.duration_since(outage.reported) >= REMIND {
+                    outage.reported = now;
+                    tracing::warn!(
+                        source = %self.name,
+                        failures = outage.failures,
+                        "the Kafka brokers are still unreachable after {:?} ({} failed attempts); batches stay empty",
+                        now.duration_since(outage.since),
+                        outage.failures
+                    );
+                }
+            }
         }
     }
 
@@ -144,9 +171,15 @@ impl Direct {
             }
             pos.seen.insert(topic.clone());
         }
-        if reachable && pos.down {
-            pos.down = false;
-            tracing::info!(source = %self.name, "the Kafka brokers are reachable again");
+        if reachable {
+            if let Some(outage) = pos.down.take() {
+                tracing::info!(
+                    source = %self.name,
+                    "the Kafka brokers are reachable again after {:?} ({} failed attempts)",
+                    outage.since.elapsed(),
+                    outage.failures
+                );
+            }
         }
         let lags: Vec<i64> = ranges.values().map(|r| r.until - r.from).collect();
         let rate = *self.rate.lock();
@@ -442,6 +475,9 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
 
     fn stop(&self) {
         self.direct.stopped.store(true, Ordering::SeqCst);
+        if let Some(client) = &self.direct.client {
+            client.stop_waiting();
+        }
     }
 
     fn failure(&self, t: Time) -> Option<String> {
