@@ -51,7 +51,11 @@ fn text(len: usize, seed: u64) -> String {
 fn engine_batch(url: &str, threads: usize) -> (u64, StdDuration) {
     let clock = ManualClock::new(SystemClock.now());
     let ssc = StreamingContext::new(Duration::seconds(1)).with_threads(threads).with_clock(Arc::new(clock.clone()));
-    let options = FileStreamOptions { new_files_only: false, min_remember: Duration::seconds(86_400), ..FileStreamOptions::default() };
+    let options = FileStreamOptions {
+        new_files_only: false,
+        min_remember: Duration::seconds(86_400),
+        ..FileStreamOptions::default()
+    };
     let count = Arc::new(Mutex::new(0u64));
     let c = Arc::clone(&count);
     ssc.text_file_stream_with(url, options).count().foreach_batch(move |b: Batch<u64>, _| {

@@ -112,8 +112,7 @@ fn with_a_checkpoint_a_file_put_while_the_job_was_down_is_counted_and_another_jo
         names
     };
     let before = listing();
-    let (status, _, err) =
-        run_hdfs_wordcount(&["--batch", "500ms", "--duration", "2", "--checkpoint", &other, &url]);
+    let (status, _, err) = run_hdfs_wordcount(&["--batch", "500ms", "--duration", "2", "--checkpoint", &other, &url]);
     assert!(!status.success() && err.contains("different job"), "another job's checkpoint: {status}\n{err}");
     assert_eq!(listing(), before);
     cluster.shutdown();

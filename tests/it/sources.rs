@@ -196,17 +196,26 @@ fn wait_for_stats(running: &RunningContext, secs: u64, ok: impl Fn(&stream_runti
     true
 }
 
+/// A temporary directory with an input directory `in` and a staging directory beside it.
+fn input_dirs() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let (dir, staging) = (root.path().join("in"), root.path().join("staging"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&staging).unwrap();
+    (root, dir, staging)
+}
+
+/// Collects the lines of a text file stream on `dir`.
+fn collect_file_lines(ssc: &StreamingContext, seen: Seen, dir: &std::path::Path) {
+    ssc.text_file_stream(&dir.to_string_lossy())
+        .foreach_batch(move |b, _| seen.lock().unwrap().extend(b.into_vec().into_iter().map(String::from)));
+}
+
 #[test]
 fn a_fifo_in_the_input_directory_is_skipped_and_never_blocks_the_job() {
     for threads in [1, 3] {
-        let root = tempfile::tempdir().unwrap();
-        let (dir, staging) = (root.path().join("in"), root.path().join("staging"));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::create_dir_all(&staging).unwrap();
-        let (running, seen) = start_collecting(threads, None, |ssc, seen| {
-            ssc.text_file_stream(&dir.to_string_lossy())
-                .foreach_batch(move |b, _| seen.lock().unwrap().extend(b.into_vec().into_iter().map(String::from)));
-        });
+        let (_root, dir, staging) = input_dirs();
+        let (running, seen) = start_collecting(threads, None, |ssc, seen| collect_file_lines(ssc, seen, &dir));
         std::thread::sleep(StdDuration::from_millis(150));
         let fifo = std::process::Command::new("mkfifo").arg(dir.join("a-pipe")).status().unwrap();
         assert!(fifo.success());
@@ -221,14 +230,8 @@ fn a_fifo_in_the_input_directory_is_skipped_and_never_blocks_the_job() {
 
 #[test]
 fn a_file_that_grows_after_it_was_selected_is_reported() {
-    let root = tempfile::tempdir().unwrap();
-    let (dir, staging) = (root.path().join("in"), root.path().join("staging"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::create_dir_all(&staging).unwrap();
-    let (running, seen) = start_collecting(2, None, |ssc, seen| {
-        ssc.text_file_stream(&dir.to_string_lossy())
-            .foreach_batch(move |b, _| seen.lock().unwrap().extend(b.into_vec().into_iter().map(String::from)));
-    });
+    let (_root, dir, staging) = input_dirs();
+    let (running, seen) = start_collecting(2, None, |ssc, seen| collect_file_lines(ssc, seen, &dir));
     std::thread::sleep(StdDuration::from_millis(150));
     move_in(&dir, &staging, "log.txt", "first\n");
     assert_eq!(wait_for(&seen, 1, 10), vec!["first"]);
@@ -244,10 +247,7 @@ fn a_file_that_grows_after_it_was_selected_is_reported() {
 #[test]
 fn a_file_larger_than_a_batch_takes_is_read_over_several_batches_every_line_once() {
     for threads in [1, 4] {
-        let root = tempfile::tempdir().unwrap();
-        let (dir, staging) = (root.path().join("in"), root.path().join("staging"));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::create_dir_all(&staging).unwrap();
+        let (_root, dir, staging) = input_dirs();
         // Lines of many lengths, one far longer than the line limit and than a batch takes.
         let mut lines: Vec<String> = (0..2000).map(|i| format!("{i}-{}", "x".repeat(i % 37))).collect();
         lines.insert(700, "y".repeat(9000));

@@ -108,7 +108,6 @@ impl JobCheckpoints {
         }
     }
 
-
     fn snapshot(&self, graph: &Graph, t: Time) -> Option<Vec<u8>> {
         if self.held_back.lock().is_some() {
             return None;

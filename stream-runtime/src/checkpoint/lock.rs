@@ -118,7 +118,11 @@ impl DirLock {
             }
             store.fs().delete(&path, false).map_err(io)?;
         }
-        Err(CheckpointError::Locked { dir: store.url().to_string(), owner: "another job starting now".into(), lock: path })
+        Err(CheckpointError::Locked {
+            dir: store.url().to_string(),
+            owner: "another job starting now".into(),
+            lock: path,
+        })
     }
 }
 

@@ -182,7 +182,10 @@ impl CheckpointStore {
                 continue;
             };
             if prev > c && !logged.iter().any(|(l, _)| *l == prev) {
-                return Err(format!("the batch log of batch {prev}, which ran before batch {t}, is missing ({})", log_of(prev)));
+                return Err(format!(
+                    "the batch log of batch {prev}, which ran before batch {t}, is missing ({})",
+                    log_of(prev)
+                ));
             }
         }
         Ok(())

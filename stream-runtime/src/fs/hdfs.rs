@@ -330,8 +330,10 @@ impl HdfsFile {
         })
     }
 
-    /// The whole lines starting in bytes `start..end` of the file (see
-    /// [`fs::read_split`](super::read_split)).
+    /// The whole lines starting in bytes `start..end` of the file (Hadoop's line splits: a
+    /// line belongs to the split holding its first byte, so splits that tile the file read
+    /// every line exactly once, including lines crossing a split boundary). Reads one byte
+    /// before `start` and past `end` as far as the last line goes.
     pub fn read_split(&self, start: u64, end: u64) -> Result<Split, FsError> {
         super::read_split(self.len, start, end, u64::MAX, |offset, len| self.read_range(offset, len))
     }

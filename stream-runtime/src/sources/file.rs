@@ -461,7 +461,14 @@ impl StreamingContext {
         let remember_batches = (options.min_remember.as_millis().max(1) + b - 1) / b;
         let initial_threshold = if options.new_files_only { self.clock.now() } else { Time::from_millis(0) };
         let target = fs::resolve(dir).map_err(|e| e.to_string());
-        let source = FileSource::new(dir, target, options, initial_threshold, batch * remember_batches, self.conf.max_line_bytes);
+        let source = FileSource::new(
+            dir,
+            target,
+            options,
+            initial_threshold,
+            batch * remember_batches,
+            self.conf.max_line_bytes,
+        );
         register(self, source)
     }
 }
@@ -561,7 +568,8 @@ mod tests {
         let batch = |i: i64| {
             let t = now + Duration::seconds(i);
             source.allocate(t);
-            let mut lines: Vec<String> = source.take(t, &env).unwrap().into_vec().into_iter().map(String::from).collect();
+            let mut lines: Vec<String> =
+                source.take(t, &env).unwrap().into_vec().into_iter().map(String::from).collect();
             lines.sort();
             (lines, source.stats().errors)
         };
