@@ -48,12 +48,13 @@ pub struct KafkaClient {
     runtime: tokio::runtime::Runtime,
     client: Mutex<Option<Arc<Client>>>,
     partitions: Mutex<HashMap<(String, i32), Arc<PartitionClient>>>,
-    /// When [`stop_waiting`](Self::stop_waiting) was called.
-    stopping: Mutex<Option<std::time::Instant>>,
+    /// When [`stop_waiting`](Self::stop_waiting) was called, and whether a call has given up
+    /// since (the brokers do not answer: later calls give up at once).
+    stopping: Mutex<Option<(std::time::Instant, bool)>>,
 }
 
-/// How long calls may still take once the client's user stops: enough for a call to brokers
-/// that answer, not for waiting through an outage.
+/// How long a call may take once the client's user stops: enough for brokers that answer,
+/// not for waiting through an outage.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl std::fmt::Debug for KafkaClient {
@@ -124,15 +125,21 @@ impl KafkaClient {
             };
             let _ = tx.send(out);
         });
+        let began = std::time::Instant::now();
         loop {
-            let wait = match *self.stopping.lock() {
+            let wait = match &mut *self.stopping.lock() {
                 None => std::time::Duration::from_millis(100),
-                Some(at) => (at + STOP_GRACE).saturating_duration_since(std::time::Instant::now()),
+                Some((_, true)) => std::time::Duration::ZERO,
+                Some((at, gave_up)) => {
+                    let wait = ((*at).max(began) + STOP_GRACE).saturating_duration_since(std::time::Instant::now());
+                    *gave_up = wait.is_zero();
+                    wait
+                }
             };
             if wait.is_zero() {
                 return Err(KafkaError::Unreachable {
                     brokers: self.brokers.clone(),
-                    cause: format!("no answer within {STOP_GRACE:?} of the stop"),
+                    cause: format!("no answer within {STOP_GRACE:?} while stopping"),
                 });
             }
             match rx.recv_timeout(wait.min(std::time::Duration::from_millis(100))) {
@@ -145,11 +152,11 @@ impl KafkaClient {
         }
     }
 
-    /// Calls give up waiting for the brokers from about a second from now on: the source
-    /// stops, and a stop must not wait through an outage (calls to brokers that answer still
-    /// complete).
+    /// From now on, a call that gets no answer within a second gives up, and every call after
+    /// one gave up: the source stops, and a stop must not wait through an outage (calls to
+    /// brokers that answer still complete, so the last batches are still read whole).
     pub(crate) fn stop_waiting(&self) {
-        self.stopping.lock().get_or_insert_with(std::time::Instant::now);
+        self.stopping.lock().get_or_insert_with(|| (std::time::Instant::now(), false));
     }
 
     /// Turns an `rskafka` error of `op` into ours; a lost connection forgets the cached
