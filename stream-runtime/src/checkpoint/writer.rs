@@ -9,12 +9,20 @@ use crossbeam_channel::{Sender, TrySendError};
 use super::CheckpointStore;
 use crate::time::Time;
 
+/// How long a stop waits for the writer: a filesystem that does not answer (a hung mount, an
+/// HDFS namenode gone mid-write) must not keep a stopping job alive.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// A handle on the writer thread. Dropping it (or [`finish`](Self::finish)) lets the thread
-/// write what is queued and end.
+/// write what is queued and end, waiting for it at most a bounded time.
 #[derive(Debug)]
 pub(crate) struct Writer {
     tx: Option<Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+    /// Disconnected when the thread ends.
+    exited: crossbeam_channel::Receiver<()>,
+    /// How long [`write_now`](Self::write_now) and [`finish`](Self::finish) wait.
+    wait: std::time::Duration,
 }
 
 /// What the writer thread is asked to do.
@@ -28,10 +36,17 @@ enum Job {
 
 impl Writer {
     pub(crate) fn start(store: Arc<CheckpointStore>) -> std::io::Result<Writer> {
+        Writer::start_waiting(store, STOP_WAIT)
+    }
+
+    /// A writer whose stop waits at most `wait`.
+    fn start_waiting(store: Arc<CheckpointStore>, wait: std::time::Duration) -> std::io::Result<Writer> {
         // One checkpoint waiting besides the one being written; a newer one replaces neither
         // (it is skipped: the batch log keeps recovery exact, only longer).
         let (tx, rx) = crossbeam_channel::bounded::<Job>(1);
+        let (running, exited) = crossbeam_channel::bounded::<()>(0);
         let thread = std::thread::Builder::new().name("sluice-checkpoint".into()).spawn(move || {
+            let _running = running;
             for job in rx {
                 let (t, file) = match job {
                     Job::Write(t, file) => (t, file),
@@ -49,7 +64,7 @@ impl Writer {
                 }
             }
         })?;
-        Ok(Writer { tx: Some(tx), thread: Some(thread) })
+        Ok(Writer { tx: Some(tx), thread: Some(thread), exited, wait })
     }
 
     /// Queues the checkpoint of time `t`; skipped with a warning when the writer is behind.
@@ -62,21 +77,35 @@ impl Writer {
     }
 
     /// Writes the checkpoint of time `t` and returns once it is written (with what was
-    /// queued before it).
+    /// queued before it), or, when the filesystem does not answer, after a bounded wait
+    /// (reported; the batch log still covers recovery).
     pub(crate) fn write_now(&self, t: Time, file: Vec<u8>) {
-        if let Some(tx) = &self.tx {
-            let (done, written) = crossbeam_channel::bounded(1);
-            if tx.send(Job::Write(t, file)).is_ok() && tx.send(Job::Flush(done)).is_ok() {
-                let _ = written.recv();
-            }
+        let Some(tx) = &self.tx else { return };
+        let deadline = std::time::Instant::now() + self.wait;
+        let (done, written) = crossbeam_channel::bounded(1);
+        let sent = tx.send_deadline(Job::Write(t, file), deadline).is_ok()
+            && tx.send_deadline(Job::Flush(done), deadline).is_ok()
+            && written.recv_deadline(deadline).is_ok();
+        if !sent {
+            tracing::error!(time = %t, "checkpoint not written: the checkpoint directory did not answer within {:?}", self.wait);
         }
     }
 
-    /// Writes what is queued and ends the thread.
+    /// Writes what is queued and ends the thread; a thread stuck in a write for longer than
+    /// the bounded wait is left behind (reported).
     pub(crate) fn finish(&mut self) {
         self.tx.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        let Some(t) = self.thread.take() else { return };
+        match self.exited.recv_timeout(self.wait) {
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) | Ok(()) => {
+                let _ = t.join();
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                tracing::error!(
+                    "the checkpoint writer is stuck in a write for over {:?}; stopping without it",
+                    self.wait
+                );
+            }
         }
     }
 }
@@ -84,5 +113,25 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_that_never_returns_holds_neither_write_now_nor_the_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(CheckpointStore::open(&dir.path().to_string_lossy()).unwrap());
+        // The checkpoint's temporary file is a FIFO: opening it to write blocks until a reader
+        // comes, which none does (even for root).
+        let fifo = dir.path().join(".checkpoint-5000.tmp");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let mut writer = Writer::start_waiting(store, std::time::Duration::from_millis(300)).unwrap();
+        let began = std::time::Instant::now();
+        writer.write_now(Time::from_millis(5000), b"state".to_vec());
+        writer.finish();
+        assert!(began.elapsed() < std::time::Duration::from_secs(5), "took {:?}", began.elapsed());
     }
 }
