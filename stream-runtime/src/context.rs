@@ -137,6 +137,17 @@ pub(crate) trait Tick: Send + Sync {
     }
 }
 
+/// What drives a graph's batches, which decides what [`StreamingContext::validate`] requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Driver {
+    /// [`StreamingContext::start`]: the real-time loop, which checkpoints a stateful job, so
+    /// a stateful graph needs a checkpoint directory.
+    RealTime,
+    /// The stepped driver of the test kit and of simulations: batches on a manual clock, never
+    /// checkpointed nor recovered by the driver, so no checkpoint directory is required.
+    Stepped,
+}
+
 #[derive(Default)]
 pub(crate) struct Graph {
     pub(crate) inputs: Vec<Arc<dyn Input>>,
@@ -333,9 +344,9 @@ impl StreamingContext {
         self.graph.borrow_mut().needs_checkpoint = true;
     }
 
-    /// Checks the graph: first recorded validation error, missing outputs, missing checkpoint
-    /// directory.
-    pub(crate) fn validate(&self) -> Result<(), StreamingError> {
+    /// Checks the graph for `driver`: first recorded validation error, missing outputs,
+    /// missing checkpoint directory (for the real-time driver).
+    pub(crate) fn validate(&self, driver: Driver) -> Result<(), StreamingError> {
         if self.conf.batch.as_millis() <= 0 {
             return Err(StreamingError::InvalidConfig("the batch interval must be positive".into()));
         }
@@ -349,7 +360,7 @@ impl StreamingContext {
         if graph.outputs.is_empty() {
             return Err(StreamingError::NoOutputOperations);
         }
-        if graph.needs_checkpoint && self.conf.checkpoint_dir.is_none() {
+        if graph.needs_checkpoint && self.conf.checkpoint_dir.is_none() && driver == Driver::RealTime {
             return Err(StreamingError::CheckpointDirectoryNotSet);
         }
         if self.conf.write_ahead_log && self.conf.checkpoint_dir.is_none() {
@@ -378,7 +389,7 @@ impl StreamingContext {
     /// assert_eq!(err.to_string(), "No output operations registered, so nothing to execute");
     /// ```
     pub fn start(self) -> Result<RunningContext, StreamingError> {
-        self.validate()?;
+        self.validate(Driver::RealTime)?;
         RunningContext::start(self)
     }
 }

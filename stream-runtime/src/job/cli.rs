@@ -1,8 +1,14 @@
-//! Running a job from a binary: common command-line options, logging, signals, exit codes.
+//! Running a job from a binary: common command-line options, logging, signals, exit codes
+//! (feature `cli`).
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
+use clap::{Arg, ArgAction, Args as _, Command, FromArgMatches as _};
+
+use super::spec::Args;
+use super::stream_job::StreamJob;
 use crate::context::StreamingContext;
 use crate::error::StreamingError;
 use crate::time::Duration;
@@ -123,5 +129,94 @@ pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> E
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The command line of a [`StreamJob`] (feature `cli`).
+impl StreamJob {
+    /// The job's command line: its parameters as positional arguments, then [`JobArgs`].
+    pub fn command(&self) -> Command {
+        let mut cmd = JobArgs::augment_args(Command::new(self.spec.name)).about(None).long_about(None);
+        if !self.spec.about.is_empty() {
+            cmd = cmd.about(self.spec.about);
+        }
+        for p in self.spec.params {
+            let check = p.check;
+            cmd = cmd.arg(
+                Arg::new(p.name)
+                    .value_name(p.value_name)
+                    .help(format!("{} ({})", p.name, p.ty))
+                    .action(ArgAction::Set)
+                    .required_unless_present("explain")
+                    .value_parser(move |s: &str| check(s).map(|()| s.to_string())),
+            );
+        }
+        cmd
+    }
+
+    /// Runs the job with the process's command line; returns the exit status: 0 when every
+    /// batch succeeded (or after `--help`, `--explain`), 1 when a batch failed or the job could
+    /// not start, 2 for a bad command line.
+    pub fn run(&self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// Runs the job with command line `argv` (the program name first), as [`run`](Self::run).
+    pub fn run_from<I, T>(&self, argv: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = match self.command().try_get_matches_from(argv) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = e.print();
+                return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            }
+        };
+        let job = match JobArgs::from_arg_matches(&matches) {
+            Ok(j) => j,
+            Err(e) => {
+                let _ = e.print();
+                return ExitCode::from(2);
+            }
+        };
+        if job.explain {
+            print!("{}", self.spec.plan);
+            if let Some(b) = job.batch.filter(|b| *b != self.batch()) {
+                println!("(the command line sets the batch interval to {b})");
+            }
+            return ExitCode::SUCCESS;
+        }
+        let values =
+            self.spec.params.iter().map(|p| matches.get_one::<String>(p.name).cloned().unwrap_or_default()).collect();
+        init_logging();
+        let mut ssc = match job.context(self.spec.name, self.batch(), self.spec.threads) {
+            Ok(ssc) => ssc,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if job.checkpoint.is_none() {
+            if let Some(dir) = self.spec.checkpoint {
+                ssc.checkpoint(dir);
+            }
+        }
+        if let Err(e) = (self.build)(&mut ssc, &Args { values }) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        // With a checkpoint directory, the job continues from its newest checkpoint.
+        if let Some(dir) = ssc.conf.checkpoint_dir.clone() {
+            ssc = match StreamingContext::get_or_create(&dir, move || ssc) {
+                Ok(ssc) => ssc,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+        }
+        run_until_stopped(ssc, job.duration)
     }
 }
