@@ -49,6 +49,7 @@ mod rate;
 mod running;
 mod show;
 mod shuffle;
+#[cfg(feature = "cli")]
 mod signals;
 mod sources;
 mod state;
@@ -70,10 +71,9 @@ pub use ops::CoGrouped;
 pub use outputs::format_batch;
 pub use running::RunningContext;
 pub use show::Show;
-pub use sources::{
-    BatchQueue, FileStreamOptions, KafkaClient, KafkaError, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset,
-    SocketOptions, StartingOffsets,
-};
+pub use sources::{BatchQueue, FileStreamOptions, SocketOptions};
+#[cfg(feature = "kafka")]
+pub use sources::{KafkaClient, KafkaError, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets};
 pub use state::{Snapshot, State, StateError, StateSpec, StateStream};
 pub use str::{Split, SplitWhitespace, Str};
 pub use stream::DStream;

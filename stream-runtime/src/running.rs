@@ -2,7 +2,7 @@
 //! real-time driver of the [`Executor`]. The generator waits for the clock and allocates (and
 //! logs) each batch; the processor runs it, checkpoints and reports it.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -326,12 +326,4 @@ fn generate(
         }
         t = t + batch;
     }
-}
-
-/// Stops the job gracefully on SIGINT or SIGTERM; a second signal exits at once with status
-/// 130. Returns a flag that turns true on the first signal.
-pub fn stop_on_signals() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    crate::signals::install(Arc::clone(&flag));
-    flag
 }

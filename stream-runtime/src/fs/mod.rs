@@ -1,7 +1,8 @@
 //! One filesystem layer for everything that touches files: file streams, text outputs and
 //! (later) checkpoints. Local paths and `file://` URLs are served by [`LocalFs`], `hdfs://`
-//! URLs by [`hdfs::HdfsFs`].
+//! URLs by `hdfs::HdfsFs` (cargo feature `hdfs`).
 
+#[cfg(feature = "hdfs")]
 pub mod hdfs;
 mod local;
 
@@ -59,6 +60,9 @@ pub enum FsError {
         /// The cause, as the remote side reported it.
         message: String,
     },
+    /// An `hdfs://` URL in a build without the cargo feature `hdfs`.
+    #[error("{0:?}: this build of stream-runtime has no HDFS client (cargo feature `hdfs`)")]
+    HdfsNotCompiled(String),
     /// The URL names a filesystem Sluice does not support.
     #[error("unsupported filesystem URL {0:?} (use a local path, file:// or hdfs://)")]
     Unsupported(String),
@@ -98,17 +102,24 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug {
 /// ```
 /// let (_fs, path) = stream_runtime::fs::resolve("file:///tmp/in").unwrap();
 /// assert_eq!(path, "/tmp/in");
+/// # #[cfg(feature = "hdfs")] {
 /// // An HDFS client is created without contacting the namenode.
 /// let (_fs, path) = stream_runtime::fs::resolve("hdfs://127.0.0.1:9000/user/me/in").unwrap();
 /// assert_eq!(path, "/user/me/in");
+/// # }
 /// assert!(stream_runtime::fs::resolve("s3://bucket/x").is_err());
 /// ```
 pub fn resolve(url: &str) -> Result<(Arc<dyn FileSystem>, String), FsError> {
     if let Some(rest) = url.strip_prefix("file://") {
         return Ok((Arc::new(LocalFs), rest.to_string()));
     }
+    #[cfg(feature = "hdfs")]
     if let Some((authority, path)) = hdfs::split_url(url) {
         return Ok((hdfs::HdfsFs::connect(authority)?, path.to_string()));
+    }
+    #[cfg(not(feature = "hdfs"))]
+    if url.starts_with("hdfs://") {
+        return Err(FsError::HdfsNotCompiled(url.to_string()));
     }
     match url.find("://") {
         Some(_) => Err(FsError::Unsupported(url.to_string())),

@@ -101,7 +101,7 @@ pub fn init_logging() {
 /// Exit status: 0 when every batch succeeded, 1 when a batch failed or the job could not
 /// start (the error is printed), 130 after a second signal.
 pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> ExitCode {
-    let signalled = crate::running::stop_on_signals();
+    let signalled = crate::signals::stop_on_signals();
     let running = match ssc.start() {
         Ok(r) => r,
         Err(e) => {

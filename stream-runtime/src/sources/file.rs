@@ -8,6 +8,7 @@ use super::lines::{chunk_bounds, Decoder};
 use super::{register, Allocated, Source};
 use crate::batch::Batch;
 use crate::context::{Input, StreamingContext};
+#[cfg(feature = "hdfs")]
 use crate::fs::hdfs::HdfsFs;
 use crate::fs::{self, FileStatus, FileSystem, FsError};
 use crate::metrics::{SourceCounters, SourceStats};
@@ -19,7 +20,12 @@ use crate::DStream;
 /// Files at least this large are split into several partitions.
 const SPLIT_BYTES: usize = 1 << 20;
 
+/// Without the `hdfs` feature no filesystem is HDFS.
+#[cfg(not(feature = "hdfs"))]
+type HdfsFs = std::convert::Infallible;
+
 /// HDFS splits are at most this large (HDFS's default block size).
+#[cfg(feature = "hdfs")]
 const HDFS_MAX_SPLIT: u64 = 128 << 20;
 
 /// Options of [`text_file_stream_with`](StreamingContext::text_file_stream_with).
@@ -196,6 +202,7 @@ impl FileSource {
 /// Reads an HDFS file as line splits in parallel: ranged reads of about equal size (at least
 /// one per block, `2 * parallelism` for files of [`SPLIT_BYTES`] or more), each line read by
 /// the split holding its first byte.
+#[cfg(feature = "hdfs")]
 fn read_splits(hdfs: &HdfsFs, path: &str, parallelism: usize, decoder: &Decoder<'_>) -> Result<Vec<Vec<Str>>, FsError> {
     let file = hdfs.open(path)?;
     let pieces = if file.len() >= SPLIT_BYTES as u64 { 2 * parallelism } else { 1 };
@@ -204,6 +211,22 @@ fn read_splits(hdfs: &HdfsFs, path: &str, parallelism: usize, decoder: &Decoder<
         .into_par_iter()
         .map(|(s, e)| file.read_split(s, e).map(|split| decoder.lines(split.bytes(), split.offset)))
         .collect()
+}
+
+#[cfg(not(feature = "hdfs"))]
+fn read_splits(hdfs: &HdfsFs, _: &str, _: usize, _: &Decoder<'_>) -> Result<Vec<Vec<Str>>, FsError> {
+    match *hdfs {}
+}
+
+/// The HDFS client of `dir`, when it is an `hdfs://` URL.
+#[cfg(feature = "hdfs")]
+fn hdfs_of(dir: &str) -> Option<Arc<HdfsFs>> {
+    fs::hdfs::split_url(dir).and_then(|(authority, _)| HdfsFs::connect(authority).ok())
+}
+
+#[cfg(not(feature = "hdfs"))]
+fn hdfs_of(_: &str) -> Option<Arc<HdfsFs>> {
+    None
 }
 
 impl Input for FileSource {
@@ -331,7 +354,7 @@ impl StreamingContext {
         let source = FileSource {
             url: dir.to_string(),
             target: fs::resolve(dir).map_err(|e| e.to_string()),
-            hdfs: fs::hdfs::split_url(dir).and_then(|(authority, _)| HdfsFs::connect(authority).ok()),
+            hdfs: hdfs_of(dir),
             options,
             initial_threshold: Mutex::new(initial_threshold),
             remember: batch * remember_batches,
