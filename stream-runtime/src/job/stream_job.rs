@@ -17,9 +17,12 @@ use crate::time::Duration;
 /// # fn network_wordcount(ssc: &mut StreamingContext, host: String, port: u16) {
 /// #     ssc.socket_text_stream(&host, port).print();
 /// # }
+/// # #[cfg(feature = "cli")]
 /// fn main() -> std::process::ExitCode {
 ///     NETWORK_WORDCOUNT.run()
 /// }
+/// # #[cfg(not(feature = "cli"))]
+/// # fn main() {}
 /// ```
 ///
 /// [`run`](Self::run) parses the function's parameters as positional arguments (each with
