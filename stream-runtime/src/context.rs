@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use crate::checkpoint::{CheckpointStore, Plan, Recovery};
+use crate::checkpoint::{CheckpointStore, Fingerprint, Recovery};
 use crate::clock::{Clock, SystemClock};
 use crate::error::StreamingError;
 use crate::metrics::SourceStats;
@@ -159,9 +159,9 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
-    /// The plan checkpoints record.
-    pub(crate) fn plan(&self, batch: Duration) -> Plan {
-        Plan {
+    /// The fingerprint checkpoints record.
+    pub(crate) fn fingerprint(&self, batch: Duration) -> Fingerprint {
+        Fingerprint {
             batch,
             inputs: self.inputs.iter().map(|i| i.name()).collect(),
             stateful: self.ticks.iter().map(|t| t.name()).collect(),
@@ -291,9 +291,9 @@ impl StreamingContext {
         self
     }
 
-    /// The job's plan as checkpoints record it.
-    pub(crate) fn plan(&self) -> Plan {
-        self.graph.borrow().plan(self.conf.batch)
+    /// The fingerprint of the job's plan that checkpoints record.
+    pub(crate) fn fingerprint(&self) -> Fingerprint {
+        self.graph.borrow().fingerprint(self.conf.batch)
     }
 
     /// The settings.

@@ -87,7 +87,7 @@ fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
     let mut errors = Vec::new();
     for tick in &graph.ticks {
         if let Err(p) = catch_unwind(AssertUnwindSafe(|| tick.tick(t, env))) {
-            errors.push(StreamingError::JobFailed { time: t, output: "state".into(), cause: panic_text(&p) });
+            errors.push(StreamingError::BatchFailed { time: t, output: "state".into(), cause: panic_text(&p) });
         }
     }
     for out in &graph.outputs {
@@ -97,7 +97,7 @@ fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
             Err(p) => panic_text(&p),
         };
         tracing::error!(time = %t, output = %out.name(), "batch failed: {cause}");
-        errors.push(StreamingError::JobFailed { time: t, output: out.name(), cause });
+        errors.push(StreamingError::BatchFailed { time: t, output: out.name(), cause });
     }
     for input in &graph.inputs {
         if let Some(cause) = input.failure(t) {

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::checkpoint::{self, CheckpointStore, JobCheckpoints};
+use crate::checkpoint::{self, CheckpointStore, Checkpointer};
 use crate::clock::Clock;
 use crate::context::{Graph, StreamingContext};
 use crate::error::StreamingError;
@@ -64,7 +64,7 @@ impl std::fmt::Debug for RunningContext {
 
 impl RunningContext {
     pub(crate) fn start(ctx: StreamingContext) -> Result<RunningContext, StreamingError> {
-        let plan = ctx.plan();
+        let fingerprint = ctx.fingerprint();
         let StreamingContext { conf, clock, graph, recovery } = ctx;
         let mut graph = graph.into_inner();
         let listeners: Vec<Listener> = std::mem::take(&mut graph.listeners);
@@ -79,7 +79,7 @@ impl RunningContext {
                 for input in &graph.inputs {
                     input.attach(&store, conf.write_ahead_log);
                 }
-                let cp = JobCheckpoints::new(store, plan, zero, conf.checkpoint_interval())
+                let cp = Checkpointer::new(store, fingerprint, zero, conf.checkpoint_interval())
                     .map_err(|e| StreamingError::InvalidConfig(format!("cannot spawn the checkpoint writer: {e}")))?;
                 Some(Arc::new(cp))
             }
@@ -272,7 +272,7 @@ impl Drop for RunningContext {
 
 /// Cuts batch `t` from every input and, when checkpointing, logs it before it may run;
 /// returns the records allocated.
-fn allocate_all(executor: &Executor, cp: Option<&JobCheckpoints>, shared: &Shared, t: Time) -> u64 {
+fn allocate_all(executor: &Executor, cp: Option<&Checkpointer>, shared: &Shared, t: Time) -> u64 {
     let Some(cp) = cp else {
         return executor.allocate(t);
     };
@@ -299,7 +299,7 @@ fn generate(
     executor: &Executor,
     shared: &Shared,
     clock: &dyn Clock,
-    cp: Option<&JobCheckpoints>,
+    cp: Option<&Checkpointer>,
     start: Time,
     batch: Duration,
     tx: crossbeam_channel::Sender<(Time, u64)>,

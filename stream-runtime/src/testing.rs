@@ -258,7 +258,7 @@ impl<I: Data, O: Data> Stepper<I, O> {
         let ex = self.stepped.executor();
         let env = ex.env();
         let cp = ex.install(|| {
-            crate::checkpoint::snapshot(ex.graph(), ex.graph().plan(env.batch), env.zero, self.stepped.time())
+            crate::checkpoint::snapshot(ex.graph(), ex.graph().fingerprint(env.batch), env.zero, self.stepped.time())
         });
         cp.expect("every state serializes")
     }
