@@ -150,3 +150,40 @@ fn the_job_function_stays_callable_on_any_context() {
     let running = ssc.start().expect("the job's graph is valid");
     running.stop(false);
 }
+
+/// Running word counts: state across batches, checkpointed to `checkpoint` when started.
+#[stream_job(batch = "1s")]
+fn running_word_count(ssc: &mut StreamingContext, dir: String, checkpoint: String) {
+    ssc.checkpoint(checkpoint);
+    ssc.text_file_stream(&dir)
+        .flat_map(|line| line.split(' '))
+        .map(|word| (word, 1))
+        .running_reduce_by_key(|a, b| a + b)
+        .state_snapshots()
+        .print_n(100);
+}
+
+#[test]
+fn a_stateful_job_simulates_without_a_checkpoint_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ckpt = tmp.path().join("ckpt");
+    let input = batches(3);
+    for threads in THREADS {
+        let out = RUNNING_WORD_COUNT
+            .simulate(["/no/such/dir", ckpt.to_str().unwrap()])
+            .threads(threads)
+            .input(input.clone())
+            .run()
+            .unwrap();
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.printed.len(), input.len());
+        // The state after batch i counts every word of batches 0..=i.
+        for (i, printed) in out.printed.iter().enumerate() {
+            let mut counted = printed.records.clone();
+            counted.sort();
+            assert_eq!(counted, oracle(&input[..=i].concat()), "batch {i}, {threads} threads");
+        }
+    }
+    // The stepped driver validates without requiring the directory and writes nothing there.
+    assert!(!ckpt.exists(), "the simulation created {}", ckpt.display());
+}
