@@ -59,9 +59,10 @@ pub enum FsError {
         /// The cause, as the remote side reported it.
         message: String,
     },
-    /// The URL names a filesystem Sluice does not support.
-    #[error("unsupported filesystem URL {0:?} (use a local path, file:// or hdfs://)")]
-    Unsupported(String),
+    /// The URL names no filesystem Sluice can use: an unsupported scheme, `hdfs://` without a
+    /// namenode, an empty path.
+    #[error(transparent)]
+    Unsupported(#[from] crate::args::DirError),
 }
 
 impl FsError {
@@ -102,17 +103,13 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug {
 /// let (_fs, path) = stream_runtime::fs::resolve("hdfs://127.0.0.1:9000/user/me/in").unwrap();
 /// assert_eq!(path, "/user/me/in");
 /// assert!(stream_runtime::fs::resolve("s3://bucket/x").is_err());
+/// assert!(stream_runtime::fs::resolve("hdfs:///no/namenode").is_err());
 /// ```
 pub fn resolve(url: &str) -> Result<(Arc<dyn FileSystem>, String), FsError> {
-    if let Some(rest) = url.strip_prefix("file://") {
-        return Ok((Arc::new(LocalFs), rest.to_string()));
-    }
-    if let Some((authority, path)) = hdfs::split_url(url) {
-        return Ok((hdfs::HdfsFs::connect(authority)?, path.to_string()));
-    }
-    match url.find("://") {
-        Some(_) => Err(FsError::Unsupported(url.to_string())),
-        None => Ok((Arc::new(LocalFs), url.to_string())),
+    let path = crate::args::dir_path(url)?.to_string();
+    match hdfs::split_url(url) {
+        Some((authority, _)) => Ok((hdfs::HdfsFs::connect(authority)?, path)),
+        None => Ok((Arc::new(LocalFs), path)),
     }
 }
 
