@@ -6,7 +6,7 @@
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// A job binary's path.
@@ -23,8 +23,29 @@ fn bin(name: &str) -> &'static str {
     }
 }
 
+/// Runs `job args` in a new temporary directory (relative paths land there), killing it if it
+/// still runs after 20 s.
 fn run(job: &str, args: &[&str]) -> Output {
-    Command::new(bin(job)).args(args).env_remove("RUST_LOG").output().unwrap()
+    let cwd = tempfile::tempdir().unwrap();
+    let child = Command::new(bin(job))
+        .args(args)
+        .current_dir(cwd.path())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let killer = std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(Duration::from_secs(20)) {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    drop(done);
+    killer.join().unwrap();
+    out
 }
 
 /// A port nothing listens on.
@@ -32,18 +53,43 @@ fn closed_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Asserts that `job args` exits with `code` and that its standard error is one error line
-/// (clap adds its `For more information, try '--help'.` to usage errors) containing `says`.
-fn refused(job: &str, args: &[&str], code: i32, says: &str) {
-    let started = Instant::now();
-    let out = run(job, args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> =
-        stderr.lines().filter(|l| !l.is_empty() && *l != "For more information, try '--help'.").collect();
-    assert_eq!(out.status.code(), Some(code), "{job} {args:?}: {stderr}");
-    assert_eq!(lines.len(), 1, "{job} {args:?}: one line: {stderr}");
-    assert!(lines[0].starts_with("error: ") && lines[0].contains(says), "{job} {args:?}: {stderr}");
-    assert!(started.elapsed() < Duration::from_secs(5), "{job} {args:?} took {:?}", started.elapsed());
+/// Probes of one test: each failure is kept, and all of them are reported at the end.
+#[derive(Default)]
+struct Probes {
+    tried: usize,
+    failed: Vec<String>,
+}
+
+impl Probes {
+    /// Expects `job args` to exit with `code` within 5 s, its standard error being one error
+    /// line (clap adds `For more information, try '--help'.` to usage errors) containing
+    /// `says`.
+    fn refused(&mut self, job: &str, args: &[&str], code: i32, says: &str) {
+        self.tried += 1;
+        let started = Instant::now();
+        let out = run(job, args);
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> =
+            stderr.lines().filter(|l| !l.is_empty() && *l != "For more information, try '--help'.").collect();
+        let one_line = lines.len() == 1 && lines[0].starts_with("error: ") && lines[0].contains(says);
+        if out.status.code() != Some(code) || !one_line || took > Duration::from_secs(5) {
+            self.failed.push(format!(
+                "{job} {args:?}: exit {:?} after {took:?}, expected {code} and one line with {says:?}:\n{stderr}",
+                out.status.code()
+            ));
+        }
+    }
+
+    fn finish(self) {
+        assert!(
+            self.failed.is_empty(),
+            "{} of {} probes failed:\n{}",
+            self.failed.len(),
+            self.tried,
+            self.failed.join("\n")
+        );
+    }
 }
 
 #[test]
@@ -56,7 +102,8 @@ fn explain_prints_the_plan_and_touches_nothing() {
         ("recoverable_wordcount", vec!["--dir", &in_dir, "--output", &out_dir, "--checkpoint", &ckpt, "--explain"]),
         ("hdfs_wordcount", vec!["--checkpoint", &ckpt, "--explain"]),
     ];
-    for (job, args) in cases {
+    for (job, mut args) in cases {
+        args.extend(["--duration", "3"]);
         let out = run(job, &args);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{job} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -68,44 +115,57 @@ fn explain_prints_the_plan_and_touches_nothing() {
 
 #[test]
 fn directories_that_cannot_work_are_refused() {
-    let args = |output: &'static str| ["--dir", "in", "--output", output, "--checkpoint", "ckpt"];
-    refused("recoverable_wordcount", &args(""), 2, "invalid directory \"\": the path is empty");
-    refused("recoverable_wordcount", &args("/"), 2, "\"/\": this is the root directory");
-    refused("recoverable_wordcount", &args("hdfs://nn:8020/"), 2, "this is the root directory");
-    refused("recoverable_wordcount", &args("http://host/out"), 2, "unsupported filesystem");
-    refused("recoverable_wordcount", &["--dir", "hdfs:///in", "--output", "o", "--checkpoint", "c"], 2, "no namenode");
-    refused("network_wordcount", &["localhost", "9", "--checkpoint", ""], 2, "the path is empty");
-    refused("file_wordcount", &["http://host/in", "--duration", "3"], 1, "text_file_stream: invalid directory");
-    refused("file_wordcount", &["hdfs:///in", "--duration", "3"], 1, "no namenode: write hdfs://host:port/path");
-    refused("hdfs_wordcount", &["s3://bucket/in", "--duration", "3"], 2, "unsupported filesystem");
+    let mut p = Probes::default();
+    let args = |output: &'static str| ["--dir", "in", "--output", output, "--checkpoint", "ckpt", "--duration", "3"];
+    p.refused("recoverable_wordcount", &args(""), 2, "invalid directory \"\": the path is empty");
+    p.refused("recoverable_wordcount", &args("/"), 2, "\"/\": this is the root directory");
+    p.refused("recoverable_wordcount", &args("hdfs://nn:8020/"), 2, "this is the root directory");
+    p.refused("recoverable_wordcount", &args("http://host/out"), 2, "unsupported filesystem");
+    let no_namenode = ["--dir", "hdfs:///in", "--output", "o", "--checkpoint", "c", "--duration", "3"];
+    p.refused("recoverable_wordcount", &no_namenode, 2, "no namenode");
+    p.refused("network_wordcount", &["localhost", "9", "--checkpoint", "", "--duration", "3"], 2, "the path is empty");
+    p.refused("file_wordcount", &["http://host/in", "--duration", "3"], 1, "text_file_stream: invalid directory");
+    p.refused("file_wordcount", &["hdfs:///in", "--duration", "3"], 1, "no namenode: write hdfs://host:port/path");
+    p.refused("hdfs_wordcount", &["s3://bucket/in", "--duration", "3"], 2, "unsupported filesystem");
+    p.finish();
 }
 
 #[test]
 fn addresses_that_cannot_work_are_refused() {
+    let mut p = Probes::default();
     let socket = |addr: &'static str| ["--socket", addr, "--output", "o", "--checkpoint", "c", "--duration", "3"];
     for addr in ["localhost:abc", "localhost", "localhost:99999", "localhost:0"] {
-        refused("recoverable_wordcount", &socket(addr), 2, &format!("invalid address \"{addr}\""));
+        p.refused("recoverable_wordcount", &socket(addr), 2, &format!("invalid address \"{addr}\""));
     }
-    let kafka = ["--kafka", "localhost:notaport", "--topic", "t", "--output", "o", "--checkpoint", "c"];
-    refused("recoverable_wordcount", &kafka, 2, "the port must be a number from 1 to 65535");
-    refused("network_wordcount", &["localhost", "0", "--duration", "3"], 1, "invalid address \"localhost:0\"");
-    refused("network_wordcount", &["", "9999", "--duration", "3"], 1, "expected host:port");
-    refused("network_wordcount", &["localhost", "99999"], 2, "for '[PORT]'");
-    refused("kafka_wordcount", &["localhost:notaport", "t", "--duration", "3"], 1, "invalid address");
+    let kafka =
+        ["--kafka", "localhost:notaport", "--topic", "t", "--output", "o", "--checkpoint", "c", "--duration", "3"];
+    p.refused("recoverable_wordcount", &kafka, 2, "the port must be a number from 1 to 65535");
+    p.refused("network_wordcount", &["localhost", "0", "--duration", "3"], 1, "invalid address \"localhost:0\"");
+    p.refused("network_wordcount", &["", "9999", "--duration", "3"], 1, "expected host:port");
+    p.refused("network_wordcount", &["localhost", "99999", "--duration", "3"], 2, "for '[PORT]'");
+    p.refused("kafka_wordcount", &["localhost:notaport", "t", "--duration", "3"], 1, "invalid address");
+    p.finish();
 }
 
 #[test]
 fn durations_and_negative_numbers_are_refused_with_the_reason() {
-    let job = |opt: &'static str, v: &'static str| ["localhost", "9", opt, v];
+    let mut p = Probes::default();
+    // Each probe stops by itself should the value be taken.
+    let job = |opt: &'static str, v: &'static str| {
+        let stop = if opt == "--duration" { "--batch" } else { "--duration" };
+        ["localhost", "9", opt, v, stop, "3"]
+    };
     let limit = "longer than the limit of 365 days (31536000000 ms)";
-    refused("network_wordcount", &job("--batch", "99999999999999s"), 2, limit);
-    refused("network_wordcount", &job("--duration", "9223372036854775807ms"), 2, limit);
-    refused("network_wordcount", &job("--batch", "-1s"), 2, "a duration cannot be negative");
-    refused("network_wordcount", &job("--duration", "-1"), 2, "a duration cannot be negative");
-    refused("network_wordcount", &job("--threads", "-1"), 2, "invalid value '-1' for '--threads <N>'");
-    refused("network_wordcount", &["localhost", "-1"], 2, "invalid value '-1' for '[PORT]'");
-    let interval = ["--dir", "in", "--output", "o", "--checkpoint", "c", "--checkpoint-interval", "-2s"];
-    refused("recoverable_wordcount", &interval, 2, "a duration cannot be negative");
+    p.refused("network_wordcount", &job("--batch", "99999999999999s"), 2, limit);
+    p.refused("network_wordcount", &job("--duration", "9223372036854775807ms"), 2, limit);
+    p.refused("network_wordcount", &job("--batch", "-1s"), 2, "a duration cannot be negative");
+    p.refused("network_wordcount", &job("--duration", "-1"), 2, "a duration cannot be negative");
+    p.refused("network_wordcount", &job("--threads", "-1"), 2, "invalid value '-1' for '--threads <N>'");
+    p.refused("network_wordcount", &["localhost", "-1", "--duration", "3"], 2, "invalid value '-1' for '[PORT]'");
+    let interval =
+        ["--dir", "in", "--output", "o", "--checkpoint", "c", "--checkpoint-interval", "-2s", "--duration", "3"];
+    p.refused("recoverable_wordcount", &interval, 2, "a duration cannot be negative");
+    p.finish();
 }
 
 #[test]
