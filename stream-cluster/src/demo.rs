@@ -49,7 +49,8 @@ pub struct WordCount {
     pub seed: u64,
     /// Pause between rounds, in milliseconds (so an endless run does not spin).
     pub pause_ms: u64,
-    /// When set, every worker writes `worker-<index>` here once its first round is complete.
+    /// When set, every worker writes `worker-<index>`, holding its process id, here once its
+    /// first round is complete.
     pub ready_dir: Option<PathBuf>,
     /// Makes worker `.0` panic in round `.1` (to test fail-stop).
     pub panic_at: Option<(usize, u64)>,
@@ -112,7 +113,7 @@ impl WordCount {
             if round == 1 {
                 if let Some(dir) = &self.ready_dir {
                     // A missing ready file only makes a waiting test time out, which names it.
-                    let _ = std::fs::write(dir.join(format!("worker-{index}")), b"");
+                    let _ = std::fs::write(dir.join(format!("worker-{index}")), std::process::id().to_string());
                 }
             }
             if self.pause_ms > 0 {

@@ -4,7 +4,8 @@
 //!
 //! Flags: `--lines-per-round N` (1000), `--rounds N` (3; 0 runs until stopped), `--seed N` (1),
 //! `--pause-ms N` (0), `--threads N` (1), `--connect-timeout-ms N` (30000), `--ready-dir DIR`,
-//! `--panic-worker W --panic-round R`, `--plan TEXT` (the plan text whose fingerprint is compared).
+//! `--panic-worker W --panic-round R`, `--exit-before-connect I` (tests of fail-stop and of the
+//! launcher), `--plan TEXT` (the plan text whose fingerprint is compared).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -41,6 +42,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let mut plan = PLAN.to_string();
     let mut panic_worker = None;
     let mut panic_round = None;
+    let mut exit_before_connect = None;
     let mut args = rest.into_iter();
     while let Some(flag) = args.next() {
         let value = args.next().with_context(|| format!("{flag} needs a value"))?;
@@ -56,10 +58,16 @@ fn run() -> anyhow::Result<ExitCode> {
             "--panic-worker" => panic_worker = Some(number()? as usize),
             "--panic-round" => panic_round = Some(number()?),
             "--plan" => plan = value,
+            "--exit-before-connect" => exit_before_connect = Some(number()? as usize),
             _ => bail!("unknown flag {flag}"),
         }
     }
     demo.panic_at = panic_worker.zip(panic_round);
+    if let (Some(fail), Mode::Member(topology)) = (exit_before_connect, &mode) {
+        if topology.process == fail {
+            bail!("process {fail} stops before connecting (--exit-before-connect)");
+        }
+    }
 
     let topology = match &mode {
         Mode::Member(topology) => Some(topology),
