@@ -337,19 +337,11 @@ pub fn read_hosts(path: &Path, processes: usize) -> Result<Vec<Host>, ConfigErro
     Ok(entries.into_iter().map(|(_, host)| host).collect())
 }
 
-fn check_distinct<'a>(
-    path: &Path,
-    entries: impl Iterator<Item = (usize, &'a Host)>,
-) -> Result<(), ConfigError> {
+fn check_distinct<'a>(path: &Path, entries: impl Iterator<Item = (usize, &'a Host)>) -> Result<(), ConfigError> {
     let mut seen: HashMap<&Host, usize> = HashMap::new();
     for (line, host) in entries {
         if let Some(&first_line) = seen.get(host) {
-            return Err(ConfigError::DuplicateHost {
-                path: path.to_path_buf(),
-                line,
-                first_line,
-                host: host.clone(),
-            });
+            return Err(ConfigError::DuplicateHost { path: path.to_path_buf(), line, first_line, host: host.clone() });
         }
         seen.insert(host, line);
     }

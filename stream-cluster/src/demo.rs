@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
-use timely::dataflow::operators::{Capability, Exchange as _, Inspect, Input, Operator, Probe};
+use timely::dataflow::operators::{Capability, Exchange as _, Input, Inspect, Operator, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle, Stream};
 use timely::worker::Worker;
 
@@ -18,8 +18,30 @@ use crate::hash::{key_group, mix64};
 pub const PLAN: &str = "lines -> words -> count per worker -> exchange by key group -> sum -> gather at worker 0";
 
 const VOCABULARY: [&str; 24] = [
-    "spark", "stream", "batch", "window", "state", "key", "value", "count", "reduce", "map", "join", "slide",
-    "a", "of", "the", "to", "in", "rust", "timely", "sluice", "checkpoint", "driver", "worker", "group",
+    "spark",
+    "stream",
+    "batch",
+    "window",
+    "state",
+    "key",
+    "value",
+    "count",
+    "reduce",
+    "map",
+    "join",
+    "slide",
+    "a",
+    "of",
+    "the",
+    "to",
+    "in",
+    "rust",
+    "timely",
+    "sluice",
+    "checkpoint",
+    "driver",
+    "worker",
+    "group",
 ];
 
 /// One input line; the same for a given `(seed, index)` in every process.
@@ -93,7 +115,9 @@ impl WordCount {
             let route = Exchange::new(|(word, _): &(String, u64)| key_group(word));
             combine(words, route, "SumByKeyGroup", |pair| [pair])
                 .exchange(|_| 0)
-                .inspect(move |(word, count): &(String, u64)| *sink.borrow_mut().entry(word.clone()).or_default() += count)
+                .inspect(move |(word, count): &(String, u64)| {
+                    *sink.borrow_mut().entry(word.clone()).or_default() += count
+                })
                 .probe_with(&probe);
         });
         let mut round = 0;
@@ -143,18 +167,19 @@ where
     P: timely::dataflow::channels::pact::ParallelizationContract<u64, Vec<D>>,
 {
     stream.unary_frontier(pact, name, move |_capability, _info| {
-        let mut pending: HashMap<Capability<u64>, Counts> = HashMap::new();
+        // Per round: the capability to emit at and the counts so far.
+        let mut pending: BTreeMap<u64, (Capability<u64>, Counts)> = BTreeMap::new();
         move |(input, frontier), output| {
             input.for_each_stamp(|stamp, data| {
                 if let Some(capability) = stamp.retain_least(output.output_index()) {
-                    let counts = pending.entry(capability).or_default();
+                    let (_, counts) = pending.entry(*capability.time()).or_insert_with(|| (capability, Counts::new()));
                     for (word, count) in data.flat_map(|batch| batch.drain(..)).flat_map(&explode) {
                         *counts.entry(word).or_default() += count;
                     }
                 }
             });
-            pending.retain(|capability, counts| {
-                if frontier.less_equal(capability.time()) {
+            pending.retain(|time, (capability, counts)| {
+                if frontier.less_equal(time) {
                     return true;
                 }
                 output.session(capability).give_iterator(counts.drain());

@@ -165,10 +165,7 @@ impl Hello {
     /// ```
     pub fn check(&self, theirs: &Hello) -> Result<(), HandshakeError> {
         let same = |a: &Hello, b: &Hello| {
-            a.version == b.version
-                && a.job == b.job
-                && a.fingerprint == b.fingerprint
-                && a.processes == b.processes
+            a.version == b.version && a.job == b.job && a.fingerprint == b.fingerprint && a.processes == b.processes
         };
         if same(self, theirs) {
             Ok(())

@@ -87,10 +87,7 @@ pub fn launch_local_cluster(processes: usize, args: &[String]) -> Result<(), Lau
 /// [`launch_local_cluster`] with an explicit program.
 pub fn launch(program: PathBuf, processes: usize, args: &[String]) -> Result<(), LaunchError> {
     let ports = free_ports(processes).map_err(|source| LaunchError::Ports { processes, source })?;
-    let mut hosts = tempfile::Builder::new()
-        .prefix("sluice-hosts-")
-        .tempfile()
-        .map_err(LaunchError::HostsFile)?;
+    let mut hosts = tempfile::Builder::new().prefix("sluice-hosts-").tempfile().map_err(LaunchError::HostsFile)?;
     let text: String = ports.iter().map(|port| format!("127.0.0.1:{port}\n")).collect();
     hosts.write_all(text.as_bytes()).and_then(|()| hosts.flush()).map_err(LaunchError::HostsFile)?;
 
@@ -145,10 +142,8 @@ fn supervise(children: &mut [Child]) -> Result<(), LaunchError> {
             let mut failures = exited_now.into_iter().filter(|(_, exit)| !exit.success());
             let first = failures.next();
             // Prefer the cause over a process that only reports a gone peer.
-            failed = first
-                .into_iter()
-                .chain(failures)
-                .min_by_key(|(_, exit)| exit.code() == Some(exit_code::PEER_GONE));
+            failed =
+                first.into_iter().chain(failures).min_by_key(|(_, exit)| exit.code() == Some(exit_code::PEER_GONE));
             if failed.is_some() {
                 kill_at = Some(Instant::now() + GRACE);
             }

@@ -98,8 +98,7 @@ fn wait_for_files(dir: &Path, names: &[&str]) {
 fn one_two_and_three_processes_count_the_same_words() {
     let expected = oracle(5, 4 * 300);
     let common = ["--seed", "5", "--rounds", "4", "--lines-per-round", "300"];
-    let layouts: [&[&str]; 4] =
-        [&[], &["--threads", "2"], &["--local-cluster", "2"], &["--local-cluster", "3"]];
+    let layouts: [&[&str]; 4] = [&[], &["--threads", "2"], &["--local-cluster", "2"], &["--local-cluster", "3"]];
     for layout in layouts {
         let args: Vec<&str> = common.iter().chain(layout).copied().collect();
         let finished = run(&args);
@@ -134,8 +133,7 @@ fn a_different_plan_is_refused_naming_both() {
 fn a_killed_process_stops_the_others_with_one_line_each() {
     let ready = tempfile::tempdir().unwrap();
     let ready_dir = ready.path().to_str().unwrap();
-    let launcher =
-        start(&["--local-cluster", "3", "--rounds", "0", "--pause-ms", "5", "--ready-dir", ready_dir]);
+    let launcher = start(&["--local-cluster", "3", "--rounds", "0", "--pause-ms", "5", "--ready-dir", ready_dir]);
     wait_for_files(ready.path(), &["worker-0", "worker-1", "worker-2"]);
     let victim = std::fs::read_to_string(ready.path().join("worker-2")).unwrap();
     let killed = Instant::now();
@@ -170,16 +168,25 @@ fn a_panicking_worker_stops_the_cluster_with_one_line() {
         "process 1 of 3: thread timely:work-0 panicked at stream-cluster/src/demo.rs:{}",
         include_str!("../src/demo.rs").lines().position(|l| l.contains("panic!(\"injected")).unwrap() + 1
     );
-    assert!(lines.iter().any(|line| line.starts_with(&panic_line) && line.ends_with(&format!("injected panic in round 2; {RESTART}"))), "{lines:#?}");
-    assert_eq!(lines.iter().filter(|line| line.starts_with("process 1 of 3 (127.0.0.1:") && line.ends_with(RESTART)).count(), 2, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with(&panic_line)
+                && line.ends_with(&format!("injected panic in round 2; {RESTART}"))),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|line| line.starts_with("process 1 of 3 (127.0.0.1:") && line.ends_with(RESTART)).count(),
+        2,
+        "{lines:#?}"
+    );
     assert!(!finished.stderr.contains("backtrace"), "{}", finished.stderr);
 }
 
 #[test]
 fn the_launcher_stops_the_others_when_one_fails_before_connecting() {
     // Processes 0 and 2 would wait 60 s for process 1; the launcher kills them after its grace.
-    let finished =
-        run(&["--local-cluster", "3", "--exit-before-connect", "1", "--connect-timeout-ms", "60000"]);
+    let finished = run(&["--local-cluster", "3", "--exit-before-connect", "1", "--connect-timeout-ms", "60000"]);
     assert_eq!(finished.status.code(), Some(1), "{}", finished.stderr);
     assert_eq!(
         finished.stderr,
@@ -200,7 +207,10 @@ fn bad_cluster_flags_are_refused_with_one_line() {
             &["--processes", "2", "--process", "0", "--hosts", one_host],
             "lists 1 hosts but --processes is 2: one host:port a line, one line per process",
         ),
-        (&["--processes", "2", "--process", "2", "--hosts", one_host], "--process 2 is out of range: --processes 2 allows 0 to 1"),
+        (
+            &["--processes", "2", "--process", "2", "--hosts", one_host],
+            "--process 2 is out of range: --processes 2 allows 0 to 1",
+        ),
         (&["--local-cluster", "2", "--hosts", one_host], "--local-cluster 2 cannot be combined with --hosts"),
     ];
     for (args, expected) in cases {
