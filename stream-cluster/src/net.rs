@@ -336,10 +336,30 @@ fn accept_higher(
     Ok(accepted.into_iter().flatten().collect())
 }
 
-/// No Nagle; reads and writes of the greeting bounded by the deadline.
+/// A peer machine that vanishes without closing its sockets (power loss, a network partition)
+/// sends no end of file. Keepalive probes find an idle connection dead after
+/// `KEEPALIVE_IDLE + KEEPALIVE_PROBES * KEEPALIVE_INTERVAL` (10 s); `USER_TIMEOUT` ends a
+/// connection whose sent data stays unacknowledged for 30 s. Either way the read or write fails
+/// and the process fail-stops.
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(5);
+/// Time between keepalive probes.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
+/// Unanswered keepalive probes before the connection is dead.
+pub const KEEPALIVE_PROBES: u32 = 5;
+/// How long sent data may stay unacknowledged.
+pub const USER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// No Nagle, keepalive, a bound on unacknowledged data; the greeting bounded by the deadline.
 fn prepare(stream: &TcpStream, deadline: Instant) -> io::Result<()> {
     let remaining = deadline.saturating_duration_since(Instant::now()).max(RETRY);
     stream.set_nodelay(true)?;
+    let socket = socket2::SockRef::from(stream);
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL)
+        .with_retries(KEEPALIVE_PROBES);
+    socket.set_tcp_keepalive(&keepalive)?;
+    socket.set_tcp_user_timeout(Some(USER_TIMEOUT))?;
     stream.set_read_timeout(Some(remaining))?;
     stream.set_write_timeout(Some(remaining))
 }
@@ -383,6 +403,22 @@ mod tests {
                         assert_eq!(socket.local_addr().unwrap().port(), hosts[process].port);
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn mesh_sockets_detect_a_vanished_machine() {
+        let hosts = hosts(2);
+        for mesh in run_all(&hosts, &["p", "p"], Duration::from_secs(10)) {
+            for socket in mesh.unwrap().sockets.iter().flatten() {
+                let socket = socket2::SockRef::from(socket);
+                assert!(socket.keepalive().unwrap());
+                assert_eq!(socket.tcp_keepalive_time().unwrap(), KEEPALIVE_IDLE);
+                assert_eq!(socket.tcp_keepalive_interval().unwrap(), KEEPALIVE_INTERVAL);
+                assert_eq!(socket.tcp_keepalive_retries().unwrap(), KEEPALIVE_PROBES);
+                assert_eq!(socket.tcp_user_timeout().unwrap(), Some(USER_TIMEOUT));
+                assert!(socket.tcp_nodelay().unwrap());
             }
         }
     }
