@@ -132,7 +132,7 @@ impl WordCount {
             round += 1;
             input.advance_to(round);
             while probe.less_than(input.time()) {
-                worker.step();
+                worker.step_or_park(None);
             }
             if round == 1 {
                 if let Some(dir) = &self.ready_dir {
@@ -146,7 +146,7 @@ impl WordCount {
         }
         drop(input);
         while !probe.done() {
-            worker.step();
+            worker.step_or_park(None);
         }
         let totals = totals.borrow();
         totals.iter().map(|(word, count)| (word.clone(), *count)).collect()

@@ -133,9 +133,7 @@ pub struct Mesh {
 /// use stream_cluster::{connect, Host, JobIdentity, Topology};
 ///
 /// // One process alone is a mesh without sockets (real clusters run one process per entry).
-/// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-/// let port = listener.local_addr().unwrap().port();
-/// drop(listener);
+/// let port = stream_cluster::launch::free_ports(1).unwrap()[0];
 /// let topology = Topology::new(0, vec![Host::parse(&format!("127.0.0.1:{port}")).unwrap()]).unwrap();
 /// let mesh = connect(&topology, &JobIdentity::new("wc", "plan"), Duration::from_secs(1)).unwrap();
 /// assert!(mesh.sockets.iter().all(Option::is_none));
@@ -368,10 +366,10 @@ fn prepare(stream: &TcpStream, deadline: Instant) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    /// Free loopback ports (bound, then released; the test is the only one using them).
+    /// Free loopback ports outside the ephemeral range, which the test's own connects could take.
     fn hosts(n: usize) -> Vec<Host> {
-        let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-        listeners.iter().map(|l| Host::parse(&l.local_addr().unwrap().to_string()).unwrap()).collect()
+        let ports = crate::launch::free_ports(n).unwrap();
+        ports.into_iter().map(|port| Host { host: "127.0.0.1".into(), port }).collect()
     }
 
     fn run_all(hosts: &[Host], plans: &[&str], timeout: Duration) -> Vec<Result<Mesh, NetError>> {

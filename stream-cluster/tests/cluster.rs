@@ -175,11 +175,10 @@ fn a_panicking_worker_stops_the_cluster_with_one_line() {
                 && line.ends_with(&format!("injected panic in round 2; {RESTART}"))),
         "{lines:#?}"
     );
-    assert_eq!(
-        lines.iter().filter(|line| line.starts_with("process 1 of 3 (127.0.0.1:") && line.ends_with(RESTART)).count(),
-        2,
-        "{lines:#?}"
-    );
+    let gone: Vec<&&str> = lines.iter().filter(|line| line.ends_with(&format!("is gone; {RESTART}"))).collect();
+    assert_eq!(gone.len(), 2, "one line per survivor: {lines:#?}");
+    assert!(gone.iter().any(|line| line.starts_with("process 1 of 3 (127.0.0.1:")), "{lines:#?}");
+    assert!(lines.last().unwrap().contains("process 1 of the local cluster failed (exit status: 4)"), "{lines:#?}");
     assert!(!finished.stderr.contains("backtrace"), "{}", finished.stderr);
 }
 
