@@ -8,6 +8,10 @@
 //! second failure racing with it waits silently for the exit. The processes of a cluster share
 //! state through timely, so there is no partial recovery: all of them stop, and a restart of all
 //! of them recovers from the last checkpoint.
+//!
+//! A panic on one of timely's threads ends the process even where code would catch it with
+//! `catch_unwind`: the hook runs before any unwinding. Code that wants to survive a failure of
+//! its own must return it as a value, not panic.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
