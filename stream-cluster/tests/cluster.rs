@@ -98,7 +98,13 @@ fn wait_for_files(dir: &Path, names: &[&str]) {
 fn one_two_and_three_processes_count_the_same_words() {
     let expected = oracle(5, 4 * 300);
     let common = ["--seed", "5", "--rounds", "4", "--lines-per-round", "300"];
-    let layouts: [&[&str]; 4] = [&[], &["--threads", "2"], &["--local-cluster", "2"], &["--local-cluster", "3"]];
+    let layouts: [&[&str]; 5] = [
+        &[],
+        &["--threads", "2"],
+        &["--local-cluster", "2"],
+        &["--local-cluster", "3"],
+        &["--local-cluster", "2", "--threads", "2"],
+    ];
     for layout in layouts {
         let args: Vec<&str> = common.iter().chain(layout).copied().collect();
         let finished = run(&args);
@@ -155,6 +161,32 @@ fn a_killed_process_stops_the_others_with_one_line_each() {
     );
     // The survivors stopped by themselves (they printed their line), well before the launcher's grace ran out.
     assert!(after_kill < stream_cluster::launch::GRACE + Duration::from_secs(5), "{after_kill:?}");
+}
+
+/// Whether process `pid` has ended (gone, or a zombie waiting for its new parent to reap it).
+fn ended(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+#[test]
+fn the_processes_of_a_killed_launcher_die_with_it() {
+    let ready = tempfile::tempdir().unwrap();
+    let ready_dir = ready.path().to_str().unwrap();
+    let (mut launcher, _) =
+        start(&["--local-cluster", "2", "--rounds", "0", "--pause-ms", "5", "--ready-dir", ready_dir]);
+    wait_for_files(ready.path(), &["worker-0", "worker-1"]);
+    let pids: Vec<String> =
+        ["worker-0", "worker-1"].iter().map(|f| std::fs::read_to_string(ready.path().join(f)).unwrap()).collect();
+    launcher.kill().unwrap();
+    launcher.wait().unwrap();
+    let killed = Instant::now();
+    while !pids.iter().all(|pid| ended(pid)) {
+        assert!(killed.elapsed() < BOUND, "processes {pids:?} outlived their launcher");
+        thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]
