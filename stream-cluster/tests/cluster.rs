@@ -25,7 +25,22 @@ struct Finished {
     took: Duration,
 }
 
-fn start(args: &[&str]) -> (Child, Instant) {
+/// A started demo; dropping it kills it, so a failing test leaves no endless run behind (a killed
+/// launcher takes its processes with it).
+struct Running {
+    child: Child,
+    started: Instant,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // It has usually exited already; then there is nothing to kill.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(args: &[&str]) -> Running {
     let child = Command::new(DEMO)
         .args(args)
         .stdin(Stdio::null())
@@ -33,11 +48,12 @@ fn start(args: &[&str]) -> (Child, Instant) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    (child, Instant::now())
+    Running { child, started: Instant::now() }
 }
 
 /// Waits for `child` within [`BOUND`] (killing it and failing the test past that).
-fn finish((mut child, started): (Child, Instant)) -> Finished {
+fn finish(mut running: Running) -> Finished {
+    let (child, started) = (&mut running.child, running.started);
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let out = thread::spawn(move || {
@@ -175,16 +191,20 @@ fn ended(pid: &str) -> bool {
 fn the_processes_of_a_killed_launcher_die_with_it() {
     let ready = tempfile::tempdir().unwrap();
     let ready_dir = ready.path().to_str().unwrap();
-    let (mut launcher, _) =
-        start(&["--local-cluster", "2", "--rounds", "0", "--pause-ms", "5", "--ready-dir", ready_dir]);
+    let mut launcher = start(&["--local-cluster", "2", "--rounds", "0", "--pause-ms", "5", "--ready-dir", ready_dir]);
     wait_for_files(ready.path(), &["worker-0", "worker-1"]);
     let pids: Vec<String> =
         ["worker-0", "worker-1"].iter().map(|f| std::fs::read_to_string(ready.path().join(f)).unwrap()).collect();
-    launcher.kill().unwrap();
-    launcher.wait().unwrap();
+    launcher.child.kill().unwrap();
+    launcher.child.wait().unwrap();
     let killed = Instant::now();
     while !pids.iter().all(|pid| ended(pid)) {
-        assert!(killed.elapsed() < BOUND, "processes {pids:?} outlived their launcher");
+        if killed.elapsed() > BOUND {
+            for pid in &pids {
+                let _ = Command::new("kill").args(["-KILL", pid]).status();
+            }
+            panic!("processes {pids:?} outlived their launcher");
+        }
         thread::sleep(Duration::from_millis(10));
     }
 }
