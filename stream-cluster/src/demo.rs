@@ -13,6 +13,7 @@ use timely::dataflow::{InputHandle, ProbeHandle, Stream};
 use timely::worker::Worker;
 
 use crate::hash::{key_group, mix64};
+use crate::run::step_until_passed;
 
 /// The plan text of the demo job (its fingerprint is what processes compare).
 pub const PLAN: &str = "lines -> words -> count per worker -> exchange by key group -> sum -> gather at worker 0";
@@ -76,11 +77,21 @@ pub struct WordCount {
     pub ready_dir: Option<PathBuf>,
     /// Makes worker `.0` panic in round `.1` (to test fail-stop).
     pub panic_at: Option<(usize, u64)>,
+    /// Rounds that may be incomplete at once (at least 1).
+    pub in_flight: u64,
 }
 
 impl Default for WordCount {
     fn default() -> Self {
-        WordCount { lines_per_round: 1000, rounds: Some(3), seed: 1, pause_ms: 0, ready_dir: None, panic_at: None }
+        WordCount {
+            lines_per_round: 1000,
+            rounds: Some(3),
+            seed: 1,
+            pause_ms: 0,
+            ready_dir: None,
+            panic_at: None,
+            in_flight: 1,
+        }
     }
 }
 
@@ -121,6 +132,7 @@ impl WordCount {
                 .probe_with(&probe);
         });
         let mut round = 0;
+        let mut ready = false;
         while self.rounds.is_none_or(|rounds| round < rounds) {
             if self.panic_at == Some((index, round)) {
                 panic!("injected panic in round {round}");
@@ -131,10 +143,10 @@ impl WordCount {
             }
             round += 1;
             input.advance_to(round);
-            while probe.less_than(input.time()) {
-                worker.step_or_park(None);
-            }
-            if round == 1 {
+            // Rounds before `round + 1 - in_flight` complete: at most `in_flight` incomplete.
+            step_until_passed(worker, &probe, &(round + 1).saturating_sub(self.in_flight.max(1)));
+            if !ready && !probe.less_than(&1) {
+                ready = true;
                 if let Some(dir) = &self.ready_dir {
                     // A missing ready file only makes a waiting test time out, which names it.
                     let _ = std::fs::write(dir.join(format!("worker-{index}")), std::process::id().to_string());

@@ -5,6 +5,8 @@ use std::time::Duration;
 use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
 use timely::communication::allocator::ProcessBuilder;
 use timely::communication::{AllocatorBuilder, Hooks};
+use timely::dataflow::ProbeHandle;
+use timely::progress::Timestamp;
 use timely::worker::Worker;
 use timely::WorkerConfig;
 
@@ -114,6 +116,33 @@ where
     let guards = timely::execute::execute_from(builders, Box::new(comms), WorkerConfig::default(), func)
         .map_err(RunError::Start)?;
     Ok(join(guards))
+}
+
+/// Steps `worker` until `probe` has passed `time` (every time before it is complete here and, in
+/// a cluster, on every process), parking whenever there is nothing to do: a busy loop of
+/// `worker.step()` starves timely's network threads when workers outnumber cores.
+///
+/// ```
+/// use timely::dataflow::operators::{Input, Probe};
+/// use timely::dataflow::{InputHandleVec, ProbeHandle};
+/// use stream_cluster::run::step_until_passed;
+///
+/// timely::execute_directly(|worker| {
+///     let mut input = InputHandleVec::<u64, u32>::new();
+///     let probe = ProbeHandle::new();
+///     worker.dataflow::<u64, _, _>(|scope| {
+///         scope.input_from(&mut input).probe_with(&probe);
+///     });
+///     input.send(7);
+///     input.advance_to(1);
+///     step_until_passed(worker, &probe, &1);
+///     assert!(!probe.less_than(&1));
+/// });
+/// ```
+pub fn step_until_passed<T: Timestamp>(worker: &mut Worker, probe: &ProbeHandle<T>, time: &T) {
+    while probe.less_than(time) {
+        worker.step_or_park(None);
+    }
 }
 
 fn join<T: Send + 'static>(guards: timely::communication::WorkerGuards<T>) -> Vec<T> {

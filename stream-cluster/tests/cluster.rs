@@ -114,12 +114,13 @@ fn wait_for_files(dir: &Path, names: &[&str]) {
 fn one_two_and_three_processes_count_the_same_words() {
     let expected = oracle(5, 4 * 300);
     let common = ["--seed", "5", "--rounds", "4", "--lines-per-round", "300"];
-    let layouts: [&[&str]; 5] = [
+    let layouts: [&[&str]; 6] = [
         &[],
         &["--threads", "2"],
         &["--local-cluster", "2"],
         &["--local-cluster", "3"],
         &["--local-cluster", "2", "--threads", "2"],
+        &["--local-cluster", "3", "--in-flight", "3"],
     ];
     for layout in layouts {
         let args: Vec<&str> = common.iter().chain(layout).copied().collect();

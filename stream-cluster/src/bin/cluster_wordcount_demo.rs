@@ -3,9 +3,10 @@
 //! `word count` lines, sorted by word.
 //!
 //! Flags: `--lines-per-round N` (1000), `--rounds N` (3; 0 runs until stopped), `--seed N` (1),
-//! `--pause-ms N` (0), `--threads N` (1), `--connect-timeout-ms N` (30000), `--ready-dir DIR`,
-//! `--panic-worker W --panic-round R`, `--exit-before-connect I` (tests of fail-stop and of the
-//! launcher), `--plan TEXT` (the plan text whose fingerprint is compared).
+//! `--pause-ms N` (0), `--in-flight K` (1: rounds that may be incomplete at once), `--threads N`
+//! (1), `--connect-timeout-ms N` (30000), `--ready-dir DIR`, `--panic-worker W --panic-round R`,
+//! `--exit-before-connect I` (tests of fail-stop and of the launcher), `--plan TEXT` (the plan
+//! text whose fingerprint is compared).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -52,6 +53,7 @@ fn run() -> anyhow::Result<ExitCode> {
             "--rounds" => demo.rounds = Some(number()?).filter(|&rounds| rounds > 0),
             "--seed" => demo.seed = number()?,
             "--pause-ms" => demo.pause_ms = number()?,
+            "--in-flight" => demo.in_flight = number()?.max(1),
             "--threads" => options.threads = number()? as usize,
             "--connect-timeout-ms" => options.connect_timeout = Duration::from_millis(number()?),
             "--ready-dir" => demo.ready_dir = Some(value.into()),
