@@ -52,6 +52,9 @@ pub enum RunError {
     /// timely could not start its threads.
     #[error("cannot start timely: {0}")]
     Start(String),
+    /// A worker thread ended with a panic (its message, as timely reports it).
+    #[error("a worker failed: {0}")]
+    Worker(String),
 }
 
 /// Runs `func` on every worker of this process: alone when `topology` is `None`, otherwise
@@ -84,7 +87,7 @@ where
             install_panic_hook(0, 1);
             let threads = options.threads.max(1);
             let guards = timely::execute(timely::Config::process(threads), func).map_err(RunError::Start)?;
-            Ok(join(guards))
+            join(guards)
         }
     }
 }
@@ -115,7 +118,7 @@ where
     let builders = builders.into_iter().map(AllocatorBuilder::Tcp).collect();
     let guards = timely::execute::execute_from(builders, Box::new(comms), WorkerConfig::default(), func)
         .map_err(RunError::Start)?;
-    Ok(join(guards))
+    join(guards)
 }
 
 /// Steps `worker` until `probe` has passed `time` (every time before it is complete here and, in
@@ -145,11 +148,8 @@ pub fn step_until_passed<T: Timestamp>(worker: &mut Worker, probe: &ProbeHandle<
     }
 }
 
-fn join<T: Send + 'static>(guards: timely::communication::WorkerGuards<T>) -> Vec<T> {
-    guards
-        .join()
-        .into_iter()
-        // A worker that panicked has already ended the process through the panic hook.
-        .map(|result| result.unwrap_or_else(|error| unreachable!("worker panicked past the hook: {error}")))
-        .collect()
+/// Joins the workers. A worker that panicked has normally ended the process through the panic
+/// hook already; should one get here anyway, its panic is an error, not a second panic.
+fn join<T: Send + 'static>(guards: timely::communication::WorkerGuards<T>) -> Result<Vec<T>, RunError> {
+    guards.join().into_iter().map(|result| result.map_err(RunError::Worker)).collect()
 }
