@@ -33,6 +33,12 @@ pub struct ClusterArgs {
 pub const FLAGS: [&str; 4] = ["--processes", "--process", "--hosts", "--local-cluster"];
 
 /// A refused cluster configuration: each variant is one clear line.
+///
+/// ```
+/// use stream_cluster::ClusterArgs;
+/// let (args, _) = ClusterArgs::parse_from(["--processes", "3", "--process", "3"]).unwrap();
+/// assert_eq!(args.validate().unwrap_err().to_string(), "--process 3 is out of range: --processes 3 allows 0 to 2");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -361,6 +367,12 @@ fn set<T>(slot: &mut Option<T>, flag: &'static str, value: T) -> Result<(), Conf
 
 /// The arguments a process started by `--local-cluster` gets: `args` (the launcher's own
 /// arguments without the cluster flags) plus `--processes N --process I --hosts FILE`.
+///
+/// ```
+/// use std::path::Path;
+/// let args = stream_cluster::config::member_args(&["--rounds".into(), "2".into()], 3, 1, Path::new("hosts"));
+/// assert_eq!(args, ["--rounds", "2", "--processes", "3", "--process", "1", "--hosts", "hosts"]);
+/// ```
 pub fn member_args(args: &[String], processes: usize, process: usize, hosts_file: &Path) -> Vec<OsString> {
     let mut out: Vec<OsString> = args.iter().map(OsString::from).collect();
     out.extend([

@@ -65,6 +65,13 @@ pub enum LaunchError {
 impl LaunchError {
     /// The exit code a launcher should end with: the failed process's own code, `128 + signal`
     /// if a signal ended it, 1 otherwise.
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    /// use stream_cluster::LaunchError;
+    /// let killed = LaunchError::Failed { process: 2, processes: 3, status: std::process::ExitStatus::from_raw(9) };
+    /// assert_eq!(killed.exit_code(), 137);
+    /// ```
     pub fn exit_code(&self) -> i32 {
         let LaunchError::Failed { status, .. } = self else { return 1 };
         status.code().unwrap_or_else(|| {
@@ -79,6 +86,22 @@ impl LaunchError {
 /// their standard output and error line by line, and waits for all of them. When one fails, the
 /// others get [`GRACE`] to stop by themselves and are then killed. If this process dies, the
 /// children are killed too (Linux).
+///
+/// A job binary's `main` (not run here: it would start copies of the doctest itself):
+///
+/// ```no_run
+/// use stream_cluster::{launch_local_cluster, ClusterArgs, Mode};
+///
+/// let (cluster, rest) = ClusterArgs::parse_from(std::env::args().skip(1)).unwrap();
+/// if let Mode::LocalCluster { processes } = cluster.validate().unwrap() {
+///     if let Err(error) = launch_local_cluster(processes, &rest) {
+///         eprintln!("{error}");
+///         std::process::exit(error.exit_code());
+///     }
+///     return;
+/// }
+/// // ... otherwise run this process's part with `stream_cluster::execute`.
+/// ```
 pub fn launch_local_cluster(processes: usize, args: &[String]) -> Result<(), LaunchError> {
     let exe = std::env::current_exe().map_err(|source| LaunchError::Spawn { process: 0, source })?;
     launch(exe, processes, args)
@@ -194,6 +217,12 @@ where
 /// (`/proc/sys/net/ipv4/ip_local_port_range`), so that no outgoing connection of the cluster
 /// itself can take one before its process listens on it. Falls back to ephemeral ports when the
 /// range leaves no room.
+///
+/// ```
+/// let ports = stream_cluster::launch::free_ports(3).unwrap();
+/// assert_eq!(ports.len(), 3);
+/// assert!(ports.iter().all(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()));
+/// ```
 pub fn free_ports(processes: usize) -> io::Result<Vec<u16>> {
     let (low, high) = ephemeral_range().unwrap_or((32768, 60999));
     let below = 10_000..low.max(10_000);

@@ -16,6 +16,11 @@ use crate::handshake::JobIdentity;
 use crate::net::{connect, Mesh, NetError};
 
 /// How a process runs its part of the job.
+///
+/// ```
+/// let options = stream_cluster::RunOptions::default();
+/// assert_eq!((options.threads, options.connect_timeout.as_secs()), (1, 30));
+/// ```
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// timely worker threads in this process.
@@ -93,6 +98,18 @@ where
 }
 
 /// Runs `func` on `threads` workers of this process, exchanging data with the peers of `mesh`.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use stream_cluster::{connect, execute_mesh, ClusterArgs, JobIdentity, Mode};
+///
+/// // Started as `job --processes 2 --process I --hosts FILE`, once per process:
+/// let (cluster, _rest) = ClusterArgs::parse_from(std::env::args().skip(1)).unwrap();
+/// let Mode::Member(topology) = cluster.validate().unwrap() else { return };
+/// let mesh = connect(&topology, &JobIdentity::new("job", "plan text"), Duration::from_secs(30)).unwrap();
+/// let peers = execute_mesh(mesh, 1, |worker| worker.peers()).unwrap();
+/// assert_eq!(peers, [2]);
+/// ```
 pub fn execute_mesh<T, F>(mesh: Mesh, threads: usize, func: F) -> Result<Vec<T>, RunError>
 where
     T: Send + 'static,
