@@ -9,12 +9,14 @@
 use std::fmt;
 use std::io::{Read, Write};
 
-/// Identifies what a process runs: the job id and the fingerprint of its plan.
+/// Identifies what a process runs: the job id, the fingerprint of its plan, and the plan's
+/// beginning on one line (to name the plan in errors).
 ///
 /// ```
 /// use stream_cluster::JobIdentity;
-/// let identity = JobIdentity::new("wordcount", "lines -> flat_map -> reduce_by_key -> print");
-/// assert_eq!(identity.fingerprint, stream_cluster::plan_fingerprint("lines -> flat_map -> reduce_by_key -> print"));
+/// let identity = JobIdentity::new("wordcount", "lines -> flat_map\n  -> reduce_by_key -> print");
+/// assert_eq!(identity.fingerprint, stream_cluster::plan_fingerprint("lines -> flat_map\n  -> reduce_by_key -> print"));
+/// assert_eq!(identity.summary, "lines -> flat_map / -> reduce_by_key -> print");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobIdentity {
@@ -22,12 +24,22 @@ pub struct JobIdentity {
     pub job: String,
     /// [`plan_fingerprint`](crate::plan_fingerprint) of the job's plan text.
     pub fingerprint: u64,
+    /// The plan text on one line (lines joined by ` / `), cut after [`SUMMARY_CHARS`] characters.
+    pub summary: String,
 }
+
+/// How much of the plan text a greeting carries.
+pub const SUMMARY_CHARS: usize = 100;
 
 impl JobIdentity {
     /// The identity of job `job` whose plan prints as `plan`.
     pub fn new(job: impl Into<String>, plan: &str) -> JobIdentity {
-        JobIdentity { job: job.into(), fingerprint: crate::plan_fingerprint(plan) }
+        let joined = plan.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" / ");
+        let mut summary: String = joined.chars().take(SUMMARY_CHARS).collect();
+        if summary.len() < joined.len() {
+            summary.push_str("...");
+        }
+        JobIdentity { job: job.into(), fingerprint: crate::plan_fingerprint(plan), summary }
     }
 }
 
@@ -46,6 +58,8 @@ pub struct Hello {
     pub job: String,
     /// The plan fingerprint.
     pub fingerprint: u64,
+    /// The beginning of the plan ([`JobIdentity::summary`]).
+    pub summary: String,
     /// The cluster size it was started with.
     pub processes: u32,
     /// Its index.
@@ -56,8 +70,8 @@ impl fmt::Display for Hello {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "process {} of {} runs job {:?} plan {:016x} (sluice {})",
-            self.process, self.processes, self.job, self.fingerprint, self.version
+            "process {} of {} runs job {:?} plan {:016x} {:?} (sluice {})",
+            self.process, self.processes, self.job, self.fingerprint, self.summary, self.version
         )
     }
 }
@@ -95,6 +109,7 @@ impl Hello {
             version: VERSION.to_string(),
             job: identity.job.clone(),
             fingerprint: identity.fingerprint,
+            summary: identity.summary.clone(),
             processes: processes as u32,
             process: process as u32,
         }
@@ -104,7 +119,7 @@ impl Hello {
     pub fn write_to(&self, mut writer: impl Write) -> std::io::Result<()> {
         let mut bytes = Vec::with_capacity(64);
         bytes.extend_from_slice(&MAGIC);
-        for text in [&self.version, &self.job] {
+        for text in [&self.version, &self.job, &self.summary] {
             bytes.extend_from_slice(&(text.len() as u32).to_be_bytes());
             bytes.extend_from_slice(text.as_bytes());
         }
@@ -144,10 +159,12 @@ impl Hello {
         };
         let version = text()?;
         let job = text()?;
+        let summary = text()?;
         Ok(Hello {
             version,
             job,
             fingerprint: u64::from_be_bytes(read_array(&mut reader)?),
+            summary,
             processes: u32::from_be_bytes(read_array(&mut reader)?),
             process: u32::from_be_bytes(read_array(&mut reader)?),
         })
@@ -199,6 +216,8 @@ mod tests {
         let ours = Hello::ours(&JobIdentity::new("wc", "plan"), 0, 3);
         let peer = Hello { process: 2, ..ours.clone() };
         ours.check(&peer).unwrap();
+        // The summary only names the plan; the fingerprint decides.
+        ours.check(&Hello { summary: "abridged".into(), ..peer.clone() }).unwrap();
         let different = [
             Hello { version: "0.0.9".into(), ..peer.clone() },
             Hello { job: "other".into(), ..peer.clone() },

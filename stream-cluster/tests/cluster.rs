@@ -149,6 +149,7 @@ fn a_different_plan_is_refused_naming_both() {
         assert!(!error.contains('\n'), "one line: {error}");
         assert!(error.contains("refusing to run different jobs"), "{error}");
         assert!(error.contains(&ours) && error.contains(&theirs), "both plans named: {error}");
+        assert!(error.contains(&format!("{PLAN:?}")) && error.contains("\"lines -> words -> distinct\""), "{error}");
     }
 }
 
