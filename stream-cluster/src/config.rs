@@ -123,6 +123,16 @@ pub enum ConfigError {
         /// The host.
         host: Host,
     },
+    /// The same `host:port` twice in a list of hosts given directly ([`Topology::new`]).
+    #[error("hosts {index} and {first} are both {host}")]
+    DuplicateEntry {
+        /// 0-based index of the repeat.
+        index: usize,
+        /// 0-based index of the first occurrence.
+        first: usize,
+        /// The host.
+        host: Host,
+    },
     /// Fewer or more entries than processes.
     #[error("hosts file {} lists {listed} hosts but --processes is {processes}: one host:port a line, one line per process", path.display())]
     HostCount {
@@ -196,10 +206,14 @@ impl Topology {
     /// use stream_cluster::{Host, Topology};
     /// let hosts = vec![Host::parse("127.0.0.1:7000").unwrap(), Host::parse("127.0.0.1:7001").unwrap()];
     /// assert_eq!(Topology::new(1, hosts.clone()).unwrap().processes(), 2);
-    /// assert!(Topology::new(2, hosts).is_err());
+    /// assert!(Topology::new(2, hosts.clone()).is_err());
+    /// let twice = vec![hosts[0].clone(), hosts[0].clone()];
+    /// assert_eq!(Topology::new(0, twice).unwrap_err().to_string(), "hosts 1 and 0 are both 127.0.0.1:7000");
     /// ```
     pub fn new(process: usize, hosts: Vec<Host>) -> Result<Topology, ConfigError> {
-        check_distinct(Path::new("<list>"), hosts.iter().enumerate().map(|(i, h)| (i + 1, h)))?;
+        if let Some((index, first, host)) = first_repeat(hosts.iter().enumerate()) {
+            return Err(ConfigError::DuplicateEntry { index, first, host: host.clone() });
+        }
         if process >= hosts.len() {
             return Err(ConfigError::ProcessOutOfRange { process, processes: hosts.len() });
         }
@@ -336,22 +350,26 @@ pub fn read_hosts(path: &Path, processes: usize) -> Result<Vec<Host>, ConfigErro
         })?;
         entries.push((index + 1, host));
     }
-    check_distinct(path, entries.iter().map(|(line, host)| (*line, host)))?;
+    if let Some((line, first_line, host)) = first_repeat(entries.iter().map(|(line, host)| (*line, host))) {
+        let path = path.to_path_buf();
+        return Err(ConfigError::DuplicateHost { path, line, first_line, host: host.clone() });
+    }
     if entries.len() != processes {
         return Err(ConfigError::HostCount { path: path.to_path_buf(), listed: entries.len(), processes });
     }
     Ok(entries.into_iter().map(|(_, host)| host).collect())
 }
 
-fn check_distinct<'a>(path: &Path, entries: impl Iterator<Item = (usize, &'a Host)>) -> Result<(), ConfigError> {
+/// The first entry whose host appeared before: `(its position, the first position, the host)`.
+fn first_repeat<'a>(entries: impl Iterator<Item = (usize, &'a Host)>) -> Option<(usize, usize, &'a Host)> {
     let mut seen: HashMap<&Host, usize> = HashMap::new();
-    for (line, host) in entries {
-        if let Some(&first_line) = seen.get(host) {
-            return Err(ConfigError::DuplicateHost { path: path.to_path_buf(), line, first_line, host: host.clone() });
+    for (position, host) in entries {
+        if let Some(&first) = seen.get(host) {
+            return Some((position, first, host));
         }
-        seen.insert(host, line);
+        seen.insert(host, position);
     }
-    Ok(())
+    None
 }
 
 fn number(flag: &'static str, value: &str) -> Result<usize, ConfigError> {
