@@ -296,6 +296,35 @@ impl StreamingContext {
         self.graph.borrow().fingerprint(self.conf.batch)
     }
 
+    /// What the engine will run, as text: the batch interval and threads, the checkpoint
+    /// directory, then every input, stateful operation and output in registration order (the
+    /// plan a checkpoint records). Jobs without `#[stream_job]` print it for `--explain`.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// let ssc = StreamingContext::new(Duration::seconds(1)).with_name("counts");
+    /// ssc.socket_text_stream("localhost", 9999).count().print();
+    /// assert_eq!(
+    ///     ssc.explain(),
+    ///     "job counts (batch 1000 ms, 2 threads)\ninput 1: socket_text_stream(localhost:9999)\noutput 1: print(10)\n"
+    /// );
+    /// ```
+    pub fn explain(&self) -> String {
+        use std::fmt::Write;
+        let c = &self.conf;
+        let mut s = format!("job {} (batch {}, {} threads)\n", c.name, c.batch, c.threads);
+        if let Some(dir) = &c.checkpoint_dir {
+            let _ = writeln!(s, "checkpoint: {dir}, every {}", c.checkpoint_interval());
+        }
+        let plan = self.fingerprint();
+        for (what, items) in [("input", &plan.inputs), ("stateful", &plan.stateful), ("output", &plan.outputs)] {
+            for (i, item) in items.iter().enumerate() {
+                let _ = writeln!(s, "{what} {}: {item}", i + 1);
+            }
+        }
+        s
+    }
+
     /// The settings.
     pub fn conf(&self) -> &Conf {
         &self.conf

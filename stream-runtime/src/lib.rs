@@ -31,6 +31,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub mod args;
 mod batch;
 pub mod chain;
 pub mod checkpoint;

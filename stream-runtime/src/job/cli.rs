@@ -27,10 +27,14 @@ use crate::time::Duration;
 /// assert_eq!(cli.job.batch, Some(stream_runtime::Duration::seconds(2)));
 /// assert_eq!(cli.job.duration, Some(stream_runtime::Duration::seconds(10)));
 /// ```
+// The command-line text comes from the fields' docs; `about = None` keeps these docs out of
+// the jobs' `--help`. Negative numbers parse as values, so `--threads -1` is refused by the
+// value's parser (with why), not by clap as an unknown option.
 #[derive(Debug, Clone, Default, clap::Args)]
+#[command(version, about = None, long_about = None, allow_negative_numbers = true)]
 pub struct JobArgs {
     /// Batch interval, e.g. 1s, 500ms, 2m.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub batch: Option<Duration>,
     /// Worker threads.
     #[arg(long, value_name = "N", conflicts_with = "master")]
@@ -39,10 +43,10 @@ pub struct JobArgs {
     #[arg(long, value_name = "MASTER")]
     pub master: Option<String>,
     /// Stop by itself after this long (e.g. 30 or 30s).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub duration: Option<Duration>,
     /// Checkpoint directory (local path or hdfs:// URL).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = crate::args::parse_output_dir)]
     pub checkpoint: Option<String>,
     /// Print the job's plan and exit.
     #[arg(long)]
@@ -86,13 +90,23 @@ impl JobArgs {
     }
 }
 
+/// What is logged without `RUST_LOG`: warnings, but none of the HDFS client's, which repeats
+/// a raw `IOError(Os { code: 111, .. })` for every call while a namenode is down; the engine
+/// reports such failures itself, once, with the path and a count.
+pub const DEFAULT_LOG_FILTER: &str = "warn,hdfs_native=off";
+
 /// Sends logs to standard error: warnings only by default (the job's own output stays
-/// readable), more with `RUST_LOG` (e.g. `RUST_LOG=info` or `RUST_LOG=stream_runtime=debug`).
+/// readable), more with `RUST_LOG` (e.g. `RUST_LOG=info` or `RUST_LOG=stream_runtime=debug`);
+/// coloured only when standard error is a terminal.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
 }
 
 /// Starts `ssc`, runs until `duration` elapses, the job stops, or SIGINT/SIGTERM asks for a

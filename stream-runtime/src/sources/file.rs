@@ -8,6 +8,7 @@ use super::lines::{chunk_bounds, Decoder};
 use super::{register, Allocated, Source};
 use crate::batch::Batch;
 use crate::context::{Input, StreamingContext};
+use crate::error::StreamingError;
 #[cfg(feature = "hdfs")]
 use crate::fs::hdfs::HdfsFs;
 use crate::fs::{self, FileStatus, FileSystem, FsError};
@@ -75,7 +76,9 @@ struct FileSource {
     /// down for longer than the remember window are still new to it (Spark gets the same by
     /// generating a batch for every interval the job was down).
     resume: Mutex<Option<Time>>,
-    missing_reported: Mutex<bool>,
+    /// Listings that failed since the last one that worked: the first is reported, the
+    /// count when listing works again.
+    failed_listings: Mutex<u64>,
     allocated: Allocated<Vec<FileStatus>>,
     limit: usize,
     counters: SourceCounters,
@@ -245,20 +248,20 @@ impl Input for FileSource {
         };
         let files = match self.select(fs.as_ref(), dir, t) {
             Ok(files) => {
-                let mut reported = self.missing_reported.lock();
-                if *reported {
-                    tracing::info!(source = %self.url, "the directory can be listed again");
-                    *reported = false;
+                let mut failed = self.failed_listings.lock();
+                if *failed > 0 {
+                    tracing::warn!(source = %self.url, "the directory can be listed again, after {failed} failed listings");
+                    *failed = 0;
                 }
                 files
             }
             Err(e) => {
                 self.counters.errors.add(1);
-                let mut reported = self.missing_reported.lock();
-                if !*reported {
+                let mut failed = self.failed_listings.lock();
+                if *failed == 0 {
                     tracing::warn!(source = %self.url, "cannot list the directory: {e}; batches stay empty until it can be listed");
-                    *reported = true;
                 }
+                *failed += 1;
                 Vec::new()
             }
         };
@@ -351,9 +354,13 @@ impl StreamingContext {
         let b = batch.as_millis().max(1);
         let remember_batches = (options.min_remember.as_millis().max(1) + b - 1) / b;
         let initial_threshold = if options.new_files_only { self.clock.now() } else { Time::from_millis(0) };
+        let target = fs::resolve(dir).map_err(|e| e.to_string());
+        if let Err(e) = &target {
+            self.record_error(StreamingError::InvalidConfig(format!("text_file_stream: {e}")));
+        }
         let source = FileSource {
             url: dir.to_string(),
-            target: fs::resolve(dir).map_err(|e| e.to_string()),
+            target,
             hdfs: hdfs_of(dir),
             options,
             initial_threshold: Mutex::new(initial_threshold),
@@ -361,7 +368,7 @@ impl StreamingContext {
             recent: Mutex::new(BTreeMap::new()),
             last: Mutex::new(None),
             resume: Mutex::new(None),
-            missing_reported: Mutex::new(false),
+            failed_listings: Mutex::new(0),
             allocated: Allocated::default(),
             limit: self.conf.max_line_bytes,
             counters: SourceCounters::default(),
