@@ -2,9 +2,9 @@
 //! stopped one was, and [`StreamingContext::get_or_create`] which reads it back.
 //!
 //! A checkpoint (every checkpoint interval, plus one at start and one at a graceful stop)
-//! holds the fingerprint of the job's plan, its zero time, the time of the last batch it covers, the
-//! position of every input and the state of every stateful operation, framed, checksummed
-//! and renamed into place. Between checkpoints, the batch log records what every batch holds
+//! holds the fingerprint of the job's plan, its zero time, the time of the last batch it
+//! covers, the position of every input and the state of every stateful operation, framed,
+//! checksummed and renamed into place. Between checkpoints, the batch log records what every batch holds
 //! before it runs. Recovery restores the newest whole checkpoint, then re-runs every logged
 //! batch after it with the same data; outputs commit idempotently, so the re-run batches
 //! leave each output once.

@@ -1,12 +1,13 @@
 //! The one node builder of the wide operators (timely's `unary` / `binary`): an operator
 //! gives the function that makes its batch at time `t` from its upstream (the parent node and
 //! the fused chain of narrow operations after it), and the builder subscribes to the parents,
-//! checks that two inputs share a slide, and registers the node at the parents' slide.
+//! checks that several inputs share a slide, and registers the node at the parents' slide.
 
-use super::union::check_same_slide;
 use crate::batch::Batch;
 use crate::chain::Chain;
+use crate::context::StreamingContext;
 use crate::data::Data;
+use crate::error::StreamingError;
 use crate::node::{Env, Node, NodeRef};
 use crate::stream::Upstream;
 use crate::time::Time;
@@ -38,6 +39,60 @@ where
 {
     fn compute(&self, t: Time, env: &Env) -> Option<Batch<O>> {
         (self.compute)(&self.left, &self.right, t, env)
+    }
+}
+
+struct Nary<T, F> {
+    parents: Vec<NodeRef<T>>,
+    what: &'static str,
+    compute: F,
+}
+
+impl<T: Data, O, F> Node<O> for Nary<T, F>
+where
+    F: Fn(Vec<Batch<T>>, Time) -> Option<Batch<O>> + Send + Sync,
+{
+    fn compute(&self, t: Time, env: &Env) -> Option<Batch<O>> {
+        (self.compute)(parents_at(&self.parents, t, env, self.what), t)
+    }
+}
+
+/// The batches of every parent at the same time, in parent order. A parent without a batch at
+/// `t` fails the batch with Spark's message.
+fn parents_at<T: Data>(parents: &[NodeRef<T>], t: Time, env: &Env, what: &str) -> Vec<Batch<T>> {
+    parents.iter().map(|p| p.get(t, env).unwrap_or_else(|| no_batch(what, t))).collect()
+}
+
+pub(super) fn no_batch(what: &str, t: Time) -> ! {
+    panic!("Could not generate RDD from a parent for {what} at time {t}")
+}
+
+/// Records a validation error unless all `slides` are equal.
+fn check_same_slide(ctx: &StreamingContext, slides: impl IntoIterator<Item = crate::Duration>) {
+    let mut slides = slides.into_iter();
+    if let Some(first) = slides.next() {
+        if let Some(other) = slides.find(|s| *s != first) {
+            ctx.record_error(StreamingError::DifferentSlideDurations { left: first, right: other });
+        }
+    }
+}
+
+impl StreamingContext {
+    /// An operator over the batches of `parents` at the same time (union, transform), which
+    /// must share a slide: its batch at `t` is `compute(batches, t)`. A parent without a batch
+    /// at `t` fails the batch with Spark's message for `what`.
+    pub(crate) fn nary<T: Data, O: Data, F>(
+        &self,
+        parents: Vec<NodeRef<T>>,
+        what: &'static str,
+        compute: F,
+    ) -> DStream<'_, O>
+    where
+        F: Fn(Vec<Batch<T>>, Time) -> Option<Batch<O>> + Send + Sync + 'static,
+    {
+        check_same_slide(self, parents.iter().map(NodeRef::slide));
+        let slide = parents.first().map_or(self.batch_duration(), NodeRef::slide);
+        DStream::from_node(self, NodeRef::new(Nary { parents, what, compute }, slide))
     }
 }
 
