@@ -57,7 +57,7 @@ impl Conf {
     pub fn checkpoint_interval(&self) -> Duration {
         self.checkpoint_interval.unwrap_or_else(|| {
             let b = self.batch.as_millis().max(1);
-            Duration::millis(b * ((10_000 + b - 1) / b))
+            Duration::millis(b.saturating_mul(b.saturating_add(10_000 - 1) / b))
         })
     }
 }
@@ -378,6 +378,12 @@ impl StreamingContext {
     pub(crate) fn validate(&self, driver: Driver) -> Result<(), StreamingError> {
         if self.conf.batch.as_millis() <= 0 {
             return Err(StreamingError::InvalidConfig("the batch interval must be positive".into()));
+        }
+        if self.conf.batch > Duration::MAX_PARSED || self.conf.checkpoint_interval() > Duration::MAX_PARSED {
+            return Err(StreamingError::InvalidConfig(format!(
+                "the batch and checkpoint intervals must be at most 365 days ({})",
+                Duration::MAX_PARSED
+            )));
         }
         if self.conf.threads == 0 {
             return Err(StreamingError::InvalidConfig("the thread count must be at least 1".into()));
