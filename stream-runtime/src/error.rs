@@ -61,7 +61,7 @@ pub enum StreamingError {
     /// batches still run, unless the job has a checkpoint directory: then it stops without
     /// a checkpoint past the batch, so that a restart runs the batch again.
     #[error("job for batch {time} failed in output operation {output}: {cause}")]
-    JobFailed {
+    BatchFailed {
         /// The batch time.
         time: Time,
         /// The output operation, e.g. `print` or `save_as_text_files(out/counts)`.

@@ -17,7 +17,7 @@ const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// write what is queued and end, waiting for it at most a bounded time.
 #[derive(Debug)]
 pub(crate) struct Writer {
-    tx: Option<Sender<Job>>,
+    tx: Option<Sender<Request>>,
     thread: Option<JoinHandle<()>>,
     /// Disconnected when the thread ends.
     exited: crossbeam_channel::Receiver<()>,
@@ -27,7 +27,7 @@ pub(crate) struct Writer {
 
 /// What the writer thread is asked to do.
 #[derive(Debug)]
-enum Job {
+enum Request {
     /// Write the checkpoint of a time.
     Write(Time, Vec<u8>),
     /// Answer once everything before is written.
@@ -43,14 +43,14 @@ impl Writer {
     fn start_waiting(store: Arc<CheckpointStore>, wait: std::time::Duration) -> std::io::Result<Writer> {
         // One checkpoint waiting besides the one being written; a newer one replaces neither
         // (it is skipped: the batch log keeps recovery exact, only longer).
-        let (tx, rx) = crossbeam_channel::bounded::<Job>(1);
+        let (tx, rx) = crossbeam_channel::bounded::<Request>(1);
         let (running, exited) = crossbeam_channel::bounded::<()>(0);
         let thread = std::thread::Builder::new().name("sluice-checkpoint".into()).spawn(move || {
             let _running = running;
-            for job in rx {
-                let (t, file) = match job {
-                    Job::Write(t, file) => (t, file),
-                    Job::Flush(done) => {
+            for request in rx {
+                let (t, file) = match request {
+                    Request::Write(t, file) => (t, file),
+                    Request::Flush(done) => {
                         let _ = done.send(());
                         continue;
                     }
@@ -70,7 +70,7 @@ impl Writer {
     /// Queues the checkpoint of time `t`; skipped with a warning when the writer is behind.
     pub(crate) fn submit(&self, t: Time, file: Vec<u8>) {
         if let Some(tx) = &self.tx {
-            if let Err(TrySendError::Full(_)) = tx.try_send(Job::Write(t, file)) {
+            if let Err(TrySendError::Full(_)) = tx.try_send(Request::Write(t, file)) {
                 tracing::warn!(time = %t, "checkpoint skipped: the previous one is still being written");
             }
         }
@@ -83,8 +83,8 @@ impl Writer {
         let Some(tx) = &self.tx else { return };
         let deadline = std::time::Instant::now() + self.wait;
         let (done, written) = crossbeam_channel::bounded(1);
-        let sent = tx.send_deadline(Job::Write(t, file), deadline).is_ok()
-            && tx.send_deadline(Job::Flush(done), deadline).is_ok()
+        let sent = tx.send_deadline(Request::Write(t, file), deadline).is_ok()
+            && tx.send_deadline(Request::Flush(done), deadline).is_ok()
             && written.recv_deadline(deadline).is_ok();
         if !sent {
             tracing::error!(time = %t, "checkpoint not written: the checkpoint directory did not answer within {:?}", self.wait);

@@ -18,7 +18,7 @@ use std::time::Duration as StdDuration;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 use parking_lot::Mutex;
 
-pub use super::Split;
+pub use super::{split_bounds, Split};
 use super::{FileStatus, FileSystem, FsError};
 use crate::time::Time;
 
@@ -51,21 +51,7 @@ fn block<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> Re
     rx.recv().map_err(|_| "the HDFS request was dropped (the client panicked)".to_string())
 }
 
-/// Splits an `hdfs://authority/path` URL into its authority and path (`/` when empty).
-///
-/// ```
-/// use stream_runtime::fs::hdfs::split_url;
-/// assert_eq!(split_url("hdfs://nn:8020/user/me"), Some(("nn:8020", "/user/me")));
-/// assert_eq!(split_url("hdfs://nn:8020"), Some(("nn:8020", "/")));
-/// assert_eq!(split_url("file:///tmp"), None);
-/// ```
-pub fn split_url(url: &str) -> Option<(&str, &str)> {
-    let rest = url.strip_prefix("hdfs://")?;
-    Some(match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    })
-}
+pub use super::split_hdfs_url as split_url;
 
 /// An HDFS cluster reached through one namenode (or HA nameservice) authority.
 ///
@@ -337,19 +323,6 @@ impl HdfsFile {
     pub fn read_split(&self, start: u64, end: u64) -> Result<Split, FsError> {
         super::read_split(self.len, start, end, u64::MAX, |offset, len| self.read_range(offset, len))
     }
-}
-
-/// `n` contiguous byte ranges of about equal size covering `0..len` (fewer when `len` is
-/// small; none when it is 0).
-///
-/// ```
-/// use stream_runtime::fs::hdfs::split_bounds;
-/// assert_eq!(split_bounds(10, 3), vec![(0, 4), (4, 8), (8, 10)]);
-/// assert!(split_bounds(0, 4).is_empty());
-/// ```
-pub fn split_bounds(len: u64, n: usize) -> Vec<(u64, u64)> {
-    let size = len.div_ceil(n.max(1) as u64).max(1);
-    (0..len.div_ceil(size)).map(|i| (i * size, ((i + 1) * size).min(len))).collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use super::lines::Decoder;
 use super::{register, Allocated, Source};
 use crate::batch::Batch;
 use crate::context::{Input, StreamingContext};
+use crate::error::StreamingError;
+#[cfg(feature = "hdfs")]
 use crate::fs::hdfs::HdfsFs;
 use crate::fs::{self, FileStatus, FileSystem, FsError};
 use crate::metrics::{SourceCounters, SourceStats};
@@ -18,6 +20,10 @@ use crate::DStream;
 
 /// Files at least this large are split into several partitions.
 const SPLIT_BYTES: usize = 1 << 20;
+
+/// Without the `hdfs` feature no filesystem is HDFS.
+#[cfg(not(feature = "hdfs"))]
+type HdfsFs = std::convert::Infallible;
 
 /// HDFS splits are at most this large (HDFS's default block size).
 const HDFS_MAX_SPLIT: u64 = 128 << 20;
@@ -79,7 +85,9 @@ struct FileSource {
     /// down for longer than the remember window are still new to it (Spark gets the same by
     /// generating a batch for every interval the job was down).
     resume: Mutex<Option<Time>>,
-    missing_reported: Mutex<bool>,
+    /// Listings that failed since the last one that worked: the first is reported, the
+    /// count when listing works again.
+    failed_listings: Mutex<u64>,
     /// What is selected and not yet allocated to a batch: new files, the rest of files
     /// larger than a batch takes, and pieces whose read failed (retried first).
     queued: Mutex<VecDeque<Piece>>,
@@ -287,12 +295,12 @@ impl FileSource {
         let hdfs_file = match &self.hdfs {
             Some(hdfs) => {
                 splits = splits.max(size.div_ceil(HDFS_MAX_SPLIT) as usize);
-                Some(hdfs.open(path)?)
+                Some(hdfs_reader(hdfs, path)?)
             }
             None => None,
         };
         let read_range = |offset: u64, len: u64| match &hdfs_file {
-            Some(f) => f.read_range(offset, len),
+            Some(read) => read(offset, len),
             None => fs.read_range(path, offset, len),
         };
         if size == 0 {
@@ -301,7 +309,7 @@ impl FileSource {
         }
         // A line cut this far past its split is longer than the limit, and dropped.
         let max_tail = self.limit as u64 + 2;
-        fs::hdfs::split_bounds(size, splits)
+        fs::split_bounds(size, splits)
             .into_par_iter()
             .map(|(s, e)| {
                 let split = fs::read_split(piece.file.len, piece.start + s, piece.start + e, max_tail, read_range)?;
@@ -330,6 +338,33 @@ impl FileSource {
     }
 }
 
+/// Ranged reads of HDFS file `path`, through one open file (one namenode call for its block
+/// locations).
+#[cfg(feature = "hdfs")]
+fn hdfs_reader(hdfs: &HdfsFs, path: &str) -> Result<RangeReader, FsError> {
+    let file = hdfs.open(path)?;
+    Ok(Box::new(move |offset, len| file.read_range(offset, len)))
+}
+
+#[cfg(not(feature = "hdfs"))]
+fn hdfs_reader(hdfs: &HdfsFs, _: &str) -> Result<RangeReader, FsError> {
+    match *hdfs {}
+}
+
+/// Reads `len` bytes from an offset of one file.
+type RangeReader = Box<dyn Fn(u64, u64) -> Result<Vec<u8>, FsError> + Send + Sync>;
+
+/// The HDFS client of `dir`, when it is an `hdfs://` URL.
+#[cfg(feature = "hdfs")]
+fn hdfs_of(dir: &str) -> Option<Arc<HdfsFs>> {
+    fs::hdfs::split_url(dir).and_then(|(authority, _)| HdfsFs::connect(authority).ok())
+}
+
+#[cfg(not(feature = "hdfs"))]
+fn hdfs_of(_: &str) -> Option<Arc<HdfsFs>> {
+    None
+}
+
 impl Input for FileSource {
     fn name(&self) -> String {
         format!("text_file_stream({})", self.url)
@@ -346,20 +381,20 @@ impl Input for FileSource {
         };
         let files = match self.select(fs.as_ref(), dir, t) {
             Ok(files) => {
-                let mut reported = self.missing_reported.lock();
-                if *reported {
-                    tracing::info!(source = %self.url, "the directory can be listed again");
-                    *reported = false;
+                let mut failed = self.failed_listings.lock();
+                if *failed > 0 {
+                    tracing::warn!(source = %self.url, "the directory can be listed again, after {failed} failed listings");
+                    *failed = 0;
                 }
                 files
             }
             Err(e) => {
                 self.counters.errors.add(1);
-                let mut reported = self.missing_reported.lock();
-                if !*reported {
+                let mut failed = self.failed_listings.lock();
+                if *failed == 0 {
                     tracing::warn!(source = %self.url, "cannot list the directory: {e}; batches stay empty until it can be listed");
-                    *reported = true;
                 }
+                *failed += 1;
                 Vec::new()
             }
         };
@@ -461,6 +496,9 @@ impl StreamingContext {
         let remember_batches = (options.min_remember.as_millis().max(1) + b - 1) / b;
         let initial_threshold = if options.new_files_only { self.clock.now() } else { Time::from_millis(0) };
         let target = fs::resolve(dir).map_err(|e| e.to_string());
+        if let Err(e) = &target {
+            self.record_error(StreamingError::InvalidConfig(format!("text_file_stream: {e}")));
+        }
         let source = FileSource::new(
             dir,
             target,
@@ -485,14 +523,14 @@ impl FileSource {
         FileSource {
             url: url.to_string(),
             target,
-            hdfs: fs::hdfs::split_url(url).and_then(|(authority, _)| HdfsFs::connect(authority).ok()),
+            hdfs: hdfs_of(url),
             options,
             initial_threshold: Mutex::new(initial_threshold),
             remember,
             recent: Mutex::new(BTreeMap::new()),
             last: Mutex::new(None),
             resume: Mutex::new(None),
-            missing_reported: Mutex::new(false),
+            failed_listings: Mutex::new(0),
             queued: Mutex::new(VecDeque::new()),
             done: Mutex::new(HashMap::new()),
             failing: Mutex::new(HashMap::new()),

@@ -6,17 +6,17 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::lock::DirLock;
-use super::{encode, CheckpointError, CheckpointStore, Meta, Plan, Recovery, Writer};
+use super::{encode, CheckpointError, CheckpointStore, Fingerprint, Meta, Recovery, Writer};
 use crate::context::Graph;
 use crate::error::StreamingError;
 use crate::time::{Duration, Time};
 
 /// Checkpointing of one running job.
 #[derive(Debug)]
-pub(crate) struct JobCheckpoints {
+pub(crate) struct Checkpointer {
     pub(crate) store: Arc<CheckpointStore>,
     writer: Writer,
-    plan: Plan,
+    fingerprint: Fingerprint,
     zero: Time,
     interval: Duration,
     /// Held while a batch is allocated and logged, and while input positions are read, so a
@@ -32,10 +32,10 @@ pub(crate) struct JobCheckpoints {
     _lock: DirLock,
 }
 
-impl JobCheckpoints {
+impl Checkpointer {
     pub(crate) fn new(
         store: Arc<CheckpointStore>,
-        plan: Plan,
+        fingerprint: Fingerprint,
         zero: Time,
         interval: Duration,
     ) -> Result<Self, CheckpointError> {
@@ -44,10 +44,10 @@ impl JobCheckpoints {
             dir: store.url().to_string(),
             cause: format!("cannot spawn the checkpoint writer: {e}"),
         })?;
-        Ok(JobCheckpoints {
+        Ok(Checkpointer {
             store,
             writer,
-            plan,
+            fingerprint,
             zero,
             interval,
             allocating: Mutex::new(()),
@@ -116,7 +116,7 @@ impl JobCheckpoints {
             let _between_batches = self.allocating.lock();
             graph.inputs.iter().map(|i| i.position()).collect()
         };
-        snapshot_with(graph, self.plan.clone(), self.zero, t, positions)
+        snapshot_with(graph, self.fingerprint.clone(), self.zero, t, positions)
     }
 
     /// Checkpoints after batch `t` in the background (skipped if the writer is behind).
@@ -143,11 +143,11 @@ impl JobCheckpoints {
 /// them): the batch must run again after a restart, so the job stops without a checkpoint
 /// past it. Returns whether it did. A failed input is not held back: re-running the batch
 /// would read the same (missing) data.
-pub(crate) fn hold_back_failed(cp: &JobCheckpoints, t: Time, errors: &[StreamingError]) -> bool {
+pub(crate) fn hold_back_failed(cp: &Checkpointer, t: Time, errors: &[StreamingError]) -> bool {
     let failed: Vec<String> = errors
         .iter()
         .filter_map(|e| match e {
-            StreamingError::JobFailed { output, cause, .. } => Some(format!("{output} failed: {cause}")),
+            StreamingError::BatchFailed { output, cause, .. } => Some(format!("{output} failed: {cause}")),
             _ => None,
         })
         .collect();
@@ -163,7 +163,7 @@ pub(crate) fn hold_back_failed(cp: &JobCheckpoints, t: Time, errors: &[Streaming
 /// cannot be serialized.
 fn snapshot_with(
     graph: &Graph,
-    plan: Plan,
+    fingerprint: Fingerprint,
     zero: Time,
     t: Time,
     positions: impl FnOnce() -> Vec<Option<serde_json::Value>>,
@@ -183,13 +183,13 @@ fn snapshot_with(
             }
         }
     }
-    let meta = Meta { plan, zero, time: t, positions: positions(), saved };
+    let meta = Meta { fingerprint, zero, time: t, positions: positions(), saved };
     Some(encode(&meta, &states))
 }
 
 /// The checkpoint file after batch `t` of a graph that is not running.
-pub(crate) fn snapshot(graph: &Graph, plan: Plan, zero: Time, t: Time) -> Option<Vec<u8>> {
-    snapshot_with(graph, plan, zero, t, || graph.inputs.iter().map(|i| i.position()).collect())
+pub(crate) fn snapshot(graph: &Graph, fingerprint: Fingerprint, zero: Time, t: Time) -> Option<Vec<u8>> {
+    snapshot_with(graph, fingerprint, zero, t, || graph.inputs.iter().map(|i| i.position()).collect())
 }
 
 /// Puts a recovered job back where its checkpoint says: the state of every stateful
