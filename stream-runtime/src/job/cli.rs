@@ -236,15 +236,6 @@ impl StreamJob {
             return ExitCode::from(2);
         }
         // With a checkpoint directory, the job continues from its newest checkpoint.
-        if let Some(dir) = ssc.conf.checkpoint_dir.clone() {
-            ssc = match StreamingContext::get_or_create(&dir, move || ssc) {
-                Ok(ssc) => ssc,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-        }
         run_until_stopped(ssc, job.duration)
     }
 }
