@@ -1,5 +1,6 @@
 //! The `network_wordcount` binary against a real TCP server: Spark's output format, counts,
 //! and a clean exit after `--duration`.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::net::TcpListener;

@@ -3,6 +3,7 @@
 //! checkpoint directory. At the end the committed outputs must be those of a run without
 //! failures: every batch's counts once, their sum the word counts of all the input, and
 //! every batch's totals the sum of the counts up to it. Local and on the embedded HDFS cluster.
+#![forbid(unsafe_code)]
 
 mod common;
 

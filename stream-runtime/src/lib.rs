@@ -27,6 +27,9 @@
 //! assert!(out[1].is_empty());
 //! ```
 #![deny(missing_docs)]
+// Unsafe code is allowed only where a function says so and a `SAFETY` comment says what it
+// relies on: `Str::as_str` (str.rs) and `prefetch` (shuffle.rs).
+#![deny(unsafe_code)]
 
 #[doc(hidden)]
 #[path = "private.rs"]

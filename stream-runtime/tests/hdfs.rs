@@ -8,6 +8,7 @@
 //!
 //! The CLI tests fail when `hdfs` (Debian package `hdfs-cli`) is missing (run
 //! `scripts/install-test-deps.sh`), unless `SLUICE_SKIP_HDFS_CLI=1` is set.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;

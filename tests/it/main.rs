@@ -1,5 +1,6 @@
 //! Sluice's integration tests: one binary, one module per area. Each test that runs a
 //! pipeline runs it at 1 and at 4 threads.
+#![forbid(unsafe_code)]
 
 mod basic;
 mod lifecycle;

@@ -12,6 +12,7 @@
 //!
 //! A test binary of its own (not a module of `it`): its brokers and streams would otherwise
 //! run beside `it`'s timing-sensitive tests.
+#![forbid(unsafe_code)]
 
 mod logs;
 
