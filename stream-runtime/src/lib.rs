@@ -65,7 +65,7 @@ pub use batch::Batch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{Conf, StreamingContext, DEFAULT_MAX_LINE_BYTES};
 pub use data::{Data, FastHasher, FastMap, Key, Persist};
-pub use error::StreamingError;
+pub use error::{BatchError, StreamingError};
 pub use metrics::{BatchInfo, SourceStats};
 pub use node::Env;
 pub use ops::CoGrouped;

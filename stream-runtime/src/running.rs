@@ -10,7 +10,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::checkpoint::{self, CheckpointStore, JobCheckpoints};
 use crate::clock::Clock;
 use crate::context::{Graph, StreamingContext};
-use crate::error::StreamingError;
+use crate::error::{BatchError, StreamingError};
 use crate::metrics::{BatchInfo, SourceStats};
 use crate::node::Env;
 use crate::rate::PidEstimator;
@@ -65,15 +65,18 @@ impl std::fmt::Debug for RunningContext {
 pub(crate) fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
     let mut errors = Vec::new();
     for tick in &graph.ticks {
-        if let Err(p) = catch_unwind(AssertUnwindSafe(|| tick.tick(t, env))) {
-            errors.push(StreamingError::JobFailed { time: t, output: "state".into(), cause: panic_text(&p) });
-        }
+        let cause = match catch_unwind(AssertUnwindSafe(|| tick.tick(t, env))) {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e,
+            Err(p) => panicked(&p),
+        };
+        errors.push(StreamingError::JobFailed { time: t, output: "state".into(), cause });
     }
     for out in &graph.outputs {
         let cause = match catch_unwind(AssertUnwindSafe(|| out.run(t, env))) {
             Ok(Ok(())) => continue,
             Ok(Err(e)) => e,
-            Err(p) => panic_text(&p),
+            Err(p) => panicked(&p),
         };
         tracing::error!(time = %t, output = %out.name(), "batch failed: {cause}");
         errors.push(StreamingError::JobFailed { time: t, output: out.name(), cause });
@@ -86,14 +89,9 @@ pub(crate) fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError
     errors
 }
 
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        format!("user function panicked: {s}")
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        format!("user function panicked: {s}")
-    } else {
-        "user function panicked".to_string()
-    }
+fn panicked(p: &Box<dyn std::any::Any + Send>) -> BatchError {
+    let message = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
+    BatchError::Panicked { message }
 }
 
 impl RunningContext {
@@ -242,7 +240,7 @@ impl RunningContext {
         let mut st = self.shared.state.lock();
         loop {
             if !st.error_taken {
-                if let Some(e) = st.first_error.clone() {
+                if let Some(e) = st.first_error.take() {
                     st.error_taken = true;
                     return Err(e);
                 }

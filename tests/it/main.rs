@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod basic;
+mod errors;
 mod lifecycle;
 mod macro_jobs;
 mod oracle;

@@ -58,6 +58,9 @@ pub enum FsError {
         path: String,
         /// The cause, as the remote side reported it.
         message: String,
+        /// The client's error, when there is one (the remote side's own errors are text).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The URL names a filesystem Sluice does not support.
     #[error("unsupported filesystem URL {0:?} (use a local path, file:// or hdfs://)")]

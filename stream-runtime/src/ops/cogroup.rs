@@ -3,6 +3,7 @@ use rayon::prelude::*;
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::{fast_map, Data, Key};
+use crate::error::BatchError;
 use crate::error::StreamingError;
 use crate::node::{Env, Node, NodeRef};
 use crate::shuffle::{route, transpose};
@@ -26,13 +27,16 @@ where
     L: Chain<Out = (K, V)>,
     R: Chain<Out = (K, W)>,
 {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<(K, CoGrouped<V, W>)>> {
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<(K, CoGrouped<V, W>)>>, BatchError> {
         let n = env.parallelism;
         let (left, right) = rayon::join(
             || self.left.pass(t, env, |c, p| route(c.run_partition(p), n)),
             || self.right.pass(t, env, |c, p| route(c.run_partition(p), n)),
         );
-        let (left, right) = (transpose(left?, n), transpose(right?, n));
+        let (Some(left), Some(right)) = (left?, right?) else {
+            return Ok(None);
+        };
+        let (left, right) = (transpose(left, n), transpose(right, n));
         let parts = left
             .into_par_iter()
             .zip(right)
@@ -47,7 +51,7 @@ where
                 groups.into_iter().collect()
             })
             .collect();
-        Some(Batch::from_partitions(parts))
+        Ok(Some(Batch::from_partitions(parts)))
     }
 }
 

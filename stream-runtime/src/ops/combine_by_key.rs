@@ -1,6 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::{Data, Key};
+use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
 use crate::shuffle::{reduce_side, Combiner};
 use crate::stream::Upstream;
@@ -36,16 +37,19 @@ where
     Mc: Fn(&mut A, A) + Send + Sync,
     Fi: Fn(A) -> Option<B> + Send + Sync,
 {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<(K, B)>> {
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<(K, B)>>, BatchError> {
         let n = self.partitions.unwrap_or(env.parallelism);
         let agg = &self.agg;
-        let combiners = self.up.pass(t, env, |c, p| {
+        let Some(combiners) = self.up.pass(t, env, |c, p| {
             let mut comb = Combiner::new(n);
             c.push_all(p, &mut |(k, v)| comb.add(k, v, &agg.create, &agg.merge_value));
             comb.finish(&agg.create, &agg.merge_value)
-        })?;
+        })?
+        else {
+            return Ok(None);
+        };
         let finish = |k, a| (agg.finish)(a).map(|b| (k, b));
-        Some(Batch::from_partitions(reduce_side(combiners, &agg.merge_combiners, finish)))
+        Ok(Some(Batch::from_partitions(reduce_side(combiners, &agg.merge_combiners, finish))))
     }
 }
 

@@ -1,6 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
 use crate::stream::Upstream;
 use crate::time::Time;
@@ -9,13 +10,16 @@ use crate::DStream;
 struct Count<C: Chain>(Upstream<C>);
 
 impl<C: Chain> Node<u64> for Count<C> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<u64>> {
-        let counts = self.0.pass(t, env, |c, p| {
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<u64>>, BatchError> {
+        let Some(counts) = self.0.pass(t, env, |c, p| {
             let mut n = 0u64;
             c.push_all(p, &mut |_| n += 1);
             n
-        })?;
-        Some(Batch::from(vec![counts.into_iter().sum::<u64>()]))
+        })?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Batch::from(vec![counts.into_iter().sum::<u64>()])))
     }
 }
 

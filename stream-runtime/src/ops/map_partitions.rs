@@ -1,6 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
 use crate::stream::Upstream;
 use crate::time::Time;
@@ -18,9 +19,13 @@ where
     I: IntoIterator<Item = U>,
     F: Fn(std::vec::IntoIter<C::Out>) -> I + Send + Sync,
 {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<U>> {
-        let parts = self.up.pass(t, env, |c, p| (self.f)(c.run_partition(p).into_iter()).into_iter().collect())?;
-        Some(Batch::from_partitions(parts))
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<U>>, BatchError> {
+        let Some(parts) =
+            self.up.pass(t, env, |c, p| (self.f)(c.run_partition(p).into_iter()).into_iter().collect())?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Batch::from_partitions(parts)))
     }
 }
 

@@ -1,6 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
 use crate::stream::Upstream;
 use crate::time::Time;
@@ -12,9 +13,9 @@ struct Reduce<C: Chain, F> {
 }
 
 impl<C: Chain, F: Fn(C::Out, C::Out) -> C::Out + Send + Sync> Node<C::Out> for Reduce<C, F> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<C::Out>> {
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<C::Out>>, BatchError> {
         let f = &self.f;
-        let partials = self.up.pass(t, env, |c, p| {
+        let Some(partials) = self.up.pass(t, env, |c, p| {
             let mut acc: Option<C::Out> = None;
             c.push_all(p, &mut |x| {
                 acc = Some(match acc.take() {
@@ -23,9 +24,12 @@ impl<C: Chain, F: Fn(C::Out, C::Out) -> C::Out + Send + Sync> Node<C::Out> for R
                 })
             });
             acc
-        })?;
+        })?
+        else {
+            return Ok(None);
+        };
         let total = partials.into_iter().flatten().reduce(f);
-        Some(Batch::from(total.into_iter().collect::<Vec<_>>()))
+        Ok(Some(Batch::from(total.into_iter().collect::<Vec<_>>())))
     }
 }
 

@@ -1,6 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
 use crate::stream::Upstream;
 use crate::time::Time;
@@ -12,9 +13,9 @@ struct Repartition<C: Chain> {
 }
 
 impl<C: Chain> Node<C::Out> for Repartition<C> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<C::Out>> {
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<C::Out>>, BatchError> {
         let n = self.n;
-        let spread = self.up.pass(t, env, |c, p| {
+        let Some(spread) = self.up.pass(t, env, |c, p| {
             let mut out: Vec<Vec<C::Out>> = (0..n).map(|_| Vec::new()).collect();
             let mut i = 0;
             c.push_all(p, &mut |x| {
@@ -22,7 +23,10 @@ impl<C: Chain> Node<C::Out> for Repartition<C> {
                 i += 1;
             });
             out
-        })?;
+        })?
+        else {
+            return Ok(None);
+        };
         let mut parts: Vec<Vec<C::Out>> = (0..n).map(|_| Vec::new()).collect();
         for (m, buckets) in spread.into_iter().enumerate() {
             // Rotate the start per map partition so small partitions still spread evenly.
@@ -30,7 +34,7 @@ impl<C: Chain> Node<C::Out> for Repartition<C> {
                 parts[(r + m) % n].extend(b);
             }
         }
-        Some(Batch::from_partitions(parts))
+        Ok(Some(Batch::from_partitions(parts)))
     }
 }
 

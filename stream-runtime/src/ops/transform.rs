@@ -3,7 +3,7 @@ use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::context::StreamingContext;
 use crate::data::Data;
-use crate::error::StreamingError;
+use crate::error::{BatchError, StreamingError};
 use crate::node::{Env, Node, NodeRef};
 use crate::time::Time;
 use crate::DStream;
@@ -11,8 +11,8 @@ use crate::DStream;
 struct Transform<T, F>(Vec<NodeRef<T>>, F);
 
 impl<T: Data, U: Data, F: Fn(Vec<Batch<T>>, Time) -> Batch<U> + Send + Sync> Node<U> for Transform<T, F> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<U>> {
-        Some((self.1)(parents_at(&self.0, t, env, "transform"), t))
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<U>>, BatchError> {
+        Ok(Some((self.1)(parents_at(&self.0, t, env, "transform")?, t)))
     }
 }
 
@@ -22,11 +22,10 @@ impl<T: Data, U: Data, V: Data, F> Node<V> for TransformWith<T, U, F>
 where
     F: Fn(Batch<T>, Batch<U>, Time) -> Batch<V> + Send + Sync,
 {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<V>> {
-        let a = parents_at(std::slice::from_ref(&self.0), t, env, "transform");
-        let b = parents_at(std::slice::from_ref(&self.1), t, env, "transform");
-        let (a, b) = (a.into_iter().next()?, b.into_iter().next()?);
-        Some((self.2)(a, b, t))
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<V>>, BatchError> {
+        let a = self.0.require(t, env, "transform")?;
+        let b = self.1.require(t, env, "transform")?;
+        Ok(Some((self.2)(a, b, t)))
     }
 }
 

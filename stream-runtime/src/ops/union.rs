@@ -2,21 +2,20 @@ use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::context::StreamingContext;
 use crate::data::Data;
-use crate::error::StreamingError;
+use crate::error::{BatchError, StreamingError};
 use crate::node::{Env, Node, NodeRef};
 use crate::time::Time;
 use crate::DStream;
 
 /// The batches of every parent at the same time, in parent order. A parent without a batch at
-/// `t` fails the job with Spark's message.
-pub(crate) fn parents_at<T: Data>(parents: &[NodeRef<T>], t: Time, env: &Env, what: &str) -> Vec<Batch<T>> {
-    parents
-        .iter()
-        .map(|p| match p.get(t, env) {
-            Some(b) => b,
-            None => panic!("Could not generate RDD from a parent for {what} at time {t}"),
-        })
-        .collect()
+/// `t` fails the batch with [`BatchError::MissingParentBatch`] (Spark's message).
+pub(crate) fn parents_at<T: Data>(
+    parents: &[NodeRef<T>],
+    t: Time,
+    env: &Env,
+    what: &'static str,
+) -> Result<Vec<Batch<T>>, BatchError> {
+    parents.iter().map(|p| p.require(t, env, what)).collect()
 }
 
 /// Records a validation error unless all `slides` are equal.
@@ -32,8 +31,8 @@ pub(crate) fn check_same_slide(ctx: &StreamingContext, slides: impl IntoIterator
 struct Union<T>(Vec<NodeRef<T>>);
 
 impl<T: Data> Node<T> for Union<T> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<T>> {
-        parents_at(&self.0, t, env, "unifying").into_iter().reduce(Batch::union)
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<T>>, BatchError> {
+        Ok(parents_at(&self.0, t, env, "unifying")?.into_iter().reduce(Batch::union))
     }
 }
 

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use super::lines::{chunk_bounds, Decoder};
 use super::{register, Allocated, Source};
 use crate::batch::Batch;
+use crate::checkpoint::RestoreError;
 use crate::context::{Input, StreamingContext};
 use crate::fs::hdfs::HdfsFs;
 use crate::fs::{self, FileStatus, FileSystem, FsError};
@@ -55,7 +56,7 @@ impl std::fmt::Debug for FileStreamOptions {
 
 struct FileSource {
     url: String,
-    target: Result<(Arc<dyn FileSystem>, String), String>,
+    target: Result<(Arc<dyn FileSystem>, String), FsError>,
     /// The same filesystem when it is HDFS, read in ranged splits.
     hdfs: Option<Arc<HdfsFs>>,
     options: FileStreamOptions,
@@ -254,8 +255,8 @@ impl Input for FileSource {
         serde_json::to_value(self.allocated.get(t).unwrap_or_default()).ok()
     }
 
-    fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), String> {
-        let files: Vec<FileStatus> = serde_json::from_value(logged.clone()).map_err(|e| e.to_string())?;
+    fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), RestoreError> {
+        let files: Vec<FileStatus> = RestoreError::json("the batch log's file list", logged)?;
         self.recent.lock().extend(files.iter().map(|f| (f.path.clone(), t)));
         *self.last.lock() = Some(t);
         let mut resume = self.resume.lock();
@@ -273,14 +274,14 @@ impl Input for FileSource {
         )
     }
 
-    fn restore_position(&self, position: &serde_json::Value) -> Result<(), String> {
+    fn restore_position(&self, position: &serde_json::Value) -> Result<(), RestoreError> {
         #[derive(serde::Deserialize)]
         struct Position {
             threshold: Time,
             recent: BTreeMap<String, Time>,
             last: Option<Time>,
         }
-        let p: Position = serde_json::from_value(position.clone()).map_err(|e| e.to_string())?;
+        let p: Position = RestoreError::json("the checkpointed file position", position)?;
         *self.initial_threshold.lock() = p.threshold;
         *self.recent.lock() = p.recent;
         *self.last.lock() = p.last;
@@ -330,7 +331,7 @@ impl StreamingContext {
         let initial_threshold = if options.new_files_only { self.clock.now() } else { Time::from_millis(0) };
         let source = FileSource {
             url: dir.to_string(),
-            target: fs::resolve(dir).map_err(|e| e.to_string()),
+            target: fs::resolve(dir),
             hdfs: fs::hdfs::split_url(dir).and_then(|(authority, _)| HdfsFs::connect(authority).ok()),
             options,
             initial_threshold: Mutex::new(initial_threshold),
