@@ -44,7 +44,7 @@ struct Status {
 /// let ssc = StreamingContext::new(Duration::millis(50));
 /// ssc.queue_stream(BatchQueue::<i32>::new(), true, None).count().print();
 /// let running = ssc.start().unwrap();
-/// assert_eq!(running.await_termination_or_timeout(Duration::millis(120)), Ok(false));
+/// assert!(matches!(running.await_termination_or_timeout(Duration::millis(120)), Ok(false)));
 /// running.stop(false);
 /// ```
 pub struct RunningContext {
