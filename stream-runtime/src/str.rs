@@ -168,7 +168,8 @@ impl Str {
     /// the results of `str` methods such as `trim` or `split` called on `self` are); `None`
     /// when it is any other string, even one with the same text.
     ///
-    /// The check compares addresses: it costs two comparisons, not a search.
+    /// The check compares addresses and looks at the two bytes where the piece starts and
+    /// ends: constant time, not a search.
     ///
     /// ```
     /// use stream_runtime::Str;
