@@ -17,7 +17,7 @@ use crate::time::{Duration, Time};
 /// use stream_runtime::{BatchError, StreamingError};
 /// let out = stream_runtime::testing::Harness::new(1).collect(vec![Some(vec![1])], |s| s.map(|x: i32| 10 / (x - 1)));
 /// let err = &out.errors[0];
-/// assert!(matches!(err, StreamingError::JobFailed { cause: BatchError::Panicked { .. }, .. }));
+/// assert!(matches!(err, StreamingError::BatchFailed { cause: BatchError::Panicked { .. }, .. }));
 /// assert!(err.to_string().contains("user function panicked: attempt to divide by zero"), "{err}");
 /// let cause = err.source().unwrap().downcast_ref::<BatchError>().unwrap();
 /// assert!(matches!(cause, BatchError::Panicked { .. }));
@@ -79,7 +79,7 @@ pub enum StreamingError {
     /// A batch failed: a user function panicked, a stream had no batch where one was needed,
     /// or an output could not be written. Later batches still run.
     #[error("job for batch {time} failed in output operation {output}: {cause}")]
-    JobFailed {
+    BatchFailed {
         /// The batch time.
         time: Time,
         /// The output operation, e.g. `print` or `save_as_text_files(out/counts)`.
@@ -108,7 +108,7 @@ pub enum StreamingError {
 }
 
 /// Why one batch of an output operation (or of a stateful operation feeding outputs) failed:
-/// the `cause` of [`StreamingError::JobFailed`].
+/// the `cause` of [`StreamingError::BatchFailed`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BatchError {

@@ -55,31 +55,82 @@ impl fmt::Display for Duration {
     }
 }
 
-/// Error from parsing a [`Duration`] such as `"2s"`, `"500ms"` or `"1m"`.
+/// Error from parsing a [`Duration`] such as `"2s"`, `"500ms"` or `"1m"`: bad syntax, a
+/// negative value, or more than [`Duration::MAX_PARSED`].
+///
+/// ```
+/// use stream_runtime::Duration;
+/// let err = "-1s".parse::<Duration>().unwrap_err();
+/// assert_eq!(err.to_string(), "invalid duration \"-1s\": a duration cannot be negative");
+/// let err = "999999999999999999s".parse::<Duration>().unwrap_err();
+/// assert!(err.to_string().ends_with("longer than the limit of 365 days (31536000000 ms)"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {input:?}: expected a number followed by ms, s, m or h (e.g. 500ms, 2s, 1m)")]
+#[error("invalid duration {input:?}: {}", kind.reason())]
 pub struct ParseDurationError {
     input: String,
+    kind: DurationErrorKind,
+}
+
+/// What is wrong with a duration that does not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DurationErrorKind {
+    Syntax,
+    Negative,
+    TooLong,
+}
+
+impl DurationErrorKind {
+    fn reason(self) -> String {
+        match self {
+            DurationErrorKind::Syntax => "expected a number followed by ms, s, m or h (e.g. 500ms, 2s, 1m)".into(),
+            DurationErrorKind::Negative => "a duration cannot be negative".into(),
+            DurationErrorKind::TooLong => {
+                format!("longer than the limit of 365 days ({} ms)", Duration::MAX_PARSED.as_millis())
+            }
+        }
+    }
+}
+
+impl Duration {
+    /// The longest duration [`FromStr`] accepts, 365 days: batch times, window ends and
+    /// checkpoint intervals are epoch milliseconds plus multiples of durations, and must not
+    /// overflow. A context with a longer batch or checkpoint interval does not start.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// let ssc = StreamingContext::new(Duration::millis(i64::MAX));
+    /// ssc.queue_stream(BatchQueue::<i32>::new(), true, None).count().print();
+    /// let err = ssc.start().unwrap_err();
+    /// assert!(err.to_string().contains("must be at most 365 days (31536000000 ms)"), "{err}");
+    /// ```
+    pub const MAX_PARSED: Duration = Duration(365 * 24 * 3_600_000);
 }
 
 impl FromStr for Duration {
     type Err = ParseDurationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseDurationError { input: s.to_string() };
+        let err = |kind| ParseDurationError { input: s.to_string(), kind };
         let t = s.trim();
+        if t.starts_with('-') {
+            return Err(err(DurationErrorKind::Negative));
+        }
         let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
-        let value: f64 = num.parse().map_err(|_| err())?;
+        let value: f64 = num.parse().map_err(|_| err(DurationErrorKind::Syntax))?;
         let scale = match unit.trim() {
             "ms" => 1.0,
             "" | "s" | "sec" | "secs" => 1000.0,
             "m" | "min" => 60_000.0,
             "h" => 3_600_000.0,
-            _ => return Err(err()),
+            _ => return Err(err(DurationErrorKind::Syntax)),
         };
         let ms = value * scale;
-        if !ms.is_finite() || ms < 0.0 || ms.fract() != 0.0 {
-            return Err(err());
+        if !ms.is_finite() || ms.fract() != 0.0 {
+            return Err(err(DurationErrorKind::Syntax));
+        }
+        if ms > Duration::MAX_PARSED.0 as f64 {
+            return Err(err(DurationErrorKind::TooLong));
         }
         Ok(Duration(ms as i64))
     }
@@ -183,6 +234,20 @@ mod tests {
         assert!("abc".parse::<Duration>().is_err());
         assert!("1.0001ms".parse::<Duration>().is_err());
         assert!("5 parsecs".parse::<Duration>().is_err());
+    }
+
+    #[test]
+    fn refuses_negative_and_overflowing_durations_with_the_reason() {
+        for s in ["-1", "-1s", " -500ms"] {
+            let e = s.parse::<Duration>().unwrap_err();
+            assert!(e.to_string().ends_with("a duration cannot be negative"), "{s}: {e}");
+        }
+        assert_eq!("365d".parse::<Duration>().unwrap_err().kind, DurationErrorKind::Syntax);
+        assert_eq!("8760h".parse::<Duration>(), Ok(Duration::MAX_PARSED));
+        for s in ["8761h", "31536000001ms", "99999999999999999999s", "9223372036854775807ms"] {
+            let e = s.parse::<Duration>().unwrap_err();
+            assert!(e.to_string().ends_with("longer than the limit of 365 days (31536000000 ms)"), "{s}: {e}");
+        }
     }
 
     #[test]

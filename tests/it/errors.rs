@@ -22,7 +22,7 @@ fn root_cause<'e>(err: &'e (dyn Error + 'static)) -> &'e (dyn Error + 'static) {
 
 /// The batch failure's cause, which must be the error's first source too.
 fn cause_of(err: &StreamingError) -> &BatchError {
-    let StreamingError::JobFailed { cause, .. } = err else { panic!("not a batch failure: {err}") };
+    let StreamingError::BatchFailed { cause, .. } = err else { panic!("not a batch failure: {err}") };
     let source = err.source().expect("a batch failure has a source");
     assert!(std::ptr::eq(source.downcast_ref::<BatchError>().expect("the source is the cause"), cause));
     cause

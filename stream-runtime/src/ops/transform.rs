@@ -1,33 +1,10 @@
-use super::union::{check_same_slide, parents_at};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::context::StreamingContext;
 use crate::data::Data;
 use crate::error::{BatchError, StreamingError};
-use crate::node::{Env, Node, NodeRef};
 use crate::time::Time;
 use crate::DStream;
-
-struct Transform<T, F>(Vec<NodeRef<T>>, F);
-
-impl<T: Data, U: Data, F: Fn(Vec<Batch<T>>, Time) -> Batch<U> + Send + Sync> Node<U> for Transform<T, F> {
-    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<U>>, BatchError> {
-        Ok(Some((self.1)(parents_at(&self.0, t, env, "transform")?, t)))
-    }
-}
-
-struct TransformWith<T, U, F>(NodeRef<T>, NodeRef<U>, F);
-
-impl<T: Data, U: Data, V: Data, F> Node<V> for TransformWith<T, U, F>
-where
-    F: Fn(Batch<T>, Batch<U>, Time) -> Batch<V> + Send + Sync,
-{
-    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<V>>, BatchError> {
-        let a = self.0.require(t, env, "transform")?;
-        let b = self.1.require(t, env, "transform")?;
-        Ok(Some((self.2)(a, b, t)))
-    }
-}
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Applies an arbitrary batch-to-batch function, given the batch time (Spark's
@@ -49,10 +26,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         F: Fn(Batch<T>, Time) -> Batch<U> + Send + Sync + 'static,
     {
         let ctx = self.ctx;
-        let node = self.into_node();
-        let slide = node.slide();
-        let g = move |mut b: Vec<Batch<T>>, t| f(b.pop().unwrap_or_default(), t);
-        DStream::from_node(ctx, NodeRef::new(Transform(vec![node], g), slide))
+        ctx.nary(vec![self.into_node()], "transform", move |mut b, t| Ok(Some(f(b.pop().unwrap_or_default(), t))))
     }
 
     /// Applies a function to the batches of this stream and `other` at the same time (Spark's
@@ -72,11 +46,12 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     where
         F: Fn(Batch<T>, Batch<U>, Time) -> Batch<V> + Send + Sync + 'static,
     {
-        let ctx = self.ctx;
-        check_same_slide(ctx, [self.slide_duration(), other.slide_duration()]);
-        let (a, b) = (self.into_node(), other.into_node());
-        let slide = a.slide();
-        DStream::from_node(ctx, NodeRef::new(TransformWith(a, b, f), slide))
+        self.binary(other, move |a, b, t, env| {
+            let missing = || BatchError::MissingParentBatch { what: "transform", time: t };
+            let a = a.collect(t, env)?.ok_or_else(missing)?;
+            let b = b.collect(t, env)?.ok_or_else(missing)?;
+            Ok(Some(f(a, b, t)))
+        })
     }
 }
 
@@ -99,9 +74,7 @@ impl StreamingContext {
         if streams.is_empty() {
             self.record_error(StreamingError::EmptyStreamList("transform"));
         }
-        let nodes: Vec<NodeRef<T>> = streams.into_iter().map(DStream::into_node).collect();
-        check_same_slide(self, nodes.iter().map(NodeRef::slide));
-        let slide = nodes.first().map_or(self.batch_duration(), NodeRef::slide);
-        DStream::from_node(self, NodeRef::new(Transform(nodes, f), slide))
+        let nodes = streams.into_iter().map(DStream::into_node).collect();
+        self.nary(nodes, "transform", move |batches, t| Ok(Some(f(batches, t))))
     }
 }

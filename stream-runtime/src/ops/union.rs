@@ -2,44 +2,12 @@ use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::context::StreamingContext;
 use crate::data::Data;
-use crate::error::{BatchError, StreamingError};
-use crate::node::{Env, Node, NodeRef};
-use crate::time::Time;
+use crate::error::StreamingError;
+use crate::node::NodeRef;
 use crate::DStream;
 
-/// The batches of every parent at the same time, in parent order. A parent without a batch at
-/// `t` fails the batch with [`BatchError::MissingParentBatch`] (Spark's message).
-pub(crate) fn parents_at<T: Data>(
-    parents: &[NodeRef<T>],
-    t: Time,
-    env: &Env,
-    what: &'static str,
-) -> Result<Vec<Batch<T>>, BatchError> {
-    parents.iter().map(|p| p.require(t, env, what)).collect()
-}
-
-/// Records a validation error unless all `slides` are equal.
-pub(crate) fn check_same_slide(ctx: &StreamingContext, slides: impl IntoIterator<Item = crate::Duration>) {
-    let mut slides = slides.into_iter();
-    if let Some(first) = slides.next() {
-        if let Some(other) = slides.find(|s| *s != first) {
-            ctx.record_error(StreamingError::DifferentSlideDurations { left: first, right: other });
-        }
-    }
-}
-
-struct Union<T>(Vec<NodeRef<T>>);
-
-impl<T: Data> Node<T> for Union<T> {
-    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<T>>, BatchError> {
-        Ok(parents_at(&self.0, t, env, "unifying")?.into_iter().reduce(Batch::union))
-    }
-}
-
 fn union_of<'a, T: Data>(ctx: &'a StreamingContext, parents: Vec<NodeRef<T>>) -> DStream<'a, T> {
-    check_same_slide(ctx, parents.iter().map(NodeRef::slide));
-    let slide = parents.first().map_or(ctx.batch_duration(), NodeRef::slide);
-    DStream::from_node(ctx, NodeRef::new(Union(parents), slide))
+    ctx.nary(parents, "unifying", |batches, _| Ok(batches.into_iter().reduce(Batch::union)))
 }
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
