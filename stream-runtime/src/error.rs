@@ -135,7 +135,8 @@ pub enum BatchError {
     #[error(transparent)]
     Fs(#[from] FsError),
     /// The output's location names no filesystem Sluice can reach (an unsupported URL, an
-    /// unreachable HDFS name node).
+    /// unreachable HDFS name node). `save_as_text_files` also records such a location as a
+    /// start-time error, so a validated job refuses to start instead of failing every batch.
     #[error("output location {location}: {source}")]
     Location {
         /// The location as given.

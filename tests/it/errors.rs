@@ -118,10 +118,12 @@ fn an_output_that_cannot_write_keeps_the_filesystem_error() {
 }
 
 #[test]
-fn an_output_location_of_an_unknown_filesystem_is_reported_with_its_cause() {
+fn an_output_location_of_an_unknown_filesystem_is_refused_at_start_with_its_cause() {
     let errors = Harness::new(1).run(vec![vec![1]], |s| s.save_as_text_files("s3://bucket/out", "txt"));
     let [err] = &errors[..] else { panic!("{errors:?}") };
-    let BatchError::Location { location, source } = cause_of(err) else { panic!("{err}") };
-    assert_eq!(location, "s3://bucket/out");
-    assert!(matches!(**source, FsError::Unsupported(_)), "{source:?}");
+    assert!(matches!(err, StreamingError::InvalidConfig(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "invalid configuration: save_as_text_files: invalid directory \"s3://bucket/out\": unsupported filesystem (use a local path, file:// or hdfs://host:port/path)"
+    );
 }
