@@ -5,6 +5,7 @@ mod basic;
 mod lifecycle;
 mod macro_jobs;
 mod oracle;
+mod properties;
 mod recovery;
 mod sources;
 mod state;
