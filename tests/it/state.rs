@@ -1,6 +1,5 @@
-//! Per-key state: Spark's updateStateByKey and MapWithStateSuite cases (semantics reference
-//! §6a, 20–23, 38–45, 67, and the observed runs of §6b), then oracle tests against a plain
-//! sequential model on seeded random input.
+//! Per-key state: Spark's updateStateByKey and MapWithStateSuite cases, and runs observed on
+//! Spark, then oracle tests against a plain sequential model on seeded random input.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +16,7 @@ fn words(rows: &[&[&'static str]]) -> Words {
     rows.iter().map(|r| r.to_vec()).collect()
 }
 
-/// `[a] | [a,b] | [a,b,c] | [a,b] | [a] | []`, the input of cases 20–22.
+/// `[a] | [a,b] | [a,b,c] | [a,b] | [a] | []`, the input of Spark's updateStateByKey tests.
 fn abc() -> Words {
     words(&[&["a"], &["a", "b"], &["a", "b", "c"], &["a", "b"], &["a"], &[]])
 }
@@ -31,7 +30,7 @@ fn sum_update(vs: Vec<i64>, s: Option<i64>) -> Option<i64> {
 }
 
 #[test]
-fn update_state_by_key_emits_every_key_case_20() {
+fn update_state_by_key_emits_every_key_every_batch() {
     for t in THREADS {
         let out = run(abc(), t, |s| s.map(|w| (w, 1i64)).update_state_by_key(sum_update));
         assert_eq!(
@@ -49,7 +48,7 @@ fn update_state_by_key_emits_every_key_case_20() {
 }
 
 #[test]
-fn update_state_by_key_with_initial_state_case_21() {
+fn update_state_by_key_starts_from_the_initial_state() {
     for t in THREADS {
         let out = run(abc(), t, |s| {
             s.map(|w| (w, 1i64)).update_state_by_key_with_initial(sum_update, vec![("a", 1), ("c", 2)])
@@ -69,7 +68,7 @@ fn update_state_by_key_with_initial_state_case_21() {
 }
 
 #[test]
-fn update_state_by_key_with_time_case_22() {
+fn update_state_by_key_with_time_passes_the_batch_time() {
     for t in THREADS {
         let out = run(abc(), t, |s| {
             s.map(|w| (w, 1i64)).update_state_by_key_with_time(
@@ -94,7 +93,7 @@ fn update_state_by_key_with_time_case_22() {
 }
 
 #[test]
-fn update_state_by_key_object_lifecycle_with_missing_batches_case_23() {
+fn update_state_by_key_calls_idle_keys_across_missing_batches_and_none_removes() {
     // (count, batches without values); dropped after the second consecutive empty batch.
     let update = |vs: Vec<i64>, s: Option<(i64, u32)>| {
         let (n, idle) = s.unwrap_or((0, 0));
@@ -124,7 +123,7 @@ fn update_state_by_key_object_lifecycle_with_missing_batches_case_23() {
 }
 
 #[test]
-fn update_state_by_key_none_removes_observed() {
+fn update_state_by_key_none_removes_the_key() {
     let input = words(&[&["a"], &["a", "b"], &["b"], &[], &["c"], &[]]);
     let update = |vs: Vec<i64>, s: Option<i64>| (!vs.is_empty()).then(|| vs.len() as i64 + s.unwrap_or(0));
     for t in THREADS {
@@ -134,7 +133,7 @@ fn update_state_by_key_none_removes_observed() {
 }
 
 #[test]
-fn update_state_by_key_appends_lists_case_67() {
+fn update_state_by_key_state_can_be_a_growing_list() {
     let append = |vs: Vec<i32>, s: Option<Vec<i32>>| {
         let mut l = s.unwrap_or_default();
         l.extend(vs);
@@ -201,7 +200,7 @@ fn snapshot_38() -> Vec<Vec<(&'static str, i64)>> {
 }
 
 #[test]
-fn map_with_state_simple_api_case_38() {
+fn map_with_state_simple_function_emits_one_record_per_input_record() {
     for t in THREADS {
         let (mapped, snaps) = map_with_state(suite_input(), t, StateSpec::function(running_count));
         assert_eq!(mapped, vec![vec![], vec![1], vec![1, 2], vec![1, 2, 3], vec![3, 4], vec![5], vec![]]);
@@ -210,7 +209,7 @@ fn map_with_state_simple_api_case_38() {
 }
 
 #[test]
-fn map_with_state_full_api_case_39() {
+fn map_with_state_full_function_emits_what_it_returns() {
     for t in THREADS {
         let spec = StateSpec::function_full(|_t: Time, k: &&'static str, v: Option<i64>, state: &mut State<i64>| {
             running_count(k, v, state);
@@ -228,7 +227,7 @@ fn map_with_state_full_api_case_39() {
 }
 
 #[test]
-fn map_with_state_states_as_mapped_data_case_40() {
+fn map_with_state_can_emit_the_updated_states() {
     for t in THREADS {
         let spec = StateSpec::function_full(|_t: Time, k: &&'static str, v: Option<i64>, state: &mut State<i64>| {
             Some((*k, running_count(k, v, state)))
@@ -250,7 +249,7 @@ fn map_with_state_states_as_mapped_data_case_40() {
 }
 
 #[test]
-fn map_with_state_initial_state_case_41() {
+fn map_with_state_starts_from_the_initial_state() {
     for t in THREADS {
         let spec = StateSpec::function_full(|_t: Time, k: &&'static str, v: Option<i64>, state: &mut State<i64>| {
             running_count(k, v, state);
@@ -285,7 +284,7 @@ fn toggle(_t: Time, k: &&'static str, v: Option<i64>, state: &mut State<i64>) ->
 }
 
 #[test]
-fn map_with_state_removing_case_42() {
+fn map_with_state_remove_drops_the_key_from_the_snapshots() {
     let input = words(&[&[], &["a"], &["a", "b"], &["a", "b", "c"], &["a", "b", "c"], &["a", "b"], &["a"], &[]]);
     for t in THREADS {
         let (mapped, snaps) = map_with_state(input.clone(), t, StateSpec::function_full(toggle).num_partitions(1));
@@ -298,7 +297,7 @@ fn map_with_state_removing_case_42() {
 }
 
 #[test]
-fn map_with_state_remove_then_set_observed() {
+fn map_with_state_a_removed_key_can_be_set_again_later() {
     let input = words(&[&["a"], &["a", "b"], &["a", "b"], &["b"], &[]]);
     let spec = || {
         StateSpec::function(|k: &&'static str, _v: Option<i64>, state: &mut State<i64>| {
@@ -327,7 +326,7 @@ fn map_with_state_remove_then_set_observed() {
 }
 
 #[test]
-fn map_with_state_calls_once_per_record_in_order_observed() {
+fn map_with_state_calls_once_per_record_in_order() {
     for t in THREADS {
         let (mapped, snaps) = map_with_state(words(&[&["a", "a", "a"]]), t, StateSpec::function(running_count));
         assert_eq!(mapped, vec![vec![1, 2, 3]]);
@@ -382,7 +381,7 @@ fn map_with_state_times_out_at_the_first_eligible_batch() {
 }
 
 #[test]
-fn map_with_state_reports_each_timeout_once_case_43() {
+fn map_with_state_reports_each_timeout_once() {
     let update_to_one = |k: &&'static str, v: Option<i64>, state: &mut State<i64>| {
         if state.is_timing_out() {
             Some(*k)
@@ -407,7 +406,7 @@ fn map_with_state_reports_each_timeout_once_case_43() {
 }
 
 #[test]
-fn state_object_case_45() {
+fn state_object_refuses_misuse_with_sparks_messages() {
     let s: State<i32> = State::new(None);
     assert!(!s.exists());
     assert_eq!(s.get(), Err(StateError::NotSet));

@@ -143,7 +143,7 @@ impl FileSource {
         }
     }
 
-    /// The new files of batch `t` by Spark's rules (semantics reference §2.14).
+    /// The new files of batch `t` by Spark's rules (those of `FileInputDStream.findNewFiles`).
     fn select(&self, fs: &dyn FileSystem, dir: &str, t: Time) -> Result<Vec<FileStatus>, FsError> {
         let horizon = self.resume.lock().take().map_or(t, |r| r.min(t));
         *self.last.lock() = Some(t);
