@@ -9,15 +9,18 @@ use std::process::Command;
 fn counts_words_sent_by_a_server_and_stops_by_itself() {
     let server = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = server.local_addr().unwrap().port();
+    // The connection stays open until the job has exited (a closed one would be reconnected).
+    let (exited, job_exited) = std::sync::mpsc::channel::<()>();
     let feeder = std::thread::spawn(move || {
         let (mut conn, _) = server.accept().unwrap();
         conn.write_all(b"to be or not to be\n").unwrap();
-        std::thread::sleep(std::time::Duration::from_secs(4));
+        let _ = job_exited.recv();
     });
     let out = Command::new(env!("CARGO_BIN_EXE_network_wordcount"))
         .args(["127.0.0.1", &port.to_string(), "--batch", "500ms", "--master", "local[2]", "--duration", "3"])
         .output()
         .unwrap();
+    drop(exited);
     feeder.join().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "exit {:?}, stderr: {}", out.status, String::from_utf8_lossy(&out.stderr));

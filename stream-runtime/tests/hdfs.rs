@@ -266,7 +266,13 @@ fn text_file_stream_reads_new_files_once() {
     let fs = c.fs();
     fs.mkdirs("/in").unwrap();
     put(fs.as_ref(), "/in/old.txt", "old\n");
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    // The stream starts once the clock is past the file's modification time.
+    let old = fs.status("/in/old.txt").unwrap().unwrap().modified;
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    while real_now() <= old {
+        assert!(Instant::now() < deadline, "the clock never passed {old}");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     let mut run = Run::start(&c.url("/in"));
     assert_eq!(run.step(), Vec::<String>::new(), "files older than the stream are not read");
 

@@ -1,5 +1,7 @@
 //! Per-key state: Spark's updateStateByKey and MapWithStateSuite cases, and runs observed on
-//! Spark, then oracle tests against a plain sequential model on seeded random input.
+//! Spark, then `running_reduce_by_key` against a plain sequential model on seeded random
+//! input. (The property tests of `update_state_by_key` and `map_with_state` are in
+//! `properties.rs`.)
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -471,7 +473,8 @@ fn state_views_agree_and_print_state_runs() {
     }
 }
 
-// ---- Oracles on seeded random input ----
+// ---- Oracles on seeded random input (update_state_by_key with removals and map_with_state
+// with timeouts are property tests, in `properties.rs`) ----
 
 type Rows = Vec<Vec<(u8, i64)>>;
 
@@ -508,120 +511,6 @@ fn running_reduce_matches_update_state_by_key_and_a_model() {
             assert_eq!(sorted(mapped), updates, "updates, seed {seed}, {t} threads");
             let general = run(input.clone(), t, |s| s.update_state_by_key(sum_update));
             assert_eq!(sorted(general), snapshots, "update_state_by_key, seed {seed}, {t} threads");
-        }
-    }
-}
-
-#[test]
-fn update_state_by_key_with_removals_matches_a_model() {
-    // Keeps a running sum; drops a key when the sum is a multiple of 5 or it had no data.
-    let update = |vs: Vec<i64>, s: Option<i64>| {
-        if vs.is_empty() {
-            return None;
-        }
-        let n = s.unwrap_or(0) + vs.iter().sum::<i64>();
-        (n % 5 != 0).then_some(n)
-    };
-    for seed in 20..26 {
-        let input = random_batches(seed, 10, 20);
-        let mut model: BTreeMap<u8, i64> = BTreeMap::new();
-        let mut expected = Vec::new();
-        for batch in &input {
-            let mut values: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
-            batch.iter().for_each(|&(k, v)| values.entry(k).or_default().push(v));
-            let keys: Vec<u8> = model.keys().chain(values.keys()).copied().collect();
-            let mut next = BTreeMap::new();
-            for k in keys {
-                if let Some(s) = update(values.get(&k).cloned().unwrap_or_default(), model.get(&k).copied()) {
-                    next.insert(k, s);
-                }
-            }
-            model = next;
-            expected.push(model.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>());
-        }
-        for t in THREADS {
-            let out = run(input.clone(), t, |s| s.update_state_by_key(update));
-            assert_eq!(sorted(out), expected, "seed {seed}, {t} threads");
-        }
-    }
-}
-
-/// The model of `map_with_state` below: per key (sum, last update in batch units); records in
-/// batch order, a value divisible by 7 removes the key, then keys idle for longer than
-/// `timeout` batches time out (reported as `1000 + sum`). Returns the outputs in call order
-/// and the snapshots.
-fn model(input: &Rows, timeout: i64) -> (Rows, Rows) {
-    let mut state: BTreeMap<u8, (i64, i64)> = BTreeMap::new();
-    let (mut calls, mut snaps) = (Vec::new(), Vec::new());
-    for (i, batch) in input.iter().enumerate() {
-        let t = i as i64 + 1;
-        let mut out = Vec::new();
-        for &(k, v) in batch {
-            if v % 7 == 0 {
-                out.push((k, state.remove(&k).map_or(-1, |(s, _)| s)));
-            } else {
-                let s = state.get(&k).map_or(0, |(s, _)| *s) + v;
-                state.insert(k, (s, t));
-                out.push((k, s));
-            }
-        }
-        let due: Vec<u8> = state.iter().filter(|(_, (_, last))| last + timeout < t).map(|(k, _)| *k).collect();
-        for k in due {
-            let (s, _) = state.remove(&k).unwrap_or_default();
-            out.push((k, 1000 + s));
-        }
-        calls.push(out);
-        snaps.push(state.iter().map(|(k, (s, _))| (*k, *s)).collect());
-    }
-    (calls, snaps)
-}
-
-/// Groups each batch's outputs by key, keeping their order.
-fn per_key(rows: &[Vec<(u8, i64)>]) -> Vec<BTreeMap<u8, Vec<i64>>> {
-    rows.iter()
-        .map(|b| {
-            let mut m: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
-            b.iter().for_each(|&(k, v)| m.entry(k).or_default().push(v));
-            m
-        })
-        .collect()
-}
-
-#[test]
-fn map_with_state_with_timeouts_matches_a_model() {
-    let timeout = 2i64;
-    for seed in 40..48 {
-        let input = random_batches(seed, 14, 25);
-        let (calls, snaps) = model(&input, timeout);
-        for t in THREADS {
-            let mapped_out = Arc::new(Mutex::new(Vec::new()));
-            let snaps_out = Arc::new(Mutex::new(Vec::new()));
-            let (m, sn) = (Arc::clone(&mapped_out), Arc::clone(&snaps_out));
-            let errors = Harness::new(t).run(input.clone(), move |s| {
-                let spec = StateSpec::function(|k: &u8, v: Option<i64>, state: &mut State<i64>| match v {
-                    None => (*k, 1000 + state.get_option().copied().unwrap_or(0)),
-                    Some(v) if v % 7 == 0 => {
-                        let old = state.get_option().copied().unwrap_or(-1);
-                        state.remove().expect("first remove");
-                        (*k, old)
-                    }
-                    Some(v) => {
-                        let s = state.get_option().copied().unwrap_or(0) + v;
-                        state.update(s).expect("not removed");
-                        (*k, s)
-                    }
-                })
-                .timeout(Duration::seconds(timeout));
-                let state = s.map_with_state(spec);
-                state.clone().mapped().foreach_batch(move |b, _| m.lock().unwrap().push(b.into_vec()));
-                state.state_snapshots().foreach_batch(move |b, _| sn.lock().unwrap().push(b.into_vec()));
-            });
-            assert!(errors.is_empty());
-            let got_mapped = std::mem::take(&mut *mapped_out.lock().unwrap());
-            let got_snaps = std::mem::take(&mut *snaps_out.lock().unwrap());
-            // Per key, calls happen in batch order; across keys the output is a set.
-            assert_eq!(per_key(&got_mapped), per_key(&calls), "mapped, seed {seed}, {t} threads");
-            assert_eq!(sorted(got_snaps), snaps, "snapshots, seed {seed}, {t} threads");
         }
     }
 }

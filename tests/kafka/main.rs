@@ -18,9 +18,9 @@ mod logs;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use jobs::kafka_wordcount::LocalBroker;
+use sluice_tests::wait_until;
 use stream_runtime::prelude::*;
 use stream_runtime::{
     KafkaClient, KafkaOptions, KafkaRecord, ManualClock, OffsetReset, RunningContext, StartingOffsets, StreamingError,
@@ -75,11 +75,9 @@ impl<T: Clone + Send + 'static> Run<T> {
         self.steps += 1;
         let t = self.zero + Duration::millis(self.steps * BATCH_MS);
         self.clock.set(t);
-        let deadline = Instant::now() + std::time::Duration::from_secs(60);
-        while (self.running().batches_completed() as i64) < self.steps {
-            assert!(Instant::now() < deadline, "batch {t} did not run in time");
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        let ran =
+            wait_until(std::time::Duration::from_secs(60), || self.running().batches_completed() as i64 >= self.steps);
+        assert!(ran, "batch {t} did not run in time");
         self.batches.lock().unwrap().get(&t).cloned().unwrap_or_default()
     }
 
@@ -302,17 +300,19 @@ fn a_planned_batch_waits_for_the_broker_and_reads_its_whole_range() {
         });
     });
     run.clock.set(run.zero + Duration::millis(BATCH_MS));
-    while !held.load(Ordering::SeqCst) {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    assert!(wait_until(std::time::Duration::from_secs(60), || held.load(Ordering::SeqCst)), "batch 1 never ran");
     let second = lines(4, 30);
     produce(&c, topic, 1, &second);
     run.clock.set(run.zero + Duration::millis(2 * BATCH_MS));
-    // The generator plans batch 2 while batch 1 is held.
+    // The generator plans batch 2 while batch 1 is held. (Planning has no counter: this sleep
+    // gives it time; were it late, batch 2 would be planned empty and the check below fail.)
     std::thread::sleep(std::time::Duration::from_millis(500));
+    let errors = run.errors();
     broker.stop();
     released.store(true, Ordering::SeqCst);
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // Batch 2's reads fail and are tried again: the batch waits instead of completing.
+    let retried = wait_until(std::time::Duration::from_secs(60), || run.errors() >= errors + 3);
+    assert!(retried, "batch 2 never tried to read from the stopped broker: {} errors", run.errors());
     let done = run.running().batches_completed();
     assert_eq!(done, 1, "batch 2 waits for the broker: {:?} {:?}", run.batches.lock().unwrap(), run.failure());
 
