@@ -179,6 +179,8 @@ fn text_file_stream_on_a_missing_directory_waits_for_it() {
     std::fs::create_dir_all(&dir).unwrap();
     move_in(&dir, &staging, "f.txt", "hello\nworld\n");
     let got = wait_for(&seen, 2);
+    let outages = running.source_stats()[0].1.outages;
     running.stop(true);
     assert_eq!(got, vec!["hello", "world"]);
+    assert_eq!(outages, 1, "one outage, however many listings failed during it");
 }

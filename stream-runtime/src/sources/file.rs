@@ -259,6 +259,7 @@ impl Input for FileSource {
                 self.counters.errors.add(1);
                 let mut failed = self.failed_listings.lock();
                 if *failed == 0 {
+                    self.counters.outages.add(1);
                     tracing::warn!(source = %self.url, "cannot list the directory: {e}; batches stay empty until it can be listed");
                 }
                 *failed += 1;
