@@ -175,7 +175,7 @@ fn text_file_stream_on_a_missing_directory_waits_for_it() {
         ssc.text_file_stream(&dir.to_string_lossy())
             .foreach_batch(move |b, _| seen.lock().unwrap().extend(b.into_vec().into_iter().map(String::from)));
     });
-    wait_for_stat(&running, "the missing directory", |s| s.errors >= 1);
+    wait_for_stat(&running, "two failed listings of the missing directory", |s| s.errors >= 2);
     std::fs::create_dir_all(&dir).unwrap();
     move_in(&dir, &staging, "f.txt", "hello\nworld\n");
     let got = wait_for(&seen, 2);
