@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 
 use sluice_tests::{firehose, wait_until};
 use stream_runtime::prelude::*;
-use stream_runtime::{FileStreamOptions, RunningContext, StreamingError};
+use stream_runtime::{Clock, FileStreamOptions, ManualClock, RunningContext, StreamingError, SystemClock};
 
 type Totals = Arc<Mutex<BTreeMap<String, u64>>>;
 
@@ -256,10 +256,13 @@ fn files_that_arrive_while_the_job_is_down_longer_than_the_remember_window_are_r
     std::fs::create_dir_all(&input).unwrap();
     let ckpt = root.path().join("ckpt").to_string_lossy().into_owned();
     let dir = input.to_string_lossy().into_owned();
-    let job = |totals: Totals| {
+    let job = |totals: Totals, clock: Option<ManualClock>| {
         let dir = dir.clone();
         move || {
-            let ssc = StreamingContext::new(Duration::millis(100)).with_checkpoint_interval(Duration::millis(100));
+            let mut ssc = StreamingContext::new(Duration::millis(100)).with_checkpoint_interval(Duration::millis(100));
+            if let Some(clock) = clock {
+                ssc = ssc.with_clock(Arc::new(clock));
+            }
             let options = FileStreamOptions { min_remember: Duration::millis(500), ..FileStreamOptions::default() };
             ssc.text_file_stream_with(&dir, options)
                 .map(|w| (w, 1u64))
@@ -271,22 +274,36 @@ fn files_that_arrive_while_the_job_is_down_longer_than_the_remember_window_are_r
         }
     };
     let totals = Totals::default();
-    let running = StreamingContext::get_or_create(&ckpt, job(totals.clone())).unwrap().start().unwrap();
+    let running = StreamingContext::get_or_create(&ckpt, job(totals.clone(), None)).unwrap().start().unwrap();
     batches_pass(&running, 1);
     put(&input, "1.txt", "a\n");
     wait_for(&totals, &counts(&[("a", 1)]));
     running.stop(true);
 
-    // The scenario itself: the job is down for 1.5 s, three times the remember window, and
-    // one file arrives meanwhile. (These sleeps make the downtime; no assertion waits on them.)
-    std::thread::sleep(StdDuration::from_millis(300));
+    // One file arrives while the job is down (modified after its last batch), and the job
+    // comes back 1.5 s later, three times the remember window: on a manual clock.
+    let stopped = SystemClock.now();
     put(&input, "2.txt", "b\n");
-    std::thread::sleep(StdDuration::from_millis(1200));
+    let modified = std::time::UNIX_EPOCH + StdDuration::from_millis((stopped.as_millis() + 100) as u64);
+    std::fs::File::options().write(true).open(input.join("2.txt")).unwrap().set_modified(modified).unwrap();
+    let clock = ManualClock::new(stopped + Duration::millis(1500));
     let totals = Totals::default();
-    let running = StreamingContext::get_or_create(&ckpt, job(totals.clone())).unwrap().start().unwrap();
-    wait_for(&totals, &counts(&[("a", 1), ("b", 1)]));
+    let running =
+        StreamingContext::get_or_create(&ckpt, job(totals.clone(), Some(clock.clone()))).unwrap().start().unwrap();
+    // Each poll moves the clock on by a fifth of a batch.
+    let expected = counts(&[("a", 1), ("b", 1)]);
+    let read = wait_until(StdDuration::from_secs(20), || {
+        clock.advance(Duration::millis(20));
+        *totals.lock().unwrap() == expected
+    });
+    assert!(read, "totals {:?}, expected {expected:?}", totals.lock().unwrap());
     // And the file read before the stop is not read again, in the next five batches either.
-    batches_pass(&running, 5);
-    assert_eq!(*totals.lock().unwrap(), counts(&[("a", 1), ("b", 1)]));
+    let target = running.batches_completed() + 5;
+    let passed = wait_until(StdDuration::from_secs(20), || {
+        clock.advance(Duration::millis(20));
+        running.batches_completed() >= target
+    });
+    assert!(passed, "{} batches completed, waiting for {target}", running.batches_completed());
+    assert_eq!(*totals.lock().unwrap(), expected);
     running.stop(false);
 }
