@@ -84,10 +84,7 @@ fn await_termination_returns_a_failed_batch_and_the_job_keeps_running() {
     let running = ssc.start().unwrap();
     let err = running.await_termination().unwrap_err();
     assert!(err.to_string().contains("attempt to divide by zero"), "{err}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while seen.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    sluice_tests::wait_until(std::time::Duration::from_secs(5), || seen.lock().unwrap().len() >= 2);
     running.stop(false);
     assert_eq!(*seen.lock().unwrap(), vec![10, 5]);
 }

@@ -144,7 +144,7 @@ impl FileSource {
         }
     }
 
-    /// The new files of batch `t` by Spark's rules (semantics reference §2.14).
+    /// The new files of batch `t` by Spark's rules (those of `FileInputDStream.findNewFiles`).
     fn select(&self, fs: &dyn FileSystem, dir: &str, t: Time) -> Result<Vec<FileStatus>, FsError> {
         let horizon = self.resume.lock().take().map_or(t, |r| r.min(t));
         *self.last.lock() = Some(t);
@@ -260,6 +260,7 @@ impl Input for FileSource {
                 self.counters.errors.add(1);
                 let mut failed = self.failed_listings.lock();
                 if *failed == 0 {
+                    self.counters.outages.add(1);
                     tracing::warn!(source = %self.url, "cannot list the directory: {e}; batches stay empty until it can be listed");
                 }
                 *failed += 1;

@@ -154,10 +154,11 @@ impl Shared {
                 match reader.next_line(&decoder) {
                     Ok(Some(_)) if skip > 0 => skip -= 1,
                     Ok(Some(Line::Text(l))) => {
-                        self.counters.lines.add(1);
                         let mut r = self.received.lock();
                         r.lines.push(l);
                         r.position += 1;
+                        // Counted once received: a test that saw the count can stop gracefully.
+                        self.counters.lines.add(1);
                         let full = r.lines.len() + self.in_flight.load(Ordering::SeqCst) >= self.buffer;
                         drop(r);
                         if let Some(wait) = self.limited.then(|| self.limiter.acquire()).flatten() {

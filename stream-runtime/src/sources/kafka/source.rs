@@ -99,6 +99,7 @@ impl Direct {
         self.counters.errors.add(1);
         if !pos.down {
             pos.down = true;
+            self.counters.outages.add(1);
             tracing::warn!(source = %self.name, "{e}; batches stay empty until the brokers are back");
         }
     }
@@ -300,6 +301,7 @@ impl Direct {
                         break;
                     }
                     if !self.read_down.swap(true, Ordering::SeqCst) {
+                        self.counters.outages.add(1);
                         tracing::warn!(source = %self.name, time = %t, "{e}; the batch waits for the brokers");
                     }
                     std::thread::sleep(READ_RETRY);
