@@ -36,6 +36,10 @@ pub struct SourceStats {
     /// Files that changed after a file stream selected them (written in place instead of
     /// moved in whole): what changed is not read.
     pub changed_files: u64,
+    /// Times the source became unreachable (Kafka brokers down, a directory that cannot be
+    /// listed): each outage is reported once in the log, however many attempts fail during it
+    /// (those count in `errors`).
+    pub outages: u64,
 }
 
 /// One thread-safe counter.
@@ -60,6 +64,7 @@ pub(crate) struct SourceCounters {
     pub(crate) oversized_lines: Counter,
     pub(crate) errors: Counter,
     pub(crate) changed_files: Counter,
+    pub(crate) outages: Counter,
 }
 
 impl SourceCounters {
@@ -70,6 +75,7 @@ impl SourceCounters {
             oversized_lines: self.oversized_lines.get(),
             errors: self.errors.get(),
             changed_files: self.changed_files.get(),
+            outages: self.outages.get(),
         }
     }
 }

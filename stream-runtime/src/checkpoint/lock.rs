@@ -81,7 +81,7 @@ impl DirLock {
         let path = store.path_of(LOCK);
         let me = Owner::me();
         let content = serde_json::to_vec(&me).unwrap_or_default();
-        let io = |e: FsError| CheckpointError::Io { dir: store.url().to_string(), cause: e.to_string() };
+        let io = |e: FsError| CheckpointError::Io { dir: store.url().to_string(), source: e };
         for _ in 0..3 {
             match store.fs().create_new(&path, &content) {
                 Ok(()) => return Ok(DirLock { store: std::sync::Arc::clone(store), path }),

@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use crate::chain::Chain;
 use crate::data::Data;
-use crate::fs::{self, FileSystem};
+use crate::error::BatchError;
+use crate::fs::{self, FileSystem, FsError};
 use crate::show::Show;
 use crate::time::Time;
 use crate::DStream;
@@ -21,8 +22,8 @@ pub(crate) fn batch_dir_name(prefix: &str, suffix: &str, t: Time) -> String {
 /// rename, so a reader sees the whole batch or nothing. A directory already committed for the
 /// same batch (a batch run again after recovery) is left as it is. When a write fails (disk
 /// full, permission), the temporary directory is removed and the error returned.
-fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Result<(), String> {
-    if fs.status(dir).map_err(|e| e.to_string())?.is_some() {
+fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Result<(), FsError> {
+    if fs.status(dir)?.is_some() {
         tracing::debug!(dir, "batch output already committed");
         return Ok(());
     }
@@ -33,11 +34,11 @@ fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Resul
     if written.is_err() {
         let _ = fs.delete(&tmp, true);
     }
-    written.map_err(|e| e.to_string())
+    written
 }
 
 /// The part files and `_SUCCESS` of a batch in directory `tmp`.
-fn write_parts(fs: &dyn FileSystem, tmp: &str, parts: Vec<String>) -> Result<(), fs::FsError> {
+fn write_parts(fs: &dyn FileSystem, tmp: &str, parts: Vec<String>) -> Result<(), FsError> {
     fs.mkdirs(tmp)?;
     for (i, text) in parts.into_iter().enumerate() {
         fs.write(&fs::join(tmp, &format!("part-{i:05}")), text.as_bytes())?;
@@ -66,9 +67,12 @@ impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
         if let Err(e) = &target {
             self.context().record_error(crate::StreamingError::InvalidConfig(format!("save_as_text_files: {e}")));
         }
-        let suffix = suffix.to_string();
+        let target = target.map_err(Arc::new);
+        let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
         self.output(name, move |batch, t| {
-            let (fs, path): &(Arc<dyn FileSystem>, String) = target.as_ref().map_err(|e| e.to_string())?;
+            let (fs, path): &(Arc<dyn FileSystem>, String) = target
+                .as_ref()
+                .map_err(|e| BatchError::Location { location: prefix.clone(), source: Arc::clone(e) })?;
             let dir = batch_dir_name(path, &suffix, t);
             let parts = batch
                 .into_partitions()
@@ -82,7 +86,7 @@ impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
                     s
                 })
                 .collect();
-            commit_batch_dir(fs.as_ref(), &dir, parts)
+            Ok(commit_batch_dir(fs.as_ref(), &dir, parts)?)
         })
     }
 }
