@@ -6,6 +6,7 @@ mod lifecycle;
 mod macro_jobs;
 mod oracle;
 mod recovery;
+mod registry;
 mod sources;
 mod state;
 mod windows;
