@@ -143,7 +143,8 @@ pub(crate) struct Graph {
     pub(crate) outputs: Vec<Box<dyn Output>>,
     pub(crate) ticks: Vec<Box<dyn Tick>>,
     pub(crate) errors: Vec<StreamingError>,
-    pub(crate) needs_checkpoint: bool,
+    /// The stateful operations, which need a checkpoint directory.
+    pub(crate) needs_checkpoint: Vec<String>,
     pub(crate) listeners: Vec<Box<dyn Fn(&crate::metrics::BatchInfo) + Send + Sync>>,
 }
 
@@ -328,9 +329,13 @@ impl StreamingContext {
         self.graph.borrow_mut().errors.push(e);
     }
 
-    /// Marks the graph as holding a stateful operation, which needs a checkpoint directory.
-    pub(crate) fn require_checkpoint(&self) {
-        self.graph.borrow_mut().needs_checkpoint = true;
+    /// Marks the graph as holding the stateful operation `op`, which needs a checkpoint
+    /// directory.
+    pub(crate) fn require_checkpoint(&self, op: &str) {
+        let mut graph = self.graph.borrow_mut();
+        if !graph.needs_checkpoint.iter().any(|o| o == op) {
+            graph.needs_checkpoint.push(op.to_string());
+        }
     }
 
     /// Checks the graph: first recorded validation error, missing outputs, missing checkpoint
@@ -349,7 +354,7 @@ impl StreamingContext {
         if graph.outputs.is_empty() {
             return Err(StreamingError::NoOutputOperations);
         }
-        if graph.needs_checkpoint && self.conf.checkpoint_dir.is_none() {
+        if !graph.needs_checkpoint.is_empty() && self.conf.checkpoint_dir.is_none() {
             return Err(StreamingError::CheckpointDirectoryNotSet);
         }
         if self.conf.write_ahead_log && self.conf.checkpoint_dir.is_none() {

@@ -46,6 +46,7 @@ mod ops;
 mod outputs;
 mod rate;
 mod running;
+mod settings;
 mod show;
 mod shuffle;
 mod signals;
@@ -58,6 +59,7 @@ mod time;
 mod window;
 
 pub use __private::{Printed, Simulated, Simulation, StreamJob};
+pub use settings::{Explained, SettingsError};
 pub use batch::Batch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{Conf, StreamingContext, DEFAULT_MAX_LINE_BYTES};

@@ -19,6 +19,7 @@ use crate::context::StreamingContext;
 use crate::data::Data;
 use crate::error::StreamingError;
 use crate::job::{init_logging, run_until_stopped, JobArgs};
+pub use crate::settings::{explain_text, BatchWindow, Effective, Explained, Requirements, SettingsError};
 use crate::node::Env;
 use crate::show::Show;
 use crate::sources::{register, vec::VecSource};
@@ -44,6 +45,8 @@ pub struct JobSpec {
     pub params: &'static [Param],
     /// The plan `--explain` prints.
     pub plan: &'static str,
+    /// What the job needs of `--batch` and `--checkpoint`, checked at start and by `--explain`.
+    pub requires: Requirements,
 }
 
 /// A positional argument of a job: one parameter of the job function.
@@ -218,7 +221,7 @@ impl Drop for KitGuard {
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct StreamJob {
-    spec: JobSpec,
+    pub(crate) spec: JobSpec,
     build: Build,
 }
 
@@ -236,7 +239,16 @@ impl StreamJob {
             Ok(())
         }
         StreamJob {
-            spec: JobSpec { name, about: "", batch_ms: 1000, threads: 1, checkpoint: None, params: &[], plan: "" },
+            spec: JobSpec {
+                name,
+                about: "",
+                batch_ms: 1000,
+                threads: 1,
+                checkpoint: None,
+                params: &[],
+                plan: "",
+                requires: Requirements { stateful: &[], windows: &[] },
+            },
             build: nothing,
         }
     }
@@ -304,11 +316,7 @@ impl StreamJob {
             }
         };
         if job.explain {
-            print!("{}", self.spec.plan);
-            if let Some(b) = job.batch.filter(|b| *b != self.batch()) {
-                println!("(the command line sets the batch interval to {b})");
-            }
-            return ExitCode::SUCCESS;
+            return crate::settings::explain(&self.spec, &job);
         }
         let values =
             self.spec.params.iter().map(|p| matches.get_one::<String>(p.name).cloned().unwrap_or_default()).collect();
@@ -328,6 +336,12 @@ impl StreamJob {
         if let Err(e) = (self.build)(&mut ssc, &Args { values }) {
             eprintln!("error: {e}");
             return ExitCode::from(2);
+        }
+        let checked = crate::settings::Effective::of(&self.spec, &job)
+            .and_then(|settings| crate::settings::check_start(&self.spec.requires, &ssc, &settings));
+        if let Err(e) = checked {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
         }
         // With a checkpoint directory, the job continues from its newest checkpoint.
         if let Some(dir) = ssc.conf.checkpoint_dir.clone() {

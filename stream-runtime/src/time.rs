@@ -55,33 +55,14 @@ impl fmt::Display for Duration {
     }
 }
 
-/// Error from parsing a [`Duration`] such as `"2s"`, `"500ms"` or `"1m"`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {input:?}: expected a number followed by ms, s, m or h (e.g. 500ms, 2s, 1m)")]
-pub struct ParseDurationError {
-    input: String,
-}
+pub use stream_spec::ParseDurationError;
 
+/// Parses `"2s"`, `"500ms"`, `"1.5s"`, `"1m"` or `"1h"` (a bare number is seconds), with the
+/// parser `#[stream_job(batch = "..")]` uses too.
 impl FromStr for Duration {
     type Err = ParseDurationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseDurationError { input: s.to_string() };
-        let t = s.trim();
-        let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
-        let value: f64 = num.parse().map_err(|_| err())?;
-        let scale = match unit.trim() {
-            "ms" => 1.0,
-            "" | "s" | "sec" | "secs" => 1000.0,
-            "m" | "min" => 60_000.0,
-            "h" => 3_600_000.0,
-            _ => return Err(err()),
-        };
-        let ms = value * scale;
-        if !ms.is_finite() || ms < 0.0 || ms.fract() != 0.0 {
-            return Err(err());
-        }
-        Ok(Duration(ms as i64))
+        stream_spec::parse_duration_ms(s).map(Duration)
     }
 }
 

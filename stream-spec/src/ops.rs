@@ -110,11 +110,13 @@ pub enum Kind {
     Join,
     /// Merges two streams without a shuffle (`union`).
     Union,
-    /// A window over past batches; its window and slide durations must be multiples of the
-    /// parent's slide. `keyed`: shuffled first; `combine`: each batch is combined on the map
-    /// side; `inverse`: kept incrementally with an inverse function, state that needs a
-    /// checkpoint directory.
+    /// A window over past batches; its window and slide durations (arguments `durations_at`
+    /// and the next) must be multiples of the parent's slide. `keyed`: shuffled first;
+    /// `combine`: each batch is combined on the map side; `inverse`: kept incrementally with
+    /// an inverse function, state that needs a checkpoint directory.
     Window {
+        /// The position of the `window` argument; `slide` follows it.
+        durations_at: usize,
         /// The shuffle before the window, if keyed.
         keyed: Option<Partitioning>,
         /// Whether each batch is combined on the map side.
@@ -190,6 +192,14 @@ impl Operator {
         matches!(self.kind, Kind::Source { .. } | Kind::Merge)
     }
 
+    /// The positions of the window and slide duration arguments, for a window.
+    pub const fn duration_args(&self) -> Option<(usize, usize)> {
+        match self.kind {
+            Kind::Window { durations_at, .. } => Some((durations_at, durations_at + 1)),
+            _ => None,
+        }
+    }
+
     /// Whether each batch is combined on the map side, in the stage's loop, before a shuffle.
     pub const fn combines(&self) -> bool {
         matches!(
@@ -221,13 +231,18 @@ const fn shuffle(name: &'static str, by: Partitioning, combine: bool, spark: &'s
 
 const fn window(
     name: &'static str,
+    durations_at: usize,
     keyed: Option<Partitioning>,
-    combine: bool,
-    inverse: bool,
+    (combine, inverse): (bool, bool),
     spark: &'static str,
 ) -> Operator {
-    ds(name, Kind::Window { keyed, combine, inverse }, spark)
+    ds(name, Kind::Window { durations_at, keyed, combine, inverse }, spark)
 }
+
+/// `(combine, inverse)` of windows.
+const PLAIN: (bool, bool) = (false, false);
+const COMBINED: (bool, bool) = (true, false);
+const INVERTIBLE: (bool, bool) = (true, true);
 
 const SOURCE: Kind = Kind::Source { text: false };
 const TEXT_SOURCE: Kind = Kind::Source { text: true };
@@ -294,15 +309,15 @@ pub const OPERATORS: &[Operator] = &[
     ds("cogroup", Kind::Join, ""),
     ds("union", Kind::Union, ""),
     // DStream: windows.
-    window("window", None, false, false, ""),
-    window("reduce_by_window", None, true, false, "reduceByWindow"),
-    window("reduce_by_window_inv", None, true, true, ""),
-    window("count_by_window", None, true, true, "countByWindow"),
-    window("reduce_by_key_and_window", BY_KEY, true, false, "reduceByKeyAndWindow"),
-    window("reduce_by_key_and_window_inv", BY_KEY, true, true, ""),
-    window("reduce_by_key_and_window_inv_with", BY_KEY, true, true, ""),
-    window("group_by_key_and_window", BY_KEY, true, false, "groupByKeyAndWindow"),
-    window("count_by_value_and_window", Some(Partitioning::ByValue), true, true, "countByValueAndWindow"),
+    window("window", 0, None, PLAIN, ""),
+    window("reduce_by_window", 1, None, COMBINED, "reduceByWindow"),
+    window("reduce_by_window_inv", 2, None, INVERTIBLE, ""),
+    window("count_by_window", 0, None, INVERTIBLE, "countByWindow"),
+    window("reduce_by_key_and_window", 1, BY_KEY, COMBINED, "reduceByKeyAndWindow"),
+    window("reduce_by_key_and_window_inv", 2, BY_KEY, INVERTIBLE, ""),
+    window("reduce_by_key_and_window_inv_with", 2, BY_KEY, INVERTIBLE, ""),
+    window("group_by_key_and_window", 0, BY_KEY, COMBINED, "groupByKeyAndWindow"),
+    window("count_by_value_and_window", 0, Some(Partitioning::ByValue), INVERTIBLE, "countByValueAndWindow"),
     // DStream: state.
     ds("update_state_by_key", GROUPED_STATE, "updateStateByKey"),
     ds("update_state_by_key_with_initial", GROUPED_STATE, ""),

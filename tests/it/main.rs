@@ -2,6 +2,7 @@
 //! pipeline runs it at 1 and at 4 threads.
 
 mod basic;
+mod job_settings;
 mod lifecycle;
 mod macro_jobs;
 mod oracle;

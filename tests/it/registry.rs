@@ -22,6 +22,8 @@ struct Method {
     returns: Returns,
     /// Whether it returns `DStream<'_, Str>`.
     returns_text: bool,
+    /// Its parameters' names, without `self`.
+    params: Vec<String>,
     /// What its body calls.
     calls: Calls,
 }
@@ -160,7 +162,16 @@ impl Engine {
                     self.builder.entry(name.clone()).or_default().extend(Calls::of(&f.block));
                     if matches!(f.vis, syn::Visibility::Public(_)) {
                         let (returns, returns_text) = returns_of(&f.sig);
-                        let method = Method { returns, returns_text, calls: Calls::of(&f.block) };
+                        let params = f
+                            .sig
+                            .inputs
+                            .iter()
+                            .filter_map(|a| match a {
+                                syn::FnArg::Typed(t) => Some(quote::ToTokens::to_token_stream(&t.pat).to_string()),
+                                syn::FnArg::Receiver(_) => None,
+                            })
+                            .collect();
+                        let method = Method { returns, returns_text, params, calls: Calls::of(&f.block) };
                         assert!(self.methods.insert((receiver, name.clone()), method).is_none(), "{name} twice");
                     }
                 }
@@ -242,6 +253,12 @@ fn misclassified(engine: &Engine, ops: &[Operator]) -> Vec<String> {
                 ));
             }
         }
+        if let Some((w, s)) = o.duration_args() {
+            let (w, s) = (m.params.get(w).map(String::as_str), m.params.get(s).map(String::as_str));
+            if (w, s) != (Some("window"), Some("slide")) {
+                wrong.push(format!("{}: parameters {w:?}, {s:?} are not `window`, `slide`", o.name));
+            }
+        }
         if o.returns != m.returns {
             wrong.push(format!(
                 "{}::{}: registry returns {:?}, code {:?}",
@@ -276,7 +293,7 @@ fn the_old_drift_is_caught() {
     let mut ops: Vec<Operator> = OPERATORS.iter().filter(|o| o.name != "mapped").copied().collect();
     for o in &mut ops {
         match o.name {
-            "count_by_window" => o.kind = Kind::Window { keyed: None, combine: true, inverse: false },
+            "count_by_window" => o.kind = Kind::Window { durations_at: 0, keyed: None, combine: true, inverse: false },
             "group_by_key" => o.kind = Kind::Shuffle { by: stream_spec::Partitioning::ByKey, combine: false },
             _ => {}
         }
