@@ -61,7 +61,7 @@ use crate::lower::Plan;
 
 /// A job parsed, checked and lowered, or the errors found (with the job as parsed, if its
 /// item is a function).
-fn analyse(attr: TokenStream, item: TokenStream) -> Result<(ir::JobFn, Plan), (Option<ir::JobFn>, Diagnostics)> {
+fn analyse(attr: TokenStream, item: TokenStream) -> Result<(ir::JobFn, Plan), (Option<Box<ir::JobFn>>, Diagnostics)> {
     let mut diag = Diagnostics::new();
     let attrs = JobAttrs::parse(attr, &mut diag);
     let item: syn::ItemFn = match syn::parse2(item) {
@@ -77,7 +77,7 @@ fn analyse(attr: TokenStream, item: TokenStream) -> Result<(ir::JobFn, Plan), (O
     let job = parse::parse_job(item, &mut diag);
     let requires = check::check_job(&job, &attrs, &mut diag);
     if !diag.is_empty() {
-        return Err((Some(job), diag));
+        return Err((Some(Box::new(job)), diag));
     }
     let plan = lower::lower(&job, &attrs, requires);
     Ok((job, plan))

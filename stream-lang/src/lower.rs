@@ -234,9 +234,8 @@ impl Lowerer {
             open.exit = Some(Exit::Opaque);
             return open;
         };
-        let map_side = |name: &str, combine: bool| {
-            format!("{name} [{}]", if combine { "map-side combine" } else { "map side" })
-        };
+        let map_side =
+            |name: &str, combine: bool| format!("{name} [{}]", if combine { "map-side combine" } else { "map side" });
         match operator.kind {
             Kind::Source { .. } | Kind::Narrow => {
                 open.ops.push(name);

@@ -3,7 +3,7 @@
 //! for pipelines exercising each kind of operator.
 
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::ToTokens;
 
 /// The `#[stream_job(..)]` function of a source file, split into the attribute's arguments and
 /// the function without the attribute.

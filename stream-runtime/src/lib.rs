@@ -59,7 +59,6 @@ mod time;
 mod window;
 
 pub use __private::{Printed, Simulated, Simulation, StreamJob};
-pub use settings::{Explained, SettingsError};
 pub use batch::Batch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{Conf, StreamingContext, DEFAULT_MAX_LINE_BYTES};
@@ -70,6 +69,7 @@ pub use node::Env;
 pub use ops::CoGrouped;
 pub use outputs::format_batch;
 pub use running::RunningContext;
+pub use settings::{Explained, SettingsError};
 pub use show::Show;
 pub use sources::{
     BatchQueue, FileStreamOptions, KafkaClient, KafkaError, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset,
