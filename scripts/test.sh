@@ -6,3 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
 cargo test --workspace --lib --bins --tests
 cargo test --workspace --doc
+# The engine without Kafka, HDFS and the command line (an embedder's build) compiles, and its
+# unit tests pass.
+cargo test -p stream-runtime --no-default-features --lib

@@ -28,6 +28,9 @@ mod fault_tolerance {}
 #[doc = include_str!("kafka.md")]
 mod kafka {}
 
+#[doc = include_str!("cluster.md")]
+mod cluster {}
+
 #[doc = include_str!("divergences.md")]
 mod divergences {}
 

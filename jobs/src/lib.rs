@@ -6,3 +6,5 @@ pub mod hdfs_wordcount;
 pub mod kafka_wordcount;
 pub mod network_wordcount;
 pub mod recoverable_wordcount;
+pub mod stateful_network_wordcount;
+pub mod windowed_network_wordcount;

@@ -21,6 +21,7 @@
 //! (every word's total after the batch), each a directory of part files in Spark's
 //! `(word,count)` format.
 
+use stream_runtime::args::HostPort;
 use stream_runtime::prelude::*;
 use stream_runtime::{KafkaOptions, SocketOptions, StartingOffsets, StreamingError};
 
@@ -29,11 +30,11 @@ use stream_runtime::{KafkaOptions, SocketOptions, StartingOffsets, StreamingErro
 pub enum Input {
     /// New files in a directory (local path, `file://` or `hdfs://` URL).
     Dir(String),
-    /// A TCP line server, `host:port`; `replayable` when it replays its stream from the start
-    /// on every connection.
+    /// A TCP line server; `replayable` when it replays its stream from the start on every
+    /// connection.
     Socket {
-        /// `host:port`.
-        addr: String,
+        /// The server's address.
+        addr: HostPort,
         /// The server replays from the first line on every connection.
         replayable: bool,
     },
@@ -75,8 +76,7 @@ pub fn build(s: &Settings) -> StreamingContext {
     let lines = match &s.input {
         Input::Dir(dir) => ssc.text_file_stream(dir),
         Input::Socket { addr, replayable } => {
-            let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "0"));
-            ssc.socket_text_stream_with(host, port.parse().unwrap_or(0), SocketOptions { replayable: *replayable })
+            ssc.socket_text_stream_with(&addr.host, addr.port, SocketOptions { replayable: *replayable })
         }
         Input::Kafka { brokers, topic } => {
             let options = KafkaOptions { starting_offsets: StartingOffsets::Earliest, ..KafkaOptions::default() };

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use crate::checkpoint::{CheckpointStore, Plan, Recovery};
+use crate::checkpoint::{CheckpointStore, Fingerprint, Recovery};
 use crate::clock::{Clock, SystemClock};
 use crate::error::StreamingError;
 use crate::metrics::SourceStats;
@@ -57,7 +57,7 @@ impl Conf {
     pub fn checkpoint_interval(&self) -> Duration {
         self.checkpoint_interval.unwrap_or_else(|| {
             let b = self.batch.as_millis().max(1);
-            Duration::millis(b * ((10_000 + b - 1) / b))
+            Duration::millis(b.saturating_mul(b.saturating_add(10_000 - 1) / b))
         })
     }
 }
@@ -137,6 +137,17 @@ pub(crate) trait Tick: Send + Sync {
     }
 }
 
+/// What drives a graph's batches, which decides what [`StreamingContext::validate`] requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Driver {
+    /// [`StreamingContext::start`]: the real-time loop, which checkpoints a stateful job, so
+    /// a stateful graph needs a checkpoint directory.
+    RealTime,
+    /// The stepped driver of the test kit and of simulations: batches on a manual clock, never
+    /// checkpointed nor recovered by the driver, so no checkpoint directory is required.
+    Stepped,
+}
+
 #[derive(Default)]
 pub(crate) struct Graph {
     pub(crate) inputs: Vec<Arc<dyn Input>>,
@@ -149,9 +160,9 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
-    /// The plan checkpoints record.
-    pub(crate) fn plan(&self, batch: Duration) -> Plan {
-        Plan {
+    /// The fingerprint checkpoints record.
+    pub(crate) fn fingerprint(&self, batch: Duration) -> Fingerprint {
+        Fingerprint {
             batch,
             inputs: self.inputs.iter().map(|i| i.name()).collect(),
             stateful: self.ticks.iter().map(|t| t.name()).collect(),
@@ -281,9 +292,38 @@ impl StreamingContext {
         self
     }
 
-    /// The job's plan as checkpoints record it.
-    pub(crate) fn plan(&self) -> Plan {
-        self.graph.borrow().plan(self.conf.batch)
+    /// The fingerprint of the job's plan that checkpoints record.
+    pub(crate) fn fingerprint(&self) -> Fingerprint {
+        self.graph.borrow().fingerprint(self.conf.batch)
+    }
+
+    /// What the engine will run, as text: the batch interval and threads, the checkpoint
+    /// directory, then every input, stateful operation and output in registration order (the
+    /// plan a checkpoint records). Jobs without `#[stream_job]` print it for `--explain`.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// let ssc = StreamingContext::new(Duration::seconds(1)).with_name("counts");
+    /// ssc.socket_text_stream("localhost", 9999).count().print();
+    /// assert_eq!(
+    ///     ssc.explain(),
+    ///     "job counts (batch 1000 ms, 2 threads)\ninput 1: socket_text_stream(localhost:9999)\noutput 1: print(10)\n"
+    /// );
+    /// ```
+    pub fn explain(&self) -> String {
+        use std::fmt::Write;
+        let c = &self.conf;
+        let mut s = format!("job {} (batch {}, {} threads)\n", c.name, c.batch, c.threads);
+        if let Some(dir) = &c.checkpoint_dir {
+            let _ = writeln!(s, "checkpoint: {dir}, every {}", c.checkpoint_interval());
+        }
+        let plan = self.fingerprint();
+        for (what, items) in [("input", &plan.inputs), ("stateful", &plan.stateful), ("output", &plan.outputs)] {
+            for (i, item) in items.iter().enumerate() {
+                let _ = writeln!(s, "{what} {}: {item}", i + 1);
+            }
+        }
+        s
     }
 
     /// The settings.
@@ -338,11 +378,17 @@ impl StreamingContext {
         }
     }
 
-    /// Checks the graph: first recorded validation error, missing outputs, missing checkpoint
-    /// directory.
-    pub(crate) fn validate(&self) -> Result<(), StreamingError> {
+    /// Checks the graph for `driver`: first recorded validation error, missing outputs,
+    /// missing checkpoint directory (for the real-time driver).
+    pub(crate) fn validate(&self, driver: Driver) -> Result<(), StreamingError> {
         if self.conf.batch.as_millis() <= 0 {
             return Err(StreamingError::InvalidConfig("the batch interval must be positive".into()));
+        }
+        if self.conf.batch > Duration::MAX_PARSED || self.conf.checkpoint_interval() > Duration::MAX_PARSED {
+            return Err(StreamingError::InvalidConfig(format!(
+                "the batch and checkpoint intervals must be at most 365 days ({})",
+                Duration::MAX_PARSED
+            )));
         }
         if self.conf.threads == 0 {
             return Err(StreamingError::InvalidConfig("the thread count must be at least 1".into()));
@@ -354,7 +400,7 @@ impl StreamingContext {
         if graph.outputs.is_empty() {
             return Err(StreamingError::NoOutputOperations);
         }
-        if !graph.needs_checkpoint.is_empty() && self.conf.checkpoint_dir.is_none() {
+        if !graph.needs_checkpoint.is_empty() && self.conf.checkpoint_dir.is_none() && driver == Driver::RealTime {
             return Err(StreamingError::CheckpointDirectoryNotSet);
         }
         if self.conf.write_ahead_log && self.conf.checkpoint_dir.is_none() {
@@ -383,7 +429,7 @@ impl StreamingContext {
     /// assert_eq!(err.to_string(), "No output operations registered, so nothing to execute");
     /// ```
     pub fn start(self) -> Result<RunningContext, StreamingError> {
-        self.validate()?;
+        self.validate(Driver::RealTime)?;
         RunningContext::start(self)
     }
 }

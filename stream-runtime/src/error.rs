@@ -60,7 +60,7 @@ pub enum StreamingError {
     /// A batch failed: a user function panicked or an output could not be written. Later
     /// batches still run.
     #[error("job for batch {time} failed in output operation {output}: {cause}")]
-    JobFailed {
+    BatchFailed {
         /// The batch time.
         time: Time,
         /// The output operation, e.g. `print` or `save_as_text_files(out/counts)`.

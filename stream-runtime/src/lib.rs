@@ -31,6 +31,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub mod args;
 mod batch;
 pub mod chain;
 pub mod checkpoint;
@@ -38,6 +39,7 @@ mod clock;
 mod context;
 mod data;
 mod error;
+mod executor;
 pub mod fs;
 pub mod job;
 mod metrics;
@@ -49,6 +51,7 @@ mod running;
 mod settings;
 mod show;
 mod shuffle;
+#[cfg(feature = "cli")]
 mod signals;
 mod sources;
 mod state;
@@ -58,12 +61,12 @@ pub mod testing;
 mod time;
 mod window;
 
-pub use __private::{Printed, Simulated, Simulation, StreamJob};
 pub use batch::Batch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{Conf, StreamingContext, DEFAULT_MAX_LINE_BYTES};
 pub use data::{Data, FastHasher, FastMap, Key, Persist};
 pub use error::StreamingError;
+pub use job::{Printed, Simulated, Simulation, StreamJob};
 pub use metrics::{BatchInfo, SourceStats};
 pub use node::Env;
 pub use ops::CoGrouped;
@@ -71,10 +74,9 @@ pub use outputs::format_batch;
 pub use running::RunningContext;
 pub use settings::{Explained, SettingsError};
 pub use show::Show;
-pub use sources::{
-    BatchQueue, FileStreamOptions, KafkaClient, KafkaError, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset,
-    SocketOptions, StartingOffsets,
-};
+pub use sources::{BatchQueue, FileStreamOptions, SocketOptions};
+#[cfg(feature = "kafka")]
+pub use sources::{KafkaClient, KafkaError, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets};
 pub use state::{Snapshot, State, StateError, StateSpec, StateStream};
 pub use str::{Split, SplitWhitespace, Str};
 pub use stream::DStream;

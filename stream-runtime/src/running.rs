@@ -1,16 +1,18 @@
-//! [`RunningContext`]: a started job, its batch generator and its batch processor.
+//! [`RunningContext`]: a started job, its batch generator and its batch processor: the
+//! real-time driver of the [`Executor`]. The generator waits for the clock and allocates (and
+//! logs) each batch; the processor runs it, checkpoints and reports it.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::checkpoint::{self, CheckpointStore, JobCheckpoints};
+use crate::checkpoint::{self, CheckpointStore, Checkpointer};
 use crate::clock::Clock;
 use crate::context::{Graph, StreamingContext};
 use crate::error::StreamingError;
+use crate::executor::Executor;
 use crate::metrics::{BatchInfo, SourceStats};
 use crate::node::Env;
 use crate::rate::PidEstimator;
@@ -49,7 +51,7 @@ struct Status {
 /// ```
 pub struct RunningContext {
     shared: Arc<Shared>,
-    graph: Arc<Graph>,
+    executor: Arc<Executor>,
     threads: Vec<JoinHandle<()>>,
     zero: Time,
 }
@@ -60,79 +62,38 @@ impl std::fmt::Debug for RunningContext {
     }
 }
 
-/// Runs one batch: the stateful nodes, then every output in registration order. User panics
-/// and output failures are caught and returned; they never stop the job.
-pub(crate) fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
-    let mut errors = Vec::new();
-    for tick in &graph.ticks {
-        if let Err(p) = catch_unwind(AssertUnwindSafe(|| tick.tick(t, env))) {
-            errors.push(StreamingError::JobFailed { time: t, output: "state".into(), cause: panic_text(&p) });
-        }
-    }
-    for out in &graph.outputs {
-        let cause = match catch_unwind(AssertUnwindSafe(|| out.run(t, env))) {
-            Ok(Ok(())) => continue,
-            Ok(Err(e)) => e,
-            Err(p) => panic_text(&p),
-        };
-        tracing::error!(time = %t, output = %out.name(), "batch failed: {cause}");
-        errors.push(StreamingError::JobFailed { time: t, output: out.name(), cause });
-    }
-    for input in &graph.inputs {
-        if let Some(cause) = input.failure(t) {
-            errors.push(StreamingError::InputFailed { input: input.name(), time: t, cause });
-        }
-    }
-    errors
-}
-
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        format!("user function panicked: {s}")
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        format!("user function panicked: {s}")
-    } else {
-        "user function panicked".to_string()
-    }
-}
-
 impl RunningContext {
     pub(crate) fn start(ctx: StreamingContext) -> Result<RunningContext, StreamingError> {
-        let plan = ctx.plan();
+        let fingerprint = ctx.fingerprint();
         let StreamingContext { conf, clock, graph, recovery } = ctx;
         let mut graph = graph.into_inner();
         let listeners: Vec<Listener> = std::mem::take(&mut graph.listeners);
-        let graph = Arc::new(graph);
         let batch = conf.batch;
         let now = clock.now().floor(batch);
         let zero = recovery.as_ref().map_or(now, |r| r.meta.zero);
-        let env = Env { zero, batch, parallelism: conf.threads.max(1) };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(conf.threads.max(1))
-            .thread_name(|i| format!("sluice-worker-{i}"))
-            .build()
-            .map_err(|e| StreamingError::InvalidConfig(format!("cannot start worker threads: {e}")))?;
+        let executor = Arc::new(Executor::new(graph, Env { zero, batch, parallelism: conf.threads.max(1) })?);
+        let graph = executor.graph();
         let checkpoints = match &conf.checkpoint_dir {
             Some(dir) => {
                 let store = Arc::new(CheckpointStore::open(dir)?);
                 for input in &graph.inputs {
                     input.attach(&store, conf.write_ahead_log);
                 }
-                let cp = JobCheckpoints::new(store, plan, zero, conf.checkpoint_interval())
+                let cp = Checkpointer::new(store, fingerprint, zero, conf.checkpoint_interval())
                     .map_err(|e| StreamingError::InvalidConfig(format!("cannot spawn the checkpoint writer: {e}")))?;
                 Some(Arc::new(cp))
             }
             None => None,
         };
         let replay = match (&recovery, &conf.checkpoint_dir) {
-            (Some(r), Some(dir)) => pool.install(|| checkpoint::restore(&graph, r, dir))?,
+            (Some(r), Some(dir)) => executor.install(|| checkpoint::restore(graph, r, dir))?,
             _ => Vec::new(),
         };
         // New batches come after every batch the checkpoint covers or the log replays.
         let covered = replay.last().map(|(t, _)| *t).or(recovery.as_ref().map(|r| r.meta.time)).unwrap_or(zero);
         let start = (now + batch).max(covered + batch);
         match (&checkpoints, &recovery) {
-            (Some(cp), None) => pool.install(|| cp.checkpoint_now(&graph, zero)),
+            (Some(cp), None) => executor.install(|| cp.checkpoint_now(graph, zero)),
             (_, Some(r)) => tracing::warn!(
                 name = %conf.name,
                 checkpoint = %r.meta.time,
@@ -142,7 +103,7 @@ impl RunningContext {
             _ => {}
         }
         for input in &graph.inputs {
-            input.start(&env, &clock)?;
+            input.start(executor.env(), &clock)?;
         }
         let shared =
             Arc::new(Shared { stop: AtomicU8::new(RUNNING), state: Mutex::default(), changed: Condvar::new() });
@@ -151,21 +112,22 @@ impl RunningContext {
             let _ = tx.send(batch);
         }
         let generator = {
-            let (graph, shared, clock, cp) =
-                (Arc::clone(&graph), Arc::clone(&shared), Arc::clone(&clock), checkpoints.clone());
+            let (executor, shared, clock, cp) =
+                (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock), checkpoints.clone());
             std::thread::Builder::new()
                 .name("sluice-generator".into())
-                .spawn(move || generate(&graph, &shared, clock.as_ref(), cp.as_deref(), start, batch, tx))
+                .spawn(move || generate(&executor, &shared, clock.as_ref(), cp.as_deref(), start, batch, tx))
                 .map_err(|e| StreamingError::InvalidConfig(format!("cannot spawn the generator: {e}")))?
         };
         let processor = {
-            let (graph, shared, clock) = (Arc::clone(&graph), Arc::clone(&shared), Arc::clone(&clock));
+            let (executor, shared, clock) = (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock));
             let mut rate = conf.backpressure.then(|| PidEstimator::new(batch.as_millis()));
             std::thread::Builder::new()
                 .name("sluice-processor".into())
                 // The loop runs on a worker of the pool, so parallel work needs no hand-off.
                 .spawn(move || {
-                    pool.install(|| {
+                    let graph = executor.graph();
+                    executor.install(|| {
                         let mut last = None;
                         for (t, records) in rx.iter() {
                             if shared.stop.load(Ordering::SeqCst) == NOW {
@@ -173,12 +135,12 @@ impl RunningContext {
                             }
                             let began = std::time::Instant::now();
                             let delay = (clock.now() - t).to_std();
-                            let errors = run_batch(&graph, t, &env);
+                            let errors = executor.run(t);
                             let processing_time = began.elapsed();
                             let checkpoint_stall = match checkpoints.as_ref().filter(|cp| cp.is_checkpoint_time(t)) {
                                 Some(cp) => {
                                     let began = std::time::Instant::now();
-                                    cp.checkpoint(&graph, t);
+                                    cp.checkpoint(graph, t);
                                     began.elapsed()
                                 }
                                 None => std::time::Duration::ZERO,
@@ -193,7 +155,7 @@ impl RunningContext {
                             };
                             last = Some(t);
                             if let Some(r) = rate.as_mut() {
-                                adapt_rate(r, &graph, &info, clock.now());
+                                adapt_rate(r, graph, &info, clock.now());
                             }
                             for l in &listeners {
                                 l(&info);
@@ -208,7 +170,7 @@ impl RunningContext {
                         // A graceful stop ends with a checkpoint of everything processed.
                         if let (Some(cp), Some(t)) = (&checkpoints, last) {
                             if shared.stop.load(Ordering::SeqCst) == GRACEFUL {
-                                cp.checkpoint_now(&graph, t);
+                                cp.checkpoint_now(graph, t);
                             }
                         }
                     });
@@ -218,7 +180,7 @@ impl RunningContext {
                 .map_err(|e| StreamingError::InvalidConfig(format!("cannot spawn the processor: {e}")))?
         };
         tracing::info!(name = %conf.name, start = %start, "streaming job started");
-        Ok(RunningContext { shared, graph, threads: vec![generator, processor], zero })
+        Ok(RunningContext { shared, executor, threads: vec![generator, processor], zero })
     }
 
     /// The time before the first batch: batches fall at `zero + k * batch` for k = 1, 2, ...
@@ -268,7 +230,7 @@ impl RunningContext {
 
     /// Bad-input counters of each source, by source name.
     pub fn source_stats(&self) -> Vec<(String, SourceStats)> {
-        self.graph.inputs.iter().map(|i| (i.name(), i.stats())).collect()
+        self.executor.graph().inputs.iter().map(|i| (i.name(), i.stats())).collect()
     }
 
     /// Stops the job. Graceful: stop receiving, process everything received (one last batch),
@@ -285,13 +247,13 @@ impl RunningContext {
         }
         // Sources waiting inside the batch in progress (a Kafka read while the brokers are
         // away) give up, so the threads can be joined.
-        for input in &self.graph.inputs {
+        for input in &self.executor.graph().inputs {
             input.stop();
         }
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        for input in &self.graph.inputs {
+        for input in &self.executor.graph().inputs {
             input.stop();
         }
         let mut st = self.shared.state.lock();
@@ -310,13 +272,13 @@ impl Drop for RunningContext {
 
 /// Cuts batch `t` from every input and, when checkpointing, logs it before it may run;
 /// returns the records allocated.
-fn allocate_all(graph: &Graph, cp: Option<&JobCheckpoints>, shared: &Shared, t: Time) -> u64 {
+fn allocate_all(executor: &Executor, cp: Option<&Checkpointer>, shared: &Shared, t: Time) -> u64 {
     let Some(cp) = cp else {
-        return graph.inputs.iter().map(|i| i.allocate(t)).sum();
+        return executor.allocate(t);
     };
     let _between_batches = cp.allocating.lock();
-    let records = graph.inputs.iter().map(|i| i.allocate(t)).sum();
-    cp.log_batch(graph, t, records, || shared.stop.load(Ordering::SeqCst) == NOW);
+    let records = executor.allocate(t);
+    cp.log_batch(executor.graph(), t, records, || shared.stop.load(Ordering::SeqCst) == NOW);
     records
 }
 
@@ -334,10 +296,10 @@ fn adapt_rate(pid: &mut PidEstimator, graph: &Graph, info: &BatchInfo, now: Time
 }
 
 fn generate(
-    graph: &Graph,
+    executor: &Executor,
     shared: &Shared,
     clock: &dyn Clock,
-    cp: Option<&JobCheckpoints>,
+    cp: Option<&Checkpointer>,
     start: Time,
     batch: Duration,
     tx: crossbeam_channel::Sender<(Time, u64)>,
@@ -348,10 +310,10 @@ fn generate(
         match shared.stop.load(Ordering::SeqCst) {
             NOW => return,
             GRACEFUL => {
-                for input in &graph.inputs {
+                for input in &executor.graph().inputs {
                     input.stop();
                 }
-                let _ = tx.send((t, allocate_all(graph, cp, shared, t)));
+                let _ = tx.send((t, allocate_all(executor, cp, shared, t)));
                 return;
             }
             _ => {}
@@ -359,17 +321,9 @@ fn generate(
         if !clock.wait_until(t, tick) {
             continue;
         }
-        if tx.send((t, allocate_all(graph, cp, shared, t))).is_err() {
+        if tx.send((t, allocate_all(executor, cp, shared, t))).is_err() {
             return;
         }
         t = t + batch;
     }
-}
-
-/// Stops the job gracefully on SIGINT or SIGTERM; a second signal exits at once with status
-/// 130. Returns a flag that turns true on the first signal.
-pub fn stop_on_signals() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    crate::signals::install(Arc::clone(&flag));
-    flag
 }

@@ -12,14 +12,19 @@
 //! time).
 
 use std::fmt;
+#[cfg(feature = "cli")]
 use std::process::ExitCode;
 
+#[cfg(feature = "cli")]
 use clap::FromArgMatches as _;
 
-use crate::__private::{JobSpec, StreamJob};
-use crate::context::StreamingContext;
+#[cfg(feature = "cli")]
+use crate::__private::JobSpec;
+#[cfg(feature = "cli")]
+use crate::context::{Driver, StreamingContext};
 use crate::error::StreamingError;
-use crate::job::JobArgs;
+#[cfg(feature = "cli")]
+use crate::job::{JobArgs, StreamJob};
 use crate::time::Duration;
 
 /// What a job needs of the settings the command line can change, as `#[stream_job]` saw it
@@ -58,6 +63,7 @@ pub struct Effective {
     pub checkpoint: Option<String>,
 }
 
+#[cfg(feature = "cli")]
 impl Effective {
     /// The settings of job `spec` run with options `args`.
     pub fn of(spec: &JobSpec, args: &JobArgs) -> Result<Effective, StreamingError> {
@@ -167,6 +173,7 @@ impl Requirements {
 
 /// At start, before anything runs: the job's requirements, then its built graph on `ssc`,
 /// checked against `settings`. Errors the command line can fix name its flag.
+#[cfg(feature = "cli")]
 pub(crate) fn check_start(
     requires: &Requirements,
     ssc: &StreamingContext,
@@ -175,7 +182,7 @@ pub(crate) fn check_start(
     if let Some(e) = requires.check(settings).into_iter().next() {
         return Err(e.into());
     }
-    ssc.validate().map_err(|e| match e {
+    ssc.validate(Driver::RealTime).map_err(|e| match e {
         StreamingError::NotMultipleOfParentSlide { what, duration, parent }
         | StreamingError::ReducedWindowNotMultipleOfParentSlide { what, duration, parent }
             if parent == settings.batch =>
@@ -207,6 +214,7 @@ pub struct Explained {
 }
 
 /// What `--explain` prints for job `spec` run with options `args`.
+#[cfg(feature = "cli")]
 pub fn explain_text(spec: &JobSpec, args: &JobArgs) -> Explained {
     let mut text = spec.plan.to_string();
     let errors: Vec<StreamingError> = match Effective::of(spec, args) {
@@ -233,6 +241,7 @@ pub fn explain_text(spec: &JobSpec, args: &JobArgs) -> Explained {
 
 /// `--explain`: prints [`explain_text`]; fails when the job could not start with these
 /// settings.
+#[cfg(feature = "cli")]
 pub(crate) fn explain(spec: &JobSpec, args: &JobArgs) -> ExitCode {
     let explained = explain_text(spec, args);
     print!("{}", explained.text);
@@ -243,6 +252,8 @@ pub(crate) fn explain(spec: &JobSpec, args: &JobArgs) -> ExitCode {
     }
 }
 
+/// `--explain` of a [`StreamJob`] (feature `cli`).
+#[cfg(feature = "cli")]
 impl StreamJob {
     /// What `--explain` prints for command line `argv` (the program name first; positional
     /// arguments may be left out): the plan, the settings in effect, and the errors the job
@@ -283,7 +294,7 @@ impl StreamJob {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "cli"))]
 mod tests {
     use super::*;
 

@@ -10,9 +10,13 @@
 //! compares hashes before keys), and records wait in a short queue while the slot they will
 //! probe is prefetched, so [`LOOKAHEAD`] cache misses overlap instead of following each other.
 
+mod partitions;
+
 use std::collections::VecDeque;
 
 use rayon::prelude::*;
+
+pub(crate) use partitions::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts};
 
 use crate::data::{hash_of, Key};
 

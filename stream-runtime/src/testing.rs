@@ -3,7 +3,9 @@
 //!
 //! Batch `i` (0-based) of the input is the data at time `(i + 1) * batch`; each input batch is
 //! split into two partitions, like Spark's test input streams; batches run synchronously, at
-//! any thread count.
+//! any thread count, on the same executor a started job uses (only the driver differs: here
+//! batches follow each other on a manual clock, with no receivers and no checkpoints, so a
+//! stateful pipeline needs no checkpoint directory).
 //!
 //! ```
 //! use stream_runtime::testing;
@@ -23,12 +25,10 @@ use parking_lot::Mutex;
 
 use crate::batch::Batch;
 use crate::chain::Chain;
-use crate::clock::ManualClock;
 use crate::context::StreamingContext;
 use crate::data::Data;
 use crate::error::StreamingError;
-use crate::node::Env;
-use crate::running::run_batch;
+use crate::executor::Stepped;
 use crate::sources::{register, vec::VecSource};
 use crate::time::{Duration, Time};
 use crate::DStream;
@@ -72,11 +72,7 @@ impl Harness {
     }
 
     fn context(&self) -> StreamingContext {
-        let mut ssc = StreamingContext::new(self.batch)
-            .with_threads(self.threads)
-            .with_clock(Arc::new(ManualClock::new(Time::from_millis(0))));
-        ssc.checkpoint(std::env::temp_dir().join("sluice-test-checkpoint").to_string_lossy().into_owned());
-        ssc
+        Stepped::context(self.batch, self.threads)
     }
 
     /// Builds a graph with `build` over one input and runs `n` batches; `build` registers its
@@ -126,24 +122,10 @@ impl Harness {
     }
 
     fn execute(&self, ssc: StreamingContext, n: usize) -> Vec<StreamingError> {
-        if let Err(e) = ssc.validate() {
-            return vec![e];
+        match Stepped::new(ssc) {
+            Ok(mut stepped) => stepped.run(n),
+            Err(e) => vec![e],
         }
-        let graph = ssc.graph.into_inner();
-        let env = Env { zero: Time::from_millis(0), batch: self.batch, parallelism: self.threads.max(1) };
-        let pool = match rayon::ThreadPoolBuilder::new().num_threads(self.threads.max(1)).build() {
-            Ok(p) => p,
-            Err(e) => return vec![StreamingError::InvalidConfig(e.to_string())],
-        };
-        let mut errors = Vec::new();
-        for i in 1..=n {
-            let t = Time::from_millis(0) + self.batch * i as i64;
-            for input in &graph.inputs {
-                input.allocate(t);
-            }
-            errors.extend(pool.install(|| run_batch(&graph, t, &env)));
-        }
-        errors
     }
 }
 
@@ -183,17 +165,14 @@ pub fn run2<I: Data, J: Data, O: Data, C: Chain<Out = O>>(
 /// assert_eq!(step.time(), stream_runtime::Time::from_millis(2000));
 /// ```
 pub struct Stepper<I, O> {
-    graph: crate::context::Graph,
+    stepped: Stepped,
     queue: crate::sources::BatchQueue<I>,
     sink: Arc<Mutex<Vec<O>>>,
-    pool: rayon::ThreadPool,
-    env: Env,
-    time: Time,
 }
 
 impl<I, O> std::fmt::Debug for Stepper<I, O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stepper").field("time", &self.time).finish_non_exhaustive()
+        f.debug_struct("Stepper").field("time", &self.stepped.time()).finish_non_exhaustive()
     }
 }
 
@@ -208,19 +187,14 @@ impl<I: Data, O: Data> Stepper<I, O> {
         threads: usize,
         build: impl for<'a> FnOnce(DStream<'a, I>) -> DStream<'a, O, C>,
     ) -> Self {
-        let harness = Harness::new(threads);
-        let ssc = harness.context();
+        let ssc = Harness::new(threads).context();
         let queue = crate::sources::BatchQueue::new();
         let sink = Arc::new(Mutex::new(Vec::new()));
         let s = Arc::clone(&sink);
         build(ssc.queue_stream(queue.clone(), true, None))
             .foreach_batch(move |b: Batch<O>, _| s.lock().extend(b.into_partitions().into_iter().flatten()));
-        if let Err(e) = ssc.validate() {
-            panic!("invalid pipeline: {e}");
-        }
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("worker threads start");
-        let env = Env { zero: Time::from_millis(0), batch: harness.batch, parallelism: threads.max(1) };
-        Stepper { graph: ssc.graph.into_inner(), queue, sink, pool, env, time: env.zero }
+        let stepped = Stepped::new(ssc).unwrap_or_else(|e| panic!("invalid pipeline: {e}"));
+        Stepper { stepped, queue, sink }
     }
 
     /// Runs the next batch over `input` and returns its output (empty when the output stream
@@ -241,17 +215,13 @@ impl<I: Data, O: Data> Stepper<I, O> {
     /// assert_eq!(step.step_many(3, |i| vec![i as u32, 2].into()), 5);
     /// ```
     pub fn step_many(&mut self, n: usize, input: impl FnMut(usize) -> Batch<I> + Send) -> usize {
-        let Stepper { graph, queue, sink, pool, env, time } = self;
+        let Stepper { stepped, queue, sink } = self;
         let mut input = input;
-        pool.install(|| {
+        stepped.on_pool(|stepped| {
             let mut out = 0;
             for i in 0..n {
                 queue.push(input(i));
-                *time = *time + env.batch;
-                for source in &graph.inputs {
-                    source.allocate(*time);
-                }
-                let errors = run_batch(graph, *time, env);
+                let errors = stepped.next_batch();
                 assert!(errors.is_empty(), "batch failed: {errors:?}");
                 if i + 1 < n {
                     out += std::mem::take(&mut *sink.lock()).len();
@@ -265,7 +235,7 @@ impl<I: Data, O: Data> Stepper<I, O> {
 
     /// The time of the last batch run.
     pub fn time(&self) -> Time {
-        self.time
+        self.stepped.time()
     }
 
     /// A checkpoint of the pipeline after the last batch: the file a running job would
@@ -285,8 +255,11 @@ impl<I: Data, O: Data> Stepper<I, O> {
     /// assert_eq!(b.step(vec![(1, 1)]), vec![(1, 6)]);
     /// ```
     pub fn checkpoint(&self) -> Vec<u8> {
-        let plan = self.graph.plan(self.env.batch);
-        let cp = self.pool.install(|| crate::checkpoint::snapshot(&self.graph, plan, self.env.zero, self.time));
+        let ex = self.stepped.executor();
+        let env = ex.env();
+        let cp = ex.install(|| {
+            crate::checkpoint::snapshot(ex.graph(), ex.graph().fingerprint(env.batch), env.zero, self.stepped.time())
+        });
         cp.expect("every state serializes")
     }
 
@@ -294,8 +267,9 @@ impl<I: Data, O: Data> Stepper<I, O> {
     /// continues after the checkpointed batch.
     pub fn recover(&mut self, file: &[u8]) -> Result<(), crate::checkpoint::CheckpointError> {
         let recovery = crate::checkpoint::read("stepper", file)?;
-        self.pool.install(|| crate::checkpoint::restore(&self.graph, &recovery, "stepper"))?;
-        self.time = recovery.meta.time;
+        let ex = self.stepped.executor();
+        ex.install(|| crate::checkpoint::restore(ex.graph(), &recovery, "stepper"))?;
+        self.stepped.resume_after(recovery.meta.time);
         Ok(())
     }
 }

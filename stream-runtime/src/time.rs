@@ -57,6 +57,21 @@ impl fmt::Display for Duration {
 
 pub use stream_spec::ParseDurationError;
 
+impl Duration {
+    /// The longest duration [`FromStr`] accepts, 365 days: batch times, window ends and
+    /// checkpoint intervals are epoch milliseconds plus multiples of durations, and must not
+    /// overflow. A context with a longer batch or checkpoint interval does not start.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// let ssc = StreamingContext::new(Duration::millis(i64::MAX));
+    /// ssc.queue_stream(BatchQueue::<i32>::new(), true, None).count().print();
+    /// let err = ssc.start().unwrap_err();
+    /// assert!(err.to_string().contains("must be at most 365 days (31536000000 ms)"), "{err}");
+    /// ```
+    pub const MAX_PARSED: Duration = Duration(stream_spec::MAX_DURATION_MS);
+}
+
 /// Parses `"2s"`, `"500ms"`, `"1.5s"`, `"1m"` or `"1h"` (a bare number is seconds), with the
 /// parser `#[stream_job(batch = "..")]` uses too.
 impl FromStr for Duration {
@@ -164,6 +179,24 @@ mod tests {
         assert!("abc".parse::<Duration>().is_err());
         assert!("1.0001ms".parse::<Duration>().is_err());
         assert!("5 parsecs".parse::<Duration>().is_err());
+    }
+
+    #[test]
+    fn refuses_negative_and_overflowing_durations_with_the_reason() {
+        for s in ["-1", "-1s", " -500ms"] {
+            let e = s.parse::<Duration>().unwrap_err();
+            assert!(e.to_string().ends_with("a duration cannot be negative"), "{s}: {e}");
+        }
+        assert!("365d"
+            .parse::<Duration>()
+            .unwrap_err()
+            .to_string()
+            .ends_with("expected a number followed by ms, s, m or h (e.g. 500ms, 2s, 1m)"));
+        assert_eq!("8760h".parse::<Duration>(), Ok(Duration::MAX_PARSED));
+        for s in ["8761h", "31536000001ms", "99999999999999999999s", "9223372036854775807ms"] {
+            let e = s.parse::<Duration>().unwrap_err();
+            assert!(e.to_string().ends_with("longer than the limit of 365 days (31536000000 ms)"), "{s}: {e}");
+        }
     }
 
     #[test]

@@ -21,5 +21,5 @@
 pub mod duration;
 pub mod ops;
 
-pub use duration::{parse_duration_ms, ParseDurationError};
+pub use duration::{parse_duration_ms, ParseDurationError, MAX_DURATION_MS};
 pub use ops::{from_spark_name, lookup, Kind, Operator, Partitioning, Receiver, Returns, OPERATORS};

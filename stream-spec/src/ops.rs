@@ -280,6 +280,7 @@ pub const OPERATORS: &[Operator] = &[
     ctx("batch_duration", Kind::Accessor, Returns::Other, ""),
     ctx("default_parallelism", Kind::Accessor, Returns::Other, "defaultParallelism"),
     ctx("clock", Kind::Accessor, Returns::Other, ""),
+    ctx("explain", Kind::Accessor, Returns::Other, ""),
     // DStream: per record, fused.
     ds("map", Kind::Narrow, ""),
     ds("filter", Kind::Narrow, ""),

@@ -150,3 +150,107 @@ fn the_job_function_stays_callable_on_any_context() {
     let running = ssc.start().expect("the job's graph is valid");
     running.stop(false);
 }
+
+/// Running word counts: state across batches, checkpointed to `checkpoint` when started.
+#[stream_job(batch = "1s")]
+fn running_word_count(ssc: &mut StreamingContext, dir: String, checkpoint: String) {
+    ssc.checkpoint(checkpoint);
+    ssc.text_file_stream(&dir)
+        .flat_map(|line| line.split(' '))
+        .map(|word| (word, 1))
+        .running_reduce_by_key(|a, b| a + b)
+        .state_snapshots()
+        .print_n(100);
+}
+
+#[test]
+fn a_stateful_job_simulates_without_a_checkpoint_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ckpt = tmp.path().join("ckpt");
+    let input = batches(3);
+    for threads in THREADS {
+        let out = RUNNING_WORD_COUNT
+            .simulate(["/no/such/dir", ckpt.to_str().unwrap()])
+            .threads(threads)
+            .input(input.clone())
+            .run()
+            .unwrap();
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.printed.len(), input.len());
+        // The state after batch i counts every word of batches 0..=i.
+        for (i, printed) in out.printed.iter().enumerate() {
+            let mut counted = printed.records.clone();
+            counted.sort();
+            assert_eq!(counted, oracle(&input[..=i].concat()), "batch {i}, {threads} threads");
+        }
+    }
+    // The stepped driver validates without requiring the directory and writes nothing there.
+    assert!(!ckpt.exists(), "the simulation created {}", ckpt.display());
+}
+
+/// Counts the non-empty words of `lines` into `counts`.
+fn count_into<'a>(counts: &mut BTreeMap<&'a str, u64>, lines: impl IntoIterator<Item = &'a String>) {
+    for word in lines.into_iter().flat_map(|l| l.split(' ')).filter(|w| !w.is_empty()) {
+        *counts.entry(word).or_insert(0) += 1;
+    }
+}
+
+fn shown(counts: &BTreeMap<&str, u64>) -> Vec<String> {
+    counts.iter().map(|(w, n)| format!("({w},{n})")).collect()
+}
+
+#[test]
+fn stateful_network_wordcount_prints_the_running_counts_every_batch() {
+    let job = jobs::stateful_network_wordcount::STATEFUL_NETWORK_WORDCOUNT;
+    for seed in [1, 7] {
+        let input = batches(seed);
+        for threads in THREADS {
+            let out = job.simulate(["localhost", "9999"]).threads(threads).input(input.clone()).run().unwrap();
+            assert!(out.errors.is_empty(), "{:?}", out.errors);
+            assert_eq!(out.printed.len(), input.len(), "one print per batch");
+            let mut running = BTreeMap::new();
+            for (i, printed) in out.printed.iter().enumerate() {
+                count_into(&mut running, &input[i]);
+                let mut records = printed.records.clone();
+                records.sort();
+                assert_eq!(records, shown(&running), "batch {i}, {threads} threads");
+            }
+        }
+    }
+}
+
+#[test]
+fn windowed_network_wordcount_prints_each_window_every_slide() {
+    let job = jobs::windowed_network_wordcount::WINDOWED_NETWORK_WORDCOUNT;
+    assert_eq!(job.batch(), Duration::seconds(2));
+    for seed in [1, 7] {
+        let mut input = batches(seed);
+        input.push(Vec::new());
+        for threads in THREADS {
+            let out =
+                job.simulate(["localhost", "9999", "6s", "4s"]).threads(threads).input(input.clone()).run().unwrap();
+            assert!(out.errors.is_empty(), "{:?}", out.errors);
+            // Every 4 s (every second batch), the window's word count, then its word counts.
+            let ends: Vec<i64> = (1..=input.len() as i64 / 2).map(|k| 4000 * k).collect();
+            for output in [0, 1] {
+                let times: Vec<i64> =
+                    out.printed.iter().filter(|p| p.output == output).map(|p| p.time.as_millis()).collect();
+                assert_eq!(times, ends, "output {output}");
+            }
+            for p in &out.printed {
+                // Batch i (0-based) is the data at (i + 1) * 2 s; the window is (end - 6 s, end].
+                let end = p.time.as_millis();
+                let window = (0..input.len()).filter(|i| (end - 6000 + 1..=end).contains(&(2000 * (*i as i64 + 1))));
+                let mut counts = BTreeMap::new();
+                count_into(&mut counts, window.flat_map(|i| &input[i]));
+                let mut records = p.records.clone();
+                records.sort();
+                let expected = match p.output {
+                    0 => vec![counts.values().sum::<u64>().to_string()],
+                    _ => shown(&counts),
+                };
+                assert_eq!(records, expected, "window ending at {end}, output {}, {threads} threads", p.output);
+            }
+        }
+    }
+}

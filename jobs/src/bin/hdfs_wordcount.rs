@@ -11,9 +11,11 @@ use stream_runtime::Duration;
 
 /// Counts words in new files put into an HDFS directory, every batch.
 #[derive(Parser)]
+#[command(name = "hdfs_wordcount")]
 struct Cli {
     /// Directory to watch, e.g. hdfs://namenode:8020/user/me/booksStream. Without it, an
     /// embedded HDFS cluster is started and /user/<user>/booksStream in it is watched.
+    #[arg(value_parser = stream_runtime::args::parse_input_dir)]
     url: Option<String>,
     /// Embedded cluster: keep its data in this directory (default: a temporary one).
     #[arg(long, value_name = "DIR", conflicts_with = "url")]
@@ -32,7 +34,6 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
     let ssc = match cli.job.context("hdfs_wordcount", Duration::seconds(2), 2) {
         Ok(ssc) => ssc,
@@ -41,6 +42,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if cli.job.explain {
+        // The plan only: no cluster is started, nothing is read.
+        let dir = format!("<embedded cluster>/user/{}/booksStream", jobs::hdfs_wordcount::hdfs_user());
+        hdfs_wordcount(&ssc, cli.url.as_deref().unwrap_or(&dir));
+        print!("{}", ssc.explain());
+        return ExitCode::SUCCESS;
+    }
+    init_logging();
     let embedded = match &cli.url {
         Some(_) => None,
         None => match Embedded::start(cli.data_dir.clone(), cli.namenode_port) {

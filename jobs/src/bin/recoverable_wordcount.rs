@@ -3,22 +3,29 @@
 //! Spark's RecoverableNetworkWordCount. Kill it and start it again: it continues.
 use std::process::ExitCode;
 
-use clap::Parser;
-use jobs::recoverable_wordcount::{get_or_create, Input, Settings};
+use clap::{CommandFactory, FromArgMatches, Parser};
+use jobs::recoverable_wordcount::{build, get_or_create, Input, Settings};
+use stream_runtime::args::{parse_brokers, parse_input_dir, parse_output_dir, HostPort};
 use stream_runtime::job::{init_logging, run_until_stopped, JobArgs};
 use stream_runtime::Duration;
 
+/// Word count with running totals that survives kill -9 (Spark's RecoverableNetworkWordCount).
+///
+/// Reads one input (--dir, --socket or --kafka), writes each batch's counts to
+/// <output>/counts-<ms> and the running totals to <output>/totals-<ms>, and checkpoints to
+/// --checkpoint; started again with the same checkpoint directory, it continues where it was.
 #[derive(Parser)]
-#[command(about = "Word count with running totals that survives kill -9 (Spark's RecoverableNetworkWordCount)")]
+#[command(name = "recoverable_wordcount")]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["dir", "socket", "kafka"])))]
 struct Cli {
-    /// Read new files of this directory (local or hdfs://).
-    #[arg(long, conflicts_with_all = ["socket", "kafka"], required_unless_present_any = ["socket", "kafka"])]
+    /// Read new files of this directory (local or hdfs://host:port/path).
+    #[arg(long, value_name = "DIR", value_parser = parse_input_dir)]
     dir: Option<String>,
     /// Read lines from this TCP server, host:port.
-    #[arg(long, conflicts_with = "kafka")]
-    socket: Option<String>,
-    /// Read the records of a Kafka topic through these brokers, host:port (with --topic).
-    #[arg(long, requires = "topic")]
+    #[arg(long, value_name = "HOST:PORT")]
+    socket: Option<HostPort>,
+    /// Read the records of a Kafka topic through these brokers, host:port[,host:port...] (with --topic).
+    #[arg(long, value_name = "BROKERS", requires = "topic", value_parser = check_brokers)]
     kafka: Option<String>,
     /// The Kafka topic.
     #[arg(long)]
@@ -29,22 +36,26 @@ struct Cli {
     /// Keep a write-ahead log of received lines.
     #[arg(long)]
     wal: bool,
-    /// Output directory.
-    #[arg(long)]
+    /// Output directory (local or hdfs://host:port/path).
+    #[arg(long, value_name = "DIR", value_parser = parse_output_dir)]
     output: String,
-    /// Checkpoint interval, e.g. 2s (default: about 10 s).
-    #[arg(long)]
+    /// Checkpoint interval, e.g. 2s (default: the smallest multiple of the batch of at least 10 s).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     checkpoint_interval: Option<Duration>,
     #[command(flatten)]
     job: JobArgs,
 }
 
+fn check_brokers(s: &str) -> Result<String, stream_runtime::args::AddrError> {
+    parse_brokers(s).map(|_| s.to_string())
+}
+
 fn main() -> ExitCode {
-    init_logging();
-    let cli = Cli::parse();
-    let Some(checkpoint) = cli.job.checkpoint.clone() else {
-        eprintln!("error: --checkpoint <dir> is required");
-        return ExitCode::FAILURE;
+    // The common --checkpoint is required here.
+    let command = Cli::command().mut_arg("checkpoint", |a| a.required(true));
+    let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
     };
     let input = match (cli.dir, cli.socket, cli.kafka) {
         (Some(d), _, _) => Input::Dir(d),
@@ -67,6 +78,14 @@ fn main() -> ExitCode {
         checkpoint_interval: cli.checkpoint_interval,
         write_ahead_log: cli.wal,
     };
+    let checkpoint = cli.job.checkpoint.unwrap_or_default();
+    if cli.job.explain {
+        let mut ssc = build(&settings);
+        ssc.checkpoint(checkpoint);
+        print!("{}", ssc.explain());
+        return ExitCode::SUCCESS;
+    }
+    init_logging();
     match get_or_create(&checkpoint, &settings) {
         Ok(ssc) => run_until_stopped(ssc, cli.job.duration),
         Err(e) => {

@@ -2,25 +2,25 @@
 //! stopped one was, and [`StreamingContext::get_or_create`] which reads it back.
 //!
 //! A checkpoint (every checkpoint interval, plus one at start and one at a graceful stop)
-//! holds the job's [`Plan`], its zero time, the time of the last batch it covers, the
-//! position of every input and the state of every stateful operation, framed, checksummed
-//! and renamed into place. Between checkpoints, the batch log records what every batch holds
+//! holds the fingerprint of the job's plan, its zero time, the time of the last batch it
+//! covers, the position of every input and the state of every stateful operation, framed,
+//! checksummed and renamed into place. Between checkpoints, the batch log records what every batch holds
 //! before it runs. Recovery restores the newest whole checkpoint, then re-runs every logged
 //! batch after it with the same data; outputs commit idempotently, so the re-run batches
 //! leave each output once.
 
+mod checkpointer;
 pub(crate) mod codec;
+pub(crate) mod fingerprint;
 pub(crate) mod frames;
-mod job;
-pub(crate) mod plan;
 pub(crate) mod store;
 pub(crate) mod wal;
 mod writer;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use job::{restore, snapshot, JobCheckpoints};
-pub(crate) use plan::Plan;
+pub(crate) use checkpointer::{restore, snapshot, Checkpointer};
+pub(crate) use fingerprint::Fingerprint;
 pub(crate) use store::CheckpointStore;
 pub use wal::WriteAheadLog;
 pub(crate) use writer::Writer;
@@ -80,7 +80,9 @@ pub enum CheckpointError {
 /// The job-level part of a checkpoint (the first frame, JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Meta {
-    pub(crate) plan: Plan,
+    /// Named `plan` in the file (checkpoints written before the rename still read).
+    #[serde(rename = "plan")]
+    pub(crate) fingerprint: Fingerprint,
     /// The time before the first batch: the recovered job keeps the same batch grid.
     pub(crate) zero: Time,
     /// The last batch whose effects the state holds.
@@ -171,7 +173,7 @@ impl StreamingContext {
             return Ok(ssc);
         };
         let (meta, states) = decode(dir, &payload)?;
-        let changes = meta.plan.changes(&ssc.plan());
+        let changes = meta.fingerprint.changes(&ssc.fingerprint());
         if !changes.is_empty() {
             return Err(CheckpointError::PlanChanged { dir: dir.to_string(), changes }.into());
         }

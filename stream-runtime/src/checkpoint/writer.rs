@@ -13,13 +13,13 @@ use crate::time::Time;
 /// write what is queued and end.
 #[derive(Debug)]
 pub(crate) struct Writer {
-    tx: Option<Sender<Job>>,
+    tx: Option<Sender<Request>>,
     thread: Option<JoinHandle<()>>,
 }
 
 /// What the writer thread is asked to do.
 #[derive(Debug)]
-enum Job {
+enum Request {
     /// Write the checkpoint of a time.
     Write(Time, Vec<u8>),
     /// Answer once everything before is written.
@@ -30,12 +30,12 @@ impl Writer {
     pub(crate) fn start(store: Arc<CheckpointStore>) -> std::io::Result<Writer> {
         // One checkpoint waiting besides the one being written; a newer one replaces neither
         // (it is skipped: the batch log keeps recovery exact, only longer).
-        let (tx, rx) = crossbeam_channel::bounded::<Job>(1);
+        let (tx, rx) = crossbeam_channel::bounded::<Request>(1);
         let thread = std::thread::Builder::new().name("sluice-checkpoint".into()).spawn(move || {
-            for job in rx {
-                let (t, file) = match job {
-                    Job::Write(t, file) => (t, file),
-                    Job::Flush(done) => {
+            for request in rx {
+                let (t, file) = match request {
+                    Request::Write(t, file) => (t, file),
+                    Request::Flush(done) => {
                         let _ = done.send(());
                         continue;
                     }
@@ -55,7 +55,7 @@ impl Writer {
     /// Queues the checkpoint of time `t`; skipped with a warning when the writer is behind.
     pub(crate) fn submit(&self, t: Time, file: Vec<u8>) {
         if let Some(tx) = &self.tx {
-            if let Err(TrySendError::Full(_)) = tx.try_send(Job::Write(t, file)) {
+            if let Err(TrySendError::Full(_)) = tx.try_send(Request::Write(t, file)) {
                 tracing::warn!(time = %t, "checkpoint skipped: the previous one is still being written");
             }
         }
@@ -66,7 +66,7 @@ impl Writer {
     pub(crate) fn write_now(&self, t: Time, file: Vec<u8>) {
         if let Some(tx) = &self.tx {
             let (done, written) = crossbeam_channel::bounded(1);
-            if tx.send(Job::Write(t, file)).is_ok() && tx.send(Job::Flush(done)).is_ok() {
+            if tx.send(Request::Write(t, file)).is_ok() && tx.send(Request::Flush(done)).is_ok() {
                 let _ = written.recv();
             }
         }

@@ -54,21 +54,7 @@ fn block<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> Re
     rx.recv().map_err(|_| "the HDFS request was dropped (the client panicked)".to_string())
 }
 
-/// Splits an `hdfs://authority/path` URL into its authority and path (`/` when empty).
-///
-/// ```
-/// use stream_runtime::fs::hdfs::split_url;
-/// assert_eq!(split_url("hdfs://nn:8020/user/me"), Some(("nn:8020", "/user/me")));
-/// assert_eq!(split_url("hdfs://nn:8020"), Some(("nn:8020", "/")));
-/// assert_eq!(split_url("file:///tmp"), None);
-/// ```
-pub fn split_url(url: &str) -> Option<(&str, &str)> {
-    let rest = url.strip_prefix("hdfs://")?;
-    Some(match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    })
-}
+pub use super::split_hdfs_url as split_url;
 
 /// An HDFS cluster reached through one namenode (or HA nameservice) authority.
 ///

@@ -1,7 +1,8 @@
 //! One filesystem layer for everything that touches files: file streams, text outputs and
 //! (later) checkpoints. Local paths and `file://` URLs are served by [`LocalFs`], `hdfs://`
-//! URLs by [`hdfs::HdfsFs`].
+//! URLs by `hdfs::HdfsFs` (cargo feature `hdfs`).
 
+#[cfg(feature = "hdfs")]
 pub mod hdfs;
 mod local;
 
@@ -59,9 +60,13 @@ pub enum FsError {
         /// The cause, as the remote side reported it.
         message: String,
     },
-    /// The URL names a filesystem Sluice does not support.
-    #[error("unsupported filesystem URL {0:?} (use a local path, file:// or hdfs://)")]
-    Unsupported(String),
+    /// An `hdfs://` URL in a build without the cargo feature `hdfs`.
+    #[error("{0:?}: this build of stream-runtime has no HDFS client (cargo feature `hdfs`)")]
+    HdfsNotCompiled(String),
+    /// The URL names no filesystem Sluice can use: an unsupported scheme, `hdfs://` without a
+    /// namenode, an empty path.
+    #[error(transparent)]
+    Unsupported(#[from] crate::args::DirError),
 }
 
 impl FsError {
@@ -93,26 +98,43 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug {
     fn delete(&self, path: &str, recursive: bool) -> Result<(), FsError>;
 }
 
+/// Splits an `hdfs://authority/path` URL into its authority and path (`/` when empty).
+///
+/// ```
+/// use stream_runtime::fs::split_hdfs_url as split_url;
+/// assert_eq!(split_url("hdfs://nn:8020/user/me"), Some(("nn:8020", "/user/me")));
+/// assert_eq!(split_url("hdfs://nn:8020"), Some(("nn:8020", "/")));
+/// assert_eq!(split_url("file:///tmp"), None);
+/// ```
+pub fn split_hdfs_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("hdfs://")?;
+    Some(match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    })
+}
+
 /// The filesystem serving `url` and the path within it.
 ///
 /// ```
 /// let (_fs, path) = stream_runtime::fs::resolve("file:///tmp/in").unwrap();
 /// assert_eq!(path, "/tmp/in");
+/// # #[cfg(feature = "hdfs")] {
 /// // An HDFS client is created without contacting the namenode.
 /// let (_fs, path) = stream_runtime::fs::resolve("hdfs://127.0.0.1:9000/user/me/in").unwrap();
 /// assert_eq!(path, "/user/me/in");
+/// # }
 /// assert!(stream_runtime::fs::resolve("s3://bucket/x").is_err());
+/// assert!(stream_runtime::fs::resolve("hdfs:///no/namenode").is_err());
 /// ```
 pub fn resolve(url: &str) -> Result<(Arc<dyn FileSystem>, String), FsError> {
-    if let Some(rest) = url.strip_prefix("file://") {
-        return Ok((Arc::new(LocalFs), rest.to_string()));
-    }
-    if let Some((authority, path)) = hdfs::split_url(url) {
-        return Ok((hdfs::HdfsFs::connect(authority)?, path.to_string()));
-    }
-    match url.find("://") {
-        Some(_) => Err(FsError::Unsupported(url.to_string())),
-        None => Ok((Arc::new(LocalFs), url.to_string())),
+    let path = crate::args::dir_path(url)?.to_string();
+    match split_hdfs_url(url) {
+        #[cfg(feature = "hdfs")]
+        Some((authority, _)) => Ok((hdfs::HdfsFs::connect(authority)?, path)),
+        #[cfg(not(feature = "hdfs"))]
+        Some(_) => Err(FsError::HdfsNotCompiled(url.to_string())),
+        None => Ok((Arc::new(LocalFs), path)),
     }
 }
 

@@ -3,8 +3,7 @@ use rayon::prelude::*;
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::{fast_map, Data, Key};
-use crate::error::StreamingError;
-use crate::node::{Env, Node, NodeRef};
+use crate::node::Env;
 use crate::shuffle::{route, transpose};
 use crate::stream::Upstream;
 use crate::time::Time;
@@ -13,42 +12,34 @@ use crate::DStream;
 /// The values of one key on each side of a [`cogroup`](DStream::cogroup).
 pub type CoGrouped<V, W> = (Vec<V>, Vec<W>);
 
-struct CoGroup<L: Chain, R: Chain> {
-    left: Upstream<L>,
-    right: Upstream<R>,
-}
-
-impl<K, V, W, L, R> Node<(K, CoGrouped<V, W>)> for CoGroup<L, R>
-where
-    K: Key,
-    V: Data,
-    W: Data,
-    L: Chain<Out = (K, V)>,
-    R: Chain<Out = (K, W)>,
-{
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<(K, CoGrouped<V, W>)>> {
-        let n = env.parallelism;
-        let (left, right) = rayon::join(
-            || self.left.pass(t, env, |c, p| route(c.run_partition(p), n)),
-            || self.right.pass(t, env, |c, p| route(c.run_partition(p), n)),
-        );
-        let (left, right) = (transpose(left?, n), transpose(right?, n));
-        let parts = left
-            .into_par_iter()
-            .zip(right)
-            .map(|(ls, rs)| {
-                let mut groups = fast_map::<K, CoGrouped<V, W>>();
-                for (k, v) in ls.into_iter().flatten() {
-                    groups.entry(k).or_default().0.push(v);
-                }
-                for (k, w) in rs.into_iter().flatten() {
-                    groups.entry(k).or_default().1.push(w);
-                }
-                groups.into_iter().collect()
-            })
-            .collect();
-        Some(Batch::from_partitions(parts))
-    }
+/// Both sides hash-partitioned by key, then grouped per reduce partition in parallel.
+fn cogroup<K: Key, V: Data, W: Data, L: Chain<Out = (K, V)>, R: Chain<Out = (K, W)>>(
+    left: &Upstream<L>,
+    right: &Upstream<R>,
+    t: Time,
+    env: &Env,
+) -> Option<Batch<(K, CoGrouped<V, W>)>> {
+    let n = env.parallelism;
+    let (left, right) = rayon::join(
+        || left.pass(t, env, |c, p| route(c.run_partition(p), n)),
+        || right.pass(t, env, |c, p| route(c.run_partition(p), n)),
+    );
+    let (left, right) = (transpose(left?, n), transpose(right?, n));
+    let parts = left
+        .into_par_iter()
+        .zip(right)
+        .map(|(ls, rs)| {
+            let mut groups = fast_map::<K, CoGrouped<V, W>>();
+            for (k, v) in ls.into_iter().flatten() {
+                groups.entry(k).or_default().0.push(v);
+            }
+            for (k, w) in rs.into_iter().flatten() {
+                groups.entry(k).or_default().1.push(w);
+            }
+            groups.into_iter().collect()
+        })
+        .collect();
+    Some(Batch::from_partitions(parts))
 }
 
 impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
@@ -71,15 +62,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         self,
         other: DStream<'a, (K, W), C2>,
     ) -> DStream<'a, (K, CoGrouped<V, W>)> {
-        if self.slide_duration() != other.slide_duration() {
-            self.ctx.record_error(StreamingError::DifferentSlideDurations {
-                left: self.slide_duration(),
-                right: other.slide_duration(),
-            });
-        }
-        let (ctx, left) = self.upstream();
-        let (_, right) = other.upstream();
-        let slide = left.slide();
-        DStream::from_node(ctx, NodeRef::new(CoGroup { left, right }, slide))
+        self.binary(other, cogroup)
     }
 }

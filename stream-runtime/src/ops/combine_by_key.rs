@@ -1,10 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::{Data, Key};
-use crate::node::{Env, Node, NodeRef};
 use crate::shuffle::{reduce_side, Combiner};
-use crate::stream::Upstream;
-use crate::time::Time;
 use crate::DStream;
 
 /// The functions of a keyed aggregation (Spark's `combineByKey`), plus `finish`, which turns
@@ -14,39 +11,6 @@ pub(crate) struct Aggregator<Cr, Mv, Mc, Fi> {
     pub(crate) merge_value: Mv,
     pub(crate) merge_combiners: Mc,
     pub(crate) finish: Fi,
-}
-
-/// Map-side combine fused into the chain's pass, then a hash shuffle to `partitions`.
-pub(crate) struct CombineByKey<C: Chain, Cr, Mv, Mc, Fi, A> {
-    pub(crate) up: Upstream<C>,
-    pub(crate) agg: Aggregator<Cr, Mv, Mc, Fi>,
-    pub(crate) _combiner: std::marker::PhantomData<fn() -> A>,
-    pub(crate) partitions: Option<usize>,
-}
-
-impl<K, V, A, B, C, Cr, Mv, Mc, Fi> Node<(K, B)> for CombineByKey<C, Cr, Mv, Mc, Fi, A>
-where
-    K: Key,
-    V: Data,
-    A: Send,
-    B: Data,
-    C: Chain<Out = (K, V)>,
-    Cr: Fn(V) -> A + Send + Sync,
-    Mv: Fn(&mut A, V) + Send + Sync,
-    Mc: Fn(&mut A, A) + Send + Sync,
-    Fi: Fn(A) -> Option<B> + Send + Sync,
-{
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<(K, B)>> {
-        let n = self.partitions.unwrap_or(env.parallelism);
-        let agg = &self.agg;
-        let combiners = self.up.pass(t, env, |c, p| {
-            let mut comb = Combiner::new(n);
-            c.push_all(p, &mut |(k, v)| comb.add(k, v, &agg.create, &agg.merge_value));
-            comb.finish(&agg.create, &agg.merge_value)
-        })?;
-        let finish = |k, a| (agg.finish)(a).map(|b| (k, b));
-        Some(Batch::from_partitions(reduce_side(combiners, &agg.merge_combiners, finish)))
-    }
 }
 
 impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
@@ -89,9 +53,16 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         Mc: Fn(&mut A, A) + Send + Sync + 'static,
         Fi: Fn(A) -> Option<B> + Send + Sync + 'static,
     {
-        let (ctx, up) = self.upstream();
-        let slide = up.slide();
-        let node = CombineByKey { up, agg, partitions, _combiner: std::marker::PhantomData };
-        DStream::from_node(ctx, NodeRef::new(node, slide))
+        // Map-side combine fused into the chain's pass, then a hash shuffle to `partitions`.
+        self.unary(move |up, t, env| {
+            let n = partitions.unwrap_or(env.parallelism);
+            let combiners = up.pass(t, env, |c, p| {
+                let mut comb = Combiner::new(n);
+                c.push_all(p, &mut |(k, v)| comb.add(k, v, &agg.create, &agg.merge_value));
+                comb.finish(&agg.create, &agg.merge_value)
+            })?;
+            let finish = |k, a| (agg.finish)(a).map(|b| (k, b));
+            Some(Batch::from_partitions(reduce_side(combiners, &agg.merge_combiners, finish)))
+        })
     }
 }

@@ -1,23 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::Data;
-use crate::node::{Env, Node, NodeRef};
-use crate::stream::Upstream;
-use crate::time::Time;
 use crate::DStream;
-
-struct Count<C: Chain>(Upstream<C>);
-
-impl<C: Chain> Node<u64> for Count<C> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<u64>> {
-        let counts = self.0.pass(t, env, |c, p| {
-            let mut n = 0u64;
-            c.push_all(p, &mut |_| n += 1);
-            n
-        })?;
-        Some(Batch::from(vec![counts.into_iter().sum::<u64>()]))
-    }
-}
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Emits the number of records of each batch: exactly one element, `0` for an empty batch.
@@ -27,8 +11,13 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// assert_eq!(out, vec![vec![0], vec![1], vec![2]]);
     /// ```
     pub fn count(self) -> DStream<'a, u64> {
-        let (ctx, up) = self.upstream();
-        let slide = up.slide();
-        DStream::from_node(ctx, NodeRef::new(Count(up), slide))
+        self.unary(|up, t, env| {
+            let counts = up.pass(t, env, |c, p| {
+                let mut n = 0u64;
+                c.push_all(p, &mut |_| n += 1);
+                n
+            })?;
+            Some(Batch::from(vec![counts.into_iter().sum::<u64>()]))
+        })
     }
 }

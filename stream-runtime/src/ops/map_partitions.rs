@@ -1,28 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::Data;
-use crate::node::{Env, Node, NodeRef};
-use crate::stream::Upstream;
-use crate::time::Time;
 use crate::DStream;
-
-struct MapPartitions<C: Chain, F> {
-    up: Upstream<C>,
-    f: F,
-}
-
-impl<C, U, I, F> Node<U> for MapPartitions<C, F>
-where
-    C: Chain,
-    U: Data,
-    I: IntoIterator<Item = U>,
-    F: Fn(std::vec::IntoIter<C::Out>) -> I + Send + Sync,
-{
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<U>> {
-        let parts = self.up.pass(t, env, |c, p| (self.f)(c.run_partition(p).into_iter()).into_iter().collect())?;
-        Some(Batch::from_partitions(parts))
-    }
-}
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Applies `f` to each partition's records as a whole (Spark's `mapPartitions`).
@@ -39,8 +18,9 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         I: IntoIterator<Item = U>,
         F: Fn(std::vec::IntoIter<T>) -> I + Send + Sync + 'static,
     {
-        let (ctx, up) = self.upstream();
-        let slide = up.slide();
-        DStream::from_node(ctx, NodeRef::new(MapPartitions { up, f }, slide))
+        self.unary(move |up, t, env| {
+            let parts = up.pass(t, env, |c, p| f(c.run_partition(p).into_iter()).into_iter().collect())?;
+            Some(Batch::from_partitions(parts))
+        })
     }
 }

@@ -13,6 +13,7 @@ mod join;
 mod map;
 mod map_partitions;
 mod map_values;
+mod operator;
 mod reduce;
 mod reduce_by_key;
 mod repartition;

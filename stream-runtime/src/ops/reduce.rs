@@ -1,33 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::Data;
-use crate::node::{Env, Node, NodeRef};
-use crate::stream::Upstream;
-use crate::time::Time;
 use crate::DStream;
-
-struct Reduce<C: Chain, F> {
-    up: Upstream<C>,
-    f: F,
-}
-
-impl<C: Chain, F: Fn(C::Out, C::Out) -> C::Out + Send + Sync> Node<C::Out> for Reduce<C, F> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<C::Out>> {
-        let f = &self.f;
-        let partials = self.up.pass(t, env, |c, p| {
-            let mut acc: Option<C::Out> = None;
-            c.push_all(p, &mut |x| {
-                acc = Some(match acc.take() {
-                    Some(a) => f(a, x),
-                    None => x,
-                })
-            });
-            acc
-        })?;
-        let total = partials.into_iter().flatten().reduce(f);
-        Some(Batch::from(total.into_iter().collect::<Vec<_>>()))
-    }
-}
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Reduces each batch to one element with the associative function `f`; an empty batch
@@ -41,8 +15,19 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     where
         F: Fn(T, T) -> T + Send + Sync + 'static,
     {
-        let (ctx, up) = self.upstream();
-        let slide = up.slide();
-        DStream::from_node(ctx, NodeRef::new(Reduce { up, f }, slide))
+        self.unary(move |up, t, env| {
+            let partials = up.pass(t, env, |c, p| {
+                let mut acc: Option<T> = None;
+                c.push_all(p, &mut |x| {
+                    acc = Some(match acc.take() {
+                        Some(a) => f(a, x),
+                        None => x,
+                    })
+                });
+                acc
+            })?;
+            let total = partials.into_iter().flatten().reduce(&f);
+            Some(Batch::from(total.into_iter().collect::<Vec<_>>()))
+        })
     }
 }

@@ -1,37 +1,30 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::Data;
-use crate::node::{Env, Node, NodeRef};
+use crate::node::Env;
 use crate::stream::Upstream;
 use crate::time::Time;
 use crate::DStream;
 
-struct Repartition<C: Chain> {
-    up: Upstream<C>,
-    n: usize,
-}
-
-impl<C: Chain> Node<C::Out> for Repartition<C> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<C::Out>> {
-        let n = self.n;
-        let spread = self.up.pass(t, env, |c, p| {
-            let mut out: Vec<Vec<C::Out>> = (0..n).map(|_| Vec::new()).collect();
-            let mut i = 0;
-            c.push_all(p, &mut |x| {
-                out[i % n].push(x);
-                i += 1;
-            });
-            out
-        })?;
-        let mut parts: Vec<Vec<C::Out>> = (0..n).map(|_| Vec::new()).collect();
-        for (m, buckets) in spread.into_iter().enumerate() {
-            // Rotate the start per map partition so small partitions still spread evenly.
-            for (r, b) in buckets.into_iter().enumerate() {
-                parts[(r + m) % n].extend(b);
-            }
+/// Round robin from every map partition into `n`, the start rotated per map partition so
+/// small partitions still spread evenly.
+fn repartition<C: Chain>(up: &Upstream<C>, n: usize, t: Time, env: &Env) -> Option<Batch<C::Out>> {
+    let spread = up.pass(t, env, |c, p| {
+        let mut out: Vec<Vec<C::Out>> = (0..n).map(|_| Vec::new()).collect();
+        let mut i = 0;
+        c.push_all(p, &mut |x| {
+            out[i % n].push(x);
+            i += 1;
+        });
+        out
+    })?;
+    let mut parts: Vec<Vec<C::Out>> = (0..n).map(|_| Vec::new()).collect();
+    for (m, buckets) in spread.into_iter().enumerate() {
+        for (r, b) in buckets.into_iter().enumerate() {
+            parts[(r + m) % n].extend(b);
         }
-        Some(Batch::from_partitions(parts))
     }
+    Some(Batch::from_partitions(parts))
 }
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
@@ -44,8 +37,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// assert_eq!(out, vec![vec![20; 5]]);
     /// ```
     pub fn repartition(self, n: usize) -> DStream<'a, T> {
-        let (ctx, up) = self.upstream();
-        let slide = up.slide();
-        DStream::from_node(ctx, NodeRef::new(Repartition { up, n: n.max(1) }, slide))
+        let n = n.max(1);
+        self.unary(move |up, t, env| repartition(up, n, t, env))
     }
 }

@@ -1,34 +1,11 @@
-use super::union::{check_same_slide, parents_at};
+use super::operator::no_batch;
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::context::StreamingContext;
 use crate::data::Data;
 use crate::error::StreamingError;
-use crate::node::{Env, Node, NodeRef};
 use crate::time::Time;
 use crate::DStream;
-
-struct Transform<T, F>(Vec<NodeRef<T>>, F);
-
-impl<T: Data, U: Data, F: Fn(Vec<Batch<T>>, Time) -> Batch<U> + Send + Sync> Node<U> for Transform<T, F> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<U>> {
-        Some((self.1)(parents_at(&self.0, t, env, "transform"), t))
-    }
-}
-
-struct TransformWith<T, U, F>(NodeRef<T>, NodeRef<U>, F);
-
-impl<T: Data, U: Data, V: Data, F> Node<V> for TransformWith<T, U, F>
-where
-    F: Fn(Batch<T>, Batch<U>, Time) -> Batch<V> + Send + Sync,
-{
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<V>> {
-        let a = parents_at(std::slice::from_ref(&self.0), t, env, "transform");
-        let b = parents_at(std::slice::from_ref(&self.1), t, env, "transform");
-        let (a, b) = (a.into_iter().next()?, b.into_iter().next()?);
-        Some((self.2)(a, b, t))
-    }
-}
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Applies an arbitrary batch-to-batch function, given the batch time (Spark's
@@ -50,10 +27,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         F: Fn(Batch<T>, Time) -> Batch<U> + Send + Sync + 'static,
     {
         let ctx = self.ctx;
-        let node = self.into_node();
-        let slide = node.slide();
-        let g = move |mut b: Vec<Batch<T>>, t| f(b.pop().unwrap_or_default(), t);
-        DStream::from_node(ctx, NodeRef::new(Transform(vec![node], g), slide))
+        ctx.nary(vec![self.into_node()], "transform", move |mut b, t| Some(f(b.pop().unwrap_or_default(), t)))
     }
 
     /// Applies a function to the batches of this stream and `other` at the same time (Spark's
@@ -73,11 +47,10 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     where
         F: Fn(Batch<T>, Batch<U>, Time) -> Batch<V> + Send + Sync + 'static,
     {
-        let ctx = self.ctx;
-        check_same_slide(ctx, [self.slide_duration(), other.slide_duration()]);
-        let (a, b) = (self.into_node(), other.into_node());
-        let slide = a.slide();
-        DStream::from_node(ctx, NodeRef::new(TransformWith(a, b, f), slide))
+        self.binary(other, move |a, b, t, env| match (a.collect(t, env), b.collect(t, env)) {
+            (Some(a), Some(b)) => Some(f(a, b, t)),
+            _ => no_batch("transform", t),
+        })
     }
 }
 
@@ -100,9 +73,7 @@ impl StreamingContext {
         if streams.is_empty() {
             self.record_error(StreamingError::EmptyStreamList("transform"));
         }
-        let nodes: Vec<NodeRef<T>> = streams.into_iter().map(DStream::into_node).collect();
-        check_same_slide(self, nodes.iter().map(NodeRef::slide));
-        let slide = nodes.first().map_or(self.batch_duration(), NodeRef::slide);
-        DStream::from_node(self, NodeRef::new(Transform(nodes, f), slide))
+        let nodes = streams.into_iter().map(DStream::into_node).collect();
+        self.nary(nodes, "transform", move |batches, t| Some(f(batches, t)))
     }
 }

@@ -3,44 +3,11 @@ use crate::chain::Chain;
 use crate::context::StreamingContext;
 use crate::data::Data;
 use crate::error::StreamingError;
-use crate::node::{Env, Node, NodeRef};
-use crate::time::Time;
+use crate::node::NodeRef;
 use crate::DStream;
 
-/// The batches of every parent at the same time, in parent order. A parent without a batch at
-/// `t` fails the job with Spark's message.
-pub(crate) fn parents_at<T: Data>(parents: &[NodeRef<T>], t: Time, env: &Env, what: &str) -> Vec<Batch<T>> {
-    parents
-        .iter()
-        .map(|p| match p.get(t, env) {
-            Some(b) => b,
-            None => panic!("Could not generate RDD from a parent for {what} at time {t}"),
-        })
-        .collect()
-}
-
-/// Records a validation error unless all `slides` are equal.
-pub(crate) fn check_same_slide(ctx: &StreamingContext, slides: impl IntoIterator<Item = crate::Duration>) {
-    let mut slides = slides.into_iter();
-    if let Some(first) = slides.next() {
-        if let Some(other) = slides.find(|s| *s != first) {
-            ctx.record_error(StreamingError::DifferentSlideDurations { left: first, right: other });
-        }
-    }
-}
-
-struct Union<T>(Vec<NodeRef<T>>);
-
-impl<T: Data> Node<T> for Union<T> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<T>> {
-        parents_at(&self.0, t, env, "unifying").into_iter().reduce(Batch::union)
-    }
-}
-
 fn union_of<'a, T: Data>(ctx: &'a StreamingContext, parents: Vec<NodeRef<T>>) -> DStream<'a, T> {
-    check_same_slide(ctx, parents.iter().map(NodeRef::slide));
-    let slide = parents.first().map_or(ctx.batch_duration(), NodeRef::slide);
-    DStream::from_node(ctx, NodeRef::new(Union(parents), slide))
+    ctx.nary(parents, "unifying", |batches, _| batches.into_iter().reduce(Batch::union))
 }
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {

@@ -54,6 +54,9 @@ impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
     pub fn save_as_text_files(self, prefix: &str, suffix: &str) {
         let name = format!("save_as_text_files({prefix})");
         let target = fs::resolve(prefix);
+        if let Err(e) = &target {
+            self.context().record_error(crate::StreamingError::InvalidConfig(format!("save_as_text_files: {e}")));
+        }
         let suffix = suffix.to_string();
         self.output(name, move |batch, t| {
             let (fs, path): &(Arc<dyn FileSystem>, String) = target.as_ref().map_err(|e| e.to_string())?;

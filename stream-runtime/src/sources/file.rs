@@ -8,6 +8,8 @@ use super::lines::{chunk_bounds, Decoder};
 use super::{register, Allocated, Source};
 use crate::batch::Batch;
 use crate::context::{Input, StreamingContext};
+use crate::error::StreamingError;
+#[cfg(feature = "hdfs")]
 use crate::fs::hdfs::HdfsFs;
 use crate::fs::{self, FileStatus, FileSystem, FsError};
 use crate::metrics::{SourceCounters, SourceStats};
@@ -19,7 +21,12 @@ use crate::DStream;
 /// Files at least this large are split into several partitions.
 const SPLIT_BYTES: usize = 1 << 20;
 
+/// Without the `hdfs` feature no filesystem is HDFS.
+#[cfg(not(feature = "hdfs"))]
+type HdfsFs = std::convert::Infallible;
+
 /// HDFS splits are at most this large (HDFS's default block size).
+#[cfg(feature = "hdfs")]
 const HDFS_MAX_SPLIT: u64 = 128 << 20;
 
 /// Options of [`text_file_stream_with`](StreamingContext::text_file_stream_with).
@@ -69,7 +76,9 @@ struct FileSource {
     /// down for longer than the remember window are still new to it (Spark gets the same by
     /// generating a batch for every interval the job was down).
     resume: Mutex<Option<Time>>,
-    missing_reported: Mutex<bool>,
+    /// Listings that failed since the last one that worked: the first is reported, the
+    /// count when listing works again.
+    failed_listings: Mutex<u64>,
     allocated: Allocated<Vec<FileStatus>>,
     limit: usize,
     counters: SourceCounters,
@@ -196,6 +205,7 @@ impl FileSource {
 /// Reads an HDFS file as line splits in parallel: ranged reads of about equal size (at least
 /// one per block, `2 * parallelism` for files of [`SPLIT_BYTES`] or more), each line read by
 /// the split holding its first byte.
+#[cfg(feature = "hdfs")]
 fn read_splits(hdfs: &HdfsFs, path: &str, parallelism: usize, decoder: &Decoder<'_>) -> Result<Vec<Vec<Str>>, FsError> {
     let file = hdfs.open(path)?;
     let pieces = if file.len() >= SPLIT_BYTES as u64 { 2 * parallelism } else { 1 };
@@ -204,6 +214,22 @@ fn read_splits(hdfs: &HdfsFs, path: &str, parallelism: usize, decoder: &Decoder<
         .into_par_iter()
         .map(|(s, e)| file.read_split(s, e).map(|split| decoder.lines(split.bytes(), split.offset)))
         .collect()
+}
+
+#[cfg(not(feature = "hdfs"))]
+fn read_splits(hdfs: &HdfsFs, _: &str, _: usize, _: &Decoder<'_>) -> Result<Vec<Vec<Str>>, FsError> {
+    match *hdfs {}
+}
+
+/// The HDFS client of `dir`, when it is an `hdfs://` URL.
+#[cfg(feature = "hdfs")]
+fn hdfs_of(dir: &str) -> Option<Arc<HdfsFs>> {
+    fs::hdfs::split_url(dir).and_then(|(authority, _)| HdfsFs::connect(authority).ok())
+}
+
+#[cfg(not(feature = "hdfs"))]
+fn hdfs_of(_: &str) -> Option<Arc<HdfsFs>> {
+    None
 }
 
 impl Input for FileSource {
@@ -222,20 +248,20 @@ impl Input for FileSource {
         };
         let files = match self.select(fs.as_ref(), dir, t) {
             Ok(files) => {
-                let mut reported = self.missing_reported.lock();
-                if *reported {
-                    tracing::info!(source = %self.url, "the directory can be listed again");
-                    *reported = false;
+                let mut failed = self.failed_listings.lock();
+                if *failed > 0 {
+                    tracing::warn!(source = %self.url, "the directory can be listed again, after {failed} failed listings");
+                    *failed = 0;
                 }
                 files
             }
             Err(e) => {
                 self.counters.errors.add(1);
-                let mut reported = self.missing_reported.lock();
-                if !*reported {
+                let mut failed = self.failed_listings.lock();
+                if *failed == 0 {
                     tracing::warn!(source = %self.url, "cannot list the directory: {e}; batches stay empty until it can be listed");
-                    *reported = true;
                 }
+                *failed += 1;
                 Vec::new()
             }
         };
@@ -328,17 +354,21 @@ impl StreamingContext {
         let b = batch.as_millis().max(1);
         let remember_batches = (options.min_remember.as_millis().max(1) + b - 1) / b;
         let initial_threshold = if options.new_files_only { self.clock.now() } else { Time::from_millis(0) };
+        let target = fs::resolve(dir).map_err(|e| e.to_string());
+        if let Err(e) = &target {
+            self.record_error(StreamingError::InvalidConfig(format!("text_file_stream: {e}")));
+        }
         let source = FileSource {
             url: dir.to_string(),
-            target: fs::resolve(dir).map_err(|e| e.to_string()),
-            hdfs: fs::hdfs::split_url(dir).and_then(|(authority, _)| HdfsFs::connect(authority).ok()),
+            target,
+            hdfs: hdfs_of(dir),
             options,
             initial_threshold: Mutex::new(initial_threshold),
             remember: batch * remember_batches,
             recent: Mutex::new(BTreeMap::new()),
             last: Mutex::new(None),
             resume: Mutex::new(None),
-            missing_reported: Mutex::new(false),
+            failed_listings: Mutex::new(0),
             allocated: Allocated::default(),
             limit: self.conf.max_line_bytes,
             counters: SourceCounters::default(),

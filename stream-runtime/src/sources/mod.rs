@@ -2,6 +2,7 @@
 //! generated (`allocate`) and hands it over when the batch is processed.
 
 mod file;
+#[cfg(feature = "kafka")]
 pub(crate) mod kafka;
 mod lines;
 mod queue;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use file::FileStreamOptions;
+#[cfg(feature = "kafka")]
 pub use kafka::{KafkaClient, KafkaError, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets};
 pub use queue::BatchQueue;
 pub use socket::SocketOptions;

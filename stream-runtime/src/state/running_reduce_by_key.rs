@@ -6,8 +6,8 @@ use super::store::{Part, Slot};
 use crate::chain::Chain;
 use crate::data::{Data, Key, Persist};
 use crate::node::{Env, NodeRef};
+use crate::shuffle::hash_partitions;
 use crate::time::Time;
-use crate::window::sliding::hash_partitions;
 use crate::DStream;
 
 /// Folds each batch's per-key partials into the state; keys without data are not touched.

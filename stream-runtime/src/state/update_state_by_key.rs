@@ -8,8 +8,8 @@ use super::store::{part_of, Part, Slot};
 use crate::chain::Chain;
 use crate::data::{Data, FastMap, Key, Persist};
 use crate::node::{Env, NodeRef};
+use crate::shuffle::hash_partitions;
 use crate::time::Time;
-use crate::window::sliding::hash_partitions;
 use crate::DStream;
 
 /// Spark's `StateDStream`: every key in the state or in the batch goes through `f`.

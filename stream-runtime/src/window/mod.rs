@@ -24,7 +24,7 @@ mod group_by_key_and_window;
 mod reduce_by_key_and_window;
 mod reduce_by_key_and_window_inv;
 mod reduce_by_window;
-pub(crate) mod sliding;
+mod sliding;
 mod two_stacks;
 #[allow(clippy::module_inception)]
 mod window;

@@ -2,14 +2,13 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{
-    check, hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts, windowed, Kind, Sliding,
-};
+use super::sliding::{check, windowed, Kind, Sliding};
 use super::two_stacks::TwoStacks;
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes};
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
+use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts};
 use crate::time::{Duration, Time};
 use crate::DStream;
 

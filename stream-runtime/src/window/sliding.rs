@@ -1,21 +1,18 @@
 //! The machinery every windowed operator shares: a node that ingests each parent batch at
 //! every tick, evicts what left the window, and emits at its own slide.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rayon::prelude::*;
 
 use crate::batch::Batch;
 use crate::checkpoint::codec::{from_bytes, to_bytes};
 use crate::checkpoint::frames::{decode_frames, encode_frames};
 use crate::context::{StreamingContext, Tick};
-use crate::data::{hash_of, Data, FastMap, Key};
+use crate::data::Data;
 
 use crate::error::StreamingError;
 use crate::node::{Env, Node, NodeRef};
-use crate::shuffle::{partition_of, route};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -35,64 +32,6 @@ pub(crate) trait Sliding: Send + 'static {
     fn save(&self) -> Result<Vec<u8>, String>;
     /// Takes back what [`save`](Self::save) made.
     fn restore(&mut self, saved: &[u8]) -> Result<(), String>;
-}
-
-/// Encodes one frame per partition, in parallel.
-pub(crate) fn save_parts<P: Sync>(
-    parts: &[P],
-    f: impl Fn(&P) -> Result<Vec<u8>, String> + Sync + Send,
-) -> Result<Vec<u8>, String> {
-    let frames: Result<Vec<Vec<u8>>, String> = parts.par_iter().map(f).collect();
-    Ok(encode_frames(&frames?))
-}
-
-/// Decodes partitions saved by [`save_parts`]; when their count is not `n` (the job was
-/// restarted with another thread count), `regroup` re-hashes them into `n`.
-pub(crate) fn restore_parts<P: Send>(
-    saved: &[u8],
-    n: usize,
-    f: impl Fn(&[u8]) -> Result<P, String> + Sync + Send,
-    regroup: impl FnOnce(Vec<P>, usize) -> Vec<P>,
-) -> Result<Vec<P>, String> {
-    let frames = decode_frames(saved)?;
-    let parts: Vec<P> = frames.par_iter().map(|b| f(b)).collect::<Result<_, _>>()?;
-    Ok(if parts.len() == n { parts } else { regroup(parts, n) })
-}
-
-/// Re-hashes per-partition rings of keyed items into `n` partitions. Every ring holds the
-/// same batch times in the same order (each batch is ingested into every partition).
-pub(crate) fn reroute_rings<K: Key, X>(
-    rings: Vec<VecDeque<(Time, Vec<X>)>>,
-    n: usize,
-    key: impl Fn(&X) -> &K,
-) -> Vec<VecDeque<(Time, Vec<X>)>> {
-    let mut out: Vec<VecDeque<(Time, Vec<X>)>> = (0..n).map(|_| VecDeque::new()).collect();
-    let mut rings: Vec<_> = rings.into_iter().map(VecDeque::into_iter).collect();
-    loop {
-        let mut time = None;
-        let mut buckets: Vec<Vec<X>> = (0..n).map(|_| Vec::new()).collect();
-        for ring in &mut rings {
-            if let Some((t, items)) = ring.next() {
-                time = Some(t);
-                for x in items {
-                    buckets[partition_of(hash_of(key(&x)), n)].push(x);
-                }
-            }
-        }
-        let Some(t) = time else { return out };
-        for (o, b) in out.iter_mut().zip(buckets) {
-            o.push_back((t, b));
-        }
-    }
-}
-
-/// Re-hashes the entries of per-partition maps into `n` maps.
-pub(crate) fn reroute_maps<K: Key, V>(maps: Vec<FastMap<K, V>>, n: usize) -> Vec<FastMap<K, V>> {
-    let mut out: Vec<FastMap<K, V>> = (0..n).map(|_| FastMap::default()).collect();
-    for (k, v) in maps.into_iter().flatten() {
-        out[partition_of(hash_of(&k), n)].insert(k, v);
-    }
-    out
 }
 
 /// Which validation message a window uses: Spark's `WindowedDStream` or
@@ -198,15 +137,4 @@ pub(crate) fn windowed<'a, A: Sliding>(
     let core = Arc::new(Core { name, parent, window, state: Mutex::new((None, op)) });
     ctx.add_tick(Box::new(Ticker(Arc::clone(&core))));
     DStream::from_node(ctx, NodeRef::new(Emit(core), slide))
-}
-
-/// The records of a keyed batch in `n` hash partitions. A batch from `reduce_by_key` or
-/// `group_by_key` into `n` partitions is hash-partitioned already and passes through; any
-/// other batch (an empty one without partitions) is routed.
-pub(crate) fn hash_partitions<K: Key, V>(batch: Batch<(K, V)>, n: usize) -> Vec<Vec<(K, V)>> {
-    if batch.num_partitions() == n {
-        batch.into_partitions()
-    } else {
-        route(batch.into_vec(), n)
-    }
 }

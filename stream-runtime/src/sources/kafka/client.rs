@@ -76,11 +76,11 @@ impl KafkaClient {
     /// assert!(matches!(err, KafkaError::InvalidOptions(_)));
     /// ```
     pub fn new(brokers: &str, options: &KafkaOptions) -> Result<KafkaClient, KafkaError> {
-        let bootstrap: Vec<String> =
-            brokers.split(',').map(str::trim).filter(|b| !b.is_empty()).map(String::from).collect();
-        if bootstrap.is_empty() {
-            return Err(KafkaError::InvalidOptions(format!("no bootstrap broker in {brokers:?}")));
-        }
+        let bootstrap: Vec<String> = crate::args::parse_brokers(brokers)
+            .map_err(|e| KafkaError::InvalidOptions(e.to_string()))?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("sluice-kafka")

@@ -5,16 +5,16 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::{encode, CheckpointError, CheckpointStore, Meta, Plan, Recovery, Writer};
+use super::{encode, CheckpointError, CheckpointStore, Fingerprint, Meta, Recovery, Writer};
 use crate::context::Graph;
 use crate::time::{Duration, Time};
 
 /// Checkpointing of one running job.
 #[derive(Debug)]
-pub(crate) struct JobCheckpoints {
+pub(crate) struct Checkpointer {
     pub(crate) store: Arc<CheckpointStore>,
     writer: Writer,
-    plan: Plan,
+    fingerprint: Fingerprint,
     zero: Time,
     interval: Duration,
     /// Held while a batch is allocated and logged, and while input positions are read, so a
@@ -22,15 +22,15 @@ pub(crate) struct JobCheckpoints {
     pub(crate) allocating: Mutex<()>,
 }
 
-impl JobCheckpoints {
+impl Checkpointer {
     pub(crate) fn new(
         store: Arc<CheckpointStore>,
-        plan: Plan,
+        fingerprint: Fingerprint,
         zero: Time,
         interval: Duration,
     ) -> std::io::Result<Self> {
         let writer = Writer::start(Arc::clone(&store))?;
-        Ok(JobCheckpoints { store, writer, plan, zero, interval, allocating: Mutex::new(()) })
+        Ok(Checkpointer { store, writer, fingerprint, zero, interval, allocating: Mutex::new(()) })
     }
 
     /// Whether batch `t` is followed by a checkpoint.
@@ -62,7 +62,7 @@ impl JobCheckpoints {
             let _between_batches = self.allocating.lock();
             graph.inputs.iter().map(|i| i.position()).collect()
         };
-        snapshot_with(graph, self.plan.clone(), self.zero, t, positions)
+        snapshot_with(graph, self.fingerprint.clone(), self.zero, t, positions)
     }
 
     /// Checkpoints after batch `t` in the background (skipped if the writer is behind).
@@ -86,7 +86,7 @@ impl JobCheckpoints {
 /// cannot be serialized.
 fn snapshot_with(
     graph: &Graph,
-    plan: Plan,
+    fingerprint: Fingerprint,
     zero: Time,
     t: Time,
     positions: impl FnOnce() -> Vec<Option<serde_json::Value>>,
@@ -106,13 +106,13 @@ fn snapshot_with(
             }
         }
     }
-    let meta = Meta { plan, zero, time: t, positions: positions(), saved };
+    let meta = Meta { fingerprint, zero, time: t, positions: positions(), saved };
     Some(encode(&meta, &states))
 }
 
 /// The checkpoint file after batch `t` of a graph that is not running.
-pub(crate) fn snapshot(graph: &Graph, plan: Plan, zero: Time, t: Time) -> Option<Vec<u8>> {
-    snapshot_with(graph, plan, zero, t, || graph.inputs.iter().map(|i| i.position()).collect())
+pub(crate) fn snapshot(graph: &Graph, fingerprint: Fingerprint, zero: Time, t: Time) -> Option<Vec<u8>> {
+    snapshot_with(graph, fingerprint, zero, t, || graph.inputs.iter().map(|i| i.position()).collect())
 }
 
 /// Puts a recovered job back where its checkpoint says: the state of every stateful

@@ -1,5 +1,6 @@
-//! The fingerprint of a job's plan, kept in every checkpoint so that a recovery by a changed
-//! job is refused with what changed, instead of running old state through new code.
+//! The fingerprint of a job's plan (what a checkpoint's state depends on), kept in every
+//! checkpoint so that a recovery by a changed job is refused with what changed, instead of
+//! running old state through new code.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,16 +9,16 @@ use crate::time::Duration;
 /// What a checkpoint must agree with to be recovered: the batch interval, the inputs, the
 /// stateful operations (windows and state, in registration order) and the outputs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Plan {
+pub(crate) struct Fingerprint {
     pub(crate) batch: Duration,
     pub(crate) inputs: Vec<String>,
     pub(crate) stateful: Vec<String>,
     pub(crate) outputs: Vec<String>,
 }
 
-impl Plan {
+impl Fingerprint {
     /// How `self` (the checkpointed plan) differs from `now`, one line per change.
-    pub(crate) fn changes(&self, now: &Plan) -> Vec<String> {
+    pub(crate) fn changes(&self, now: &Fingerprint) -> Vec<String> {
         let mut out = Vec::new();
         if self.batch != now.batch {
             out.push(format!("batch interval {} -> {}", self.batch, now.batch));
@@ -44,8 +45,8 @@ impl Plan {
 mod tests {
     use super::*;
 
-    fn plan(batch: i64, outputs: &[&str]) -> Plan {
-        Plan {
+    fn fingerprint(batch: i64, outputs: &[&str]) -> Fingerprint {
+        Fingerprint {
             batch: Duration::millis(batch),
             inputs: vec!["text_file_stream(in)".into()],
             stateful: vec!["running_reduce_by_key".into()],
@@ -55,9 +56,9 @@ mod tests {
 
     #[test]
     fn changes_name_what_moved() {
-        let old = plan(1000, &["print"]);
+        let old = fingerprint(1000, &["print"]);
         assert!(old.changes(&old.clone()).is_empty());
-        let new = plan(2000, &["print", "save_as_text_files(out)"]);
+        let new = fingerprint(2000, &["print", "save_as_text_files(out)"]);
         assert_eq!(
             old.changes(&new),
             vec!["batch interval 1000 ms -> 2000 ms", "output 2 added: save_as_text_files(out)"]

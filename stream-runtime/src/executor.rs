@@ -1,0 +1,176 @@
+//! The executor: the one per-batch step every way of running a job shares.
+//!
+//! A batch at time `t` is always the same four things: cut the data of `t` from every input
+//! ([`Executor::allocate`]), advance every stateful operation and run every output in
+//! registration order, then collect the inputs' failures ([`Executor::run`]). Only the driver
+//! that chooses the times differs:
+//!
+//! - the real-time loop ([`RunningContext`](crate::RunningContext)): a generator thread waits
+//!   for the clock, allocates and logs each batch, and a processor thread runs it, checkpoints
+//!   and reports it;
+//! - the stepped driver ([`Stepped`]): batch after batch at `k * batch` on a manual clock, for
+//!   the test kit ([`Harness`](crate::testing::Harness), [`Stepper`](crate::testing::Stepper))
+//!   and for [`Simulation`](crate::Simulation).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use crate::clock::ManualClock;
+use crate::context::{Driver, Graph, StreamingContext};
+use crate::error::StreamingError;
+use crate::node::Env;
+use crate::time::{Duration, Time};
+
+/// A validated graph, its environment and its worker threads.
+pub(crate) struct Executor {
+    graph: Graph,
+    env: Env,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor").field("env", &self.env).finish_non_exhaustive()
+    }
+}
+
+impl Executor {
+    /// An executor of `graph` in `env`, with `env.parallelism` worker threads.
+    pub(crate) fn new(graph: Graph, env: Env) -> Result<Executor, StreamingError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(env.parallelism.max(1))
+            .thread_name(|i| format!("sluice-worker-{i}"))
+            .build()
+            .map_err(|e| StreamingError::InvalidConfig(format!("cannot start worker threads: {e}")))?;
+        Ok(Executor { graph, env, pool: Arc::new(pool) })
+    }
+
+    /// The graph it runs.
+    pub(crate) fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The environment batches run in.
+    pub(crate) fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// Runs `f` on a worker thread of the pool, so the parallel work of the batches `f` runs
+    /// needs no hand-off; called from a worker already, it runs `f` in place.
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(f)
+    }
+
+    /// Generates the inputs of batch `t`: fixes the data of `t` in every input; returns the
+    /// records allocated, where the inputs know it.
+    pub(crate) fn allocate(&self, t: Time) -> u64 {
+        self.graph.inputs.iter().map(|i| i.allocate(t)).sum()
+    }
+
+    /// Runs batch `t` (allocated before): advances the stateful operations, then runs every
+    /// output in registration order, then collects what the inputs could not deliver. User
+    /// panics and output failures are caught and returned; they never stop the job.
+    pub(crate) fn run(&self, t: Time) -> Vec<StreamingError> {
+        self.install(|| run_batch(&self.graph, t, &self.env))
+    }
+
+    /// [`allocate`](Self::allocate) and [`run`](Self::run) batch `t`.
+    pub(crate) fn step(&self, t: Time) -> Vec<StreamingError> {
+        self.install(|| {
+            self.allocate(t);
+            run_batch(&self.graph, t, &self.env)
+        })
+    }
+}
+
+fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
+    let mut errors = Vec::new();
+    for tick in &graph.ticks {
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| tick.tick(t, env))) {
+            errors.push(StreamingError::BatchFailed { time: t, output: "state".into(), cause: panic_text(&p) });
+        }
+    }
+    for out in &graph.outputs {
+        let cause = match catch_unwind(AssertUnwindSafe(|| out.run(t, env))) {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e,
+            Err(p) => panic_text(&p),
+        };
+        tracing::error!(time = %t, output = %out.name(), "batch failed: {cause}");
+        errors.push(StreamingError::BatchFailed { time: t, output: out.name(), cause });
+    }
+    for input in &graph.inputs {
+        if let Some(cause) = input.failure(t) {
+            errors.push(StreamingError::InputFailed { input: input.name(), time: t, cause });
+        }
+    }
+    errors
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        format!("user function panicked: {s}")
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        format!("user function panicked: {s}")
+    } else {
+        "user function panicked".to_string()
+    }
+}
+
+/// The stepped driver: runs batches one after the other at `zero + k * batch` (zero time 0),
+/// as fast as they compute, with no clock, receivers or checkpoints. Validated with
+/// [`Driver::Stepped`], so a stateful graph needs no checkpoint directory.
+#[derive(Debug)]
+pub(crate) struct Stepped {
+    executor: Executor,
+    time: Time,
+}
+
+impl Stepped {
+    /// A context for stepping: batch interval `batch`, `threads` worker threads, and a manual
+    /// clock at the zero time (sources that read the clock see the batches' times).
+    pub(crate) fn context(batch: Duration, threads: usize) -> StreamingContext {
+        StreamingContext::new(batch).with_threads(threads).with_clock(Arc::new(ManualClock::new(Time::from_millis(0))))
+    }
+
+    /// Validates `ssc` for stepping and takes its graph.
+    pub(crate) fn new(ssc: StreamingContext) -> Result<Stepped, StreamingError> {
+        ssc.validate(Driver::Stepped)?;
+        let zero = Time::from_millis(0);
+        let env = Env { zero, batch: ssc.conf.batch, parallelism: ssc.conf.threads.max(1) };
+        let executor = Executor::new(ssc.graph.into_inner(), env)?;
+        Ok(Stepped { executor, time: zero })
+    }
+
+    /// The executor.
+    pub(crate) fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    /// The time of the last batch run (the zero time before the first).
+    pub(crate) fn time(&self) -> Time {
+        self.time
+    }
+
+    /// Continues after batch `t` (a recovered checkpoint's).
+    pub(crate) fn resume_after(&mut self, t: Time) {
+        self.time = t;
+    }
+
+    /// Runs the next batch; returns its errors.
+    pub(crate) fn next_batch(&mut self) -> Vec<StreamingError> {
+        self.time = self.time + self.executor.env.batch;
+        self.executor.step(self.time)
+    }
+
+    /// Runs the next `n` batches; returns their errors, in order.
+    pub(crate) fn run(&mut self, n: usize) -> Vec<StreamingError> {
+        self.on_pool(|s| (0..n).flat_map(|_| s.next_batch()).collect())
+    }
+
+    /// Runs `f` on a worker thread of the pool (the batches it steps need no hand-off).
+    pub(crate) fn on_pool<R: Send>(&mut self, f: impl FnOnce(&mut Stepped) -> R + Send) -> R {
+        let pool = Arc::clone(&self.executor.pool);
+        pool.install(|| f(self))
+    }
+}

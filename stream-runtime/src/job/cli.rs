@@ -1,0 +1,238 @@
+//! Running a job from a binary: common command-line options, logging, signals, exit codes
+//! (feature `cli`).
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use clap::{Arg, ArgAction, Args as _, Command, FromArgMatches as _};
+
+use super::spec::Args;
+use super::stream_job::StreamJob;
+use crate::context::StreamingContext;
+use crate::error::StreamingError;
+use crate::time::Duration;
+
+/// The options every Sluice job accepts (flatten them into the job's own `clap` parser).
+///
+/// ```
+/// use clap::Parser;
+/// #[derive(Parser)]
+/// struct Cli {
+///     #[command(flatten)]
+///     job: stream_runtime::job::JobArgs,
+/// }
+/// let cli = Cli::parse_from(["job", "--batch", "2s", "--master", "local[4]", "--duration", "10"]);
+/// assert_eq!(cli.job.threads(2).unwrap(), 4);
+/// assert_eq!(cli.job.batch, Some(stream_runtime::Duration::seconds(2)));
+/// assert_eq!(cli.job.duration, Some(stream_runtime::Duration::seconds(10)));
+/// ```
+// The command-line text comes from the fields' docs; `about = None` keeps these docs out of
+// the jobs' `--help`. Negative numbers parse as values, so `--threads -1` is refused by the
+// value's parser (with why), not by clap as an unknown option.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(version, about = None, long_about = None, allow_negative_numbers = true)]
+pub struct JobArgs {
+    /// Batch interval, e.g. 1s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub batch: Option<Duration>,
+    /// Worker threads.
+    #[arg(long, value_name = "N", conflicts_with = "master")]
+    pub threads: Option<usize>,
+    /// Spark-style master, `local`, `local[N]` or `local[*]`.
+    #[arg(long, value_name = "MASTER")]
+    pub master: Option<String>,
+    /// Stop by itself after this long (e.g. 30 or 30s).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub duration: Option<Duration>,
+    /// Checkpoint directory (local path or hdfs:// URL).
+    #[arg(long, value_name = "DIR", value_parser = crate::args::parse_output_dir)]
+    pub checkpoint: Option<String>,
+    /// Print the job's plan and exit.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+impl JobArgs {
+    /// The thread count: `--threads`, else `--master local[N]`, else `default`.
+    pub fn threads(&self, default: usize) -> Result<usize, StreamingError> {
+        if let Some(n) = self.threads {
+            return Ok(n);
+        }
+        match self.master.as_deref() {
+            None => Ok(default),
+            Some("local") => Ok(1),
+            Some("local[*]") => Ok(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(default)),
+            Some(m) => m
+                .strip_prefix("local[")
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| {
+                    StreamingError::InvalidConfig(format!("unsupported master {m:?}: use local, local[N] or local[*]"))
+                }),
+        }
+    }
+
+    /// A context configured from these options, with defaults for what they leave out.
+    pub fn context(
+        &self,
+        name: &str,
+        default_batch: Duration,
+        default_threads: usize,
+    ) -> Result<StreamingContext, StreamingError> {
+        let mut ssc = StreamingContext::new(self.batch.unwrap_or(default_batch))
+            .with_threads(self.threads(default_threads)?)
+            .with_name(name);
+        if let Some(dir) = &self.checkpoint {
+            ssc.checkpoint(dir.clone());
+        }
+        Ok(ssc)
+    }
+}
+
+/// What is logged without `RUST_LOG`: warnings, but none of the HDFS client's, which repeats
+/// a raw `IOError(Os { code: 111, .. })` for every call while a namenode is down; the engine
+/// reports such failures itself, once, with the path and a count.
+pub const DEFAULT_LOG_FILTER: &str = "warn,hdfs_native=off";
+
+/// Sends logs to standard error: warnings only by default (the job's own output stays
+/// readable), more with `RUST_LOG` (e.g. `RUST_LOG=info` or `RUST_LOG=stream_runtime=debug`);
+/// coloured only when standard error is a terminal.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+/// Starts `ssc`, runs until `duration` elapses, the job stops, or SIGINT/SIGTERM asks for a
+/// graceful stop (a second signal exits at once), then stops gracefully.
+///
+/// Exit status: 0 when every batch succeeded, 1 when a batch failed or the job could not
+/// start (the error is printed), 130 after a second signal.
+pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> ExitCode {
+    let signalled = crate::signals::stop_on_signals();
+    let running = match ssc.start() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let deadline = duration.map(|d| std::time::Instant::now() + d.to_std());
+    let mut failed = false;
+    loop {
+        match running.await_termination_or_timeout(Duration::millis(100)) {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed = true;
+            }
+        }
+        if signalled.load(Ordering::SeqCst) || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            break;
+        }
+    }
+    running.stop(true);
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The command line of a [`StreamJob`] (feature `cli`).
+impl StreamJob {
+    /// The job's command line: its parameters as positional arguments, then [`JobArgs`].
+    pub fn command(&self) -> Command {
+        let mut cmd = JobArgs::augment_args(Command::new(self.spec.name)).about(None).long_about(None);
+        if !self.spec.about.is_empty() {
+            cmd = cmd.about(self.spec.about);
+        }
+        for p in self.spec.params {
+            let check = p.check;
+            cmd = cmd.arg(
+                Arg::new(p.name)
+                    .value_name(p.value_name)
+                    .help(format!("{} ({})", p.name, p.ty))
+                    .action(ArgAction::Set)
+                    .required_unless_present("explain")
+                    .value_parser(move |s: &str| check(s).map(|()| s.to_string())),
+            );
+        }
+        cmd
+    }
+
+    /// Runs the job with the process's command line; returns the exit status: 0 when every
+    /// batch succeeded (or after `--help`, `--explain`), 1 when a batch failed or the job could
+    /// not start, 2 for a bad command line.
+    pub fn run(&self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// Runs the job with command line `argv` (the program name first), as [`run`](Self::run).
+    pub fn run_from<I, T>(&self, argv: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = match self.command().try_get_matches_from(argv) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = e.print();
+                return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            }
+        };
+        let job = match JobArgs::from_arg_matches(&matches) {
+            Ok(j) => j,
+            Err(e) => {
+                let _ = e.print();
+                return ExitCode::from(2);
+            }
+        };
+        if job.explain {
+            return crate::settings::explain(&self.spec, &job);
+        }
+        let values =
+            self.spec.params.iter().map(|p| matches.get_one::<String>(p.name).cloned().unwrap_or_default()).collect();
+        init_logging();
+        let mut ssc = match job.context(self.spec.name, self.batch(), self.spec.threads) {
+            Ok(ssc) => ssc,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if job.checkpoint.is_none() {
+            if let Some(dir) = self.spec.checkpoint {
+                ssc.checkpoint(dir);
+            }
+        }
+        if let Err(e) = (self.build)(&mut ssc, &Args { values }) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        let checked = crate::settings::Effective::of(&self.spec, &job)
+            .and_then(|settings| crate::settings::check_start(&self.spec.requires, &ssc, &settings));
+        if let Err(e) = checked {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+        // With a checkpoint directory, the job continues from its newest checkpoint.
+        if let Some(dir) = ssc.conf.checkpoint_dir.clone() {
+            ssc = match StreamingContext::get_or_create(&dir, move || ssc) {
+                Ok(ssc) => ssc,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+        }
+        run_until_stopped(ssc, job.duration)
+    }
+}
