@@ -2,6 +2,7 @@
 //! workspace root; each `.rs` has its expected `.stderr` beside it (regenerate with
 //! `TRYBUILD=overwrite`, then review). Every input is valid Rust apart from the error it
 //! shows, and the macro keeps the body on error, so rustc's own errors in it appear too.
+#![forbid(unsafe_code)]
 
 #[test]
 fn ui() {

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use stream_runtime::prelude::*;
-use stream_runtime::{SettingsError, StreamingError};
+use stream_runtime::SettingsError;
 
 /// Counts of values over a 4-second window sliding every 2 seconds: stateful (kept with an
 /// inverse function), so it needs a checkpoint directory.
@@ -34,14 +34,12 @@ fn status(code: ExitCode) -> String {
 #[test]
 fn explain_checks_the_window_against_the_batch_flag_and_names_it() {
     let explained = WINDOWED_COUNTS.explain(["windowed_counts", "--batch", "3s", "--checkpoint", "/c"]).unwrap();
-    let not_a_multiple = |what, duration| {
-        StreamingError::Settings(SettingsError::WindowNotMultipleOfBatch {
-            op: Some("count_by_value_and_window".into()),
-            what,
-            duration,
-            batch: Duration::seconds(3),
-            batch_from_flag: true,
-        })
+    let not_a_multiple = |what, duration| SettingsError::WindowNotMultipleOfBatch {
+        op: Some("count_by_value_and_window".into()),
+        what,
+        duration,
+        batch: Duration::seconds(3),
+        batch_from_flag: true,
     };
     assert_eq!(
         explained.errors,
@@ -62,10 +60,7 @@ fn explain_checks_the_window_against_the_batch_flag_and_names_it() {
 #[test]
 fn a_stateful_job_needs_a_checkpoint_flag_and_runs_with_one() {
     let explained = WINDOWED_COUNTS.explain(["windowed_counts"]).unwrap();
-    assert_eq!(
-        explained.errors,
-        [StreamingError::Settings(SettingsError::CheckpointRequired { ops: vec!["count_by_value_and_window".into()] })]
-    );
+    assert_eq!(explained.errors, [SettingsError::CheckpointRequired { ops: vec!["count_by_value_and_window".into()] }]);
     // Refused at start, before anything runs.
     assert_eq!(
         status(WINDOWED_COUNTS.run_from(["windowed_counts", "3", "--duration", "0"])),
