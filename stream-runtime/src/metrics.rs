@@ -11,6 +11,9 @@ pub struct BatchInfo {
     pub batch_time: Time,
     /// Records the inputs allocated to the batch (0 where unknown, as Spark's file streams).
     pub num_records: u64,
+    /// Records of each input, in registration order; empty where unknown (the batches a
+    /// recovered job replays from its batch log).
+    pub input_records: Vec<u64>,
     /// From the batch time to the start of processing.
     pub scheduling_delay: std::time::Duration,
     /// Time spent processing the batch: every output operation and stateful node.
