@@ -112,8 +112,10 @@ fn the_api_and_the_metrics_agree_with_the_jobs_batches() {
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
     let sample = |name: &str| scrape.samples.iter().find(|s| s.metric == name).map(|s| s.value.clone());
     use prometheus_parse::Value as P;
-    assert_eq!(sample("sluice_batches_total"), Some(P::Counter(3.0)));
-    assert_eq!(sample("sluice_input_records_total"), Some(P::Counter(7.0)));
+    // The parser reads an OpenMetrics counter (`# TYPE x counter` above `x_total`) as untyped.
+    assert_eq!(sample("sluice_batches_total"), Some(P::Untyped(3.0)));
+    assert_eq!(sample("sluice_input_records_total"), Some(P::Untyped(7.0)));
+    assert!(text.contains("# TYPE sluice_batches counter\n") && text.contains("# TYPE sluice_input_records counter\n"));
     assert_eq!(sample("sluice_running_batches"), Some(P::Gauge(0.0)));
     let seconds: f64 = reported.iter().map(|b| b.processing_time.as_secs_f64()).sum();
     match sample("sluice_batch_processing_time_seconds") {
