@@ -160,49 +160,95 @@ fn a_taken_default_port_moves_to_the_next() {
     running.stop(false);
 }
 
-/// A request with a JSON body over a fresh connection: the status code and the JSON answer.
+/// A request with a JSON body over a fresh connection: the status code and the JSON answer,
+/// read up to its `Content-Length` or its last chunk (chromedriver keeps connections open).
 fn call(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
     let body = body.map(Value::to_string).unwrap_or_default();
-    let mut c = TcpStream::connect(addr).unwrap();
+    let c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
     write!(
-        c,
+        &c,
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
-    let mut response = String::new();
-    c.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let mut r = std::io::BufReader::new(c);
+    let mut line = String::new();
+    let mut next_line = |r: &mut std::io::BufReader<TcpStream>| {
+        line.clear();
+        std::io::BufRead::read_line(r, &mut line).unwrap();
+        line.trim_end().to_string()
+    };
+    let status = next_line(&mut r).split(' ').nth(1).unwrap().parse().unwrap();
+    let (mut length, mut chunked) = (None, false);
+    loop {
+        let header = next_line(&mut r).to_ascii_lowercase();
+        if header.is_empty() {
+            break;
+        }
+        if let Some(v) = header.strip_prefix("content-length:") {
+            length = Some(v.trim().parse::<usize>().unwrap());
+        }
+        chunked |= header.starts_with("transfer-encoding:") && header.contains("chunked");
+    }
+    let mut answer = Vec::new();
+    if chunked {
+        loop {
+            let size = usize::from_str_radix(next_line(&mut r).split(';').next().unwrap().trim(), 16).unwrap();
+            let mut chunk = vec![0; size + 2];
+            r.read_exact(&mut chunk).unwrap();
+            answer.extend_from_slice(&chunk[..size]);
+            if size == 0 {
+                break;
+            }
+        }
+    } else if let Some(n) = length {
+        answer.resize(n, 0);
+        r.read_exact(&mut answer).unwrap();
+    } else {
+        r.read_to_end(&mut answer).unwrap();
+    }
+    let value = serde_json::from_slice(&answer)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}: {}", String::from_utf8_lossy(&answer)));
+    (status, value)
 }
 
 /// A headless Chromium driven over WebDriver (`/usr/bin/chromedriver`), closed on drop.
 struct Browser {
-    driver: std::process::Child,
     addr: SocketAddr,
     session: String,
+    _driver: Driver,
 }
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f866cc1c0e2";
+/// The chromedriver process, killed on drop.
+struct Driver(std::process::Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
     fn start() -> Browser {
         let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let driver = std::process::Command::new("/usr/bin/chromedriver")
+        let driver = Driver(std::process::Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={}", addr.port()))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("/usr/bin/chromedriver: install it with scripts/install-test-deps.sh");
+            .expect("/usr/bin/chromedriver: install it with scripts/install-test-deps.sh"));
         wait_for("chromedriver", || TcpStream::connect(addr).is_ok());
         let caps = serde_json::json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1100,1000"]
         }}}});
         let (status, answer) = call(addr, "POST", "/session", Some(&caps));
         assert_eq!(status, 200, "{answer}");
-        let session = answer["value"]["sessionId"].as_str().unwrap().to_string();
-        Browser { driver, addr, session }
+        let session = answer["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {answer}")).to_string();
+        Browser { addr, session, _driver: driver }
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -217,7 +263,7 @@ impl Browser {
 
     fn find_all(&self, css: &str) -> Vec<String> {
         let found = self.call("POST", "/elements", Some(serde_json::json!({"using": "css selector", "value": css})));
-        found.as_array().unwrap().iter().map(|e| e[ELEMENT].as_str().unwrap().to_string()).collect()
+        found.as_array().unwrap().iter().map(|e| e[ELEMENT].as_str().unwrap_or_else(|| panic!("{found}")).to_string()).collect()
     }
 
     fn text(&self, element: &str) -> String {
@@ -228,8 +274,6 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = call(self.addr, "DELETE", &format!("/session/{}", self.session), None);
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
