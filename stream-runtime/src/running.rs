@@ -80,7 +80,7 @@ impl RunningContext {
         // job before it reads anything.
         #[cfg(feature = "ui")]
         let ui = match &conf.ui {
-            Some(ui) => Some(crate::ui::Ui::start(ui, &conf, graph)?),
+            Some(ui) => crate::ui::Ui::start(ui, &conf, graph)?,
             None => None,
         };
         let checkpoints = match &conf.checkpoint_dir {

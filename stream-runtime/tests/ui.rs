@@ -129,7 +129,7 @@ fn the_api_and_the_metrics_agree_with_the_jobs_batches() {
 
     let (status, page) = get(addr, "/");
     assert_eq!(status, 200);
-    assert!(page.contains(&format!("socket_text_stream(127.0.0.1:")), "{page}");
+    assert!(page.contains("socket_text_stream(127.0.0.1:"), "{page}");
     let (status, page) = get(addr, &format!("/batch/{first}"));
     assert!(status == 200 && page.contains("<td class=\"num\">2</td>"), "{page}");
 
@@ -235,19 +235,22 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 impl Browser {
     fn start() -> Browser {
         let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let driver = Driver(std::process::Command::new("/usr/bin/chromedriver")
-            .arg(format!("--port={}", addr.port()))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("/usr/bin/chromedriver: install it with scripts/install-test-deps.sh"));
+        let driver = Driver(
+            std::process::Command::new("/usr/bin/chromedriver")
+                .arg(format!("--port={}", addr.port()))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("/usr/bin/chromedriver: install it with scripts/install-test-deps.sh"),
+        );
         wait_for("chromedriver", || TcpStream::connect(addr).is_ok());
         let caps = serde_json::json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1100,1000"]
         }}}});
         let (status, answer) = call(addr, "POST", "/session", Some(&caps));
         assert_eq!(status, 200, "{answer}");
-        let session = answer["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {answer}")).to_string();
+        let session =
+            answer["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {answer}")).to_string();
         Browser { addr, session, _driver: driver }
     }
 
@@ -263,7 +266,12 @@ impl Browser {
 
     fn find_all(&self, css: &str) -> Vec<String> {
         let found = self.call("POST", "/elements", Some(serde_json::json!({"using": "css selector", "value": css})));
-        found.as_array().unwrap().iter().map(|e| e[ELEMENT].as_str().unwrap_or_else(|| panic!("{found}")).to_string()).collect()
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[ELEMENT].as_str().unwrap_or_else(|| panic!("{found}")).to_string())
+            .collect()
     }
 
     fn text(&self, element: &str) -> String {

@@ -191,7 +191,10 @@ mod tests {
         assert_eq!(route(&m, "/api/v1/streaming/nothing").status, 404);
         assert_eq!(route(&m, "/nothing").status, 404);
         let stats: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/statistics").body).unwrap();
-        assert_eq!((stats["numTotalCompletedBatches"].as_u64(), stats["numReceivedRecords"].as_u64()), (Some(2), Some(12)));
+        assert_eq!(
+            (stats["numTotalCompletedBatches"].as_u64(), stats["numReceivedRecords"].as_u64()),
+            (Some(2), Some(12))
+        );
         assert_eq!(stats["avgInputRate"], 6.0, "12 records over two one-second batches");
         let inputs: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/inputs").body).unwrap();
         assert_eq!(inputs[0]["records"], 12);

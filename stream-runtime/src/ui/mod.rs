@@ -83,7 +83,6 @@ impl UiConf {
     pub fn at(addr: SocketAddr) -> UiConf {
         UiConf { addr, next_port_when_taken: false, ..UiConf::default() }
     }
-
 }
 
 /// The value of the job option `--ui`: `off`, a port (`4050`, on 127.0.0.1) or an address
@@ -189,12 +188,24 @@ pub(crate) struct Ui {
 }
 
 impl Ui {
-    /// Binds the address of `ui` and starts serving; prints where to standard error.
-    pub(crate) fn start(ui: &UiConf, conf: &Conf, graph: &Graph) -> Result<Ui, StreamingError> {
+    /// Binds the address of `ui` and starts serving; prints where to standard error. An
+    /// address given exactly that cannot be bound is an error; the default address with every
+    /// following port taken is a warning, and the job runs without the page (`Ok(None)`).
+    pub(crate) fn start(ui: &UiConf, conf: &Conf, graph: &Graph) -> Result<Option<Ui>, StreamingError> {
         let monitor = Arc::new(Monitor::new(conf, ui.retained_batches, graph));
-        let listener = http::bind(ui.addr, if ui.next_port_when_taken { PORT_RETRIES } else { 0 }).map_err(|e| {
-            StreamingError::InvalidConfig(format!("the Streaming UI cannot listen on {}: {e} (use --ui ADDR or --ui off)", ui.addr))
-        })?;
+        let listener = match http::bind(ui.addr, if ui.next_port_when_taken { PORT_RETRIES } else { 0 }) {
+            Ok(l) => l,
+            Err(e) if ui.next_port_when_taken => {
+                tracing::warn!(addr = %ui.addr, "no Streaming UI: ports {} to {} are taken ({e})", ui.addr.port(), ui.addr.port().saturating_add(PORT_RETRIES));
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(StreamingError::InvalidConfig(format!(
+                    "the Streaming UI cannot listen on {}: {e} (use --ui ADDR or --ui off)",
+                    ui.addr
+                )))
+            }
+        };
         let handler = {
             let monitor = Arc::clone(&monitor);
             move |path: &str| api::route(&monitor, path)
@@ -202,7 +213,7 @@ impl Ui {
         let server = http::Server::start(listener, handler)
             .map_err(|e| StreamingError::InvalidConfig(format!("cannot start the Streaming UI: {e}")))?;
         eprintln!("Streaming UI at http://{}", server.addr());
-        Ok(Ui { monitor, server })
+        Ok(Some(Ui { monitor, server }))
     }
 
     /// Where it listens.

@@ -24,7 +24,8 @@ pub(crate) fn escape_html(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}\
+const STYLE: &str =
+    "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}\
 td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#eee}\
 .num{text-align:right}svg{background:#fafafa;border:1px solid #ddd}.muted{color:#777}";
 
@@ -78,7 +79,8 @@ pub(crate) fn timeline(m: &Monitor, chart: &str) -> Option<String> {
         );
     }
     let line: Vec<String> = points.iter().map(|&(t, v)| format!("{:.1},{:.1}", x(t), y(v))).collect();
-    let _ = write!(svg, "<polyline fill=\"none\" stroke=\"#2a6ebb\" stroke-width=\"1.5\" points=\"{}\"/>", line.join(" "));
+    let _ =
+        write!(svg, "<polyline fill=\"none\" stroke=\"#2a6ebb\" stroke-width=\"1.5\" points=\"{}\"/>", line.join(" "));
     if let [(t, v)] = points[..] {
         let _ = write!(svg, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#2a6ebb\"/>", x(t), y(v));
     }

@@ -73,17 +73,25 @@ impl Metrics {
         registry.register("batches", "Batches completed", batches.clone());
         registry.register("failed_output_operations", "Output operations that failed", failed_outputs.clone());
         let records = Family::<Labels, Counter>::default();
-        let input_records = inputs
-            .iter()
-            .map(|name| records.get_or_create(&vec![("input", Escaped(name.clone()))]).clone())
-            .collect();
+        let input_records =
+            inputs.iter().map(|name| records.get_or_create(&vec![("input", Escaped(name.clone()))]).clone()).collect();
         registry.register("input_records", "Records received, by input", records);
         registry.register("waiting_batches", "Batches generated and waiting to be processed", waiting.clone());
         registry.register("running_batches", "Batches being processed", running.clone());
         let build = Family::<Labels, Gauge>::default();
         build.get_or_create(&vec![("version", Escaped(env!("CARGO_PKG_VERSION").to_string()))]).set(1);
         registry.register("build_info", "Version of the Sluice runtime (always 1)", build);
-        Metrics { registry, scheduling_delay, processing_time, total_delay, batches, failed_outputs, input_records, waiting, running }
+        Metrics {
+            registry,
+            scheduling_delay,
+            processing_time,
+            total_delay,
+            batches,
+            failed_outputs,
+            input_records,
+            waiting,
+            running,
+        }
     }
 
     /// Counts a completed batch.
@@ -134,7 +142,9 @@ mod tests {
     /// above `x_total`) as untyped.
     pub(crate) fn sample_value(v: &prometheus_parse::Value) -> f64 {
         match v {
-            prometheus_parse::Value::Counter(x) | prometheus_parse::Value::Gauge(x) | prometheus_parse::Value::Untyped(x) => *x,
+            prometheus_parse::Value::Counter(x)
+            | prometheus_parse::Value::Gauge(x)
+            | prometheus_parse::Value::Untyped(x) => *x,
             other => panic!("not a single value: {other:?}"),
         }
     }

@@ -21,7 +21,13 @@ impl Ring {
     /// An empty ring of `capacity` batches (at least one) for `inputs` inputs.
     pub(crate) fn new(capacity: usize, inputs: usize) -> Ring {
         let capacity = capacity.max(1);
-        Ring { batches: VecDeque::with_capacity(capacity), capacity, completed: 0, records: 0, input_records: vec![0; inputs] }
+        Ring {
+            batches: VecDeque::with_capacity(capacity),
+            capacity,
+            completed: 0,
+            records: 0,
+            input_records: vec![0; inputs],
+        }
     }
 
     /// Records a completed batch, dropping the oldest when full.
