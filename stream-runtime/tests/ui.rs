@@ -55,7 +55,14 @@ impl Job {
         let r = Arc::clone(&reported);
         ssc.on_batch_completed(move |info| r.lock().unwrap().push(info.clone()));
         let running = ssc.start().unwrap();
-        let (feed, _) = server.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        let mut feed = None;
+        wait_for("the receiver's connection", || {
+            feed = server.accept().ok().map(|(c, _)| c);
+            feed.is_some()
+        });
+        let feed = feed.unwrap();
+        feed.set_nonblocking(false).unwrap();
         Job { running, clock, feed, reported, sent: 0 }
     }
 
