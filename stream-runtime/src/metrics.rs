@@ -20,6 +20,8 @@ pub struct BatchInfo {
     pub processing_time: std::time::Duration,
     /// Output operations that failed in this batch.
     pub failed_outputs: usize,
+    /// Why the batch's first failed operation failed (Spark's `firstFailureReason`).
+    pub first_failure: Option<String>,
     /// Time the batch loop spent on a checkpoint after this batch (serializing the state;
     /// writing it happens on a thread of its own); zero when no checkpoint followed.
     pub checkpoint_stall: std::time::Duration,

@@ -168,6 +168,7 @@ impl RunningContext {
                                 scheduling_delay: delay,
                                 processing_time,
                                 failed_outputs: errors.len(),
+                                first_failure: errors.first().map(ToString::to_string),
                                 checkpoint_stall,
                             };
                             last = Some(t);

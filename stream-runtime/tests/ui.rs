@@ -50,7 +50,10 @@ impl Job {
             .with_threads(2)
             .with_clock(Arc::new(clock.clone()))
             .with_ui(Some(UiConf::at("127.0.0.1:0".parse().unwrap())));
-        ssc.socket_text_stream("127.0.0.1", port).flat_map(|l| l.split(' ')).count().foreach_batch(|_, _| {});
+        let lines = ssc.socket_text_stream("127.0.0.1", port);
+        lines.clone().flat_map(|l| l.split(' ')).count().foreach_batch(|_, _| {});
+        // A second output fails every batch of five lines, with markup in its message.
+        lines.foreach_batch(|b, _| assert!(b.len() != 5, "<five> lines"));
         let reported = Arc::new(Mutex::new(Vec::new()));
         let r = Arc::clone(&reported);
         ssc.on_batch_completed(move |info| r.lock().unwrap().push(info.clone()));
@@ -99,8 +102,13 @@ fn the_api_and_the_metrics_agree_with_the_jobs_batches() {
         assert_eq!(api["inputSize"].as_u64(), Some(job.num_records));
         assert_eq!(api["processingTime"].as_u64(), Some(job.processing_time.as_millis() as u64));
         assert_eq!(api["schedulingDelay"].as_u64(), Some(job.scheduling_delay.as_millis() as u64));
-        assert_eq!(api["numTotalOutputOps"], 1);
+        assert_eq!(api["numTotalOutputOps"], 2);
+        assert_eq!(api["numFailedOutputOps"].as_u64(), Some(job.failed_outputs as u64));
+        assert_eq!(api["firstFailureReason"].as_str(), job.first_failure.as_deref());
     }
+    assert!(batches[0]["firstFailureReason"].as_str().unwrap().contains("<five> lines"), "{}", batches[0]);
+    let (_, failed_page) = get(addr, &format!("/batch/{}", batches[0]["batchId"]));
+    assert!(failed_page.contains("&lt;five&gt; lines") && !failed_page.contains("<five>"), "{failed_page}");
     let first = reported[0].batch_time.as_millis();
     let (status, one) = get(addr, &format!("/api/v1/streaming/batches/{first}"));
     assert_eq!((status, serde_json::from_str::<Value>(&one).unwrap()["inputSize"].as_u64()), (200, Some(2)));

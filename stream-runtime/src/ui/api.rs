@@ -76,6 +76,7 @@ fn batch_json(m: &Monitor, b: &BatchInfo) -> Value {
         "numCompletedOutputOps": total.saturating_sub(b.failed_outputs),
         "numFailedOutputOps": b.failed_outputs,
         "numTotalOutputOps": total,
+        "firstFailureReason": b.first_failure,
         "inputs": b.input_records.iter().enumerate().map(|(i, n)| json!({
             "streamId": i,
             "streamName": m.input_names.get(i),

@@ -216,10 +216,14 @@ pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
     }
     let _ = write!(
         s,
-        "</table><h2>Output Operations</h2><p>{} of {} failed in this batch.</p><table id=\"outputs\"><tr><th>Id</th><th>Output operation</th></tr>",
+        "</table><h2>Output Operations</h2><p>{} of {} failed in this batch.</p>",
         b.failed_outputs,
         m.outputs.len()
     );
+    if let Some(failure) = &b.first_failure {
+        let _ = write!(s, "<p>First failure: <code id=\"failure\">{}</code></p>", escape_html(failure));
+    }
+    s.push_str("<table id=\"outputs\"><tr><th>Id</th><th>Output operation</th></tr>");
     for (i, name) in m.outputs.iter().enumerate() {
         let _ = write!(s, "<tr><td class=\"num\">{i}</td><td>{}</td></tr>", escape_html(name));
     }
@@ -241,7 +245,17 @@ mod tests {
     fn names_from_the_job_show_as_text() {
         let m = crate::ui::tests::monitor(&["file(<script>alert(1)</script>)"]);
         m.batch_completed(&info(2000, &[3]), 0);
-        for page in [overview(&m), batch(&m, &info(2000, &[3]))] {
+        let failed = BatchInfo {
+            failed_outputs: 1,
+            first_failure: Some("<script>alert(2)</script>".into()),
+            ..info(2000, &[3])
+        };
+        let with_failure = batch(&m, &failed);
+        assert!(
+            with_failure.contains("<code id=\"failure\">&lt;script&gt;alert(2)&lt;/script&gt;</code>"),
+            "{with_failure}"
+        );
+        for page in [overview(&m), with_failure] {
             assert!(!page.contains("<script>alert"), "{page}");
             assert!(page.contains("file(&lt;script&gt;alert(1)&lt;/script&gt;)"), "{page}");
         }

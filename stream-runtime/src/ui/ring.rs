@@ -68,6 +68,7 @@ pub(crate) mod tests {
             scheduling_delay: std::time::Duration::from_millis(3),
             processing_time: std::time::Duration::from_millis(40),
             failed_outputs: 0,
+            first_failure: None,
             checkpoint_stall: std::time::Duration::ZERO,
         }
     }
