@@ -8,6 +8,7 @@
 //! * `write_ahead_log/<lines>`: logging one received batch of 10,000 or 100,000 lines,
 //!   beside `word_count/<lines>`, processing the same batch through a word count: the WAL's
 //!   added cost per batch, relative to the batch's own.
+#![forbid(unsafe_code)]
 
 use std::time::{Duration, Instant};
 

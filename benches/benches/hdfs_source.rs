@@ -5,6 +5,7 @@
 //!
 //! Size: `SLUICE_BENCH_HDFS_MB` megabytes (default 64; the figure is 256), in 4 files.
 //! Target: the engine at 80% or more of the plain read's rate.
+#![forbid(unsafe_code)]
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;

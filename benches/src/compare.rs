@@ -45,16 +45,37 @@ pub enum Workload {
 }
 
 impl std::str::FromStr for Workload {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ArgsError;
+    fn from_str(s: &str) -> Result<Self, ArgsError> {
         match s {
             "wordcount" => Ok(Workload::WordCount),
             "state" => Ok(Workload::State),
             "window" => Ok(Workload::Window),
             "empty" => Ok(Workload::Empty),
-            _ => Err(format!("unknown workload {s:?} (wordcount, state, window, empty)")),
+            _ => Err(ArgsError::Workload(s.to_string())),
         }
     }
+}
+
+/// Why the arguments of `sluice-compare` do not parse.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArgsError {
+    /// Not seven arguments.
+    #[error("{USAGE}")]
+    Usage,
+    /// An unknown workload name.
+    #[error("unknown workload {0:?} (wordcount, state, window, empty)")]
+    Workload(String),
+    /// `BATCHES` is not a count.
+    #[error("BATCHES {given:?}: {source}")]
+    Batches {
+        /// The argument.
+        given: String,
+        /// The parser's error.
+        #[source]
+        source: std::num::ParseIntError,
+    },
 }
 
 /// Where a run reads and writes.
@@ -198,14 +219,14 @@ pub const USAGE: &str = "usage: sluice-compare WORKLOAD STAGING WATCH BATCHES TI
 ///
 /// # Errors
 /// With [`USAGE`] or the reason when the arguments do not parse.
-pub fn parse_args(args: &[String]) -> Result<(Workload, Run), String> {
+pub fn parse_args(args: &[String]) -> Result<(Workload, Run), ArgsError> {
     let [workload, staging, watch, batches, times_out, counts_out, checkpoint] = args else {
-        return Err(USAGE.to_string());
+        return Err(ArgsError::Usage);
     };
     let run = Run {
         staging: staging.into(),
         watch: watch.into(),
-        batches: batches.parse().map_err(|e| format!("BATCHES {batches:?}: {e}"))?,
+        batches: batches.parse().map_err(|source| ArgsError::Batches { given: batches.clone(), source })?,
         times_out: times_out.into(),
         counts_out: counts_out.into(),
         checkpoint: checkpoint.into(),
@@ -224,7 +245,13 @@ mod tests {
         let (w, run) = parse_args(&args).unwrap();
         assert_eq!(w, Workload::State);
         assert_eq!(run.batches, 12);
-        assert!(parse_args(&args[..3]).is_err());
+        assert!(matches!(parse_args(&args[..3]), Err(ArgsError::Usage)));
+        let mut bad = args.clone();
+        bad[3] = "twelve".into();
+        assert!(matches!(parse_args(&bad), Err(ArgsError::Batches { .. })));
+        bad[3] = "12".into();
+        bad[0] = "sort".into();
+        assert!(matches!(parse_args(&bad), Err(ArgsError::Workload(w)) if w == "sort"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Shared pieces of the benchmarks: the corpus and the hand-written baseline, and the Sluice
 //! side of the comparison with Spark Streaming ([`compare`]).
+#![forbid(unsafe_code)]
 
 pub mod compare;
 

@@ -1,5 +1,6 @@
 //! The Sluice book (mdBook sources in this directory), compiled so that every chapter's Rust
 //! code runs as a doctest: `cargo test -p book --doc`.
+#![forbid(unsafe_code)]
 
 #[doc = include_str!("../../README.md")]
 mod readme {}

@@ -38,6 +38,24 @@ pub fn hdfs_user() -> String {
     std::env::var("HADOOP_USER_NAME").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "sluice".to_string())
 }
 
+/// Why the embedded cluster could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmbeddedError {
+    /// The cluster could not start (ports taken, data directory not writable...).
+    #[error("cannot start the embedded HDFS cluster in {}: {source}", .data_dir.display())]
+    Start {
+        /// Where the cluster keeps its data.
+        data_dir: PathBuf,
+        /// The cluster's error.
+        #[source]
+        source: minihdfs::Error,
+    },
+    /// The watched directory could not be created in it.
+    #[error("cannot create the watched directory: {0}")]
+    WatchedDir(#[source] FsError),
+}
+
 /// An in-process HDFS cluster with a watched directory created in it.
 #[derive(Debug)]
 pub struct Embedded {
@@ -52,7 +70,7 @@ impl Embedded {
     /// Starts a cluster keeping its data in `data_dir` (a new temporary directory, removed by
     /// [`shutdown`](Self::shutdown), when `None`), with its namenode on `port` (0: any free
     /// port), and creates `/user/<user>/booksStream`.
-    pub fn start(data_dir: Option<PathBuf>, port: u16) -> Result<Embedded, String> {
+    pub fn start(data_dir: Option<PathBuf>, port: u16) -> Result<Embedded, EmbeddedError> {
         let (data_dir, owned_dir) = match data_dir {
             Some(d) => (d, false),
             None => (std::env::temp_dir().join(format!("sluice-hdfs-wordcount-{}", std::process::id())), true),
@@ -60,11 +78,13 @@ impl Embedded {
         let mut config = Config::new(&data_dir);
         config.namenode_port = port;
         config.user = hdfs_user();
-        let hdfs = MiniHdfs::start(config)
-            .map_err(|e| format!("cannot start the embedded HDFS cluster in {}: {e}", data_dir.display()))?;
+        let hdfs = match MiniHdfs::start(config) {
+            Ok(hdfs) => hdfs,
+            Err(source) => return Err(EmbeddedError::Start { data_dir, source }),
+        };
         let dir = format!("/user/{}/booksStream", hdfs_user());
         let embedded = Embedded { hdfs, data_dir, owned_dir, dir };
-        embedded.fs().and_then(|fs| fs.mkdirs(&embedded.dir)).map_err(|e| e.to_string())?;
+        embedded.fs().and_then(|fs| fs.mkdirs(&embedded.dir)).map_err(EmbeddedError::WatchedDir)?;
         Ok(embedded)
     }
 

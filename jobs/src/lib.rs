@@ -1,5 +1,6 @@
 //! Sluice's example jobs, each the counterpart of a Spark Streaming example. The job logic
 //! lives here so tests and benchmarks can import it; `src/bin/` holds thin mains.
+#![forbid(unsafe_code)]
 
 pub mod file_wordcount;
 pub mod hdfs_wordcount;

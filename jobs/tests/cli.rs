@@ -3,6 +3,7 @@
 //! prints, `--help` and `--version` are for the command line, and what reaches the terminal
 //! carries no escape sequences. Each probe that could hang (a job retrying forever) is bounded
 //! by `--duration`, so before a fix it fails instead of hanging.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -205,12 +206,15 @@ fn a_namenode_that_is_down_is_reported_once_without_raw_errors_or_colours() {
 fn print_escapes_control_characters_of_the_data() {
     let server = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = server.local_addr().unwrap().port().to_string();
+    // The connection stays open until the job exited (a closed one would be reconnected).
+    let (release, released) = std::sync::mpsc::channel::<()>();
     let feeder = std::thread::spawn(move || {
         let (mut conn, _) = server.accept().unwrap();
         conn.write_all(b"\x1b]0;owned\x07 \x1b[2J\n").unwrap();
-        std::thread::sleep(Duration::from_secs(2));
+        let _ = released.recv();
     });
     let out = run("network_wordcount", &["127.0.0.1", &port, "--batch", "200ms", "--duration", "1.5"]);
+    drop(release);
     feeder.join().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -1,5 +1,6 @@
 //! `hdfs_wordcount` as users run it: the built binary, on its embedded cluster with the demo
 //! feeding sample text, stopped by `--duration`.
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;

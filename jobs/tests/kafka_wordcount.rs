@@ -3,6 +3,7 @@
 //!
 //! Fails when the broker is missing (run `scripts/install-test-deps.sh`), unless
 //! `SLUICE_SKIP_KAFKA=1` is set.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::process::Command;

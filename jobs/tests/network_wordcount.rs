@@ -1,5 +1,6 @@
 //! The `network_wordcount` binary against a real TCP server: Spark's output format, counts,
 //! and a clean exit after `--duration`.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -7,18 +8,12 @@ use std::process::Command;
 
 #[test]
 fn counts_words_sent_by_a_server_and_stops_by_itself() {
-    let server = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = server.local_addr().unwrap().port();
-    let feeder = std::thread::spawn(move || {
-        let (mut conn, _) = server.accept().unwrap();
-        conn.write_all(b"to be or not to be\n").unwrap();
-        std::thread::sleep(std::time::Duration::from_secs(4));
-    });
+    let (port, done) = serve(0, b"to be or not to be\n");
     let out = Command::new(env!("CARGO_BIN_EXE_network_wordcount"))
         .args(["127.0.0.1", &port.to_string(), "--batch", "500ms", "--master", "local[2]", "--duration", "3"])
         .output()
         .unwrap();
-    feeder.join().unwrap();
+    done();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "exit {:?}, stderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
     let batches: Vec<&str> = stdout.split("-------------------------------------------\nTime: ").skip(1).collect();
@@ -38,17 +33,23 @@ fn a_bad_master_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported master \"yarn\""));
 }
 
-/// Serves `lines` to the first connection on `port` (0: a free one), then keeps it open for
-/// `hold`.
-fn serve(port: u16, lines: &'static [u8], hold: std::time::Duration) -> (u16, std::thread::JoinHandle<()>) {
+/// Serves `lines` to the first connection on `port` (0: a free one) and keeps it open (a
+/// closed one would be reconnected) until the returned function is called, once the job has
+/// exited; returns the port.
+fn serve(port: u16, lines: &'static [u8]) -> (u16, impl FnOnce()) {
     let server = TcpListener::bind(("127.0.0.1", port)).unwrap();
     let port = server.local_addr().unwrap().port();
+    let (release, released) = std::sync::mpsc::channel::<()>();
     let feeder = std::thread::spawn(move || {
         let (mut conn, _) = server.accept().unwrap();
         conn.write_all(lines).unwrap();
-        std::thread::sleep(hold);
+        let _ = released.recv();
     });
-    (port, feeder)
+    let done = move || {
+        drop(release);
+        feeder.join().unwrap();
+    };
+    (port, done)
 }
 
 /// The printed blocks of `stdout`: each batch's time and records.
@@ -76,9 +77,9 @@ fn stateful_run(port: u16, ckpt: &str) -> String {
 fn stateful_wordcount_keeps_running_counts_across_a_restart() {
     let ckpt = tempfile::tempdir().unwrap();
     let ckpt = ckpt.path().join("ckpt").to_string_lossy().into_owned();
-    let (port, feeder) = serve(0, b"a a b\nc a\n", std::time::Duration::from_secs(3));
+    let (port, done) = serve(0, b"a a b\nc a\n");
     let stdout = stateful_run(port, &ckpt);
-    feeder.join().unwrap();
+    done();
     // Every batch prints the whole state; the counts only grow, to the totals of all lines.
     let blocks = printed(&stdout);
     assert!(blocks.len() >= 5, "one block per batch: {stdout}");
@@ -89,9 +90,9 @@ fn stateful_wordcount_keeps_running_counts_across_a_restart() {
 
     // Started again with the same checkpoint directory (and server), it goes on from those
     // counts.
-    let (port, feeder) = serve(port, b"a d\n", std::time::Duration::from_secs(3));
+    let (port, done) = serve(port, b"a d\n");
     let stdout = stateful_run(port, &ckpt);
-    feeder.join().unwrap();
+    done();
     let mut last = printed(&stdout).last().unwrap().1.clone();
     last.sort();
     assert_eq!(last, ["(a,4)", "(b,1)", "(c,1)", "(d,1)"], "{stdout}");
@@ -99,12 +100,12 @@ fn stateful_wordcount_keeps_running_counts_across_a_restart() {
 
 #[test]
 fn windowed_wordcount_counts_each_window_every_slide() {
-    let (port, feeder) = serve(0, b"a a b\n", std::time::Duration::from_secs(3));
+    let (port, done) = serve(0, b"a a b\n");
     let out = Command::new(env!("CARGO_BIN_EXE_windowed_network_wordcount"))
         .args(["127.0.0.1", &port.to_string(), "600ms", "400ms", "--batch", "200ms", "--duration", "2.5"])
         .output()
         .unwrap();
-    feeder.join().unwrap();
+    done();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "exit {:?}, stderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
     let blocks = printed(&stdout);

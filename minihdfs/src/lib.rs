@@ -34,6 +34,7 @@
 //! Go client does not give HDFS's answer).
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod cli;
 mod cluster;

@@ -1,6 +1,7 @@
 //! `minihdfs`: run an HDFS namenode + datanode until Ctrl-C.
 //!
 //! Usage: `minihdfs [--data-dir DIR] [--port PORT] [--datanode-port PORT] [--block-size BYTES] [--bind IP]`
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! Real processes on loopback: `cluster_wordcount_demo` at 1, 2 and 3 processes, a refused plan,
 //! a killed process, a panicking worker, a failing launcher child, bad hosts files.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -1,6 +1,7 @@
 //! Snapshots of what `#[stream_job]` generates and of the plans `--explain` prints: for the
 //! example jobs in `jobs/src/` (read from their files, so the snapshots follow the jobs) and
 //! for pipelines exercising each kind of operator.
+#![forbid(unsafe_code)]
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};

@@ -1,5 +1,6 @@
 //! The `#[stream_job]` attribute: a thin shell over `stream-lang`, which parses, checks, lowers
 //! and generates. Use it as `stream_runtime::stream_job` (also in `stream_runtime::prelude`).
+#![forbid(unsafe_code)]
 
 /// Makes a runnable job of a function that builds a pipeline on a context.
 ///

@@ -1,6 +1,7 @@
 //! Compile-fail cases of `#[stream_job]`, one folder per category under `tests/ui/` at the
 //! workspace root; each `.rs` has its expected `.stderr` beside it (regenerate with
 //! `TRYBUILD=overwrite`, then review).
+#![forbid(unsafe_code)]
 
 #[test]
 fn ui() {

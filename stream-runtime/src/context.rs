@@ -3,9 +3,9 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use crate::checkpoint::{CheckpointStore, Fingerprint, Recovery};
+use crate::checkpoint::{CheckpointStore, CodecError, Fingerprint, Recovery, RestoreError};
 use crate::clock::{Clock, SystemClock};
-use crate::error::StreamingError;
+use crate::error::{BatchError, StreamingError};
 use crate::metrics::SourceStats;
 use crate::node::Env;
 use crate::running::RunningContext;
@@ -61,7 +61,7 @@ impl Conf {
     pub fn checkpoint_interval(&self) -> Duration {
         self.checkpoint_interval.unwrap_or_else(|| {
             let b = self.batch.as_millis().max(1);
-            Duration::millis(b * ((10_000 + b - 1) / b))
+            Duration::millis(b.saturating_mul(b.saturating_add(10_000 - 1) / b))
         })
     }
 }
@@ -86,7 +86,7 @@ pub(crate) trait Input: Send + Sync {
     /// [`allocation`](Self::allocation)) says, and the source's position moves past it, so
     /// the batches generated after recovery continue where the logged ones end. Called in time
     /// order.
-    fn reallocate(&self, _t: Time, _logged: &serde_json::Value) -> Result<(), String> {
+    fn reallocate(&self, _t: Time, _logged: &serde_json::Value) -> Result<(), RestoreError> {
         Ok(())
     }
     /// Why batch `t` of this input is incomplete, if it is (an offset range it may not skip,
@@ -109,7 +109,7 @@ pub(crate) trait Input: Send + Sync {
     }
     /// Recovery, before [`reallocate`](Self::reallocate): moves back to a checkpointed
     /// [`position`](Self::position).
-    fn restore_position(&self, _position: &serde_json::Value) -> Result<(), String> {
+    fn restore_position(&self, _position: &serde_json::Value) -> Result<(), RestoreError> {
         Ok(())
     }
     /// Before `start`: the job's checkpoint directory, and whether receivers keep a
@@ -122,21 +122,22 @@ pub(crate) trait Input: Send + Sync {
 /// An output operation: runs once per batch at which its stream has a batch.
 pub(crate) trait Output: Send + Sync {
     fn name(&self) -> String;
-    fn run(&self, t: Time, env: &Env) -> Result<(), String>;
+    fn run(&self, t: Time, env: &Env) -> Result<(), BatchError>;
 }
 
 /// A node that must see every batch of its parent (windows, state); run before the outputs.
 pub(crate) trait Tick: Send + Sync {
     /// The operation, as the job plan names it.
     fn name(&self) -> String;
-    fn tick(&self, t: Time, env: &Env);
+    /// Feeds the operation its parent's batch at `t`.
+    fn tick(&self, t: Time, env: &Env) -> Result<(), BatchError>;
     /// The state for a checkpoint; `Ok(None)` when the operation keeps none across
     /// recoveries.
-    fn save(&self) -> Result<Option<Vec<u8>>, String> {
+    fn save(&self) -> Result<Option<Vec<u8>>, CodecError> {
         Ok(None)
     }
     /// Takes back a state made by [`save`](Self::save).
-    fn restore(&self, _state: &[u8]) -> Result<(), String> {
+    fn restore(&self, _state: &[u8]) -> Result<(), CodecError> {
         Ok(())
     }
 }
@@ -405,12 +406,19 @@ impl StreamingContext {
         if self.conf.batch.as_millis() <= 0 {
             return Err(StreamingError::InvalidConfig("the batch interval must be positive".into()));
         }
+        if self.conf.batch > Duration::MAX_PARSED || self.conf.checkpoint_interval() > Duration::MAX_PARSED {
+            return Err(StreamingError::InvalidConfig(format!(
+                "the batch and checkpoint intervals must be at most 365 days ({})",
+                Duration::MAX_PARSED
+            )));
+        }
         if self.conf.threads == 0 {
             return Err(StreamingError::InvalidConfig("the thread count must be at least 1".into()));
         }
         let graph = self.graph.borrow();
-        if let Some(e) = graph.errors.first() {
-            return Err(e.clone());
+        if !graph.errors.is_empty() {
+            drop(graph);
+            return Err(self.graph.borrow_mut().errors.swap_remove(0));
         }
         if graph.outputs.is_empty() {
             return Err(StreamingError::NoOutputOperations);

@@ -1,10 +1,28 @@
 //! Errors of the engine.
 
+use std::sync::Arc;
+
+use crate::fs::FsError;
 use crate::time::{Duration, Time};
 
 /// An error that stops a job from starting or that a running job reports to
 /// [`RunningContext::await_termination`](crate::RunningContext::await_termination).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// A variant caused by another error keeps it as its
+/// [`source`](std::error::Error::source) (and shows its text too), so the chain can be walked
+/// down to the filesystem's or the decoder's error:
+///
+/// ```
+/// use std::error::Error;
+/// use stream_runtime::{BatchError, StreamingError};
+/// let out = stream_runtime::testing::Harness::new(1).collect(vec![Some(vec![1])], |s| s.map(|x: i32| 10 / (x - 1)));
+/// let err = &out.errors[0];
+/// assert!(matches!(err, StreamingError::BatchFailed { cause: BatchError::Panicked { .. }, .. }));
+/// assert!(err.to_string().contains("user function panicked: attempt to divide by zero"), "{err}");
+/// let cause = err.source().unwrap().downcast_ref::<BatchError>().unwrap();
+/// assert!(matches!(cause, BatchError::Panicked { .. }));
+/// ```
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StreamingError {
     /// `start` was called on a context with no output operation (Spark's message).
@@ -50,15 +68,16 @@ pub enum StreamingError {
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     /// An input could not start.
-    #[error("input {input} failed to start: {cause}")]
+    #[error("input {input} failed to start: {source}")]
     InputStart {
         /// The input's description.
         input: String,
         /// Why.
-        cause: String,
+        #[source]
+        source: std::io::Error,
     },
-    /// A batch failed: a user function panicked or an output could not be written. Later
-    /// batches still run.
+    /// A batch failed: a user function panicked, a stream had no batch where one was needed,
+    /// or an output could not be written. Later batches still run.
     #[error("job for batch {time} failed in output operation {output}: {cause}")]
     BatchFailed {
         /// The batch time.
@@ -66,7 +85,8 @@ pub enum StreamingError {
         /// The output operation, e.g. `print` or `save_as_text_files(out/counts)`.
         output: String,
         /// What went wrong.
-        cause: String,
+        #[source]
+        cause: BatchError,
     },
     /// Checkpointing or recovery failed.
     #[error(transparent)]
@@ -85,4 +105,44 @@ pub enum StreamingError {
     /// A validation error with free text (used by operators added by later stages).
     #[error("{0}")]
     Invalid(String),
+}
+
+/// Why one batch of an output operation (or of a stateful operation feeding outputs) failed:
+/// the `cause` of [`StreamingError::BatchFailed`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// A function the job gave an operator (a closure of `map`, `transform`,
+    /// `foreach_batch`, ...) panicked. Only such panics are reported this way.
+    #[error("user function panicked{}", .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Panicked {
+        /// The panic's message, when it has one.
+        message: Option<String>,
+    },
+    /// A stream combined with others (by `union`, `transform`, `transform_with`) had no batch
+    /// at a time the others did (Spark's message).
+    #[error("Could not generate RDD from a parent for {what} at time {time}")]
+    MissingParentBatch {
+        /// The operation: `"unifying"` or `"transform"`.
+        what: &'static str,
+        /// The batch time.
+        time: Time,
+    },
+    /// Standard output could not be written (`print`).
+    #[error("cannot write to standard output: {0}")]
+    Stdout(#[source] std::io::Error),
+    /// A file or directory of the output could not be written.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// The output's location names no filesystem Sluice can reach (an unsupported URL, an
+    /// unreachable HDFS name node). `save_as_text_files` also records such a location as a
+    /// start-time error, so a validated job refuses to start instead of failing every batch.
+    #[error("output location {location}: {source}")]
+    Location {
+        /// The location as given.
+        location: String,
+        /// The error of resolving it, shared by every batch that fails on it.
+        #[source]
+        source: Arc<FsError>,
+    },
 }

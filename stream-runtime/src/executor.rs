@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::clock::ManualClock;
 use crate::context::{Driver, Graph, StreamingContext};
-use crate::error::StreamingError;
+use crate::error::{BatchError, StreamingError};
 use crate::node::Env;
 use crate::time::{Duration, Time};
 
@@ -86,15 +86,18 @@ impl Executor {
 fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
     let mut errors = Vec::new();
     for tick in &graph.ticks {
-        if let Err(p) = catch_unwind(AssertUnwindSafe(|| tick.tick(t, env))) {
-            errors.push(StreamingError::BatchFailed { time: t, output: "state".into(), cause: panic_text(&p) });
-        }
+        let cause = match catch_unwind(AssertUnwindSafe(|| tick.tick(t, env))) {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e,
+            Err(p) => panicked(&p),
+        };
+        errors.push(StreamingError::BatchFailed { time: t, output: "state".into(), cause });
     }
     for out in &graph.outputs {
         let cause = match catch_unwind(AssertUnwindSafe(|| out.run(t, env))) {
             Ok(Ok(())) => continue,
             Ok(Err(e)) => e,
-            Err(p) => panic_text(&p),
+            Err(p) => panicked(&p),
         };
         tracing::error!(time = %t, output = %out.name(), "batch failed: {cause}");
         errors.push(StreamingError::BatchFailed { time: t, output: out.name(), cause });
@@ -107,14 +110,10 @@ fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
     errors
 }
 
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        format!("user function panicked: {s}")
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        format!("user function panicked: {s}")
-    } else {
-        "user function panicked".to_string()
-    }
+/// A panic of a function the job gave an operator, as the batch's error.
+fn panicked(p: &Box<dyn std::any::Any + Send>) -> BatchError {
+    let message = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
+    BatchError::Panicked { message }
 }
 
 /// The stepped driver: runs batches one after the other at `zero + k * batch` (zero time 0),

@@ -27,6 +27,9 @@
 //! assert!(out[1].is_empty());
 //! ```
 #![deny(missing_docs)]
+// Unsafe code is allowed only where a function says so and a `SAFETY` comment says what it
+// relies on: `Str::as_str` (str.rs) and `prefetch` (shuffle.rs).
+#![deny(unsafe_code)]
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -66,7 +69,7 @@ pub use batch::Batch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{Conf, StreamingContext, DEFAULT_MAX_LINE_BYTES};
 pub use data::{Data, FastHasher, FastMap, Key, Persist};
-pub use error::StreamingError;
+pub use error::{BatchError, StreamingError};
 pub use job::{Printed, Simulated, Simulation, StreamJob};
 pub use metrics::{BatchInfo, SourceStats};
 pub use node::Env;

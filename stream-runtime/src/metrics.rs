@@ -38,6 +38,10 @@ pub struct SourceStats {
     pub oversized_lines: u64,
     /// Errors reading the source (refused connections, unreadable files...).
     pub errors: u64,
+    /// Times the source became unreachable (Kafka brokers down, a directory that cannot be
+    /// listed): each outage is reported once in the log, however many attempts fail during it
+    /// (those count in `errors`).
+    pub outages: u64,
 }
 
 /// One thread-safe counter.
@@ -61,6 +65,7 @@ pub(crate) struct SourceCounters {
     pub(crate) invalid_utf8_lines: Counter,
     pub(crate) oversized_lines: Counter,
     pub(crate) errors: Counter,
+    pub(crate) outages: Counter,
 }
 
 impl SourceCounters {
@@ -70,6 +75,7 @@ impl SourceCounters {
             invalid_utf8_lines: self.invalid_utf8_lines.get(),
             oversized_lines: self.oversized_lines.get(),
             errors: self.errors.get(),
+            outages: self.outages.get(),
         }
     }
 }

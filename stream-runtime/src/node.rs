@@ -7,6 +7,7 @@ use parking_lot::Mutex;
 
 use crate::batch::Batch;
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::time::{Duration, Time};
 
 /// What a node needs to know about the running job when it computes a batch.
@@ -29,9 +30,10 @@ impl Env {
 }
 
 /// A computation producing the batch of one stream at time `t`; `None` means "no batch at this
-/// time" (Spark's `None` RDD), which differs from an empty batch.
+/// time" (Spark's `None` RDD), which differs from an empty batch. An error fails the batch of
+/// the output (or stateful operation) that asked for it; a panic is a user function's.
 pub(crate) trait Node<T>: Send + Sync {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<T>>;
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<T>>, BatchError>;
 }
 
 struct Memo<T> {
@@ -83,9 +85,9 @@ impl<T: Data> NodeRef<T> {
     }
 
     /// The batch at `t`, or `None` when the stream has no batch at `t`.
-    pub(crate) fn get(&self, t: Time, env: &Env) -> Option<Batch<T>> {
+    pub(crate) fn get(&self, t: Time, env: &Env) -> Result<Option<Batch<T>>, BatchError> {
         if !env.is_valid(t, self.cell.slide) {
-            return None;
+            return Ok(None);
         }
         let consumers = self.cell.consumers.load(Ordering::Relaxed);
         if consumers <= 1 {
@@ -96,16 +98,22 @@ impl<T: Data> NodeRef<T> {
             Some(m) if m.time == t => {
                 m.remaining = m.remaining.saturating_sub(1);
                 if m.remaining == 0 {
-                    memo.take().and_then(|m| m.batch)
+                    Ok(memo.take().and_then(|m| m.batch))
                 } else {
-                    m.batch.clone()
+                    Ok(m.batch.clone())
                 }
             }
             _ => {
-                let batch = self.cell.node.compute(t, env);
+                let batch = self.cell.node.compute(t, env)?;
                 *memo = Some(Memo { time: t, batch: batch.clone(), remaining: consumers - 1 });
-                batch
+                Ok(batch)
             }
         }
+    }
+
+    /// The batch this stream, a parent of a `what` (`"unifying"`, `"transform"`) operation,
+    /// must have at `t`: [`BatchError::MissingParentBatch`] when it has none.
+    pub(crate) fn require(&self, t: Time, env: &Env, what: &'static str) -> Result<Batch<T>, BatchError> {
+        self.get(t, env)?.ok_or(BatchError::MissingParentBatch { what, time: t })
     }
 }

@@ -1,4 +1,4 @@
-//! Rate control: Spark's PID rate estimator (semantics reference §4.3) and the token bucket
+//! Rate control: Spark's PID rate estimator (`PIDRateEstimator`) and the token bucket
 //! receivers take records through.
 
 use std::time::{Duration as StdDuration, Instant};

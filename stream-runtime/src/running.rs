@@ -46,7 +46,7 @@ struct Status {
 /// let ssc = StreamingContext::new(Duration::millis(50));
 /// ssc.queue_stream(BatchQueue::<i32>::new(), true, None).count().print();
 /// let running = ssc.start().unwrap();
-/// assert_eq!(running.await_termination_or_timeout(Duration::millis(120)), Ok(false));
+/// assert!(matches!(running.await_termination_or_timeout(Duration::millis(120)), Ok(false)));
 /// running.stop(false);
 /// ```
 pub struct RunningContext {
@@ -233,7 +233,7 @@ impl RunningContext {
         let mut st = self.shared.state.lock();
         loop {
             if !st.error_taken {
-                if let Some(e) = st.first_error.clone() {
+                if let Some(e) = st.first_error.take() {
                     st.error_taken = true;
                     return Err(e);
                 }

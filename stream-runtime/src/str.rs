@@ -32,11 +32,17 @@ pub struct Str(Repr);
 /// the pointer of the shared one, whose non-null niche tells them apart.
 const INLINE: usize = 15;
 
+/// The two representations. Their invariants are what [`Str::as_str`]'s unsafe code relies on;
+/// the fields are private to this module, and every function here that builds a `Repr` keeps
+/// them:
+/// - `Inline`: `len <= INLINE`, `bytes[..len]` is valid UTF-8, and the rest is zero (equality
+///   compares whole arrays);
+/// - `Shared`: `start <= end <= buf.len()`, and both are character boundaries of `buf`.
 #[derive(Clone)]
 enum Repr {
-    /// `bytes[..len]` is the text (valid UTF-8); the rest is zero.
+    /// `bytes[..len]` is the text.
     Inline { len: u8, bytes: [u8; INLINE] },
-    /// `buf[start..end]`, on character boundaries.
+    /// `buf[start..end]`.
     Shared { buf: Arc<str>, start: u32, end: u32 },
 }
 
@@ -46,13 +52,26 @@ impl Str {
         Str(Repr::Inline { len: 0, bytes: [0; INLINE] })
     }
 
-    /// Shares `buf[range]` (copies it inline when it is short); the range must lie on
+    /// Shares `buf[start..end]` (copies it inline when it is short); the range must lie on
     /// character boundaries.
     ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use stream_runtime::Str;
+    /// let buf: Arc<str> = Arc::from("one line\nanother line");
+    /// assert_eq!(Str::slice_of(&buf, 9, 21), "another line");
+    /// ```
+    ///
     /// # Panics
-    /// When the range is out of bounds or not on character boundaries, or the buffer is 4 GiB or larger.
+    /// When the range is out of bounds or not on character boundaries (as `&buf[start..end]`
+    /// does), or the buffer is 4 GiB or larger and the piece longer than 15 bytes.
     pub fn slice_of(buf: &Arc<str>, start: usize, end: usize) -> Str {
-        assert!(buf.is_char_boundary(start) && buf.is_char_boundary(end) && start <= end);
+        // `Repr::Shared`'s invariant, checked: `is_char_boundary` is false past the end.
+        assert!(
+            start <= end && buf.is_char_boundary(start) && buf.is_char_boundary(end),
+            "Str::slice_of: {start}..{end} is not a range of character boundaries of a {}-byte buffer",
+            buf.len()
+        );
         let to_u32 = |x: usize| u32::try_from(x).expect("text buffers are smaller than 4 GiB");
         if end - start <= INLINE {
             return Str::inline(&buf.as_bytes()[start..end]);
@@ -60,20 +79,24 @@ impl Str {
         Str(Repr::Shared { buf: Arc::clone(buf), start: to_u32(start), end: to_u32(end) })
     }
 
-    /// `text` (at most [`INLINE`] bytes of valid UTF-8) held inline.
+    /// `text` held inline. `text` must be at most [`INLINE`] bytes of valid UTF-8 (a `str`'s
+    /// bytes between two of its character boundaries): `Repr::Inline`'s invariant.
     #[inline]
     fn inline(text: &[u8]) -> Str {
+        debug_assert!(text.len() <= INLINE && std::str::from_utf8(text).is_ok());
         let mut bytes = [0; INLINE];
         bytes[..text.len()].copy_from_slice(text);
         Str(Repr::Inline { len: text.len() as u8, bytes })
     }
 
-    /// `buf[start..end]` (at most [`INLINE`] bytes of valid UTF-8) held inline: one 16-byte
-    /// load and a mask where the buffer has 16 bytes from `start`, instead of a copy of
-    /// variable length.
+    /// `buf[start..end]` held inline: one 16-byte load and a mask where the buffer has 16 bytes
+    /// from `start`, instead of a copy of variable length. `buf` must be a `str`'s bytes,
+    /// `start..end` at most [`INLINE`] bytes between two of its character boundaries (so the
+    /// kept bytes are valid UTF-8, and the mask zeroes the rest): `Repr::Inline`'s invariant.
     #[inline(always)]
     fn inline_from(buf: &[u8], start: usize, end: usize) -> Str {
         let len = end - start;
+        debug_assert!(len <= INLINE && std::str::from_utf8(&buf[start..end]).is_ok());
         let Some(wide) = buf.get(start..start + 16) else {
             return Str::inline(&buf[start..end]);
         };
@@ -103,19 +126,32 @@ impl Str {
 
     /// The text.
     #[inline]
+    #[allow(unsafe_code)]
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            // SAFETY: inline bytes are copied from a `str` on character boundaries.
+            // SAFETY: `from_utf8_unchecked` needs valid UTF-8. `Repr::Inline`'s invariant says
+            // `bytes[..len]` is: `inline` and `inline_from`, the only functions that build the
+            // variant, copy it from a `str` between two of its character boundaries. (The slice
+            // itself is bounds-checked.)
             Repr::Inline { len, bytes } => unsafe { std::str::from_utf8_unchecked(&bytes[..*len as usize]) },
-            // SAFETY: the constructors check that start..end lies on char boundaries of `buf`.
+            // SAFETY: `str::get_unchecked` needs `start <= end <= buf.len()`, both on character
+            // boundaries of `buf`: `Repr::Shared`'s invariant. `slice_of` asserts it; `piece`,
+            // the only other function that builds the variant, narrows an existing `Shared`
+            // to offsets its callers found on character boundaries of `self` (`split`,
+            // `split_whitespace`) or checked (`sub`).
             Repr::Shared { buf, start, end } => unsafe { buf.get_unchecked(*start as usize..*end as usize) },
         }
     }
 
-    /// `self[start..end]` (offsets on character boundaries of `self`), sharing the buffer when
-    /// the piece is too long to hold inline.
+    /// `self[start..end]`, sharing the buffer when the piece is too long to hold inline.
+    ///
+    /// `start <= end <= self.len()` must both be character boundaries of `self`: the
+    /// representations' invariants depend on it. This is private and on the word-count path,
+    /// so it does not check; each caller establishes it (see the `SAFETY` comments in
+    /// [`as_str`](Self::as_str)).
     #[inline(always)]
     fn piece(&self, start: usize, end: usize) -> Str {
+        debug_assert!(start <= end && self.is_char_boundary(start) && self.is_char_boundary(end));
         match &self.0 {
             Repr::Shared { buf, start: base, .. } if end - start > INLINE => {
                 Str(Repr::Shared { buf: Arc::clone(buf), start: base + start as u32, end: base + end as u32 })
@@ -128,12 +164,29 @@ impl Str {
         }
     }
 
-    /// A sub-slice sharing the same buffer: `sub` must be a slice of `self.as_str()`.
+    /// `sub` as a `Str` sharing `self`'s buffer, when `sub` is a slice of `self.as_str()` (as
+    /// the results of `str` methods such as `trim` or `split` called on `self` are); `None`
+    /// when it is any other string, even one with the same text.
+    ///
+    /// The check compares addresses and looks at the two bytes where the piece starts and
+    /// ends: constant time, not a search.
+    ///
+    /// ```
+    /// use stream_runtime::Str;
+    /// let line = Str::from("  padded line  ");
+    /// assert_eq!(line.sub(line.trim()).unwrap(), "padded line");
+    /// assert_eq!(line.sub("padded line"), None);
+    /// ```
     #[inline]
-    pub fn sub(&self, sub: &str) -> Str {
-        let start = sub.as_ptr() as usize - self.as_str().as_ptr() as usize;
-        debug_assert!(start + sub.len() <= self.len());
-        self.piece(start, start + sub.len())
+    pub fn sub(&self, sub: &str) -> Option<Str> {
+        let whole = self.as_str();
+        let start = (sub.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+        let end = start.checked_add(sub.len())?;
+        // `sub` lies inside `whole`, so it is `whole[start..end]`: a valid `str` inside a valid
+        // `str` begins and ends on character boundaries, unless it is empty, when `start` may
+        // fall inside a character; checking both boundaries covers every case.
+        (end <= whole.len() && whole.is_char_boundary(start) && whole.is_char_boundary(end))
+            .then(|| self.piece(start, end))
     }
 
     /// Splits on `sep`, yielding shared pieces (empty pieces included, like `str::split`).
@@ -182,6 +235,9 @@ impl Iterator for Split {
         let start = self.pos;
         let rest = &self.s.as_bytes()[start..];
         let found = if self.sep.is_ascii() { find_byte(self.sep as u8, rest) } else { self.s[start..].find(self.sep) };
+        // `piece`'s contract: `start` is 0 or just past a separator, `start + i` is where one
+        // begins, and the end is `len()`; all are character boundaries (an ASCII byte is
+        // always a whole character in UTF-8).
         match found {
             Some(i) => {
                 self.pos = start + i + self.sep.len_utf8();
@@ -235,6 +291,7 @@ impl Iterator for SplitWhitespace {
         let skip = rest.find(|c: char| !c.is_whitespace())?;
         let start = self.pos + skip;
         let len = self.s[start..].find(char::is_whitespace).unwrap_or(self.s.len() - start);
+        // `piece`'s contract: `str::find` returns character boundaries.
         self.pos = start + len;
         Some(self.s.piece(start, start + len))
     }
@@ -392,8 +449,8 @@ mod tests {
         assert_ne!(inline, shared);
         assert_eq!(h.hash_one(&inline), h.hash_one("abcdefghij"));
         assert_eq!(h.hash_one(&shared), h.hash_one("abcdefghijklmnopqrst"));
-        assert_eq!(shared.sub(&shared[2..5]), "cde");
-        assert_eq!(inline.sub(&inline[9..]), "j");
+        assert_eq!(shared.sub(&shared[2..5]).unwrap(), "cde");
+        assert_eq!(inline.sub(&inline[9..]).unwrap(), "j");
         assert_eq!(Str::empty(), "");
         let (short, long) = (Str::from("b"), Str::from("abcdefghijklmnopqrst"));
         assert!(short > long);
@@ -419,11 +476,145 @@ mod tests {
     }
 
     #[test]
+    fn sub_refuses_a_str_from_elsewhere() {
+        let buf: Arc<str> = Arc::from("0123456789 a line long enough to be shared, ünïcödé tail");
+        let long = Str::slice_of(&buf, 11, buf.len() - 5);
+        let short = Str::from("ünï");
+        let other = String::from(&buf[..]);
+        for s in [&long, &short] {
+            // The same text in another allocation, a piece of it, a static string.
+            assert_eq!(s.sub(&other), None);
+            assert_eq!(s.sub(&other[11..20]), None);
+            assert_eq!(s.sub("ü"), None);
+        }
+        // Slices of the same buffer that start before `long` or run past its end.
+        assert_eq!(long.sub(&buf[5..20]), None);
+        assert_eq!(long.sub(&buf[20..]), None);
+        assert_eq!(long.sub(&buf[..]), None);
+        assert_eq!(long.sub(&buf[20..30]).unwrap(), &buf[20..30]);
+        // Empty slices at a position inside a character are refused; at a boundary, taken.
+        // (`&short[1..1]` would panic: 1 is inside "ü".)
+        #[allow(clippy::string_from_utf8_as_bytes)]
+        let inside = std::str::from_utf8(&short.as_bytes()[1..1]).unwrap();
+        assert_eq!(short.sub(inside), None);
+        assert_eq!(short.sub(&short[2..2]).unwrap(), "");
+        assert_eq!(long.sub(&long[long.len()..]).unwrap(), "");
+    }
+
+    #[test]
     fn sub_slices_share_the_buffer() {
         let line = Str::from("hello world");
-        let w = line.sub(&line[6..]);
+        let w = line.sub(&line[6..]).unwrap();
         assert_eq!(w, "world");
         let again: Vec<Str> = w.split('o').collect();
         assert_eq!(again, ["w", "rld"]);
+    }
+
+    /// `Str` against `str` on arbitrary UTF-8: every piece `Str` hands out must be the piece
+    /// `str` hands out, whichever representation holds it.
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+        use std::hash::BuildHasher;
+
+        /// Text from a small alphabet (separators, whitespace, multi-byte characters: many
+        /// pieces, of every length around [`INLINE`]) or any UTF-8 at all.
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![r"[ab ,\t\nü\u{3000}€😀]{0,60}", r"([a-z]{0,20}[ ,])*", any::<String>()]
+        }
+
+        fn sep() -> impl Strategy<Value = char> {
+            prop_oneof![Just(' '), Just(','), Just('ü'), Just('😀'), any::<char>()]
+        }
+
+        /// `text` as a `Str` shared from a larger buffer at an offset (`Repr::Shared`, or inline
+        /// when short), so offsets into the buffer and into the `Str` differ.
+        fn embedded(text: &str, prefix: &str) -> Str {
+            let buf: Arc<str> = Arc::from(format!("{prefix}{text}|"));
+            Str::slice_of(&buf, prefix.len(), prefix.len() + text.len())
+        }
+
+        fn strings(ours: impl Iterator<Item = Str>) -> Vec<String> {
+            ours.map(String::from).collect()
+        }
+
+        /// A character boundary of `s` near `at` (a fraction of its length).
+        fn boundary(s: &str, at: f64) -> usize {
+            let mut i = (s.len() as f64 * at) as usize;
+            while !s.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        }
+
+        proptest! {
+            #[test]
+            fn split_is_str_split(text in text(), sep in sep(), prefix in "[xé]{0,3}") {
+                let std: Vec<String> = text.split(sep).map(String::from).collect();
+                prop_assert_eq!(strings(Str::from(text.as_str()).split(sep)), std.clone());
+                prop_assert_eq!(strings(embedded(&text, &prefix).split(sep)), std);
+            }
+
+            #[test]
+            fn split_of_a_piece_is_str_split(text in text(), a in sep(), b in sep()) {
+                let ours: Vec<Vec<String>> =
+                    Str::from(text.as_str()).split(a).map(|p| strings(p.split(b))).collect();
+                let std: Vec<Vec<String>> =
+                    text.split(a).map(|p| p.split(b).map(String::from).collect()).collect();
+                prop_assert_eq!(ours, std);
+            }
+
+            #[test]
+            fn split_whitespace_is_str_split_whitespace(text in text(), prefix in "[xé ]{0,3}") {
+                let std: Vec<String> = text.split_whitespace().map(String::from).collect();
+                prop_assert_eq!(strings(Str::from(text.as_str()).split_whitespace()), std.clone());
+                prop_assert_eq!(strings(embedded(&text, &prefix).split_whitespace()), std);
+            }
+
+            #[test]
+            fn sub_is_slicing(text in text(), from in 0.0..=1.0f64, len in 0.0..=1.0f64) {
+                let (i, j) = (boundary(&text, from), boundary(&text, from + (1.0 - from) * len));
+                for s in [Str::from(text.as_str()), embedded(&text, "é")] {
+                    let piece = s.sub(&s[i..j]);
+                    prop_assert_eq!(piece.as_deref(), Some(&text[i..j]));
+                    // The same text elsewhere is refused (an empty string may sit anywhere).
+                    let copy = text[i..j].to_string();
+                    if !copy.is_empty() {
+                        prop_assert_eq!(s.sub(&copy), None);
+                    }
+                    // A long piece shares `s`'s buffer, so its text is a slice of `s`; a short
+                    // one is a copy held inline, so it is not.
+                    let piece = piece.unwrap();
+                    prop_assert_eq!(s.sub(&piece).is_some(), j - i > INLINE);
+                }
+            }
+
+            #[test]
+            fn eq_hash_and_ord_are_those_of_str(a in text(), b in text(), split in 0.0..=1.0f64) {
+                let h = crate::data::FastHasher::default();
+                // Both representations of each text, and `b` as a piece of `a + b`.
+                let joined = format!("{a}{b}");
+                let whole = Str::from(joined.as_str());
+                let cut = boundary(&joined, split);
+                let (x, y) = (whole.sub(&whole[..a.len()]).unwrap(), whole.sub(&whole[a.len()..]).unwrap());
+                let xs = [Str::from(a.as_str()), embedded(&a, "é"), x];
+                let ys = [Str::from(b.as_str()), embedded(&b, "x"), y];
+                for x in &xs {
+                    prop_assert_eq!(h.hash_one(x), h.hash_one(a.as_str()));
+                    for y in &ys {
+                        prop_assert_eq!(x == y, a == b);
+                        prop_assert_eq!(x.cmp(y), a.cmp(&b));
+                        prop_assert_eq!(x.partial_cmp(y), a.partial_cmp(&b));
+                    }
+                    for x2 in &xs {
+                        prop_assert_eq!(x, x2);
+                    }
+                }
+                let left = whole.sub(&whole[..cut]).unwrap();
+                let expected = Str::from(&joined[..cut]);
+                prop_assert_eq!(&left, &expected);
+                prop_assert_eq!(h.hash_one(&left), h.hash_one(&joined[..cut]));
+            }
+        }
     }
 }

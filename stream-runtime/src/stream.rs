@@ -8,6 +8,7 @@ use crate::batch::Batch;
 use crate::chain::{Chain, Id};
 use crate::context::StreamingContext;
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
 use crate::time::{Duration, Time};
 
@@ -135,18 +136,21 @@ impl<C: Chain> Upstream<C> {
         t: Time,
         env: &Env,
         f: impl Fn(&C, Vec<C::In>) -> R + Sync + Send,
-    ) -> Option<Vec<R>> {
-        let parts = self.src.get(t, env)?.into_partitions();
+    ) -> Result<Option<Vec<R>>, BatchError> {
+        let Some(batch) = self.src.get(t, env)? else {
+            return Ok(None);
+        };
+        let parts = batch.into_partitions();
         let chain = &self.chain;
         if parts.iter().map(Vec::len).sum::<usize>() < SEQUENTIAL_BELOW {
-            return Some(parts.into_iter().map(|p| f(chain, p)).collect());
+            return Ok(Some(parts.into_iter().map(|p| f(chain, p)).collect()));
         }
-        Some(parts.into_par_iter().map(|p| f(chain, p)).collect())
+        Ok(Some(parts.into_par_iter().map(|p| f(chain, p)).collect()))
     }
 
     /// The stream's batch at `t`.
-    pub(crate) fn collect(&self, t: Time, env: &Env) -> Option<Batch<C::Out>> {
-        self.pass(t, env, |c, p| c.run_partition(p)).map(Batch::from_partitions)
+    pub(crate) fn collect(&self, t: Time, env: &Env) -> Result<Option<Batch<C::Out>>, BatchError> {
+        Ok(self.pass(t, env, |c, p| c.run_partition(p))?.map(Batch::from_partitions))
     }
 
     pub(crate) fn slide(&self) -> Duration {
@@ -157,7 +161,7 @@ impl<C: Chain> Upstream<C> {
 struct Collect<C: Chain>(Upstream<C>);
 
 impl<C: Chain> Node<C::Out> for Collect<C> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<C::Out>> {
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<C::Out>>, BatchError> {
         self.0.collect(t, env)
     }
 }

@@ -45,7 +45,7 @@ pub struct Harness {
 }
 
 /// The outputs of a test run, and the errors of batches that failed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Outcome<O> {
     /// One entry per batch at which the output stream had a batch, in time order.
     pub outputs: Vec<Vec<O>>,

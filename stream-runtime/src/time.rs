@@ -95,7 +95,15 @@ impl DurationErrorKind {
 impl Duration {
     /// The longest duration [`FromStr`] accepts, 365 days: batch times, window ends and
     /// checkpoint intervals are epoch milliseconds plus multiples of durations, and must not
-    /// overflow.
+    /// overflow. A context with a longer batch or checkpoint interval does not start.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// let ssc = StreamingContext::new(Duration::millis(i64::MAX));
+    /// ssc.queue_stream(BatchQueue::<i32>::new(), true, None).count().print();
+    /// let err = ssc.start().unwrap_err();
+    /// assert!(err.to_string().contains("must be at most 365 days (31536000000 ms)"), "{err}");
+    /// ```
     pub const MAX_PARSED: Duration = Duration(365 * 24 * 3_600_000);
 }
 

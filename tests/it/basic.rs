@@ -1,4 +1,4 @@
-//! Spark's BasicOperationsSuite cases (semantics reference §6a, 1–19), on the test kit.
+//! Spark's BasicOperationsSuite and the Python streaming tests' basic cases, on the test kit.
 
 use stream_runtime::testing::{run, run2, Harness};
 use stream_runtime::{Batch, Str};
@@ -66,7 +66,7 @@ fn words() -> Vec<Vec<&'static str>> {
 }
 
 #[test]
-fn group_by_key_case_6() {
+fn group_by_key_groups_the_values_of_each_key_per_batch() {
     for t in THREADS {
         let out = run(words(), t, |s| s.map(|w| (w, 1)).group_by_key());
         assert_eq!(sorted(out), vec![vec![("a", vec![1, 1]), ("b", vec![1])], vec![("", vec![1, 1])], vec![]]);
@@ -74,7 +74,7 @@ fn group_by_key_case_6() {
 }
 
 #[test]
-fn reduce_by_key_case_7_and_map_values_case_11() {
+fn reduce_by_key_then_map_values_and_flat_map_values_keep_the_keys() {
     for t in THREADS {
         let out = run(words(), t, |s| s.map(|w| (w, 1)).reduce_by_key(|a, b| a + b));
         assert_eq!(sorted(out), vec![vec![("a", 2), ("b", 1)], vec![("", 2)], vec![]]);
@@ -86,7 +86,7 @@ fn reduce_by_key_case_7_and_map_values_case_11() {
 }
 
 #[test]
-fn reduce_case_8_and_empty_batch_gives_nothing() {
+fn reduce_gives_one_value_per_batch_and_nothing_for_an_empty_batch() {
     for t in THREADS {
         let out = run(ints(&[&[1, 2, 3, 4], &[5, 6, 7, 8], &[9, 10, 11, 12], &[]]), t, |s| s.reduce(|a, b| a + b));
         assert_eq!(out, vec![vec![10], vec![26], vec![42], vec![]]);
@@ -94,7 +94,7 @@ fn reduce_case_8_and_empty_batch_gives_nothing() {
 }
 
 #[test]
-fn count_case_9_counts_zero_for_empty_batches() {
+fn count_is_zero_for_an_empty_batch() {
     for t in THREADS {
         let out = run(ints(&[&[], &[1], &[1, 2], &[1, 2, 3], &[1, 2, 3, 4]]), t, |s| s.count());
         assert_eq!(out, vec![vec![0], vec![1], vec![2], vec![3], vec![4]]);
@@ -102,7 +102,7 @@ fn count_case_9_counts_zero_for_empty_batches() {
 }
 
 #[test]
-fn count_by_value_case_10() {
+fn count_by_value_counts_each_distinct_value_per_batch() {
     for t in THREADS {
         let out = run(ints(&[&[1], &[1, 1, 1], &[1, 2], &[1, 1, 2, 2]]), t, |s| s.count_by_value());
         assert_eq!(sorted(out), vec![vec![(1, 1)], vec![(1, 3)], vec![(1, 1), (2, 1)], vec![(1, 2), (2, 2)]]);
@@ -110,7 +110,7 @@ fn count_by_value_case_10() {
 }
 
 #[test]
-fn union_case_12() {
+fn union_of_two_and_of_many_streams_holds_all_their_records() {
     for t in THREADS {
         let input = ints(&[&[1, 2, 3, 4], &[101, 102, 103, 104], &[201, 202, 203, 204]]);
         let out = run(input.clone(), t, |s| s.clone().union(s.map(|x| x + 4)));
@@ -136,7 +136,7 @@ fn union_with_a_missing_parent_batch_fails_the_batch_and_keeps_running() {
 }
 
 #[test]
-fn transform_case_13() {
+fn transform_applies_a_function_to_each_batch() {
     for t in THREADS {
         let out = run(ints(&[&[1, 2, 3, 4]]), t, |s| s.transform(|b, _| b.map(|x| x.to_string())));
         assert_eq!(out, vec![vec!["1", "2", "3", "4"]]);
@@ -148,7 +148,7 @@ fn join_inputs() -> (Vec<Vec<&'static str>>, Vec<Vec<&'static str>>) {
 }
 
 #[test]
-fn transform_with_join_case_14_and_join_case_16() {
+fn join_and_transform_with_pair_the_keys_of_the_same_batch() {
     for t in THREADS {
         let (a, b) = join_inputs();
         let out = run2(a.clone(), b.clone(), t, |x, y| x.map(|w| (w, 1)).join(y.map(|w| (w, "x"))));
@@ -170,7 +170,7 @@ fn transform_with_join_case_14_and_join_case_16() {
 }
 
 #[test]
-fn cogroup_case_15() {
+fn cogroup_groups_both_sides_per_key_including_one_sided_keys() {
     for t in THREADS {
         let a = vec![vec!["a", "a", "b"], vec!["a", ""], vec![""], vec![]];
         let b = vec![vec!["a", "a", "b"], vec!["b", ""], vec![], vec![]];
@@ -186,7 +186,7 @@ fn cogroup_case_15() {
 }
 
 #[test]
-fn outer_joins_cases_17_to_19() {
+fn outer_joins_fill_the_missing_side_with_none() {
     for t in THREADS {
         let (a, b) = join_inputs();
         let out = run2(a.clone(), b.clone(), t, |x, y| x.map(|w| (w, 1)).left_outer_join(y.map(|w| (w, "x"))));
@@ -223,7 +223,7 @@ fn outer_joins_cases_17_to_19() {
 }
 
 #[test]
-fn python_joins_case_69() {
+fn join_and_right_outer_join_of_pair_streams() {
     let a = vec![vec![("a", 1), ("b", 2)]];
     let b = vec![vec![("b", 3), ("c", 4)]];
     assert_eq!(run2(a.clone(), b.clone(), 2, |x, y| x.join(y)), vec![vec![("b", (2, 3))]]);
@@ -231,7 +231,7 @@ fn python_joins_case_69() {
 }
 
 #[test]
-fn ssc_transform_case_70() {
+fn context_transform_sees_the_batches_of_its_streams_in_order() {
     let out = run(vec![vec![1], vec![2]], 2, |s| {
         let ctx = s.context();
         let d2 = s.clone().map(|x| x * 10).boxed();
@@ -247,7 +247,7 @@ fn ssc_transform_case_70() {
 }
 
 #[test]
-fn failing_user_function_fails_only_its_batch_case_72() {
+fn a_panicking_user_function_fails_only_its_batch() {
     let outcome = Harness::new(2).collect((0..4).map(|i| Some(vec![i])).collect(), |s| {
         s.map(|x| {
             if x == 1 {

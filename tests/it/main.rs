@@ -1,10 +1,15 @@
 //! Sluice's integration tests: one binary, one module per area. Each test that runs a
-//! pipeline runs it at 1 and at 4 threads.
+//! pipeline runs it at 1 and at 4 threads; the property tests (`properties`) at random thread
+//! counts from 1 to 4. Tests on the system clock wait on conditions with a deadline
+//! (`sluice_tests::wait_until`), never a fixed sleep before asserting.
+#![forbid(unsafe_code)]
 
 mod basic;
+mod errors;
 mod lifecycle;
 mod macro_jobs;
 mod oracle;
+mod properties;
 mod recovery;
 mod sources;
 mod state;

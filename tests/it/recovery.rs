@@ -1,14 +1,15 @@
 //! Checkpoints and recovery in-process: a damaged newest checkpoint falls back to the
-//! previous one, a changed job is refused, and backpressure keeps an overloaded job's
-//! scheduling delay bounded. (The SIGKILL tests of whole processes are in
-//! `jobs/tests/recovery.rs`.)
+//! previous one, a changed job is refused, open windows and state survive a restart, and a
+//! receiver's rate is capped. (Backpressure under an overload is a soak test, in `soak/`; the
+//! SIGKILL tests of whole processes are in `jobs/tests/soak_*.rs`.)
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration as StdDuration;
 
+use sluice_tests::{firehose, wait_until};
 use stream_runtime::prelude::*;
-use stream_runtime::{FileStreamOptions, StreamingError};
+use stream_runtime::{Clock, FileStreamOptions, ManualClock, RunningContext, StreamingError, SystemClock};
 
 type Totals = Arc<Mutex<BTreeMap<String, u64>>>;
 
@@ -30,11 +31,15 @@ fn build(input: String, totals: Totals, extra: bool) -> impl FnOnce() -> Streami
 }
 
 fn wait_for(totals: &Totals, expected: &BTreeMap<String, u64>) {
-    let deadline = Instant::now() + std::time::Duration::from_secs(20);
-    while &*totals.lock().unwrap() != expected {
-        assert!(Instant::now() < deadline, "totals {:?}, expected {expected:?}", totals.lock().unwrap());
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let reached = wait_until(StdDuration::from_secs(20), || &*totals.lock().unwrap() == expected);
+    assert!(reached, "totals {:?}, expected {expected:?}", totals.lock().unwrap());
+}
+
+/// Waits until `n` more batches completed than when called.
+fn batches_pass(running: &RunningContext, n: u64) {
+    let target = running.batches_completed() + n;
+    let passed = wait_until(StdDuration::from_secs(20), || running.batches_completed() >= target);
+    assert!(passed, "{} batches completed, waiting for {target}", running.batches_completed());
 }
 
 fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
@@ -57,10 +62,10 @@ fn first_run(root: &std::path::Path) -> (String, String, Vec<std::path::PathBuf>
     let ssc =
         StreamingContext::get_or_create(&ckpt, build(input.to_string_lossy().into(), totals.clone(), false)).unwrap();
     let running = ssc.start().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(150));
+    batches_pass(&running, 1); // files put from now on are new to the stream
     put(&input, "1.txt", "a a b\n");
     wait_for(&totals, &counts(&[("a", 2), ("b", 1)]));
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    batches_pass(&running, 3); // checkpoints of batches after the first file
     put(&input, "2.txt", "b c\n");
     wait_for(&totals, &counts(&[("a", 2), ("b", 2), ("c", 1)]));
     running.stop(true);
@@ -136,77 +141,6 @@ fn a_changed_job_is_refused_with_what_changed() {
     assert!(err.to_string().contains("written by a different job"), "{err}");
 }
 
-/// A server that offers lines as fast as the connection takes them.
-fn firehose() -> u16 {
-    use std::io::Write;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            std::thread::spawn(move || {
-                let chunk = "lorem ipsum dolor\n".repeat(4096);
-                while conn.write_all(chunk.as_bytes()).is_ok() {}
-            });
-        }
-    });
-    port
-}
-
-#[test]
-fn backpressure_keeps_scheduling_delay_bounded_when_offered_far_more_than_processing_takes() {
-    // Processing takes about 100 µs a record (10,000 records/s); the server offers millions.
-    let port = firehose();
-    let infos = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&infos);
-    let buffer = 20_000;
-    let ssc = StreamingContext::new(Duration::millis(200))
-        .with_threads(1)
-        .with_backpressure(true)
-        .with_receiver_buffer(buffer);
-    ssc.on_batch_completed(move |info| sink.lock().unwrap().push(info.clone()));
-    ssc.socket_text_stream("127.0.0.1", port)
-        .map(|line| {
-            let until = Instant::now() + std::time::Duration::from_micros(100);
-            while Instant::now() < until {}
-            line.len()
-        })
-        .count()
-        .foreach_batch(|_, _| {});
-    let running = ssc.start().unwrap();
-    // 80 batches: 16 s when processing keeps up. The first batches take the whole buffer
-    // (the estimator needs two finished batches), which leaves a backlog to drain first.
-    let deadline = Instant::now() + std::time::Duration::from_secs(90);
-    while running.batches_completed() < 80 && Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    running.stop(false);
-    let infos = infos.lock().unwrap().clone();
-    assert!(infos.len() >= 80, "{} batches in 90 s", infos.len());
-    for i in &infos {
-        assert!(
-            i.num_records <= buffer as u64,
-            "batch {} took {} records, above the buffer",
-            i.batch_time,
-            i.num_records
-        );
-    }
-    // After the estimator settles, batches are about what 200 ms of processing takes, and the
-    // scheduling delay stays small instead of growing by a batch interval per batch.
-    let late = &infos[infos.len() * 3 / 4..];
-    let worst = late.iter().map(|i| i.scheduling_delay).max().unwrap();
-    assert!(worst < std::time::Duration::from_secs(2), "scheduling delay reached {worst:?}: {late:#?}");
-    let mut delays: Vec<_> = late.iter().map(|i| i.scheduling_delay).collect();
-    delays.sort();
-    assert!(
-        delays[delays.len() / 2] < std::time::Duration::from_secs(1),
-        "median delay {:?}",
-        delays[delays.len() / 2]
-    );
-    let rate: u64 = late.iter().map(|i| i.num_records).sum::<u64>() / late.len() as u64;
-    assert!(rate > 500, "the job still takes data: {rate} records per batch");
-}
-
 type Seen = Arc<Mutex<Vec<(&'static str, u64)>>>;
 
 /// A file stream's words counted over a 3 s window three ways: Two-Stacks
@@ -243,16 +177,12 @@ fn windowed_job(input: String, seen: Seen, threads: usize) -> impl FnOnce() -> S
 }
 
 fn wait_all(seen: &Seen, n: u64) {
-    let deadline = Instant::now() + std::time::Duration::from_secs(20);
-    loop {
+    let counted = wait_until(StdDuration::from_secs(20), || {
         let s = seen.lock().unwrap();
-        if ["two_stacks", "inverse", "raw", "state"].iter().all(|name| s.iter().any(|(k, v)| k == name && *v == n)) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "windows never counted {n}: {:?}", &s[s.len().saturating_sub(9)..]);
-        drop(s);
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+        ["two_stacks", "inverse", "raw", "state"].iter().all(|name| s.iter().any(|(k, v)| k == name && *v == n))
+    });
+    let s = seen.lock().unwrap();
+    assert!(counted, "windows never counted {n}: {:?}", &s[s.len().saturating_sub(9)..]);
 }
 
 #[test]
@@ -266,7 +196,7 @@ fn open_windows_and_state_survive_a_restart_with_another_thread_count() {
     let seen = Seen::default();
     let running =
         StreamingContext::get_or_create(&ckpt, windowed_job(dir.clone(), seen.clone(), 2)).unwrap().start().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(150));
+    batches_pass(&running, 1);
     put(&input, "1.txt", "x x y\n");
     wait_all(&seen, 2);
     running.stop(true);
@@ -293,9 +223,7 @@ fn batches_report_the_checkpoint_stall_exactly_at_checkpoint_times() {
     ssc.queue_stream(queue, true, None).running_reduce_by_key(|a, b| a + b).foreach_snapshot(|_, _| {});
     let running = ssc.start().unwrap();
     let zero = running.zero_time();
-    while running.batches_completed() < 6 {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    batches_pass(&running, 6);
     running.stop(false);
     for (t, stall) in infos.lock().unwrap().iter() {
         let due = (*t - zero).is_multiple_of(Duration::millis(100));
@@ -312,9 +240,7 @@ fn a_receiver_max_rate_caps_every_batch() {
     ssc.on_batch_completed(move |info| sink.lock().unwrap().push(info.num_records));
     ssc.socket_text_stream("127.0.0.1", port).count().foreach_batch(|_, _| {});
     let running = ssc.start().unwrap();
-    while running.batches_completed() < 10 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    batches_pass(&running, 10);
     running.stop(false);
     let records = infos.lock().unwrap().clone();
     // 1,000 records/s is 200 a batch, plus a burst of at most a tenth of a second.
@@ -330,10 +256,13 @@ fn files_that_arrive_while_the_job_is_down_longer_than_the_remember_window_are_r
     std::fs::create_dir_all(&input).unwrap();
     let ckpt = root.path().join("ckpt").to_string_lossy().into_owned();
     let dir = input.to_string_lossy().into_owned();
-    let job = |totals: Totals| {
+    let job = |totals: Totals, clock: Option<ManualClock>| {
         let dir = dir.clone();
         move || {
-            let ssc = StreamingContext::new(Duration::millis(100)).with_checkpoint_interval(Duration::millis(100));
+            let mut ssc = StreamingContext::new(Duration::millis(100)).with_checkpoint_interval(Duration::millis(100));
+            if let Some(clock) = clock {
+                ssc = ssc.with_clock(Arc::new(clock));
+            }
             let options = FileStreamOptions { min_remember: Duration::millis(500), ..FileStreamOptions::default() };
             ssc.text_file_stream_with(&dir, options)
                 .map(|w| (w, 1u64))
@@ -345,21 +274,36 @@ fn files_that_arrive_while_the_job_is_down_longer_than_the_remember_window_are_r
         }
     };
     let totals = Totals::default();
-    let running = StreamingContext::get_or_create(&ckpt, job(totals.clone())).unwrap().start().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(150));
+    let running = StreamingContext::get_or_create(&ckpt, job(totals.clone(), None)).unwrap().start().unwrap();
+    batches_pass(&running, 1);
     put(&input, "1.txt", "a\n");
     wait_for(&totals, &counts(&[("a", 1)]));
     running.stop(true);
 
-    // Down for 1.5 s, three times the remember window: one file arrives meanwhile.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // One file arrives while the job is down (modified after its last batch), and the job
+    // comes back 1.5 s later, three times the remember window: on a manual clock.
+    let stopped = SystemClock.now();
     put(&input, "2.txt", "b\n");
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let modified = std::time::UNIX_EPOCH + StdDuration::from_millis((stopped.as_millis() + 100) as u64);
+    std::fs::File::options().write(true).open(input.join("2.txt")).unwrap().set_modified(modified).unwrap();
+    let clock = ManualClock::new(stopped + Duration::millis(1500));
     let totals = Totals::default();
-    let running = StreamingContext::get_or_create(&ckpt, job(totals.clone())).unwrap().start().unwrap();
-    wait_for(&totals, &counts(&[("a", 1), ("b", 1)]));
-    // And the file read before the stop is not read again.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert_eq!(*totals.lock().unwrap(), counts(&[("a", 1), ("b", 1)]));
+    let running =
+        StreamingContext::get_or_create(&ckpt, job(totals.clone(), Some(clock.clone()))).unwrap().start().unwrap();
+    // Each poll moves the clock on by a fifth of a batch.
+    let expected = counts(&[("a", 1), ("b", 1)]);
+    let read = wait_until(StdDuration::from_secs(20), || {
+        clock.advance(Duration::millis(20));
+        *totals.lock().unwrap() == expected
+    });
+    assert!(read, "totals {:?}, expected {expected:?}", totals.lock().unwrap());
+    // And the file read before the stop is not read again, in the next five batches either.
+    let target = running.batches_completed() + 5;
+    let passed = wait_until(StdDuration::from_secs(20), || {
+        clock.advance(Duration::millis(20));
+        running.batches_completed() >= target
+    });
+    assert!(passed, "{} batches completed, waiting for {target}", running.batches_completed());
+    assert_eq!(*totals.lock().unwrap(), expected);
     running.stop(false);
 }

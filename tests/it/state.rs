@@ -1,6 +1,7 @@
-//! Per-key state: Spark's updateStateByKey and MapWithStateSuite cases (semantics reference
-//! §6a, 20–23, 38–45, 67, and the observed runs of §6b), then oracle tests against a plain
-//! sequential model on seeded random input.
+//! Per-key state: Spark's updateStateByKey and MapWithStateSuite cases, and runs observed on
+//! Spark, then `running_reduce_by_key` against a plain sequential model on seeded random
+//! input. (The property tests of `update_state_by_key` and `map_with_state` are in
+//! `properties.rs`.)
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ fn words(rows: &[&[&'static str]]) -> Words {
     rows.iter().map(|r| r.to_vec()).collect()
 }
 
-/// `[a] | [a,b] | [a,b,c] | [a,b] | [a] | []`, the input of cases 20–22.
+/// `[a] | [a,b] | [a,b,c] | [a,b] | [a] | []`, the input of Spark's updateStateByKey tests.
 fn abc() -> Words {
     words(&[&["a"], &["a", "b"], &["a", "b", "c"], &["a", "b"], &["a"], &[]])
 }
@@ -31,7 +32,7 @@ fn sum_update(vs: Vec<i64>, s: Option<i64>) -> Option<i64> {
 }
 
 #[test]
-fn update_state_by_key_emits_every_key_case_20() {
+fn update_state_by_key_emits_every_key_every_batch() {
     for t in THREADS {
         let out = run(abc(), t, |s| s.map(|w| (w, 1i64)).update_state_by_key(sum_update));
         assert_eq!(
@@ -49,7 +50,7 @@ fn update_state_by_key_emits_every_key_case_20() {
 }
 
 #[test]
-fn update_state_by_key_with_initial_state_case_21() {
+fn update_state_by_key_starts_from_the_initial_state() {
     for t in THREADS {
         let out = run(abc(), t, |s| {
             s.map(|w| (w, 1i64)).update_state_by_key_with_initial(sum_update, vec![("a", 1), ("c", 2)])
@@ -69,7 +70,7 @@ fn update_state_by_key_with_initial_state_case_21() {
 }
 
 #[test]
-fn update_state_by_key_with_time_case_22() {
+fn update_state_by_key_with_time_passes_the_batch_time() {
     for t in THREADS {
         let out = run(abc(), t, |s| {
             s.map(|w| (w, 1i64)).update_state_by_key_with_time(
@@ -94,7 +95,7 @@ fn update_state_by_key_with_time_case_22() {
 }
 
 #[test]
-fn update_state_by_key_object_lifecycle_with_missing_batches_case_23() {
+fn update_state_by_key_calls_idle_keys_across_missing_batches_and_none_removes() {
     // (count, batches without values); dropped after the second consecutive empty batch.
     let update = |vs: Vec<i64>, s: Option<(i64, u32)>| {
         let (n, idle) = s.unwrap_or((0, 0));
@@ -124,7 +125,7 @@ fn update_state_by_key_object_lifecycle_with_missing_batches_case_23() {
 }
 
 #[test]
-fn update_state_by_key_none_removes_observed() {
+fn update_state_by_key_none_removes_the_key() {
     let input = words(&[&["a"], &["a", "b"], &["b"], &[], &["c"], &[]]);
     let update = |vs: Vec<i64>, s: Option<i64>| (!vs.is_empty()).then(|| vs.len() as i64 + s.unwrap_or(0));
     for t in THREADS {
@@ -134,7 +135,7 @@ fn update_state_by_key_none_removes_observed() {
 }
 
 #[test]
-fn update_state_by_key_appends_lists_case_67() {
+fn update_state_by_key_state_can_be_a_growing_list() {
     let append = |vs: Vec<i32>, s: Option<Vec<i32>>| {
         let mut l = s.unwrap_or_default();
         l.extend(vs);
@@ -201,7 +202,7 @@ fn snapshot_38() -> Vec<Vec<(&'static str, i64)>> {
 }
 
 #[test]
-fn map_with_state_simple_api_case_38() {
+fn map_with_state_simple_function_emits_one_record_per_input_record() {
     for t in THREADS {
         let (mapped, snaps) = map_with_state(suite_input(), t, StateSpec::function(running_count));
         assert_eq!(mapped, vec![vec![], vec![1], vec![1, 2], vec![1, 2, 3], vec![3, 4], vec![5], vec![]]);
@@ -210,7 +211,7 @@ fn map_with_state_simple_api_case_38() {
 }
 
 #[test]
-fn map_with_state_full_api_case_39() {
+fn map_with_state_full_function_emits_what_it_returns() {
     for t in THREADS {
         let spec = StateSpec::function_full(|_t: Time, k: &&'static str, v: Option<i64>, state: &mut State<i64>| {
             running_count(k, v, state);
@@ -228,7 +229,7 @@ fn map_with_state_full_api_case_39() {
 }
 
 #[test]
-fn map_with_state_states_as_mapped_data_case_40() {
+fn map_with_state_can_emit_the_updated_states() {
     for t in THREADS {
         let spec = StateSpec::function_full(|_t: Time, k: &&'static str, v: Option<i64>, state: &mut State<i64>| {
             Some((*k, running_count(k, v, state)))
@@ -250,7 +251,7 @@ fn map_with_state_states_as_mapped_data_case_40() {
 }
 
 #[test]
-fn map_with_state_initial_state_case_41() {
+fn map_with_state_starts_from_the_initial_state() {
     for t in THREADS {
         let spec = StateSpec::function_full(|_t: Time, k: &&'static str, v: Option<i64>, state: &mut State<i64>| {
             running_count(k, v, state);
@@ -285,7 +286,7 @@ fn toggle(_t: Time, k: &&'static str, v: Option<i64>, state: &mut State<i64>) ->
 }
 
 #[test]
-fn map_with_state_removing_case_42() {
+fn map_with_state_remove_drops_the_key_from_the_snapshots() {
     let input = words(&[&[], &["a"], &["a", "b"], &["a", "b", "c"], &["a", "b", "c"], &["a", "b"], &["a"], &[]]);
     for t in THREADS {
         let (mapped, snaps) = map_with_state(input.clone(), t, StateSpec::function_full(toggle).num_partitions(1));
@@ -298,7 +299,7 @@ fn map_with_state_removing_case_42() {
 }
 
 #[test]
-fn map_with_state_remove_then_set_observed() {
+fn map_with_state_a_removed_key_can_be_set_again_later() {
     let input = words(&[&["a"], &["a", "b"], &["a", "b"], &["b"], &[]]);
     let spec = || {
         StateSpec::function(|k: &&'static str, _v: Option<i64>, state: &mut State<i64>| {
@@ -327,7 +328,7 @@ fn map_with_state_remove_then_set_observed() {
 }
 
 #[test]
-fn map_with_state_calls_once_per_record_in_order_observed() {
+fn map_with_state_calls_once_per_record_in_order() {
     for t in THREADS {
         let (mapped, snaps) = map_with_state(words(&[&["a", "a", "a"]]), t, StateSpec::function(running_count));
         assert_eq!(mapped, vec![vec![1, 2, 3]]);
@@ -382,7 +383,7 @@ fn map_with_state_times_out_at_the_first_eligible_batch() {
 }
 
 #[test]
-fn map_with_state_reports_each_timeout_once_case_43() {
+fn map_with_state_reports_each_timeout_once() {
     let update_to_one = |k: &&'static str, v: Option<i64>, state: &mut State<i64>| {
         if state.is_timing_out() {
             Some(*k)
@@ -407,7 +408,7 @@ fn map_with_state_reports_each_timeout_once_case_43() {
 }
 
 #[test]
-fn state_object_case_45() {
+fn state_object_refuses_misuse_with_sparks_messages() {
     let s: State<i32> = State::new(None);
     assert!(!s.exists());
     assert_eq!(s.get(), Err(StateError::NotSet));
@@ -472,7 +473,8 @@ fn state_views_agree_and_print_state_runs() {
     }
 }
 
-// ---- Oracles on seeded random input ----
+// ---- Oracles on seeded random input (update_state_by_key with removals and map_with_state
+// with timeouts are property tests, in `properties.rs`) ----
 
 type Rows = Vec<Vec<(u8, i64)>>;
 
@@ -509,120 +511,6 @@ fn running_reduce_matches_update_state_by_key_and_a_model() {
             assert_eq!(sorted(mapped), updates, "updates, seed {seed}, {t} threads");
             let general = run(input.clone(), t, |s| s.update_state_by_key(sum_update));
             assert_eq!(sorted(general), snapshots, "update_state_by_key, seed {seed}, {t} threads");
-        }
-    }
-}
-
-#[test]
-fn update_state_by_key_with_removals_matches_a_model() {
-    // Keeps a running sum; drops a key when the sum is a multiple of 5 or it had no data.
-    let update = |vs: Vec<i64>, s: Option<i64>| {
-        if vs.is_empty() {
-            return None;
-        }
-        let n = s.unwrap_or(0) + vs.iter().sum::<i64>();
-        (n % 5 != 0).then_some(n)
-    };
-    for seed in 20..26 {
-        let input = random_batches(seed, 10, 20);
-        let mut model: BTreeMap<u8, i64> = BTreeMap::new();
-        let mut expected = Vec::new();
-        for batch in &input {
-            let mut values: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
-            batch.iter().for_each(|&(k, v)| values.entry(k).or_default().push(v));
-            let keys: Vec<u8> = model.keys().chain(values.keys()).copied().collect();
-            let mut next = BTreeMap::new();
-            for k in keys {
-                if let Some(s) = update(values.get(&k).cloned().unwrap_or_default(), model.get(&k).copied()) {
-                    next.insert(k, s);
-                }
-            }
-            model = next;
-            expected.push(model.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>());
-        }
-        for t in THREADS {
-            let out = run(input.clone(), t, |s| s.update_state_by_key(update));
-            assert_eq!(sorted(out), expected, "seed {seed}, {t} threads");
-        }
-    }
-}
-
-/// The model of `map_with_state` below: per key (sum, last update in batch units); records in
-/// batch order, a value divisible by 7 removes the key, then keys idle for longer than
-/// `timeout` batches time out (reported as `1000 + sum`). Returns the outputs in call order
-/// and the snapshots.
-fn model(input: &Rows, timeout: i64) -> (Rows, Rows) {
-    let mut state: BTreeMap<u8, (i64, i64)> = BTreeMap::new();
-    let (mut calls, mut snaps) = (Vec::new(), Vec::new());
-    for (i, batch) in input.iter().enumerate() {
-        let t = i as i64 + 1;
-        let mut out = Vec::new();
-        for &(k, v) in batch {
-            if v % 7 == 0 {
-                out.push((k, state.remove(&k).map_or(-1, |(s, _)| s)));
-            } else {
-                let s = state.get(&k).map_or(0, |(s, _)| *s) + v;
-                state.insert(k, (s, t));
-                out.push((k, s));
-            }
-        }
-        let due: Vec<u8> = state.iter().filter(|(_, (_, last))| last + timeout < t).map(|(k, _)| *k).collect();
-        for k in due {
-            let (s, _) = state.remove(&k).unwrap_or_default();
-            out.push((k, 1000 + s));
-        }
-        calls.push(out);
-        snaps.push(state.iter().map(|(k, (s, _))| (*k, *s)).collect());
-    }
-    (calls, snaps)
-}
-
-/// Groups each batch's outputs by key, keeping their order.
-fn per_key(rows: &[Vec<(u8, i64)>]) -> Vec<BTreeMap<u8, Vec<i64>>> {
-    rows.iter()
-        .map(|b| {
-            let mut m: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
-            b.iter().for_each(|&(k, v)| m.entry(k).or_default().push(v));
-            m
-        })
-        .collect()
-}
-
-#[test]
-fn map_with_state_with_timeouts_matches_a_model() {
-    let timeout = 2i64;
-    for seed in 40..48 {
-        let input = random_batches(seed, 14, 25);
-        let (calls, snaps) = model(&input, timeout);
-        for t in THREADS {
-            let mapped_out = Arc::new(Mutex::new(Vec::new()));
-            let snaps_out = Arc::new(Mutex::new(Vec::new()));
-            let (m, sn) = (Arc::clone(&mapped_out), Arc::clone(&snaps_out));
-            let errors = Harness::new(t).run(input.clone(), move |s| {
-                let spec = StateSpec::function(|k: &u8, v: Option<i64>, state: &mut State<i64>| match v {
-                    None => (*k, 1000 + state.get_option().copied().unwrap_or(0)),
-                    Some(v) if v % 7 == 0 => {
-                        let old = state.get_option().copied().unwrap_or(-1);
-                        state.remove().expect("first remove");
-                        (*k, old)
-                    }
-                    Some(v) => {
-                        let s = state.get_option().copied().unwrap_or(0) + v;
-                        state.update(s).expect("not removed");
-                        (*k, s)
-                    }
-                })
-                .timeout(Duration::seconds(timeout));
-                let state = s.map_with_state(spec);
-                state.clone().mapped().foreach_batch(move |b, _| m.lock().unwrap().push(b.into_vec()));
-                state.state_snapshots().foreach_batch(move |b, _| sn.lock().unwrap().push(b.into_vec()));
-            });
-            assert!(errors.is_empty());
-            let got_mapped = std::mem::take(&mut *mapped_out.lock().unwrap());
-            let got_snaps = std::mem::take(&mut *snaps_out.lock().unwrap());
-            // Per key, calls happen in batch order; across keys the output is a set.
-            assert_eq!(per_key(&got_mapped), per_key(&calls), "mapped, seed {seed}, {t} threads");
-            assert_eq!(sorted(got_snaps), snaps, "snapshots, seed {seed}, {t} threads");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The Sluice side of `benches/spark/compare.sh`: runs one workload of
 //! [`sluice_benches::compare`] and writes its per-batch times and final counts.
+#![forbid(unsafe_code)]
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

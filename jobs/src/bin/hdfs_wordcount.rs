@@ -1,5 +1,6 @@
 //! `hdfs_wordcount [hdfs://namenode:port/dir]`: Spark's HdfsWordCount. Without a URL it runs
 //! on an embedded HDFS cluster and feeds it sample text.
+#![forbid(unsafe_code)]
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;

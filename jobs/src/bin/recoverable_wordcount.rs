@@ -1,6 +1,7 @@
 //! `recoverable_wordcount --dir <dir> | --socket <host:port> | --kafka <brokers> --topic <t>
 //! --checkpoint <dir> --output <dir>`:
 //! Spark's RecoverableNetworkWordCount. Kill it and start it again: it continues.
+#![forbid(unsafe_code)]
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser};

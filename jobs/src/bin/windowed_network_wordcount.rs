@@ -1,4 +1,5 @@
 //! `windowed_network_wordcount <host> <port> <window> <slide>`: word counts over a sliding window.
+#![forbid(unsafe_code)]
 fn main() -> std::process::ExitCode {
     jobs::windowed_network_wordcount::WINDOWED_NETWORK_WORDCOUNT.run()
 }

@@ -1,4 +1,5 @@
 //! Integration tests: real HDFS clients (`hdfs-native`, the Go `hdfs` CLI) against a [`minihdfs::MiniHdfs`].
+#![forbid(unsafe_code)]
 
 mod cli;
 mod common;

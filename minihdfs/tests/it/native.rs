@@ -92,8 +92,13 @@ fn rename_semantics_and_mtimes() {
         assert!(matches!(&err, Some(HdfsError::AlreadyExists(_)) | Some(HdfsError::RPCError(..))), "{err:?}");
         assert_eq!(read(&fs, "/other").await, b"two");
 
-        std::thread::sleep(std::time::Duration::from_millis(20));
         let dir_mtime = fs.get_file_info("/dir").await.unwrap().modification_time;
+        // The rename below happens in a later millisecond than the directory's creation.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while now_ms() <= dir_mtime {
+            assert!(std::time::Instant::now() < deadline, "the clock never passed {dir_mtime}");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         fs.rename("/src", "/dir/src", false).await.unwrap();
         let moved = fs.get_file_info("/dir/src").await.unwrap();
         assert_eq!(moved.modification_time, mtime, "rename keeps the file's mtime");

@@ -7,6 +7,7 @@
 //! (1), `--connect-timeout-ms N` (30000), `--ready-dir DIR`, `--panic-worker W --panic-round R`,
 //! `--exit-before-connect I` (tests of fail-stop and of the launcher), `--plan TEXT` (the plan
 //! text whose fingerprint is compared).
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::{encode, CheckpointError, CheckpointStore, Fingerprint, Meta, Recovery, Writer};
+use super::{encode, CheckpointError, CheckpointStore, Fingerprint, Meta, Recovery, RestoreError, Writer};
 use crate::context::Graph;
 use crate::time::{Duration, Time};
 
@@ -119,10 +119,10 @@ pub(crate) fn snapshot(graph: &Graph, fingerprint: Fingerprint, zero: Time, t: T
 /// operation, the inputs' positions, then the logged batches' data. Returns the batches to
 /// re-run, with their record counts.
 pub(crate) fn restore(graph: &Graph, recovery: &Recovery, dir: &str) -> Result<Vec<(Time, u64)>, CheckpointError> {
-    let failed = |what: String, cause: String| CheckpointError::Restore { dir: dir.to_string(), what, cause };
+    let failed = |what: String, cause: RestoreError| CheckpointError::Restore { dir: dir.to_string(), what, cause };
     for (tick, state) in graph.ticks.iter().zip(&recovery.states) {
         if let Some(state) = state {
-            tick.restore(state).map_err(|c| failed(tick.name(), c))?;
+            tick.restore(state).map_err(|c| failed(tick.name(), c.into()))?;
         }
     }
     for (input, position) in graph.inputs.iter().zip(&recovery.meta.positions) {

@@ -10,20 +10,46 @@ use bincode::Options;
 use serde::de::Visitor;
 use serde::{Deserialize, Serialize};
 
+use super::frames::FrameError;
+
+/// Why a state could not be encoded for a checkpoint or decoded from one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// A value could not be encoded (a `Serialize` implementation failed).
+    #[error("cannot encode the state: {0}")]
+    Encode(#[source] bincode::Error),
+    /// Bytes could not be decoded into the state's type (truncated, or written for another
+    /// type).
+    #[error("cannot decode the state: {0}")]
+    Decode(#[source] bincode::Error),
+    /// The frames holding a state's parts are damaged.
+    #[error(transparent)]
+    Frames(#[from] FrameError),
+    /// A state has another number of frames than its operation writes.
+    #[error("{what} cannot hold {found} frames")]
+    FrameCount {
+        /// The kind of state.
+        what: &'static str,
+        /// Frames found.
+        found: usize,
+    },
+}
+
 fn options() -> impl Options {
     bincode::DefaultOptions::new()
 }
 
 /// `value` encoded.
-pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
-    options().serialize(value).map_err(|e| e.to_string())
+pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
+    options().serialize(value).map_err(CodecError::Encode)
 }
 
 /// A value decoded from `bytes`, made by [`to_bytes`].
-pub(crate) fn from_bytes<T: Deserialize<'static>>(bytes: &[u8]) -> Result<T, String> {
+pub(crate) fn from_bytes<T: Deserialize<'static>>(bytes: &[u8]) -> Result<T, CodecError> {
     options()
         .deserialize_from_custom_seed(std::marker::PhantomData::<T>, LeakingReader { slice: bytes })
-        .map_err(|e| e.to_string())
+        .map_err(CodecError::Decode)
 }
 
 /// A reader whose borrowed strings and byte slices live forever: each is leaked on its own.
@@ -79,6 +105,10 @@ mod tests {
         let bytes = to_bytes(&v).unwrap();
         let back: Vec<(String, &'static str, u64)> = from_bytes(&bytes).unwrap();
         assert_eq!(back, v);
-        assert!(from_bytes::<Vec<(String, &'static str, u64)>>(&bytes[..bytes.len() - 2]).is_err());
+        let err = from_bytes::<Vec<(String, &'static str, u64)>>(&bytes[..bytes.len() - 2]).unwrap_err();
+        assert!(matches!(err, CodecError::Decode(_)));
+        // The cause is bincode's error, reachable as the source.
+        let source = std::error::Error::source(&err).expect("a source");
+        assert!(source.downcast_ref::<bincode::Error>().is_some(), "{source:?}");
     }
 }

@@ -7,6 +7,53 @@ const MAGIC: &[u8; 8] = b"SLUICECK";
 const VERSION: u32 = 1;
 const HEADER: usize = 8 + 4 + 8 + 4;
 
+/// Why a sequence of frames cannot be read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The bytes end inside a count or a length.
+    #[error("truncated frame header")]
+    TruncatedHeader,
+    /// A frame's length runs past the end of the bytes.
+    #[error("a frame of {0} bytes runs past the end")]
+    PastEnd(usize),
+}
+
+/// What is wrong with a checkpoint file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Damage {
+    /// The file does not start with Sluice's magic bytes.
+    #[error("not a Sluice checkpoint (bad magic or too short)")]
+    BadMagic,
+    /// The file was written in another format version.
+    #[error("format version {found}, this build reads {VERSION}")]
+    Version {
+        /// The file's version.
+        found: u32,
+    },
+    /// The payload is shorter or longer than the header says.
+    #[error("truncated: {found} of {expected} payload bytes")]
+    Truncated {
+        /// Payload bytes present.
+        found: usize,
+        /// Payload bytes the header announces.
+        expected: usize,
+    },
+    /// The payload's CRC-32 differs from the header's.
+    #[error("checksum mismatch")]
+    ChecksumMismatch,
+    /// The payload's frames are damaged.
+    #[error(transparent)]
+    Frames(#[from] FrameError),
+    /// The payload has no frame.
+    #[error("no metadata frame")]
+    NoMetadata,
+    /// The metadata frame is not the JSON a checkpoint holds.
+    #[error("metadata: {0}")]
+    Metadata(#[source] serde_json::Error),
+}
+
 /// Frames `parts` into one payload: a count, then each part's length and bytes.
 pub(crate) fn encode_frames(parts: &[Vec<u8>]) -> Vec<u8> {
     let total: usize = parts.iter().map(|p| p.len() + 8).sum::<usize>() + 4;
@@ -20,13 +67,13 @@ pub(crate) fn encode_frames(parts: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// The frames of a payload made by [`encode_frames`].
-pub(crate) fn decode_frames(mut bytes: &[u8]) -> Result<Vec<&[u8]>, String> {
+pub(crate) fn decode_frames(mut bytes: &[u8]) -> Result<Vec<&[u8]>, FrameError> {
     let count = take_u32(&mut bytes)? as usize;
     let mut parts = Vec::with_capacity(count.min(1 << 16));
     for _ in 0..count {
         let len = take_u64(&mut bytes)? as usize;
         if bytes.len() < len {
-            return Err(format!("a frame of {len} bytes runs past the end"));
+            return Err(FrameError::PastEnd(len));
         }
         let (part, rest) = bytes.split_at(len);
         parts.push(part);
@@ -35,14 +82,14 @@ pub(crate) fn decode_frames(mut bytes: &[u8]) -> Result<Vec<&[u8]>, String> {
     Ok(parts)
 }
 
-fn take_u32(bytes: &mut &[u8]) -> Result<u32, String> {
-    let (head, rest) = bytes.split_first_chunk::<4>().ok_or("truncated frame header")?;
+fn take_u32(bytes: &mut &[u8]) -> Result<u32, FrameError> {
+    let (head, rest) = bytes.split_first_chunk::<4>().ok_or(FrameError::TruncatedHeader)?;
     *bytes = rest;
     Ok(u32::from_le_bytes(*head))
 }
 
-fn take_u64(bytes: &mut &[u8]) -> Result<u64, String> {
-    let (head, rest) = bytes.split_first_chunk::<8>().ok_or("truncated frame header")?;
+fn take_u64(bytes: &mut &[u8]) -> Result<u64, FrameError> {
+    let (head, rest) = bytes.split_first_chunk::<8>().ok_or(FrameError::TruncatedHeader)?;
     *bytes = rest;
     Ok(u64::from_le_bytes(*head))
 }
@@ -60,22 +107,22 @@ pub(crate) fn seal(payload: &[u8]) -> Vec<u8> {
 
 /// The payload of checkpoint file `path`, checked: magic, version, length and checksum.
 pub(crate) fn open<'b>(path: &str, bytes: &'b [u8]) -> Result<&'b [u8], CheckpointError> {
-    let corrupt = |why: String| CheckpointError::Corrupt { path: path.to_string(), why };
+    let corrupt = |why: Damage| CheckpointError::Corrupt { path: path.to_string(), why };
     if bytes.len() < HEADER || &bytes[..8] != MAGIC {
-        return Err(corrupt("not a Sluice checkpoint (bad magic or too short)".into()));
+        return Err(corrupt(Damage::BadMagic));
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
     if version != VERSION {
-        return Err(corrupt(format!("format version {version}, this build reads {VERSION}")));
+        return Err(corrupt(Damage::Version { found: version }));
     }
     let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or_default()) as usize;
     let crc = u32::from_le_bytes(bytes[20..24].try_into().unwrap_or_default());
     let payload = &bytes[HEADER..];
     if payload.len() != len {
-        return Err(corrupt(format!("truncated: {} of {len} payload bytes", payload.len())));
+        return Err(corrupt(Damage::Truncated { found: payload.len(), expected: len }));
     }
     if crc32fast::hash(payload) != crc {
-        return Err(corrupt("checksum mismatch".into()));
+        return Err(corrupt(Damage::ChecksumMismatch));
     }
     Ok(payload)
 }
@@ -90,7 +137,8 @@ mod tests {
         let payload = encode_frames(&parts);
         let back = decode_frames(&payload).unwrap();
         assert_eq!(back, parts.iter().map(|p| p.as_slice()).collect::<Vec<_>>());
-        assert!(decode_frames(&payload[..payload.len() - 1]).is_err());
+        assert_eq!(decode_frames(&payload[..payload.len() - 1]), Err(FrameError::PastEnd(1000)));
+        assert_eq!(decode_frames(&payload[..2]), Err(FrameError::TruncatedHeader));
     }
 
     #[test]

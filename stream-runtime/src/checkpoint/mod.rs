@@ -20,26 +20,63 @@ mod writer;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use checkpointer::{restore, snapshot, Checkpointer};
+pub use codec::CodecError;
 pub(crate) use fingerprint::Fingerprint;
+pub use frames::{Damage, FrameError};
 pub(crate) use store::CheckpointStore;
 pub use wal::WriteAheadLog;
 pub(crate) use writer::Writer;
 
 use crate::context::StreamingContext;
 use crate::error::StreamingError;
+use crate::fs::FsError;
 use crate::time::Time;
 
 /// Why a checkpoint could not be written or recovered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Each variant keeps its cause as its [`source`](std::error::Error::source), so the chain
+/// leads to the filesystem's error, the damage found or the decoder's error:
+///
+/// ```
+/// use std::error::Error;
+/// use stream_runtime::checkpoint::CheckpointError;
+/// use stream_runtime::fs::FsError;
+/// use stream_runtime::StreamingError;
+///
+/// // A file where the checkpoint directory should be.
+/// let file = tempfile::NamedTempFile::new().unwrap();
+/// let dir = file.path().join("ckpt").to_string_lossy().into_owned();
+/// let err = StreamingContext::get_or_create(&dir, || StreamingContext::new(Duration::seconds(1))).unwrap_err();
+/// let StreamingError::Checkpoint(CheckpointError::Io { source, .. }) = &err else { panic!("{err}") };
+/// assert!(matches!(source, FsError::Io { .. }));
+/// // Walking the chain from the top reaches the operating system's error.
+/// let mut cause: &dyn Error = &err;
+/// while let Some(next) = cause.source() {
+///     cause = next;
+/// }
+/// assert!(cause.downcast_ref::<std::io::Error>().is_some(), "{cause:?}");
+/// # use stream_runtime::prelude::*;
+/// ```
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckpointError {
     /// The checkpoint directory could not be read or written.
-    #[error("checkpoint directory {dir}: {cause}")]
+    #[error("checkpoint directory {dir}: {source}")]
     Io {
         /// The directory.
         dir: String,
-        /// The cause.
-        cause: String,
+        /// The filesystem's error.
+        #[source]
+        source: FsError,
+    },
+    /// The batch log entry of a batch could not be encoded.
+    #[error("checkpoint directory {dir}: cannot encode the batch log entry: {source}")]
+    LogEntry {
+        /// The directory.
+        dir: String,
+        /// The encoder's error.
+        #[source]
+        source: serde_json::Error,
     },
     /// A checkpoint file is damaged (truncated, flipped bytes, not a checkpoint).
     #[error("checkpoint {path} is damaged: {why}")]
@@ -47,7 +84,8 @@ pub enum CheckpointError {
         /// The file.
         path: String,
         /// What is wrong.
-        why: String,
+        #[source]
+        why: Damage,
     },
     /// Every checkpoint in the directory is damaged (Spark's "Failed to read checkpoint").
     #[error("Failed to read checkpoint from directory {dir}: {cause}")]
@@ -55,7 +93,8 @@ pub enum CheckpointError {
         /// The directory.
         dir: String,
         /// The problem with the oldest one.
-        cause: String,
+        #[source]
+        cause: Box<CheckpointError>,
     },
     /// The checkpoint was written by a job with a different plan.
     #[error("checkpoint in {dir} was written by a different job; recovering it would run old state through new code. Changes: {}. Start with a fresh checkpoint directory, or run the job as it was", .changes.join("; "))]
@@ -73,8 +112,41 @@ pub enum CheckpointError {
         /// The operation or input.
         what: String,
         /// Why.
-        cause: String,
+        #[source]
+        cause: RestoreError,
     },
+}
+
+/// Why a stateful operation or an input could not take back what a checkpoint or the batch
+/// log holds for it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// A stateful operation's state could not be decoded.
+    #[error(transparent)]
+    State(#[from] CodecError),
+    /// An input's position or a batch's logged data (JSON) does not have the expected shape.
+    #[error("{what}: not readable: {source}")]
+    Json {
+        /// What was read, e.g. "the checkpointed offsets".
+        what: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A receiver's write-ahead log could not be read.
+    #[error("write-ahead log: {0}")]
+    WriteAheadLog(#[source] Box<CheckpointError>),
+}
+
+impl RestoreError {
+    /// `value` read as a `T`, or [`RestoreError::Json`] naming `what`.
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(
+        what: &'static str,
+        value: &serde_json::Value,
+    ) -> Result<T, RestoreError> {
+        T::deserialize(value).map_err(|source| RestoreError::Json { what, source })
+    }
 }
 
 /// The job-level part of a checkpoint (the first frame, JSON).
@@ -110,10 +182,10 @@ pub(crate) fn encode(meta: &Meta, states: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn decode(dir: &str, payload: &[u8]) -> Result<(Meta, Vec<Option<Vec<u8>>>), CheckpointError> {
-    let corrupt = |why: String| CheckpointError::Corrupt { path: dir.to_string(), why };
-    let frames = frames::decode_frames(payload).map_err(corrupt)?;
-    let (first, rest) = frames.split_first().ok_or_else(|| corrupt("no metadata frame".into()))?;
-    let meta: Meta = serde_json::from_slice(first).map_err(|e| corrupt(format!("metadata: {e}")))?;
+    let corrupt = |why: Damage| CheckpointError::Corrupt { path: dir.to_string(), why };
+    let frames = frames::decode_frames(payload).map_err(|e| corrupt(e.into()))?;
+    let (first, rest) = frames.split_first().ok_or_else(|| corrupt(Damage::NoMetadata))?;
+    let meta: Meta = serde_json::from_slice(first).map_err(|e| corrupt(Damage::Metadata(e)))?;
     let mut rest = rest.iter();
     let states = meta.saved.iter().map(|&saved| if saved { rest.next().map(|s| s.to_vec()) } else { None }).collect();
     Ok((meta, states))

@@ -25,7 +25,7 @@ pub(crate) struct CheckpointStore {
 }
 
 fn err(url: &str) -> impl Fn(FsError) -> CheckpointError + '_ {
-    move |e| CheckpointError::Io { dir: url.to_string(), cause: e.to_string() }
+    move |source| CheckpointError::Io { dir: url.to_string(), source }
 }
 
 /// The time in a name `<prefix><ms>`.
@@ -90,22 +90,22 @@ impl CheckpointStore {
                     Ok(payload) => return Ok(Some((*t, payload.to_vec()))),
                     Err(e) => e,
                 },
-                Err(e) => CheckpointError::Io { dir: self.url.clone(), cause: e.to_string() },
+                Err(source) => CheckpointError::Io { dir: self.url.clone(), source },
             };
             tracing::warn!(dir = %self.url, "skipping checkpoint {path}: {problem}; trying an older one");
             last_problem = Some(problem);
         }
         match last_problem {
             None => Ok(None),
-            Some(e) => Err(CheckpointError::NoValidCheckpoint { dir: self.url.clone(), cause: e.to_string() }),
+            Some(e) => Err(CheckpointError::NoValidCheckpoint { dir: self.url.clone(), cause: Box::new(e) }),
         }
     }
 
     /// Records what batch `t` holds, before it runs.
     pub(crate) fn log_batch(&self, t: Time, entry: &serde_json::Value) -> Result<(), CheckpointError> {
         let path = fs::join(&fs::join(&self.dir, BATCHES), &format!("batch-{}", t.as_millis()));
-        let text = serde_json::to_vec(entry)
-            .map_err(|x| CheckpointError::Io { dir: self.url.clone(), cause: x.to_string() })?;
+        let text =
+            serde_json::to_vec(entry).map_err(|source| CheckpointError::LogEntry { dir: self.url.clone(), source })?;
         self.write_creating(&path, &text)
     }
 

@@ -28,9 +28,27 @@ pub const DEFAULT_OP_TIMEOUT: StdDuration = StdDuration::from_secs(30);
 /// Bytes read past the end of a split, at first, to finish its last line.
 const LOOKAHEAD: u64 = 64 * 1024;
 
+/// Why a request could not run on the I/O runtime.
+#[derive(Debug, thiserror::Error)]
+enum RuntimeError {
+    /// The runtime's threads could not start (kept for every later request).
+    #[error("cannot start the HDFS I/O runtime: {0}")]
+    Start(#[source] Arc<std::io::Error>),
+    /// The request's task ended without an answer.
+    #[error("the HDFS request was dropped (the client panicked)")]
+    Dropped,
+}
+
+impl RuntimeError {
+    /// The error of a request on `path` that could not run.
+    fn on(self, path: String) -> FsError {
+        FsError::Remote { path, message: self.to_string(), source: Some(Box::new(self)) }
+    }
+}
+
 /// The I/O runtime shared by every HDFS client.
-fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+fn runtime() -> Result<&'static tokio::runtime::Runtime, RuntimeError> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, Arc<std::io::Error>>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
@@ -38,20 +56,20 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
                 .thread_name("sluice-hdfs")
                 .enable_all()
                 .build()
-                .map_err(|e| format!("cannot start the HDFS I/O runtime: {e}"))
+                .map_err(Arc::new)
         })
         .as_ref()
-        .map_err(Clone::clone)
+        .map_err(|e| RuntimeError::Start(Arc::clone(e)))
 }
 
 /// Runs `fut` on the I/O runtime and waits for its output on this thread.
-fn block<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> Result<T, String> {
+fn block<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> Result<T, RuntimeError> {
     let rt = runtime()?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     rt.spawn(async move {
         let _ = tx.send(fut.await);
     });
-    rx.recv().map_err(|_| "the HDFS request was dropped (the client panicked)".to_string())
+    rx.recv().map_err(|_| RuntimeError::Dropped)
 }
 
 pub use super::split_hdfs_url as split_url;
@@ -99,7 +117,7 @@ impl HdfsFs {
     /// `op_timeout`.
     pub fn new(authority: &str, op_timeout: StdDuration) -> Result<HdfsFs, FsError> {
         let url = format!("hdfs://{authority}");
-        let rt = runtime().map_err(|message| FsError::Remote { path: url.clone(), message })?;
+        let rt = runtime().map_err(|e| e.on(url.clone()))?;
         let mut builder = ClientBuilder::new().with_io_runtime(rt.handle().clone());
         if !authority.is_empty() {
             builder = builder.with_url(url.clone());
@@ -113,7 +131,11 @@ impl HdfsFs {
                 ("dfs.client.failover.sleep.max.millis", "500"),
             ]);
         }
-        let client = builder.build().map_err(|e| FsError::Remote { path: url, message: e.to_string() })?;
+        let client = builder.build().map_err(|e| FsError::Remote {
+            path: url,
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        })?;
         Ok(HdfsFs { authority: authority.to_string(), client, op_timeout })
     }
 
@@ -140,16 +162,18 @@ impl HdfsFs {
                     FsError::Io { path, source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, message) }
                 } else {
                     let first = message.lines().next().unwrap_or_default();
-                    FsError::Remote { path, message: format!("{class}: {first}") }
+                    FsError::Remote { path, message: format!("{class}: {first}"), source: None }
                 }
             }
             HdfsError::AlreadyExists(message) => {
                 FsError::Io { path, source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, message) }
             }
-            HdfsError::IOError(io) => {
-                FsError::Remote { path, message: format!("cannot talk to HDFS at {}: {io}", self.authority) }
-            }
-            other => FsError::Remote { path, message: other.to_string() },
+            HdfsError::IOError(io) => FsError::Remote {
+                path,
+                message: format!("cannot talk to HDFS at {}: {io}", self.authority),
+                source: Some(Box::new(io)),
+            },
+            other => FsError::Remote { path, message: other.to_string(), source: Some(Box::new(other)) },
         }
     }
 
@@ -167,12 +191,13 @@ impl HdfsFs {
                 None => Some(fut.await),
             }
         })
-        .map_err(|message| FsError::Remote { path: self.url_of(path), message })?;
+        .map_err(|e| e.on(self.url_of(path)))?;
         match res {
             Some(r) => r.map_err(|e| self.error(path, e)),
             None => Err(FsError::Remote {
                 path: self.url_of(path),
                 message: format!("no answer from HDFS at {} within {:?}", self.authority, timeout.unwrap_or_default()),
+                source: None,
             }),
         }
     }

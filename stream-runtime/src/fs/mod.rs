@@ -59,6 +59,9 @@ pub enum FsError {
         path: String,
         /// The cause, as the remote side reported it.
         message: String,
+        /// The client's error, when there is one (the remote side's own errors are text).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// An `hdfs://` URL in a build without the cargo feature `hdfs`.
     #[error("{0:?}: this build of stream-runtime has no HDFS client (cargo feature `hdfs`)")]

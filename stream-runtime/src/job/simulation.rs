@@ -155,7 +155,7 @@ impl Simulation {
 }
 
 /// What a [`Simulation`] captured.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Simulated {
     /// Every batch the job's prints would have printed, in the order printed.
     pub printed: Vec<Printed>,

@@ -3,6 +3,7 @@ use rayon::prelude::*;
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::{fast_map, Data, Key};
+use crate::error::BatchError;
 use crate::node::Env;
 use crate::shuffle::{route, transpose};
 use crate::stream::Upstream;
@@ -18,13 +19,16 @@ fn cogroup<K: Key, V: Data, W: Data, L: Chain<Out = (K, V)>, R: Chain<Out = (K, 
     right: &Upstream<R>,
     t: Time,
     env: &Env,
-) -> Option<Batch<(K, CoGrouped<V, W>)>> {
+) -> Result<Option<Batch<(K, CoGrouped<V, W>)>>, BatchError> {
     let n = env.parallelism;
     let (left, right) = rayon::join(
         || left.pass(t, env, |c, p| route(c.run_partition(p), n)),
         || right.pass(t, env, |c, p| route(c.run_partition(p), n)),
     );
-    let (left, right) = (transpose(left?, n), transpose(right?, n));
+    let (Some(left), Some(right)) = (left?, right?) else {
+        return Ok(None);
+    };
+    let (left, right) = (transpose(left, n), transpose(right, n));
     let parts = left
         .into_par_iter()
         .zip(right)
@@ -39,7 +43,7 @@ fn cogroup<K: Key, V: Data, W: Data, L: Chain<Out = (K, V)>, R: Chain<Out = (K, 
             groups.into_iter().collect()
         })
         .collect();
-    Some(Batch::from_partitions(parts))
+    Ok(Some(Batch::from_partitions(parts)))
 }
 
 impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {

@@ -56,13 +56,16 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         // Map-side combine fused into the chain's pass, then a hash shuffle to `partitions`.
         self.unary(move |up, t, env| {
             let n = partitions.unwrap_or(env.parallelism);
-            let combiners = up.pass(t, env, |c, p| {
+            let Some(combiners) = up.pass(t, env, |c, p| {
                 let mut comb = Combiner::new(n);
                 c.push_all(p, &mut |(k, v)| comb.add(k, v, &agg.create, &agg.merge_value));
                 comb.finish(&agg.create, &agg.merge_value)
-            })?;
+            })?
+            else {
+                return Ok(None);
+            };
             let finish = |k, a| (agg.finish)(a).map(|b| (k, b));
-            Some(Batch::from_partitions(reduce_side(combiners, &agg.merge_combiners, finish)))
+            Ok(Some(Batch::from_partitions(reduce_side(combiners, &agg.merge_combiners, finish))))
         })
     }
 }

@@ -17,7 +17,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
                 c.push_all(p, &mut |_| n += 1);
                 n
             })?;
-            Some(Batch::from(vec![counts.into_iter().sum::<u64>()]))
+            Ok(counts.map(|counts| Batch::from(vec![counts.into_iter().sum::<u64>()])))
         })
     }
 }

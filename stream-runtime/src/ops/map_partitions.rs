@@ -20,7 +20,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     {
         self.unary(move |up, t, env| {
             let parts = up.pass(t, env, |c, p| f(c.run_partition(p).into_iter()).into_iter().collect())?;
-            Some(Batch::from_partitions(parts))
+            Ok(parts.map(Batch::from_partitions))
         })
     }
 }

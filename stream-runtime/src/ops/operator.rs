@@ -7,7 +7,7 @@ use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::context::StreamingContext;
 use crate::data::Data;
-use crate::error::StreamingError;
+use crate::error::{BatchError, StreamingError};
 use crate::node::{Env, Node, NodeRef};
 use crate::stream::Upstream;
 use crate::time::Time;
@@ -20,9 +20,9 @@ struct Unary<C: Chain, F> {
 
 impl<C: Chain, O, F> Node<O> for Unary<C, F>
 where
-    F: Fn(&Upstream<C>, Time, &Env) -> Option<Batch<O>> + Send + Sync,
+    F: Fn(&Upstream<C>, Time, &Env) -> Result<Option<Batch<O>>, BatchError> + Send + Sync,
 {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<O>> {
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<O>>, BatchError> {
         (self.compute)(&self.up, t, env)
     }
 }
@@ -35,9 +35,9 @@ struct Binary<L: Chain, R: Chain, F> {
 
 impl<L: Chain, R: Chain, O, F> Node<O> for Binary<L, R, F>
 where
-    F: Fn(&Upstream<L>, &Upstream<R>, Time, &Env) -> Option<Batch<O>> + Send + Sync,
+    F: Fn(&Upstream<L>, &Upstream<R>, Time, &Env) -> Result<Option<Batch<O>>, BatchError> + Send + Sync,
 {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<O>> {
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<O>>, BatchError> {
         (self.compute)(&self.left, &self.right, t, env)
     }
 }
@@ -50,21 +50,22 @@ struct Nary<T, F> {
 
 impl<T: Data, O, F> Node<O> for Nary<T, F>
 where
-    F: Fn(Vec<Batch<T>>, Time) -> Option<Batch<O>> + Send + Sync,
+    F: Fn(Vec<Batch<T>>, Time) -> Result<Option<Batch<O>>, BatchError> + Send + Sync,
 {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<O>> {
-        (self.compute)(parents_at(&self.parents, t, env, self.what), t)
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<O>>, BatchError> {
+        (self.compute)(parents_at(&self.parents, t, env, self.what)?, t)
     }
 }
 
 /// The batches of every parent at the same time, in parent order. A parent without a batch at
-/// `t` fails the batch with Spark's message.
-fn parents_at<T: Data>(parents: &[NodeRef<T>], t: Time, env: &Env, what: &str) -> Vec<Batch<T>> {
-    parents.iter().map(|p| p.get(t, env).unwrap_or_else(|| no_batch(what, t))).collect()
-}
-
-pub(super) fn no_batch(what: &str, t: Time) -> ! {
-    panic!("Could not generate RDD from a parent for {what} at time {t}")
+/// `t` fails the batch with [`BatchError::MissingParentBatch`] (Spark's message).
+fn parents_at<T: Data>(
+    parents: &[NodeRef<T>],
+    t: Time,
+    env: &Env,
+    what: &'static str,
+) -> Result<Vec<Batch<T>>, BatchError> {
+    parents.iter().map(|p| p.require(t, env, what)).collect()
 }
 
 /// Records a validation error unless all `slides` are equal.
@@ -80,7 +81,7 @@ fn check_same_slide(ctx: &StreamingContext, slides: impl IntoIterator<Item = cra
 impl StreamingContext {
     /// An operator over the batches of `parents` at the same time (union, transform), which
     /// must share a slide: its batch at `t` is `compute(batches, t)`. A parent without a batch
-    /// at `t` fails the batch with Spark's message for `what`.
+    /// at `t` fails the batch with [`BatchError::MissingParentBatch`] for `what`.
     pub(crate) fn nary<T: Data, O: Data, F>(
         &self,
         parents: Vec<NodeRef<T>>,
@@ -88,7 +89,7 @@ impl StreamingContext {
         compute: F,
     ) -> DStream<'_, O>
     where
-        F: Fn(Vec<Batch<T>>, Time) -> Option<Batch<O>> + Send + Sync + 'static,
+        F: Fn(Vec<Batch<T>>, Time) -> Result<Option<Batch<O>>, BatchError> + Send + Sync + 'static,
     {
         check_same_slide(self, parents.iter().map(NodeRef::slide));
         let slide = parents.first().map_or(self.batch_duration(), NodeRef::slide);
@@ -101,7 +102,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// this stream's slide.
     pub(crate) fn unary<O: Data, F>(self, compute: F) -> DStream<'a, O>
     where
-        F: Fn(&Upstream<C>, Time, &Env) -> Option<Batch<O>> + Send + Sync + 'static,
+        F: Fn(&Upstream<C>, Time, &Env) -> Result<Option<Batch<O>>, BatchError> + Send + Sync + 'static,
     {
         let (ctx, up) = self.upstream();
         let slide = up.slide();
@@ -117,7 +118,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         compute: F,
     ) -> DStream<'a, O>
     where
-        F: Fn(&Upstream<C>, &Upstream<C2>, Time, &Env) -> Option<Batch<O>> + Send + Sync + 'static,
+        F: Fn(&Upstream<C>, &Upstream<C2>, Time, &Env) -> Result<Option<Batch<O>>, BatchError> + Send + Sync + 'static,
     {
         check_same_slide(self.ctx, [self.slide_duration(), other.slide_duration()]);
         let (ctx, left) = self.upstream();

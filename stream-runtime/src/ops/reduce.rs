@@ -16,7 +16,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         F: Fn(T, T) -> T + Send + Sync + 'static,
     {
         self.unary(move |up, t, env| {
-            let partials = up.pass(t, env, |c, p| {
+            let Some(partials) = up.pass(t, env, |c, p| {
                 let mut acc: Option<T> = None;
                 c.push_all(p, &mut |x| {
                     acc = Some(match acc.take() {
@@ -25,9 +25,12 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
                     })
                 });
                 acc
-            })?;
+            })?
+            else {
+                return Ok(None);
+            };
             let total = partials.into_iter().flatten().reduce(&f);
-            Some(Batch::from(total.into_iter().collect::<Vec<_>>()))
+            Ok(Some(Batch::from(total.into_iter().collect::<Vec<_>>())))
         })
     }
 }

@@ -1,6 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::node::Env;
 use crate::stream::Upstream;
 use crate::time::Time;
@@ -8,8 +9,8 @@ use crate::DStream;
 
 /// Round robin from every map partition into `n`, the start rotated per map partition so
 /// small partitions still spread evenly.
-fn repartition<C: Chain>(up: &Upstream<C>, n: usize, t: Time, env: &Env) -> Option<Batch<C::Out>> {
-    let spread = up.pass(t, env, |c, p| {
+fn repartition<C: Chain>(up: &Upstream<C>, n: usize, t: Time, env: &Env) -> Result<Option<Batch<C::Out>>, BatchError> {
+    let Some(spread) = up.pass(t, env, |c, p| {
         let mut out: Vec<Vec<C::Out>> = (0..n).map(|_| Vec::new()).collect();
         let mut i = 0;
         c.push_all(p, &mut |x| {
@@ -17,14 +18,17 @@ fn repartition<C: Chain>(up: &Upstream<C>, n: usize, t: Time, env: &Env) -> Opti
             i += 1;
         });
         out
-    })?;
+    })?
+    else {
+        return Ok(None);
+    };
     let mut parts: Vec<Vec<C::Out>> = (0..n).map(|_| Vec::new()).collect();
     for (m, buckets) in spread.into_iter().enumerate() {
         for (r, b) in buckets.into_iter().enumerate() {
             parts[(r + m) % n].extend(b);
         }
     }
-    Some(Batch::from_partitions(parts))
+    Ok(Some(Batch::from_partitions(parts)))
 }
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {

@@ -1,9 +1,8 @@
-use super::operator::no_batch;
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::context::StreamingContext;
 use crate::data::Data;
-use crate::error::StreamingError;
+use crate::error::{BatchError, StreamingError};
 use crate::time::Time;
 use crate::DStream;
 
@@ -27,7 +26,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         F: Fn(Batch<T>, Time) -> Batch<U> + Send + Sync + 'static,
     {
         let ctx = self.ctx;
-        ctx.nary(vec![self.into_node()], "transform", move |mut b, t| Some(f(b.pop().unwrap_or_default(), t)))
+        ctx.nary(vec![self.into_node()], "transform", move |mut b, t| Ok(Some(f(b.pop().unwrap_or_default(), t))))
     }
 
     /// Applies a function to the batches of this stream and `other` at the same time (Spark's
@@ -47,9 +46,11 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     where
         F: Fn(Batch<T>, Batch<U>, Time) -> Batch<V> + Send + Sync + 'static,
     {
-        self.binary(other, move |a, b, t, env| match (a.collect(t, env), b.collect(t, env)) {
-            (Some(a), Some(b)) => Some(f(a, b, t)),
-            _ => no_batch("transform", t),
+        self.binary(other, move |a, b, t, env| {
+            let missing = || BatchError::MissingParentBatch { what: "transform", time: t };
+            let a = a.collect(t, env)?.ok_or_else(missing)?;
+            let b = b.collect(t, env)?.ok_or_else(missing)?;
+            Ok(Some(f(a, b, t)))
         })
     }
 }
@@ -74,6 +75,6 @@ impl StreamingContext {
             self.record_error(StreamingError::EmptyStreamList("transform"));
         }
         let nodes = streams.into_iter().map(DStream::into_node).collect();
-        self.nary(nodes, "transform", move |batches, t| Some(f(batches, t)))
+        self.nary(nodes, "transform", move |batches, t| Ok(Some(f(batches, t))))
     }
 }

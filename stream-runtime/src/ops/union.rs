@@ -7,7 +7,7 @@ use crate::node::NodeRef;
 use crate::DStream;
 
 fn union_of<'a, T: Data>(ctx: &'a StreamingContext, parents: Vec<NodeRef<T>>) -> DStream<'a, T> {
-    ctx.nary(parents, "unifying", |batches, _| batches.into_iter().reduce(Batch::union))
+    ctx.nary(parents, "unifying", |batches, _| Ok(batches.into_iter().reduce(Batch::union)))
 }
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {

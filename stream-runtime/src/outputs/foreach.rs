@@ -2,6 +2,7 @@ use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::context::Output;
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
 use crate::time::Time;
 use crate::DStream;
@@ -14,12 +15,12 @@ pub(crate) struct ForEach<T, F> {
     pub(crate) name: String,
 }
 
-impl<T: Data, F: Fn(Batch<T>, Time) -> Result<(), String> + Send + Sync> Output for ForEach<T, F> {
+impl<T: Data, F: Fn(Batch<T>, Time) -> Result<(), BatchError> + Send + Sync> Output for ForEach<T, F> {
     fn name(&self) -> String {
         self.name.clone()
     }
-    fn run(&self, t: Time, env: &Env) -> Result<(), String> {
-        match self.node.get(t, env) {
+    fn run(&self, t: Time, env: &Env) -> Result<(), BatchError> {
+        match self.node.get(t, env)? {
             Some(batch) => (self.f)(batch, t),
             None => Ok(()),
         }
@@ -56,7 +57,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Registers an output operation named `name`.
     pub(crate) fn output<F>(self, name: String, f: F)
     where
-        F: Fn(Batch<T>, Time) -> Result<(), String> + Send + Sync + 'static,
+        F: Fn(Batch<T>, Time) -> Result<(), BatchError> + Send + Sync + 'static,
     {
         let ctx = self.ctx;
         let node = self.into_node();

@@ -3,6 +3,7 @@ use std::io::Write;
 
 use crate::chain::Chain;
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::show::Show;
 use crate::time::Time;
 use crate::DStream;
@@ -64,9 +65,7 @@ impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
         self.output(format!("print({num})"), move |batch, t| {
             let text = format_batch(t, batch.iter(), num);
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|_| out.flush())
-                .map_err(|e| format!("cannot write to standard output: {e}"))
+            out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(BatchError::Stdout)
         })
     }
 }

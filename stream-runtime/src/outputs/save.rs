@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use crate::chain::Chain;
 use crate::data::Data;
-use crate::fs::{self, FileSystem};
+use crate::error::BatchError;
+use crate::fs::{self, FileSystem, FsError};
 use crate::show::Show;
 use crate::time::Time;
 use crate::DStream;
@@ -20,20 +21,20 @@ pub(crate) fn batch_dir_name(prefix: &str, suffix: &str, t: Time) -> String {
 /// Writes one batch directory: part files and `_SUCCESS` under a temporary name, then one
 /// rename, so a reader sees the whole batch or nothing. A directory already committed for the
 /// same batch (a batch run again after recovery) is left as it is.
-fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Result<(), String> {
-    if fs.status(dir).map_err(|e| e.to_string())?.is_some() {
+fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Result<(), FsError> {
+    if fs.status(dir)?.is_some() {
         tracing::debug!(dir, "batch output already committed");
         return Ok(());
     }
     let (parent, name) = fs::split_parent(dir);
     let tmp = fs::join(parent, &format!("_temporary-{name}"));
     let _ = fs.delete(&tmp, true);
-    fs.mkdirs(&tmp).map_err(|e| e.to_string())?;
+    fs.mkdirs(&tmp)?;
     for (i, text) in parts.into_iter().enumerate() {
-        fs.write(&fs::join(&tmp, &format!("part-{i:05}")), text.as_bytes()).map_err(|e| e.to_string())?;
+        fs.write(&fs::join(&tmp, &format!("part-{i:05}")), text.as_bytes())?;
     }
-    fs.write(&fs::join(&tmp, "_SUCCESS"), b"").map_err(|e| e.to_string())?;
-    fs.rename(&tmp, dir).map_err(|e| e.to_string())
+    fs.write(&fs::join(&tmp, "_SUCCESS"), b"")?;
+    fs.rename(&tmp, dir)
 }
 
 impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
@@ -57,9 +58,12 @@ impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
         if let Err(e) = &target {
             self.context().record_error(crate::StreamingError::InvalidConfig(format!("save_as_text_files: {e}")));
         }
-        let suffix = suffix.to_string();
+        let target = target.map_err(Arc::new);
+        let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
         self.output(name, move |batch, t| {
-            let (fs, path): &(Arc<dyn FileSystem>, String) = target.as_ref().map_err(|e| e.to_string())?;
+            let (fs, path): &(Arc<dyn FileSystem>, String) = target
+                .as_ref()
+                .map_err(|e| BatchError::Location { location: prefix.clone(), source: Arc::clone(e) })?;
             let dir = batch_dir_name(path, &suffix, t);
             let parts = batch
                 .into_partitions()
@@ -73,7 +77,7 @@ impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
                     s
                 })
                 .collect();
-            commit_batch_dir(fs.as_ref(), &dir, parts)
+            Ok(commit_batch_dir(fs.as_ref(), &dir, parts)?)
         })
     }
 }

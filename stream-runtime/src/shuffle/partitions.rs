@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::{partition_of, route};
 use crate::batch::Batch;
+use crate::checkpoint::codec::CodecError;
 use crate::checkpoint::frames::{decode_frames, encode_frames};
 use crate::data::{hash_of, FastMap, Key};
 use crate::time::Time;
@@ -26,9 +27,9 @@ pub(crate) fn hash_partitions<K: Key, V>(batch: Batch<(K, V)>, n: usize) -> Vec<
 /// Encodes one frame per partition, in parallel.
 pub(crate) fn save_parts<P: Sync>(
     parts: &[P],
-    f: impl Fn(&P) -> Result<Vec<u8>, String> + Sync + Send,
-) -> Result<Vec<u8>, String> {
-    let frames: Result<Vec<Vec<u8>>, String> = parts.par_iter().map(f).collect();
+    f: impl Fn(&P) -> Result<Vec<u8>, CodecError> + Sync + Send,
+) -> Result<Vec<u8>, CodecError> {
+    let frames: Result<Vec<Vec<u8>>, CodecError> = parts.par_iter().map(f).collect();
     Ok(encode_frames(&frames?))
 }
 
@@ -37,9 +38,9 @@ pub(crate) fn save_parts<P: Sync>(
 pub(crate) fn restore_parts<P: Send>(
     saved: &[u8],
     n: usize,
-    f: impl Fn(&[u8]) -> Result<P, String> + Sync + Send,
+    f: impl Fn(&[u8]) -> Result<P, CodecError> + Sync + Send,
     regroup: impl FnOnce(Vec<P>, usize) -> Vec<P>,
-) -> Result<Vec<P>, String> {
+) -> Result<Vec<P>, CodecError> {
     let frames = decode_frames(saved)?;
     let parts: Vec<P> = frames.par_iter().map(|b| f(b)).collect::<Result<_, _>>()?;
     Ok(if parts.len() == n { parts } else { regroup(parts, n) })

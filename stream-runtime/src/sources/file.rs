@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use super::lines::{chunk_bounds, Decoder};
 use super::{register, Allocated, Source};
 use crate::batch::Batch;
+use crate::checkpoint::RestoreError;
 use crate::context::{Input, StreamingContext};
 use crate::error::StreamingError;
 #[cfg(feature = "hdfs")]
@@ -62,7 +63,7 @@ impl std::fmt::Debug for FileStreamOptions {
 
 struct FileSource {
     url: String,
-    target: Result<(Arc<dyn FileSystem>, String), String>,
+    target: Result<(Arc<dyn FileSystem>, String), FsError>,
     /// The same filesystem when it is HDFS, read in ranged splits.
     hdfs: Option<Arc<HdfsFs>>,
     options: FileStreamOptions,
@@ -143,7 +144,7 @@ impl FileSource {
         }
     }
 
-    /// The new files of batch `t` by Spark's rules (semantics reference §2.14).
+    /// The new files of batch `t` by Spark's rules (those of `FileInputDStream.findNewFiles`).
     fn select(&self, fs: &dyn FileSystem, dir: &str, t: Time) -> Result<Vec<FileStatus>, FsError> {
         let horizon = self.resume.lock().take().map_or(t, |r| r.min(t));
         *self.last.lock() = Some(t);
@@ -259,6 +260,7 @@ impl Input for FileSource {
                 self.counters.errors.add(1);
                 let mut failed = self.failed_listings.lock();
                 if *failed == 0 {
+                    self.counters.outages.add(1);
                     tracing::warn!(source = %self.url, "cannot list the directory: {e}; batches stay empty until it can be listed");
                 }
                 *failed += 1;
@@ -280,8 +282,8 @@ impl Input for FileSource {
         serde_json::to_value(self.allocated.get(t).unwrap_or_default()).ok()
     }
 
-    fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), String> {
-        let files: Vec<FileStatus> = serde_json::from_value(logged.clone()).map_err(|e| e.to_string())?;
+    fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), RestoreError> {
+        let files: Vec<FileStatus> = RestoreError::json("the batch log's file list", logged)?;
         self.recent.lock().extend(files.iter().map(|f| (f.path.clone(), t)));
         *self.last.lock() = Some(t);
         let mut resume = self.resume.lock();
@@ -299,14 +301,14 @@ impl Input for FileSource {
         )
     }
 
-    fn restore_position(&self, position: &serde_json::Value) -> Result<(), String> {
+    fn restore_position(&self, position: &serde_json::Value) -> Result<(), RestoreError> {
         #[derive(serde::Deserialize)]
         struct Position {
             threshold: Time,
             recent: BTreeMap<String, Time>,
             last: Option<Time>,
         }
-        let p: Position = serde_json::from_value(position.clone()).map_err(|e| e.to_string())?;
+        let p: Position = RestoreError::json("the checkpointed file position", position)?;
         *self.initial_threshold.lock() = p.threshold;
         *self.recent.lock() = p.recent;
         *self.last.lock() = p.last;
@@ -354,7 +356,7 @@ impl StreamingContext {
         let b = batch.as_millis().max(1);
         let remember_batches = (options.min_remember.as_millis().max(1) + b - 1) / b;
         let initial_threshold = if options.new_files_only { self.clock.now() } else { Time::from_millis(0) };
-        let target = fs::resolve(dir).map_err(|e| e.to_string());
+        let target = fs::resolve(dir);
         if let Err(e) = &target {
             self.record_error(StreamingError::InvalidConfig(format!("text_file_stream: {e}")));
         }

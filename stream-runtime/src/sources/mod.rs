@@ -23,6 +23,7 @@ pub use socket::SocketOptions;
 use crate::batch::Batch;
 use crate::context::{Input, StreamingContext};
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
 use crate::time::Time;
 use crate::DStream;
@@ -36,8 +37,8 @@ pub(crate) trait Source<T>: Input {
 struct SourceNode<S>(Arc<S>);
 
 impl<T: Data, S: Source<T> + 'static> Node<T> for SourceNode<S> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<T>> {
-        self.0.take(t, env)
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<T>>, BatchError> {
+        Ok(self.0.take(t, env))
     }
 }
 

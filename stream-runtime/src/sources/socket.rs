@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use super::lines::{Decoder, Line, LineReader};
 use super::{register, Allocated, Source};
 use crate::batch::Batch;
-use crate::checkpoint::{wal, CheckpointStore};
+use crate::checkpoint::{wal, CheckpointStore, RestoreError};
 use crate::clock::Clock;
 use crate::context::{Input, StreamingContext};
 use crate::error::StreamingError;
@@ -154,10 +154,11 @@ impl Shared {
                 match reader.next_line(&decoder) {
                     Ok(Some(_)) if skip > 0 => skip -= 1,
                     Ok(Some(Line::Text(l))) => {
-                        self.counters.lines.add(1);
                         let mut r = self.received.lock();
                         r.lines.push(l);
                         r.position += 1;
+                        // Counted once received: a test that saw the count can stop gracefully.
+                        self.counters.lines.add(1);
                         let full = r.lines.len() + self.in_flight.load(Ordering::SeqCst) >= self.buffer;
                         drop(r);
                         if let Some(wait) = self.limited.then(|| self.limiter.acquire()).flatten() {
@@ -200,7 +201,7 @@ impl Input for SocketSource {
         let handle = std::thread::Builder::new()
             .name(format!("sluice-receiver-{}", self.shared.addr))
             .spawn(move || shared.receive())
-            .map_err(|e| StreamingError::InputStart { input: self.name(), cause: e.to_string() })?;
+            .map_err(|source| StreamingError::InputStart { input: self.name(), source })?;
         *self.thread.lock() = Some(handle);
         Ok(())
     }
@@ -233,10 +234,12 @@ impl Input for SocketSource {
         serde_json::to_value(Logged { wal, lines: lines.len(), position }).ok()
     }
 
-    fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), String> {
-        let logged: Logged = serde_json::from_value(logged.clone()).map_err(|e| e.to_string())?;
+    fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), RestoreError> {
+        let logged: Logged = RestoreError::json("the batch log's received lines", logged)?;
         let lines = match (&logged.wal, self.wal.lock().clone()) {
-            (Some(path), Some(store)) => wal::read_batch(&store, path, logged.lines).map_err(|e| e.to_string())?,
+            (Some(path), Some(store)) => {
+                wal::read_batch(&store, path, logged.lines).map_err(|e| RestoreError::WriteAheadLog(Box::new(e)))?
+            }
             _ => {
                 if logged.lines > 0 {
                     tracing::warn!(source = %self.name(), "batch {t} had {} lines that were not logged (write-ahead log off): lost", logged.lines);
@@ -257,8 +260,8 @@ impl Input for SocketSource {
         Some(serde_json::json!(self.shared.received.lock().allocated))
     }
 
-    fn restore_position(&self, position: &serde_json::Value) -> Result<(), String> {
-        let p = position.as_u64().ok_or("not a line count")?;
+    fn restore_position(&self, position: &serde_json::Value) -> Result<(), RestoreError> {
+        let p: u64 = RestoreError::json("the checkpointed line count", position)?;
         let mut r = self.shared.received.lock();
         r.position = p;
         r.allocated = p;

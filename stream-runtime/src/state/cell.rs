@@ -10,10 +10,11 @@ use rayon::prelude::*;
 
 use super::store::{part_of, parts, Part, Snapshot};
 use crate::batch::Batch;
-use crate::checkpoint::codec::{from_bytes, to_bytes};
+use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::frames::{decode_frames, encode_frames};
 use crate::context::{Output, StreamingContext, Tick};
 use crate::data::{Data, Key, Persist};
+use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
 use crate::outputs::format_batch;
 use crate::show::Show;
@@ -25,7 +26,13 @@ pub(crate) trait Step<K, S, M>: Send + Sync + 'static {
     /// Processes batch `t` (a valid time of the stream), updating `parts`. Returns the output
     /// records per partition (only needed when `want_mapped`), or `None` when the stream has
     /// no batch at `t` (Spark's `None` RDD).
-    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], want_mapped: bool) -> Option<Vec<Vec<M>>>;
+    fn step(
+        &self,
+        t: Time,
+        env: &Env,
+        parts: &mut [Part<K, S>],
+        want_mapped: bool,
+    ) -> Result<Option<Vec<Vec<M>>>, BatchError>;
     /// The state was just restored from a checkpoint: whatever the step does once, at the
     /// first batch (taking the initial state), is done.
     fn restored(&self) {}
@@ -50,20 +57,20 @@ pub(crate) struct StateCell<K, S, M> {
 
 impl<K: 'static, S: 'static, M: 'static> StateCell<K, S, M> {
     /// Brings the state up to `t`, running the step once per time.
-    fn advance(&self, t: Time, env: &Env) -> MutexGuard<'_, Inner<K, S, M>> {
+    fn advance(&self, t: Time, env: &Env) -> Result<MutexGuard<'_, Inner<K, S, M>>, BatchError> {
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
         if inner.last.is_none_or(|last| last < t) {
             inner.last = Some(t);
             if env.is_valid(t, self.slide) {
                 let want = self.wants_mapped.load(Ordering::Relaxed);
-                if let Some(mapped) = self.step.step(t, env, &mut inner.parts, want) {
+                if let Some(mapped) = self.step.step(t, env, &mut inner.parts, want)? {
                     inner.generated = Some(t);
                     inner.mapped = want.then(|| Batch::from_partitions(mapped));
                 }
             }
         }
-        guard
+        Ok(guard)
     }
 }
 
@@ -74,12 +81,12 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
         self.0.name.to_string()
     }
 
-    fn tick(&self, t: Time, env: &Env) {
-        drop(self.0.advance(t, env));
+    fn tick(&self, t: Time, env: &Env) -> Result<(), BatchError> {
+        self.0.advance(t, env).map(drop)
     }
 
     /// Frames: the last and generated times, then each partition, serialized in parallel.
-    fn save(&self) -> Result<Option<Vec<u8>>, String> {
+    fn save(&self) -> Result<Option<Vec<u8>>, CodecError> {
         let inner = self.0.inner.lock();
         let mut frames = vec![to_bytes(&(inner.last, inner.generated))?];
         let parts: Result<Vec<Vec<u8>>, _> = inner.parts.par_iter().map(to_bytes).collect();
@@ -89,9 +96,9 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
 
     /// Takes back a saved state; partitions are re-hashed when the partition count changed
     /// (a job restarted with another thread count).
-    fn restore(&self, state: &[u8]) -> Result<(), String> {
+    fn restore(&self, state: &[u8]) -> Result<(), CodecError> {
         let frames = decode_frames(state)?;
-        let (head, parts) = frames.split_first().ok_or("empty state")?;
+        let (head, parts) = frames.split_first().ok_or(CodecError::FrameCount { what: "a keyed state", found: 0 })?;
         let (last, generated): (Option<Time>, Option<Time>) = from_bytes(head)?;
         let decoded: Result<Vec<Part<K, S>>, _> = parts.par_iter().map(|b| from_bytes(b)).collect();
         let decoded = decoded?;
@@ -127,26 +134,26 @@ fn repartition<K: Key, S>(parts: Vec<Part<K, S>>, n: usize) -> Vec<Part<K, S>> {
 struct Mapped<K, S, M>(Arc<StateCell<K, S, M>>);
 
 impl<K: Send + 'static, S: Send + 'static, M: Send + 'static> Node<M> for Mapped<K, S, M> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<M>> {
-        let mut inner = self.0.advance(t, env);
-        (inner.generated == Some(t)).then(|| inner.mapped.take().unwrap_or_default())
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<M>>, BatchError> {
+        let mut inner = self.0.advance(t, env)?;
+        Ok((inner.generated == Some(t)).then(|| inner.mapped.take().unwrap_or_default()))
     }
 }
 
 struct Snapshots<K, S, M>(Arc<StateCell<K, S, M>>);
 
 impl<K: Key, S: Data, M: Send + 'static> Node<(K, S)> for Snapshots<K, S, M> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<(K, S)>> {
-        let inner = self.0.advance(t, env);
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<(K, S)>>, BatchError> {
+        let inner = self.0.advance(t, env)?;
         if inner.generated != Some(t) {
-            return None;
+            return Ok(None);
         }
         let parts = inner
             .parts
             .par_iter()
             .map(|p| p.map.iter().map(|(k, slot)| (k.clone(), slot.state.clone())).collect())
             .collect();
-        Some(Batch::from_partitions(parts))
+        Ok(Some(Batch::from_partitions(parts)))
     }
 }
 
@@ -161,16 +168,16 @@ where
     K: Key,
     S: Send + Sync + 'static,
     M: Send + 'static,
-    F: Fn(Snapshot<'_, K, S>, Time) -> Result<(), String> + Send + Sync,
+    F: Fn(Snapshot<'_, K, S>, Time) -> Result<(), BatchError> + Send + Sync,
 {
     fn name(&self) -> String {
         self.name.clone()
     }
-    fn run(&self, t: Time, env: &Env) -> Result<(), String> {
+    fn run(&self, t: Time, env: &Env) -> Result<(), BatchError> {
         if !env.is_valid(t, self.cell.slide) {
             return Ok(());
         }
-        let inner = self.cell.advance(t, env);
+        let inner = self.cell.advance(t, env)?;
         if inner.generated != Some(t) {
             return Ok(());
         }
@@ -322,9 +329,7 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
             let first: Vec<(&K, &S)> = snap.iter().take(num + 1).collect();
             let text = format_batch(t, first.iter(), num);
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|_| out.flush())
-                .map_err(|e| format!("cannot write to standard output: {e}"))
+            out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(BatchError::Stdout)
         };
         self.ctx.add_output(Box::new(ForEachSnapshot { cell: self.cell, f, name: format!("print_state({num})") }));
     }

@@ -10,6 +10,7 @@ use super::store::{part_of, Part, Slot};
 use super::value::State;
 use crate::chain::Chain;
 use crate::data::{Data, FastMap, Key, Persist};
+use crate::error::BatchError;
 use crate::node::Env;
 use crate::shuffle::transpose;
 use crate::stream::Upstream;
@@ -58,8 +59,14 @@ where
         self.initial.lock().take();
     }
 
-    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Option<Vec<Vec<M>>> {
+    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Result<Option<Vec<Vec<M>>>, BatchError> {
         let n = parts.len();
+        // Route the records (no combining: one call per record, in batch order).
+        let routed = self.up.pass(t, env, |chain, records| {
+            let mut buckets: Vec<Vec<(K, V)>> = (0..n).map(|_| Vec::new()).collect();
+            chain.push_all(records, &mut |(k, v)| buckets[part_of(&k, n)].push((k, v)));
+            buckets
+        })?;
         if let Some(initial) = self.initial.lock().take() {
             for (k, state) in initial {
                 let p = &mut parts[part_of(&k, n)];
@@ -69,12 +76,6 @@ where
                 p.map.insert(k, Slot { state, updated: t });
             }
         }
-        // Route the records (no combining: one call per record, in batch order).
-        let routed = self.up.pass(t, env, |chain, records| {
-            let mut buckets: Vec<Vec<(K, V)>> = (0..n).map(|_| Vec::new()).collect();
-            chain.push_all(records, &mut |(k, v)| buckets[part_of(&k, n)].push((k, v)));
-            buckets
-        });
         let columns = match routed {
             Some(maps) => transpose(maps, n),
             None => (0..n).map(|_| Vec::new()).collect(),
@@ -111,7 +112,7 @@ where
                 out
             })
             .collect();
-        Some(mapped)
+        Ok(Some(mapped))
     }
 }
 

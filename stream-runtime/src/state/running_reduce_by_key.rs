@@ -5,6 +5,7 @@ use super::cell::{state_stream, StateStream, Step};
 use super::store::{Part, Slot};
 use crate::chain::Chain;
 use crate::data::{Data, Key, Persist};
+use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
 use crate::shuffle::hash_partitions;
 use crate::time::Time;
@@ -17,9 +18,15 @@ struct RunningReduce<K, V, F> {
 }
 
 impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> Step<K, V, (K, V)> for RunningReduce<K, V, F> {
-    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, V>], want: bool) -> Option<Vec<Vec<(K, V)>>> {
-        let Some(batch) = self.partials.get(t, env) else {
-            return Some(Vec::new());
+    fn step(
+        &self,
+        t: Time,
+        env: &Env,
+        parts: &mut [Part<K, V>],
+        want: bool,
+    ) -> Result<Option<Vec<Vec<(K, V)>>>, BatchError> {
+        let Some(batch) = self.partials.get(t, env)? else {
+            return Ok(Some(Vec::new()));
         };
         let input = hash_partitions(batch, parts.len());
         let f = &self.f;
@@ -42,7 +49,7 @@ impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> Step<K, V, (K, V
                 out
             })
             .collect();
-        Some(mapped)
+        Ok(Some(mapped))
     }
 }
 

@@ -7,6 +7,7 @@ use super::cell::{state_stream, Step};
 use super::store::{part_of, Part, Slot};
 use crate::chain::Chain;
 use crate::data::{Data, FastMap, Key, Persist};
+use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
 use crate::shuffle::hash_partitions;
 use crate::time::Time;
@@ -32,13 +33,15 @@ where
         self.initial.lock().clear();
     }
 
-    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Option<Vec<Vec<()>>> {
+    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Result<Option<Vec<Vec<()>>>, BatchError> {
         let n = parts.len();
-        let batch = self.parent.get(t, env);
+        let batch = self.parent.get(t, env)?;
         if !self.started.load(Ordering::Relaxed) {
             // No previous state: no batch unless the parent has one (then the initial state
             // counts as the previous state).
-            batch.as_ref()?;
+            if batch.is_none() {
+                return Ok(None);
+            }
             self.started.store(true, Ordering::Relaxed);
             for (k, s) in std::mem::take(&mut *self.initial.lock()) {
                 parts[part_of(&k, n)].map.insert(k, Slot { state: s, updated: t });
@@ -70,7 +73,7 @@ where
                 }
             }
         });
-        Some(Vec::new())
+        Ok(Some(Vec::new()))
     }
 }
 

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use super::sliding::{check, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
-use crate::checkpoint::codec::{from_bytes, to_bytes};
+use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
 use crate::shuffle::{hash_partitions, reroute_rings, restore_parts, save_parts};
 use crate::time::{Duration, Time};
@@ -57,11 +57,11 @@ impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
         Batch::from_partitions(parts)
     }
 
-    fn save(&self) -> Result<Vec<u8>, String> {
+    fn save(&self) -> Result<Vec<u8>, CodecError> {
         save_parts(&self.parts, to_bytes)
     }
 
-    fn restore(&mut self, saved: &[u8]) -> Result<(), String> {
+    fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError> {
         self.parts =
             restore_parts(saved, self.parts.len(), from_bytes, |parts, n| reroute_rings(parts, n, |(k, _)| k))?;
         Ok(())

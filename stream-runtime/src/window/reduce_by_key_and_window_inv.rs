@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use super::sliding::{check, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
-use crate::checkpoint::codec::{from_bytes, to_bytes};
+use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
 use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts};
 use crate::time::{Duration, Time};
@@ -99,11 +99,11 @@ where
         Batch::from_partitions(parts)
     }
 
-    fn save(&self) -> Result<Vec<u8>, String> {
+    fn save(&self) -> Result<Vec<u8>, CodecError> {
         save_parts(&self.parts, |p| to_bytes(&(p.values.iter().collect::<Vec<_>>(), &p.ring)))
     }
 
-    fn restore(&mut self, saved: &[u8]) -> Result<(), String> {
+    fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError> {
         let regroup = |parts: Vec<Part<K, V>>, n| {
             let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.values, p.ring)).unzip();
             let rings = reroute_rings(rings, n, |(k, _)| k);

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::batch::Batch;
-use crate::checkpoint::codec::{from_bytes, to_bytes};
+use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::frames::{decode_frames, encode_frames};
 use crate::context::{StreamingContext, Tick};
 use crate::data::Data;
 
-use crate::error::StreamingError;
+use crate::error::{BatchError, StreamingError};
 use crate::node::{Env, Node, NodeRef};
 use crate::time::{Duration, Time};
 use crate::DStream;
@@ -29,9 +29,9 @@ pub(crate) trait Sliding: Send + 'static {
     /// The window's contents.
     fn emit(&mut self) -> Batch<Self::Out>;
     /// What the window holds, for a checkpoint.
-    fn save(&self) -> Result<Vec<u8>, String>;
+    fn save(&self) -> Result<Vec<u8>, CodecError>;
     /// Takes back what [`save`](Self::save) made.
-    fn restore(&mut self, saved: &[u8]) -> Result<(), String>;
+    fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError>;
 }
 
 /// Which validation message a window uses: Spark's `WindowedDStream` or
@@ -75,15 +75,17 @@ impl<A: Sliding> Core<A> {
     /// Brings the window up to `t`: ingests the parent's batch at `t` (once) and evicts what
     /// left. Idempotent per time, so a `compute(t)` after the tick at `t` does not pull the
     /// parent again.
-    fn advance(&self, t: Time, env: &Env, state: &mut (Option<Time>, A)) {
+    fn advance(&self, t: Time, env: &Env, state: &mut (Option<Time>, A)) -> Result<(), BatchError> {
         if state.0.is_some_and(|last| last >= t) {
-            return;
+            return Ok(());
         }
+        let parent = self.parent.get(t, env)?;
         state.0 = Some(t);
-        if let Some(batch) = self.parent.get(t, env) {
+        if let Some(batch) = parent {
             state.1.ingest(t, batch);
         }
         state.1.evict(t - self.window);
+        Ok(())
     }
 }
 
@@ -94,32 +96,34 @@ impl<A: Sliding> Tick for Ticker<A> {
         self.0.name.clone()
     }
 
-    fn save(&self) -> Result<Option<Vec<u8>>, String> {
+    fn save(&self) -> Result<Option<Vec<u8>>, CodecError> {
         let state = self.0.state.lock();
         Ok(Some(encode_frames(&[to_bytes(&state.0)?, state.1.save()?])))
     }
 
-    fn restore(&self, saved: &[u8]) -> Result<(), String> {
+    fn restore(&self, saved: &[u8]) -> Result<(), CodecError> {
         let frames = decode_frames(saved)?;
-        let [last, op] = frames[..] else { return Err("a window state has two frames".into()) };
+        let [last, op] = frames[..] else {
+            return Err(CodecError::FrameCount { what: "a window state", found: frames.len() });
+        };
         let mut state = self.0.state.lock();
         state.1.restore(op)?;
         state.0 = from_bytes(last)?;
         Ok(())
     }
-    fn tick(&self, t: Time, env: &Env) {
+    fn tick(&self, t: Time, env: &Env) -> Result<(), BatchError> {
         let mut state = self.0.state.lock();
-        self.0.advance(t, env, &mut state);
+        self.0.advance(t, env, &mut state)
     }
 }
 
 struct Emit<A: Sliding>(Arc<Core<A>>);
 
 impl<A: Sliding> Node<A::Out> for Emit<A> {
-    fn compute(&self, t: Time, env: &Env) -> Option<Batch<A::Out>> {
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<A::Out>>, BatchError> {
         let mut state = self.0.state.lock();
-        self.0.advance(t, env, &mut state);
-        Some(state.1.emit())
+        self.0.advance(t, env, &mut state)?;
+        Ok(Some(state.1.emit()))
     }
 }
 

@@ -3,7 +3,7 @@ use std::collections::VecDeque;
 use super::sliding::{check, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
-use crate::checkpoint::codec::{from_bytes, to_bytes};
+use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::data::{Data, Persist};
 use crate::time::{Duration, Time};
 use crate::DStream;
@@ -27,10 +27,10 @@ impl<T: Data + Persist> Sliding for Window<T> {
     fn emit(&mut self) -> Batch<T> {
         self.ring.iter().fold(Batch::empty(), |acc, (_, b)| acc.union(b.clone()))
     }
-    fn save(&self) -> Result<Vec<u8>, String> {
+    fn save(&self) -> Result<Vec<u8>, CodecError> {
         to_bytes(&self.ring)
     }
-    fn restore(&mut self, saved: &[u8]) -> Result<(), String> {
+    fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError> {
         self.ring = from_bytes(saved)?;
         Ok(())
     }

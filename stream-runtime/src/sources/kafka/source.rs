@@ -12,6 +12,7 @@ use super::errors::KafkaError;
 use super::options::{KafkaOptions, OffsetReset, StartingOffsets};
 use super::record::{KafkaRecord, OffsetRange};
 use crate::batch::Batch;
+use crate::checkpoint::RestoreError;
 use crate::context::Input;
 use crate::metrics::{SourceCounters, SourceStats};
 use crate::node::Env;
@@ -98,6 +99,7 @@ impl Direct {
         self.counters.errors.add(1);
         if !pos.down {
             pos.down = true;
+            self.counters.outages.add(1);
             tracing::warn!(source = %self.name, "{e}; batches stay empty until the brokers are back");
         }
     }
@@ -299,6 +301,7 @@ impl Direct {
                         break;
                     }
                     if !self.read_down.swap(true, Ordering::SeqCst) {
+                        self.counters.outages.add(1);
                         tracing::warn!(source = %self.name, time = %t, "{e}; the batch waits for the brokers");
                     }
                     std::thread::sleep(READ_RETRY);
@@ -397,9 +400,8 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
         serde_json::to_value(ranges).ok()
     }
 
-    fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), String> {
-        let ranges: Vec<OffsetRange> = serde_json::from_value(logged.clone())
-            .map_err(|e| format!("{}: the batch log's offset ranges of {t} are not readable: {e}", self.direct.name))?;
+    fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), RestoreError> {
+        let ranges: Vec<OffsetRange> = RestoreError::json("the batch log's offset ranges", logged)?;
         let mut pos = self.direct.position.lock();
         for r in &ranges {
             let next = pos.next.entry((r.topic.clone(), r.partition)).or_insert(r.until);
@@ -425,11 +427,9 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
         Some(serde_json::json!({ "next": next, "seen": pos.seen }))
     }
 
-    fn restore_position(&self, position: &serde_json::Value) -> Result<(), String> {
-        let bad =
-            |e: serde_json::Error| format!("{}: the checkpointed offsets are not readable: {e}", self.direct.name);
-        let next: Vec<OffsetRange> = serde_json::from_value(position["next"].clone()).map_err(bad)?;
-        let seen: BTreeSet<String> = serde_json::from_value(position["seen"].clone()).map_err(bad)?;
+    fn restore_position(&self, position: &serde_json::Value) -> Result<(), RestoreError> {
+        let next: Vec<OffsetRange> = RestoreError::json("the checkpointed offsets", &position["next"])?;
+        let seen: BTreeSet<String> = RestoreError::json("the checkpointed topics", &position["seen"])?;
         let mut pos = self.direct.position.lock();
         pos.next = next.into_iter().map(|r| ((r.topic, r.partition), r.until)).collect();
         pos.seen = seen;
@@ -493,7 +493,8 @@ mod tests {
         assert_eq!(position["next"][1]["until"], 7);
         assert_eq!(position["seen"], serde_json::json!(["t"]));
         let err = s.reallocate(t, &serde_json::json!({"not": "ranges"})).unwrap_err();
-        assert!(err.starts_with("test: the batch log's offset ranges of"), "{err}");
+        assert!(matches!(err, RestoreError::Json { what: "the batch log's offset ranges", .. }), "{err}");
+        assert!(err.to_string().starts_with("the batch log's offset ranges: not readable: "), "{err}");
 
         let other = source();
         other.restore_position(&position).unwrap();

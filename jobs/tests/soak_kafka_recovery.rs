@@ -1,4 +1,5 @@
-//! The kill test of `recoverable_wordcount` on a Kafka topic: the job reads a two-partition
+//! Soak: the kill test of `recoverable_wordcount` on a Kafka topic (bounded in time, see
+//! `common`): the job reads a two-partition
 //! topic of a local `tansu` broker through a direct stream and is killed with SIGKILL at
 //! random points (20 times) while records arrive, then started again with the same checkpoint
 //! directory. Each restart replays the logged batches' offset ranges and continues from the
@@ -8,6 +9,7 @@
 //!
 //! Fails when the broker is missing (run `scripts/install-test-deps.sh`), unless
 //! `SLUICE_SKIP_KAFKA=1` is set.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -1,8 +1,10 @@
-//! The kill test of `recoverable_wordcount`: the job is killed with SIGKILL at random points
-//! (at least 20 times) while files arrive, and started again each time with the same
-//! checkpoint directory. At the end the committed outputs must be those of a run without
-//! failures: every batch's counts once, their sum the word counts of all the input, and
-//! every batch's totals the sum of the counts up to it. Local and on the embedded HDFS cluster.
+//! Soak: the kill test of `recoverable_wordcount`. The job is killed with SIGKILL at random
+//! points (20 times) while files arrive, and started again each time with the same checkpoint
+//! directory. At the end the committed outputs must be those of a run without failures: every
+//! batch's counts once, their sum the word counts of all the input, and every batch's totals
+//! the sum of the counts up to it. Local, on the embedded HDFS cluster, and on a replayable
+//! socket with the write-ahead log. Each test is bounded in time (see `common`).
+#![forbid(unsafe_code)]
 
 mod common;
 
