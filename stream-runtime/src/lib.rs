@@ -62,6 +62,8 @@ mod str;
 mod stream;
 pub mod testing;
 mod time;
+#[cfg(feature = "ui")]
+pub mod ui;
 mod window;
 
 pub use batch::Batch;

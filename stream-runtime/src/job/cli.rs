@@ -51,6 +51,11 @@ pub struct JobArgs {
     /// Print the job's plan and exit.
     #[arg(long)]
     pub explain: bool,
+    /// The Streaming page, JSON API and /metrics: `off`, a port or an address
+    /// [default: 127.0.0.1:4040, or the next free port].
+    #[cfg(feature = "ui")]
+    #[arg(long, value_name = "ADDR")]
+    pub ui: Option<crate::ui::UiOption>,
 }
 
 impl JobArgs {
@@ -86,6 +91,8 @@ impl JobArgs {
         if let Some(dir) = &self.checkpoint {
             ssc.checkpoint(dir.clone());
         }
+        #[cfg(feature = "ui")]
+        let ssc = ssc.with_ui(self.ui.map_or_else(|| Some(crate::ui::UiConf::default()), crate::ui::UiOption::conf));
         Ok(ssc)
     }
 }
