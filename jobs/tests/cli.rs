@@ -192,7 +192,7 @@ fn version_and_help_are_written_for_the_command_line() {
 #[test]
 fn a_namenode_that_is_down_is_reported_once_without_raw_errors_or_colours() {
     let url = format!("hdfs://127.0.0.1:{}/in", closed_port());
-    let out = run("file_wordcount", &[&url, "--batch", "100ms", "--duration", "1"]);
+    let out = run("file_wordcount", &[&url, "--batch", "100ms", "--duration", "1", "--ui", "off"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("IOError"), "no raw client errors: {stderr}");

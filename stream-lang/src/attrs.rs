@@ -40,13 +40,10 @@ impl JobAttrs {
             match key.as_str() {
                 symbol::BATCH => {
                     if let Some(lit) = string_value(&nv, diag) {
-                        match parse_duration_ms(&lit.value()) {
-                            Some(ms) if ms > 0 => attrs.batch_ms = Some(ms),
-                            Some(_) => diag.error(&lit, "the batch interval must be positive"),
-                            None => diag.error(
-                                &lit,
-                                "invalid duration: expected a number followed by ms, s, m or h (e.g. 500ms, 2s, 1m)",
-                            ),
+                        match stream_spec::parse_duration_ms(&lit.value()) {
+                            Ok(ms) if ms > 0 => attrs.batch_ms = Some(ms),
+                            Ok(_) => diag.error(&lit, "the batch interval must be positive"),
+                            Err(e) => diag.error(&lit, e),
                         }
                     }
                 }
@@ -90,32 +87,6 @@ fn string_value(nv: &MetaNameValue, diag: &mut Diagnostics) -> Option<LitStr> {
     }
 }
 
-/// Parses a duration such as `"2s"`, `"500ms"`, `"1.5s"` or `"1m"` into milliseconds, as the
-/// runtime's `Duration::from_str` does. A bare number is seconds.
-///
-/// ```
-/// use stream_lang::attrs::parse_duration_ms;
-/// assert_eq!(parse_duration_ms("500ms"), Some(500));
-/// assert_eq!(parse_duration_ms("1.5s"), Some(1500));
-/// assert_eq!(parse_duration_ms("2m"), Some(120_000));
-/// assert_eq!(parse_duration_ms("soon"), None);
-/// ```
-pub fn parse_duration_ms(s: &str) -> Option<i64> {
-    let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num.parse().ok()?;
-    let scale = match unit.trim() {
-        "ms" => 1.0,
-        "" | "s" | "sec" | "secs" => 1000.0,
-        "m" | "min" => 60_000.0,
-        "h" => 3_600_000.0,
-        _ => return None,
-    };
-    let ms = value * scale;
-    (ms.is_finite() && ms >= 0.0 && ms.fract() == 0.0).then_some(ms as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use quote::quote;
@@ -148,6 +119,7 @@ mod tests {
         let (attrs, errors) = parse(quote!(batch = "soon", threads = 0, colour = "red"));
         assert_eq!(attrs.batch_ms, None);
         assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].starts_with("invalid duration \"soon\""), "{errors:?}");
         assert!(errors[2].contains("unknown `stream_job` argument"));
     }
 

@@ -1,6 +1,12 @@
-//! Phase 3: checks that catch at compile time what Spark reports when a job starts (or never):
-//! windows that are not whole numbers of batches, state without checkpointing, jobs without
-//! outputs, misspelt operators and streams built but never used.
+//! Phase 3: what the macro can decide soundly at compile time: windows whose literal
+//! durations are not whole numbers of batches of the attribute's default `batch` (or of the
+//! slide of the window they window), jobs without outputs, streams built but never used, and
+//! Spark's camelCase operator names (`reduceByKey`). Other unknown methods are the user's
+//! own extension methods, left to rustc.
+//!
+//! What depends on settings the command line can change (`--batch` against window durations,
+//! `--checkpoint` for stateful operators) is collected as [`Requirements`] for the runtime to
+//! check at start and in `--explain`, against the effective settings.
 
 use std::collections::BTreeMap;
 
@@ -8,13 +14,47 @@ use syn::{Expr, Ident};
 
 use crate::attrs::JobAttrs;
 use crate::diag::Diagnostics;
-use crate::ir::{Chain, JobFn, Root, StatementKind};
-use crate::ops;
-use crate::parse::chain_yields_stream;
+use crate::ir::{Chain, JobFn, Op, Root, StatementKind};
 
-/// Runs every check on `job`, recording each problem in `diag`.
-pub fn check_job(job: &JobFn, attrs: &JobAttrs, diag: &mut Diagnostics) {
-    let mut checker = Checker { job, attrs, diag, slides: BTreeMap::new() };
+/// What a job needs of settings the command line can change, from the operators the macro
+/// can see: the runtime checks it against the effective settings at start and in `--explain`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirements {
+    /// The stateful operators (each needs a checkpoint directory), in order, once each; empty
+    /// when the body sets the checkpoint directory itself (`ssc.checkpoint(..)`).
+    pub stateful: Vec<String>,
+    /// Windows over a stream whose slide is the batch interval, with their literal durations:
+    /// each must be a multiple of the effective batch interval.
+    pub windows: Vec<BatchWindow>,
+}
+
+/// A window over a stream that produces a batch every batch interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchWindow {
+    /// The operator (`reduce_by_key_and_window`).
+    pub op: String,
+    /// Its window duration in milliseconds, when a literal.
+    pub window_ms: Option<i64>,
+    /// Its slide duration in milliseconds, when a literal.
+    pub slide_ms: Option<i64>,
+}
+
+/// How often a stream produces batches, as far as the macro knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slide {
+    /// Every batch interval (whatever `--batch` sets).
+    Batch,
+    /// Every so many milliseconds (a window's literal slide).
+    Fixed(i64),
+    /// Not known at compile time.
+    Unknown,
+}
+
+/// Runs every check on `job`, recording each problem in `diag`, and returns what the runtime
+/// must check against the effective settings.
+pub fn check_job(job: &JobFn, attrs: &JobAttrs, diag: &mut Diagnostics) -> Requirements {
+    let mut checker = Checker { attrs, diag, slides: BTreeMap::new(), requires: Requirements::default() };
+    let body_checkpoints = job.checkpoint_call;
     for (i, stmt) in job.statements.iter().enumerate() {
         match &stmt.kind {
             StatementKind::Let { name, chain } => {
@@ -47,7 +87,7 @@ pub fn check_job(job: &JobFn, attrs: &JobAttrs, diag: &mut Diagnostics) {
     }
     // Without a context parameter (already reported) every stream is out of reach: no cascade.
     if job.ctx.is_some() && !job.output_call && !opaque_code_may_output(job) {
-        diag.error(
+        checker.diag.error(
             job.name(),
             format!(
                 "job `{}` has no output operation, so it would compute nothing: end a stream with `.print()`, \
@@ -56,18 +96,22 @@ pub fn check_job(job: &JobFn, attrs: &JobAttrs, diag: &mut Diagnostics) {
             ),
         );
     }
+    if body_checkpoints {
+        checker.requires.stateful.clear();
+    }
+    checker.requires
 }
 
 /// Whether the chain is a stream at its end, with every operator known (so not an extension
 /// method that might register an output).
 fn known_stream(chain: &Chain) -> bool {
-    !matches!(chain.root, Root::Opaque(_)) && chain_yields_stream(chain)
+    chain.receiver().is_some()
 }
 
 fn root_ident(chain: &Chain) -> Ident {
     match &chain.root {
         Root::Source { method, .. } => method.clone(),
-        Root::Stream(name) => name.clone(),
+        Root::Stream(name, _) => name.clone(),
         Root::Opaque(_) => Ident::new("stream", proc_macro2::Span::call_site()),
     }
 }
@@ -86,85 +130,68 @@ fn opaque_code_may_output(job: &JobFn) -> bool {
 }
 
 struct Checker<'a> {
-    job: &'a JobFn,
     attrs: &'a JobAttrs,
     diag: &'a mut Diagnostics,
-    /// The slide of each named stream, when known at compile time.
-    slides: BTreeMap<String, Option<i64>>,
+    /// The slide of each named stream.
+    slides: BTreeMap<String, Slide>,
+    requires: Requirements,
 }
 
 impl Checker<'_> {
-    /// Checks one chain and returns the slide of its result, when known.
-    fn chain(&mut self, chain: &Chain) -> Option<i64> {
+    /// Checks one chain and returns the slide of its result.
+    fn chain(&mut self, chain: &Chain) -> Slide {
         let mut slide = match &chain.root {
-            Root::Source { .. } => self.attrs.batch_ms,
-            Root::Stream(name) => self.slides.get(&name.to_string()).copied().flatten(),
-            Root::Opaque(_) => None,
+            Root::Source { .. } => Slide::Batch,
+            Root::Stream(name, _) => self.slides.get(&name.to_string()).copied().unwrap_or(Slide::Unknown),
+            Root::Opaque(_) => Slide::Unknown,
         };
-        let mut known = !matches!(chain.root, Root::Opaque(_));
         for op in &chain.ops {
             if let Some(other) = &op.other {
                 self.chain(other);
             }
-            let kind = match op.kind {
-                Some(kind) => kind,
-                // A likely typo: report it, and check the rest as if it were the suggestion.
-                None => match known.then(|| self.unknown_operator(&op.method)).flatten() {
-                    Some(kind) => kind,
-                    None => {
-                        known = false;
-                        slide = None;
-                        continue;
-                    }
-                },
+            let Some(operator) = op.op else {
+                slide = Slide::Unknown;
+                continue;
             };
-            if kind.is_stateful() && self.attrs.checkpoint.is_none() && !self.job.checkpoint_call {
-                let ctx = self.job.ctx.as_ref().map_or("ssc".to_string(), Ident::to_string);
+            if op.spark_name {
                 self.diag.error(
                     &op.method,
                     format!(
-                        "`{}` keeps state across batches, which needs a checkpoint directory: add \
-                         `checkpoint = \"<dir>\"` to `#[stream_job(..)]` or call `{ctx}.checkpoint(\"<dir>\")` \
-                         in the job",
-                        op.method
+                        "unknown stream operator `{}`; did you mean `{}`? (Spark's camelCase names are \
+                         snake_case in Sluice)",
+                        op.method, operator.name
                     ),
                 );
             }
-            if kind.is_windowed() {
-                slide = self.window(&op.method, &op.args, slide);
+            if operator.needs_checkpoint() && !self.requires.stateful.iter().any(|s| s == operator.name) {
+                self.requires.stateful.push(operator.name.to_string());
             }
-            if !kind.yields_stream() {
-                known = false;
+            if operator.is_window() {
+                slide = self.window(op, slide);
             }
         }
         slide
     }
 
-    /// Reports an unknown operator close to a known one; returns the known one's kind.
-    fn unknown_operator(&mut self, method: &Ident) -> Option<ops::OpKind> {
-        let name = method.to_string();
-        let s = ops::suggest(&name)?;
-        self.diag.error(method, format!("unknown stream operator `{name}`; did you mean `{s}`?"));
-        ops::classify(s)
-    }
-
     /// Checks a window operator's literal durations against `parent` (the slide of the stream
-    /// it windows) and returns the slide of its result.
-    fn window(&mut self, method: &Ident, args: &[Expr], parent: Option<i64>) -> Option<i64> {
+    /// it windows), records what the runtime checks against `--batch`, and returns the slide
+    /// of its result.
+    fn window(&mut self, op: &Op, parent: Slide) -> Slide {
+        let Some((w, s)) = op.op.and_then(|o| o.duration_args()) else { return Slide::Unknown };
         let durations: Vec<(&Expr, Option<i64>)> =
-            args.iter().filter_map(|a| duration_call(a).map(|ms| (a, ms))).collect();
-        let of = match (parent, self.attrs.batch_ms) {
-            (Some(p), Some(b)) if p == b => format!("the batch interval ({b} ms)"),
-            (Some(p), _) => format!("the slide of the stream it windows ({p} ms)"),
-            (None, _) => String::new(),
+            [w, s].iter().filter_map(|i| op.args.get(*i)).map(|a| (a, duration_call(a).flatten())).collect();
+        let against = match parent {
+            Slide::Batch => self.attrs.batch_ms.map(|b| (b, format!("the batch interval ({b} ms)"))),
+            Slide::Fixed(p) => Some((p, format!("the slide of the stream it windows ({p} ms)"))),
+            Slide::Unknown => None,
         };
-        for (i, (expr, ms)) in durations.iter().take(2).enumerate() {
-            let what = if i == 0 { "window" } else { "slide" };
-            match (ms, parent) {
+        let method = &op.method;
+        for ((expr, ms), what) in durations.iter().zip(["window", "slide"]) {
+            match (ms, &against) {
                 (Some(ms), _) if *ms <= 0 => {
                     self.diag.error(expr, format!("the {what} duration of `{method}` must be positive"))
                 }
-                (Some(ms), Some(p)) if ms % p != 0 => self.diag.error(
+                (Some(ms), Some((p, of))) if ms % p != 0 => self.diag.error(
                     expr,
                     format!(
                         "the {what} duration of `{method}` ({ms} ms) must be a multiple of {of}: windows are made \
@@ -174,17 +201,22 @@ impl Checker<'_> {
                 _ => {}
             }
         }
-        match durations.get(1) {
-            Some((_, ms)) => *ms,
-            None => parent,
+        let literal = |i: usize| durations.get(i).and_then(|(_, ms)| *ms);
+        if parent == Slide::Batch && (literal(0).is_some() || literal(1).is_some()) {
+            self.requires.windows.push(BatchWindow {
+                op: method.to_string(),
+                window_ms: literal(0),
+                slide_ms: literal(1),
+            });
         }
+        literal(1).map_or(Slide::Unknown, Slide::Fixed)
     }
 }
 
 /// `Some(Some(ms))` for `Duration::seconds(3)` and the like with a literal argument,
 /// `Some(None)` for a `Duration` constructor call with any other argument, `None` for other
 /// expressions.
-fn duration_call(expr: &Expr) -> Option<Option<i64>> {
+pub fn duration_call(expr: &Expr) -> Option<Option<i64>> {
     let Expr::Call(call) = expr else { return None };
     let Expr::Path(func) = &*call.func else { return None };
     let segs: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
@@ -215,12 +247,16 @@ mod tests {
     use super::*;
     use crate::parse::parse_job;
 
-    fn errors(attrs: proc_macro2::TokenStream, item: syn::ItemFn) -> Vec<String> {
+    fn checked(attrs: proc_macro2::TokenStream, item: syn::ItemFn) -> (Vec<String>, Requirements) {
         let mut diag = Diagnostics::new();
         let attrs = JobAttrs::parse(attrs, &mut diag);
         let job = parse_job(item, &mut diag);
-        check_job(&job, &attrs, &mut diag);
-        diag.messages()
+        let requires = check_job(&job, &attrs, &mut diag);
+        (diag.messages(), requires)
+    }
+
+    fn errors(attrs: proc_macro2::TokenStream, item: syn::ItemFn) -> Vec<String> {
+        checked(attrs, item).0
     }
 
     #[test]
@@ -260,39 +296,44 @@ mod tests {
     }
 
     #[test]
-    fn windows_are_not_checked_without_a_batch_attribute() {
-        let e = errors(
+    fn windows_on_the_batch_are_left_to_the_runtime_without_a_batch_attribute() {
+        let (e, requires) = checked(
             quote!(),
             parse_quote! {
-                fn w(ssc: &mut StreamingContext) {
-                    ssc.text_file_stream("d").window(Duration::millis(1500), Duration::millis(500)).print();
+                fn w(ssc: &mut StreamingContext, w: Duration) {
+                    ssc.text_file_stream("d")
+                        .window(Duration::millis(1500), Duration::millis(500))
+                        .window(Duration::millis(1200), Duration::millis(1000))
+                        .print();
+                    ssc.text_file_stream("d").map(|w| (w, 1)).reduce_by_key_and_window(|a, b| a + b, w, Duration::seconds(2)).print();
+                }
+            },
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("window duration of `window` (1200 ms) must be a multiple of the slide of the stream it windows (500 ms)"), "{e:?}");
+        let window = |op: &str, window_ms, slide_ms| BatchWindow { op: op.to_string(), window_ms, slide_ms };
+        assert_eq!(
+            requires.windows,
+            [window("window", Some(1500), Some(500)), window("reduce_by_key_and_window", None, Some(2000))]
+        );
+    }
+
+    #[test]
+    fn state_is_a_requirement_for_the_runtime_not_an_error() {
+        let (e, requires) = checked(
+            quote!(),
+            parse_quote! {
+                fn s(ssc: &mut StreamingContext) {
+                    let counts = ssc.text_file_stream("d").map(|w| (w, 1));
+                    counts.update_state_by_key(update).print();
+                    counts.count_by_window(Duration::seconds(2), Duration::seconds(1)).print();
+                    counts.map_with_state(spec).mapped().print();
+                    counts.reduce_by_key_and_window(f, Duration::seconds(2), Duration::seconds(1)).print();
                 }
             },
         );
         assert!(e.is_empty(), "{e:?}");
-    }
-
-    #[test]
-    fn state_needs_a_checkpoint() {
-        let body: syn::ItemFn = parse_quote! {
-            fn s(ssc: &mut StreamingContext) {
-                ssc.text_file_stream("d").map(|w| (w, 1)).update_state_by_key(update).print();
-            }
-        };
-        let e = errors(quote!(), body.clone());
-        assert_eq!(e.len(), 1);
-        assert!(e[0].contains("add `checkpoint = \"<dir>\"`") && e[0].contains("ssc.checkpoint"), "{e:?}");
-        assert!(errors(quote!(checkpoint = "/tmp/c"), body).is_empty());
-        let with_call = errors(
-            quote!(),
-            parse_quote! {
-                fn s(ssc: &mut StreamingContext) {
-                    ssc.checkpoint("/tmp/c");
-                    ssc.text_file_stream("d").map(|w| (w, 1)).map_with_state(spec).print();
-                }
-            },
-        );
-        assert!(with_call.is_empty(), "{with_call:?}");
+        assert_eq!(requires.stateful, ["update_state_by_key", "count_by_window", "map_with_state"]);
     }
 
     #[test]
@@ -318,17 +359,22 @@ mod tests {
     }
 
     #[test]
-    fn misspelt_operators_get_a_suggestion() {
+    fn only_spark_names_are_flagged() {
         let e = errors(
             quote!(),
             parse_quote! {
                 fn t(ssc: &mut StreamingContext) {
-                    ssc.text_file_stream("d").flatmap(|l| l.split(' ')).frobnicate().print();
+                    ssc.text_file_stream("d").flatmap(|l| l.split(' ')).tap().max().print();
+                    ssc.text_file_stream("d").map(|l| (l, 1)).reduceByKey(f).windowed().print();
                     ssc.text_file_stream("d").my_extension().reduceByKey(f).print();
                 }
             },
         );
-        assert_eq!(e, ["unknown stream operator `flatmap`; did you mean `flat_map`?"]);
+        assert_eq!(
+            e,
+            ["unknown stream operator `reduceByKey`; did you mean `reduce_by_key`? (Spark's camelCase names are \
+              snake_case in Sluice)"]
+        );
     }
 
     #[test]

@@ -11,17 +11,15 @@
 //! `StreamJob` type it re-exports), so users need no other dependency; helpers live inside the
 //! constant's initializer block, invisible to the user's module.
 
-use std::collections::BTreeSet;
-
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use stream_spec::{lookup, Kind, Receiver};
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident, LitStr};
 
-use crate::ir::{JobFn, StatementKind};
+use crate::ir::{Chain, JobFn, StatementKind};
 use crate::lower::Plan;
-use crate::ops;
-use crate::parse::flatten;
+use crate::parse::{parse_chain, Streams};
 
 /// The name of the constant holding the entry of job function `name`.
 pub fn entry_name(name: &Ident) -> Ident {
@@ -36,7 +34,7 @@ pub fn generate(job: &JobFn, plan: &Plan) -> TokenStream {
             .statements
             .iter()
             .filter_map(|s| match &s.kind {
-                StatementKind::Let { name, .. } => Some(name.to_string()),
+                StatementKind::Let { name, chain } => chain.receiver().map(|r| (name.to_string(), r)),
                 _ => None,
             })
             .collect();
@@ -67,6 +65,16 @@ pub fn generate(job: &JobFn, plan: &Plan) -> TokenStream {
         crate::lower::Checkpointing::Dir(d) => quote!(::core::option::Option::Some(#d)),
         _ => quote!(::core::option::Option::None),
     };
+    let stateful = plan.requires.stateful.iter().map(|s| LitStr::new(s, Span::call_site()));
+    let windows = plan.requires.windows.iter().map(|w| {
+        let op = LitStr::new(&w.op, Span::call_site());
+        let ms = |v: Option<i64>| match v {
+            Some(v) => quote!(::core::option::Option::Some(#v)),
+            None => quote!(::core::option::Option::None),
+        };
+        let (window_ms, slide_ms) = (ms(w.window_ms), ms(w.slide_ms));
+        quote!(#rt::BatchWindow { op: #op, window_ms: #window_ms, slide_ms: #slide_ms })
+    });
     let plan_text = plan.to_string();
     let plan_lit = LitStr::new(&plan_text, Span::call_site());
     let usage: String = job.params.iter().map(|p| format!(" <{}>", p.name)).collect();
@@ -98,6 +106,7 @@ pub fn generate(job: &JobFn, plan: &Plan) -> TokenStream {
                     checkpoint: #checkpoint,
                     params: &__SLUICE_PARAMS,
                     plan: #plan_lit,
+                    requires: #rt::Requirements { stateful: &[#(#stateful),*], windows: &[#(#windows),*] },
                 },
                 __sluice_build,
             )
@@ -105,22 +114,54 @@ pub fn generate(job: &JobFn, plan: &Plan) -> TokenStream {
     }
 }
 
-/// What is emitted beside the errors when a job has any: the function with its signature and
-/// a body that never runs, and an entry that does nothing, so code using either compiles and
-/// the user sees only the real errors.
-pub fn fallback(item: &syn::ItemFn) -> TokenStream {
-    let syn::ItemFn { attrs, vis, sig, .. } = item;
-    let entry = entry_name(&sig.ident);
-    let name = LitStr::new(&sig.ident.to_string(), Span::call_site());
-    quote! {
-        #(#attrs)*
-        #[allow(unused_variables, unreachable_code)]
-        #vis #sig {
-            ::core::unreachable!()
+/// What is emitted beside the errors when a job has any: the function as written, so rustc
+/// reports the other errors of its body (the macro's checks are semantic: the body is valid
+/// syntax), with Spark's names the macro reported replaced by Sluice's (`reduceByKey` by
+/// `reduce_by_key`, so the error is not reported twice and the rest is type-checked as
+/// meant), and an entry that does nothing.
+pub fn fallback(job: &JobFn) -> TokenStream {
+    let mut item = job.item.clone();
+    let mut renames = Vec::new();
+    for stmt in &job.statements {
+        if let StatementKind::Let { chain, .. } | StatementKind::Expr(chain) = &stmt.kind {
+            spark_names(chain, &mut renames);
         }
+    }
+    if !renames.is_empty() {
+        Rename(renames).visit_block_mut(&mut item.block);
+    }
+    let entry = entry_name(job.name());
+    let vis = &item.vis;
+    let name = LitStr::new(&job.name().to_string(), Span::call_site());
+    quote! {
+        #item
 
         #[allow(dead_code)]
         #vis const #entry: ::stream_runtime::StreamJob = ::stream_runtime::StreamJob::__fallback(#name);
+    }
+}
+
+/// The Spark names in `chain` with Sluice's name for each.
+fn spark_names(chain: &Chain, out: &mut Vec<(String, &'static str)>) {
+    for op in &chain.ops {
+        if let (true, Some(o)) = (op.spark_name, op.op) {
+            out.push((op.method.to_string(), o.name));
+        }
+        if let Some(other) = &op.other {
+            spark_names(other, out);
+        }
+    }
+}
+
+/// Renames method calls: Spark's names the macro reported to Sluice's.
+struct Rename(Vec<(String, &'static str)>);
+
+impl VisitMut for Rename {
+    fn visit_expr_method_call_mut(&mut self, m: &mut syn::ExprMethodCall) {
+        if let Some((_, to)) = self.0.iter().find(|(from, _)| m.method == from) {
+            m.method = Ident::new(to, m.method.span());
+        }
+        syn::visit_mut::visit_expr_method_call_mut(self, m);
     }
 }
 
@@ -160,7 +201,7 @@ impl crate::ir::Param {
 /// calls do, except in a simulation (feeding sources from memory and capturing prints).
 struct Instrument<'a> {
     ctx: &'a Ident,
-    streams: BTreeSet<String>,
+    streams: Streams,
 }
 
 impl Instrument<'_> {
@@ -168,16 +209,9 @@ impl Instrument<'_> {
         matches!(expr, Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.ctx))
     }
 
-    /// Whether `expr` is a stream chain rooted at a source of the context or a named stream.
-    fn is_stream(&self, expr: &Expr) -> bool {
-        let (base, calls) = flatten(expr);
-        let Expr::Path(p) = base else { return false };
-        let Some(ident) = p.path.get_ident() else { return false };
-        if ident == self.ctx {
-            calls.first().is_some_and(|c| ops::SOURCES.contains(&c.method.to_string().as_str()))
-        } else {
-            self.streams.contains(&ident.to_string())
-        }
+    /// Whether `expr` is a chain of known operators that ends in a `DStream`.
+    fn is_dstream(&self, expr: &Expr) -> bool {
+        parse_chain(expr, Some(self.ctx), &self.streams).is_some_and(|c| c.receiver() == Some(Receiver::DStream))
     }
 }
 
@@ -185,12 +219,14 @@ impl VisitMut for Instrument<'_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         // Decided before the receiver's own sources are rewritten.
         let prints_a_stream = matches!(&*expr, Expr::MethodCall(m)
-            if ops::PRINTS.contains(&m.method.to_string().as_str()) && self.is_stream(&m.receiver));
+            if lookup(Receiver::DStream, &m.method.to_string()).is_some_and(|o| o.kind == Kind::Output { print: true })
+                && self.is_dstream(&m.receiver));
         syn::visit_mut::visit_expr_mut(self, expr);
         let Expr::MethodCall(m) = expr else { return };
         let method = m.method.to_string();
         let span = m.method.span();
-        if ops::TEXT_SOURCES.contains(&method.as_str()) && self.is_ctx(&m.receiver) {
+        let text_source = lookup(Receiver::Context, &method).is_some_and(|o| o.kind == Kind::Source { text: true });
+        if text_source && self.is_ctx(&m.receiver) {
             let (recv, name, args) = (&m.receiver, &m.method, &m.args);
             let c = format_ident!("ctx", span = Span::mixed_site());
             let new = quote_spanned! {span=>

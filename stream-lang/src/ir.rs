@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use proc_macro2::Span;
 use syn::{Expr, Ident, Type};
 
-use crate::ops::OpKind;
+use stream_spec::{Operator, Receiver};
 
 /// A job function, parsed.
 #[derive(Debug, Clone)]
@@ -75,6 +75,15 @@ pub enum StatementKind {
 }
 
 /// A chain of method calls on a stream: `root.op1(..).op2(..)`.
+///
+/// ```
+/// let expr: syn::Expr = syn::parse_quote!(ssc.socket_text_stream(&h, p).map(f).tap());
+/// let ctx: syn::Ident = syn::parse_quote!(ssc);
+/// let chain = stream_lang::parse::parse_chain(&expr, Some(&ctx), &Default::default()).unwrap();
+/// assert!(chain.ops[0].op.is_some());
+/// assert!(chain.ops[1].op.is_none(), "a user's extension method");
+/// assert_eq!(chain.receiver(), None);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Chain {
     /// Where the stream comes from.
@@ -83,18 +92,38 @@ pub struct Chain {
     pub ops: Vec<Op>,
 }
 
+impl Chain {
+    /// The type at the chain's end when it is a stream of a known operator chain: `DStream` or
+    /// `StateStream`; `None` after an unknown method, an output or an accessor, or from an
+    /// opaque root.
+    pub fn receiver(&self) -> Option<Receiver> {
+        let mut receiver = match &self.root {
+            Root::Source { op, .. } => op.returns.as_receiver(),
+            Root::Stream(_, receiver) => Some(*receiver),
+            Root::Opaque(_) => None,
+        };
+        for op in &self.ops {
+            receiver = op.op.and_then(|o| o.returns.as_receiver());
+        }
+        receiver
+    }
+}
+
 /// The start of a chain.
 #[derive(Debug, Clone)]
 pub enum Root {
-    /// `<ctx>.source(args)`.
+    /// `<ctx>.source(args)`: a method of the context that starts a chain (a source, or a
+    /// `union` / `transform` of streams).
     Source {
         /// The source method.
         method: Ident,
         /// Its arguments.
         args: Vec<Expr>,
+        /// The operator.
+        op: &'static Operator,
     },
-    /// A stream bound earlier with `let`.
-    Stream(Ident),
+    /// A stream bound earlier with `let`, and its type.
+    Stream(Ident, Receiver),
     /// An expression the macro does not analyse (only as an operator's stream argument).
     Opaque(Box<Expr>),
 }
@@ -104,9 +133,11 @@ pub enum Root {
 pub struct Op {
     /// The method name, with its span.
     pub method: Ident,
-    /// Its kind; `None` for a method Sluice does not know (an extension method): the chain is
-    /// opaque from there on.
-    pub kind: Option<OpKind>,
+    /// The operator; `None` for a method the receiver does not have (an extension method):
+    /// the chain is opaque from there on.
+    pub op: Option<&'static Operator>,
+    /// Whether the method is Spark's camelCase name for `op` (`reduceByKey`): an error.
+    pub spark_name: bool,
     /// Its arguments.
     pub args: Vec<Expr>,
     /// The other stream of a binary operator (`join`, `union`, ...).

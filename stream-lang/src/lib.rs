@@ -7,12 +7,17 @@
 //!    command-line parameters, and each statement as a stream chain, a checkpoint call or code
 //!    the macro does not analyse ("opaque", kept as written);
 //! 2. [`attrs`]: the attribute's arguments (`batch`, `threads`, `name`, `checkpoint`);
-//! 3. [`check`]: windows that are not whole batches, state without checkpointing, jobs without
-//!    outputs, misspelt operators, unused streams;
+//! 3. [`check`]: what is decidable at compile time (windows that are not whole batches of the
+//!    attribute's `batch`, jobs without outputs, Spark's camelCase operator names, unused
+//!    streams), and the [`Requirements`](check::Requirements) the runtime checks against the
+//!    effective settings (`--batch`, `--checkpoint`) at start and in `--explain`;
 //! 4. [`lower`] to a [`Plan`](lower::Plan) (printed by [`explain`]) and [`codegen`].
 //!
-//! On any error the output is the errors plus a fallback (the function with a body that never
-//! runs, and an entry that does nothing), so the user sees those errors and no cascade.
+//! What each method does comes from the operator registry of `stream-spec`, which a workspace
+//! test keeps equal to the engine's public methods.
+//!
+//! On any error the output is the errors plus a fallback: the function as written (so rustc
+//! still reports the other errors of its body) and an entry that does nothing.
 //!
 //! ```
 //! let plan = stream_lang::explain(
@@ -46,7 +51,6 @@ pub mod diag;
 mod explain;
 pub mod ir;
 pub mod lower;
-pub mod ops;
 pub mod parse;
 pub mod symbol;
 
@@ -56,8 +60,9 @@ use crate::attrs::JobAttrs;
 use crate::diag::Diagnostics;
 use crate::lower::Plan;
 
-/// A job parsed, checked and lowered, or the errors found.
-fn analyse(attr: TokenStream, item: TokenStream) -> (Option<syn::ItemFn>, Result<(ir::JobFn, Plan), Diagnostics>) {
+/// A job parsed, checked and lowered, or the errors found (with the job as parsed, if its
+/// item is a function).
+fn analyse(attr: TokenStream, item: TokenStream) -> Result<(ir::JobFn, Plan), (Option<Box<ir::JobFn>>, Diagnostics)> {
     let mut diag = Diagnostics::new();
     let attrs = JobAttrs::parse(attr, &mut diag);
     let item: syn::ItemFn = match syn::parse2(item) {
@@ -67,29 +72,29 @@ fn analyse(attr: TokenStream, item: TokenStream) -> (Option<syn::ItemFn>, Result
                 e.span(),
                 format!("`#[stream_job]` applies to a function `fn job(ssc: &mut StreamingContext, ..)`: {e}"),
             ));
-            return (None, Err(diag));
+            return Err((None, diag));
         }
     };
-    let job = parse::parse_job(item.clone(), &mut diag);
-    check::check_job(&job, &attrs, &mut diag);
+    let job = parse::parse_job(item, &mut diag);
+    let requires = check::check_job(&job, &attrs, &mut diag);
     if !diag.is_empty() {
-        return (Some(item), Err(diag));
+        return Err((Some(Box::new(job)), diag));
     }
-    let plan = lower::lower(&job, &attrs);
-    (Some(item), Ok((job, plan)))
+    let plan = lower::lower(&job, &attrs, requires);
+    Ok((job, plan))
 }
 
 /// Expands `#[stream_job(attr)] item`: the job function and its entry constant, or the errors
 /// found with a fallback.
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     match analyse(attr, item.clone()) {
-        (_, Ok((job, plan))) => codegen::generate(&job, &plan),
-        (Some(item), Err(diag)) => {
+        Ok((job, plan)) => codegen::generate(&job, &plan),
+        Err((Some(job), diag)) => {
             let mut out = diag.to_compile_errors();
-            out.extend(codegen::fallback(&item));
+            out.extend(codegen::fallback(&job));
             out
         }
-        (None, Err(diag)) => {
+        Err((None, diag)) => {
             let mut out = diag.to_compile_errors();
             out.extend(item);
             out
@@ -100,7 +105,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// The plan `--explain` prints for `#[stream_job(attr)] item`, or the error messages.
 pub fn explain(attr: TokenStream, item: TokenStream) -> Result<String, Vec<String>> {
     match analyse(attr, item) {
-        (_, Ok((_, plan))) => Ok(plan.to_string()),
-        (_, Err(diag)) => Err(diag.messages()),
+        Ok((_, plan)) => Ok(plan.to_string()),
+        Err((_, diag)) => Err(diag.messages()),
     }
 }

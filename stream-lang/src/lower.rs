@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use syn::Expr;
+use stream_spec::{Kind, Partitioning};
 
 use crate::attrs::JobAttrs;
+use crate::check::{duration_call, Requirements};
 use crate::ir::{Chain, JobFn, Op, Root, StatementKind};
-use crate::ops::OpKind;
 use crate::parse::{render, render_args};
 
 /// The batch interval of a job whose attribute gives none, in milliseconds.
@@ -29,6 +29,8 @@ pub struct Plan {
     pub checkpoint: Checkpointing,
     /// Stages and unanalysed code, in the order the job builds them.
     pub items: Vec<Item>,
+    /// What the runtime checks against the effective settings (`--batch`, `--checkpoint`).
+    pub requires: Requirements,
 }
 
 /// How a job checkpoints.
@@ -101,7 +103,7 @@ pub enum Exit {
 }
 
 /// Lowers a checked job to its plan.
-pub fn lower(job: &JobFn, attrs: &JobAttrs) -> Plan {
+pub fn lower(job: &JobFn, attrs: &JobAttrs, requires: Requirements) -> Plan {
     let checkpoint = match (&attrs.checkpoint, job.checkpoint_call) {
         (Some(dir), _) => Checkpointing::Dir(dir.clone()),
         (None, true) => Checkpointing::InBody,
@@ -147,6 +149,7 @@ pub fn lower(job: &JobFn, attrs: &JobAttrs) -> Plan {
         threads: attrs.threads.unwrap_or(DEFAULT_THREADS),
         checkpoint,
         items: lowerer.items,
+        requires,
     }
 }
 
@@ -198,10 +201,10 @@ impl Lowerer {
 
     fn chain(&mut self, chain: &Chain) -> Open {
         let mut open = match &chain.root {
-            Root::Source { method, args } => {
+            Root::Source { method, args, .. } => {
                 Open { ops: vec![format!("{method}({})", render_args(args.iter()))], ..Open::default() }
             }
-            Root::Stream(name) => {
+            Root::Stream(name, _) => {
                 let name = name.to_string();
                 match self.named.get_mut(&name) {
                     Some(Named::Pending { open, used }) => {
@@ -226,47 +229,47 @@ impl Lowerer {
 
     fn op(&mut self, mut open: Open, op: &Op) -> Open {
         let name = op.method.to_string();
-        let Some(kind) = op.kind else {
+        let Some(operator) = op.op else {
             open.ops.push(format!("{name} [opaque]"));
             open.exit = Some(Exit::Opaque);
             return open;
         };
-        match kind {
-            OpKind::Source | OpKind::Narrow => {
+        let map_side =
+            |name: &str, combine: bool| format!("{name} [{}]", if combine { "map-side combine" } else { "map side" });
+        match operator.kind {
+            Kind::Source { .. } | Kind::Narrow => {
                 open.ops.push(name);
                 open.fused_ops += 1;
                 open
             }
-            OpKind::Passthrough => open,
-            OpKind::Materialize => {
+            Kind::Passthrough => open,
+            Kind::View => {
+                open.ops.push(name);
+                open
+            }
+            Kind::Merge | Kind::Materialize => {
                 open.ops.push(name);
                 let id = self.close(open, Exit::Materialize);
                 Open { inputs: vec![Input::Stage(id)], ..Open::default() }
             }
-            OpKind::CombineShuffle => {
-                open.ops.push(format!("{name} [map-side combine]"));
-                open.fused_ops += 1;
-                let by = if name == "count_by_value" { "hash by value" } else { "hash by key" };
-                self.boundary(open, Exit::Shuffle(by.to_string()), format!("{name} [merge]"))
+            Kind::Shuffle { by: Partitioning::RoundRobin, .. } => {
+                let n = op.args.first().map_or_else(|| "..".to_string(), render);
+                open.ops.push(map_side(&name, false));
+                self.boundary(open, Exit::Shuffle(format!("round robin into {n} partitions")), name)
             }
-            OpKind::Shuffle => {
-                let (exit, first) = if name == "repartition" {
-                    let n = op.args.first().map_or_else(|| "..".to_string(), render);
-                    (Exit::Shuffle(format!("round robin into {n} partitions")), name)
-                } else {
-                    (Exit::Shuffle("hash by key".to_string()), format!("{name} [merge]"))
-                };
-                open.ops.push(format!("{} [map side]", op.method));
-                self.boundary(open, exit, first)
+            Kind::Shuffle { by, combine } => {
+                open.ops.push(map_side(&name, combine));
+                open.fused_ops += usize::from(combine);
+                self.boundary(open, Exit::Shuffle(by.describe().to_string()), format!("{name} [merge]"))
             }
-            OpKind::Gather => {
+            Kind::Gather => {
                 open.ops.push(format!("{name} [partial]"));
                 open.fused_ops += 1;
                 self.boundary(open, Exit::Gather, format!("{name} [merge]"))
             }
-            OpKind::BinaryShuffle | OpKind::Union => {
-                let union = kind == OpKind::Union;
-                let exit = if union { Exit::Union } else { Exit::Shuffle("hash by key".to_string()) };
+            Kind::Join | Kind::Union => {
+                let union = operator.kind == Kind::Union;
+                let exit = if union { Exit::Union } else { Exit::Shuffle(Partitioning::ByKey.describe().to_string()) };
                 let this = self.close(open, exit.clone());
                 let other = match &op.other {
                     Some(chain) => {
@@ -280,38 +283,40 @@ impl Lowerer {
                 let first = if union { name } else { format!("{name} [merge]") };
                 Open { inputs, ops: vec![first], ..Open::default() }
             }
-            OpKind::Window | OpKind::StatefulWindow | OpKind::State => {
-                let keyed = name.contains("by_key") || name.contains("by_value") || kind == OpKind::State;
+            Kind::Window { keyed, combine, inverse, .. } => {
                 let mut what = Vec::new();
-                if keyed {
-                    let combines = name.contains("reduce") || name.contains("count");
-                    open.ops.push(format!("{name} [{}]", if combines { "map-side combine" } else { "map side" }));
-                    open.fused_ops += usize::from(combines);
-                    what.push(if name.contains("by_value") { "hash by value" } else { "hash by key" }.to_string());
+                if let Some(by) = keyed {
+                    open.ops.push(map_side(&name, combine));
+                    open.fused_ops += usize::from(combine);
+                    what.push(by.describe().to_string());
                 }
-                if kind == OpKind::State {
-                    what.push("state kept across batches, checkpointed".to_string());
-                } else {
-                    what.push(window_text(&op.args));
-                }
-                if kind == OpKind::StatefulWindow {
+                what.push(window_text(op));
+                if inverse {
                     what.push("kept incrementally with the inverse function, checkpointed".to_string());
                 }
-                let exit = if keyed { Exit::Shuffle(what.join("; ")) } else { Exit::Window(what.join("; ")) };
-                let first = if keyed { format!("{name} [merge]") } else { name };
+                let (exit, first) = match keyed {
+                    Some(_) => (Exit::Shuffle(what.join("; ")), format!("{name} [merge]")),
+                    None => (Exit::Window(what.join("; ")), name),
+                };
                 self.boundary(open, exit, first)
             }
-            OpKind::Output => {
+            Kind::State { combine } => {
+                open.ops.push(map_side(&name, combine));
+                open.fused_ops += usize::from(combine);
+                let what = format!("{}; state kept across batches, checkpointed", Partitioning::ByKey.describe());
+                self.boundary(open, Exit::Shuffle(what), format!("{name} [merge]"))
+            }
+            Kind::Output { .. } => {
                 let label = match name.as_str() {
                     "print" => "print(10)".to_string(),
-                    "foreach_batch" => name,
+                    "foreach_batch" | "foreach_snapshot" => name,
                     _ => format!("{name}({})", render_args(op.args.iter())),
                 };
                 open.ops.push(label);
                 open.exit = Some(Exit::Output);
                 open
             }
-            OpKind::Accessor => {
+            Kind::Accessor | Kind::Checkpoint | Kind::Setup => {
                 open.ops.push(name);
                 open.exit = Some(Exit::Opaque);
                 open
@@ -320,41 +325,19 @@ impl Lowerer {
     }
 }
 
-/// "window 3000 ms, slide 1000 ms" from literal `Duration` arguments, else the arguments.
-fn window_text(args: &[Expr]) -> String {
-    let durations: Vec<String> = args
-        .iter()
-        .filter_map(|a| match a {
-            Expr::Call(c) => match &*c.func {
-                Expr::Path(p) if p.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "Duration") => {
-                    Some(duration_text(a))
-                }
-                _ => None,
-            },
-            _ => None,
+/// "window 3000 ms, slide 1000 ms" from the window and slide arguments: literal `Duration`s
+/// in milliseconds, other expressions as written.
+fn window_text(op: &Op) -> String {
+    let Some((w, s)) = op.op.and_then(|o| o.duration_args()) else { return "window".to_string() };
+    let text = |i: usize| {
+        op.args.get(i).map(|a| match duration_call(a) {
+            Some(Some(ms)) => format!("{ms} ms"),
+            _ => render(a),
         })
-        .collect();
-    match durations.as_slice() {
-        [] => "window".to_string(),
-        [w] => format!("window {w}"),
-        [w, s, ..] => format!("window {w}, slide {s}"),
+    };
+    match (text(w), text(s)) {
+        (Some(w), Some(s)) => format!("window {w}, slide {s}"),
+        (Some(w), None) => format!("window {w}"),
+        _ => "window".to_string(),
     }
-}
-
-fn duration_text(expr: &Expr) -> String {
-    if let Expr::Call(c) = expr {
-        if let (Expr::Path(p), Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }))) = (&*c.func, c.args.first())
-        {
-            let scale = match p.path.segments.last().map(|s| s.ident.to_string()).as_deref() {
-                Some("millis") => Some(1),
-                Some("seconds") => Some(1000),
-                Some("minutes") => Some(60_000),
-                _ => None,
-            };
-            if let (Some(scale), Ok(v)) = (scale, n.base10_parse::<i64>()) {
-                return format!("{} ms", v.saturating_mul(scale));
-            }
-        }
-    }
-    render(expr)
 }

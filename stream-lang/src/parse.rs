@@ -1,6 +1,6 @@
 //! Phase 1: from `syn`'s function to the job IR.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
@@ -8,9 +8,13 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, FnArg, Ident, ItemFn, Pat, ReturnType, Stmt, Type};
 
+use stream_spec::{from_spark_name, lookup, Kind, Receiver, OPERATORS};
+
 use crate::diag::Diagnostics;
 use crate::ir::{Chain, JobFn, Op, Param, Root, Statement, StatementKind};
-use crate::ops::{self, OpKind};
+
+/// The streams bound by `let` so far, with their types.
+pub type Streams = BTreeMap<String, Receiver>;
 
 /// Parses a job function, recording what is wrong with its signature in `diag`.
 pub fn parse_job(item: ItemFn, diag: &mut Diagnostics) -> JobFn {
@@ -68,7 +72,7 @@ pub fn parse_job(item: ItemFn, diag: &mut Diagnostics) -> JobFn {
             FnArg::Receiver(r) => diag.error(r, "a stream job is a free function, not a method"),
         }
     }
-    let mut streams = BTreeSet::new();
+    let mut streams = Streams::new();
     let statements = item.block.stmts.iter().map(|s| parse_statement(s, ctx.as_ref(), &mut streams)).collect();
     let mut calls = Calls { ctx: ctx.as_ref(), checkpoint: false, output: false };
     calls.visit_block(&item.block);
@@ -88,7 +92,7 @@ fn is_context_type(ty: &Type) -> bool {
     }
 }
 
-fn parse_statement(stmt: &Stmt, ctx: Option<&Ident>, streams: &mut BTreeSet<String>) -> Statement {
+fn parse_statement(stmt: &Stmt, ctx: Option<&Ident>, streams: &mut Streams) -> Statement {
     let idents = idents_of(stmt.to_token_stream());
     let kind = match stmt {
         Stmt::Local(local) => {
@@ -106,11 +110,10 @@ fn parse_statement(stmt: &Stmt, ctx: Option<&Ident>, streams: &mut BTreeSet<Stri
             };
             match (name, chain) {
                 (Some(name), Some(chain)) => {
-                    if chain_yields_stream(&chain) {
-                        streams.insert(name.to_string());
-                    } else {
-                        streams.remove(&name.to_string());
-                    }
+                    match chain.receiver() {
+                        Some(receiver) => streams.insert(name.to_string(), receiver),
+                        None => streams.remove(&name.to_string()),
+                    };
                     StatementKind::Let { name: name.clone(), chain }
                 }
                 _ => {
@@ -140,16 +143,16 @@ fn opaque(stmt: &Stmt, summary: String) -> StatementKind {
     StatementKind::Opaque { summary, span: stmt.span() }
 }
 
-/// Whether the chain, as far as the macro can tell, still is a stream at its end.
-pub fn chain_yields_stream(chain: &Chain) -> bool {
-    chain.ops.iter().all(|op| op.kind.is_some_and(OpKind::yields_stream))
-}
-
 fn is_checkpoint_call(expr: &Expr, ctx: Option<&Ident>) -> bool {
     match expr {
-        Expr::MethodCall(m) => m.method == ops::CHECKPOINT && is_ident(&m.receiver, ctx),
+        Expr::MethodCall(m) => is_checkpoint(&m.method) && is_ident(&m.receiver, ctx),
         _ => false,
     }
+}
+
+/// Whether `method` is the context's `checkpoint`.
+fn is_checkpoint(method: &Ident) -> bool {
+    lookup(Receiver::Context, &method.to_string()).is_some_and(|o| o.kind == Kind::Checkpoint)
 }
 
 fn is_ident(expr: &Expr, ident: Option<&Ident>) -> bool {
@@ -177,29 +180,38 @@ pub fn flatten(expr: &Expr) -> (&Expr, Vec<&syn::ExprMethodCall>) {
     (e, calls)
 }
 
-/// Parses `expr` as a stream chain: a source method of the context, or a named stream,
-/// followed by operator calls. `None` when it is neither.
-pub fn parse_chain(expr: &Expr, ctx: Option<&Ident>, streams: &BTreeSet<String>) -> Option<Chain> {
+/// Parses `expr` as a stream chain: a method of the context that starts one (a source,
+/// `union`, `transform`), or a named stream, followed by method calls, each looked up in the
+/// operator registry for the type it is called on. `None` when it is neither.
+pub fn parse_chain(expr: &Expr, ctx: Option<&Ident>, streams: &Streams) -> Option<Chain> {
     let (base, calls) = flatten(expr);
     let Expr::Path(path) = base else { return None };
     let ident = path.path.get_ident()?;
-    let (root, rest) = if ctx.is_some_and(|c| c == ident) {
+    let (root, rest, mut receiver) = if ctx.is_some_and(|c| c == ident) {
         let (first, rest) = calls.split_first()?;
-        if !ops::SOURCES.contains(&first.method.to_string().as_str()) {
-            return None;
-        }
-        (Root::Source { method: first.method.clone(), args: first.args.iter().cloned().collect() }, rest)
-    } else if path.qself.is_none() && streams.contains(&ident.to_string()) {
-        (Root::Stream(ident.clone()), &calls[..])
+        let op = lookup(Receiver::Context, &first.method.to_string()).filter(|o| o.starts_chain())?;
+        let root = Root::Source { method: first.method.clone(), args: first.args.iter().cloned().collect(), op };
+        (root, rest, op.returns.as_receiver())
+    } else if let Some(receiver) = streams.get(&ident.to_string()).filter(|_| path.qself.is_none()) {
+        (Root::Stream(ident.clone(), *receiver), &calls[..], Some(*receiver))
     } else {
         return None;
     };
     let ops = rest
         .iter()
         .map(|m| {
-            let kind = ops::classify(&m.method.to_string());
-            let other = match kind {
-                Some(OpKind::BinaryShuffle | OpKind::Union) => m.args.first().map(|a| {
+            let name = m.method.to_string();
+            let (op, spark_name) = match receiver {
+                Some(r) => match (lookup(r, &name), from_spark_name(r, &name)) {
+                    (Some(op), _) => (Some(op), false),
+                    (None, Some(op)) => (Some(op), true),
+                    (None, None) => (None, false),
+                },
+                None => (None, false),
+            };
+            receiver = op.and_then(|o| o.returns.as_receiver());
+            let other = match op.map(|o| o.kind) {
+                Some(Kind::Join | Kind::Union) => m.args.first().map(|a| {
                     Box::new(
                         parse_chain(a, ctx, streams)
                             .unwrap_or(Chain { root: Root::Opaque(Box::new(a.clone())), ops: Vec::new() }),
@@ -207,7 +219,7 @@ pub fn parse_chain(expr: &Expr, ctx: Option<&Ident>, streams: &BTreeSet<String>)
                 }),
                 _ => None,
             };
-            Op { method: m.method.clone(), kind, args: m.args.iter().cloned().collect(), other }
+            Op { method: m.method.clone(), op, spark_name, args: m.args.iter().cloned().collect(), other }
         })
         .collect();
     Some(Chain { root, ops })
@@ -240,10 +252,10 @@ struct Calls<'i> {
 
 impl<'ast> Visit<'ast> for Calls<'_> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if m.method == ops::CHECKPOINT && is_ident(&m.receiver, self.ctx) {
+        if is_checkpoint(&m.method) && is_ident(&m.receiver, self.ctx) {
             self.checkpoint = true;
         }
-        if ops::classify(&m.method.to_string()) == Some(OpKind::Output) {
+        if OPERATORS.iter().any(|o| o.is_output() && m.method == o.name) {
             self.output = true;
         }
         syn::visit::visit_expr_method_call(self, m);
@@ -324,7 +336,7 @@ mod tests {
         assert_eq!(name, "words");
         assert!(matches!(&chain.root, Root::Source { method, .. } if method == "socket_text_stream"));
         let StatementKind::Expr(chain) = &job.statements[1].kind else { panic!("a chain") };
-        assert!(matches!(&chain.root, Root::Stream(s) if s == "words"));
+        assert!(matches!(&chain.root, Root::Stream(s, Receiver::DStream) if s == "words"));
         let names: Vec<_> = chain.ops.iter().map(|o| o.method.to_string()).collect();
         assert_eq!(names, ["map", "reduce_by_key", "print"]);
         assert!(job.output_call && !job.checkpoint_call);
@@ -357,6 +369,25 @@ mod tests {
         let other = chain.ops[0].other.as_ref().expect("join's other stream");
         assert!(matches!(&other.root, Root::Source { .. }));
         assert_eq!(other.ops[0].method, "map");
+    }
+
+    #[test]
+    fn operators_are_looked_up_on_the_type_they_are_called_on() {
+        let (job, _) = parse(parse_quote! {
+            fn j(ssc: &mut StreamingContext) {
+                let state = ssc.queue_stream(q, true, None).map_with_state(spec);
+                state.mapped().reduceByKey(f).print();
+                state.map(f).print();
+            }
+        });
+        let StatementKind::Let { chain, .. } = &job.statements[0].kind else { panic!("a let") };
+        assert_eq!(chain.receiver(), Some(Receiver::StateStream));
+        let StatementKind::Expr(chain) = &job.statements[1].kind else { panic!("a chain") };
+        assert!(chain.ops[0].op.is_some_and(|o| o.kind == Kind::View));
+        assert!(chain.ops[1].spark_name && chain.ops[1].op.is_some_and(|o| o.name == "reduce_by_key"));
+        assert_eq!(chain.receiver(), None, "print ends the chain");
+        let StatementKind::Expr(chain) = &job.statements[2].kind else { panic!("a chain") };
+        assert!(chain.ops[0].op.is_none(), "`map` is not a method of StateStream");
     }
 
     #[test]

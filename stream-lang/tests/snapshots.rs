@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::ToTokens;
 
 /// The `#[stream_job(..)]` function of a source file, split into the attribute's arguments and
 /// the function without the attribute.
@@ -61,55 +61,25 @@ fn file_wordcount_plan() {
     insta::assert_snapshot!(plan(attr, item));
 }
 
+/// Jobs of the UI tests (so they are known to compile, apart from the errors they show).
+const TRENDING: &str = include_str!("../../tests/ui/pass/trending.rs");
+const JOINED: &str = include_str!("../../tests/ui/pass/joined.rs");
+const BROKEN: &str = include_str!("../../tests/ui/operator/spark_name.rs");
+
 #[test]
 fn errors_expand_to_compile_errors_and_a_fallback() {
-    let out = expanded(
-        quote!(batch = "2s"),
-        quote! {
-            /// Docs stay.
-            pub fn broken(ssc: &mut StreamingContext) {
-                ssc.text_file_stream("d").flatmap(|l| l.split(' ')).window(Duration::seconds(3), Duration::seconds(2)).print();
-            }
-        },
-    );
-    insta::assert_snapshot!(out);
+    let (attr, item) = job_in(BROKEN);
+    insta::assert_snapshot!(expanded(attr, item));
 }
 
 #[test]
 fn windowed_and_stateful_plan() {
-    insta::assert_snapshot!(plan(
-        quote!(batch = "1s", checkpoint = "/tmp/sluice-ckpt", name = "trending"),
-        quote! {
-            fn trending(ssc: &mut StreamingContext, dir: String) {
-                let pairs = ssc.text_file_stream(&dir).flat_map(|l| l.split(' ')).map(|w| (w, 1));
-                pairs
-                    .reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, Duration::seconds(30), Duration::seconds(10))
-                    .filter(|(_, n)| *n > 0)
-                    .print_n(20);
-                pairs.update_state_by_key(|new: &[i32], old: Option<i32>| Some(old.unwrap_or(0) + new.iter().sum::<i32>())).print();
-                pairs.window(Duration::seconds(4), Duration::seconds(2)).count().foreach_batch(|b, _| drop(b));
-            }
-        },
-    ));
+    let (attr, item) = job_in(TRENDING);
+    insta::assert_snapshot!(plan(attr, item));
 }
 
 #[test]
 fn joins_unions_and_opaque_code_plan() {
-    insta::assert_snapshot!(plan(
-        quote!(),
-        quote! {
-            fn joined(ssc: &mut StreamingContext, a: String, b: String) {
-                ssc.checkpoint("/tmp/c");
-                let left = ssc.text_file_stream(&a).map(|l| (l, 1));
-                let right = ssc.text_file_stream(&b).map(|l| (l, 2)).reduce_by_key(|x, y| x + y);
-                left.join(right.clone()).map_values(|(x, y)| x + y).save_as_text_files("out/joined", "txt");
-                left.union(ssc.text_file_stream(&b).map(|l| (l, 3))).repartition(4).group_by_key().print();
-                right.my_extension().print();
-                register_more(ssc, &a);
-                for i in 0..2 {
-                    ssc.text_file_stream(&format!("{a}/{i}")).count().print();
-                }
-            }
-        },
-    ));
+    let (attr, item) = job_in(JOINED);
+    insta::assert_snapshot!(plan(attr, item));
 }

@@ -28,28 +28,37 @@
 /// command-line arguments, in order. The macro keeps the function and adds a constant named
 /// after it in upper case, a [`StreamJob`](../stream_runtime/struct.StreamJob.html) whose
 /// `run()` parses those arguments plus `--batch`, `--threads` / `--master local[N]`,
-/// `--duration`, `--checkpoint <dir>` and `--explain` (which prints the job's plan), builds
+/// `--duration`, `--checkpoint <dir>` and `--explain` (which prints the job's plan and checks
+/// the settings), builds
 /// the job and runs it until `--duration` elapses or Ctrl-C / SIGTERM stops it gracefully.
 ///
 /// Attribute arguments give defaults the command line overrides: `batch = "2s"` (default 1 s),
 /// `threads = 4` (default 2), `name = "..."` (default: the function's name) and
 /// `checkpoint = "dir"`.
 ///
-/// At compile time the macro checks, with errors on the offending tokens: literal window and
-/// slide durations that are not multiples of the batch interval (when `batch` is given),
-/// stateful operators (`update_state_by_key`, `map_with_state`, inverse-function windows)
-/// without checkpointing (`checkpoint = ".."` or a `ssc.checkpoint(..)` call), jobs without an
-/// output operation, misspelt operators (with a suggestion), and streams built but never used:
+/// At compile time the macro checks, with errors on the offending tokens, what holds for every
+/// run: literal window and slide durations that are not multiples of the attribute's `batch`
+/// (when given) or of the slide of the window they window, jobs without an output operation,
+/// Spark's camelCase operator names (`reduceByKey`, with Sluice's name), and streams built but
+/// never used. On an error the function is still compiled as written, so rustc reports the
+/// other errors of its body:
 ///
 /// ```compile_fail
 /// use stream_runtime::prelude::*;
 ///
 /// #[stream_job]
-/// fn typo(ssc: &mut StreamingContext, dir: String) {
-///     ssc.text_file_stream(&dir).flatmap(|line| line.split(' ')).print(); // did you mean `flat_map`?
+/// fn spark_style(ssc: &mut StreamingContext, dir: String) {
+///     ssc.text_file_stream(&dir).map(|w| (w, 1)).reduceByKey(|a, b| a + b).print(); // did you mean `reduce_by_key`?
 /// }
 /// # fn main() {}
 /// ```
+///
+/// What the command line can change is checked at start and by `--explain`, against the
+/// settings in effect, with errors naming the flag: window durations against `--batch`, and
+/// stateful operators (`update_state_by_key`, `map_with_state`, `count_by_window`, ...)
+/// against `--checkpoint`. A stateful job may get its checkpoint directory from
+/// `--checkpoint` alone. The macro knows the operators from the registry of `stream-spec`,
+/// which a workspace test keeps equal to the engine's public methods.
 ///
 /// Code the macro cannot analyse (helper functions, loops, extension methods) runs as written
 /// and shows as `opaque` in the plan.

@@ -42,6 +42,10 @@ pub struct Conf {
     /// Records a receiver holds before it stops reading from its connection (the bounded
     /// queue that keeps memory flat under overload).
     pub receiver_buffer: usize,
+    /// The Streaming page, its JSON API and `/metrics` (feature `ui`): where they listen,
+    /// `None` for none. Off for a bare context; job binaries turn it on (`--ui`).
+    #[cfg(feature = "ui")]
+    pub ui: Option<crate::ui::UiConf>,
 }
 
 impl Conf {
@@ -155,7 +159,8 @@ pub(crate) struct Graph {
     pub(crate) outputs: Vec<Box<dyn Output>>,
     pub(crate) ticks: Vec<Box<dyn Tick>>,
     pub(crate) errors: Vec<StreamingError>,
-    pub(crate) needs_checkpoint: bool,
+    /// The stateful operations, which need a checkpoint directory.
+    pub(crate) needs_checkpoint: Vec<String>,
     pub(crate) listeners: Vec<Box<dyn Fn(&crate::metrics::BatchInfo) + Send + Sync>>,
 }
 
@@ -222,6 +227,8 @@ impl StreamingContext {
                 receiver_max_rate: None,
                 backpressure: false,
                 receiver_buffer: 1 << 20,
+                #[cfg(feature = "ui")]
+                ui: None,
             },
             clock: Arc::new(SystemClock),
             graph: RefCell::new(Graph::default()),
@@ -289,6 +296,26 @@ impl StreamingContext {
     /// Sets how many records a receiver holds before it stops reading (default 1,048,576).
     pub fn with_receiver_buffer(mut self, records: usize) -> Self {
         self.conf.receiver_buffer = records.max(1);
+        self
+    }
+
+    /// Serves the Streaming page, its JSON API and Prometheus `/metrics` while the job runs
+    /// (feature `ui`; see [`UiConf`](crate::ui::UiConf)); `None` turns it off.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// use stream_runtime::ui::UiConf;
+    /// let ssc = StreamingContext::new(Duration::millis(100))
+    ///     .with_ui(Some(UiConf::at("127.0.0.1:0".parse().unwrap())));
+    /// ssc.queue_stream(BatchQueue::<i32>::new(), true, None).count().print();
+    /// let running = ssc.start().unwrap();
+    /// let addr = running.ui_addr().unwrap();
+    /// assert!(std::net::TcpStream::connect(addr).is_ok());
+    /// running.stop(false);
+    /// ```
+    #[cfg(feature = "ui")]
+    pub fn with_ui(mut self, ui: Option<crate::ui::UiConf>) -> Self {
+        self.conf.ui = ui;
         self
     }
 
@@ -369,9 +396,13 @@ impl StreamingContext {
         self.graph.borrow_mut().errors.push(e);
     }
 
-    /// Marks the graph as holding a stateful operation, which needs a checkpoint directory.
-    pub(crate) fn require_checkpoint(&self) {
-        self.graph.borrow_mut().needs_checkpoint = true;
+    /// Marks the graph as holding the stateful operation `op`, which needs a checkpoint
+    /// directory.
+    pub(crate) fn require_checkpoint(&self, op: &str) {
+        let mut graph = self.graph.borrow_mut();
+        if !graph.needs_checkpoint.iter().any(|o| o == op) {
+            graph.needs_checkpoint.push(op.to_string());
+        }
     }
 
     /// Checks the graph for `driver`: first recorded validation error, missing outputs,
@@ -397,7 +428,7 @@ impl StreamingContext {
         if graph.outputs.is_empty() {
             return Err(StreamingError::NoOutputOperations);
         }
-        if graph.needs_checkpoint && self.conf.checkpoint_dir.is_none() && driver == Driver::RealTime {
+        if !graph.needs_checkpoint.is_empty() && self.conf.checkpoint_dir.is_none() && driver == Driver::RealTime {
             return Err(StreamingError::CheckpointDirectoryNotSet);
         }
         if self.conf.write_ahead_log && self.conf.checkpoint_dir.is_none() {

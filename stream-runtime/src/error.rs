@@ -104,6 +104,9 @@ pub enum StreamingError {
         /// What went wrong.
         cause: String,
     },
+    /// The job cannot run with the settings in effect (`--batch`, `--checkpoint`).
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
     /// A validation error with free text (used by operators added by later stages).
     #[error("{0}")]
     Invalid(String),

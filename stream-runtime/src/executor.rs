@@ -62,9 +62,9 @@ impl Executor {
     }
 
     /// Generates the inputs of batch `t`: fixes the data of `t` in every input; returns the
-    /// records allocated, where the inputs know it.
-    pub(crate) fn allocate(&self, t: Time) -> u64 {
-        self.graph.inputs.iter().map(|i| i.allocate(t)).sum()
+    /// records each input allocated (in registration order), where the inputs know it.
+    pub(crate) fn allocate(&self, t: Time) -> Vec<u64> {
+        self.graph.inputs.iter().map(|i| i.allocate(t)).collect()
     }
 
     /// Runs batch `t` (allocated before): advances the stateful operations, then runs every

@@ -51,6 +51,7 @@ mod ops;
 mod outputs;
 mod rate;
 mod running;
+mod settings;
 mod show;
 mod shuffle;
 #[cfg(feature = "cli")]
@@ -61,6 +62,8 @@ mod str;
 mod stream;
 pub mod testing;
 mod time;
+#[cfg(feature = "ui")]
+pub mod ui;
 mod window;
 
 pub use batch::Batch;
@@ -74,6 +77,7 @@ pub use node::Env;
 pub use ops::CoGrouped;
 pub use outputs::format_batch;
 pub use running::RunningContext;
+pub use settings::{Explained, SettingsError};
 pub use show::Show;
 pub use sources::{BatchQueue, FileStreamOptions, SocketOptions};
 #[cfg(feature = "kafka")]

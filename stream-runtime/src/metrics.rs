@@ -11,12 +11,17 @@ pub struct BatchInfo {
     pub batch_time: Time,
     /// Records the inputs allocated to the batch (0 where unknown, as Spark's file streams).
     pub num_records: u64,
+    /// Records of each input, in registration order; empty where unknown (the batches a
+    /// recovered job replays from its batch log).
+    pub input_records: Vec<u64>,
     /// From the batch time to the start of processing.
     pub scheduling_delay: std::time::Duration,
     /// Time spent processing the batch: every output operation and stateful node.
     pub processing_time: std::time::Duration,
     /// Output operations that failed in this batch.
     pub failed_outputs: usize,
+    /// Why the batch's first failed operation failed (Spark's `firstFailureReason`).
+    pub first_failure: Option<String>,
     /// Time the batch loop spent on a checkpoint after this batch (serializing the state;
     /// writing it happens on a thread of its own); zero when no checkpoint followed.
     pub checkpoint_stall: std::time::Duration,

@@ -5,3 +5,6 @@
 
 pub use crate::job::simulation::{print, text_source};
 pub use crate::job::spec::{check, ArgError, Args, Build, JobSpec, Param};
+#[cfg(feature = "cli")]
+pub use crate::settings::{explain_text, Effective};
+pub use crate::settings::{BatchWindow, Requirements};

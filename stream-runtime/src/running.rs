@@ -54,6 +54,9 @@ pub struct RunningContext {
     executor: Arc<Executor>,
     threads: Vec<JoinHandle<()>>,
     zero: Time,
+    /// The Streaming page's server, stopped with the job.
+    #[cfg(feature = "ui")]
+    ui: Option<crate::ui::Ui>,
 }
 
 impl std::fmt::Debug for RunningContext {
@@ -73,6 +76,13 @@ impl RunningContext {
         let zero = recovery.as_ref().map_or(now, |r| r.meta.zero);
         let executor = Arc::new(Executor::new(graph, Env { zero, batch, parallelism: conf.threads.max(1) })?);
         let graph = executor.graph();
+        // The Streaming page binds its port before anything starts, so a taken port stops the
+        // job before it reads anything.
+        #[cfg(feature = "ui")]
+        let ui = match &conf.ui {
+            Some(ui) => crate::ui::Ui::start(ui, &conf, graph)?,
+            None => None,
+        };
         let checkpoints = match &conf.checkpoint_dir {
             Some(dir) => {
                 let store = Arc::new(CheckpointStore::open(dir)?);
@@ -106,9 +116,9 @@ impl RunningContext {
         }
         let shared =
             Arc::new(Shared { stop: AtomicU8::new(RUNNING), state: Mutex::default(), changed: Condvar::new() });
-        let (tx, rx) = crossbeam_channel::unbounded::<(Time, u64)>();
-        for batch in replay {
-            let _ = tx.send(batch);
+        let (tx, rx) = crossbeam_channel::unbounded::<(Time, Allocated)>();
+        for (t, records) in replay {
+            let _ = tx.send((t, Allocated { records, per_input: Vec::new() }));
         }
         let generator = {
             let (executor, shared, clock, cp) =
@@ -120,6 +130,8 @@ impl RunningContext {
         };
         let processor = {
             let (executor, shared, clock) = (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock));
+            #[cfg(feature = "ui")]
+            let monitor = ui.as_ref().map(crate::ui::Ui::monitor);
             let mut rate = conf.backpressure.then(|| PidEstimator::new(batch.as_millis()));
             std::thread::Builder::new()
                 .name("sluice-processor".into())
@@ -128,9 +140,13 @@ impl RunningContext {
                     let graph = executor.graph();
                     executor.install(|| {
                         let mut last = None;
-                        for (t, records) in rx.iter() {
+                        for (t, allocated) in rx.iter() {
                             if shared.stop.load(Ordering::SeqCst) == NOW {
                                 break;
+                            }
+                            #[cfg(feature = "ui")]
+                            if let Some(m) = &monitor {
+                                m.batch_started(rx.len());
                             }
                             let began = std::time::Instant::now();
                             let delay = (clock.now() - t).to_std();
@@ -151,15 +167,21 @@ impl RunningContext {
                             };
                             let info = BatchInfo {
                                 batch_time: t,
-                                num_records: records,
+                                num_records: allocated.records,
+                                input_records: allocated.per_input,
                                 scheduling_delay: delay,
                                 processing_time,
                                 failed_outputs: errors.len(),
+                                first_failure: errors.first().map(ToString::to_string),
                                 checkpoint_stall,
                             };
                             last = Some(t);
                             if let Some(r) = rate.as_mut() {
                                 adapt_rate(r, graph, &info, clock.now());
+                            }
+                            #[cfg(feature = "ui")]
+                            if let Some(m) = &monitor {
+                                m.batch_completed(&info, rx.len());
                             }
                             for l in &listeners {
                                 l(&info);
@@ -184,7 +206,14 @@ impl RunningContext {
                 .map_err(|e| StreamingError::InvalidConfig(format!("cannot spawn the processor: {e}")))?
         };
         tracing::info!(name = %conf.name, start = %start, "streaming job started");
-        Ok(RunningContext { shared, executor, threads: vec![generator, processor], zero })
+        Ok(RunningContext {
+            shared,
+            executor,
+            threads: vec![generator, processor],
+            zero,
+            #[cfg(feature = "ui")]
+            ui,
+        })
     }
 
     /// The time before the first batch: batches fall at `zero + k * batch` for k = 1, 2, ...
@@ -227,6 +256,13 @@ impl RunningContext {
         }
     }
 
+    /// Where the Streaming page listens (feature `ui`; `None` when the context had no
+    /// [`with_ui`](StreamingContext::with_ui)).
+    #[cfg(feature = "ui")]
+    pub fn ui_addr(&self) -> Option<std::net::SocketAddr> {
+        self.ui.as_ref().map(crate::ui::Ui::addr)
+    }
+
     /// Number of batches processed so far.
     pub fn batches_completed(&self) -> u64 {
         self.shared.state.lock().batches
@@ -260,6 +296,10 @@ impl RunningContext {
         for input in &self.executor.graph().inputs {
             input.stop();
         }
+        #[cfg(feature = "ui")]
+        if let Some(ui) = self.ui.take() {
+            ui.stop();
+        }
         let mut st = self.shared.state.lock();
         st.terminated = true;
         self.shared.changed.notify_all();
@@ -275,15 +315,30 @@ impl Drop for RunningContext {
 }
 
 /// Cuts batch `t` from every input and, when checkpointing, logs it before it may run;
-/// returns the records allocated, or `None` when the job stops before the batch could be
+/// returns what was allocated, or `None` when the job stops before the batch could be
 /// logged (it must not run then).
-fn allocate_all(executor: &Executor, cp: Option<&Checkpointer>, shared: &Shared, t: Time) -> Option<u64> {
+fn allocate_all(executor: &Executor, cp: Option<&Checkpointer>, shared: &Shared, t: Time) -> Option<Allocated> {
     let Some(cp) = cp else {
-        return Some(executor.allocate(t));
+        return Some(Allocated::new(executor.allocate(t)));
     };
     let _between_batches = cp.allocating.lock();
-    let records = executor.allocate(t);
-    cp.log_batch(executor.graph(), t, records, || shared.stop.load(Ordering::SeqCst) != RUNNING).then_some(records)
+    let allocated = Allocated::new(executor.allocate(t));
+    cp.log_batch(executor.graph(), t, allocated.records, || shared.stop.load(Ordering::SeqCst) != RUNNING)
+        .then_some(allocated)
+}
+
+/// What the generator hands the processor for one batch.
+struct Allocated {
+    /// Records of every input.
+    records: u64,
+    /// Records of each input; empty for a batch replayed from the log.
+    per_input: Vec<u64>,
+}
+
+impl Allocated {
+    fn new(per_input: Vec<u64>) -> Allocated {
+        Allocated { records: per_input.iter().sum(), per_input }
+    }
 }
 
 /// Backpressure: feeds a finished batch to the estimator and hands a new rate to the inputs.
@@ -306,7 +361,7 @@ fn generate(
     cp: Option<&Checkpointer>,
     start: Time,
     batch: Duration,
-    tx: crossbeam_channel::Sender<(Time, u64)>,
+    tx: crossbeam_channel::Sender<(Time, Allocated)>,
 ) {
     let tick = std::time::Duration::from_millis(20);
     let mut t = start;
@@ -317,8 +372,8 @@ fn generate(
                 for input in &executor.graph().inputs {
                     input.stop();
                 }
-                if let Some(records) = allocate_all(executor, cp, shared, t) {
-                    let _ = tx.send((t, records));
+                if let Some(allocated) = allocate_all(executor, cp, shared, t) {
+                    let _ = tx.send((t, allocated));
                 }
                 return;
             }
@@ -327,9 +382,9 @@ fn generate(
         if !clock.wait_until(t, tick) {
             continue;
         }
-        match allocate_all(executor, cp, shared, t) {
-            Some(records) if tx.send((t, records)).is_ok() => {}
-            _ => return,
+        let Some(allocated) = allocate_all(executor, cp, shared, t) else { return };
+        if tx.send((t, allocated)).is_err() {
+            return;
         }
         t = t + batch;
     }

@@ -6,11 +6,13 @@
 
 mod basic;
 mod errors;
+mod job_settings;
 mod lifecycle;
 mod macro_jobs;
 mod oracle;
 mod properties;
 mod recovery;
+mod registry;
 mod sources;
 mod state;
 mod windows;

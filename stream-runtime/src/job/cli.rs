@@ -51,6 +51,11 @@ pub struct JobArgs {
     /// Print the job's plan and exit.
     #[arg(long)]
     pub explain: bool,
+    /// The Streaming page, JSON API and /metrics: `off`, a port or an address
+    /// [default: 127.0.0.1:4040, or the next free port].
+    #[cfg(feature = "ui")]
+    #[arg(long, value_name = "ADDR")]
+    pub ui: Option<crate::ui::UiOption>,
 }
 
 impl JobArgs {
@@ -86,6 +91,8 @@ impl JobArgs {
         if let Some(dir) = &self.checkpoint {
             ssc.checkpoint(dir.clone());
         }
+        #[cfg(feature = "ui")]
+        let ssc = ssc.with_ui(self.ui.map_or_else(|| Some(crate::ui::UiConf::default()), crate::ui::UiOption::conf));
         Ok(ssc)
     }
 }
@@ -210,11 +217,7 @@ impl StreamJob {
             }
         };
         if job.explain {
-            print!("{}", self.spec.plan);
-            if let Some(b) = job.batch.filter(|b| *b != self.batch()) {
-                println!("(the command line sets the batch interval to {b})");
-            }
-            return ExitCode::SUCCESS;
+            return crate::settings::explain(&self.spec, &job);
         }
         let values =
             self.spec.params.iter().map(|p| matches.get_one::<String>(p.name).cloned().unwrap_or_default()).collect();
@@ -234,6 +237,12 @@ impl StreamJob {
         if let Err(e) = (self.build)(&mut ssc, &Args { values }) {
             eprintln!("error: {e}");
             return ExitCode::from(2);
+        }
+        let checked = crate::settings::Effective::of(&self.spec, &job)
+            .and_then(|settings| crate::settings::check_start(&self.spec.requires, &ssc, &settings));
+        if let Err(e) = checked {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
         }
         // With a checkpoint directory, the job continues from its newest checkpoint.
         run_until_stopped(ssc, job.duration)

@@ -208,6 +208,7 @@ mod tests {
         checkpoint: None,
         params: &[],
         plan: "",
+        requires: crate::settings::Requirements { stateful: &["running_reduce_by_key"], windows: &[] },
     };
 
     #[test]

@@ -23,6 +23,8 @@ pub struct JobSpec {
     pub params: &'static [Param],
     /// The plan `--explain` prints.
     pub plan: &'static str,
+    /// What the job needs of `--batch` and `--checkpoint`, checked at start and by `--explain`.
+    pub requires: crate::settings::Requirements,
 }
 
 /// A positional argument of a job: one parameter of the job function.

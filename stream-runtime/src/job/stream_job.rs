@@ -54,7 +54,7 @@ use crate::time::Duration;
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct StreamJob {
-    pub(super) spec: JobSpec,
+    pub(crate) spec: JobSpec,
     pub(super) build: Build,
 }
 
@@ -72,7 +72,16 @@ impl StreamJob {
             Ok(())
         }
         StreamJob {
-            spec: JobSpec { name, about: "", batch_ms: 1000, threads: 1, checkpoint: None, params: &[], plan: "" },
+            spec: JobSpec {
+                name,
+                about: "",
+                batch_ms: 1000,
+                threads: 1,
+                checkpoint: None,
+                params: &[],
+                plan: "",
+                requires: crate::settings::Requirements { stateful: &[], windows: &[] },
+            },
             build: nothing,
         }
     }

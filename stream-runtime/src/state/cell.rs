@@ -238,7 +238,7 @@ pub(crate) fn state_stream<'a, K: Key + Persist, S: Data + Persist, M: Data>(
     slide: Duration,
     n: usize,
 ) -> StateStream<'a, K, S, M> {
-    ctx.require_checkpoint();
+    ctx.require_checkpoint(name);
     let inner = Inner { parts: parts(n), last: None, generated: None, mapped: None };
     let cell = Arc::new(StateCell {
         name,

@@ -187,7 +187,7 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     {
         let ctx = self.ctx;
         check(ctx, Kind::Reduced, window, slide, self.slide_duration());
-        ctx.require_checkpoint();
+        ctx.require_checkpoint("reduce_by_key_and_window_inv");
         let n = partitions.unwrap_or(ctx.default_parallelism()).max(1);
         let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
         let parts = (0..n).map(|_| Part { values: fast_map(), ring: VecDeque::new() }).collect();

@@ -4,7 +4,7 @@ use stream_runtime::prelude::*;
 fn forgetful(ssc: &mut StreamingContext, dir: String) {
     let words = ssc.text_file_stream(&dir).flat_map(|line| line.split(' '));
     let lines = ssc.text_file_stream(&dir);
-    lines.map(|line| line.len());
+    lines.clone().map(|line| line.len());
     lines.print();
 }
 

@@ -1,0 +1,209 @@
+//! The routes: the JSON API under `/api/v1/streaming/` (shaped like Spark's
+//! `StreamingStatistics`, `BatchInfo` and receiver endpoints), `/metrics` and the pages.
+
+use serde_json::{json, Value};
+
+use super::http::{Response, HTML, JSON, OPENMETRICS, SVG};
+use super::{page, Monitor};
+use crate::metrics::BatchInfo;
+
+const API: &str = "/api/v1/streaming/";
+
+/// Answers `path`.
+pub(crate) fn route(m: &Monitor, path: &str) -> Response {
+    if let Some(rest) = path.strip_prefix(API) {
+        return match rest.trim_end_matches('/') {
+            "statistics" => json_ok(&statistics(m)),
+            "batches" => json_ok(&batches(m)),
+            "inputs" => json_ok(&inputs(m)),
+            other => match other.strip_prefix("batches/") {
+                Some(id) => match with_batch(m, id, |b| batch_json(m, b)) {
+                    Some(v) => json_ok(&v),
+                    None => Response::not_found(format!("unknown batch: {id}")),
+                },
+                None => Response::not_found(format!("unknown API route: {path}")),
+            },
+        };
+    }
+    match path {
+        "/" => Response::ok(HTML, page::overview(m)),
+        "/metrics" => Response::ok(OPENMETRICS, m.metrics.encode()),
+        _ => {
+            if let Some(id) = path.strip_prefix("/batch/") {
+                return match with_batch(m, id, |b| page::batch(m, b)) {
+                    Some(html) => Response::ok(HTML, html),
+                    None => Response::not_found(format!("unknown batch: {id}")),
+                };
+            }
+            if let Some(chart) = path.strip_prefix("/timeline/").and_then(|c| c.strip_suffix(".svg")) {
+                if let Some(svg) = page::timeline(m, chart) {
+                    return Response::ok(SVG, svg);
+                }
+            }
+            Response::not_found(format!("not found: {path}"))
+        }
+    }
+}
+
+fn json_ok(v: &Value) -> Response {
+    Response::ok(JSON, v.to_string())
+}
+
+/// Runs `f` on the retained batch whose id (time in ms) is `id`.
+fn with_batch<R>(m: &Monitor, id: &str, f: impl FnOnce(&BatchInfo) -> R) -> Option<R> {
+    let ms = id.parse::<i64>().ok()?;
+    let ring = m.ring.lock();
+    ring.get(ms).map(f)
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+/// Spark's `BatchInfo` of the REST API.
+fn batch_json(m: &Monitor, b: &BatchInfo) -> Value {
+    let total = m.outputs.len();
+    json!({
+        "batchId": b.batch_time.as_millis(),
+        "batchTime": date(b.batch_time.as_millis()),
+        "status": "COMPLETED",
+        "batchDuration": m.batch.as_millis(),
+        "inputSize": b.num_records,
+        "schedulingDelay": ms(b.scheduling_delay),
+        "processingTime": ms(b.processing_time),
+        "totalDelay": ms(b.scheduling_delay + b.processing_time),
+        "numActiveOutputOps": 0,
+        "numCompletedOutputOps": total.saturating_sub(b.failed_outputs),
+        "numFailedOutputOps": b.failed_outputs,
+        "numTotalOutputOps": total,
+        "firstFailureReason": b.first_failure,
+        "inputs": b.input_records.iter().enumerate().map(|(i, n)| json!({
+            "streamId": i,
+            "streamName": m.input_names.get(i),
+            "records": n,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The retained completed batches, newest first.
+pub(crate) fn batches(m: &Monitor) -> Value {
+    let ring = m.ring.lock();
+    Value::Array(ring.iter().rev().map(|b| batch_json(m, b)).collect())
+}
+
+/// Averages over the retained batches, as Spark's `StreamingStatistics`.
+pub(crate) fn statistics(m: &Monitor) -> Value {
+    let ring = m.ring.lock();
+    let n = ring.iter().len();
+    let avg = |f: &dyn Fn(&BatchInfo) -> f64| (n > 0).then(|| ring.iter().map(f).sum::<f64>() / n as f64);
+    let batch_s = m.batch.as_millis() as f64 / 1000.0;
+    let (waiting, running) = (m.metrics.waiting(), m.metrics.running());
+    json!({
+        "name": m.name,
+        "startTime": date(m.started_ms),
+        "batchDuration": m.batch.as_millis(),
+        "numInputs": m.inputs.len(),
+        "numTotalCompletedBatches": ring.completed,
+        "numRetainedCompletedBatches": n,
+        "numActiveBatches": waiting + running,
+        "numWaitingBatches": waiting,
+        "numRunningBatches": running,
+        "numProcessedRecords": ring.records,
+        "numReceivedRecords": ring.records,
+        "avgInputRate": avg(&|b| b.num_records as f64 / batch_s),
+        "avgSchedulingDelay": avg(&|b| b.scheduling_delay.as_secs_f64() * 1000.0),
+        "avgProcessingTime": avg(&|b| b.processing_time.as_secs_f64() * 1000.0),
+        "avgTotalDelay": avg(&|b| (b.scheduling_delay + b.processing_time).as_secs_f64() * 1000.0),
+    })
+}
+
+/// Each input: its records over the job and its bad-input counters.
+pub(crate) fn inputs(m: &Monitor) -> Value {
+    let ring = m.ring.lock();
+    let elapsed_s = (m.batch.as_millis() as f64 / 1000.0) * ring.completed.max(1) as f64;
+    Value::Array(
+        m.inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| {
+                let stats = input.stats();
+                let records = ring.input_records.get(i).copied().unwrap_or(0);
+                json!({
+                    "streamId": i,
+                    "streamName": m.input_names[i],
+                    "records": records,
+                    "avgEventRate": records as f64 / elapsed_s,
+                    "lines": stats.lines,
+                    "invalidUtf8Lines": stats.invalid_utf8_lines,
+                    "oversizedLines": stats.oversized_lines,
+                    "errors": stats.errors,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `ms` since the epoch as Spark's REST API writes dates: `2026-12-02T06:28:59.000GMT`.
+pub(crate) fn date(ms: i64) -> String {
+    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}GMT")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::ring::tests::info;
+
+    #[test]
+    fn dates_as_spark_writes_them() {
+        assert_eq!(date(0), "1970-01-01T00:00:00.000GMT");
+        assert_eq!(date(1_795_933_739_123), "2026-11-29T06:28:59.123GMT");
+        assert_eq!(date(951_782_400_000), "2000-02-29T00:00:00.000GMT");
+    }
+
+    #[test]
+    fn routes_answer_json_pages_and_404() {
+        let m = super::super::tests::monitor(&["socket_text_stream(h:1)"]);
+        m.batch_completed(&info(2000, &[5]), 0);
+        m.batch_completed(&info(3000, &[7]), 0);
+        let batches: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/batches").body).unwrap();
+        let ids: Vec<i64> = batches.as_array().unwrap().iter().map(|b| b["batchId"].as_i64().unwrap()).collect();
+        assert_eq!(ids, [3000, 2000], "newest first");
+        assert_eq!(batches[0]["inputSize"], 7);
+        assert_eq!(batches[0]["totalDelay"], 43);
+        let one = route(&m, "/api/v1/streaming/batches/2000");
+        assert_eq!((one.status, one.content_type), (200, JSON));
+        assert_eq!(serde_json::from_str::<Value>(&one.body).unwrap()["inputs"][0]["records"], 5);
+        let unknown = route(&m, "/api/v1/streaming/batches/2500");
+        assert_eq!(unknown.status, 404);
+        assert_eq!(serde_json::from_str::<Value>(&unknown.body).unwrap()["message"], "unknown batch: 2500");
+        assert_eq!(route(&m, "/api/v1/streaming/batches/x").status, 404);
+        assert_eq!(route(&m, "/api/v1/streaming/nothing").status, 404);
+        assert_eq!(route(&m, "/nothing").status, 404);
+        let stats: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/statistics").body).unwrap();
+        assert_eq!(
+            (stats["numTotalCompletedBatches"].as_u64(), stats["numReceivedRecords"].as_u64()),
+            (Some(2), Some(12))
+        );
+        assert_eq!(stats["avgInputRate"], 6.0, "12 records over two one-second batches");
+        let inputs: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/inputs").body).unwrap();
+        assert_eq!(inputs[0]["records"], 12);
+        assert_eq!(route(&m, "/").status, 200);
+        assert_eq!(route(&m, "/batch/3000").status, 200);
+        assert_eq!(route(&m, "/batch/1").status, 404);
+        assert_eq!(route(&m, "/timeline/processing-time.svg").content_type, SVG);
+        assert_eq!(route(&m, "/timeline/nothing.svg").status, 404);
+        assert!(route(&m, "/metrics").body.contains("sluice_batches_total 2\n"));
+    }
+}

@@ -1,0 +1,278 @@
+//! The Streaming page (feature `ui`): what Spark's Streaming tab shows of a running job, its
+//! JSON API under `/api/v1/streaming/` and Prometheus `/metrics`, served by a small HTTP/1.1
+//! server on a thread of its own.
+//!
+//! The batch processor hands each completed batch's [`BatchInfo`] to the [`Monitor`], which
+//! keeps the last [`UiConf::retained_batches`] in a ring and updates the metrics: a few atomic
+//! adds and a short lock per batch, nothing on the data path. The server renders pages and
+//! JSON from that ring when asked.
+//!
+//! ```
+//! use stream_runtime::prelude::*;
+//! use stream_runtime::ui::UiConf;
+//! use std::io::{Read, Write};
+//!
+//! let ssc = StreamingContext::new(Duration::millis(50)).with_ui(Some(UiConf::at("127.0.0.1:0".parse().unwrap())));
+//! ssc.queue_stream(BatchQueue::<i32>::new(), true, None).count().foreach_batch(|_, _| {});
+//! let running = ssc.start().unwrap();
+//! let mut http = std::net::TcpStream::connect(running.ui_addr().unwrap()).unwrap();
+//! http.write_all(b"GET /api/v1/streaming/statistics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+//! let mut response = String::new();
+//! http.read_to_string(&mut response).unwrap();
+//! assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(response.contains("\"batchDuration\":50"));
+//! running.stop(false);
+//! ```
+
+mod api;
+mod http;
+mod page;
+mod prom;
+mod ring;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::context::{Conf, Graph, Input};
+use crate::error::StreamingError;
+use crate::metrics::BatchInfo;
+use crate::time::Duration;
+
+/// Spark's default port of the web UI.
+pub const DEFAULT_PORT: u16 = 4040;
+
+/// Ports tried after a taken default port (Spark's `spark.port.maxRetries`).
+const PORT_RETRIES: u16 = 16;
+
+/// Where the Streaming page listens and how much it keeps.
+///
+/// ```
+/// use stream_runtime::ui::UiConf;
+/// let ui = UiConf::default();
+/// assert_eq!(ui.addr.to_string(), "127.0.0.1:4040");
+/// assert!(ui.next_port_when_taken);
+/// assert_eq!(ui.retained_batches, 1000);
+/// assert!(!UiConf::at("0.0.0.0:8080".parse().unwrap()).next_port_when_taken);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiConf {
+    /// The address to listen on (port 0: any free port).
+    pub addr: SocketAddr,
+    /// Try the next ports (up to 16) when the port is taken, as Spark does for its default
+    /// port; an address given explicitly that is taken is an error instead.
+    pub next_port_when_taken: bool,
+    /// Completed batches kept for the page and the API (Spark's
+    /// `spark.streaming.ui.retainedBatches`, default 1000).
+    pub retained_batches: usize,
+}
+
+impl Default for UiConf {
+    fn default() -> Self {
+        UiConf {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
+            next_port_when_taken: true,
+            retained_batches: 1000,
+        }
+    }
+}
+
+impl UiConf {
+    /// Listens on exactly `addr`.
+    pub fn at(addr: SocketAddr) -> UiConf {
+        UiConf { addr, next_port_when_taken: false, ..UiConf::default() }
+    }
+}
+
+/// The value of the job option `--ui`: `off`, a port (`4050`, on 127.0.0.1) or an address
+/// (`0.0.0.0:4050`), taken exactly (a taken port is an error).
+///
+/// ```
+/// use stream_runtime::ui::UiOption;
+/// assert_eq!("off".parse::<UiOption>().unwrap(), UiOption::Off);
+/// assert_eq!("4050".parse::<UiOption>().unwrap(), UiOption::At("127.0.0.1:4050".parse().unwrap()));
+/// assert_eq!("0.0.0.0:80".parse::<UiOption>().unwrap().conf().unwrap().addr.to_string(), "0.0.0.0:80");
+/// assert!("localhost".parse::<UiOption>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UiOption {
+    /// No Streaming page.
+    Off,
+    /// Listen on exactly this address.
+    At(SocketAddr),
+}
+
+impl UiOption {
+    /// The configuration it asks for; `None` for [`Off`](Self::Off).
+    pub fn conf(self) -> Option<UiConf> {
+        match self {
+            UiOption::Off => None,
+            UiOption::At(addr) => Some(UiConf::at(addr)),
+        }
+    }
+}
+
+impl std::str::FromStr for UiOption {
+    type Err = String;
+    fn from_str(s: &str) -> Result<UiOption, String> {
+        if s == "off" {
+            return Ok(UiOption::Off);
+        }
+        if let Ok(port) = s.parse::<u16>() {
+            return Ok(UiOption::At(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)));
+        }
+        s.parse::<SocketAddr>()
+            .map(UiOption::At)
+            .map_err(|_| format!("expected `off`, a port or an address such as 127.0.0.1:4040, got {s:?}"))
+    }
+}
+
+/// What the page knows of the job: fixed at start, plus the ring of completed batches and the
+/// metrics the processor updates.
+pub(crate) struct Monitor {
+    name: String,
+    batch: Duration,
+    /// Wall-clock milliseconds since the epoch when the job started.
+    started_ms: i64,
+    inputs: Vec<Arc<dyn Input>>,
+    input_names: Vec<String>,
+    outputs: Vec<String>,
+    ring: Mutex<ring::Ring>,
+    metrics: prom::Metrics,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl Monitor {
+    fn new(conf: &Conf, retained: usize, graph: &Graph) -> Monitor {
+        let input_names: Vec<String> = graph.inputs.iter().map(|i| i.name()).collect();
+        let started_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        Monitor {
+            name: conf.name.clone(),
+            batch: conf.batch,
+            started_ms,
+            inputs: graph.inputs.clone(),
+            metrics: prom::Metrics::new(&input_names),
+            ring: Mutex::new(ring::Ring::new(retained, input_names.len())),
+            input_names,
+            outputs: graph.outputs.iter().map(|o| o.name()).collect(),
+        }
+    }
+
+    /// A batch starts; `waiting` more are queued behind it.
+    pub(crate) fn batch_started(&self, waiting: usize) {
+        self.metrics.set_active(waiting, 1);
+    }
+
+    /// A batch completed; `waiting` are queued.
+    pub(crate) fn batch_completed(&self, info: &BatchInfo, waiting: usize) {
+        self.metrics.observe(info);
+        self.metrics.set_active(waiting, 0);
+        self.ring.lock().push(info);
+    }
+}
+
+/// The running server of the Streaming page; stopped by [`stop`](Self::stop) or on drop.
+#[derive(Debug)]
+pub(crate) struct Ui {
+    monitor: Arc<Monitor>,
+    server: http::Server,
+}
+
+impl Ui {
+    /// Binds the address of `ui` and starts serving; prints where to standard error. An
+    /// address given exactly that cannot be bound is an error; the default address with every
+    /// following port taken is a warning, and the job runs without the page (`Ok(None)`).
+    pub(crate) fn start(ui: &UiConf, conf: &Conf, graph: &Graph) -> Result<Option<Ui>, StreamingError> {
+        let monitor = Arc::new(Monitor::new(conf, ui.retained_batches, graph));
+        let listener = match http::bind(ui.addr, if ui.next_port_when_taken { PORT_RETRIES } else { 0 }) {
+            Ok(l) => l,
+            Err(e) if ui.next_port_when_taken => {
+                tracing::warn!(addr = %ui.addr, "no Streaming UI: ports {} to {} are taken ({e})", ui.addr.port(), ui.addr.port().saturating_add(PORT_RETRIES));
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(StreamingError::InvalidConfig(format!(
+                    "the Streaming UI cannot listen on {}: {e} (use --ui ADDR or --ui off)",
+                    ui.addr
+                )))
+            }
+        };
+        let handler = {
+            let monitor = Arc::clone(&monitor);
+            move |path: &str| api::route(&monitor, path)
+        };
+        let server = http::Server::start(listener, handler)
+            .map_err(|e| StreamingError::InvalidConfig(format!("cannot start the Streaming UI: {e}")))?;
+        eprintln!("Streaming UI at http://{}", server.addr());
+        Ok(Some(Ui { monitor, server }))
+    }
+
+    /// Where it listens.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// What the batch processor reports to.
+    pub(crate) fn monitor(&self) -> Arc<Monitor> {
+        Arc::clone(&self.monitor)
+    }
+
+    /// Stops serving and waits for the server thread.
+    pub(crate) fn stop(self) {
+        self.server.stop();
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::time::Time;
+
+    struct Named(String);
+
+    impl Input for Named {
+        fn name(&self) -> String {
+            self.0.clone()
+        }
+        fn allocate(&self, _t: Time) -> u64 {
+            0
+        }
+    }
+
+    /// A monitor of a job with one-second batches, inputs named `inputs` and one output.
+    pub(crate) fn monitor(inputs: &[&str]) -> Monitor {
+        let graph = Graph {
+            inputs: inputs.iter().map(|n| Arc::new(Named(n.to_string())) as Arc<dyn Input>).collect(),
+            ..Graph::default()
+        };
+        let ssc = crate::StreamingContext::new(Duration::seconds(1)).with_name("test");
+        let mut m = Monitor::new(ssc.conf(), 100, &graph);
+        m.outputs = vec!["print(10)".to_string()];
+        m
+    }
+
+    #[test]
+    fn recording_a_batch_costs_well_under_a_microsecond() {
+        let m = monitor(&["a", "b"]);
+        let batch = crate::ui::ring::tests::info(1000, &[3, 4]);
+        let n = 100_000;
+        let began = std::time::Instant::now();
+        for _ in 0..n {
+            m.batch_completed(&batch, 0);
+        }
+        let per_batch = began.elapsed() / n;
+        eprintln!("recording a batch: {per_batch:?}");
+        // Generous for a shared, unoptimized test build; the release figure is in the book.
+        assert!(per_batch < std::time::Duration::from_micros(20), "{per_batch:?}");
+        assert_eq!(m.ring.lock().completed, u64::from(n));
+    }
+}

@@ -1,0 +1,188 @@
+//! `/metrics`: the job's batches in the Prometheus text format, with the official
+//! `prometheus-client` crate. Names start with `sluice_`; times are in seconds.
+
+use prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::metrics::BatchInfo;
+
+/// A label value, escaped as the text format requires (`\`, `"` and newlines); the crate
+/// writes `String` values as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Escaped(String);
+
+impl EncodeLabelValue for Escaped {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write;
+        for c in self.0.chars() {
+            match c {
+                '\\' => encoder.write_str("\\\\")?,
+                '"' => encoder.write_str("\\\"")?,
+                '\n' => encoder.write_str("\\n")?,
+                c => encoder.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+type Labels = Vec<(&'static str, Escaped)>;
+
+/// The metrics of one job and the registry that encodes them.
+pub(crate) struct Metrics {
+    registry: Registry,
+    scheduling_delay: Histogram,
+    processing_time: Histogram,
+    total_delay: Histogram,
+    batches: Counter,
+    failed_outputs: Counter,
+    /// One counter per input, in registration order (handles into the family).
+    input_records: Vec<Counter>,
+    waiting: Gauge,
+    running: Gauge,
+}
+
+/// Buckets from 1 ms to about 65 s, doubling.
+fn seconds_buckets() -> impl Iterator<Item = f64> {
+    exponential_buckets(0.001, 2.0, 17)
+}
+
+impl Metrics {
+    pub(crate) fn new(inputs: &[String]) -> Metrics {
+        let mut registry = Registry::with_prefix("sluice");
+        let scheduling_delay = Histogram::new(seconds_buckets());
+        let processing_time = Histogram::new(seconds_buckets());
+        let total_delay = Histogram::new(seconds_buckets());
+        let (batches, failed_outputs) = (Counter::default(), Counter::default());
+        let (waiting, running) = (Gauge::default(), Gauge::default());
+        registry.register(
+            "batch_scheduling_delay_seconds",
+            "Time from a batch's time to the start of its processing",
+            scheduling_delay.clone(),
+        );
+        registry.register("batch_processing_time_seconds", "Time spent processing a batch", processing_time.clone());
+        registry.register(
+            "batch_total_delay_seconds",
+            "Scheduling delay plus processing time of a batch",
+            total_delay.clone(),
+        );
+        registry.register("batches", "Batches completed", batches.clone());
+        registry.register("failed_output_operations", "Output operations that failed", failed_outputs.clone());
+        let records = Family::<Labels, Counter>::default();
+        let input_records =
+            inputs.iter().map(|name| records.get_or_create(&vec![("input", Escaped(name.clone()))]).clone()).collect();
+        registry.register("input_records", "Records received, by input", records);
+        registry.register("waiting_batches", "Batches generated and waiting to be processed", waiting.clone());
+        registry.register("running_batches", "Batches being processed", running.clone());
+        let build = Family::<Labels, Gauge>::default();
+        build.get_or_create(&vec![("version", Escaped(env!("CARGO_PKG_VERSION").to_string()))]).set(1);
+        registry.register("build_info", "Version of the Sluice runtime (always 1)", build);
+        Metrics {
+            registry,
+            scheduling_delay,
+            processing_time,
+            total_delay,
+            batches,
+            failed_outputs,
+            input_records,
+            waiting,
+            running,
+        }
+    }
+
+    /// Counts a completed batch.
+    pub(crate) fn observe(&self, info: &BatchInfo) {
+        let (delay, processing) = (info.scheduling_delay.as_secs_f64(), info.processing_time.as_secs_f64());
+        self.scheduling_delay.observe(delay);
+        self.processing_time.observe(processing);
+        self.total_delay.observe(delay + processing);
+        self.batches.inc();
+        self.failed_outputs.inc_by(info.failed_outputs as u64);
+        for (counter, n) in self.input_records.iter().zip(&info.input_records) {
+            counter.inc_by(*n);
+        }
+    }
+
+    pub(crate) fn set_active(&self, waiting: usize, running: i64) {
+        self.waiting.set(waiting as i64);
+        self.running.set(running);
+    }
+
+    /// Batches waiting to be processed.
+    pub(crate) fn waiting(&self) -> i64 {
+        self.waiting.get()
+    }
+
+    /// Batches being processed (0 or 1).
+    pub(crate) fn running(&self) -> i64 {
+        self.running.get()
+    }
+
+    /// The text of `/metrics`.
+    pub(crate) fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail; an encoding error would be a bug of the crate.
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!("cannot encode the metrics: {e}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::ring::tests::info;
+
+    /// A counter's or gauge's value. The parser reads an OpenMetrics counter (`# TYPE x counter`
+    /// above `x_total`) as untyped.
+    pub(crate) fn sample_value(v: &prometheus_parse::Value) -> f64 {
+        match v {
+            prometheus_parse::Value::Counter(x)
+            | prometheus_parse::Value::Gauge(x)
+            | prometheus_parse::Value::Untyped(x) => *x,
+            other => panic!("not a single value: {other:?}"),
+        }
+    }
+
+    fn parse(text: &str) -> prometheus_parse::Scrape {
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap()
+    }
+
+    #[test]
+    fn counts_batches_records_and_times_in_seconds() {
+        let m = Metrics::new(&["a \\ \"quoted\"".to_string(), "b".to_string()]);
+        m.observe(&info(1000, &[2, 3]));
+        m.observe(&info(2000, &[4, 0]));
+        m.set_active(2, 1);
+        let text = m.encode();
+        assert!(text.contains("input=\"a \\\\ \\\"quoted\\\"\""), "{text}");
+        let scrape = parse(&text);
+        let value = |name: &str, input: Option<&str>| {
+            scrape
+                .samples
+                .iter()
+                .find(|s| s.metric == name && input.is_none_or(|i| s.labels.get("input") == Some(i)))
+                .map(|s| sample_value(&s.value))
+        };
+        assert_eq!(value("sluice_batches_total", None), Some(2.0));
+        assert_eq!(value("sluice_input_records_total", Some("b")), Some(3.0));
+        assert_eq!(value("sluice_waiting_batches", None), Some(2.0));
+        assert_eq!(value("sluice_running_batches", None), Some(1.0));
+        assert_eq!(value("sluice_build_info", None), Some(1.0));
+        for (family, kind) in [
+            ("batches", "counter"),
+            ("input_records", "counter"),
+            ("waiting_batches", "gauge"),
+            ("batch_scheduling_delay_seconds", "histogram"),
+        ] {
+            assert!(text.contains(&format!("# TYPE sluice_{family} {kind}\n")), "{family}: {text}");
+        }
+        assert!(text.contains("sluice_batch_processing_time_seconds_sum 0.08\n"), "{text}");
+        assert!(text.contains("sluice_batch_total_delay_seconds_count 2\n"), "{text}");
+    }
+}
