@@ -7,23 +7,23 @@
 //! words.map(x => (x, 1)).reduceByKeyAndWindow(_ + _, Seconds(6), Seconds(4)).print()
 //! ```
 //!
-//! Run it with `windowed_network_wordcount <host> <port> <window> <slide>`, e.g.
-//! `windowed_network_wordcount localhost 9999 6s 4s --batch 2s`: every `slide`, it prints how
-//! many words the last `window` held, then each word's count over it. Both durations must be
-//! multiples of the batch interval; the job refuses to start otherwise.
+//! Run it with `windowed_network_wordcount <host> <port> [--window 6s] [--slide 4s]`, e.g.
+//! `windowed_network_wordcount localhost 9999 --window 6s --slide 4s --batch 2s`: every
+//! `--slide` (default 4 s), it prints how many words the last `--window` (default 6 s) held,
+//! then each word's count over it. Both durations must be multiples of the batch interval; the
+//! job refuses to start otherwise.
 
 use stream_runtime::prelude::*;
 
 /// Word counts over the last WINDOW of text received from a TCP server (e.g. `nc -lk 9999`),
-/// printed every SLIDE (e.g. 6s 4s): first the number of words in the window, then each
-/// word's count.
+/// printed every SLIDE: first the number of words in the window, then each word's count.
 #[stream_job(batch = "2s", threads = 2)]
 pub fn windowed_network_wordcount(
     ssc: &mut StreamingContext,
     host: String,
     port: u16,
-    window: Duration,
-    slide: Duration,
+    #[opt(default = "6s")] window: Duration,
+    #[opt(default = "4s")] slide: Duration,
 ) {
     let words = ssc.socket_text_stream(&host, port).flat_map(|line| line.split(' ')).filter(|word| !word.is_empty());
     words.clone().window(window, slide).count().print();

@@ -170,6 +170,39 @@ fn durations_and_negative_numbers_are_refused_with_the_reason() {
 }
 
 #[test]
+fn options_of_a_job_are_refused_when_bad() {
+    let mut p = Probes::default();
+    let job = |extra: &[&'static str]| {
+        let mut args = vec!["localhost", "9", "--duration", "3"];
+        args.extend(extra);
+        args
+    };
+    p.refused(
+        "windowed_network_wordcount",
+        &job(&["--window", "soon"]),
+        2,
+        "invalid value 'soon' for '--window <WINDOW>'",
+    );
+    p.refused("windowed_network_wordcount", &job(&["--slide", "-4s"]), 2, "a duration cannot be negative");
+    p.refused("windowed_network_wordcount", &job(&["--slide"]), 2, "a value is required for '--slide <SLIDE>'");
+    // The window check sees the options' values: the default 6 s window against `--batch 4s`,
+    // and a 5 s `--window` against the default 2 s batch.
+    p.refused(
+        "windowed_network_wordcount",
+        &job(&["--batch", "4s"]),
+        1,
+        "(6000 ms) is not a multiple of `--batch` (4000 ms)",
+    );
+    p.refused(
+        "windowed_network_wordcount",
+        &job(&["--window", "5s"]),
+        1,
+        "(5000 ms) is not a multiple of the batch interval",
+    );
+    p.finish();
+}
+
+#[test]
 fn version_and_help_are_written_for_the_command_line() {
     for job in ["network_wordcount", "recoverable_wordcount", "hdfs_wordcount"] {
         let out = run(job, &["--version"]);
@@ -187,6 +220,9 @@ fn version_and_help_are_written_for_the_command_line() {
         "required options in the usage: {usage}"
     );
     assert!(help.contains("totals-<ms>"), "{help}");
+    let help = String::from_utf8_lossy(&run("windowed_network_wordcount", &["--help"]).stdout).into_owned();
+    assert!(help.contains("--window <WINDOW>") && help.contains("[default: 6s]"), "{help}");
+    assert!(help.contains("--slide <SLIDE>") && help.contains("[default: 4s]"), "{help}");
 }
 
 #[test]

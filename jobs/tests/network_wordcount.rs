@@ -102,7 +102,18 @@ fn stateful_wordcount_keeps_running_counts_across_a_restart() {
 fn windowed_wordcount_counts_each_window_every_slide() {
     let (port, done) = serve(0, b"a a b\n");
     let out = Command::new(env!("CARGO_BIN_EXE_windowed_network_wordcount"))
-        .args(["127.0.0.1", &port.to_string(), "600ms", "400ms", "--batch", "200ms", "--duration", "2.5"])
+        .args([
+            "127.0.0.1",
+            &port.to_string(),
+            "--window",
+            "600ms",
+            "--slide",
+            "400ms",
+            "--batch",
+            "200ms",
+            "--duration",
+            "2.5",
+        ])
         .output()
         .unwrap();
     done();

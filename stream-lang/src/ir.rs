@@ -33,13 +33,25 @@ impl JobFn {
     }
 }
 
-/// A parameter that becomes a positional command-line argument.
+/// A parameter that becomes a command-line argument: positional, or a named option when
+/// marked `#[opt]`.
 #[derive(Debug, Clone)]
 pub struct Param {
     /// Its name (the argument's name in `--help`).
     pub name: Ident,
     /// Its type, parsed from the command line with `FromStr`.
     pub ty: Type,
+    /// `Some` for a named option (`#[opt(default = "6s")] window: Duration` is `--window`).
+    pub option: Option<OptParam>,
+}
+
+/// A parameter marked `#[opt]` or `#[opt(default = "..")]`: a named option of the command line.
+#[derive(Debug, Clone)]
+pub struct OptParam {
+    /// The long name: the parameter's, with `-` for `_` (`--batch-size`).
+    pub long: String,
+    /// The value used when the option is absent; without one the option is required.
+    pub default: Option<syn::LitStr>,
 }
 
 /// One statement of the body.

@@ -4,7 +4,8 @@
 //! The macro runs four phases, one module each, and collects every error on the way:
 //!
 //! 1. [`parse`]: `syn`'s function into the job IR ([`ir`]): the context parameter, the
-//!    command-line parameters, and each statement as a stream chain, a checkpoint call or code
+//!    command-line parameters (positional, or named options marked `#[opt(default = "..")]`,
+//!    an attribute the macro removes from the function), and each statement as a stream chain, a checkpoint call or code
 //!    the macro does not analyse ("opaque", kept as written);
 //! 2. [`attrs`]: the attribute's arguments (`batch`, `threads`, `name`, `checkpoint`);
 //! 3. [`check`]: what is decidable at compile time (windows that are not whole batches of the

@@ -11,13 +11,27 @@ use syn::{Expr, FnArg, Ident, ItemFn, Pat, ReturnType, Stmt, Type};
 use stream_spec::{from_spark_name, lookup, Kind, Receiver, OPERATORS};
 
 use crate::diag::Diagnostics;
-use crate::ir::{Chain, JobFn, Op, Param, Root, Statement, StatementKind};
+use crate::ir::{Chain, JobFn, Op, OptParam, Param, Root, Statement, StatementKind};
+use crate::symbol;
 
 /// The streams bound by `let` so far, with their types.
 pub type Streams = BTreeMap<String, Receiver>;
 
 /// Parses a job function, recording what is wrong with its signature in `diag`.
-pub fn parse_job(item: ItemFn, diag: &mut Diagnostics) -> JobFn {
+///
+/// The `#[opt]` attributes of its parameters are removed from the function (they are the
+/// macro's, rustc does not know them) and recorded in its [`Param`]s.
+pub fn parse_job(mut item: ItemFn, diag: &mut Diagnostics) -> JobFn {
+    let options: Vec<Option<OptParam>> = item
+        .sig
+        .inputs
+        .iter_mut()
+        .enumerate()
+        .map(|(i, arg)| match arg {
+            FnArg::Typed(pt) => parse_opt(pt, i == 0, diag),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
     let sig = &item.sig;
     if let Some(a) = &sig.asyncness {
         diag.error(a, "a stream job cannot be `async`: it builds a lazy graph that the runtime drives");
@@ -53,7 +67,7 @@ pub fn parse_job(item: ItemFn, diag: &mut Diagnostics) -> JobFn {
         }
     };
     let mut params = Vec::new();
-    for arg in inputs {
+    for (arg, option) in inputs.zip(options.into_iter().skip(1)) {
         match arg {
             FnArg::Typed(pt) => match &*pt.pat {
                 Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
@@ -63,7 +77,7 @@ pub fn parse_job(item: ItemFn, diag: &mut Diagnostics) -> JobFn {
                             "job arguments are parsed from the command line: take an owned type such as `String`",
                         );
                     }
-                    params.push(Param { name: p.ident.clone(), ty: (*pt.ty).clone() })
+                    params.push(Param { name: p.ident.clone(), ty: (*pt.ty).clone(), option })
                 }
                 other => {
                     diag.error(other, "name each job argument with a plain identifier: it is its command-line name")
@@ -78,6 +92,63 @@ pub fn parse_job(item: ItemFn, diag: &mut Diagnostics) -> JobFn {
     calls.visit_block(&item.block);
     let (checkpoint_call, output_call) = (calls.checkpoint, calls.output);
     JobFn { item, ctx, params, statements, checkpoint_call, output_call }
+}
+
+/// Removes the `#[opt(..)]` attributes of parameter `pt` and reads them: `#[opt]` or
+/// `#[opt(default = "..")]`. `first` is the context parameter's place, which cannot be an option.
+fn parse_opt(pt: &mut syn::PatType, first: bool, diag: &mut Diagnostics) -> Option<OptParam> {
+    let (opts, others): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut pt.attrs).into_iter().partition(|a| a.path().is_ident(symbol::OPT));
+    pt.attrs = others;
+    let attr = opts.first()?;
+    for extra in &opts[1..] {
+        diag.error(extra, "a parameter takes one `#[opt(..)]`");
+    }
+    if first {
+        diag.error(attr, "the context parameter is not a command-line option");
+        return None;
+    }
+    let name = match &*pt.pat {
+        Pat::Ident(p) => p.ident.to_string(),
+        _ => return None,
+    };
+    let long = name.trim_start_matches("r#").replace('_', "-");
+    if stream_spec::COMMON_OPTIONS.contains(&long.as_str()) {
+        diag.error(&pt.pat, format!("every job has the option `--{long}`: name this option differently"));
+    }
+    let mut default = None;
+    if let syn::Meta::List(list) = &attr.meta {
+        let parsed =
+            list.parse_args_with(syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated);
+        match parsed {
+            Err(e) => {
+                diag.push(syn::Error::new(e.span(), format!("{e}; expected `#[opt]` or `#[opt(default = \"..\")]`")))
+            }
+            Ok(args) => {
+                for nv in args {
+                    if !nv.path.is_ident(symbol::DEFAULT) {
+                        diag.error(&nv.path, "unknown `opt` argument; expected `default = \"..\"`");
+                        continue;
+                    }
+                    match &nv.value {
+                        Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => default = Some(s.clone()),
+                        other => diag.error(other, "the default is the option's command-line text: a string literal"),
+                    }
+                }
+            }
+        }
+    } else if let syn::Meta::NameValue(nv) = &attr.meta {
+        diag.error(nv, "expected `#[opt]` or `#[opt(default = \"..\")]`");
+    }
+    // A duration's default is checked here, with the command line's parser.
+    if let (Some(d), Type::Path(p)) = (&default, &*pt.ty) {
+        if p.path.segments.last().is_some_and(|s| s.ident == "Duration") {
+            if let Err(e) = stream_spec::parse_duration_ms(&d.value()) {
+                diag.error(d, e);
+            }
+        }
+    }
+    Some(OptParam { long, default })
 }
 
 /// Whether `ty` is `&StreamingContext` or `&mut StreamingContext` (by the last path segment:
@@ -319,6 +390,47 @@ mod tests {
         let mut diag = Diagnostics::new();
         let job = parse_job(item, &mut diag);
         (job, diag.messages())
+    }
+
+    #[test]
+    fn options_are_read_and_stripped_from_the_function() {
+        let (job, errors) = parse(parse_quote! {
+            fn wc(ssc: &mut StreamingContext, host: String, #[opt(default = "6s")] slide_by: Duration, #[opt] n: u32) {
+                ssc.socket_text_stream(&host, 9).print();
+            }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        let options: Vec<_> = job
+            .params
+            .iter()
+            .map(|p| p.option.as_ref().map(|o| (o.long.clone(), o.default.as_ref().map(syn::LitStr::value))))
+            .collect();
+        assert_eq!(options, [None, Some(("slide-by".into(), Some("6s".into()))), Some(("n".into(), None))]);
+        let attrs = job.item.sig.inputs.iter().filter(|a| matches!(a, FnArg::Typed(pt) if !pt.attrs.is_empty()));
+        assert_eq!(attrs.count(), 0, "rustc does not know `#[opt]`");
+    }
+
+    #[test]
+    fn bad_options_are_reported_together() {
+        let (_, errors) = parse(parse_quote! {
+            fn wc(
+                #[opt] ssc: &mut StreamingContext,
+                #[opt(default = "soon")] window: Duration,
+                #[opt(default = 3)] n: u32,
+                #[opt(colour = "red")] m: u32,
+                #[opt] batch: Duration,
+                #[opt] #[opt] twice: u32,
+            ) {
+                ssc.socket_text_stream("h", 9).print();
+            }
+        });
+        assert_eq!(errors.len(), 6, "{errors:?}");
+        assert!(errors[0].contains("the context parameter is not a command-line option"), "{errors:?}");
+        assert!(errors[1].starts_with("invalid duration \"soon\""), "{errors:?}");
+        assert!(errors[2].contains("a string literal"), "{errors:?}");
+        assert!(errors[3].contains("unknown `opt` argument"), "{errors:?}");
+        assert!(errors[4].contains("every job has the option `--batch`"), "{errors:?}");
+        assert!(errors[5].contains("one `#[opt(..)]`"), "{errors:?}");
     }
 
     #[test]

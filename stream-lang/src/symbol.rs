@@ -11,3 +11,8 @@ pub const CHECKPOINT: &str = "checkpoint";
 
 /// Every argument, in the order the error for an unknown one lists them.
 pub const ALL: &[&str] = &[BATCH, THREADS, NAME, CHECKPOINT];
+
+/// `#[opt]` / `#[opt(default = "6s")]` on a job parameter: a named option of the command line.
+pub const OPT: &str = "opt";
+/// `default = ".."` in `#[opt(..)]`: the value used when the option is absent.
+pub const DEFAULT: &str = "default";

@@ -36,6 +36,7 @@ fn plan(attr: TokenStream, item: TokenStream) -> String {
 
 const NETWORK_WORDCOUNT: &str = include_str!("../../jobs/src/network_wordcount.rs");
 const FILE_WORDCOUNT: &str = include_str!("../../jobs/src/file_wordcount.rs");
+const WINDOWED_NETWORK_WORDCOUNT: &str = include_str!("../../jobs/src/windowed_network_wordcount.rs");
 
 #[test]
 fn network_wordcount_expansion() {
@@ -59,6 +60,13 @@ fn file_wordcount_expansion() {
 fn file_wordcount_plan() {
     let (attr, item) = job_in(FILE_WORDCOUNT);
     insta::assert_snapshot!(plan(attr, item));
+}
+
+/// Named options (`#[opt(default = "6s")]`): stripped from the function, described as options.
+#[test]
+fn windowed_network_wordcount_expansion() {
+    let (attr, item) = job_in(WINDOWED_NETWORK_WORDCOUNT);
+    insta::assert_snapshot!(expanded(attr, item));
 }
 
 /// Jobs of the UI tests (so they are known to compile, apart from the errors they show).

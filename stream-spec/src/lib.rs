@@ -8,6 +8,7 @@
 //!   sources and fails when a public operator is missing from it or classed wrongly.
 //! - [`duration`]: the duration syntax (`500ms`, `2s`, `1.5m`) of the attribute's `batch` and
 //!   of the command line's `--batch` and `--duration`.
+//! - [`COMMON_OPTIONS`]: the options of every job's command line.
 //!
 //! ```
 //! use stream_spec::{lookup, parse_duration_ms, Receiver};
@@ -23,3 +24,13 @@ pub mod ops;
 
 pub use duration::{parse_duration_ms, ParseDurationError, MAX_DURATION_MS};
 pub use ops::{from_spark_name, lookup, Kind, Operator, Partitioning, Receiver, Returns, OPERATORS};
+
+/// The long options every job's command line has (`--batch`, ...): a job's own options
+/// (`#[opt]` parameters) cannot take these names. A test of `stream-runtime` keeps the list
+/// equal to its command line.
+///
+/// ```
+/// assert!(stream_spec::COMMON_OPTIONS.contains(&"batch"));
+/// ```
+pub const COMMON_OPTIONS: &[&str] =
+    &["batch", "threads", "master", "duration", "checkpoint", "explain", "help", "version"];

@@ -227,8 +227,8 @@ fn windowed_network_wordcount_prints_each_window_every_slide() {
         let mut input = batches(seed);
         input.push(Vec::new());
         for threads in THREADS {
-            let out =
-                job.simulate(["localhost", "9999", "6s", "4s"]).threads(threads).input(input.clone()).run().unwrap();
+            // The options' defaults: a 6 s window sliding by 4 s.
+            let out = job.simulate(["localhost", "9999"]).threads(threads).input(input.clone()).run().unwrap();
             assert!(out.errors.is_empty(), "{:?}", out.errors);
             // Every 4 s (every second batch), the window's word count, then its word counts.
             let ends: Vec<i64> = (1..=input.len() as i64 / 2).map(|k| 4000 * k).collect();
@@ -253,4 +253,39 @@ fn windowed_network_wordcount_prints_each_window_every_slide() {
             }
         }
     }
+}
+
+#[test]
+fn windowed_network_wordcount_takes_its_window_and_slide_as_options() {
+    let job = jobs::windowed_network_wordcount::WINDOWED_NETWORK_WORDCOUNT;
+    let input = vec![vec!["a"], vec!["b"], vec!["c"], vec!["d"]];
+    let windows = |args: &[&str]| {
+        let out = job.simulate(args).input(input.clone()).run().unwrap();
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        out.printed
+            .iter()
+            .filter(|p| p.output == 0)
+            .map(|p| (p.time.as_millis(), p.records.clone()))
+            .collect::<Vec<_>>()
+    };
+    // Given: a 4 s window every 2 s (every batch), in either option syntax, before or after
+    // the positional arguments.
+    let given =
+        [(2000, vec!["1".to_string()]), (4000, vec!["2".into()]), (6000, vec!["2".into()]), (8000, vec!["2".into()])];
+    assert_eq!(windows(&["localhost", "9999", "--window", "4s", "--slide", "2s"]), given);
+    assert_eq!(windows(&["--slide=2s", "localhost", "--window=4s", "9999"]), given);
+    // Absent: the defaults, a 6 s window every 4 s.
+    assert_eq!(
+        windows(&["localhost", "9999", "--slide", "4s"]),
+        [(4000, vec!["2".to_string()]), (8000, vec!["3".into()])]
+    );
+    // Refused: a value that does not parse, an unknown option, an option without a value.
+    let refused = |args: &[&str]| job.simulate(args).run().unwrap_err().to_string();
+    let bad = refused(&["localhost", "9999", "--window", "soon"]);
+    assert!(bad.starts_with("invalid configuration: invalid value \"soon\" for --window: invalid duration"), "{bad}");
+    assert_eq!(
+        refused(&["localhost", "9999", "--size", "4s"]),
+        "invalid configuration: job windowed_network_wordcount has no option --size (its options: --window, --slide)"
+    );
+    assert_eq!(refused(&["localhost", "9999", "--slide"]), "invalid configuration: option --slide needs a value");
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use clap::{Arg, ArgAction, Args as _, Command, FromArgMatches as _};
 
-use super::spec::Args;
+use super::spec::{Args, ParamKind};
 use super::stream_job::StreamJob;
 use crate::context::StreamingContext;
 use crate::error::StreamingError;
@@ -169,7 +169,8 @@ pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> E
 
 /// The command line of a [`StreamJob`] (feature `cli`).
 impl StreamJob {
-    /// The job's command line: its parameters as positional arguments, then [`JobArgs`].
+    /// The job's command line: its parameters as positional arguments or, those marked
+    /// `#[opt]`, named options (with their defaults), then [`JobArgs`].
     pub fn command(&self) -> Command {
         let mut cmd = JobArgs::augment_args(Command::new(self.spec.name)).about(None).long_about(None);
         if !self.spec.about.is_empty() {
@@ -177,14 +178,22 @@ impl StreamJob {
         }
         for p in self.spec.params {
             let check = p.check;
-            cmd = cmd.arg(
-                Arg::new(p.name)
-                    .value_name(p.value_name)
-                    .help(format!("{} ({})", p.name, p.ty))
-                    .action(ArgAction::Set)
-                    .required_unless_present("explain")
-                    .value_parser(move |s: &str| check(s).map(|()| s.to_string())),
-            );
+            let arg = Arg::new(p.name)
+                .value_name(p.value_name)
+                .help(format!("{} ({})", p.name, p.ty))
+                .action(ArgAction::Set)
+                .value_parser(move |s: &str| check(s).map(|()| s.to_string()));
+            cmd = cmd.arg(match p.kind {
+                ParamKind::Positional => arg.required_unless_present("explain"),
+                // A value starting with `-` is the option's, refused by its parser if bad.
+                ParamKind::Option { long, default } => {
+                    let arg = arg.long(long).allow_hyphen_values(true);
+                    match default {
+                        Some(d) => arg.default_value(d),
+                        None => arg.required_unless_present("explain"),
+                    }
+                }
+            });
         }
         cmd
     }
@@ -246,5 +255,24 @@ impl StreamJob {
         }
         // With a checkpoint directory, the job continues from its newest checkpoint.
         run_until_stopped(ssc, job.duration)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args as _, Command};
+
+    use super::JobArgs;
+
+    /// The names `#[opt]` parameters cannot take are exactly the options of every job.
+    #[test]
+    fn the_common_options_are_those_of_job_args() {
+        let cmd = JobArgs::augment_args(Command::new("job"));
+        let mut longs: Vec<&str> = cmd.get_arguments().filter_map(|a| a.get_long()).collect();
+        longs.extend(["help", "version"]);
+        longs.sort_unstable();
+        let mut common = stream_spec::COMMON_OPTIONS.to_vec();
+        common.sort_unstable();
+        assert_eq!(longs, common);
     }
 }

@@ -1,5 +1,6 @@
 //! What `#[stream_job]` records of a job: its [`JobSpec`] (name, defaults, parameters, plan)
-//! and the positional [`Args`] its generated build function parses.
+//! and the [`Args`] its generated build function parses: one value per parameter, from the
+//! positional arguments and named options.
 
 use std::fmt::Display;
 use std::str::FromStr;
@@ -19,7 +20,8 @@ pub struct JobSpec {
     pub threads: usize,
     /// The default checkpoint directory.
     pub checkpoint: Option<&'static str>,
-    /// The positional arguments, in order.
+    /// The parameters after the context, in the function's order: positional arguments and
+    /// named options.
     pub params: &'static [Param],
     /// The plan `--explain` prints.
     pub plan: &'static str,
@@ -27,7 +29,8 @@ pub struct JobSpec {
     pub requires: crate::settings::Requirements,
 }
 
-/// A positional argument of a job: one parameter of the job function.
+/// A command-line argument of a job: one parameter of the job function, positional or a named
+/// option (`#[opt]`).
 #[derive(Debug, Clone, Copy)]
 pub struct Param {
     /// The parameter's name.
@@ -38,6 +41,32 @@ pub struct Param {
     pub ty: &'static str,
     /// Whether a command-line value parses as the type ([`check`]).
     pub check: fn(&str) -> Result<(), String>,
+    /// How the command line gives it.
+    pub kind: ParamKind,
+}
+
+/// How the command line gives a job's parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A positional argument, in the order of the function's positional parameters.
+    Positional,
+    /// A named option, `--long VALUE` (or `--long=VALUE`), from `#[opt]`.
+    Option {
+        /// Its long name (`window` for `--window`).
+        long: &'static str,
+        /// The value used when it is absent; `None` makes it required.
+        default: Option<&'static str>,
+    },
+}
+
+impl Param {
+    /// The option's long name, for a named option.
+    pub fn long(&self) -> Option<&'static str> {
+        match self.kind {
+            ParamKind::Positional => None,
+            ParamKind::Option { long, .. } => Some(long),
+        }
+    }
 }
 
 /// Whether `s` parses as a `T` (the parse error's text if not).
@@ -48,7 +77,8 @@ where
     s.parse::<T>().map(drop).map_err(|e| e.to_string())
 }
 
-/// The positional arguments of a job, as given on the command line.
+/// The values of a job's parameters, one per [`Param`] in order (an absent option's is its
+/// default).
 #[derive(Debug, Clone)]
 pub struct Args {
     pub(super) values: Vec<String>,

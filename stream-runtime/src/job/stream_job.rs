@@ -1,7 +1,7 @@
 //! [`StreamJob`]: the entry `#[stream_job]` generates for a job function.
 
 use super::simulation::Simulation;
-use super::spec::{ArgError, Args, Build, JobSpec};
+use super::spec::{ArgError, Args, Build, JobSpec, ParamKind};
 use crate::context::StreamingContext;
 use crate::error::StreamingError;
 use crate::time::Duration;
@@ -25,8 +25,9 @@ use crate::time::Duration;
 /// # fn main() {}
 /// ```
 ///
-/// [`run`](Self::run) parses the function's parameters as positional arguments (each with
-/// `FromStr`) and the options every job has (`--batch`, `--threads`, `--master local[N]`,
+/// [`run`](Self::run) parses the function's parameters as positional arguments, or as named
+/// options for those marked `#[opt]` / `#[opt(default = "..")]` (each with `FromStr`), and the
+/// options every job has (`--batch`, `--threads`, `--master local[N]`,
 /// `--duration`, `--checkpoint`, `--explain`), then builds the job and runs it until
 /// `--duration` elapses or Ctrl-C / SIGTERM asks for a graceful stop.
 /// [`simulate`](Self::simulate) runs the same job function on in-memory input instead:
@@ -101,20 +102,25 @@ impl StreamJob {
         Duration::millis(self.spec.batch_ms)
     }
 
-    /// Builds the job on `ssc` with positional arguments `args` (the command line's, without
-    /// options), for tests and for embedding the job in a larger program.
+    /// Builds the job on `ssc` with arguments `args`: the command line's positional arguments
+    /// and the job's own named options (`--window 6s`; an absent one takes its default), but
+    /// not the options every job has (`--batch`: configure `ssc` instead). For tests and for
+    /// embedding the job in a larger program.
     ///
     /// ```
     /// use stream_runtime::prelude::*;
     /// #[stream_job]
-    /// fn numbers(ssc: &mut StreamingContext, n: usize) {
+    /// fn numbers(ssc: &mut StreamingContext, n: usize, #[opt(default = "1")] times: usize) {
     ///     let queue = BatchQueue::new();
-    ///     queue.push((0..n).collect::<Vec<_>>());
+    ///     queue.push((0..n * times).collect::<Vec<_>>());
     ///     ssc.queue_stream(queue, true, None).count().print();
     /// }
     /// let mut ssc = StreamingContext::new(Duration::millis(100));
     /// NUMBERS.build(&mut ssc, ["3"]).unwrap();
+    /// NUMBERS.build(&mut ssc, ["3", "--times", "2"]).unwrap();
     /// assert!(NUMBERS.build(&mut ssc, ["three"]).is_err());
+    /// let err = NUMBERS.build(&mut ssc, ["3", "--times=twice"]).unwrap_err();
+    /// assert!(err.to_string().contains("invalid value \"twice\" for --times: "), "{err}");
     /// ```
     pub fn build<S: AsRef<str>>(
         &self,
@@ -125,27 +131,66 @@ impl StreamJob {
         (self.build)(ssc, &args).map_err(|e| StreamingError::InvalidConfig(e.to_string()))
     }
 
-    /// A simulation of the job with positional arguments `args`: its text sources read
-    /// in-memory batches and its prints are captured (see [`Simulation`]).
+    /// A simulation of the job with arguments `args` (positional arguments and the job's
+    /// named options, as for [`build`](Self::build)): its text sources read in-memory batches
+    /// and its prints are captured (see [`Simulation`]).
     pub fn simulate<S: AsRef<str>>(&self, args: impl IntoIterator<Item = S>) -> Simulation {
         Simulation::new(*self, args.into_iter().map(|s| s.as_ref().to_string()).collect())
     }
 
+    /// The values of the job's parameters from `args`: its positional arguments in order, and
+    /// its named options as `--name VALUE` or `--name=VALUE` anywhere (an absent option takes
+    /// its default); each value is checked with its type's `FromStr`.
     pub(super) fn args<S: AsRef<str>>(&self, args: impl IntoIterator<Item = S>) -> Result<Args, StreamingError> {
-        let values: Vec<String> = args.into_iter().map(|s| s.as_ref().to_string()).collect();
-        if values.len() != self.spec.params.len() {
-            let names: Vec<&str> = self.spec.params.iter().map(|p| p.name).collect();
-            return Err(StreamingError::InvalidConfig(format!(
-                "job {} takes {} argument(s) ({}), got {}",
-                self.spec.name,
+        let (name, params) = (self.spec.name, self.spec.params);
+        let invalid = StreamingError::InvalidConfig;
+        let mut positional = Vec::new();
+        let mut options: Vec<Option<String>> = vec![None; params.len()];
+        let mut given = args.into_iter().map(|s| s.as_ref().to_string());
+        while let Some(arg) = given.next() {
+            if arg == "--" {
+                positional.extend(given.by_ref());
+                break;
+            }
+            let Some(flag) = arg.strip_prefix("--") else {
+                positional.push(arg);
+                continue;
+            };
+            let (long, inline) = match flag.split_once('=') {
+                Some((long, value)) => (long, Some(value.to_string())),
+                None => (flag, None),
+            };
+            let Some(i) = params.iter().position(|p| p.long() == Some(long)) else {
+                let known: Vec<String> = params.iter().filter_map(|p| p.long()).map(|l| format!("--{l}")).collect();
+                return Err(invalid(format!("job {name} has no option --{long} (its options: {})", known.join(", "))));
+            };
+            let value =
+                inline.or_else(|| given.next()).ok_or_else(|| invalid(format!("option --{long} needs a value")))?;
+            options[i] = Some(value);
+        }
+        let names: Vec<&str> = params.iter().filter(|p| p.kind == ParamKind::Positional).map(|p| p.name).collect();
+        if positional.len() != names.len() {
+            return Err(invalid(format!(
+                "job {name} takes {} argument(s) ({}), got {}",
                 names.len(),
                 names.join(", "),
-                values.len()
+                positional.len()
             )));
         }
-        for (p, v) in self.spec.params.iter().zip(&values) {
-            (p.check)(v)
-                .map_err(|e| StreamingError::InvalidConfig(format!("invalid value {v:?} for {}: {e}", p.name)))?;
+        let mut positional = positional.into_iter();
+        let mut values = Vec::with_capacity(params.len());
+        for (p, option) in params.iter().zip(options) {
+            let (value, what) = match p.kind {
+                ParamKind::Positional => (positional.next().unwrap_or_default(), p.name.to_string()),
+                ParamKind::Option { long, default } => {
+                    let value = option
+                        .or_else(|| default.map(str::to_string))
+                        .ok_or_else(|| invalid(format!("job {name} needs option --{long}")))?;
+                    (value, format!("--{long}"))
+                }
+            };
+            (p.check)(&value).map_err(|e| invalid(format!("invalid value {value:?} for {what}: {e}")))?;
+            values.push(value);
         }
         Ok(Args { values })
     }
