@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
-cargo test --workspace --lib --bins --tests
+cargo test --workspace --lib --bins --tests --no-fail-fast
 cargo test --workspace --doc
 # The engine without Kafka, HDFS and the command line (an embedder's build) compiles, and its
 # unit tests pass.
