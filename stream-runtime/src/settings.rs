@@ -22,6 +22,7 @@ use clap::FromArgMatches as _;
 use crate::__private::JobSpec;
 #[cfg(feature = "cli")]
 use crate::context::{Driver, StreamingContext};
+#[cfg(feature = "cli")]
 use crate::error::StreamingError;
 #[cfg(feature = "cli")]
 use crate::job::{JobArgs, StreamJob};

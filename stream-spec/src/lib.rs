@@ -33,4 +33,4 @@ pub use ops::{from_spark_name, lookup, Kind, Operator, Partitioning, Receiver, R
 /// assert!(stream_spec::COMMON_OPTIONS.contains(&"batch"));
 /// ```
 pub const COMMON_OPTIONS: &[&str] =
-    &["batch", "threads", "master", "duration", "checkpoint", "explain", "help", "version"];
+    &["batch", "threads", "master", "duration", "checkpoint", "explain", "ui", "help", "version"];
