@@ -92,7 +92,7 @@ pub(crate) trait Input: Send + Sync {
     /// Why batch `t` of this input is incomplete, if it is (an offset range it may not skip,
     /// data it could not read): taken once, after the batch's outputs ran, and reported as the
     /// batch's [`StreamingError::InputFailed`].
-    fn failure(&self, _t: Time) -> Option<String> {
+    fn failure(&self, _t: Time) -> Option<Box<dyn std::error::Error + Send + Sync>> {
         None
     }
     /// Stops receiving. Called when the job is asked to stop, while the batch in progress may

@@ -67,6 +67,27 @@ pub enum StreamingError {
     /// The configuration is invalid (zero batch interval, zero threads, ...).
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// A setting was refused for a typed reason (an address that does not parse, a directory
+    /// that names no filesystem, a port the Streaming UI cannot listen on), kept as the
+    /// [`source`](std::error::Error::source).
+    #[error("invalid configuration: {what}: {source}")]
+    Refused {
+        /// What was refused, e.g. `text_file_stream` or `save_as_text_files`.
+        what: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A thread of the engine (workers, generator, processor, checkpoint writer) could not be
+    /// started.
+    #[error("cannot start the {what}: {source}")]
+    Spawn {
+        /// Which thread.
+        what: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// An input could not start.
     #[error("input {input} failed to start: {source}")]
     InputStart {
@@ -101,8 +122,10 @@ pub enum StreamingError {
         input: String,
         /// The batch time.
         time: Time,
-        /// What went wrong.
-        cause: String,
+        /// What went wrong (for Kafka a `KafkaError`, or `KafkaFailures` when
+        /// several partitions failed).
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The job cannot run with the settings in effect (`--batch`, `--checkpoint`).
     #[error(transparent)]
@@ -110,6 +133,16 @@ pub enum StreamingError {
     /// A validation error with free text (used by operators added by later stages).
     #[error("{0}")]
     Invalid(String),
+}
+
+impl StreamingError {
+    /// [`StreamingError::Refused`]: `what` refused because of `source`.
+    pub(crate) fn refused(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StreamingError {
+        StreamingError::Refused { what: what.into(), source: source.into() }
+    }
 }
 
 /// Why one batch of an output operation (or of a stateful operation feeding outputs) failed:

@@ -41,7 +41,7 @@ impl Executor {
             .num_threads(env.parallelism.max(1))
             .thread_name(|i| format!("sluice-worker-{i}"))
             .build()
-            .map_err(|e| StreamingError::InvalidConfig(format!("cannot start worker threads: {e}")))?;
+            .map_err(|e| StreamingError::refused("cannot start the worker threads", e))?;
         Ok(Executor { graph, env, pool: Arc::new(pool) })
     }
 

@@ -81,7 +81,9 @@ pub use settings::{Explained, SettingsError};
 pub use show::Show;
 pub use sources::{BatchQueue, FileStreamOptions, SocketOptions};
 #[cfg(feature = "kafka")]
-pub use sources::{KafkaClient, KafkaError, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets};
+pub use sources::{
+    KafkaClient, KafkaError, KafkaFailures, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets,
+};
 pub use state::{Snapshot, State, StateError, StateSpec, StateStream};
 pub use str::{Split, SplitWhitespace, Str};
 pub use stream::DStream;

@@ -126,7 +126,7 @@ impl RunningContext {
             std::thread::Builder::new()
                 .name("sluice-generator".into())
                 .spawn(move || generate(&executor, &shared, clock.as_ref(), cp.as_deref(), start, batch, tx))
-                .map_err(|e| StreamingError::InvalidConfig(format!("cannot spawn the generator: {e}")))?
+                .map_err(|source| StreamingError::Spawn { what: "generator", source })?
         };
         let processor = {
             let (executor, shared, clock) = (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock));
@@ -203,7 +203,7 @@ impl RunningContext {
                     shared.state.lock().terminated = true;
                     shared.changed.notify_all();
                 })
-                .map_err(|e| StreamingError::InvalidConfig(format!("cannot spawn the processor: {e}")))?
+                .map_err(|source| StreamingError::Spawn { what: "processor", source })?
         };
         tracing::info!(name = %conf.name, start = %start, "streaming job started");
         Ok(RunningContext {

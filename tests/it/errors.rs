@@ -121,7 +121,9 @@ fn an_output_that_cannot_write_keeps_the_filesystem_error() {
 fn an_output_location_of_an_unknown_filesystem_is_refused_at_start_with_its_cause() {
     let errors = Harness::new(1).run(vec![vec![1]], |s| s.save_as_text_files("s3://bucket/out", "txt"));
     let [err] = &errors[..] else { panic!("{errors:?}") };
-    assert!(matches!(err, StreamingError::InvalidConfig(_)), "{err:?}");
+    assert!(matches!(err, StreamingError::Refused { .. }), "{err:?}");
+    let cause = std::error::Error::source(err).and_then(|c| c.downcast_ref::<std::sync::Arc<FsError>>());
+    assert!(matches!(cause.map(|c| &**c), Some(FsError::Unsupported(_))), "{err:?}");
     assert_eq!(
         err.to_string(),
         "invalid configuration: save_as_text_files: invalid directory \"s3://bucket/out\": unsupported filesystem (use a local path, file:// or hdfs://host:port/path)"

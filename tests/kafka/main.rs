@@ -22,7 +22,8 @@ use jobs::kafka_wordcount::LocalBroker;
 use sluice_tests::wait_until;
 use stream_runtime::prelude::*;
 use stream_runtime::{
-    KafkaClient, KafkaOptions, KafkaRecord, ManualClock, OffsetReset, RunningContext, StartingOffsets, StreamingError,
+    KafkaClient, KafkaError, KafkaOptions, KafkaRecord, ManualClock, OffsetReset, RunningContext, StartingOffsets,
+    StreamingError,
 };
 
 const BATCH_MS: i64 = 1000;
@@ -341,7 +342,8 @@ fn offsets_out_of_range_follow_the_policy() {
     let err = fail.failure().expect("the batch fails");
     assert!(
         matches!(&err, StreamingError::InputFailed { cause, .. }
-            if cause == "offset 100 of range-0 is out of range: the log holds offsets [0, 10)"),
+            if matches!(cause.downcast_ref::<KafkaError>(), Some(KafkaError::OffsetOutOfRange { offset: 100, .. }))
+                && cause.to_string() == "offset 100 of range-0 is out of range: the log holds offsets [0, 10)"),
         "{err}"
     );
     let errors = fail.errors();

@@ -63,11 +63,10 @@ impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
     /// ```
     pub fn save_as_text_files(self, prefix: &str, suffix: &str) {
         let name = format!("save_as_text_files({prefix})");
-        let target = fs::resolve(prefix);
+        let target = fs::resolve(prefix).map_err(Arc::new);
         if let Err(e) = &target {
-            self.context().record_error(crate::StreamingError::InvalidConfig(format!("save_as_text_files: {e}")));
+            self.context().record_error(crate::StreamingError::refused("save_as_text_files", Arc::clone(e)));
         }
-        let target = target.map_err(Arc::new);
         let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
         self.output(name, move |batch, t| {
             let (fs, path): &(Arc<dyn FileSystem>, String) = target

@@ -72,7 +72,7 @@ impl std::fmt::Debug for FileStreamOptions {
 
 struct FileSource {
     url: String,
-    target: Result<(Arc<dyn FileSystem>, String), FsError>,
+    target: Result<(Arc<dyn FileSystem>, String), Arc<FsError>>,
     /// The same filesystem when it is HDFS, read in ranged splits.
     hdfs: Option<Arc<HdfsFs>>,
     options: FileStreamOptions,
@@ -497,9 +497,9 @@ impl StreamingContext {
         let b = batch.as_millis().max(1);
         let remember_batches = (options.min_remember.as_millis().max(1) + b - 1) / b;
         let initial_threshold = if options.new_files_only { self.clock.now() } else { Time::from_millis(0) };
-        let target = fs::resolve(dir);
+        let target = fs::resolve(dir).map_err(Arc::new);
         if let Err(e) = &target {
-            self.record_error(StreamingError::InvalidConfig(format!("text_file_stream: {e}")));
+            self.record_error(StreamingError::refused("text_file_stream", Arc::clone(e)));
         }
         let source = FileSource::new(
             dir,
@@ -516,7 +516,7 @@ impl StreamingContext {
 impl FileSource {
     fn new(
         url: &str,
-        target: Result<(Arc<dyn FileSystem>, String), FsError>,
+        target: Result<(Arc<dyn FileSystem>, String), Arc<FsError>>,
         options: FileStreamOptions,
         initial_threshold: Time,
         remember: Duration,

@@ -16,7 +16,9 @@ use parking_lot::Mutex;
 
 pub use file::FileStreamOptions;
 #[cfg(feature = "kafka")]
-pub use kafka::{KafkaClient, KafkaError, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets};
+pub use kafka::{
+    KafkaClient, KafkaError, KafkaFailures, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets,
+};
 pub use queue::BatchQueue;
 pub use socket::SocketOptions;
 

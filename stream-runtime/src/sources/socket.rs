@@ -336,7 +336,7 @@ impl StreamingContext {
     pub fn socket_text_stream_with(&self, host: &str, port: u16, options: SocketOptions) -> DStream<'_, Str> {
         let max_rate = self.conf.receiver_max_rate.map_or(f64::INFINITY, |r| r as f64);
         let addr = crate::args::HostPort::new(host, port).map(|a| a.to_string()).unwrap_or_else(|e| {
-            self.record_error(StreamingError::InvalidConfig(format!("socket_text_stream: {e}")));
+            self.record_error(StreamingError::refused("socket_text_stream", e));
             format!("{host}:{port}")
         });
         let shared = Shared {

@@ -200,10 +200,10 @@ impl Ui {
                 return Ok(None);
             }
             Err(e) => {
-                return Err(StreamingError::InvalidConfig(format!(
-                    "the Streaming UI cannot listen on {}: {e} (use --ui ADDR or --ui off)",
-                    ui.addr
-                )))
+                return Err(StreamingError::refused(
+                    format!("the Streaming UI cannot listen on {} (use --ui ADDR or --ui off)", ui.addr),
+                    e,
+                ))
             }
         };
         let handler = {
@@ -211,7 +211,7 @@ impl Ui {
             move |path: &str| api::route(&monitor, path)
         };
         let server = http::Server::start(listener, handler)
-            .map_err(|e| StreamingError::InvalidConfig(format!("cannot start the Streaming UI: {e}")))?;
+            .map_err(|source| StreamingError::Spawn { what: "Streaming UI", source })?;
         eprintln!("Streaming UI at http://{}", server.addr());
         Ok(Some(Ui { monitor, server }))
     }

@@ -59,6 +59,65 @@ pub enum KafkaError {
     /// The client's I/O runtime could not start or dropped the request.
     #[error("Kafka I/O runtime: {0}")]
     Runtime(String),
+    /// The job stopped while the brokers could not be reached, before a planned range was
+    /// read whole.
+    #[error("stopped before offsets [{from}, {until}) of {topic}-{partition} could be read: {source}")]
+    Unread {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The first offset not read.
+        from: i64,
+        /// The end of the planned range.
+        until: i64,
+        /// Why it could not be read.
+        #[source]
+        source: Box<KafkaError>,
+    },
+    /// Reading a planned range failed.
+    #[error("cannot read {topic}-{partition} at offset {offset}: {source}")]
+    Read {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The offset asked for.
+        offset: i64,
+        /// The failure.
+        #[source]
+        source: Box<KafkaError>,
+    },
+}
+
+/// Why one batch of a Kafka stream is incomplete when more than one range failed: the
+/// `cause` of its `StreamingError::InputFailed`, showing each failure, separated by `; `.
+///
+/// ```
+/// use stream_runtime::{KafkaError, KafkaFailures};
+/// let f = KafkaFailures(vec![KafkaError::TopicMissing { topic: "a".into() }, KafkaError::TopicMissing { topic: "b".into() }]);
+/// assert_eq!(f.to_string(), "topic a does not exist; topic b does not exist");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaFailures(pub Vec<KafkaError>);
+
+impl std::fmt::Display for KafkaFailures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for KafkaFailures {
+    /// The first failure.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.first().map(|e| e as _)
+    }
 }
 
 impl KafkaError {

@@ -18,7 +18,7 @@ mod record;
 mod source;
 
 pub use client::KafkaClient;
-pub use errors::KafkaError;
+pub use errors::{KafkaError, KafkaFailures};
 pub use options::{KafkaOptions, OffsetReset, StartingOffsets};
 pub use record::{KafkaRecord, OffsetRange};
 
@@ -119,7 +119,7 @@ impl StreamingContext {
         let client = match client {
             Ok(c) => Some(c),
             Err(e) => {
-                self.record_error(StreamingError::InvalidConfig(format!("{name}: {e}")));
+                self.record_error(StreamingError::refused(name.clone(), e));
                 None
             }
         };

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use rayon::prelude::*;
 
 use super::client::KafkaClient;
-use super::errors::KafkaError;
+use super::errors::{KafkaError, KafkaFailures};
 use super::options::{KafkaOptions, OffsetReset, StartingOffsets};
 use super::record::{KafkaRecord, OffsetRange};
 use crate::batch::Batch;
@@ -61,7 +61,7 @@ pub(crate) struct Direct {
     position: Mutex<Position>,
     allocated: Allocated<Vec<OffsetRange>>,
     /// Why batches failed, by batch time (the [`OffsetReset::Fail`] policy, unreadable data).
-    failures: Mutex<BTreeMap<Time, Vec<String>>>,
+    failures: Mutex<BTreeMap<Time, Vec<KafkaError>>>,
     /// Partitions reported failing, so the error is logged once.
     failing: Mutex<BTreeSet<(String, i32)>>,
     read_down: AtomicBool,
@@ -98,7 +98,7 @@ impl Direct {
         }
     }
 
-    fn fail(&self, t: Time, key: Option<(String, i32)>, cause: String) {
+    fn fail(&self, t: Time, key: Option<(String, i32)>, cause: KafkaError) {
         let first = key.is_none_or(|k| self.failing.lock().insert(k));
         if first {
             tracing::error!(source = %self.name, time = %t, "{cause}; the batch fails");
@@ -278,7 +278,7 @@ impl Direct {
         let deleted = offset < earliest;
         match self.options.on_out_of_range {
             OffsetReset::Fail => {
-                self.fail(t, Some((topic.clone(), *partition)), e.to_string());
+                self.fail(t, Some((topic.clone(), *partition)), e.clone());
                 None
             }
             OffsetReset::Earliest if deleted => {
@@ -323,14 +323,14 @@ impl Direct {
                 Err(e) if e.is_unreachable() => {
                     self.counters.errors.add(1);
                     if self.stopped.load(Ordering::SeqCst) {
-                        self.fail(
-                            t,
-                            None,
-                            format!(
-                                "stopped before offsets [{offset}, {}) of {}-{} could be read: {e}",
-                                range.until, range.topic, range.partition
-                            ),
-                        );
+                        let unread = KafkaError::Unread {
+                            topic: range.topic.clone(),
+                            partition: range.partition,
+                            from: offset,
+                            until: range.until,
+                            source: Box::new(e),
+                        };
+                        self.fail(t, None, unread);
                         break;
                     }
                     if !self.read_down.swap(true, Ordering::SeqCst) {
@@ -348,7 +348,12 @@ impl Direct {
                     self.fail(
                         t,
                         None,
-                        format!("cannot read {}-{} at offset {offset}: {e}", range.topic, range.partition),
+                        KafkaError::Read {
+                            topic: range.topic.clone(),
+                            partition: range.partition,
+                            offset,
+                            source: Box::new(e),
+                        },
                     );
                     break;
                 }
@@ -480,12 +485,17 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
         }
     }
 
-    fn failure(&self, t: Time) -> Option<String> {
+    fn failure(&self, t: Time) -> Option<Box<dyn std::error::Error + Send + Sync>> {
         let mut failures = self.direct.failures.lock();
         let mut later = failures.split_off(&t);
         let mine = later.remove(&t);
         *failures = later;
-        mine.map(|causes| causes.join("; "))
+        mine.map(|mut causes| -> Box<dyn std::error::Error + Send + Sync> {
+            match causes.len() {
+                1 => Box::new(causes.remove(0)),
+                _ => Box::new(KafkaFailures(causes)),
+            }
+        })
     }
 
     fn stats(&self) -> SourceStats {
