@@ -261,18 +261,16 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn recording_a_batch_costs_well_under_a_microsecond() {
+    fn every_recorded_batch_is_counted_past_the_ring() {
         let m = monitor(&["a", "b"]);
         let batch = crate::ui::ring::tests::info(1000, &[3, 4]);
-        let n = 100_000;
-        let began = std::time::Instant::now();
+        let n: u32 = 5_000;
         for _ in 0..n {
             m.batch_completed(&batch, 0);
         }
-        let per_batch = began.elapsed() / n;
-        eprintln!("recording a batch: {per_batch:?}");
-        // Generous for a shared, unoptimized test build; the release figure is in the book.
-        assert!(per_batch < std::time::Duration::from_micros(20), "{per_batch:?}");
-        assert_eq!(m.ring.lock().completed, u64::from(n));
+        let ring = m.ring.lock();
+        assert_eq!(ring.completed, u64::from(n));
+        assert_eq!(ring.records, u64::from(n) * 7);
+        assert!(ring.iter().len() < n as usize, "the ring keeps a bounded number of batches");
     }
 }
