@@ -4,7 +4,7 @@
 //! module only re-exports them.
 
 pub use crate::job::simulation::{print, text_source};
-pub use crate::job::spec::{check, ArgError, Args, Build, JobSpec, Param, ParamKind};
+pub use crate::job::spec::{check, ArgError, Args, Build, InvalidValue, JobSpec, Param, ParamKind};
 #[cfg(feature = "cli")]
 pub use crate::settings::{explain_text, Effective};
 pub use crate::settings::{BatchWindow, Requirements};

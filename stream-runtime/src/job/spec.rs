@@ -40,7 +40,7 @@ pub struct Param {
     /// Its type, as written.
     pub ty: &'static str,
     /// Whether a command-line value parses as the type ([`check`]).
-    pub check: fn(&str) -> Result<(), String>,
+    pub check: fn(&str) -> Result<(), InvalidValue>,
     /// How the command line gives it.
     pub kind: ParamKind,
 }
@@ -69,13 +69,19 @@ impl Param {
     }
 }
 
-/// Whether `s` parses as a `T` (the parse error's text if not).
-pub fn check<T: FromStr>(s: &str) -> Result<(), String>
+/// Whether `s` parses as a `T`: if not, the type's parse error as [`InvalidValue`].
+pub fn check<T: FromStr>(s: &str) -> Result<(), InvalidValue>
 where
     T::Err: Display,
 {
-    s.parse::<T>().map(drop).map_err(|e| e.to_string())
+    s.parse::<T>().map(drop).map_err(|e| InvalidValue(e.to_string()))
 }
+
+/// A command-line value that does not parse as its parameter's type, with the text of the
+/// type's `FromStr` error (which need not implement `Error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
 
 /// The values of a job's parameters, one per [`Param`] in order (an absent option's is its
 /// default).

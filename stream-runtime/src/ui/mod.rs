@@ -113,18 +113,27 @@ impl UiOption {
     }
 }
 
+/// A `--ui` value that is neither `off`, a port nor an address.
+///
+/// ```
+/// use stream_runtime::ui::UiOption;
+/// assert!("off".parse::<UiOption>().is_ok());
+/// assert_eq!("nowhere".parse::<UiOption>().unwrap_err().0, "nowhere");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected `off`, a port or an address such as 127.0.0.1:4040, got {0:?}")]
+pub struct UiOptionError(pub String);
+
 impl std::str::FromStr for UiOption {
-    type Err = String;
-    fn from_str(s: &str) -> Result<UiOption, String> {
+    type Err = UiOptionError;
+    fn from_str(s: &str) -> Result<UiOption, UiOptionError> {
         if s == "off" {
             return Ok(UiOption::Off);
         }
         if let Ok(port) = s.parse::<u16>() {
             return Ok(UiOption::At(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)));
         }
-        s.parse::<SocketAddr>()
-            .map(UiOption::At)
-            .map_err(|_| format!("expected `off`, a port or an address such as 127.0.0.1:4040, got {s:?}"))
+        s.parse::<SocketAddr>().map(UiOption::At).map_err(|_| UiOptionError(s.to_string()))
     }
 }
 
