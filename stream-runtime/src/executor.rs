@@ -136,7 +136,7 @@ impl Stepped {
     pub(crate) fn new(ssc: StreamingContext) -> Result<Stepped, StreamingError> {
         ssc.validate(Driver::Stepped)?;
         let zero = Time::from_millis(0);
-        let env = Env { zero, batch: ssc.conf.batch, parallelism: ssc.conf.threads.max(1) };
+        let env = Env { zero, batch: ssc.conf.batch, parallelism: ssc.conf.threads.max(1), peers: None };
         let executor = Executor::new(ssc.graph.into_inner(), env)?;
         Ok(Stepped { executor, time: zero })
     }

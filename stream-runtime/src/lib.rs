@@ -39,6 +39,7 @@ mod batch;
 pub mod chain;
 pub mod checkpoint;
 mod clock;
+pub mod cluster;
 mod context;
 mod data;
 mod error;

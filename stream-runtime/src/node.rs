@@ -11,7 +11,7 @@ use crate::error::BatchError;
 use crate::time::{Duration, Time};
 
 /// What a node needs to know about the running job when it computes a batch.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Env {
     /// The time before the first batch (Spark's `zeroTime`).
     pub zero: Time,
@@ -20,6 +20,9 @@ pub struct Env {
     /// Default number of partitions for shuffles (the thread count, as Spark's
     /// `defaultParallelism`).
     pub parallelism: usize,
+    /// The other processes when the job runs as a cluster ([`crate::cluster`]); `None` in one
+    /// process.
+    pub peers: Option<std::sync::Arc<dyn crate::cluster::Peers>>,
 }
 
 impl Env {

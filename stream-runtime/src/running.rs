@@ -74,7 +74,8 @@ impl RunningContext {
         let batch = conf.batch;
         let now = clock.now().floor(batch);
         let zero = recovery.as_ref().map_or(now, |r| r.meta.zero);
-        let executor = Arc::new(Executor::new(graph, Env { zero, batch, parallelism: conf.threads.max(1) })?);
+        let executor =
+            Arc::new(Executor::new(graph, Env { zero, batch, parallelism: conf.threads.max(1), peers: None })?);
         let graph = executor.graph();
         // The Streaming page binds its port before anything starts, so a taken port stops the
         // job before it reads anything.

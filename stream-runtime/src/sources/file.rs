@@ -603,7 +603,7 @@ mod tests {
         let options = FileStreamOptions { new_files_only: false, ..FileStreamOptions::default() };
         let source =
             FileSource::new("flaky", Ok(target), options, Time::from_millis(0), Duration::seconds(60), 1 << 20);
-        let env = Env { zero: Time::from_millis(0), batch: Duration::seconds(1), parallelism: 2 };
+        let env = Env { zero: Time::from_millis(0), batch: Duration::seconds(1), parallelism: 2, peers: None };
         let now = LocalFs.status(&path("a.txt")).unwrap().unwrap().modified;
         let batch = |i: i64| {
             let t = now + Duration::seconds(i);

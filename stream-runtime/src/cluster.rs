@@ -1,0 +1,84 @@
+//! The engine's view of a cluster: which process this is, and an all-to-all exchange of bytes
+//! with the other processes of the same job ([`Peers`]).
+//!
+//! Every process of a cluster builds the same graph and runs the same batches (SPMD). Keyed
+//! operations combine on the map side, then send the combiners of the reduce partitions other
+//! processes own through [`Peers::exchange`], tagged with the batch and the operation, and merge
+//! what they receive; outputs that need the whole batch gather at process 0. A single process
+//! has no `Peers` ([`Env::peers`](crate::Env) is `None`) and never serializes anything.
+//!
+//! ```
+//! use stream_runtime::cluster::{Peers, Tag};
+//! use stream_runtime::Time;
+//!
+//! let tag = Tag { time: Time::from_millis(2_000), op: 3, round: 0 };
+//! assert_eq!(tag.to_string(), "batch 2000 ms, operation 3, round 0");
+//! ```
+
+use std::fmt;
+
+use crate::time::Time;
+
+/// Identifies one exchange: every process makes the same exchanges, each once, in the batch
+/// at `time`. Exchanges with different tags may run concurrently and in any order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Tag {
+    /// The batch being run (not the time a window operation reads from).
+    pub time: Time,
+    /// The operation: a number given in graph order when the job is built, the same in every
+    /// process.
+    pub op: u32,
+    /// Which exchange of that operation in that batch (an operation that exchanges several
+    /// times per batch counts them).
+    pub round: u32,
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "batch {} ms, operation {}, round {}", self.time.as_millis(), self.op, self.round)
+    }
+}
+
+/// Why an exchange with the other processes failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeerError {
+    /// A process of the cluster is gone (the cluster stops: it is fail-stop).
+    #[error("process {process} of {processes} is gone")]
+    Gone {
+        /// Its index.
+        process: usize,
+        /// Processes in the cluster.
+        processes: usize,
+    },
+    /// The job is stopping; the exchange was abandoned.
+    #[error("the job is stopping")]
+    Stopping,
+    /// A process sent bytes this one cannot decode (a bug, or a peer of another build).
+    #[error("cannot decode what process {process} sent for {tag}: {reason}")]
+    Decode {
+        /// The sender.
+        process: usize,
+        /// The exchange.
+        tag: Tag,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// The other processes of a cluster, as the engine sees them.
+///
+/// Implemented over timely-dataflow by the `cluster` feature; [`MemoryPeers`](crate::cluster::MemoryPeers)
+/// (when it exists) connects several executors inside one process for tests.
+pub trait Peers: Send + Sync + fmt::Debug {
+    /// This process's index, `0..processes()`. Process 0 is the driver.
+    fn process(&self) -> usize;
+
+    /// How many processes run the job.
+    fn processes(&self) -> usize;
+
+    /// Sends `out[q]` to process `q` for every `q` (`out.len() == processes()`; the entry for
+    /// this process is handed back without crossing anything) and returns what every process
+    /// sent to this one for the same `tag`, in process order. Blocks until all have arrived.
+    fn exchange(&self, tag: Tag, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, PeerError>;
+}
