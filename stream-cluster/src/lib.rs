@@ -25,6 +25,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod exchange;
 pub mod failstop;
 pub mod handshake;
 pub mod hash;
@@ -33,6 +34,7 @@ pub mod net;
 pub mod run;
 
 pub use config::{ClusterArgs, ConfigError, Host, Mode, Topology};
+pub use exchange::{ExchangeError, Exchanger, Tag};
 pub use handshake::{HandshakeError, Hello, JobIdentity};
 pub use hash::{key_group, plan_fingerprint, StableHasher, KEY_GROUPS};
 pub use launch::{launch_local_cluster, LaunchError};

@@ -1,0 +1,388 @@
+//! [`Exchanger`]: the engine's all-to-all exchange of bytes between the processes of a cluster,
+//! carried by timely-dataflow.
+//!
+//! One timely worker per process runs a small dataflow: an input of messages
+//! `(to, tag, from, bytes)`, timely's `Exchange` by destination, and a sink that files each
+//! message in a mailbox under its tag; a probe after the sink tracks which batches are complete
+//! everywhere. The engine's threads never touch timely: they hand requests to the worker
+//! thread through a channel, wake it, and wait on the mailbox.
+//!
+//! - [`Exchanger::exchange`]: send one buffer to every process under a tag, wait until every
+//!   process's buffer for that tag has arrived. Exchanges of different tags may overlap.
+//! - [`Exchanger::complete`]: the batch at `time` is done here; waits until it is done on every
+//!   process (timely's progress tracking: the probe passes `time`). At most one batch is in
+//!   flight, the flow control timely's unbounded queues lack.
+//! - [`Exchanger::shutdown`]: every process closes its input; timely ends cleanly.
+//!
+//! A peer that goes away ends the process (fail-stop, see [`crate::failstop`]).
+//!
+//! ```
+//! use stream_cluster::exchange::{Exchanger, Tag};
+//!
+//! // One process: exchanges hand the buffer back; no networking at all.
+//! let exchanger = Exchanger::start(None, 0).unwrap();
+//! let tag = Tag { time: 1_000, op: 1, round: 0 };
+//! assert_eq!(exchanger.exchange(tag, vec![b"mine".to_vec()]).unwrap(), vec![b"mine".to_vec()]);
+//! exchanger.complete().unwrap();
+//! exchanger.shutdown();
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::Thread;
+use std::time::Duration;
+
+use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+use timely::communication::allocator::ProcessBuilder;
+use timely::communication::{AllocatorBuilder, Hooks, WorkerGuards};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange as ExchangePact;
+use timely::dataflow::operators::{Input, Operator, Probe};
+use timely::dataflow::{InputHandleVec, ProbeHandle};
+use timely::WorkerConfig;
+
+use crate::failstop::{install_panic_hook, Peer, PeerStream};
+use crate::net::Mesh;
+
+/// Identifies one exchange: the batch (in milliseconds), the operation and its round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Tag {
+    /// The batch time in milliseconds (or, for the driver's plans, the batch's sequence number).
+    pub time: i64,
+    /// The operation.
+    pub op: u32,
+    /// Which exchange of the operation in the batch.
+    pub round: u32,
+}
+
+/// Why an exchange could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExchangeError {
+    /// The exchanger was shut down (the job is stopping).
+    #[error("the cluster's exchange is shut down")]
+    Shutdown,
+    /// `out` did not hold one buffer per process.
+    #[error("an exchange needs one buffer per process ({processes}), got {got}")]
+    Arity {
+        /// Processes in the cluster.
+        processes: usize,
+        /// Buffers given.
+        got: usize,
+    },
+    /// timely could not start.
+    #[error("cannot start timely: {0}")]
+    Start(String),
+}
+
+/// A message between processes: destination, tag, sender, payload. Its timely time is
+/// `batch << ROUND_BITS | round`, `batch` counting [`Exchanger::complete`] calls: each exchange
+/// moves this process's input to the next round, which sends it (timely's exchange holds
+/// records until their time closes); `complete` moves it to the next batch.
+type Message = (u64, Tag, u64, Vec<u8>);
+
+/// Bits of a timely time that count the exchanges within a batch.
+const ROUND_BITS: u32 = 32;
+
+enum Request {
+    Send(Vec<Message>),
+    Complete(u64),
+    Shutdown,
+}
+
+#[derive(Default)]
+struct Mail {
+    /// Buffers received per tag, by sender.
+    received: HashMap<Tag, Vec<Option<Vec<u8>>>>,
+    /// Batches complete on every process: every batch index below it is done everywhere.
+    frontier: u64,
+    /// Batches this process has completed.
+    completed: u64,
+    closed: bool,
+}
+
+struct Mailbox {
+    mail: Mutex<Mail>,
+    changed: Condvar,
+}
+
+impl Mailbox {
+    fn lock(&self) -> MutexGuard<'_, Mail> {
+        self.mail.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The exchange service of one process (see the [module](self)).
+pub struct Exchanger {
+    process: usize,
+    processes: usize,
+    requests: Mutex<std::sync::mpsc::Sender<Request>>,
+    worker: Thread,
+    mailbox: Arc<Mailbox>,
+    guards: Mutex<Option<WorkerGuards<()>>>,
+}
+
+impl std::fmt::Debug for Exchanger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchanger").field("process", &self.process).field("processes", &self.processes).finish()
+    }
+}
+
+impl Exchanger {
+    /// Starts the timely worker of this process over `mesh` (`None`: one process alone, timely
+    /// on one thread without networking). `idle_spin_micros` is how long the worker polls before
+    /// it parks (0: park at once, which leaves the cores to the engine).
+    pub fn start(mesh: Option<Mesh>, idle_spin_micros: u64) -> Result<Exchanger, ExchangeError> {
+        let (process, processes, builders, comms): (
+            usize,
+            usize,
+            Vec<AllocatorBuilder>,
+            Box<dyn std::any::Any + Send>,
+        ) = match mesh {
+            Some(Mesh { topology, sockets }) => {
+                let me = topology.process;
+                let processes = topology.processes();
+                install_panic_hook(me, processes);
+                let sockets: Vec<Option<PeerStream>> = sockets
+                    .into_iter()
+                    .enumerate()
+                    .map(|(process, socket)| {
+                        let peer = Peer { process, processes, host: topology.hosts[process].clone() };
+                        socket.map(|socket| PeerStream::new(socket, peer))
+                    })
+                    .collect();
+                let hooks = Hooks::default();
+                let local = ProcessBuilder::new_typed_vector(1, hooks.refill.clone(), hooks.spill.clone());
+                let (builders, comms) = initialize_networking_from_sockets(local, sockets, me, 1, hooks)
+                    .map_err(|error| ExchangeError::Start(error.to_string()))?;
+                (me, processes, builders.into_iter().map(AllocatorBuilder::Tcp).collect(), Box::new(comms))
+            }
+            None => {
+                install_panic_hook(0, 1);
+                let hooks = Hooks::default();
+                let builders = ProcessBuilder::new_typed_vector(1, hooks.refill, hooks.spill);
+                (0, 1, builders.into_iter().map(AllocatorBuilder::Process).collect(), Box::new(()))
+            }
+        };
+        let mailbox = Arc::new(Mailbox { mail: Mutex::new(Mail::default()), changed: Condvar::new() });
+        let (tx, rx) = std::sync::mpsc::channel::<Request>();
+        let (thread_tx, thread_rx) = std::sync::mpsc::channel::<Thread>();
+        let rx = Mutex::new(Some(rx));
+        let sink = Arc::clone(&mailbox);
+        let config = WorkerConfig::default().idle_spin(Duration::from_micros(idle_spin_micros));
+        let guards = timely::execute::execute_from(builders, comms, config, move |worker| {
+            let Some(rx) = rx.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take() else {
+                return;
+            };
+            let _ = thread_tx.send(std::thread::current());
+            serve(worker, &rx, &sink);
+        })
+        .map_err(ExchangeError::Start)?;
+        let worker = thread_rx.recv().map_err(|_| ExchangeError::Start("the worker thread did not start".into()))?;
+        Ok(Exchanger {
+            process,
+            processes,
+            requests: Mutex::new(tx),
+            worker,
+            mailbox,
+            guards: Mutex::new(Some(guards)),
+        })
+    }
+
+    /// This process's index.
+    pub fn process(&self) -> usize {
+        self.process
+    }
+
+    /// Processes in the cluster.
+    pub fn processes(&self) -> usize {
+        self.processes
+    }
+
+    fn request(&self, request: Request) -> Result<(), ExchangeError> {
+        let sent = self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).send(request);
+        self.worker.unpark();
+        sent.map_err(|_| ExchangeError::Shutdown)
+    }
+
+    /// Sends `out[q]` to process `q` under `tag` and returns what every process sent here under
+    /// `tag`, in process order. Blocks until all of it has arrived.
+    pub fn exchange(&self, tag: Tag, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, ExchangeError> {
+        if out.len() != self.processes {
+            return Err(ExchangeError::Arity { processes: self.processes, got: out.len() });
+        }
+        let me = self.process as u64;
+        let messages: Vec<Message> =
+            out.into_iter().enumerate().map(|(to, bytes)| (to as u64, tag, me, bytes)).collect();
+        self.request(Request::Send(messages))?;
+        let mut mail = self.mailbox.lock();
+        loop {
+            if let Some(slots) = mail.received.get(&tag) {
+                if slots.iter().all(Option::is_some) {
+                    let slots = mail.received.remove(&tag).unwrap_or_default();
+                    return Ok(slots.into_iter().map(Option::unwrap_or_default).collect());
+                }
+            }
+            if mail.closed {
+                return Err(ExchangeError::Shutdown);
+            }
+            mail = self.mailbox.changed.wait(mail).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
+    /// Marks the batch in progress done here and waits until it is done on every process:
+    /// every message of it, everywhere, has been delivered. Every process calls it once per
+    /// batch.
+    pub fn complete(&self) -> Result<(), ExchangeError> {
+        let batch = {
+            let mut mail = self.mailbox.lock();
+            mail.completed += 1;
+            mail.completed - 1
+        };
+        self.request(Request::Complete(batch))?;
+        let mut mail = self.mailbox.lock();
+        while mail.frontier <= batch {
+            if mail.closed {
+                return Err(ExchangeError::Shutdown);
+            }
+            mail = self.mailbox.changed.wait(mail).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        Ok(())
+    }
+
+    /// Closes this process's input and waits for timely to end, which it does once every
+    /// process has shut down. Exchanges still waiting fail with [`ExchangeError::Shutdown`].
+    pub fn shutdown(&self) {
+        let _ = self.request(Request::Shutdown);
+        let guards = self.guards.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(guards) = guards {
+            // A worker panic has ended the process through the fail-stop hook already.
+            let _ = guards.join();
+        }
+        self.mailbox.lock().closed = true;
+        self.mailbox.changed.notify_all();
+    }
+}
+
+impl Drop for Exchanger {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The worker's loop: turns requests into input, steps timely, reports the frontier.
+fn serve(worker: &mut timely::worker::Worker, requests: &std::sync::mpsc::Receiver<Request>, mailbox: &Arc<Mailbox>) {
+    let processes = worker.peers();
+    let mut input = InputHandleVec::<u64, Message>::new();
+    let probe = ProbeHandle::<u64>::new();
+    let sink = Arc::clone(mailbox);
+    worker.dataflow::<u64, _, _>(|scope| {
+        let route = ExchangePact::new(|(to, ..): &Message| *to);
+        scope
+            .input_from(&mut input)
+            .unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(route, "Mailbox", move |_, _| {
+                move |input, _output| {
+                    input.for_each(|_, messages| {
+                        let mut mail = sink.lock();
+                        for (_, tag, from, bytes) in messages.drain(..) {
+                            let slots = mail.received.entry(tag).or_insert_with(|| vec![None; processes]);
+                            slots[from as usize] = Some(bytes);
+                        }
+                        drop(mail);
+                        sink.changed.notify_all();
+                    });
+                }
+            })
+            .probe_with(&probe);
+    });
+    let mut input = Some(input);
+    while input.is_some() || !probe.done() {
+        while let Some(open) = input.as_mut() {
+            match requests.try_recv() {
+                Ok(Request::Send(messages)) => {
+                    for message in messages {
+                        open.send(message);
+                    }
+                    // The exchange buffers what it is given until its epoch closes: move on
+                    // to the next round of the batch, which sends it.
+                    let next = *open.time() + 1;
+                    open.advance_to(next);
+                }
+                Ok(Request::Complete(batch)) => open.advance_to((batch + 1) << ROUND_BITS),
+                Ok(Request::Shutdown) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    input = None;
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+            }
+        }
+        worker.step_or_park(Some(Duration::from_millis(100)));
+        let frontier = probe.with_frontier(|f| f.first().map_or(u64::MAX, |time| time >> ROUND_BITS));
+        let mut mail = mailbox.lock();
+        if mail.frontier != frontier {
+            mail.frontier = frontier;
+            drop(mail);
+            mailbox.changed.notify_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Host, Topology};
+    use crate::handshake::JobIdentity;
+
+    /// Three exchangers over real loopback sockets, in threads of this process.
+    fn cluster(processes: usize) -> Vec<Exchanger> {
+        let ports = crate::launch::free_ports(processes).unwrap();
+        let hosts: Vec<Host> = ports.iter().map(|p| Host::parse(&format!("127.0.0.1:{p}")).unwrap()).collect();
+        let threads: Vec<_> = (0..processes)
+            .map(|process| {
+                let topology = Topology::new(process, hosts.clone()).unwrap();
+                std::thread::spawn(move || {
+                    let identity = JobIdentity::new("exchange-test", "plan");
+                    let mesh = crate::net::connect(&topology, &identity, Duration::from_secs(20)).unwrap();
+                    Exchanger::start(Some(mesh), 0).unwrap()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    }
+
+    #[test]
+    fn every_process_gets_what_every_process_sent_it_under_each_tag() {
+        let exchangers = Arc::new(cluster(3));
+        let threads: Vec<_> = (0..3)
+            .map(|me| {
+                let exchangers = Arc::clone(&exchangers);
+                std::thread::spawn(move || {
+                    let ex = &exchangers[me];
+                    let mut seen = Vec::new();
+                    for batch in 1..=5i64 {
+                        for op in [1u32, 2] {
+                            let out = (0..3).map(|to| format!("{me}->{to}@{batch}/{op}").into_bytes()).collect();
+                            let got = ex.exchange(Tag { time: batch, op, round: 0 }, out).unwrap();
+                            seen.push((batch, op, got));
+                        }
+                        ex.complete().unwrap();
+                    }
+                    seen
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        for (me, seen) in results.into_iter().enumerate() {
+            assert_eq!(seen.len(), 10);
+            for (batch, op, got) in seen {
+                let expected: Vec<Vec<u8>> =
+                    (0..3).map(|from| format!("{from}->{me}@{batch}/{op}").into_bytes()).collect();
+                assert_eq!(got, expected);
+            }
+        }
+        let exchangers = Arc::try_unwrap(exchangers).unwrap();
+        let stops: Vec<_> = exchangers.into_iter().map(|ex| std::thread::spawn(move || ex.shutdown())).collect();
+        for stop in stops {
+            stop.join().unwrap();
+        }
+    }
+}
