@@ -82,3 +82,29 @@ pub trait Peers: Send + Sync + fmt::Debug {
     /// sent to this one for the same `tag`, in process order. Blocks until all have arrived.
     fn exchange(&self, tag: Tag, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, PeerError>;
 }
+
+#[cfg(feature = "cluster")]
+#[path = "cluster_timely.rs"]
+pub(crate) mod timely;
+
+/// Which process reads each of `sizes.len()` input pieces, by size: the largest first, each to
+/// the process with the fewest bytes so far (the lowest index on a tie). Every process computes
+/// the same assignment from the same list.
+///
+/// ```
+/// let owners = stream_runtime::cluster::share_by_size(&[10, 70, 20, 30], 2);
+/// assert_eq!(owners, vec![1, 0, 1, 1]);
+/// ```
+pub fn share_by_size(sizes: &[u64], processes: usize) -> Vec<usize> {
+    let processes = processes.max(1);
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
+    let mut load = vec![0u64; processes];
+    let mut owners = vec![0; sizes.len()];
+    for i in order {
+        let least = (0..processes).min_by_key(|&p| (load[p], p)).unwrap_or(0);
+        load[least] += sizes[i].max(1);
+        owners[i] = least;
+    }
+    owners
+}

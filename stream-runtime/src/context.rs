@@ -46,6 +46,10 @@ pub struct Conf {
     /// `None` for none. Off for a bare context; job binaries turn it on (`--ui`).
     #[cfg(feature = "ui")]
     pub ui: Option<crate::ui::UiConf>,
+    /// This process's place in a cluster (feature `cluster`): every process of the hosts list
+    /// runs the same job, process 0 drives; `None`: one process.
+    #[cfg(feature = "cluster")]
+    pub cluster: Option<stream_cluster::Topology>,
 }
 
 impl Conf {
@@ -117,6 +121,13 @@ pub(crate) trait Input: Send + Sync {
     fn attach(&self, _store: &Arc<CheckpointStore>, _write_ahead_log: bool) {}
     /// Backpressure: the rate (records per second) this input should now take.
     fn update_rate(&self, _rate: f64) {}
+    /// In a cluster: whether every process reads its share of what the driver allocates (files,
+    /// Kafka partitions; given by [`reallocate`](Self::reallocate) of the driver's
+    /// [`allocation`](Self::allocation)), or the driver alone receives everything (receivers,
+    /// queues) and the other processes see empty batches.
+    fn read_by_every_process(&self) -> bool {
+        false
+    }
 }
 
 /// An output operation: runs once per batch at which its stream has a batch.
@@ -229,6 +240,8 @@ impl StreamingContext {
                 receiver_buffer: 1 << 20,
                 #[cfg(feature = "ui")]
                 ui: None,
+                #[cfg(feature = "cluster")]
+                cluster: None,
             },
             clock: Arc::new(SystemClock),
             graph: RefCell::new(Graph::default()),
@@ -316,6 +329,29 @@ impl StreamingContext {
     #[cfg(feature = "ui")]
     pub fn with_ui(mut self, ui: Option<crate::ui::UiConf>) -> Self {
         self.conf.ui = ui;
+        self
+    }
+
+    /// Runs the job as process `topology.process` of a cluster (feature `cluster`): at start
+    /// it connects to every other process of `topology.hosts`, which must run the same job
+    /// (same plan, threads and version; a mismatch is refused with both plans named).
+    /// Process 0 is the driver: it owns the clock, plans each batch and serves the Streaming
+    /// page; every process reads its share of the input and keeps the keys of its partitions.
+    ///
+    /// ```no_run
+    /// use stream_runtime::prelude::*;
+    /// let hosts = vec![
+    ///     stream_cluster::Host::parse("10.0.0.1:7000").unwrap(),
+    ///     stream_cluster::Host::parse("10.0.0.2:7000").unwrap(),
+    /// ];
+    /// let topology = stream_cluster::Topology::new(0, hosts).unwrap();
+    /// let ssc = StreamingContext::new(Duration::seconds(1)).with_cluster(Some(topology));
+    /// ssc.text_file_stream("hdfs://namenode:8020/in").count().print();
+    /// let running = ssc.start().unwrap();
+    /// ```
+    #[cfg(feature = "cluster")]
+    pub fn with_cluster(mut self, topology: Option<stream_cluster::Topology>) -> Self {
+        self.conf.cluster = topology;
         self
     }
 

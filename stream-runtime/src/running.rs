@@ -18,6 +18,21 @@ use crate::node::Env;
 use crate::rate::PidEstimator;
 use crate::time::{Duration, Time};
 
+#[cfg(feature = "cluster")]
+use crate::cluster::timely::{BatchPlan, TimelyPeers};
+
+/// Without the `cluster` feature there are never peers.
+#[cfg(not(feature = "cluster"))]
+#[derive(Debug)]
+enum TimelyPeers {}
+
+#[cfg(not(feature = "cluster"))]
+impl TimelyPeers {
+    fn is_driver(&self) -> bool {
+        match *self {}
+    }
+}
+
 type Listener = Box<dyn Fn(&BatchInfo) + Send + Sync>;
 
 /// How the job is being stopped.
@@ -51,6 +66,8 @@ struct Status {
 /// ```
 pub struct RunningContext {
     shared: Arc<Shared>,
+    /// The other processes, in a cluster.
+    peers: Option<Arc<TimelyPeers>>,
     executor: Arc<Executor>,
     threads: Vec<JoinHandle<()>>,
     zero: Time,
@@ -68,21 +85,45 @@ impl std::fmt::Debug for RunningContext {
 impl RunningContext {
     pub(crate) fn start(ctx: StreamingContext) -> Result<RunningContext, StreamingError> {
         let fingerprint = ctx.fingerprint();
+        #[cfg(feature = "cluster")]
+        let plan_text = ctx.explain();
         let StreamingContext { conf, clock, graph, recovery } = ctx;
         let mut graph = graph.into_inner();
         let listeners: Vec<Listener> = std::mem::take(&mut graph.listeners);
         let batch = conf.batch;
         let now = clock.now().floor(batch);
         let zero = recovery.as_ref().map_or(now, |r| r.meta.zero);
-        let executor =
-            Arc::new(Executor::new(graph, Env { zero, batch, parallelism: conf.threads.max(1), peers: None })?);
+        #[cfg(feature = "cluster")]
+        let peers = match &conf.cluster {
+            Some(topology) if topology.processes() > 1 => Some(TimelyPeers::connect(topology, &conf.name, &plan_text)?),
+            _ => None,
+        };
+        #[cfg(not(feature = "cluster"))]
+        let peers: Option<Arc<TimelyPeers>> = None;
+        // In a cluster, batch times are the driver's, and every process must continue from
+        // the same checkpoint.
+        let (zero, now) = match &peers {
+            Some(p) => agree(p, zero, now, recovery.as_ref().map(|r| r.meta.time))?,
+            None => (zero, now),
+        };
+        let is_driver = peers.as_ref().is_none_or(|p| p.is_driver());
+        let env = Env {
+            zero,
+            batch,
+            parallelism: conf.threads.max(1),
+            #[cfg(feature = "cluster")]
+            peers: peers.clone().map(|p| p as Arc<dyn crate::cluster::Peers>),
+            #[cfg(not(feature = "cluster"))]
+            peers: None,
+        };
+        let executor = Arc::new(Executor::new(graph, env)?);
         let graph = executor.graph();
         // The Streaming page binds its port before anything starts, so a taken port stops the
-        // job before it reads anything.
+        // job before it reads anything. In a cluster, the driver serves it.
         #[cfg(feature = "ui")]
         let ui = match &conf.ui {
-            Some(ui) => crate::ui::Ui::start(ui, &conf, graph)?,
-            None => None,
+            Some(ui) if is_driver => crate::ui::Ui::start(ui, &conf, graph)?,
+            _ => None,
         };
         let checkpoints = match &conf.checkpoint_dir {
             Some(dir) => {
@@ -112,7 +153,7 @@ impl RunningContext {
             ),
             _ => {}
         }
-        for input in &graph.inputs {
+        for input in graph.inputs.iter().filter(|i| is_driver || i.read_by_every_process()) {
             input.start(executor.env(), &clock)?;
         }
         let shared =
@@ -121,14 +162,20 @@ impl RunningContext {
         for (t, records) in replay {
             let _ = tx.send((t, Allocated { records, per_input: Vec::new() }));
         }
-        let generator = {
+        // The driver's clock makes the batches; the other processes of a cluster follow its plans.
+        let generator = if is_driver {
             let (executor, shared, clock, cp) =
                 (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock), checkpoints.clone());
-            std::thread::Builder::new()
+            let thread = std::thread::Builder::new()
                 .name("sluice-generator".into())
                 .spawn(move || generate(&executor, &shared, clock.as_ref(), cp.as_deref(), start, batch, tx))
-                .map_err(|source| StreamingError::Spawn { what: "generator", source })?
+                .map_err(|source| StreamingError::Spawn { what: "generator", source })?;
+            Some(thread)
+        } else {
+            drop(tx);
+            None
         };
+        let feed = Feed { rx, peers: peers.clone(), seq: FIRST_PLAN, graceful_stop: false };
         let processor = {
             let (executor, shared, clock) = (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock));
             #[cfg(feature = "ui")]
@@ -139,15 +186,13 @@ impl RunningContext {
                 // The loop runs on a worker of the pool, so parallel work needs no hand-off.
                 .spawn(move || {
                     let graph = executor.graph();
+                    let mut feed = feed;
                     executor.install(|| {
                         let mut last = None;
-                        for (t, allocated) in rx.iter() {
-                            if shared.stop.load(Ordering::SeqCst) == NOW {
-                                break;
-                            }
+                        while let Some((t, allocated)) = feed.next(graph, &shared) {
                             #[cfg(feature = "ui")]
                             if let Some(m) = &monitor {
-                                m.batch_started(rx.len());
+                                m.batch_started(feed.rx.len());
                             }
                             let began = std::time::Instant::now();
                             let delay = (clock.now() - t).to_std();
@@ -182,11 +227,12 @@ impl RunningContext {
                             }
                             #[cfg(feature = "ui")]
                             if let Some(m) = &monitor {
-                                m.batch_completed(&info, rx.len());
+                                m.batch_completed(&info, feed.rx.len());
                             }
                             for l in &listeners {
                                 l(&info);
                             }
+                            feed.complete();
                             let mut st = shared.state.lock();
                             st.batches += 1;
                             if st.first_error.is_none() {
@@ -195,8 +241,9 @@ impl RunningContext {
                             shared.changed.notify_all();
                         }
                         // A graceful stop ends with a checkpoint of everything processed.
+                        let graceful = feed.finish(shared.stop.load(Ordering::SeqCst) == GRACEFUL);
                         if let (Some(cp), Some(t)) = (&checkpoints, last) {
-                            if shared.stop.load(Ordering::SeqCst) == GRACEFUL {
+                            if graceful {
                                 cp.checkpoint_now(graph, t);
                             }
                         }
@@ -210,7 +257,8 @@ impl RunningContext {
         Ok(RunningContext {
             shared,
             executor,
-            threads: vec![generator, processor],
+            threads: generator.into_iter().chain([processor]).collect(),
+            peers,
             zero,
             #[cfg(feature = "ui")]
             ui,
@@ -290,6 +338,10 @@ impl RunningContext {
         // away) give up, so the threads can be joined.
         for input in &self.executor.graph().inputs {
             input.stop();
+        }
+        if let Some(p) = self.peers.as_ref().filter(|p| !p.is_driver()) {
+            // A process that follows the driver stops when the driver stops the cluster.
+            follow_stop(p, &self.threads);
         }
         for t in self.threads.drain(..) {
             let _ = t.join();
@@ -390,3 +442,152 @@ fn generate(
         t = t + batch;
     }
 }
+
+/// The sequence number of the driver's first plan (0 and 1 agree on the start).
+const FIRST_PLAN: u64 = 2;
+
+/// Where the processor's batches come from: the generator, and in a cluster the driver's plans.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+struct Feed {
+    rx: crossbeam_channel::Receiver<(Time, Allocated)>,
+    peers: Option<Arc<TimelyPeers>>,
+    seq: u64,
+    /// A follower received a graceful stop.
+    graceful_stop: bool,
+}
+
+#[cfg(not(feature = "cluster"))]
+impl Feed {
+    fn next(&mut self, _graph: &Graph, shared: &Shared) -> Option<(Time, Allocated)> {
+        let next = self.rx.recv().ok()?;
+        (shared.stop.load(Ordering::SeqCst) != NOW).then_some(next)
+    }
+
+    fn complete(&mut self) {}
+
+    fn finish(&mut self, graceful: bool) -> bool {
+        graceful
+    }
+}
+
+#[cfg(feature = "cluster")]
+impl Feed {
+    /// The next batch to run, `None` when the job stops. The driver takes it from its
+    /// generator and sends every process its plan; the others receive the plan and take the
+    /// driver's allocation of every input they read a share of.
+    fn next(&mut self, graph: &Graph, shared: &Shared) -> Option<(Time, Allocated)> {
+        let seq = self.seq;
+        self.seq += 1;
+        match &self.peers {
+            None => {
+                let next = self.rx.recv().ok()?;
+                (shared.stop.load(Ordering::SeqCst) != NOW).then_some(next)
+            }
+            Some(p) if p.is_driver() => {
+                let (t, allocated) = self.rx.recv().ok()?;
+                if shared.stop.load(Ordering::SeqCst) == NOW {
+                    return None;
+                }
+                let allocations = graph.inputs.iter().map(|i| i.allocation(t)).collect();
+                let plan = BatchPlan { time: t, stop: false, graceful: false, records: allocated.records, allocations };
+                p.from_driver(seq, Some(&plan)).ok()?;
+                Some((t, allocated))
+            }
+            Some(p) => {
+                let plan: BatchPlan = p.from_driver(seq, None).ok()?;
+                if plan.stop {
+                    self.graceful_stop = plan.graceful;
+                    return None;
+                }
+                for (input, allocation) in graph.inputs.iter().zip(&plan.allocations) {
+                    if let (true, Some(allocation)) = (input.read_by_every_process(), allocation) {
+                        if let Err(e) = input.reallocate(plan.time, allocation) {
+                            tracing::error!(input = %input.name(), "cannot take the driver's plan: {e}");
+                        }
+                    }
+                }
+                Some((plan.time, Allocated { records: plan.records, per_input: Vec::new() }))
+            }
+        }
+    }
+
+    /// The batch is done here: waits until it is done on every process.
+    fn complete(&mut self) {
+        if let Some(p) = &self.peers {
+            if let Err(e) = p.complete() {
+                tracing::warn!("the cluster stopped during a batch: {e}");
+            }
+        }
+    }
+
+    /// The job stops: the driver tells every process (`graceful`: they checkpoint first) and
+    /// everybody leaves the cluster. Returns whether to checkpoint.
+    fn finish(&mut self, graceful: bool) -> bool {
+        let Some(p) = &self.peers else { return graceful };
+        let graceful = if p.is_driver() {
+            let plan =
+                BatchPlan { time: Time::from_millis(0), stop: true, graceful, records: 0, allocations: Vec::new() };
+            let _ = p.from_driver(self.seq, Some(&plan));
+            graceful
+        } else {
+            self.graceful_stop
+        };
+        p.shutdown();
+        graceful
+    }
+}
+
+/// In a cluster: the driver's zero time and start, and the check that every process recovered
+/// the same checkpoint (or none).
+#[cfg(feature = "cluster")]
+fn agree(peers: &TimelyPeers, zero: Time, now: Time, recovered: Option<Time>) -> Result<(Time, Time), StreamingError> {
+    let refused = |e: crate::cluster::PeerError| StreamingError::refused("cannot agree with the other processes", e);
+    let (zero, now) = peers.from_driver(0, peers.is_driver().then_some(&(zero, now))).map_err(refused)?;
+    let recovered_everywhere = peers.from_all(1, &recovered).map_err(refused)?;
+    if recovered_everywhere.iter().any(|r| *r != recovered_everywhere[0]) {
+        let list: Vec<String> = recovered_everywhere
+            .iter()
+            .enumerate()
+            .map(|(q, r)| format!("process {q}: {}", r.map_or("none".to_string(), |t| t.to_string())))
+            .collect();
+        return Err(StreamingError::InvalidConfig(format!(
+            "the processes recovered different checkpoints ({}); restart all of them with the same checkpoint directory",
+            list.join(", ")
+        )));
+    }
+    Ok((zero, now))
+}
+
+#[cfg(not(feature = "cluster"))]
+fn agree(peers: &TimelyPeers, _: Time, _: Time, _: Option<Time>) -> Result<(Time, Time), StreamingError> {
+    match *peers {}
+}
+
+/// A process that follows the driver, asked to stop: waits for the driver to stop the cluster,
+/// at most [`FOLLOWER_STOP`], then ends the process with one line (the others stop too:
+/// fail-stop).
+#[cfg(feature = "cluster")]
+fn follow_stop(peers: &TimelyPeers, threads: &[JoinHandle<()>]) {
+    let deadline = std::time::Instant::now() + FOLLOWER_STOP;
+    while threads.iter().any(|t| !t.is_finished()) {
+        if std::time::Instant::now() >= deadline {
+            let line = format!(
+                "process {} was asked to stop but the driver (process 0) did not stop the job within {} s; {}",
+                crate::cluster::Peers::process(peers),
+                FOLLOWER_STOP.as_secs(),
+                stream_cluster::failstop::RESTART_ADVICE
+            );
+            stream_cluster::failstop::stop(&line, stream_cluster::failstop::exit_code::PEER_GONE);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[cfg(not(feature = "cluster"))]
+fn follow_stop(peers: &TimelyPeers, _: &[JoinHandle<()>]) {
+    match *peers {}
+}
+
+/// How long a process that follows the driver waits for it to stop the cluster.
+#[cfg(feature = "cluster")]
+const FOLLOWER_STOP: std::time::Duration = std::time::Duration::from_secs(20);

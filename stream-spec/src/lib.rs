@@ -32,5 +32,18 @@ pub use ops::{from_spark_name, lookup, Kind, Operator, Partitioning, Receiver, R
 /// ```
 /// assert!(stream_spec::COMMON_OPTIONS.contains(&"batch"));
 /// ```
-pub const COMMON_OPTIONS: &[&str] =
-    &["batch", "threads", "master", "duration", "checkpoint", "explain", "ui", "help", "version"];
+pub const COMMON_OPTIONS: &[&str] = &[
+    "batch",
+    "threads",
+    "master",
+    "duration",
+    "checkpoint",
+    "explain",
+    "ui",
+    "processes",
+    "process",
+    "hosts",
+    "local-cluster",
+    "help",
+    "version",
+];

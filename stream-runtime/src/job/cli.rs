@@ -56,6 +56,23 @@ pub struct JobArgs {
     #[cfg(feature = "ui")]
     #[arg(long, value_name = "ADDR")]
     pub ui: Option<crate::ui::UiOption>,
+    /// Cluster mode: how many processes run this job (with --process and --hosts).
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "N", help_heading = "Cluster")]
+    pub processes: Option<usize>,
+    /// Cluster mode: this process's index, 0 to N-1 (process 0 drives the job).
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "I", help_heading = "Cluster")]
+    pub process: Option<usize>,
+    /// Cluster mode: a file of `host:port` lines, one per process, in process order.
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "FILE", help_heading = "Cluster")]
+    pub hosts: Option<std::path::PathBuf>,
+    /// Start N processes of this job on this machine, wired together on loopback, their
+    /// output forwarded, stopped together.
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "N", help_heading = "Cluster")]
+    pub local_cluster: Option<usize>,
 }
 
 impl JobArgs {
@@ -93,7 +110,71 @@ impl JobArgs {
         }
         #[cfg(feature = "ui")]
         let ssc = ssc.with_ui(self.ui.map_or_else(|| Some(crate::ui::UiConf::default()), crate::ui::UiOption::conf));
+        #[cfg(feature = "cluster")]
+        let ssc = match self.cluster_mode()? {
+            stream_cluster::Mode::Member(topology) => ssc.with_cluster(Some(topology)),
+            _ => ssc,
+        };
         Ok(ssc)
+    }
+
+    /// The cluster flags, checked (hosts file read): one process, a local cluster to launch, or
+    /// this process's place in a cluster.
+    #[cfg(feature = "cluster")]
+    pub fn cluster_mode(&self) -> Result<stream_cluster::Mode, StreamingError> {
+        let flags = stream_cluster::ClusterArgs {
+            processes: self.processes,
+            process: self.process,
+            hosts_file: self.hosts.clone(),
+            local_cluster: self.local_cluster,
+        };
+        let mode = flags.validate().map_err(|e| StreamingError::refused("the cluster flags", e))?;
+        if let (stream_cluster::Mode::Member(topology), Some(dir)) = (&mode, &self.checkpoint) {
+            let machines: std::collections::BTreeSet<&str> = topology.hosts.iter().map(|h| h.host.as_str()).collect();
+            if !dir.starts_with("hdfs://") && machines.len() > 1 {
+                return Err(StreamingError::InvalidConfig(format!(
+                    "the checkpoint directory {dir} is local but the processes run on {} machines; \
+                     give shared storage (an hdfs:// URL)",
+                    machines.len()
+                )));
+            }
+        }
+        Ok(mode)
+    }
+
+    /// `--local-cluster N`: starts N processes of this program with the same arguments (`argv`,
+    /// the program name first), each given `--processes N --process I --hosts FILE`, forwards
+    /// their output, waits for all and returns the exit status (that of the first that failed).
+    /// `None` when this is not a local-cluster launch.
+    #[cfg(feature = "cluster")]
+    pub fn launch_local_cluster<I, T>(&self, argv: I) -> Option<ExitCode>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let processes = match self.cluster_mode() {
+            Ok(stream_cluster::Mode::LocalCluster { processes }) => processes,
+            Ok(_) => return None,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Some(ExitCode::FAILURE);
+            }
+        };
+        let args: Vec<String> = argv.into_iter().skip(1).map(|a| a.into().to_string_lossy().into_owned()).collect();
+        let rest = match stream_cluster::ClusterArgs::parse_from(args) {
+            Ok((_, rest)) => rest,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Some(ExitCode::from(2));
+            }
+        };
+        match stream_cluster::launch_local_cluster(processes, &rest) {
+            Ok(()) => Some(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Some(ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1)))
+            }
+        }
     }
 }
 
@@ -211,7 +292,8 @@ impl StreamJob {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let matches = match self.command().try_get_matches_from(argv) {
+        let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+        let matches = match self.command().try_get_matches_from(&argv) {
             Ok(m) => m,
             Err(e) => {
                 let _ = e.print();
@@ -227,6 +309,10 @@ impl StreamJob {
         };
         if job.explain {
             return crate::settings::explain(&self.spec, &job);
+        }
+        #[cfg(feature = "cluster")]
+        if let Some(status) = job.launch_local_cluster(&argv) {
+            return status;
         }
         let values =
             self.spec.params.iter().map(|p| matches.get_one::<String>(p.name).cloned().unwrap_or_default()).collect();

@@ -416,6 +416,10 @@ impl Input for FileSource {
         serde_json::to_value(self.allocated.get(t).unwrap_or_default()).ok()
     }
 
+    fn read_by_every_process(&self) -> bool {
+        true
+    }
+
     fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), RestoreError> {
         let pieces: Vec<Piece> = RestoreError::json("the batch log's file pieces", logged)?;
         self.recent.lock().extend(pieces.iter().map(|p| (p.file.path.clone(), t)));
@@ -460,7 +464,14 @@ impl Input for FileSource {
 
 impl Source<Str> for FileSource {
     fn take(&self, t: Time, env: &Env) -> Option<Batch<Str>> {
-        let pieces = self.allocated.take(t).unwrap_or_default();
+        let mut pieces = self.allocated.take(t).unwrap_or_default();
+        if let Some(peers) = &env.peers {
+            // Every process has the driver's list; each reads its share, by size.
+            let sizes: Vec<u64> = pieces.iter().map(|p| p.end - p.start).collect();
+            let owners = crate::cluster::share_by_size(&sizes, peers.processes());
+            let mut owner = owners.into_iter();
+            pieces.retain(|_| owner.next() == Some(peers.process()));
+        }
         let Ok((fs, _)) = &self.target else {
             return Some(Batch::empty());
         };

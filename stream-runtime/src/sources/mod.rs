@@ -40,6 +40,12 @@ struct SourceNode<S>(Arc<S>);
 
 impl<T: Data, S: Source<T> + 'static> Node<T> for SourceNode<S> {
     fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<T>>, BatchError> {
+        // In a cluster, what the driver alone receives is in the driver's batches only.
+        let received_elsewhere =
+            env.peers.as_ref().is_some_and(|p| p.process() != 0) && !self.0.read_by_every_process();
+        if received_elsewhere {
+            return Ok(Some(Batch::empty()));
+        }
         Ok(self.0.take(t, env))
     }
 }

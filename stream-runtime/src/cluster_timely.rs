@@ -1,0 +1,111 @@
+//! [`Peers`] over timely-dataflow (feature `cluster`): the [`Exchanger`] of `stream-cluster`,
+//! and the driver's plan of each batch.
+
+use std::sync::Arc;
+
+use stream_cluster::{Exchanger, JobIdentity, Topology};
+
+use super::{PeerError, Peers, Tag};
+use crate::error::StreamingError;
+use crate::time::Time;
+
+/// The operation number of the driver's messages (engine operations count from 0 up).
+const DRIVER_OP: u32 = u32::MAX;
+
+/// What the driver tells every process about the next batch.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct BatchPlan {
+    /// The batch's time; meaningless when `stop`.
+    pub(crate) time: Time,
+    /// The job is stopping: no batch.
+    pub(crate) stop: bool,
+    /// The stop is graceful: every process checkpoints what it processed.
+    pub(crate) graceful: bool,
+    /// Records the driver allocated, for the reports.
+    pub(crate) records: u64,
+    /// Per input, in registration order: what it allocated
+    /// ([`Input::allocation`](crate::context::Input::allocation)).
+    pub(crate) allocations: Vec<Option<serde_json::Value>>,
+}
+
+/// This process's place in the cluster and its exchange.
+#[derive(Debug)]
+pub(crate) struct TimelyPeers {
+    exchanger: Exchanger,
+}
+
+impl TimelyPeers {
+    /// Connects to every process of `topology` (same job `name`, same `plan`, same version)
+    /// and starts the exchange.
+    pub(crate) fn connect(topology: &Topology, name: &str, plan: &str) -> Result<Arc<TimelyPeers>, StreamingError> {
+        let identity = JobIdentity::new(name, plan);
+        let timeout = std::time::Duration::from_secs(30);
+        let mesh = stream_cluster::connect(topology, &identity, timeout)
+            .map_err(|e| StreamingError::refused("cannot join the cluster", e))?;
+        let exchanger =
+            Exchanger::start(Some(mesh), 0).map_err(|e| StreamingError::refused("cannot start the cluster", e))?;
+        Ok(Arc::new(TimelyPeers { exchanger }))
+    }
+
+    /// Whether this process is the driver.
+    pub(crate) fn is_driver(&self) -> bool {
+        self.exchanger.process() == 0
+    }
+
+    /// The driver's `value` at every process (the driver's own on the driver).
+    pub(crate) fn from_driver<T>(&self, seq: u64, value: Option<&T>) -> Result<T, PeerError>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let tag = Tag { time: Time::from_millis(seq as i64), op: DRIVER_OP, round: 0 };
+        let bytes = match value {
+            Some(v) => serde_json::to_vec(v).map_err(|e| decode(0, tag, e))?,
+            None => Vec::new(),
+        };
+        let out = (0..self.processes()).map(|_| bytes.clone()).collect();
+        let received = self.exchange(tag, out)?;
+        let first = received.into_iter().next().unwrap_or_default();
+        serde_json::from_slice(&first).map_err(|e| decode(0, tag, e))
+    }
+
+    /// Every process's `value`, in process order.
+    pub(crate) fn from_all<T>(&self, seq: u64, value: &T) -> Result<Vec<T>, PeerError>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let tag = Tag { time: Time::from_millis(seq as i64), op: DRIVER_OP - 1, round: 0 };
+        let bytes = serde_json::to_vec(value).map_err(|e| decode(self.process(), tag, e))?;
+        let out = (0..self.processes()).map(|_| bytes.clone()).collect();
+        let received = self.exchange(tag, out)?;
+        received.iter().enumerate().map(|(q, b)| serde_json::from_slice(b).map_err(|e| decode(q, tag, e))).collect()
+    }
+
+    /// The batch in progress is done here; waits until it is done everywhere.
+    pub(crate) fn complete(&self) -> Result<(), PeerError> {
+        self.exchanger.complete().map_err(|_| PeerError::Stopping)
+    }
+
+    /// Leaves the cluster once every process leaves it.
+    pub(crate) fn shutdown(&self) {
+        self.exchanger.shutdown();
+    }
+}
+
+fn decode(process: usize, tag: Tag, e: impl std::fmt::Display) -> PeerError {
+    PeerError::Decode { process, tag, reason: e.to_string() }
+}
+
+impl Peers for TimelyPeers {
+    fn process(&self) -> usize {
+        self.exchanger.process()
+    }
+
+    fn processes(&self) -> usize {
+        self.exchanger.processes()
+    }
+
+    fn exchange(&self, tag: Tag, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, PeerError> {
+        let wire = stream_cluster::Tag { time: tag.time.as_millis(), op: tag.op, round: tag.round };
+        self.exchanger.exchange(wire, out).map_err(|_| PeerError::Stopping)
+    }
+}
