@@ -75,6 +75,19 @@ pub enum ExchangeError {
     Start(String),
 }
 
+/// How long an exchange waits for a peer before the cluster stops: `SLUICE_PEER_TIMEOUT_MS`
+/// milliseconds, 60 s by default (Spark's `spark.network.timeout` is 120 s). A batch that
+/// takes longer than this on one process stops the cluster too, so keep it above the longest
+/// batch.
+///
+/// ```
+/// assert!(stream_cluster::exchange::patience() >= std::time::Duration::from_millis(1));
+/// ```
+pub fn patience() -> Duration {
+    let ms = std::env::var("SLUICE_PEER_TIMEOUT_MS").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(60_000);
+    Duration::from_millis(ms.max(1))
+}
+
 /// A message between processes: destination, tag, sender, payload. Its timely time is
 /// `batch << ROUND_BITS | round`, `batch` counting [`Exchanger::complete`] calls: each exchange
 /// moves this process's input to the next round, which sends it (timely's exchange holds
@@ -116,6 +129,10 @@ impl Mailbox {
 pub struct Exchanger {
     process: usize,
     processes: usize,
+    /// Where each process listens, for the lines that name one.
+    hosts: Vec<crate::config::Host>,
+    /// How long an exchange may wait for a peer before the cluster stops.
+    patience: Duration,
     requests: Mutex<std::sync::mpsc::Sender<Request>>,
     worker: Thread,
     mailbox: Arc<Mailbox>,
@@ -133,6 +150,7 @@ impl Exchanger {
     /// on one thread without networking). `idle_spin_micros` is how long the worker polls before
     /// it parks (0: park at once, which leaves the cores to the engine).
     pub fn start(mesh: Option<Mesh>, idle_spin_micros: u64) -> Result<Exchanger, ExchangeError> {
+        let hosts = mesh.as_ref().map(|m| m.topology.hosts.clone()).unwrap_or_default();
         let (process, processes, builders, comms): (
             usize,
             usize,
@@ -182,11 +200,49 @@ impl Exchanger {
         Ok(Exchanger {
             process,
             processes,
+            hosts,
+            patience: patience(),
             requests: Mutex::new(tx),
             worker,
             mailbox,
             guards: Mutex::new(Some(guards)),
         })
+    }
+
+    /// Waits on the mailbox; after [`patience`] without the awaited message, the cluster stops
+    /// with one line naming `missing` (a peer that is stopped or cut off answers nothing,
+    /// though its connection may look alive).
+    fn wait<'a>(
+        &self,
+        mail: MutexGuard<'a, Mail>,
+        waited: &mut Duration,
+        missing: impl Fn(&Mail) -> Vec<usize>,
+    ) -> MutexGuard<'a, Mail> {
+        let step = Duration::from_millis(250).min(self.patience);
+        let (mail, timeout) =
+            self.mailbox.changed.wait_timeout(mail, step).unwrap_or_else(|poisoned| poisoned.into_inner());
+        if timeout.timed_out() {
+            *waited += step;
+            if *waited >= self.patience {
+                let names: Vec<String> = missing(&mail)
+                    .into_iter()
+                    .map(|q| match self.hosts.get(q) {
+                        Some(host) => format!("process {q} of {} ({host})", self.processes),
+                        None => format!("process {q} of {}", self.processes),
+                    })
+                    .collect();
+                let line = format!(
+                    "{} did not answer for {} s; {}",
+                    names.join(", "),
+                    self.patience.as_secs(),
+                    crate::failstop::RESTART_ADVICE
+                );
+                crate::failstop::stop(&line, crate::failstop::exit_code::PEER_GONE);
+            }
+        } else {
+            *waited = Duration::ZERO;
+        }
+        mail
     }
 
     /// This process's index.
@@ -215,6 +271,7 @@ impl Exchanger {
         let messages: Vec<Message> =
             out.into_iter().enumerate().map(|(to, bytes)| (to as u64, tag, me, bytes)).collect();
         self.request(Request::Send(messages))?;
+        let mut waited = Duration::ZERO;
         let mut mail = self.mailbox.lock();
         loop {
             if let Some(slots) = mail.received.get(&tag) {
@@ -226,7 +283,10 @@ impl Exchanger {
             if mail.closed {
                 return Err(ExchangeError::Shutdown);
             }
-            mail = self.mailbox.changed.wait(mail).unwrap_or_else(|poisoned| poisoned.into_inner());
+            mail = self.wait(mail, &mut waited, |mail| match mail.received.get(&tag) {
+                Some(slots) => (0..slots.len()).filter(|&q| slots[q].is_none()).collect(),
+                None => (0..self.processes).filter(|&q| q != self.process).collect(),
+            });
         }
     }
 
@@ -240,12 +300,14 @@ impl Exchanger {
             mail.completed - 1
         };
         self.request(Request::Complete(batch))?;
+        let mut waited = Duration::ZERO;
         let mut mail = self.mailbox.lock();
         while mail.frontier <= batch {
             if mail.closed {
                 return Err(ExchangeError::Shutdown);
             }
-            mail = self.mailbox.changed.wait(mail).unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Progress does not say who is behind: every peer is named.
+            mail = self.wait(mail, &mut waited, |_| (0..self.processes).filter(|&q| q != self.process).collect());
         }
         Ok(())
     }

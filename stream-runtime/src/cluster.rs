@@ -108,3 +108,15 @@ pub fn share_by_size(sizes: &[u64], processes: usize) -> Vec<usize> {
     }
     owners
 }
+
+/// Which process reads a Kafka partition: a hash of `(topic, partition)`, the same in every
+/// process of a cluster (they run the same build).
+///
+/// ```
+/// let owner = stream_runtime::cluster::owner_of_partition("words", 3, 2);
+/// assert!(owner < 2);
+/// assert_eq!(owner, stream_runtime::cluster::owner_of_partition("words", 3, 2));
+/// ```
+pub fn owner_of_partition(topic: &str, partition: i32, processes: usize) -> usize {
+    (crate::data::hash_of(&(topic, partition)) % processes.max(1) as u64) as usize
+}

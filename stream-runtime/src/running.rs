@@ -476,8 +476,8 @@ impl Feed {
     /// generator and sends every process its plan; the others receive the plan and take the
     /// driver's allocation of every input they read a share of.
     fn next(&mut self, graph: &Graph, shared: &Shared) -> Option<(Time, Allocated)> {
+        // Each plan the driver sends, the stop included, has the next sequence number.
         let seq = self.seq;
-        self.seq += 1;
         match &self.peers {
             None => {
                 let next = self.rx.recv().ok()?;
@@ -491,10 +491,12 @@ impl Feed {
                 let allocations = graph.inputs.iter().map(|i| i.allocation(t)).collect();
                 let plan = BatchPlan { time: t, stop: false, graceful: false, records: allocated.records, allocations };
                 p.from_driver(seq, Some(&plan)).ok()?;
+                self.seq += 1;
                 Some((t, allocated))
             }
             Some(p) => {
                 let plan: BatchPlan = p.from_driver(seq, None).ok()?;
+                self.seq += 1;
                 if plan.stop {
                     self.graceful_stop = plan.graceful;
                     return None;

@@ -71,7 +71,11 @@ fn main() -> ExitCode {
         }
         (None, None) => unreachable!("an embedded cluster runs when no URL is given"),
     };
-    hdfs_wordcount(&ssc, &url);
+    // `--local-cluster N`: the processes watch this process's embedded cluster, which it feeds.
+    let local_cluster = cli.job.local_cluster.is_some_and(|n| n > 1);
+    if !local_cluster {
+        hdfs_wordcount(&ssc, &url);
+    }
     let demo = match &embedded {
         Some(e) if !cli.no_demo => match e.fs() {
             Ok(fs) => {
@@ -85,10 +89,38 @@ fn main() -> ExitCode {
         },
         _ => None,
     };
-    let code = run_until_stopped(ssc, cli.job.duration);
+    let code = if local_cluster {
+        let argv = member_argv(std::env::args(), embedded.is_some().then_some(url.as_str()));
+        cli.job.launch_local_cluster(argv).unwrap_or(ExitCode::FAILURE)
+    } else {
+        run_until_stopped(ssc, cli.job.duration)
+    };
     drop(demo);
     if let Some(e) = embedded {
         e.shutdown();
     }
     code
+}
+
+/// The command line of a local cluster's processes: this one's, with the embedded cluster's URL
+/// in place of the options that start one.
+fn member_argv(args: impl Iterator<Item = String>, url: Option<&str>) -> Vec<String> {
+    let Some(url) = url else { return args.collect() };
+    let mut out = Vec::new();
+    let mut args = args.peekable();
+    if let Some(program) = args.next() {
+        out.extend([program, url.to_string()]);
+    }
+    while let Some(arg) = args.next() {
+        let name = arg.split_once('=').map_or(arg.as_str(), |(name, _)| name);
+        match name {
+            "--no-demo" => {}
+            "--data-dir" | "--namenode-port" | "--demo-every" if !arg.contains('=') => {
+                args.next();
+            }
+            "--data-dir" | "--namenode-port" | "--demo-every" => {}
+            _ => out.push(arg),
+        }
+    }
+    out
 }

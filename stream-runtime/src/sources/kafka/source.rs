@@ -364,8 +364,12 @@ impl Direct {
 
     /// The records of batch `t`: one partition of the batch per range, or per piece of
     /// [`KafkaOptions::max_records_per_task`] records of a longer range.
-    pub(crate) fn take(&self, t: Time) -> Vec<Vec<KafkaRecord>> {
-        let ranges = self.allocated.take(t).unwrap_or_default();
+    pub(crate) fn take(&self, t: Time, env: &Env) -> Vec<Vec<KafkaRecord>> {
+        let mut ranges = self.allocated.take(t).unwrap_or_default();
+        if let Some(peers) = &env.peers {
+            // Every process has the driver's ranges; each reads the partitions it owns.
+            ranges.retain(|r| crate::cluster::owner_of_partition(&r.topic, r.partition, peers.processes()) == peers.process());
+        }
         let tasks = split(&ranges, self.options.max_records_per_task);
         tasks.par_iter().map(|r| self.read(t, r)).collect()
     }
@@ -438,6 +442,10 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
         serde_json::to_value(ranges).ok()
     }
 
+    fn read_by_every_process(&self) -> bool {
+        true
+    }
+
     fn reallocate(&self, t: Time, logged: &serde_json::Value) -> Result<(), RestoreError> {
         let ranges: Vec<OffsetRange> = RestoreError::json("the batch log's offset ranges", logged)?;
         let mut pos = self.direct.position.lock();
@@ -504,8 +512,8 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
 }
 
 impl<T: Send + Sync> Source<T> for KafkaSource<T> {
-    fn take(&self, t: Time, _env: &Env) -> Option<Batch<T>> {
-        let parts = self.direct.take(t);
+    fn take(&self, t: Time, env: &Env) -> Option<Batch<T>> {
+        let parts = self.direct.take(t, env);
         Some(Batch::from_partitions(parts.into_iter().map(|p| (self.convert)(&self.direct, p)).collect()))
     }
 }
