@@ -2,6 +2,7 @@
 //! lives here so tests and benchmarks can import it; `src/bin/` holds thin mains.
 #![forbid(unsafe_code)]
 
+pub mod cluster_check;
 pub mod file_wordcount;
 pub mod hdfs_wordcount;
 pub mod kafka_wordcount;

@@ -5,6 +5,8 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -124,6 +126,9 @@ pub fn launch(program: PathBuf, processes: usize, args: &[String]) -> Result<(),
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         die_with_parent(&mut command);
+        // A terminal's Ctrl-C reaches this process only; it passes one SIGTERM on (a job that
+        // gets two signals stops at once instead of gracefully).
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(source) => {
@@ -136,7 +141,12 @@ pub fn launch(program: PathBuf, processes: usize, args: &[String]) -> Result<(),
         children.push(child);
     }
 
-    let outcome = supervise(&mut children);
+    let asked = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Without the handler a signal ends this process and, with it, the children (SIGKILL).
+        let _ = signal_hook::flag::register(signal, Arc::clone(&asked));
+    }
+    let outcome = supervise(&mut children, &asked);
     for forwarder in forwarders {
         // A forwarder only ends with its pipe; a panic in it would be a bug in `forward`.
         forwarder.join().expect("the forwarder does not panic");
@@ -145,8 +155,9 @@ pub fn launch(program: PathBuf, processes: usize, args: &[String]) -> Result<(),
 }
 
 /// Waits for all children; after the first failure, gives the rest [`GRACE`], then kills them.
-fn supervise(children: &mut [Child]) -> Result<(), LaunchError> {
+fn supervise(children: &mut [Child], asked: &AtomicBool) -> Result<(), LaunchError> {
     let processes = children.len();
+    let mut forwarded = false;
     let mut status: Vec<Option<ExitStatus>> = vec![None; processes];
     let mut failed: Option<(usize, ExitStatus)> = None;
     let mut kill_at: Option<Instant> = None;
@@ -173,6 +184,14 @@ fn supervise(children: &mut [Child]) -> Result<(), LaunchError> {
         }
         if kill_at.is_some_and(|at| Instant::now() >= at) {
             stop_all(children);
+        }
+        if !forwarded && asked.load(Ordering::SeqCst) {
+            forwarded = true;
+            for (process, child) in children.iter().enumerate() {
+                if status[process].is_none() {
+                    terminate(child);
+                }
+            }
         }
         thread::sleep(POLL);
     }
@@ -277,6 +296,17 @@ fn die_with_parent(command: &mut Command) {
             }
             Ok(())
         });
+    }
+}
+
+/// Asks `child` to stop gracefully (SIGTERM).
+#[allow(unsafe_code)]
+fn terminate(child: &Child) {
+    let Ok(pid) = libc::pid_t::try_from(child.id()) else { return };
+    // SAFETY: `kill` only sends a signal; it reads and writes no memory of this process. The
+    // child has not been waited for (its status was not collected), so `pid` is still its.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
     }
 }
 

@@ -110,9 +110,23 @@ impl JobArgs {
         }
         #[cfg(feature = "ui")]
         let ssc = ssc.with_ui(self.ui.map_or_else(|| Some(crate::ui::UiConf::default()), crate::ui::UiOption::conf));
+        // In a cluster, each process keeps its state and batch log in a directory of its own
+        // under the checkpoint directory.
         #[cfg(feature = "cluster")]
         let ssc = match self.cluster_mode()? {
-            stream_cluster::Mode::Member(topology) => ssc.with_cluster(Some(topology)),
+            stream_cluster::Mode::Member(topology) => {
+                let mut ssc = ssc;
+                if let Some(dir) = &self.checkpoint {
+                    let own = format!(
+                        "{}/process-{}-of-{}",
+                        dir.trim_end_matches('/'),
+                        topology.process,
+                        topology.processes()
+                    );
+                    ssc.checkpoint(own);
+                }
+                ssc.with_cluster(Some(topology))
+            }
             _ => ssc,
         };
         Ok(ssc)

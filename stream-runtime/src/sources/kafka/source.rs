@@ -368,7 +368,9 @@ impl Direct {
         let mut ranges = self.allocated.take(t).unwrap_or_default();
         if let Some(peers) = &env.peers {
             // Every process has the driver's ranges; each reads the partitions it owns.
-            ranges.retain(|r| crate::cluster::owner_of_partition(&r.topic, r.partition, peers.processes()) == peers.process());
+            ranges.retain(|r| {
+                crate::cluster::owner_of_partition(&r.topic, r.partition, peers.processes()) == peers.process()
+            });
         }
         let tasks = split(&ranges, self.options.max_records_per_task);
         tasks.par_iter().map(|r| self.read(t, r)).collect()
