@@ -374,10 +374,23 @@ impl StreamingContext {
     /// );
     /// ```
     pub fn explain(&self) -> String {
+        self.describe(true)
+    }
+
+    /// The plan the processes of a cluster must share: [`explain`](Self::explain) without the
+    /// checkpoint directory (each process has its own under the shared one).
+    pub(crate) fn cluster_plan(&self) -> String {
+        let c = &self.conf;
+        let mut s = self.describe(false);
+        s.push_str(&format!("checkpoint every {}\n", c.checkpoint_interval()));
+        s
+    }
+
+    fn describe(&self, checkpoint_dir: bool) -> String {
         use std::fmt::Write;
         let c = &self.conf;
         let mut s = format!("job {} (batch {}, {} threads)\n", c.name, c.batch, c.threads);
-        if let Some(dir) = &c.checkpoint_dir {
+        if let Some(dir) = c.checkpoint_dir.as_ref().filter(|_| checkpoint_dir) {
             let _ = writeln!(s, "checkpoint: {dir}, every {}", c.checkpoint_interval());
         }
         let plan = self.fingerprint();

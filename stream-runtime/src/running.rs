@@ -86,7 +86,7 @@ impl RunningContext {
     pub(crate) fn start(ctx: StreamingContext) -> Result<RunningContext, StreamingError> {
         let fingerprint = ctx.fingerprint();
         #[cfg(feature = "cluster")]
-        let plan_text = ctx.explain();
+        let plan_text = ctx.cluster_plan();
         let StreamingContext { conf, clock, graph, recovery } = ctx;
         let mut graph = graph.into_inner();
         let listeners: Vec<Listener> = std::mem::take(&mut graph.listeners);

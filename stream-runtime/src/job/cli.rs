@@ -170,7 +170,7 @@ impl JobArgs {
             Ok(stream_cluster::Mode::LocalCluster { processes }) => processes,
             Ok(_) => return None,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", report(&e));
                 return Some(ExitCode::FAILURE);
             }
         };
@@ -178,18 +178,39 @@ impl JobArgs {
         let rest = match stream_cluster::ClusterArgs::parse_from(args) {
             Ok((_, rest)) => rest,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", report(&e));
                 return Some(ExitCode::from(2));
             }
         };
         match stream_cluster::launch_local_cluster(processes, &rest) {
             Ok(()) => Some(ExitCode::SUCCESS),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", report(&e));
                 Some(ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1)))
             }
         }
     }
+}
+
+/// An error with its causes, each once: `error: a: b: c`, skipping a cause whose text the
+/// message already holds.
+///
+/// ```
+/// let e = std::io::Error::new(std::io::ErrorKind::Other, "disk full");
+/// assert_eq!(stream_runtime::job::report(&e), "disk full");
+/// ```
+pub fn report(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// What is logged without `RUST_LOG`: warnings, but none of the HDFS client's, which repeats
@@ -225,7 +246,7 @@ pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> E
         Some(dir) if ssc.recovery.is_none() => match StreamingContext::get_or_create(&dir, move || ssc) {
             Ok(ssc) => ssc,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", report(&e));
                 return ExitCode::FAILURE;
             }
         },
@@ -235,7 +256,7 @@ pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> E
     let running = match ssc.start() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", report(&e));
             return ExitCode::FAILURE;
         }
     };
@@ -246,7 +267,7 @@ pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> E
             Ok(true) => break,
             Ok(false) => {}
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", report(&e));
                 failed = true;
             }
         }
@@ -334,7 +355,7 @@ impl StreamJob {
         let mut ssc = match job.context(self.spec.name, self.batch(), self.spec.threads) {
             Ok(ssc) => ssc,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", report(&e));
                 return ExitCode::FAILURE;
             }
         };
@@ -344,13 +365,13 @@ impl StreamJob {
             }
         }
         if let Err(e) = (self.build)(&mut ssc, &Args { values }) {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", report(&e));
             return ExitCode::from(2);
         }
         let checked = crate::settings::Effective::of(&self.spec, &job)
             .and_then(|settings| crate::settings::check_start(&self.spec.requires, &ssc, &settings));
         if let Err(e) = checked {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", report(&e));
             return ExitCode::FAILURE;
         }
         // With a checkpoint directory, the job continues from its newest checkpoint.

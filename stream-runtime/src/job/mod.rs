@@ -15,6 +15,6 @@ pub(crate) mod spec;
 mod stream_job;
 
 #[cfg(feature = "cli")]
-pub use cli::{init_logging, run_until_stopped, JobArgs};
+pub use cli::{init_logging, report, run_until_stopped, JobArgs};
 pub use simulation::{Printed, Simulated, Simulation};
 pub use stream_job::StreamJob;

@@ -1,0 +1,299 @@
+//! The cluster mode with real processes on loopback: `cluster_check` (word count, a join,
+//! running counts through `update_state_by_key` and `map_with_state`, windowed counts with and
+//! without an inverse) on 1, 2 and 3 processes gives the outputs of an oracle; a process that
+//! dies or stops answering ends the cluster with one clear line within a bounded time.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+
+type Counts = BTreeMap<String, u64>;
+
+/// Waits for `done`, polling, at most `timeout`; panics naming `what`.
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The committed batch directories of output `name` (`b-<ms>.txt` with `_SUCCESS`), by time.
+fn batches(out: &Path, name: &str) -> Vec<(i64, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(out.join(name)) else { return Vec::new() };
+    let mut found: Vec<(i64, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let ms = file.strip_prefix("b-")?.strip_suffix(".txt")?.parse().ok()?;
+            e.path().join("_SUCCESS").exists().then(|| (ms, e.path()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The records of a batch directory, one per line, from every part file.
+fn lines(dir: &Path) -> Vec<String> {
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("part-")))
+        .collect();
+    parts.sort();
+    parts
+        .iter()
+        .flat_map(|p| std::fs::read_to_string(p).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+/// `(word,n)` lines as counts (a word twice in one batch is a bug: it would show here).
+fn counts(dir: &Path) -> Counts {
+    let mut out = Counts::new();
+    for line in lines(dir) {
+        let inner = line.strip_prefix('(').and_then(|l| l.strip_suffix(')')).expect("a pair");
+        let (word, n) = inner.rsplit_once(',').expect("word,count");
+        let previous = out.insert(word.to_string(), n.parse().expect("a count"));
+        assert!(previous.is_none(), "{word} twice in {}", dir.display());
+    }
+    out
+}
+
+fn total(counts: &Counts) -> u64 {
+    counts.values().sum()
+}
+
+/// Seeded files of words from a small vocabulary (so keys repeat across files and processes).
+fn texts(seed: u64, files: usize) -> Vec<String> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..files)
+        .map(|_| {
+            let lines: Vec<String> = (0..rng.gen_range(5..30))
+                .map(|_| {
+                    let words: Vec<String> =
+                        (0..rng.gen_range(1..12)).map(|_| format!("w{}", rng.gen_range(0..60))).collect();
+                    words.join(" ")
+                })
+                .collect();
+            lines.join("\n") + "\n"
+        })
+        .collect()
+}
+
+fn word_counts(text: &str) -> Counts {
+    let mut out = Counts::new();
+    for word in text.split(['\n', ' ']).filter(|w| !w.is_empty()) {
+        *out.entry(word.to_string()).or_default() += 1;
+    }
+    out
+}
+
+fn add(into: &mut Counts, from: &Counts) {
+    for (word, n) in from {
+        *into.entry(word.clone()).or_default() += n;
+    }
+}
+
+fn sigterm(child: &Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("the job did not exit within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `cluster_check` on `processes` processes over `texts` (one file at a time, each in a
+/// batch of its own) and checks every output against the oracle.
+fn run_and_check(processes: usize, texts: &[String]) {
+    let root = tempfile::tempdir().unwrap();
+    let (input, out, cp) = (root.path().join("in"), root.path().join("out"), root.path().join("cp"));
+    std::fs::create_dir_all(&input).unwrap();
+    let stderr = std::fs::File::create(root.path().join("stderr")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cluster_check"))
+        .args([input.to_str().unwrap(), out.to_str().unwrap(), "--checkpoint", cp.to_str().unwrap()])
+        .args(["--ui", "off", "--local-cluster", &processes.to_string()])
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let log = || std::fs::read_to_string(root.path().join("stderr")).unwrap_or_default();
+    wait_until("the first batch", Duration::from_secs(60), || !batches(&out, "counts").is_empty());
+    let mut oracle = Counts::new();
+    for (i, text) in texts.iter().enumerate() {
+        let staged = root.path().join(format!("f{i}.txt"));
+        std::fs::write(&staged, text).unwrap();
+        std::fs::rename(&staged, input.join(format!("f{i}.txt"))).unwrap();
+        add(&mut oracle, &word_counts(text));
+        let expected = total(&oracle);
+        wait_until(&format!("file {i} counted ({processes} processes)"), Duration::from_secs(60), || {
+            batches(&out, "counts").iter().map(|(_, d)| total(&counts(d))).sum::<u64>() == expected
+        });
+    }
+    // The running outputs catch up with the last file.
+    for name in ["state", "mapstate", "window", "window_inv"] {
+        wait_until(&format!("{name} up to date"), Duration::from_secs(60), || {
+            batches(&out, name).last().is_some_and(|(_, d)| counts(d) == oracle)
+        });
+    }
+    sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(60));
+    assert!(status.success(), "{processes} processes: {status}\n{}", log());
+
+    // Word counts: every batch's counts, summed, are the oracle's; the join of each batch
+    // pairs each count with its double.
+    let mut summed = Counts::new();
+    let joins: BTreeMap<i64, PathBuf> = batches(&out, "join").into_iter().collect();
+    for (t, dir) in batches(&out, "counts") {
+        let batch = counts(&dir);
+        add(&mut summed, &batch);
+        let Some(join) = joins.get(&t) else { continue };
+        let mut expected: Vec<String> = batch.iter().map(|(w, n)| format!("({w},({n},{}))", n * 2)).collect();
+        let mut got = lines(join);
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected, "join at {t} with {processes} processes");
+    }
+    assert_eq!(summed, oracle, "{processes} processes");
+    // Running counts: the state after each batch is the sum of the counts up to it.
+    let by_time: BTreeMap<i64, Counts> = batches(&out, "counts").iter().map(|(t, d)| (*t, counts(d))).collect();
+    for name in ["state", "mapstate", "window", "window_inv"] {
+        for (t, dir) in batches(&out, name) {
+            let mut expected = Counts::new();
+            for (_, batch) in by_time.range(..=t) {
+                add(&mut expected, batch);
+            }
+            assert_eq!(counts(&dir), expected, "{name} at {t} with {processes} processes");
+        }
+    }
+}
+
+#[test]
+fn one_two_and_three_processes_give_the_oracles_outputs() {
+    let texts = texts(7, 5);
+    for processes in [1, 2, 3] {
+        run_and_check(processes, &texts);
+    }
+}
+
+/// The pids of a local cluster's processes, by process index.
+fn members(launcher: &Child, processes: usize) -> Vec<u32> {
+    let mut found = vec![0; processes];
+    wait_until("the processes of the local cluster", Duration::from_secs(30), || {
+        let Ok(out) = Command::new("pgrep").args(["-P", &launcher.id().to_string()]).output() else { return false };
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
+            let args: Vec<String> =
+                cmdline.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            if let Some(i) = args.iter().position(|a| a == "--process") {
+                if let Some(index) = args.get(i + 1).and_then(|v| v.parse::<usize>().ok()) {
+                    found[index] = pid.parse().unwrap();
+                }
+            }
+        }
+        found.iter().all(|&p| p != 0)
+    });
+    found
+}
+
+/// Starts `cluster_check` on three processes and waits until they run batches; returns the
+/// launcher, the processes' pids, and where standard error goes.
+fn three_processes(env: &[(&str, &str)]) -> (tempfile::TempDir, Child, Vec<u32>) {
+    let root = tempfile::tempdir().unwrap();
+    let (input, out, cp) = (root.path().join("in"), root.path().join("out"), root.path().join("cp"));
+    std::fs::create_dir_all(&input).unwrap();
+    let stderr = std::fs::File::create(root.path().join("stderr")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_cluster_check"))
+        .args([input.to_str().unwrap(), out.to_str().unwrap(), "--checkpoint", cp.to_str().unwrap()])
+        .args(["--ui", "off", "--local-cluster", "3"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let pids = members(&child, 3);
+    wait_until("a few batches", Duration::from_secs(60), || batches(&out, "counts").len() >= 3);
+    (root, child, pids)
+}
+
+#[test]
+fn a_killed_process_stops_the_others_with_one_line() {
+    let (root, mut launcher, pids) = three_processes(&[]);
+    let _ = Command::new("kill").args(["-KILL", &pids[2].to_string()]).status();
+    let began = Instant::now();
+    let status = wait_exit(&mut launcher, Duration::from_secs(30));
+    let waited = began.elapsed();
+    let log = std::fs::read_to_string(root.path().join("stderr")).unwrap();
+    assert!(!status.success());
+    assert!(waited < Duration::from_secs(15), "stopped after {waited:?}");
+    let gone: Vec<&str> = log.lines().filter(|l| l.starts_with("process 2 of 3 (127.0.0.1:")).collect();
+    assert!(!gone.is_empty(), "{log}");
+    assert!(gone
+        .iter()
+        .all(|l| l.ends_with("is gone; stopping; restart all processes to recover from the last checkpoint")));
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn a_stopped_process_stops_the_cluster_within_the_peer_timeout() {
+    let (root, mut launcher, pids) = three_processes(&[("SLUICE_PEER_TIMEOUT_MS", "2000")]);
+    let _ = Command::new("kill").args(["-STOP", &pids[1].to_string()]).status();
+    let began = Instant::now();
+    let status = wait_exit(&mut launcher, Duration::from_secs(30));
+    let waited = began.elapsed();
+    let log = std::fs::read_to_string(root.path().join("stderr")).unwrap();
+    assert!(!status.success());
+    assert!(waited < Duration::from_secs(15), "stopped after {waited:?}");
+    assert!(
+        log.lines().any(|l| l.contains("process 1 of 3 (127.0.0.1:") && l.contains("did not answer for 2 s; stopping")),
+        "{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn processes_of_different_jobs_refuse_each_other_naming_both_plans() {
+    let root = tempfile::tempdir().unwrap();
+    let ports = stream_cluster::launch::free_ports(2).unwrap();
+    let hosts = root.path().join("hosts");
+    std::fs::write(&hosts, format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1])).unwrap();
+    let input = root.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let member = |program: &str, process: usize, extra: &[&str]| {
+        Command::new(program)
+            .arg(input.to_str().unwrap())
+            .args(extra)
+            .args(["--ui", "off", "--processes", "2", "--process", &process.to_string()])
+            .args(["--hosts", hosts.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let out = root.path().join("out");
+    let a = member(env!("CARGO_BIN_EXE_file_wordcount"), 0, &[]);
+    let cp = root.path().join("cp");
+    let b =
+        member(env!("CARGO_BIN_EXE_cluster_check"), 1, &[out.to_str().unwrap(), "--checkpoint", cp.to_str().unwrap()]);
+    let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    for output in &outputs {
+        assert!(!output.status.success());
+    }
+    let text: String = outputs.iter().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect();
+    let refusal =
+        text.lines().find(|l| l.contains("refusing to run different jobs")).unwrap_or_else(|| panic!("{text}"));
+    assert!(refusal.contains("file_wordcount") && refusal.contains("cluster_check"), "{refusal}");
+}
