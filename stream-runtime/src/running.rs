@@ -87,7 +87,7 @@ impl RunningContext {
         let fingerprint = ctx.fingerprint();
         #[cfg(feature = "cluster")]
         let plan_text = ctx.cluster_plan();
-        let StreamingContext { conf, clock, graph, recovery } = ctx;
+        let StreamingContext { conf, clock, graph, mut recovery } = ctx;
         let mut graph = graph.into_inner();
         let listeners: Vec<Listener> = std::mem::take(&mut graph.listeners);
         let batch = conf.batch;
@@ -102,9 +102,13 @@ impl RunningContext {
         let peers: Option<Arc<TimelyPeers>> = None;
         // In a cluster, batch times are the driver's, and every process must continue from
         // the same checkpoint.
-        let (zero, now) = match &peers {
-            Some(p) => agree(p, zero, now, recovery.as_ref().map(|r| r.meta.time))?,
-            None => (zero, now),
+        let (zero, now, recovery) = match &peers {
+            Some(p) => {
+                let (zero, now) = agree(p, zero, now)?;
+                let recovery = common_recovery(p, conf.checkpoint_dir.as_deref(), recovery.take(), &fingerprint)?;
+                (zero, now, recovery)
+            }
+            None => (zero, now, recovery.take()),
         };
         let is_driver = peers.as_ref().is_none_or(|p| p.is_driver());
         let env = Env {
@@ -539,29 +543,73 @@ impl Feed {
     }
 }
 
-/// In a cluster: the driver's zero time and start, and the check that every process recovered
-/// the same checkpoint (or none).
+/// In a cluster: the driver's zero time and start.
 #[cfg(feature = "cluster")]
-fn agree(peers: &TimelyPeers, zero: Time, now: Time, recovered: Option<Time>) -> Result<(Time, Time), StreamingError> {
+fn agree(peers: &TimelyPeers, zero: Time, now: Time) -> Result<(Time, Time), StreamingError> {
     let refused = |e: crate::cluster::PeerError| StreamingError::refused("cannot agree with the other processes", e);
-    let (zero, now) = peers.from_driver(0, peers.is_driver().then_some(&(zero, now))).map_err(refused)?;
-    let recovered_everywhere = peers.from_all(1, &recovered).map_err(refused)?;
-    if recovered_everywhere.iter().any(|r| *r != recovered_everywhere[0]) {
-        let list: Vec<String> = recovered_everywhere
+    peers.from_driver(0, peers.is_driver().then_some(&(zero, now))).map_err(refused)
+}
+
+/// In a cluster: every process recovers from the same batch, the newest that every process
+/// has a whole checkpoint of (a checkpoint that some process lacks, because it died while the
+/// others wrote theirs, is skipped with a warning); none when no process has one. A process
+/// without any checkpoint while others have some is refused.
+#[cfg(feature = "cluster")]
+fn common_recovery(
+    peers: &TimelyPeers,
+    dir: Option<&str>,
+    recovered: Option<checkpoint::Recovery>,
+    fingerprint: &checkpoint::Fingerprint,
+) -> Result<Option<checkpoint::Recovery>, StreamingError> {
+    let refused = |e: crate::cluster::PeerError| StreamingError::refused("cannot agree with the other processes", e);
+    let store = dir.map(CheckpointStore::open).transpose()?;
+    let mine: Vec<Time> = match &store {
+        Some(store) => store.checkpoints()?.into_iter().map(|(t, _)| t).collect(),
+        None => Vec::new(),
+    };
+    let everyone: Vec<Vec<Time>> = peers.from_all(1, &mine).map_err(refused)?;
+    if everyone.iter().all(Vec::is_empty) {
+        return Ok(recovered);
+    }
+    let common = everyone[0].iter().copied().filter(|t| everyone.iter().all(|times| times.contains(t))).max();
+    let (Some(t), Some(store), Some(dir)) = (common, &store, dir) else {
+        let list: Vec<String> = everyone
             .iter()
             .enumerate()
-            .map(|(q, r)| format!("process {q}: {}", r.map_or("none".to_string(), |t| t.to_string())))
+            .map(|(q, times)| {
+                format!("process {q}: {}", times.first().map_or("none".to_string(), |t| format!("newest {t}")))
+            })
             .collect();
         return Err(StreamingError::InvalidConfig(format!(
-            "the processes recovered different checkpoints ({}); restart all of them with the same checkpoint directory",
+            "no checkpoint is common to all processes ({}); restart all of them with the checkpoint directory they ran with",
             list.join(", ")
         )));
+    };
+    let newest = everyone.iter().filter_map(|times| times.first()).max().copied();
+    if newest != Some(t) {
+        tracing::warn!(dir, checkpoint = %t, "recovering from the newest checkpoint every process has; newer ones miss some process's");
     }
-    Ok((zero, now))
+    if recovered.as_ref().is_some_and(|r| r.meta.time == t) {
+        return Ok(recovered);
+    }
+    let payload = store.read_at(t)?.ok_or_else(|| {
+        StreamingError::InvalidConfig(format!("checkpoint {t} in {dir} disappeared while the processes agreed on it"))
+    })?;
+    checkpoint::recovery_at(store, dir, t, &payload, fingerprint).map(Some)
 }
 
 #[cfg(not(feature = "cluster"))]
-fn agree(peers: &TimelyPeers, _: Time, _: Time, _: Option<Time>) -> Result<(Time, Time), StreamingError> {
+fn agree(peers: &TimelyPeers, _: Time, _: Time) -> Result<(Time, Time), StreamingError> {
+    match *peers {}
+}
+
+#[cfg(not(feature = "cluster"))]
+fn common_recovery(
+    peers: &TimelyPeers,
+    _: Option<&str>,
+    _: Option<checkpoint::Recovery>,
+    _: &checkpoint::Fingerprint,
+) -> Result<Option<checkpoint::Recovery>, StreamingError> {
     match *peers {}
 }
 

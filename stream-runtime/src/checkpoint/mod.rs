@@ -266,24 +266,37 @@ impl StreamingContext {
         let Some((named, payload)) = store.read_newest()? else {
             return Ok(ssc);
         };
-        let (meta, states) = decode(dir, &payload)?;
-        let changes = meta.fingerprint.changes(&ssc.fingerprint());
-        if !changes.is_empty() {
-            return Err(CheckpointError::PlanChanged { dir: dir.to_string(), changes }.into());
-        }
-        let inconsistent = |why: String| CheckpointError::Inconsistent { dir: dir.to_string(), why };
-        if named != meta.time {
-            return Err(inconsistent(format!(
-                "checkpoint-{} holds the state after batch {}, not {named}",
-                named.as_millis(),
-                meta.time
-            ))
-            .into());
-        }
-        let batches = store.logged_batches(meta.time)?;
-        store.check_batch_log(&meta, &batches).map_err(inconsistent)?;
-        tracing::info!(dir, time = %meta.time, replayed = batches.len(), "recovering from checkpoint");
-        ssc.recovery = Some(Recovery { meta, states, batches });
+        ssc.recovery = Some(recovery_at(&store, dir, named, &payload, &ssc.fingerprint())?);
         Ok(ssc)
     }
+}
+
+/// The recovery from the checkpoint named after batch `named` (`payload`, read from `store` at
+/// `dir`) of a job whose plan is `fingerprint`: refused if the plan changed or the checkpoint
+/// and its batch log disagree.
+pub(crate) fn recovery_at(
+    store: &CheckpointStore,
+    dir: &str,
+    named: Time,
+    payload: &[u8],
+    fingerprint: &Fingerprint,
+) -> Result<Recovery, StreamingError> {
+    let (meta, states) = decode(dir, payload)?;
+    let changes = meta.fingerprint.changes(fingerprint);
+    if !changes.is_empty() {
+        return Err(CheckpointError::PlanChanged { dir: dir.to_string(), changes }.into());
+    }
+    let inconsistent = |why: String| CheckpointError::Inconsistent { dir: dir.to_string(), why };
+    if named != meta.time {
+        return Err(inconsistent(format!(
+            "checkpoint-{} holds the state after batch {}, not {named}",
+            named.as_millis(),
+            meta.time
+        ))
+        .into());
+    }
+    let batches = store.logged_batches(meta.time)?;
+    store.check_batch_log(&meta, &batches).map_err(inconsistent)?;
+    tracing::info!(dir, time = %meta.time, replayed = batches.len(), "recovering from checkpoint");
+    Ok(Recovery { meta, states, batches })
 }

@@ -116,6 +116,25 @@ impl CheckpointStore {
         }
     }
 
+    /// The payload of the checkpoint after batch `t`, if there is one and it is whole.
+    pub(crate) fn read_at(&self, t: Time) -> Result<Option<Vec<u8>>, CheckpointError> {
+        let Some((_, path)) = self.checkpoints()?.into_iter().find(|(time, _)| *time == t) else {
+            return Ok(None);
+        };
+        let bytes = self.fs.read(&path).map_err(err(&self.url))?;
+        Ok(Some(frames::open(&path, &bytes)?.to_vec()))
+    }
+
+    /// The number of processes whose checkpoint directories (`process-I-of-N`) are in this
+    /// directory, if any: a cluster's checkpoints.
+    pub(crate) fn cluster_size(&self) -> Result<Option<usize>, CheckpointError> {
+        let entries = self.fs.list(&self.dir).map_err(err(&self.url))?;
+        Ok(entries
+            .into_iter()
+            .filter(|f| f.is_dir)
+            .find_map(|f| f.name.strip_prefix("process-")?.split_once("-of-")?.1.parse().ok()))
+    }
+
     /// Records what batch `t` holds, before it runs.
     pub(crate) fn log_batch(&self, t: Time, entry: &serde_json::Value) -> Result<(), CheckpointError> {
         let path = fs::join(&fs::join(&self.dir, BATCHES), &format!("batch-{}", t.as_millis()));

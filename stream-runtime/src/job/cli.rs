@@ -113,7 +113,17 @@ impl JobArgs {
         // In a cluster, each process keeps its state and batch log in a directory of its own
         // under the checkpoint directory.
         #[cfg(feature = "cluster")]
-        let ssc = match self.cluster_mode()? {
+        let mode = self.cluster_mode()?;
+        #[cfg(feature = "cluster")]
+        if let Some(dir) = &self.checkpoint {
+            let processes = match &mode {
+                stream_cluster::Mode::Member(topology) => topology.processes(),
+                _ => 1,
+            };
+            check_cluster_size(dir, processes)?;
+        }
+        #[cfg(feature = "cluster")]
+        let ssc = match mode {
             stream_cluster::Mode::Member(topology) => {
                 let mut ssc = ssc;
                 if let Some(dir) = &self.checkpoint {
@@ -189,6 +199,20 @@ impl JobArgs {
                 Some(ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1)))
             }
         }
+    }
+}
+
+/// Refuses a checkpoint directory written by another number of processes: each process keeps
+/// its state in `process-I-of-N`, and re-spreading it over another N is not built yet.
+#[cfg(feature = "cluster")]
+fn check_cluster_size(dir: &str, processes: usize) -> Result<(), StreamingError> {
+    let store = crate::checkpoint::CheckpointStore::open(dir)?;
+    match store.cluster_size()? {
+        Some(before) if before != processes => Err(StreamingError::InvalidConfig(format!(
+            "the checkpoints in {dir} were written by {before} processes, and this run has {processes}; \
+             restart with --processes {before} (restarting with another number of processes is not supported yet)"
+        ))),
+        _ => Ok(()),
     }
 }
 
