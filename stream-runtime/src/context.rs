@@ -117,6 +117,17 @@ pub(crate) trait Input: Send + Sync {
     fn attach(&self, _store: &Arc<CheckpointStore>, _write_ahead_log: bool) {}
     /// Backpressure: the rate (records per second) this input should now take.
     fn update_rate(&self, _rate: f64) {}
+    /// What batch `t` holds, for the Streaming page: after [`allocate`](Self::allocate),
+    /// before the batch runs. Nothing by default.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    fn detail(&self, _t: Time) -> crate::metrics::InputDetail {
+        crate::metrics::InputDetail::None
+    }
+    /// How the input is doing, for the Streaming page. Nothing known by default.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    fn status(&self) -> crate::metrics::InputStatus {
+        crate::metrics::InputStatus::default()
+    }
 }
 
 /// An output operation: runs once per batch at which its stream has a batch.
@@ -174,6 +185,22 @@ impl Graph {
             outputs: self.outputs.iter().map(|o| o.name()).collect(),
         }
     }
+}
+
+/// What [`StreamingContext::explain`] says of `graph` under `c` (also the Streaming page's plan).
+pub(crate) fn explain_graph(c: &Conf, graph: &Graph) -> String {
+    use std::fmt::Write;
+    let mut s = format!("job {} (batch {}, {} threads)\n", c.name, c.batch, c.threads);
+    if let Some(dir) = &c.checkpoint_dir {
+        let _ = writeln!(s, "checkpoint: {dir}, every {}", c.checkpoint_interval());
+    }
+    let plan = graph.fingerprint(c.batch);
+    for (what, items) in [("input", &plan.inputs), ("stateful", &plan.stateful), ("output", &plan.outputs)] {
+        for (i, item) in items.iter().enumerate() {
+            let _ = writeln!(s, "{what} {}: {item}", i + 1);
+        }
+    }
+    s
 }
 
 /// The entry point of a job: holds the batch interval and thread count, creates input streams,
@@ -338,19 +365,7 @@ impl StreamingContext {
     /// );
     /// ```
     pub fn explain(&self) -> String {
-        use std::fmt::Write;
-        let c = &self.conf;
-        let mut s = format!("job {} (batch {}, {} threads)\n", c.name, c.batch, c.threads);
-        if let Some(dir) = &c.checkpoint_dir {
-            let _ = writeln!(s, "checkpoint: {dir}, every {}", c.checkpoint_interval());
-        }
-        let plan = self.fingerprint();
-        for (what, items) in [("input", &plan.inputs), ("stateful", &plan.stateful), ("output", &plan.outputs)] {
-            for (i, item) in items.iter().enumerate() {
-                let _ = writeln!(s, "{what} {}: {item}", i + 1);
-            }
-        }
-        s
+        explain_graph(&self.conf, &self.graph.borrow())
     }
 
     /// The settings.

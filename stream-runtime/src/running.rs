@@ -12,7 +12,7 @@ use crate::checkpoint::{self, CheckpointStore, Checkpointer};
 use crate::clock::Clock;
 use crate::context::{Graph, StreamingContext};
 use crate::error::StreamingError;
-use crate::executor::Executor;
+use crate::executor::{Executor, Ran};
 use crate::metrics::{BatchInfo, SourceStats};
 use crate::node::Env;
 use crate::rate::PidEstimator;
@@ -91,6 +91,10 @@ impl RunningContext {
                     input.attach(&store, conf.write_ahead_log);
                 }
                 let cp = Checkpointer::new(store, fingerprint, zero, conf.checkpoint_interval())?;
+                #[cfg(feature = "ui")]
+                if let Some(m) = ui.as_ref().map(crate::ui::Ui::monitor) {
+                    cp.on_written(Box::new(move |w| m.checkpoint_written(w)));
+                }
                 Some(Arc::new(cp))
             }
             None => None,
@@ -147,11 +151,21 @@ impl RunningContext {
                             }
                             #[cfg(feature = "ui")]
                             if let Some(m) = &monitor {
-                                m.batch_started(rx.len());
+                                m.batch_started(t, rx.len());
                             }
+                            // What each input holds, for the batch's page, before the batch takes it.
+                            #[cfg(feature = "ui")]
+                            let input_details = match &monitor {
+                                Some(_) if !allocated.per_input.is_empty() => {
+                                    graph.inputs.iter().map(|i| i.detail(t)).collect()
+                                }
+                                _ => Vec::new(),
+                            };
+                            #[cfg(not(feature = "ui"))]
+                            let input_details = Vec::new();
                             let began = std::time::Instant::now();
                             let delay = (clock.now() - t).to_std();
-                            let errors = executor.run(t);
+                            let Ran { errors, outputs: output_ops } = executor.run(t);
                             if let Some(cp) = &checkpoints {
                                 if crate::checkpoint::hold_back_failed(cp, t, &errors) {
                                     shared.stop.store(NOW, Ordering::SeqCst);
@@ -175,6 +189,8 @@ impl RunningContext {
                                 failed_outputs: errors.len(),
                                 first_failure: errors.first().map(ToString::to_string),
                                 checkpoint_stall,
+                                output_ops,
+                                input_details,
                             };
                             last = Some(t);
                             if let Some(r) = rate.as_mut() {
