@@ -69,7 +69,7 @@ fn series(m: &Monitor, chart: &str) -> Option<(Vec<(i64, f64)>, &'static str, f6
     Some((points, unit, top * 1.1))
 }
 
-const W: f64 = 640.0;
+const W: f64 = 520.0;
 const H: f64 = 140.0;
 const PAD: f64 = 24.0;
 
@@ -145,7 +145,7 @@ pub(crate) fn histogram(m: &Monitor, chart: &str) -> Option<String> {
         counts[((v / top * BINS as f64) as usize).min(BINS - 1)] += 1;
     }
     let most = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let w = 220.0;
+    let w = 170.0;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{H}\" viewBox=\"0 0 {w} {H}\" class=\"histogram\" data-batches=\"{}\">",
         points.len()
@@ -208,8 +208,8 @@ pub(crate) fn overview(m: &Monitor, page: usize) -> String {
         stats["numReceivedRecords"],
     );
     s.push_str(
-        "<table id=\"charts\"><tr><th>Timelines (the three delays on one scale)</th><th>Average</th>\
-         <th>Timeline</th><th>Histogram</th></tr>",
+        "<table id=\"charts\"><tr><th></th><th>Average</th>\
+         <th>Timeline <span class=\"muted\">(the three delays on one scale)</span></th><th>Histogram</th></tr>",
     );
     let avg = ["avgInputRate", "avgSchedulingDelay", "avgProcessingTime", "avgTotalDelay"];
     for ((name, title, unit), key) in CHARTS.iter().zip(avg) {
@@ -283,8 +283,7 @@ fn completed_table(m: &Monitor, page: usize, s: &mut String) {
     let pages = retained.div_ceil(PAGE_SIZE).max(1);
     let page = page.min(pages);
     let _ = write!(s, "<h2>Completed Batches (last {retained} of {})</h2>", ring.completed);
-    let pager = pager(page, pages);
-    s.push_str(&pager);
+    s.push_str(&pager(page, pages, "pager-top"));
     s.push_str(
         "<table id=\"batches\"><thead><tr><th>Batch Time</th><th>Records</th><th>Scheduling Delay</th>\
          <th>Processing Time</th><th>Total Delay</th><th>Output Ops: Succeeded/Total</th><th>Status</th></tr></thead>\
@@ -307,12 +306,12 @@ fn completed_table(m: &Monitor, page: usize, s: &mut String) {
         );
     }
     s.push_str("</tbody></table>");
-    s.push_str(&pager);
+    s.push_str(&pager(page, pages, "pager-bottom"));
 }
 
 /// Links to the previous and next pages of the completed batches.
-fn pager(page: usize, pages: usize) -> String {
-    let mut p = String::from("<p class=\"pager\">");
+fn pager(page: usize, pages: usize, id: &str) -> String {
+    let mut p = format!("<p class=\"pager\" id=\"{id}\">");
     if page > 1 {
         let _ = write!(p, "<a class=\"prev\" href=\"/?page={}\">newer</a> ", page - 1);
     }
@@ -390,7 +389,10 @@ async function refresh() {
   try {
     const r = await fetch(location.pathname + location.search, { cache: 'no-store' });
     const next = new DOMParser().parseFromString(await r.text(), 'text/html').getElementById('live');
-    if (next) document.getElementById('live').replaceWith(next);
+    if (next) {
+      next.dataset.refreshed = '1';
+      document.getElementById('live').replaceWith(next);
+    }
   } catch (e) {
     if (status()) status().textContent = 'no answer from the job (stopped?)';
   }
