@@ -184,6 +184,19 @@ impl Stepped {
         self.executor.step(self.time)
     }
 
+    /// Runs the next batch through the real-time driver's step (no clock: no delay, no
+    /// checkpoint), reporting it to `monitor`; returns its [`BatchInfo`] and errors.
+    pub(crate) fn next_batch_reported(
+        &mut self,
+        monitor: Option<&crate::running::Monitor>,
+    ) -> (crate::metrics::BatchInfo, Vec<StreamingError>) {
+        self.time = self.time + self.executor.env.batch;
+        let t = self.time;
+        let allocated = crate::running::Allocated::new(self.executor.allocate(t));
+        let zero = std::time::Duration::ZERO;
+        crate::running::process_batch(&self.executor, monitor, t, allocated, zero, &|| 0, |_| {}, || zero)
+    }
+
     /// Runs the next `n` batches; returns their errors, in order.
     pub(crate) fn run(&mut self, n: usize) -> Vec<StreamingError> {
         self.on_pool(|s| (0..n).flat_map(|_| s.next_batch()).collect())

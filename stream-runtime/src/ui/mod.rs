@@ -180,7 +180,7 @@ impl std::fmt::Debug for Monitor {
 }
 
 impl Monitor {
-    fn new(conf: &Conf, ui: &UiConf, graph: &Graph) -> Monitor {
+    pub(crate) fn new(conf: &Conf, ui: &UiConf, graph: &Graph) -> Monitor {
         let input_names: Vec<String> = graph.inputs.iter().map(|i| i.name()).collect();
         let started_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
