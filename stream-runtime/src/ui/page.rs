@@ -566,4 +566,75 @@ mod tests {
         assert!(!timeline(&m, "input-rate").unwrap().contains("batch-interval"));
         assert!(timeline(&m, "nothing").is_none());
     }
+
+    #[test]
+    fn histograms_count_every_batch_and_delays_share_a_scale() {
+        let m = crate::ui::tests::monitor(&["in"]);
+        for k in 1..=7 {
+            let mut b = info(k * 1000, &[k as u64]);
+            b.scheduling_delay = std::time::Duration::from_millis(k as u64 * 300);
+            m.batch_completed(&b, 0);
+        }
+        let hist = histogram(&m, "input-rate").unwrap();
+        assert!(hist.contains("data-batches=\"7\""), "{hist}");
+        let counted: usize = hist
+            .split("data-count=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(counted, 7);
+        // The largest total delay is 2100 + 40 ms: every delay chart tops at 110 % of it.
+        for chart in ["scheduling-delay", "processing-time", "total-delay"] {
+            assert!(timeline(&m, chart).unwrap().contains(">2354 ms</text>"), "{chart}");
+        }
+        assert!(histogram(&m, "nothing").is_none());
+    }
+
+    #[test]
+    fn completed_batches_are_paged_newest_first() {
+        let m = crate::ui::tests::monitor(&["in"]);
+        for k in 1..=(PAGE_SIZE as i64 + 3) {
+            m.batch_completed(&info(k * 1000, &[1]), 0);
+        }
+        let rows = |page: &str| -> Vec<i64> {
+            page.split("<a href=\"/batch/").skip(1).map(|r| r.split('"').next().unwrap().parse().unwrap()).collect()
+        };
+        let first = rows(&overview(&m, page_number("")));
+        assert_eq!(first.len(), PAGE_SIZE);
+        assert_eq!(first[0], (PAGE_SIZE as i64 + 3) * 1000, "newest first");
+        let second = overview(&m, page_number("x=1&page=2"));
+        assert_eq!(rows(&second), [3000, 2000, 1000]);
+        assert!(second.contains("page 2 of 2") && second.contains("href=\"/?page=1\""), "{second}");
+        assert_eq!(rows(&overview(&m, page_number("page=9"))), [3000, 2000, 1000], "past the end: the last page");
+        assert_eq!(page_number("page=0"), 1);
+    }
+
+    #[test]
+    fn a_batch_page_shows_each_output_its_inputs_and_its_checkpoint() {
+        let m = crate::ui::tests::monitor(&["files"]);
+        let mut b = info(2000, &[0]);
+        b.output_ops[0].error = Some("disk <full>".into());
+        b.input_details = vec![InputDetail::Files(vec![("/in/<b>.txt".into(), 12)])];
+        m.batch_completed(&b, 0);
+        let w = crate::checkpoint::Written {
+            time: b.batch_time,
+            bytes: 345,
+            took: std::time::Duration::from_millis(2),
+            error: None,
+        };
+        m.checkpoint_written(&w);
+        let page = batch(&m, &b);
+        assert!(page.contains("<code class=\"error\">disk &lt;full&gt;</code>"), "{page}");
+        assert!(page.contains("<span class=\"file\">/in/&lt;b&gt;.txt</span>: <span class=\"bytes\">12</span> bytes"));
+        assert!(page.contains("<td id=\"checkpoint\">345 bytes in 2.000 ms</td>"), "{page}");
+        let offsets = detail_html(&InputDetail::Offsets(vec![crate::metrics::KafkaRange {
+            topic: "t".into(),
+            partition: 1,
+            from: 5,
+            until: 9,
+        }]));
+        assert!(offsets.contains("t-1</span>: offsets 5 to 9 (4 records)"), "{offsets}");
+        assert!(overview(&m, 1).contains("<td class=\"num\">345 bytes</td>"));
+        assert!(no_batch(&m, "<x>").contains("No batch at time &lt;x&gt; is retained"));
+    }
 }

@@ -268,4 +268,43 @@ mod tests {
         assert!(text.contains("sluice_batch_processing_time_seconds_sum 0.08\n"), "{text}");
         assert!(text.contains("sluice_batch_total_delay_seconds_count 2\n"), "{text}");
     }
+
+    #[test]
+    fn checkpoints_and_input_status_as_metrics() {
+        let m = Metrics::new(&["k".to_string()]);
+        let mut b = info(1000, &[1]);
+        b.checkpoint_stall = std::time::Duration::from_millis(5);
+        m.observe(&b);
+        let t = crate::time::Time::from_millis(1000);
+        m.observe_checkpoint(&Written {
+            time: t,
+            bytes: 4096,
+            took: std::time::Duration::from_millis(20),
+            error: None,
+        });
+        m.observe_checkpoint(&Written { time: t, bytes: 1, took: std::time::Duration::ZERO, error: Some("no".into()) });
+        let status = InputStatus {
+            connected: Some(true),
+            lag: vec![("events".into(), 3, 42)],
+            rate: Some(250.0),
+            ..InputStatus::default()
+        };
+        m.set_input_status("k", &status);
+        let text = m.encode();
+        let scrape = parse(&text);
+        let value = |name: &str| scrape.samples.iter().find(|s| s.metric == name).map(|s| s.value.clone());
+        let single = |name: &str| value(name).map(|v| sample_value(&v));
+        assert_eq!(single("sluice_checkpoints_total"), Some(1.0));
+        assert_eq!(single("sluice_failed_checkpoints_total"), Some(1.0));
+        assert_eq!(single("sluice_checkpoint_size_bytes"), Some(4096.0));
+        assert!(text.contains("sluice_checkpoint_write_seconds_sum 0.02\n"), "{text}");
+        assert!(text.contains("sluice_checkpoint_stall_seconds_sum 0.005\n"), "{text}");
+        let lag = scrape.samples.iter().find(|s| s.metric == "sluice_kafka_lag_records").unwrap();
+        assert_eq!(
+            (lag.labels.get("topic"), lag.labels.get("partition"), sample_value(&lag.value)),
+            (Some("events"), Some("3"), 42.0)
+        );
+        assert_eq!(single("sluice_input_connected"), Some(1.0));
+        assert_eq!(single("sluice_input_rate_limit_records_per_second"), Some(250.0));
+    }
 }
