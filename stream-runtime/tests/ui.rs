@@ -519,3 +519,53 @@ fn streaming_page_in_chromium() {
     assert_eq!(expected.len(), 1, "{expected:?}");
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }
+
+/// A stateful job checkpointing after every batch: the page lists each checkpoint with the
+/// size of the file on disk, its write time and the stall of the batch loop, the batch page
+/// names the checkpoint written after the batch, and `/metrics` counts them.
+#[test]
+fn checkpoints_show_with_their_size_write_time_and_stall() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(Time::from_millis(1_000_000));
+    let mut ssc = StreamingContext::new(Duration::millis(BATCH_MS))
+        .with_clock(Arc::new(clock.clone()))
+        .with_checkpoint_interval(Duration::millis(BATCH_MS))
+        .with_ui(Some(UiConf::at("127.0.0.1:0".parse().unwrap())));
+    ssc.checkpoint(dir.path().to_string_lossy());
+    let queue = stream_runtime::BatchQueue::new();
+    for k in 0..3u64 {
+        queue.push((0..=k).map(|i| (stream_runtime::Str::from(format!("key-{i}")), 1u64)).collect::<Vec<_>>());
+    }
+    ssc.queue_stream(queue, true, None).running_reduce_by_key(|a, b| a + b).foreach_snapshot(|_, _| {});
+    let running = ssc.start().unwrap();
+    let addr = running.ui_addr().unwrap();
+    let checkpoints = || -> Vec<Value> { serde_json::from_str(&get(addr, "/api/v1/streaming/checkpoints").1).unwrap() };
+    wait_for("the checkpoint at the start", || checkpoints().len() == 1);
+    for k in 1..=3 {
+        clock.set(running.zero_time() + Duration::millis(k * BATCH_MS));
+        wait_for("the batch", || running.batches_completed() == k as u64);
+        wait_for("its checkpoint", || checkpoints().len() == 1 + k as usize);
+    }
+    let listed = checkpoints();
+    for (i, c) in listed.iter().enumerate() {
+        let t = c["batchId"].as_i64().unwrap();
+        assert_eq!(t, running.zero_time().as_millis() + (3 - i as i64) * BATCH_MS, "newest first: {listed:?}");
+        let on_disk = std::fs::metadata(dir.path().join(format!("checkpoint-{t}"))).unwrap().len();
+        assert_eq!(c["bytes"].as_u64(), Some(on_disk), "{c}");
+        assert!(c["error"].is_null() && c["writeTime"].is_u64(), "{c}");
+        // The stall is known for the retained batches (not for the start's checkpoint).
+        assert_eq!(c["stall"].is_u64(), i < 3, "{c}");
+    }
+    let newest = listed[0]["batchId"].as_i64().unwrap();
+    let (_, page) = get(addr, &format!("/batch/{newest}"));
+    assert!(page.contains(&format!("<td id=\"checkpoint\">{} bytes in ", listed[0]["bytes"])), "{page}");
+    let (_, overview) = get(addr, "/");
+    for c in &listed {
+        assert!(overview.contains(&format!("<td class=\"num\">{} bytes</td>", c["bytes"])), "{overview}");
+    }
+    let (_, metrics) = get(addr, "/metrics");
+    assert!(metrics.contains("sluice_checkpoints_total 4\n"), "{metrics}");
+    assert!(metrics.contains("sluice_checkpoint_stall_seconds_count 3\n"), "{metrics}");
+    assert!(metrics.contains(&format!("sluice_checkpoint_size_bytes {}\n", listed[0]["bytes"])), "{metrics}");
+    running.stop(false);
+}
