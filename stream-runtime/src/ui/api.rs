@@ -148,10 +148,21 @@ fn batch_json(m: &Monitor, b: &BatchInfo) -> Value {
     })
 }
 
-/// The retained completed batches, newest first.
+/// The batches waiting (`QUEUED`) and being processed (`PROCESSING`), then the retained
+/// completed batches, newest first, as Spark lists them.
 pub(crate) fn batches(m: &Monitor) -> Value {
+    let active = m.active();
     let ring = m.ring.lock();
-    Value::Array(ring.iter().rev().map(|b| batch_json(m, b)).collect())
+    let active = active.into_iter().rev().map(|(t, running)| {
+        json!({
+            "batchId": t,
+            "batchTime": date(t),
+            "status": if running { "PROCESSING" } else { "QUEUED" },
+            "batchDuration": m.batch.as_millis(),
+            "numTotalOutputOps": m.outputs.len(),
+        })
+    });
+    Value::Array(active.chain(ring.iter().rev().map(|b| batch_json(m, b))).collect())
 }
 
 fn checkpoint_json(c: &Written) -> Value {
@@ -276,6 +287,21 @@ mod tests {
         let batches: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/batches", "").body).unwrap();
         let ids: Vec<i64> = batches.as_array().unwrap().iter().map(|b| b["batchId"].as_i64().unwrap()).collect();
         assert_eq!(ids, [3000, 2000], "newest first");
+        m.batch_started(crate::time::Time::from_millis(4000), 2);
+        let all: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/batches", "").body).unwrap();
+        let listed: Vec<(i64, &str)> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["batchId"].as_i64().unwrap(), b["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            listed,
+            [(6000, "QUEUED"), (5000, "QUEUED"), (4000, "PROCESSING"), (3000, "COMPLETED"), (2000, "COMPLETED")]
+        );
+        let page = route(&m, "/", "").body;
+        assert!(page.contains("<h2>Active Batches (3)</h2>"), "{page}");
+        m.batch_completed(&info(4000, &[0]), 0);
         assert_eq!(batches[0]["inputSize"], 7);
         assert_eq!(batches[0]["totalDelay"], 43);
         let one = route(&m, "/api/v1/streaming/batches/2000", "");
@@ -290,9 +316,9 @@ mod tests {
         let stats: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/statistics", "").body).unwrap();
         assert_eq!(
             (stats["numTotalCompletedBatches"].as_u64(), stats["numReceivedRecords"].as_u64()),
-            (Some(2), Some(12))
+            (Some(3), Some(12))
         );
-        assert_eq!(stats["avgInputRate"], 6.0, "12 records over two one-second batches");
+        assert_eq!(stats["avgInputRate"], 4.0, "12 records over three one-second batches");
         let inputs: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/inputs", "").body).unwrap();
         assert_eq!(inputs[0]["records"], 12);
         assert_eq!(route(&m, "/", "").status, 200);
@@ -300,6 +326,6 @@ mod tests {
         assert_eq!(route(&m, "/batch/1", "").status, 404);
         assert_eq!(route(&m, "/timeline/processing-time.svg", "").content_type, SVG);
         assert_eq!(route(&m, "/timeline/nothing.svg", "").status, 404);
-        assert!(route(&m, "/metrics", "").body.contains("sluice_batches_total 2\n"));
+        assert!(route(&m, "/metrics", "").body.contains("sluice_batches_total 3\n"));
     }
 }
