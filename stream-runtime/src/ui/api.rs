@@ -301,6 +301,9 @@ mod tests {
         );
         let page = route(&m, "/", "").body;
         assert!(page.contains("<h2>Active Batches (3)</h2>"), "{page}");
+        m.batch_started(crate::time::Time::from_millis(4000), 100);
+        let page = route(&m, "/", "").body;
+        assert!(page.contains("<h2>Active Batches (101)</h2>") && page.contains("and 81 more queued"), "{page}");
         m.batch_completed(&info(4000, &[0]), 0);
         assert_eq!(batches[0]["inputSize"], 7);
         assert_eq!(batches[0]["totalDelay"], 43);

@@ -270,11 +270,16 @@ fn active_table(m: &Monitor, s: &mut String) {
         "<h2>Active Batches ({})</h2><table id=\"active-batches\"><tr><th>Batch Time</th><th>Status</th></tr>",
         active.len()
     );
-    for (t, running) in active.iter().rev() {
+    // The newest first; a job far behind lists the page's worth nearest to running.
+    let shown = active.len().min(PAGE_SIZE);
+    for (t, running) in active[..shown].iter().rev() {
         let status = if *running { "processing" } else { "queued" };
         let _ = write!(s, "<tr><td>{}</td><td>{status}</td></tr>", date(*t));
     }
     s.push_str("</table>");
+    if active.len() > shown {
+        let _ = write!(s, "<p class=\"muted\">and {} more queued after these</p>", active.len() - shown);
+    }
 }
 
 fn completed_table(m: &Monitor, page: usize, s: &mut String) {
