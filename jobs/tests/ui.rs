@@ -23,14 +23,25 @@ fn a_job_serves_its_metrics_where_it_says() {
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
     let addr = line.trim().strip_prefix("Streaming UI at http://").unwrap_or_else(|| panic!("{line}")).to_string();
-    let mut http = TcpStream::connect(&addr).unwrap();
-    http.write_all(b"GET /metrics HTTP/1.1\r\nHost: job\r\n\r\n").unwrap();
-    let mut metrics = String::new();
-    http.read_to_string(&mut metrics).unwrap();
+    let get = |path: &str| {
+        let mut http = TcpStream::connect(&addr).unwrap();
+        http.write_all(format!("GET {path} HTTP/1.1\r\nHost: job\r\n\r\n").as_bytes()).unwrap();
+        let mut answer = String::new();
+        http.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let metrics = get("/metrics");
+    let page = get("/");
     let _ = child.kill();
     let _ = child.wait();
     assert!(metrics.starts_with("HTTP/1.1 200 OK\r\n"), "{metrics}");
     assert!(metrics.contains("sluice_input_records_total{input=\"text_file_stream("), "{metrics}");
+    // The plan view shows the fused plan `--explain` prints, from the job's own description.
+    let explain = Command::new(env!("CARGO_BIN_EXE_file_wordcount")).arg("--explain").output().unwrap();
+    let explained = String::from_utf8(explain.stdout).unwrap();
+    let stage = explained.lines().find(|l| l.starts_with("stage 0: ")).unwrap_or_else(|| panic!("{explained}"));
+    let escaped = stage.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    assert!(page.contains("<pre id=\"stages\">job file_wordcount") && page.contains(&escaped), "{page}");
 }
 
 #[test]

@@ -128,6 +128,17 @@ pub(crate) trait Input: Send + Sync {
     fn read_by_every_process(&self) -> bool {
         false
     }
+    /// What batch `t` holds, for the Streaming page: after [`allocate`](Self::allocate),
+    /// before the batch runs. Nothing by default.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    fn detail(&self, _t: Time) -> crate::metrics::InputDetail {
+        crate::metrics::InputDetail::None
+    }
+    /// How the input is doing, for the Streaming page. Nothing known by default.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    fn status(&self) -> crate::metrics::InputStatus {
+        crate::metrics::InputStatus::default()
+    }
 }
 
 /// An output operation: runs once per batch at which its stream has a batch.
@@ -185,6 +196,22 @@ impl Graph {
             outputs: self.outputs.iter().map(|o| o.name()).collect(),
         }
     }
+}
+
+/// What [`StreamingContext::explain`] says of `graph` under `c` (also the Streaming page's plan).
+pub(crate) fn explain_graph(c: &Conf, graph: &Graph) -> String {
+    use std::fmt::Write;
+    let mut s = format!("job {} (batch {}, {} threads)\n", c.name, c.batch, c.threads);
+    if let Some(dir) = &c.checkpoint_dir {
+        let _ = writeln!(s, "checkpoint: {dir}, every {}", c.checkpoint_interval());
+    }
+    let plan = graph.fingerprint(c.batch);
+    for (what, items) in [("input", &plan.inputs), ("stateful", &plan.stateful), ("output", &plan.outputs)] {
+        for (i, item) in items.iter().enumerate() {
+            let _ = writeln!(s, "{what} {}: {item}", i + 1);
+        }
+    }
+    s
 }
 
 /// The entry point of a job: holds the batch interval and thread count, creates input streams,
@@ -374,31 +401,16 @@ impl StreamingContext {
     /// );
     /// ```
     pub fn explain(&self) -> String {
-        self.describe(true)
+        explain_graph(&self.conf, &self.graph.borrow())
     }
 
     /// The plan the processes of a cluster must share: [`explain`](Self::explain) without the
     /// checkpoint directory (each process has its own under the shared one).
     pub(crate) fn cluster_plan(&self) -> String {
-        let c = &self.conf;
-        let mut s = self.describe(false);
-        s.push_str(&format!("checkpoint every {}\n", c.checkpoint_interval()));
-        s
-    }
-
-    fn describe(&self, checkpoint_dir: bool) -> String {
-        use std::fmt::Write;
-        let c = &self.conf;
-        let mut s = format!("job {} (batch {}, {} threads)\n", c.name, c.batch, c.threads);
-        if let Some(dir) = c.checkpoint_dir.as_ref().filter(|_| checkpoint_dir) {
-            let _ = writeln!(s, "checkpoint: {dir}, every {}", c.checkpoint_interval());
-        }
-        let plan = self.fingerprint();
-        for (what, items) in [("input", &plan.inputs), ("stateful", &plan.stateful), ("output", &plan.outputs)] {
-            for (i, item) in items.iter().enumerate() {
-                let _ = writeln!(s, "{what} {}: {item}", i + 1);
-            }
-        }
+        let mut conf = self.conf.clone();
+        conf.checkpoint_dir = None;
+        let mut s = explain_graph(&conf, &self.graph.borrow());
+        s.push_str(&format!("checkpoint every {}\n", self.conf.checkpoint_interval()));
         s
     }
 

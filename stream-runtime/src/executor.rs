@@ -18,6 +18,7 @@ use std::sync::Arc;
 use crate::clock::ManualClock;
 use crate::context::{Driver, Graph, StreamingContext};
 use crate::error::{BatchError, StreamingError};
+use crate::metrics::OutputOpInfo;
 use crate::node::Env;
 use crate::time::{Duration, Time};
 
@@ -26,6 +27,15 @@ pub(crate) struct Executor {
     graph: Graph,
     env: Env,
     pool: Arc<rayon::ThreadPool>,
+    /// The output operations' names, made once: each batch's [`OutputOpInfo`] shares them.
+    output_names: Vec<Arc<str>>,
+}
+
+/// What running one batch gave: its errors, and each output operation's time and error.
+#[derive(Debug, Default)]
+pub(crate) struct Ran {
+    pub(crate) errors: Vec<StreamingError>,
+    pub(crate) outputs: Vec<OutputOpInfo>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -42,7 +52,8 @@ impl Executor {
             .thread_name(|i| format!("sluice-worker-{i}"))
             .build()
             .map_err(|e| StreamingError::refused("cannot start the worker threads", e))?;
-        Ok(Executor { graph, env, pool: Arc::new(pool) })
+        let output_names = graph.outputs.iter().map(|o| Arc::from(o.name())).collect();
+        Ok(Executor { graph, env, pool: Arc::new(pool), output_names })
     }
 
     /// The graph it runs.
@@ -70,21 +81,23 @@ impl Executor {
     /// Runs batch `t` (allocated before): advances the stateful operations, then runs every
     /// output in registration order, then collects what the inputs could not deliver. User
     /// panics and output failures are caught and returned; they never stop the job.
-    pub(crate) fn run(&self, t: Time) -> Vec<StreamingError> {
-        self.install(|| run_batch(&self.graph, t, &self.env))
+    pub(crate) fn run(&self, t: Time) -> Ran {
+        self.install(|| run_batch(&self.graph, &self.output_names, t, &self.env))
     }
 
-    /// [`allocate`](Self::allocate) and [`run`](Self::run) batch `t`.
+    /// [`allocate`](Self::allocate) and [`run`](Self::run) batch `t`; returns its errors.
     pub(crate) fn step(&self, t: Time) -> Vec<StreamingError> {
         self.install(|| {
             self.allocate(t);
-            run_batch(&self.graph, t, &self.env)
+            run_batch(&self.graph, &self.output_names, t, &self.env).errors
         })
     }
 }
 
-fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
+/// Runs batch `t`: one clock reading per output operation, none per record.
+fn run_batch(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
     let mut errors = Vec::new();
+    let mut outputs = Vec::with_capacity(graph.outputs.len());
     for tick in &graph.ticks {
         let cause = match catch_unwind(AssertUnwindSafe(|| tick.tick(t, env))) {
             Ok(Ok(())) => continue,
@@ -93,21 +106,30 @@ fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
         };
         errors.push(StreamingError::BatchFailed { time: t, output: "state".into(), cause });
     }
-    for out in &graph.outputs {
-        let cause = match catch_unwind(AssertUnwindSafe(|| out.run(t, env))) {
-            Ok(Ok(())) => continue,
+    let mut began = std::time::Instant::now();
+    for (out, name) in graph.outputs.iter().zip(names) {
+        let result = catch_unwind(AssertUnwindSafe(|| out.run(t, env)));
+        let ended = std::time::Instant::now();
+        let duration = ended.duration_since(began);
+        began = ended;
+        let cause = match result {
+            Ok(Ok(())) => {
+                outputs.push(OutputOpInfo { name: Arc::clone(name), duration, error: None });
+                continue;
+            }
             Ok(Err(e)) => e,
             Err(p) => panicked(&p),
         };
-        tracing::error!(time = %t, output = %out.name(), "batch failed: {cause}");
-        errors.push(StreamingError::BatchFailed { time: t, output: out.name(), cause });
+        tracing::error!(time = %t, output = %name, "batch failed: {cause}");
+        outputs.push(OutputOpInfo { name: Arc::clone(name), duration, error: Some(cause.to_string()) });
+        errors.push(StreamingError::BatchFailed { time: t, output: name.to_string(), cause });
     }
     for input in &graph.inputs {
         if let Some(cause) = input.failure(t) {
             errors.push(StreamingError::InputFailed { input: input.name(), time: t, cause });
         }
     }
-    errors
+    Ran { errors, outputs }
 }
 
 /// A panic of a function the job gave an operator, as the batch's error.
@@ -160,6 +182,19 @@ impl Stepped {
     pub(crate) fn next_batch(&mut self) -> Vec<StreamingError> {
         self.time = self.time + self.executor.env.batch;
         self.executor.step(self.time)
+    }
+
+    /// Runs the next batch through the real-time driver's step (no clock: no delay, no
+    /// checkpoint), reporting it to `monitor`; returns its [`BatchInfo`] and errors.
+    pub(crate) fn next_batch_reported(
+        &mut self,
+        monitor: Option<&crate::running::Monitor>,
+    ) -> (crate::metrics::BatchInfo, Vec<StreamingError>) {
+        self.time = self.time + self.executor.env.batch;
+        let t = self.time;
+        let allocated = crate::running::Allocated::new(self.executor.allocate(t));
+        let zero = std::time::Duration::ZERO;
+        crate::running::process_batch(&self.executor, monitor, t, allocated, zero, &|| 0, |_| {}, || zero)
     }
 
     /// Runs the next `n` batches; returns their errors, in order.

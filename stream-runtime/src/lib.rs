@@ -73,7 +73,7 @@ pub use context::{Conf, StreamingContext, DEFAULT_MAX_LINE_BYTES};
 pub use data::{Data, FastHasher, FastMap, Key, Persist};
 pub use error::{BatchError, StreamingError};
 pub use job::{Printed, Simulated, Simulation, StreamJob};
-pub use metrics::{BatchInfo, SourceStats};
+pub use metrics::{BatchInfo, InputDetail, InputStatus, KafkaRange, OutputOpInfo, SourceStats};
 pub use node::Env;
 pub use ops::CoGrouped;
 pub use outputs::format_batch;

@@ -1,6 +1,7 @@
 //! Batch and source metrics.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::time::Time;
 
@@ -25,6 +26,91 @@ pub struct BatchInfo {
     /// Time the batch loop spent on a checkpoint after this batch (serializing the state;
     /// writing it happens on a thread of its own); zero when no checkpoint followed.
     pub checkpoint_stall: std::time::Duration,
+    /// Each output operation that ran, in registration order: its name, how long it took and
+    /// why it failed.
+    pub output_ops: Vec<OutputOpInfo>,
+    /// What each input allocated to the batch, in registration order (files, offset ranges,
+    /// lines); empty when nobody asked (no Streaming page) or for a replayed batch.
+    pub input_details: Vec<InputDetail>,
+}
+
+/// One output operation's run in one batch (a row of Spark's "Output Op Details").
+///
+/// ```
+/// use stream_runtime::OutputOpInfo;
+/// let op = OutputOpInfo { name: "print(10)".into(), duration: std::time::Duration::from_millis(3), error: None };
+/// assert!(op.error.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputOpInfo {
+    /// The operation, as the plan names it (`print(10)`, `foreach_batch`).
+    pub name: Arc<str>,
+    /// How long it ran, including the part of its chain it computed.
+    pub duration: std::time::Duration,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+/// What one input allocated to one batch.
+///
+/// ```
+/// use stream_runtime::InputDetail;
+/// let files = InputDetail::Files(vec![("/in/a.txt".into(), 120)]);
+/// assert_ne!(files, InputDetail::None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputDetail {
+    /// The input does not say.
+    #[default]
+    None,
+    /// Files the batch reads and the bytes it reads of each (the whole file unless a file is
+    /// larger than a batch takes).
+    Files(Vec<(String, u64)>),
+    /// Kafka offset ranges, one per partition.
+    Offsets(Vec<KafkaRange>),
+    /// Lines a receiver received for the batch.
+    Lines(u64),
+}
+
+/// The offsets of one Kafka partition a batch reads: `from` up to (not including) `until`.
+///
+/// ```
+/// use stream_runtime::KafkaRange;
+/// let r = KafkaRange { topic: "events".into(), partition: 0, from: 10, until: 15 };
+/// assert_eq!(r.until - r.from, 5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaRange {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The first offset.
+    pub from: i64,
+    /// The offset after the last.
+    pub until: i64,
+}
+
+/// How an input is doing, for the Streaming page: what it knows of its connection, its last
+/// error, how far behind it is and the rate backpressure gives it.
+///
+/// ```
+/// use stream_runtime::InputStatus;
+/// let status = InputStatus::default();
+/// assert!(status.connected.is_none() && status.lag.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InputStatus {
+    /// Whether its receiver is connected; `None` for inputs without a receiver.
+    pub connected: Option<bool>,
+    /// The last error it met (connecting, listing, reading), if any.
+    pub last_error: Option<String>,
+    /// Records each Kafka partition holds past what the input planned so far (topic,
+    /// partition, records), as of the last batch it planned.
+    pub lag: Vec<(String, i32, i64)>,
+    /// The rate (records per second) backpressure or a rate cap holds it to, if any.
+    pub rate: Option<f64>,
 }
 
 /// Counters of bad input seen by one source.
@@ -45,6 +131,21 @@ pub struct SourceStats {
     /// listed): each outage is reported once in the log, however many attempts fail during it
     /// (those count in `errors`).
     pub outages: u64,
+}
+
+/// The last error a source met, kept for its status.
+#[derive(Debug, Default)]
+pub(crate) struct LastError(parking_lot::Mutex<Option<String>>);
+
+impl LastError {
+    pub(crate) fn set(&self, e: &dyn std::fmt::Display) {
+        *self.0.lock() = Some(e.to_string());
+    }
+
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    pub(crate) fn get(&self) -> Option<String> {
+        self.0.lock().clone()
+    }
 }
 
 /// One thread-safe counter.
@@ -70,9 +171,19 @@ pub(crate) struct SourceCounters {
     pub(crate) errors: Counter,
     pub(crate) changed_files: Counter,
     pub(crate) outages: Counter,
+    /// The last error, for the input's status.
+    pub(crate) last_error: LastError,
+    /// Whether the receiver is connected (receivers only).
+    pub(crate) connected: std::sync::atomic::AtomicBool,
 }
 
 impl SourceCounters {
+    /// Counts an error and keeps it as the last one.
+    pub(crate) fn error(&self, e: &dyn std::fmt::Display) {
+        self.errors.add(1);
+        self.last_error.set(e);
+    }
+
     pub(crate) fn snapshot(&self) -> SourceStats {
         SourceStats {
             lines: self.lines.get(),

@@ -94,6 +94,12 @@ impl RateLimiter {
         }
     }
 
+    /// The rate in effect (`f64::INFINITY`: unlimited).
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    pub(crate) fn rate(&self) -> f64 {
+        self.state.lock().rate
+    }
+
     /// Takes one record's token; returns how long the caller should sleep first.
     pub(crate) fn acquire(&self) -> Option<StdDuration> {
         let mut b = self.state.lock();

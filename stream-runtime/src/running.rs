@@ -12,7 +12,7 @@ use crate::checkpoint::{self, CheckpointStore, Checkpointer};
 use crate::clock::Clock;
 use crate::context::{Graph, StreamingContext};
 use crate::error::StreamingError;
-use crate::executor::Executor;
+use crate::executor::{Executor, Ran};
 use crate::metrics::{BatchInfo, SourceStats};
 use crate::node::Env;
 use crate::rate::PidEstimator;
@@ -136,6 +136,10 @@ impl RunningContext {
                     input.attach(&store, conf.write_ahead_log);
                 }
                 let cp = Checkpointer::new(store, fingerprint, zero, conf.checkpoint_interval())?;
+                #[cfg(feature = "ui")]
+                if let Some(m) = ui.as_ref().map(crate::ui::Ui::monitor) {
+                    cp.on_written(Box::new(move |w| m.checkpoint_written(w)));
+                }
                 Some(Arc::new(cp))
             }
             None => None,
@@ -184,6 +188,8 @@ impl RunningContext {
             let (executor, shared, clock) = (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock));
             #[cfg(feature = "ui")]
             let monitor = ui.as_ref().map(crate::ui::Ui::monitor);
+            #[cfg(not(feature = "ui"))]
+            let monitor: Option<Arc<Monitor>> = None;
             let mut rate = conf.backpressure.then(|| PidEstimator::new(batch.as_millis()));
             std::thread::Builder::new()
                 .name("sluice-processor".into())
@@ -194,44 +200,33 @@ impl RunningContext {
                     executor.install(|| {
                         let mut last = None;
                         while let Some((t, allocated)) = feed.next(graph, &shared) {
-                            #[cfg(feature = "ui")]
-                            if let Some(m) = &monitor {
-                                m.batch_started(feed.rx.len());
-                            }
-                            let began = std::time::Instant::now();
                             let delay = (clock.now() - t).to_std();
-                            let errors = executor.run(t);
-                            if let Some(cp) = &checkpoints {
-                                if crate::checkpoint::hold_back_failed(cp, t, &errors) {
-                                    shared.stop.store(NOW, Ordering::SeqCst);
-                                }
-                            }
-                            let processing_time = began.elapsed();
-                            let checkpoint_stall = match checkpoints.as_ref().filter(|cp| cp.is_checkpoint_time(t)) {
-                                Some(cp) => {
-                                    let began = std::time::Instant::now();
-                                    cp.checkpoint(graph, t);
-                                    began.elapsed()
-                                }
-                                None => std::time::Duration::ZERO,
-                            };
-                            let info = BatchInfo {
-                                batch_time: t,
-                                num_records: allocated.records,
-                                input_records: allocated.per_input,
-                                scheduling_delay: delay,
-                                processing_time,
-                                failed_outputs: errors.len(),
-                                first_failure: errors.first().map(ToString::to_string),
-                                checkpoint_stall,
-                            };
+                            let (info, errors) = process_batch(
+                                &executor,
+                                monitor.as_deref(),
+                                t,
+                                allocated,
+                                delay,
+                                &|| feed.rx.len(),
+                                |errors| {
+                                    if let Some(cp) = &checkpoints {
+                                        if crate::checkpoint::hold_back_failed(cp, t, errors) {
+                                            shared.stop.store(NOW, Ordering::SeqCst);
+                                        }
+                                    }
+                                },
+                                || match checkpoints.as_ref().filter(|cp| cp.is_checkpoint_time(t)) {
+                                    Some(cp) => {
+                                        let began = std::time::Instant::now();
+                                        cp.checkpoint(graph, t);
+                                        began.elapsed()
+                                    }
+                                    None => std::time::Duration::ZERO,
+                                },
+                            );
                             last = Some(t);
                             if let Some(r) = rate.as_mut() {
                                 adapt_rate(r, graph, &info, clock.now());
-                            }
-                            #[cfg(feature = "ui")]
-                            if let Some(m) = &monitor {
-                                m.batch_completed(&info, feed.rx.len());
                             }
                             for l in &listeners {
                                 l(&info);
@@ -384,8 +379,74 @@ fn allocate_all(executor: &Executor, cp: Option<&Checkpointer>, shared: &Shared,
         .then_some(allocated)
 }
 
+/// What the Streaming page's monitor is told of each batch (feature `ui`).
+#[cfg(feature = "ui")]
+pub(crate) use crate::ui::Monitor;
+
+/// Without the feature there is no page to tell.
+#[cfg(not(feature = "ui"))]
+#[derive(Debug)]
+pub(crate) enum Monitor {}
+
+#[cfg(not(feature = "ui"))]
+impl Monitor {
+    fn batch_started(&self, _t: Time, _waiting: usize) {
+        match *self {}
+    }
+    fn batch_completed(&self, _info: &BatchInfo, _waiting: usize) {
+        match *self {}
+    }
+}
+
+/// The processor's step of batch `t` (allocated before, `delay` after its time): tells the
+/// page it starts and what each input holds for it, runs it, lets `ran` see its errors
+/// (before the processing time is taken), `checkpoint` (returning the stall), builds its
+/// [`BatchInfo`] and tells the page it completed (`waiting` batches behind it).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn process_batch(
+    executor: &Executor,
+    monitor: Option<&Monitor>,
+    t: Time,
+    allocated: Allocated,
+    delay: std::time::Duration,
+    waiting: &dyn Fn() -> usize,
+    ran: impl FnOnce(&[StreamingError]),
+    checkpoint: impl FnOnce() -> std::time::Duration,
+) -> (BatchInfo, Vec<StreamingError>) {
+    let mut input_details = Vec::new();
+    if let Some(m) = monitor {
+        m.batch_started(t, waiting());
+        // What each input holds, for the batch's page, before the batch takes it (a replayed
+        // batch's inputs do not say).
+        if !allocated.per_input.is_empty() {
+            input_details = executor.graph().inputs.iter().map(|i| i.detail(t)).collect();
+        }
+    }
+    let began = std::time::Instant::now();
+    let Ran { errors, outputs: output_ops } = executor.run(t);
+    ran(&errors);
+    let processing_time = began.elapsed();
+    let checkpoint_stall = checkpoint();
+    let info = BatchInfo {
+        batch_time: t,
+        num_records: allocated.records,
+        input_records: allocated.per_input,
+        scheduling_delay: delay,
+        processing_time,
+        failed_outputs: errors.len(),
+        first_failure: errors.first().map(ToString::to_string),
+        checkpoint_stall,
+        output_ops,
+        input_details,
+    };
+    if let Some(m) = monitor {
+        m.batch_completed(&info, waiting());
+    }
+    (info, errors)
+}
+
 /// What the generator hands the processor for one batch.
-struct Allocated {
+pub(crate) struct Allocated {
     /// Records of every input.
     records: u64,
     /// Records of each input; empty for a batch replayed from the log.
@@ -393,7 +454,7 @@ struct Allocated {
 }
 
 impl Allocated {
-    fn new(per_input: Vec<u64>) -> Allocated {
+    pub(crate) fn new(per_input: Vec<u64>) -> Allocated {
         Allocated { records: per_input.iter().sum(), per_input }
     }
 }

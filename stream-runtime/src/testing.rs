@@ -168,6 +168,9 @@ pub struct Stepper<I, O> {
     stepped: Stepped,
     queue: crate::sources::BatchQueue<I>,
     sink: Arc<Mutex<Vec<O>>>,
+    /// Set by [`reporting`](Stepper::reporting): batches go through the real-time driver's
+    /// step, reported to this monitor if any.
+    report: Option<Option<Arc<crate::running::Monitor>>>,
 }
 
 impl<I, O> std::fmt::Debug for Stepper<I, O> {
@@ -194,7 +197,33 @@ impl<I: Data, O: Data> Stepper<I, O> {
         build(ssc.queue_stream(queue.clone(), true, None))
             .foreach_batch(move |b: Batch<O>, _| s.lock().extend(b.into_partitions().into_iter().flatten()));
         let stepped = Stepped::new(ssc).unwrap_or_else(|e| panic!("invalid pipeline: {e}"));
-        Stepper { stepped, queue, sink }
+        Stepper { stepped, queue, sink, report: None }
+    }
+
+    /// Runs every batch through the real-time driver's step, as a started job does: each
+    /// output operation timed, a [`BatchInfo`](crate::BatchInfo) built, and with `ui` (feature
+    /// `ui`) the batch reported to a Streaming page's monitor: its ring of batches and its
+    /// Prometheus metrics (no server). For the bench of what the page costs a batch.
+    ///
+    /// ```
+    /// use stream_runtime::testing::Stepper;
+    /// let mut step = Stepper::new(1, |s| s.map(|x: u32| x + 1)).reporting(true);
+    /// assert_eq!(step.step(vec![1, 2]), vec![2, 3]);
+    /// ```
+    pub fn reporting(mut self, ui: bool) -> Self {
+        #[cfg(feature = "ui")]
+        let monitor = ui.then(|| {
+            let ex = self.stepped.executor();
+            let ssc = crate::StreamingContext::new(ex.env().batch);
+            Arc::new(crate::ui::Monitor::new(ssc.conf(), &crate::ui::UiConf::default(), ex.graph()))
+        });
+        #[cfg(not(feature = "ui"))]
+        let monitor = {
+            let _ = ui;
+            None
+        };
+        self.report = Some(monitor);
+        self
     }
 
     /// Runs the next batch over `input` and returns its output (empty when the output stream
@@ -215,13 +244,17 @@ impl<I: Data, O: Data> Stepper<I, O> {
     /// assert_eq!(step.step_many(3, |i| vec![i as u32, 2].into()), 5);
     /// ```
     pub fn step_many(&mut self, n: usize, input: impl FnMut(usize) -> Batch<I> + Send) -> usize {
-        let Stepper { stepped, queue, sink } = self;
+        let Stepper { stepped, queue, sink, report } = self;
         let mut input = input;
+        let report = report.as_ref().map(|m| m.as_deref());
         stepped.on_pool(|stepped| {
             let mut out = 0;
             for i in 0..n {
                 queue.push(input(i));
-                let errors = stepped.next_batch();
+                let errors = match report {
+                    Some(monitor) => stepped.next_batch_reported(monitor).1,
+                    None => stepped.next_batch(),
+                };
                 assert!(errors.is_empty(), "batch failed: {errors:?}");
                 if i + 1 < n {
                     out += std::mem::take(&mut *sink.lock()).len();

@@ -43,6 +43,12 @@ struct Job {
 impl Job {
     /// A word count over a socket this test serves, with the UI on a free port.
     fn start() -> Job {
+        Job::start_with(None)
+    }
+
+    /// As [`start`](Self::start), with a file stream of `dir` as a second input (and a third
+    /// output) when given.
+    fn start_with(dir: Option<&std::path::Path>) -> Job {
         let server = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = server.local_addr().unwrap().port();
         let clock = ManualClock::new(Time::from_millis(1_000_000));
@@ -54,6 +60,9 @@ impl Job {
         lines.clone().flat_map(|l| l.split(' ')).count().foreach_batch(|_, _| {});
         // A second output fails every batch of five lines, with markup in its message.
         lines.foreach_batch(|b, _| assert!(b.len() != 5, "<five> lines"));
+        if let Some(dir) = dir {
+            ssc.text_file_stream(dir.to_str().unwrap()).count().foreach_batch(|_, _| {});
+        }
         let reported = Arc::new(Mutex::new(Vec::new()));
         let r = Arc::clone(&reported);
         ssc.on_batch_completed(move |info| r.lock().unwrap().push(info.clone()));
@@ -67,6 +76,17 @@ impl Job {
         let feed = feed.unwrap();
         feed.set_nonblocking(false).unwrap();
         Job { running, clock, feed, reported, sent: 0 }
+    }
+
+    /// Writes `text` to file `name` in `dir`, modified within the next batch's interval, so
+    /// that batch reads it.
+    fn put_file(&self, dir: &std::path::Path, name: &str, text: &str) {
+        let k = self.running.batches_completed() as i64 + 1;
+        let modified = self.running.zero_time().as_millis() + k * BATCH_MS - BATCH_MS / 2;
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(modified as u64);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(at).unwrap();
     }
 
     /// Sends `lines` lines, waits until the receiver has them, then runs the next batch.
@@ -141,6 +161,30 @@ fn the_api_and_the_metrics_agree_with_the_jobs_batches() {
     }
     let sum = text.lines().find_map(|l| l.strip_prefix("sluice_batch_processing_time_seconds_sum ")).unwrap();
     assert!((sum.parse::<f64>().unwrap() - seconds).abs() < 1e-6, "{sum} != {seconds}");
+
+    let (status, missing) = get(addr, &format!("/batch/{}", first + 1));
+    assert_eq!(status, 404);
+    assert!(missing.contains(&format!("No batch at time {} is retained", first + 1)), "{missing}");
+    for route in ["/nothing", "/api/v1/streaming/nothing", "/batch/", "/timeline/nothing.svg"] {
+        assert_eq!(get(addr, route).0, 404, "{route}");
+    }
+    let (status, ops) = get(addr, &format!("/api/v1/streaming/batches/{}/operations", batches[0]["batchId"]));
+    let ops: Value = serde_json::from_str(&ops).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!((ops[0]["name"].as_str(), ops[0]["failureReason"].as_str()), (Some("foreach_batch"), None));
+    assert!(ops[1]["failureReason"].as_str().unwrap().contains("<five> lines"), "{ops}");
+    assert_eq!(batches[0]["outputOperations"], ops);
+    assert_eq!(batches[0]["inputs"][0]["lines"], 5);
+    for (api, job) in batches.iter().zip(&newest_first) {
+        for (i, op) in job.output_ops.iter().enumerate() {
+            let api_op = &api["outputOperations"][i];
+            assert_eq!(api_op["durationMicros"].as_u64(), Some(op.duration.as_micros() as u64));
+            assert_eq!(api_op["failureReason"].as_str(), op.error.as_deref());
+        }
+        let done = job.output_ops.iter().filter(|o| o.error.is_none()).count();
+        assert_eq!(api["numCompletedOutputOps"].as_u64(), Some(done as u64));
+    }
+    assert_eq!(inputs[0]["connected"], true);
 
     let (status, page) = get(addr, "/");
     assert_eq!(status, 200);
@@ -259,9 +303,12 @@ impl Browser {
                 .expect("/usr/bin/chromedriver: install it with scripts/install-test-deps.sh"),
         );
         wait_for("chromedriver", || TcpStream::connect(addr).is_ok());
-        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1100,1000"]
-        }}}});
+        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
+            "goog:chromeOptions": {
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1100,1000"]
+            },
+            "goog:loggingPrefs": {"browser": "ALL"}
+        }}});
         let (status, answer) = call(addr, "POST", "/session", Some(&caps));
         assert_eq!(status, 200, "{answer}");
         let session =
@@ -292,6 +339,53 @@ impl Browser {
     fn text(&self, element: &str) -> String {
         self.call("GET", &format!("/element/{element}/text"), None).as_str().unwrap().to_string()
     }
+
+    /// The text of every element `css` selects, whitespace runs as one space, read at once
+    /// (the page's refresh cannot swap them in between).
+    fn texts(&self, css: &str) -> Vec<String> {
+        let script =
+            "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText.replace(/\\s+/g, ' ').trim())";
+        self.execute_with(script, serde_json::json!([css]))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Attribute `name` of every element `css` selects, read at once.
+    fn attrs(&self, css: &str, name: &str) -> Vec<String> {
+        let script = "return Array.from(document.querySelectorAll(arguments[0]), e => e.getAttribute(arguments[1]))";
+        self.execute_with(script, serde_json::json!([css, name]))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    fn click(&self, css: &str) {
+        let found = self.find_all(css);
+        assert_eq!(found.len(), 1, "{css}");
+        self.call("POST", &format!("/element/{}/click", found[0]), Some(serde_json::json!({})));
+    }
+
+    fn url(&self) -> String {
+        self.call("GET", "/url", None).as_str().unwrap().to_string()
+    }
+
+    fn execute(&self, script: &str) -> Value {
+        self.execute_with(script, serde_json::json!([]))
+    }
+
+    fn execute_with(&self, script: &str, args: Value) -> Value {
+        self.call("POST", "/execute/sync", Some(serde_json::json!({ "script": script, "args": args })))
+    }
+
+    /// The browser's console messages since the last call (chromedriver's log).
+    fn console(&self) -> Vec<Value> {
+        self.call("POST", "/se/log", Some(serde_json::json!({ "type": "browser" }))).as_array().unwrap().clone()
+    }
 }
 
 impl Drop for Browser {
@@ -300,41 +394,178 @@ impl Drop for Browser {
     }
 }
 
-/// The page in a real browser: its script fills the batch table from the JSON API, one row
-/// per batch of the job, newest first, and a batch's link opens its page. With
-/// `SLUICE_SCREENSHOT=path`, saves a screenshot of the page there (the book's).
+/// The page in a real browser: the charts have a point per batch, the tables' rows are the
+/// job's batches (newest first, paged), a batch's link opens its page with its inputs (files
+/// with their sizes) and each output operation with its error, markup in a file name shows
+/// as text and never runs, and the console stays clean. With `SLUICE_SCREENSHOT=path`, saves
+/// a screenshot of the overview there (the book's).
 #[test]
 fn streaming_page_in_chromium() {
-    let mut job = Job::start();
-    for lines in [3, 1, 4, 1, 5] {
+    let dir = tempfile::tempdir().unwrap();
+    let mut job = Job::start_with(Some(dir.path()));
+    // Enough empty batches for a second page of the completed batches.
+    for _ in 0..18 {
+        job.batch(0);
+    }
+    let hostile = "<script>window.pwned=1<\\script><img src=x onerror=window.pwned=2>.txt";
+    let mut files_at = Vec::new();
+    for (k, lines) in [3, 1, 4, 1, 5].into_iter().enumerate() {
+        if k == 1 {
+            job.put_file(dir.path(), "a.txt", "one\ntwo\n");
+            job.put_file(dir.path(), hostile, "three\n");
+        }
+        if k == 3 {
+            job.put_file(dir.path(), "b.txt", "four five six\n");
+        }
         job.batch(lines);
+        files_at.push(job.running.batches_completed());
     }
     let addr = job.running.ui_addr().unwrap();
     let reported = job.reported.lock().unwrap().clone();
+    assert_eq!(reported.len(), 23);
+    let newest_first: Vec<&BatchInfo> = reported.iter().rev().collect();
     let browser = Browser::start();
     browser.open(&format!("http://{addr}/"));
-    wait_for("the table rows", || browser.find_all("#batches-body tr").len() == reported.len());
-    let rows: Vec<String> = browser.find_all("#batches-body tr").iter().map(|r| browser.text(r)).collect();
-    for (row, batch) in rows.iter().zip(reported.iter().rev()) {
-        let cells: Vec<&str> = row.split_whitespace().collect(); // time, records, 3 delays in ms, ops
-        assert!(cells[0].contains('T') && cells[0].ends_with("GMT"), "{row}");
-        assert_eq!(cells[1], batch.num_records.to_string(), "{row}");
-        assert_eq!(cells[2], batch.scheduling_delay.as_millis().to_string(), "{row}");
-    }
+    wait_for("the page", || browser.find_all("#batches-body tr").len() == 20);
     let title = browser.find_all("h1");
     assert!(browser.text(&title[0]).starts_with("Streaming Statistics: sluice"));
+
+    // A point per completed batch in every timeline, every batch in every histogram.
+    for chart in ["input-rate", "scheduling-delay", "processing-time", "total-delay"] {
+        assert_eq!(browser.find_all(&format!("#tl-{chart} circle.point")).len(), reported.len(), "{chart}");
+        assert_eq!(browser.attrs(&format!("#hist-{chart} svg"), "data-batches"), [reported.len().to_string()]);
+        let bins: usize = browser
+            .attrs(&format!("#hist-{chart} rect.bin"), "data-count")
+            .iter()
+            .map(|n| n.parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(bins, reported.len(), "{chart}");
+    }
     assert_eq!(browser.find_all("#tl-processing-time svg line.batch-interval").len(), 1);
+
+    // The rows of both pages are the job's batches, newest first.
+    let check_rows = |rows: Vec<String>, batches: &[&BatchInfo]| {
+        assert_eq!(rows.len(), batches.len());
+        for (row, batch) in rows.iter().zip(batches) {
+            // time, records, three delays in ms, output ops done/total, status
+            let cells: Vec<&str> = row.split_whitespace().collect();
+            assert!(cells[0].contains('T') && cells[0].ends_with("GMT"), "{row}");
+            assert_eq!(cells[1], batch.num_records.to_string(), "{row}");
+            assert_eq!(cells[2], batch.scheduling_delay.as_millis().to_string(), "{row}");
+            assert_eq!(cells[4], batch.processing_time.as_millis().to_string(), "{row}");
+            let done = batch.output_ops.iter().filter(|o| o.error.is_none()).count();
+            assert_eq!(cells[8], format!("{done}/3"), "{row}");
+            assert_eq!(cells[9], if batch.failed_outputs > 0 { "failed" } else { "completed" }, "{row}");
+        }
+    };
+    check_rows(browser.texts("#batches-body tr"), &newest_first[..20]);
     if let Some(path) = std::env::var_os("SLUICE_SCREENSHOT") {
         use base64::Engine;
         let png = browser.call("GET", "/screenshot", None);
         std::fs::write(path, base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap()).unwrap();
     }
-    let newest = reported.last().unwrap();
-    let link = browser.find_all("#batches-body tr:first-child a");
-    browser.call("POST", &format!("/element/{}/click", link[0]), Some(serde_json::json!({})));
-    let url = format!("http://{addr}/batch/{}", newest.batch_time.as_millis());
-    wait_for("the batch page", || browser.call("GET", "/url", None) == url);
-    let inputs = browser.find_all("#inputs tr");
-    assert_eq!(inputs.len(), 2, "a header and one input");
-    assert!(browser.text(&inputs[1]).ends_with(&format!(" {}", newest.num_records)));
+    browser.click("#pager-top a.next");
+    wait_for("the second page", || browser.url().ends_with("/?page=2"));
+    check_rows(browser.texts("#batches-body tr"), &newest_first[20..]);
+    browser.click("#pager-top a.prev");
+    wait_for("the first page", || browser.url().ends_with("/?page=1"));
+
+    // A click on the batch that read the files opens its page, with the files and sizes.
+    let with_files = reported[files_at[1] as usize - 1].clone();
+    let link = format!("/batch/{}", with_files.batch_time.as_millis());
+    browser.click(&format!("#batches-body a[href='{link}']"));
+    wait_for("the batch page", || browser.url() == format!("http://{addr}{link}"));
+    let inputs = browser.texts("#inputs > tbody > tr");
+    assert_eq!(inputs.len(), 3, "a header and two inputs: {inputs:?}");
+    assert!(inputs[1].ends_with(" 1 1 lines received"), "{inputs:?}");
+    assert!(inputs[2].contains("a.txt: 8 bytes"), "{inputs:?}");
+    let mut files = browser.texts("#inputs ul.files li");
+    files.sort();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let mut expected = vec![format!("{}: 6 bytes", path(hostile)), format!("{}: 8 bytes", path("a.txt"))];
+    expected.sort();
+    assert_eq!(files, expected, "the hostile name shows as text");
+    assert_eq!(browser.execute("return window.pwned === undefined"), Value::Bool(true), "markup ran");
+    let ops = browser.texts("#outputs tr");
+    assert_eq!(ops.len(), 4, "{ops:?}");
+    assert!(ops[1].starts_with("0 foreach_batch ") && ops[1].ends_with(" ms succeeded"), "{ops:?}");
+
+    // The failed batch's page shows the failing output operation with its error.
+    let failed = newest_first[0];
+    assert_eq!(failed.failed_outputs, 1);
+    browser.open(&format!("http://{addr}/batch/{}", failed.batch_time.as_millis()));
+    wait_for("the failed batch's page", || browser.find_all("#outputs code.error").len() == 1);
+    let ops = browser.texts("#outputs tr");
+    assert!(ops[2].starts_with("1 foreach_batch ") && ops[2].contains(" failed "), "{ops:?}");
+    assert!(ops[2].contains("<five> lines"), "{ops:?}");
+    assert_eq!(browser.texts("#inputs ul.files li"), Vec::<String>::new());
+
+    // A batch that does not exist: a 404 page with a message.
+    browser.open(&format!("http://{addr}/batch/12345"));
+    let message = browser.texts("#message");
+    assert!(message[0].starts_with("No batch at time 12345 is retained"), "{message:?}");
+
+    // Back on the overview after a refresh of its live part: still no console error.
+    browser.open(&format!("http://{addr}/"));
+    wait_for("a refresh", || {
+        browser.execute("return document.getElementById('live').dataset.refreshed === '1'") == Value::Bool(true)
+    });
+    let (expected, errors): (Vec<Value>, Vec<Value>) = browser
+        .console()
+        .into_iter()
+        .filter(|e| e["level"] == "SEVERE")
+        .partition(|e| e["message"].as_str().unwrap_or("").contains("/batch/12345"));
+    // The 404 of the missing batch is the one error, and shows the log is read at all.
+    assert_eq!(expected.len(), 1, "{expected:?}");
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
+
+/// A stateful job checkpointing after every batch: the page lists each checkpoint with the
+/// size of the file on disk, its write time and the stall of the batch loop, the batch page
+/// names the checkpoint written after the batch, and `/metrics` counts them.
+#[test]
+fn checkpoints_show_with_their_size_write_time_and_stall() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(Time::from_millis(1_000_000));
+    let mut ssc = StreamingContext::new(Duration::millis(BATCH_MS))
+        .with_clock(Arc::new(clock.clone()))
+        .with_checkpoint_interval(Duration::millis(BATCH_MS))
+        .with_ui(Some(UiConf::at("127.0.0.1:0".parse().unwrap())));
+    ssc.checkpoint(dir.path().to_string_lossy());
+    let queue = stream_runtime::BatchQueue::new();
+    for k in 0..3u64 {
+        queue.push((0..=k).map(|i| (stream_runtime::Str::from(format!("key-{i}")), 1u64)).collect::<Vec<_>>());
+    }
+    ssc.queue_stream(queue, true, None).running_reduce_by_key(|a, b| a + b).foreach_snapshot(|_, _| {});
+    let running = ssc.start().unwrap();
+    let addr = running.ui_addr().unwrap();
+    let checkpoints = || -> Vec<Value> { serde_json::from_str(&get(addr, "/api/v1/streaming/checkpoints").1).unwrap() };
+    wait_for("the checkpoint at the start", || checkpoints().len() == 1);
+    for k in 1..=3 {
+        clock.set(running.zero_time() + Duration::millis(k * BATCH_MS));
+        wait_for("the batch", || running.batches_completed() == k as u64);
+        wait_for("its checkpoint", || checkpoints().len() == 1 + k as usize);
+    }
+    let listed = checkpoints();
+    for (i, c) in listed.iter().enumerate() {
+        let t = c["batchId"].as_i64().unwrap();
+        assert_eq!(t, running.zero_time().as_millis() + (3 - i as i64) * BATCH_MS, "newest first: {listed:?}");
+        let on_disk = std::fs::metadata(dir.path().join(format!("checkpoint-{t}"))).unwrap().len();
+        assert_eq!(c["bytes"].as_u64(), Some(on_disk), "{c}");
+        assert!(c["error"].is_null() && c["writeTime"].is_u64(), "{c}");
+        // The stall is known for the retained batches (not for the start's checkpoint).
+        assert_eq!(c["stall"].is_u64(), i < 3, "{c}");
+    }
+    let newest = listed[0]["batchId"].as_i64().unwrap();
+    let (_, page) = get(addr, &format!("/batch/{newest}"));
+    assert!(page.contains(&format!("<td id=\"checkpoint\">{} bytes in ", listed[0]["bytes"])), "{page}");
+    let (_, overview) = get(addr, "/");
+    for c in &listed {
+        assert!(overview.contains(&format!("<td class=\"num\">{} bytes</td>", c["bytes"])), "{overview}");
+    }
+    let (_, metrics) = get(addr, "/metrics");
+    assert!(metrics.contains("sluice_checkpoints_total 4\n"), "{metrics}");
+    assert!(metrics.contains("sluice_checkpoint_stall_seconds_count 3\n"), "{metrics}");
+    assert!(metrics.contains(&format!("sluice_checkpoint_size_bytes {}\n", listed[0]["bytes"])), "{metrics}");
+    running.stop(false);
 }

@@ -56,9 +56,19 @@ struct Run<T> {
 
 impl<T: Clone + Send + 'static> Run<T> {
     fn start(threads: usize, build: impl FnOnce(&StreamingContext, Arc<Mutex<BTreeMap<Time, Vec<T>>>>)) -> Run<T> {
+        Run::start_with(threads, |ssc| ssc, build)
+    }
+
+    /// As [`start`](Self::start), the context configured by `configure` first.
+    fn start_with(
+        threads: usize,
+        configure: impl FnOnce(StreamingContext) -> StreamingContext,
+        build: impl FnOnce(&StreamingContext, Arc<Mutex<BTreeMap<Time, Vec<T>>>>),
+    ) -> Run<T> {
         let clock = ManualClock::new(Time::from_millis(1_000_000));
-        let ssc =
-            StreamingContext::new(Duration::millis(BATCH_MS)).with_threads(threads).with_clock(Arc::new(clock.clone()));
+        let ssc = configure(
+            StreamingContext::new(Duration::millis(BATCH_MS)).with_threads(threads).with_clock(Arc::new(clock.clone())),
+        );
         let batches = Arc::new(Mutex::new(BTreeMap::new()));
         build(&ssc, Arc::clone(&batches));
         let running = ssc.start().unwrap();
@@ -431,4 +441,71 @@ fn a_stop_during_a_broker_outage_ends_within_two_seconds_and_the_outage_is_count
     let took = stopping.elapsed();
     assert!(took < std::time::Duration::from_secs(2), "the stop took {took:?}");
     assert_eq!(stats.outages, 1, "one outage, however many calls failed during it");
+}
+
+/// `GET path` from the Streaming page at `addr`: the status and the body.
+fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).unwrap();
+    let mut response = String::new();
+    c.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.split(' ').nth(1).unwrap().parse().unwrap(), body.to_string())
+}
+
+#[test]
+fn the_streaming_page_shows_each_partitions_range_and_lag() {
+    use serde_json::Value;
+    let Some(broker) = broker() else { return };
+    let c = client(&broker);
+    c.create_topic("watched", 2).unwrap();
+    c.produce_values("watched", 0, (0..25).map(|i| i.to_string())).unwrap();
+    c.produce_values("watched", 1, (0..3).map(|i| i.to_string())).unwrap();
+    let opts = KafkaOptions { max_rate_per_partition: 10, ..options(StartingOffsets::Earliest) };
+    let brokers = broker.brokers();
+    let ui = stream_runtime::ui::UiConf::at("127.0.0.1:0".parse().unwrap());
+    let mut run = Run::start_with(
+        2,
+        |ssc| ssc.with_ui(Some(ui)),
+        move |ssc, out| {
+            ssc.kafka_direct_stream(&brokers, &["watched".to_string()], opts).foreach_batch(
+                move |b: Batch<KafkaRecord>, t| {
+                    out.lock().unwrap().insert(t, vec![b.len()]);
+                },
+            );
+        },
+    );
+    // 10 records per second and partition, 1 s batches: 15 records of partition 0 wait.
+    assert_eq!(run.step(), [13]);
+    let addr = run.running().ui_addr().unwrap();
+    let (status, batches) = get(addr, "/api/v1/streaming/batches");
+    assert_eq!(status, 200);
+    let batches: Value = serde_json::from_str(&batches).unwrap();
+    let ranges: Vec<(i64, i64, i64)> = batches[0]["inputs"][0]["offsetRanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (r["partition"].as_i64().unwrap(), r["fromOffset"].as_i64().unwrap(), r["untilOffset"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(ranges, [(0, 0, 10), (1, 0, 3)], "{batches}");
+    let (_, inputs) = get(addr, "/api/v1/streaming/inputs");
+    let inputs: Value = serde_json::from_str(&inputs).unwrap();
+    let lag: Vec<(i64, i64)> = inputs[0]["lag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["partition"].as_i64().unwrap(), l["records"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(lag, [(0, 15), (1, 0)], "{inputs}");
+    let (_, metrics) = get(addr, "/metrics");
+    assert!(metrics.contains("partition=\"0\"} 15\n") && metrics.contains("sluice_kafka_lag_records{"), "{metrics}");
+    let id = batches[0]["batchId"].as_i64().unwrap();
+    let (_, page) = get(addr, &format!("/batch/{id}"));
+    assert!(page.contains("watched-0</span>: offsets 0 to 10 (10 records)"), "{page}");
+    assert_eq!(run.step(), [10]);
+    let (_, inputs) = get(addr, "/api/v1/streaming/inputs");
+    assert!(inputs.contains("\"partition\":0,\"records\":5"), "{inputs}");
 }

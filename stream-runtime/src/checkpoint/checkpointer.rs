@@ -57,6 +57,12 @@ impl Checkpointer {
         })
     }
 
+    /// Tells `f` of every checkpoint written from now on, on the writer's thread.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    pub(crate) fn on_written(&self, f: Box<dyn Fn(&super::Written) + Send + Sync>) {
+        self.writer.on_written(f);
+    }
+
     /// Whether batch `t` is followed by a checkpoint.
     pub(crate) fn is_checkpoint_time(&self, t: Time) -> bool {
         (t - self.zero).is_multiple_of(self.interval)

@@ -26,7 +26,7 @@ pub(crate) use fingerprint::Fingerprint;
 pub use frames::{Damage, FrameError};
 pub(crate) use store::CheckpointStore;
 pub use wal::WriteAheadLog;
-pub(crate) use writer::Writer;
+pub(crate) use writer::{Writer, Written};
 
 use crate::context::StreamingContext;
 use crate::error::StreamingError;

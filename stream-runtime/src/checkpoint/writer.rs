@@ -1,7 +1,7 @@
 //! The checkpoint writer: a thread that writes checkpoints handed to it, so batch processing
 //! only pays for serializing the state, not for the filesystem.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Sender, TrySendError};
@@ -13,6 +13,31 @@ use crate::time::Time;
 /// HDFS namenode gone mid-write) must not keep a stopping job alive.
 const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// A checkpoint the writer wrote, or failed to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// The batch it follows.
+    pub(crate) time: Time,
+    /// Its size.
+    pub(crate) bytes: usize,
+    /// How long writing it took.
+    pub(crate) took: std::time::Duration,
+    /// Why it was not written.
+    pub(crate) error: Option<String>,
+}
+
+/// Told of every checkpoint written, on the writer's thread (the Streaming page).
+type OnWritten = Arc<OnceLock<Tell>>;
+
+/// The function told of written checkpoints.
+struct Tell(Box<dyn Fn(&Written) + Send + Sync>);
+
+impl std::fmt::Debug for Tell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tell(<fn>)")
+    }
+}
+
 /// A handle on the writer thread. Dropping it (or [`finish`](Self::finish)) lets the thread
 /// write what is queued and end, waiting for it at most a bounded time.
 #[derive(Debug)]
@@ -23,6 +48,8 @@ pub(crate) struct Writer {
     exited: crossbeam_channel::Receiver<()>,
     /// How long [`write_now`](Self::write_now) and [`finish`](Self::finish) wait.
     wait: std::time::Duration,
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    on_written: OnWritten,
 }
 
 /// What the writer thread is asked to do.
@@ -45,6 +72,8 @@ impl Writer {
         // (it is skipped: the batch log keeps recovery exact, only longer).
         let (tx, rx) = crossbeam_channel::bounded::<Request>(1);
         let (running, exited) = crossbeam_channel::bounded::<()>(0);
+        let on_written: OnWritten = Arc::default();
+        let told = Arc::clone(&on_written);
         let thread = std::thread::Builder::new().name("sluice-checkpoint".into()).spawn(move || {
             let _running = running;
             for request in rx {
@@ -56,15 +85,28 @@ impl Writer {
                     }
                 };
                 let began = std::time::Instant::now();
-                match store.write_checkpoint(t, &file) {
+                let error = match store.write_checkpoint(t, &file) {
                     Ok(()) => {
-                        tracing::debug!(time = %t, bytes = file.len(), took = ?began.elapsed(), "checkpoint written")
+                        tracing::debug!(time = %t, bytes = file.len(), took = ?began.elapsed(), "checkpoint written");
+                        None
                     }
-                    Err(e) => tracing::warn!(time = %t, "checkpoint not written: {e}"),
+                    Err(e) => {
+                        tracing::warn!(time = %t, "checkpoint not written: {e}");
+                        Some(e.to_string())
+                    }
+                };
+                if let Some(tell) = told.get() {
+                    (tell.0)(&Written { time: t, bytes: file.len(), took: began.elapsed(), error });
                 }
             }
         })?;
-        Ok(Writer { tx: Some(tx), thread: Some(thread), exited, wait })
+        Ok(Writer { tx: Some(tx), thread: Some(thread), exited, wait, on_written })
+    }
+
+    /// Tells `f` of every checkpoint written from now on; only the first `f` given is kept.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    pub(crate) fn on_written(&self, f: Box<dyn Fn(&Written) + Send + Sync>) {
+        let _ = self.on_written.set(Tell(f));
     }
 
     /// Queues the checkpoint of time `t`; skipped with a warning when the writer is behind.

@@ -388,6 +388,11 @@ impl StreamJob {
                 ssc.checkpoint(dir);
             }
         }
+        // The Streaming page shows the fused plan `--explain` prints.
+        #[cfg(feature = "ui")]
+        if let Some(ui) = ssc.conf.ui.as_mut() {
+            ui.plan = Some(self.spec.plan.to_string());
+        }
         if let Err(e) = (self.build)(&mut ssc, &Args { values }) {
             eprintln!("error: {}", report(&e));
             return ExitCode::from(2);

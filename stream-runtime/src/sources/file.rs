@@ -13,7 +13,7 @@ use crate::error::StreamingError;
 #[cfg(feature = "hdfs")]
 use crate::fs::hdfs::HdfsFs;
 use crate::fs::{self, FileStatus, FileSystem, FsError};
-use crate::metrics::{SourceCounters, SourceStats};
+use crate::metrics::{InputDetail, InputStatus, SourceCounters, SourceStats};
 use crate::node::Env;
 use crate::str::Str;
 use crate::time::{Duration, Time};
@@ -256,7 +256,7 @@ impl FileSource {
             Err(e @ (FsError::NotFound { .. } | FsError::NotAFile { .. })) => {
                 failures();
                 tracing::warn!(source = %self.url, "{e}; skipped");
-                self.counters.errors.add(1);
+                self.counters.error(&e);
                 Vec::new()
             }
             Err(e) => {
@@ -273,7 +273,7 @@ impl FileSource {
                         "cannot read {path}: {e}; retried with later batches until it is read or removed"
                     );
                 }
-                self.counters.errors.add(1);
+                self.counters.error(&format_args!("cannot read {path}: {e}"));
                 self.queued.lock().push_front(piece.clone());
                 Vec::new()
             }
@@ -375,7 +375,7 @@ impl Input for FileSource {
         let (fs, dir) = match &self.target {
             Ok(target) => target,
             Err(e) => {
-                self.counters.errors.add(1);
+                self.counters.error(e);
                 tracing::warn!(source = %self.url, "{e}");
                 return 0;
             }
@@ -390,7 +390,7 @@ impl Input for FileSource {
                 files
             }
             Err(e) => {
-                self.counters.errors.add(1);
+                self.counters.error(&format_args!("cannot list the directory: {e}"));
                 let mut failed = self.failed_listings.lock();
                 if *failed == 0 {
                     self.counters.outages.add(1);
@@ -410,6 +410,19 @@ impl Input for FileSource {
 
     fn stats(&self) -> SourceStats {
         self.counters.snapshot()
+    }
+
+    /// The files of batch `t` and the bytes it reads of each.
+    fn detail(&self, t: Time) -> InputDetail {
+        self.allocated
+            .with(t, |pieces| {
+                InputDetail::Files(pieces.iter().map(|p| (p.file.path.clone(), p.end - p.start)).collect())
+            })
+            .unwrap_or_default()
+    }
+
+    fn status(&self) -> InputStatus {
+        InputStatus { last_error: self.counters.last_error.get(), ..InputStatus::default() }
     }
 
     fn allocation(&self, t: Time) -> Option<serde_json::Value> {

@@ -81,6 +81,12 @@ impl<D> Allocated<D> {
         self.by_time.lock().get(&t).cloned()
     }
 
+    /// What `f` makes of the data of `t`, left in place; `None` when there is none.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    pub(crate) fn with<R>(&self, t: Time, f: impl FnOnce(&D) -> R) -> Option<R> {
+        self.by_time.lock().get(&t).map(f)
+    }
+
     /// Takes the data of `t`, dropping older data nobody took (batches run in time order).
     pub(crate) fn take(&self, t: Time) -> Option<D> {
         let mut map = self.by_time.lock();

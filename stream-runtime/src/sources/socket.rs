@@ -12,7 +12,7 @@ use crate::checkpoint::{wal, CheckpointStore, RestoreError};
 use crate::clock::Clock;
 use crate::context::{Input, StreamingContext};
 use crate::error::StreamingError;
-use crate::metrics::{SourceCounters, SourceStats};
+use crate::metrics::{InputDetail, InputStatus, SourceCounters, SourceStats};
 use crate::node::Env;
 use crate::rate::RateLimiter;
 use crate::str::Str;
@@ -132,7 +132,7 @@ impl Shared {
                     if failures == 1 || failures % 30 == 0 {
                         tracing::warn!(source = %name, "Error connecting to {}: {e}; retrying", self.addr);
                     }
-                    self.counters.errors.add(1);
+                    self.counters.error(&format_args!("cannot connect to {}: {e}", self.addr));
                     if !self.nap(backoff) {
                         return;
                     }
@@ -141,6 +141,7 @@ impl Shared {
                 }
             };
             tracing::info!(source = %name, "connected");
+            self.counters.connected.store(true, Ordering::SeqCst);
             failures = 0;
             backoff = FIRST_BACKOFF;
             let _ = stream.set_read_timeout(Some(POLL));
@@ -179,11 +180,12 @@ impl Shared {
                     Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
                     Err(e) => {
                         tracing::warn!(source = %name, "Error receiving data: {e}; reconnecting");
-                        self.counters.errors.add(1);
+                        self.counters.error(&format_args!("cannot receive: {e}"));
                         break;
                     }
                 }
             }
+            self.counters.connected.store(false, Ordering::SeqCst);
             if !self.nap(backoff) {
                 return;
             }
@@ -287,6 +289,21 @@ impl Input for SocketSource {
 
     fn stats(&self) -> SourceStats {
         self.shared.counters.snapshot()
+    }
+
+    fn detail(&self, t: Time) -> InputDetail {
+        self.allocated.with(t, |(lines, _)| InputDetail::Lines(lines.len() as u64)).unwrap_or_default()
+    }
+
+    fn status(&self) -> InputStatus {
+        let c = &self.shared.counters;
+        let rate = self.shared.limiter.rate();
+        InputStatus {
+            connected: Some(c.connected.load(Ordering::SeqCst)),
+            last_error: c.last_error.get(),
+            rate: (self.shared.limited && rate.is_finite()).then_some(rate),
+            ..InputStatus::default()
+        }
     }
 }
 

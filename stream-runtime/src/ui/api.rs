@@ -5,38 +5,52 @@ use serde_json::{json, Value};
 
 use super::http::{Response, HTML, JSON, OPENMETRICS, SVG};
 use super::{page, Monitor};
-use crate::metrics::BatchInfo;
+use crate::checkpoint::Written;
+use crate::metrics::{BatchInfo, InputDetail};
 
 const API: &str = "/api/v1/streaming/";
 
-/// Answers `path`.
-pub(crate) fn route(m: &Monitor, path: &str) -> Response {
+/// Answers `path` with `query` (the part after `?`).
+pub(crate) fn route(m: &Monitor, path: &str, query: &str) -> Response {
     if let Some(rest) = path.strip_prefix(API) {
         return match rest.trim_end_matches('/') {
             "statistics" => json_ok(&statistics(m)),
             "batches" => json_ok(&batches(m)),
             "inputs" => json_ok(&inputs(m)),
+            "checkpoints" => json_ok(&checkpoints(m)),
             other => match other.strip_prefix("batches/") {
-                Some(id) => match with_batch(m, id, |b| batch_json(m, b)) {
-                    Some(v) => json_ok(&v),
-                    None => Response::not_found(format!("unknown batch: {id}")),
-                },
+                Some(id) => {
+                    let (id, operations) = match id.strip_suffix("/operations") {
+                        Some(id) => (id, true),
+                        None => (id, false),
+                    };
+                    let answer = with_batch(m, id, |b| if operations { operations_json(b) } else { batch_json(m, b) });
+                    match answer {
+                        Some(v) => json_ok(&v),
+                        None => Response::not_found(format!("unknown batch: {id}")),
+                    }
+                }
                 None => Response::not_found(format!("unknown API route: {path}")),
             },
         };
     }
     match path {
-        "/" => Response::ok(HTML, page::overview(m)),
-        "/metrics" => Response::ok(OPENMETRICS, m.metrics.encode()),
+        "/" => Response::ok(HTML, page::overview(m, page::page_number(query))),
+        "/metrics" => Response::ok(OPENMETRICS, m.metrics_text()),
         _ => {
             if let Some(id) = path.strip_prefix("/batch/") {
                 return match with_batch(m, id, |b| page::batch(m, b)) {
                     Some(html) => Response::ok(HTML, html),
-                    None => Response::not_found(format!("unknown batch: {id}")),
+                    None => Response::not_found_page(page::no_batch(m, id)),
                 };
             }
             if let Some(chart) = path.strip_prefix("/timeline/").and_then(|c| c.strip_suffix(".svg")) {
                 if let Some(svg) = page::timeline(m, chart) {
+                    return Response::ok(SVG, svg);
+                }
+            }
+            if let Some(chart) = path.strip_prefix("/histogram/").and_then(|c| c.strip_suffix(".svg")) {
+                if let Some(svg) = page::histogram(m, chart) {
                     return Response::ok(SVG, svg);
                 }
             }
@@ -60,9 +74,47 @@ fn ms(d: std::time::Duration) -> u64 {
     d.as_millis() as u64
 }
 
-/// Spark's `BatchInfo` of the REST API.
+/// What an input allocated to a batch, as JSON.
+fn detail_json(d: &InputDetail) -> Value {
+    match d {
+        InputDetail::Files(files) => json!({
+            "files": files.iter().map(|(path, bytes)| json!({ "path": path, "bytes": bytes })).collect::<Vec<_>>(),
+        }),
+        InputDetail::Offsets(ranges) => json!({
+            "offsetRanges": ranges.iter().map(|r| json!({
+                "topic": r.topic, "partition": r.partition, "fromOffset": r.from, "untilOffset": r.until,
+            })).collect::<Vec<_>>(),
+        }),
+        InputDetail::Lines(n) => json!({ "lines": n }),
+        _ => json!({}),
+    }
+}
+
+/// Spark's `OutputOperationInfo` of each output operation of batch `b`.
+fn operations_json(b: &BatchInfo) -> Value {
+    Value::Array(
+        b.output_ops
+            .iter()
+            .enumerate()
+            .map(|(i, op)| {
+                json!({
+                    "outputOpId": i,
+                    "name": &*op.name,
+                    "duration": ms(op.duration),
+                    "durationMicros": op.duration.as_micros() as u64,
+                    "failureReason": op.error,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Spark's `BatchInfo` of the REST API, with each output operation and what each input
+/// allocated.
 fn batch_json(m: &Monitor, b: &BatchInfo) -> Value {
     let total = m.outputs.len();
+    let failed = b.output_ops.iter().filter(|o| o.error.is_some()).count();
+    let checkpoint = m.checkpoints.lock().iter().find(|c| c.time == b.batch_time).map(checkpoint_json);
     json!({
         "batchId": b.batch_time.as_millis(),
         "batchTime": date(b.batch_time.as_millis()),
@@ -73,22 +125,70 @@ fn batch_json(m: &Monitor, b: &BatchInfo) -> Value {
         "processingTime": ms(b.processing_time),
         "totalDelay": ms(b.scheduling_delay + b.processing_time),
         "numActiveOutputOps": 0,
-        "numCompletedOutputOps": total.saturating_sub(b.failed_outputs),
+        "numCompletedOutputOps": b.output_ops.len().saturating_sub(failed),
         "numFailedOutputOps": b.failed_outputs,
         "numTotalOutputOps": total,
         "firstFailureReason": b.first_failure,
-        "inputs": b.input_records.iter().enumerate().map(|(i, n)| json!({
-            "streamId": i,
-            "streamName": m.input_names.get(i),
-            "records": n,
-        })).collect::<Vec<_>>(),
+        "checkpointStall": ms(b.checkpoint_stall),
+        "checkpoint": checkpoint,
+        "outputOperations": operations_json(b),
+        "inputs": b.input_records.iter().enumerate().map(|(i, n)| {
+            let mut input = json!({
+                "streamId": i,
+                "streamName": m.input_names.get(i),
+                "records": n,
+            });
+            if let (Some(d), Value::Object(fields)) = (b.input_details.get(i), &mut input) {
+                if let Value::Object(more) = detail_json(d) {
+                    fields.extend(more);
+                }
+            }
+            input
+        }).collect::<Vec<_>>(),
     })
 }
 
-/// The retained completed batches, newest first.
+/// The batches waiting (`QUEUED`) and being processed (`PROCESSING`), then the retained
+/// completed batches, newest first, as Spark lists them.
 pub(crate) fn batches(m: &Monitor) -> Value {
+    let active = m.active();
     let ring = m.ring.lock();
-    Value::Array(ring.iter().rev().map(|b| batch_json(m, b)).collect())
+    let active = active.into_iter().rev().map(|(t, running)| {
+        json!({
+            "batchId": t,
+            "batchTime": date(t),
+            "status": if running { "PROCESSING" } else { "QUEUED" },
+            "batchDuration": m.batch.as_millis(),
+            "numTotalOutputOps": m.outputs.len(),
+        })
+    });
+    Value::Array(active.chain(ring.iter().rev().map(|b| batch_json(m, b))).collect())
+}
+
+fn checkpoint_json(c: &Written) -> Value {
+    json!({
+        "batchId": c.time.as_millis(),
+        "time": date(c.time.as_millis()),
+        "bytes": c.bytes,
+        "writeTime": ms(c.took),
+        "error": c.error,
+    })
+}
+
+/// The last checkpoints written, newest first, with the stall of the batch loop each cost
+/// (when its batch is retained).
+pub(crate) fn checkpoints(m: &Monitor) -> Value {
+    let kept: Vec<Written> = m.checkpoints.lock().iter().rev().cloned().collect();
+    let ring = m.ring.lock();
+    Value::Array(
+        kept.iter()
+            .map(|c| {
+                let mut v = checkpoint_json(c);
+                v["stall"] = json!(ring.get(c.time.as_millis()).map(|b| ms(b.checkpoint_stall)));
+                v
+            })
+            .collect(),
+    )
 }
 
 /// Averages over the retained batches, as Spark's `StreamingStatistics`.
@@ -127,6 +227,7 @@ pub(crate) fn inputs(m: &Monitor) -> Value {
             .enumerate()
             .map(|(i, input)| {
                 let stats = input.stats();
+                let status = input.status();
                 let records = ring.input_records.get(i).copied().unwrap_or(0);
                 json!({
                     "streamId": i,
@@ -137,6 +238,12 @@ pub(crate) fn inputs(m: &Monitor) -> Value {
                     "invalidUtf8Lines": stats.invalid_utf8_lines,
                     "oversizedLines": stats.oversized_lines,
                     "errors": stats.errors,
+                    "connected": status.connected,
+                    "lastError": status.last_error,
+                    "rateLimit": status.rate,
+                    "lag": status.lag.iter().map(|(topic, partition, lag)| json!({
+                        "topic": topic, "partition": partition, "records": lag,
+                    })).collect::<Vec<_>>(),
                 })
             })
             .collect(),
@@ -177,33 +284,51 @@ mod tests {
         let m = super::super::tests::monitor(&["socket_text_stream(h:1)"]);
         m.batch_completed(&info(2000, &[5]), 0);
         m.batch_completed(&info(3000, &[7]), 0);
-        let batches: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/batches").body).unwrap();
+        let batches: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/batches", "").body).unwrap();
         let ids: Vec<i64> = batches.as_array().unwrap().iter().map(|b| b["batchId"].as_i64().unwrap()).collect();
         assert_eq!(ids, [3000, 2000], "newest first");
+        m.batch_started(crate::time::Time::from_millis(4000), 2);
+        let all: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/batches", "").body).unwrap();
+        let listed: Vec<(i64, &str)> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["batchId"].as_i64().unwrap(), b["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            listed,
+            [(6000, "QUEUED"), (5000, "QUEUED"), (4000, "PROCESSING"), (3000, "COMPLETED"), (2000, "COMPLETED")]
+        );
+        let page = route(&m, "/", "").body;
+        assert!(page.contains("<h2>Active Batches (3)</h2>"), "{page}");
+        m.batch_started(crate::time::Time::from_millis(4000), 100);
+        let page = route(&m, "/", "").body;
+        assert!(page.contains("<h2>Active Batches (101)</h2>") && page.contains("and 81 more queued"), "{page}");
+        m.batch_completed(&info(4000, &[0]), 0);
         assert_eq!(batches[0]["inputSize"], 7);
         assert_eq!(batches[0]["totalDelay"], 43);
-        let one = route(&m, "/api/v1/streaming/batches/2000");
+        let one = route(&m, "/api/v1/streaming/batches/2000", "");
         assert_eq!((one.status, one.content_type), (200, JSON));
         assert_eq!(serde_json::from_str::<Value>(&one.body).unwrap()["inputs"][0]["records"], 5);
-        let unknown = route(&m, "/api/v1/streaming/batches/2500");
+        let unknown = route(&m, "/api/v1/streaming/batches/2500", "");
         assert_eq!(unknown.status, 404);
         assert_eq!(serde_json::from_str::<Value>(&unknown.body).unwrap()["message"], "unknown batch: 2500");
-        assert_eq!(route(&m, "/api/v1/streaming/batches/x").status, 404);
-        assert_eq!(route(&m, "/api/v1/streaming/nothing").status, 404);
-        assert_eq!(route(&m, "/nothing").status, 404);
-        let stats: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/statistics").body).unwrap();
+        assert_eq!(route(&m, "/api/v1/streaming/batches/x", "").status, 404);
+        assert_eq!(route(&m, "/api/v1/streaming/nothing", "").status, 404);
+        assert_eq!(route(&m, "/nothing", "").status, 404);
+        let stats: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/statistics", "").body).unwrap();
         assert_eq!(
             (stats["numTotalCompletedBatches"].as_u64(), stats["numReceivedRecords"].as_u64()),
-            (Some(2), Some(12))
+            (Some(3), Some(12))
         );
-        assert_eq!(stats["avgInputRate"], 6.0, "12 records over two one-second batches");
-        let inputs: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/inputs").body).unwrap();
+        assert_eq!(stats["avgInputRate"], 4.0, "12 records over three one-second batches");
+        let inputs: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/inputs", "").body).unwrap();
         assert_eq!(inputs[0]["records"], 12);
-        assert_eq!(route(&m, "/").status, 200);
-        assert_eq!(route(&m, "/batch/3000").status, 200);
-        assert_eq!(route(&m, "/batch/1").status, 404);
-        assert_eq!(route(&m, "/timeline/processing-time.svg").content_type, SVG);
-        assert_eq!(route(&m, "/timeline/nothing.svg").status, 404);
-        assert!(route(&m, "/metrics").body.contains("sluice_batches_total 2\n"));
+        assert_eq!(route(&m, "/", "").status, 200);
+        assert_eq!(route(&m, "/batch/3000", "").status, 200);
+        assert_eq!(route(&m, "/batch/1", "").status, 404);
+        assert_eq!(route(&m, "/timeline/processing-time.svg", "").content_type, SVG);
+        assert_eq!(route(&m, "/timeline/nothing.svg", "").status, 404);
+        assert!(route(&m, "/metrics", "").body.contains("sluice_batches_total 3\n"));
     }
 }

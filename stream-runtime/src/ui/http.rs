@@ -30,6 +30,11 @@ impl Response {
     pub(crate) fn not_found(message: String) -> Response {
         Response { status: 404, content_type: JSON, body: serde_json::json!({ "message": message }).to_string() }
     }
+
+    /// A 404 page saying `html` (already escaped).
+    pub(crate) fn not_found_page(html: String) -> Response {
+        Response { status: 404, content_type: HTML, body: html }
+    }
 }
 
 pub(crate) const JSON: &str = "application/json";
@@ -61,10 +66,10 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Serves `listener` on a thread of its own, answering each GET path with `handler`.
+    /// Serves `listener` on a thread of its own, answering each GET with `handler(path, query)`.
     pub(crate) fn start(
         listener: TcpListener,
-        handler: impl Fn(&str) -> Response + Send + 'static,
+        handler: impl Fn(&str, &str) -> Response + Send + 'static,
     ) -> io::Result<Server> {
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -108,7 +113,7 @@ impl Server {
 }
 
 /// Answers one connection.
-fn serve(mut conn: TcpStream, handler: &impl Fn(&str) -> Response) -> io::Result<()> {
+fn serve(mut conn: TcpStream, handler: &impl Fn(&str, &str) -> Response) -> io::Result<()> {
     conn.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     conn.set_write_timeout(Some(CLIENT_TIMEOUT))?;
     let mut head = Vec::with_capacity(1024);
@@ -126,9 +131,10 @@ fn serve(mut conn: TcpStream, handler: &impl Fn(&str) -> Response) -> io::Result
     let head = String::from_utf8_lossy(&head);
     let mut words = head.lines().next().unwrap_or("").split_whitespace();
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let path = target.split(['?', '#']).next().unwrap_or("");
+    let target = target.split('#').next().unwrap_or("");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let response = match method {
-        "GET" | "HEAD" if path.starts_with('/') => handler(path),
+        "GET" | "HEAD" if path.starts_with('/') => handler(path, query),
         "GET" | "HEAD" => status_only(400, "bad request"),
         _ => status_only(405, "only GET and HEAD are served"),
     };
@@ -177,15 +183,16 @@ mod tests {
     #[test]
     fn answers_get_refuses_other_methods_and_stops() {
         let listener = bind("127.0.0.1:0".parse().unwrap(), 0).unwrap();
-        let server = Server::start(listener, |p| Response::ok(JSON, format!("{{\"path\":\"{p}\"}}"))).unwrap();
+        let server =
+            Server::start(listener, |p, q| Response::ok(JSON, format!("{{\"path\":\"{p}\",\"q\":\"{q}\"}}"))).unwrap();
         let r = get(server.addr(), "GET /a/b?x=1 HTTP/1.1\r\nHost: h\r\n\r\n");
         assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
-        assert!(r.ends_with("\r\n\r\n{\"path\":\"/a/b\"}"), "{r}");
-        assert!(r.contains("Content-Length: 15\r\n"), "{r}");
+        assert!(r.ends_with("\r\n\r\n{\"path\":\"/a/b\",\"q\":\"x=1\"}"), "{r}");
+        assert!(r.contains("Content-Length: 25\r\n"), "{r}");
         assert!(get(server.addr(), "POST / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405 "));
         assert!(get(server.addr(), "GET x HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 400 "));
         let head = get(server.addr(), "HEAD /a HTTP/1.1\r\n\r\n");
-        assert!(head.ends_with("\r\n\r\n") && head.contains("Content-Length: 13\r\n"), "{head}");
+        assert!(head.ends_with("\r\n\r\n") && head.contains("Content-Length: 20\r\n"), "{head}");
         let addr = server.addr();
         server.stop();
         assert!(TcpStream::connect(addr).is_err(), "still listening after stop");

@@ -30,15 +30,18 @@ mod page;
 mod prom;
 mod ring;
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::checkpoint::Written;
 use crate::context::{Conf, Graph, Input};
 use crate::error::StreamingError;
 use crate::metrics::BatchInfo;
-use crate::time::Duration;
+use crate::time::{Duration, Time};
 
 /// Spark's default port of the web UI.
 pub const DEFAULT_PORT: u16 = 4040;
@@ -66,6 +69,10 @@ pub struct UiConf {
     /// Completed batches kept for the page and the API (Spark's
     /// `spark.streaming.ui.retainedBatches`, default 1000).
     pub retained_batches: usize,
+    /// The job's fused plan as `--explain` prints it (stages and shuffles), shown on the page
+    /// above the runtime's own list of inputs, stateful operations and outputs. Job binaries
+    /// set it from `#[stream_job]`; `None`: only the runtime's list.
+    pub plan: Option<String>,
 }
 
 impl Default for UiConf {
@@ -74,6 +81,7 @@ impl Default for UiConf {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             next_port_when_taken: true,
             retained_batches: 1000,
+            plan: None,
         }
     }
 }
@@ -137,6 +145,12 @@ impl std::str::FromStr for UiOption {
     }
 }
 
+/// Checkpoints kept for the page.
+const RETAINED_CHECKPOINTS: usize = 20;
+
+/// No batch is running.
+const IDLE: i64 = i64::MIN;
+
 /// What the page knows of the job: fixed at start, plus the ring of completed batches and the
 /// metrics the processor updates.
 pub(crate) struct Monitor {
@@ -147,8 +161,16 @@ pub(crate) struct Monitor {
     inputs: Vec<Arc<dyn Input>>,
     input_names: Vec<String>,
     outputs: Vec<String>,
+    /// The runtime's description of the graph (`StreamingContext::explain`).
+    graph_plan: String,
+    /// The fused plan `--explain` prints, when the job binary gave it.
+    stages: Option<String>,
     ring: Mutex<ring::Ring>,
     metrics: prom::Metrics,
+    /// The time (ms) of the batch being processed, [`IDLE`] when none is.
+    running: AtomicI64,
+    /// The last checkpoints written, oldest first.
+    checkpoints: Mutex<VecDeque<Written>>,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -158,7 +180,7 @@ impl std::fmt::Debug for Monitor {
 }
 
 impl Monitor {
-    fn new(conf: &Conf, retained: usize, graph: &Graph) -> Monitor {
+    pub(crate) fn new(conf: &Conf, ui: &UiConf, graph: &Graph) -> Monitor {
         let input_names: Vec<String> = graph.inputs.iter().map(|i| i.name()).collect();
         let started_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -170,14 +192,19 @@ impl Monitor {
             started_ms,
             inputs: graph.inputs.clone(),
             metrics: prom::Metrics::new(&input_names),
-            ring: Mutex::new(ring::Ring::new(retained, input_names.len())),
+            ring: Mutex::new(ring::Ring::new(ui.retained_batches, input_names.len())),
             input_names,
             outputs: graph.outputs.iter().map(|o| o.name()).collect(),
+            graph_plan: crate::context::explain_graph(conf, graph),
+            stages: ui.plan.clone().filter(|p| !p.trim().is_empty()),
+            running: AtomicI64::new(IDLE),
+            checkpoints: Mutex::new(VecDeque::with_capacity(RETAINED_CHECKPOINTS)),
         }
     }
 
-    /// A batch starts; `waiting` more are queued behind it.
-    pub(crate) fn batch_started(&self, waiting: usize) {
+    /// Batch `t` starts; `waiting` more are queued behind it.
+    pub(crate) fn batch_started(&self, t: Time, waiting: usize) {
+        self.running.store(t.as_millis(), Ordering::Relaxed);
         self.metrics.set_active(waiting, 1);
     }
 
@@ -185,7 +212,48 @@ impl Monitor {
     pub(crate) fn batch_completed(&self, info: &BatchInfo, waiting: usize) {
         self.metrics.observe(info);
         self.metrics.set_active(waiting, 0);
+        self.running.store(IDLE, Ordering::Relaxed);
         self.ring.lock().push(info);
+    }
+
+    /// The checkpoint writer wrote (or failed to write) a checkpoint.
+    pub(crate) fn checkpoint_written(&self, w: &Written) {
+        self.metrics.observe_checkpoint(w);
+        let mut kept = self.checkpoints.lock();
+        if kept.len() == RETAINED_CHECKPOINTS {
+            kept.pop_front();
+        }
+        kept.push_back(w.clone());
+    }
+
+    /// The batches being processed or waiting: (time in ms, running), the running one first.
+    /// Waiting batches follow the running one at the batch interval (the generator makes them
+    /// in order).
+    pub(crate) fn active(&self) -> Vec<(i64, bool)> {
+        let running = self.running.load(Ordering::Relaxed);
+        let waiting = usize::try_from(self.metrics.waiting()).unwrap_or(0);
+        let base = if running == IDLE {
+            self.ring.lock().iter().next_back().map_or(IDLE, |b| b.batch_time.as_millis())
+        } else {
+            running
+        };
+        let mut out = Vec::with_capacity(waiting + 1);
+        if running != IDLE {
+            out.push((running, true));
+        }
+        if base != IDLE {
+            let step = self.batch.as_millis();
+            out.extend((1..=waiting as i64).map(|k| (base + k * step, false)));
+        }
+        out
+    }
+
+    /// The text of `/metrics`, with what is read at scrape time (each input's status).
+    pub(crate) fn metrics_text(&self) -> String {
+        for (name, input) in self.input_names.iter().zip(&self.inputs) {
+            self.metrics.set_input_status(name, &input.status());
+        }
+        self.metrics.encode()
     }
 }
 
@@ -201,7 +269,7 @@ impl Ui {
     /// address given exactly that cannot be bound is an error; the default address with every
     /// following port taken is a warning, and the job runs without the page (`Ok(None)`).
     pub(crate) fn start(ui: &UiConf, conf: &Conf, graph: &Graph) -> Result<Option<Ui>, StreamingError> {
-        let monitor = Arc::new(Monitor::new(conf, ui.retained_batches, graph));
+        let monitor = Arc::new(Monitor::new(conf, ui, graph));
         let listener = match http::bind(ui.addr, if ui.next_port_when_taken { PORT_RETRIES } else { 0 }) {
             Ok(l) => l,
             Err(e) if ui.next_port_when_taken => {
@@ -217,7 +285,7 @@ impl Ui {
         };
         let handler = {
             let monitor = Arc::clone(&monitor);
-            move |path: &str| api::route(&monitor, path)
+            move |path: &str, query: &str| api::route(&monitor, path, query)
         };
         let server = http::Server::start(listener, handler)
             .map_err(|source| StreamingError::Spawn { what: "Streaming UI", source })?;
@@ -244,7 +312,6 @@ impl Ui {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::time::Time;
 
     struct Named(String);
 
@@ -264,7 +331,7 @@ pub(crate) mod tests {
             ..Graph::default()
         };
         let ssc = crate::StreamingContext::new(Duration::seconds(1)).with_name("test");
-        let mut m = Monitor::new(ssc.conf(), 100, &graph);
+        let mut m = Monitor::new(ssc.conf(), &UiConf { retained_batches: 100, ..UiConf::default() }, &graph);
         m.outputs = vec!["print(10)".to_string()];
         m
     }

@@ -1,12 +1,19 @@
 //! The pages: the overview of Spark's Streaming tab and a page per batch, as HTML with
-//! server-side SVG timelines. Everything that comes from the job (its name, input and output
-//! names) is HTML-escaped; the overview's script writes JSON values as text, never as HTML.
+//! server-side SVG timelines and histograms. Everything that comes from the job (its name,
+//! input and output names, file names, topics, error texts) is HTML-escaped; the overview's
+//! script only swaps in the server's own (escaped) rendering of the live part.
 
 use std::fmt::Write;
 
 use super::api::date;
 use super::Monitor;
-use crate::metrics::BatchInfo;
+use crate::metrics::{BatchInfo, InputDetail};
+
+/// Completed batches per page of the overview's table.
+pub(crate) const PAGE_SIZE: usize = 20;
+
+/// Output operation times on the plan view: over this many last batches.
+const LAST_BATCHES: usize = 10;
 
 /// `s` with `&`, `<`, `>`, `"` and `'` escaped, for HTML text and attribute values.
 pub(crate) fn escape_html(s: &str) -> String {
@@ -26,10 +33,11 @@ pub(crate) fn escape_html(s: &str) -> String {
 
 const STYLE: &str =
     "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}\
-td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#eee}\
-.num{text-align:right}svg{background:#fafafa;border:1px solid #ddd}.muted{color:#777}";
+td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}th{background:#eee}\
+.num{text-align:right}svg{background:#fafafa;border:1px solid #ddd}.muted{color:#777}.failed{color:#b00}\
+ul{margin:0;padding-left:1.2em}pre{background:#f6f6f6;padding:.5em;border:1px solid #ddd}";
 
-/// The timelines: name in the URL, title, unit, and the value of a batch.
+/// The charts: name in the URL, title, unit.
 const CHARTS: [(&str, &str, &str); 4] = [
     ("input-rate", "Input Rate", "records/s"),
     ("scheduling-delay", "Scheduling Delay", "ms"),
@@ -46,50 +54,77 @@ fn value(chart: &str, m: &Monitor, b: &BatchInfo) -> f64 {
     }
 }
 
-/// The SVG timeline `chart` of the retained batches; `None` for an unknown chart.
-pub(crate) fn timeline(m: &Monitor, chart: &str) -> Option<String> {
+/// The points of `chart` (batch time, value), its unit and the top of its scale: the three
+/// delays share one scale (the largest total delay or the batch interval, whichever is
+/// larger), so they compare at a glance; `None` for an unknown chart.
+fn series(m: &Monitor, chart: &str) -> Option<(Vec<(i64, f64)>, &'static str, f64)> {
     let (_, _, unit) = CHARTS.iter().find(|(name, _, _)| *name == chart)?;
-    let points: Vec<(i64, f64)> =
-        m.ring.lock().iter().map(|b| (b.batch_time.as_millis(), value(chart, m, b))).collect();
+    let ring = m.ring.lock();
+    let points: Vec<(i64, f64)> = ring.iter().map(|b| (b.batch_time.as_millis(), value(chart, m, b))).collect();
+    let top = if chart == "input-rate" {
+        points.iter().map(|p| p.1).fold(1.0_f64, f64::max)
+    } else {
+        ring.iter().map(|b| value("total-delay", m, b)).fold(m.batch.as_millis() as f64, f64::max)
+    };
+    Some((points, unit, top * 1.1))
+}
+
+const W: f64 = 520.0;
+const H: f64 = 140.0;
+const PAD: f64 = 24.0;
+
+/// The y of value `v` on a scale topped at `top`.
+fn y_of(v: f64, top: f64) -> f64 {
+    H - PAD - v / top * (H - 2.0 * PAD)
+}
+
+/// The SVG timeline `chart` of the retained batches, a point per batch; `None` for an
+/// unknown chart.
+pub(crate) fn timeline(m: &Monitor, chart: &str) -> Option<String> {
+    let (points, unit, top) = series(m, chart)?;
     // The processing time is drawn against the batch interval, as Spark draws it.
     let limit = (chart == "processing-time").then(|| m.batch.as_millis() as f64);
-    let (w, h, pad) = (640.0, 140.0, 24.0);
-    let top = points.iter().map(|p| p.1).chain(limit).fold(1.0_f64, f64::max) * 1.1;
     let (t0, t1) = (points.first().map_or(0, |p| p.0), points.last().map_or(1, |p| p.0));
     let span = (t1 - t0).max(1) as f64;
-    let x = |t: i64| pad + (t - t0) as f64 / span * (w - 2.0 * pad);
-    let y = |v: f64| h - pad - v / top * (h - 2.0 * pad);
+    let x = |t: i64| if points.len() == 1 { W / 2.0 } else { PAD + (t - t0) as f64 / span * (W - 2.0 * PAD) };
+    let y = |v: f64| y_of(v, top);
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" class=\"timeline\" data-points=\"{}\">",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" class=\"timeline\" data-points=\"{}\">",
         points.len()
     );
     let _ = write!(
         svg,
-        "<line x1=\"{pad}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#999\"/><text x=\"2\" y=\"14\" font-size=\"11\">{top:.0} {unit}</text>",
-        b = h - pad,
-        r = w - pad
+        "<line x1=\"{PAD}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#999\"/><text x=\"2\" y=\"14\" font-size=\"11\">{top:.0} {unit}</text>",
+        b = H - PAD,
+        r = W - PAD
     );
     if let Some(limit) = limit {
         let _ = write!(
             svg,
-            "<line class=\"batch-interval\" x1=\"{pad}\" y1=\"{yl:.1}\" x2=\"{r}\" y2=\"{yl:.1}\" stroke=\"#c00\" stroke-dasharray=\"4 3\"/><text x=\"{r}\" y=\"{yt:.1}\" font-size=\"10\" fill=\"#c00\" text-anchor=\"end\">batch interval</text>",
+            "<line class=\"batch-interval\" x1=\"{PAD}\" y1=\"{yl:.1}\" x2=\"{r}\" y2=\"{yl:.1}\" stroke=\"#c00\" stroke-dasharray=\"4 3\"/><text x=\"{r}\" y=\"{yt:.1}\" font-size=\"10\" fill=\"#c00\" text-anchor=\"end\">batch interval</text>",
             yl = y(limit),
             yt = y(limit) - 3.0,
-            r = w - pad
+            r = W - PAD
         );
     }
     let line: Vec<String> = points.iter().map(|&(t, v)| format!("{:.1},{:.1}", x(t), y(v))).collect();
     let _ =
         write!(svg, "<polyline fill=\"none\" stroke=\"#2a6ebb\" stroke-width=\"1.5\" points=\"{}\"/>", line.join(" "));
-    if let [(t, v)] = points[..] {
-        let _ = write!(svg, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#2a6ebb\"/>", x(t), y(v));
+    for &(t, v) in &points {
+        let _ = write!(
+            svg,
+            "<circle class=\"point\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\" fill=\"#2a6ebb\"><title>{}: {v:.1} {unit}</title></circle>",
+            x(t),
+            y(v),
+            date(t)
+        );
     }
     if let (Some(a), Some(b)) = (points.first(), points.last()) {
         let _ = write!(
             svg,
-            "<text x=\"{pad}\" y=\"{h}\" font-size=\"10\" dy=\"-6\">{}</text><text x=\"{}\" y=\"{h}\" font-size=\"10\" dy=\"-6\" text-anchor=\"end\">{}</text>",
+            "<text x=\"{PAD}\" y=\"{H}\" font-size=\"10\" dy=\"-6\">{}</text><text x=\"{}\" y=\"{H}\" font-size=\"10\" dy=\"-6\" text-anchor=\"end\">{}</text>",
             &date(a.0)[11..19],
-            w - pad,
+            W - PAD,
             &date(b.0)[11..19]
         );
     }
@@ -97,110 +132,291 @@ pub(crate) fn timeline(m: &Monitor, chart: &str) -> Option<String> {
     Some(svg)
 }
 
+/// Bins of a histogram.
+const BINS: usize = 10;
+
+/// The SVG histogram of `chart` over the retained batches, on the timeline's vertical scale
+/// (a bar per tenth of it, as long as the batches that fall in it); `None` for an unknown
+/// chart.
+pub(crate) fn histogram(m: &Monitor, chart: &str) -> Option<String> {
+    let (points, _, top) = series(m, chart)?;
+    let mut counts = [0usize; BINS];
+    for &(_, v) in &points {
+        counts[((v / top * BINS as f64) as usize).min(BINS - 1)] += 1;
+    }
+    let most = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let w = 170.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{H}\" viewBox=\"0 0 {w} {H}\" class=\"histogram\" data-batches=\"{}\">",
+        points.len()
+    );
+    let band = (H - 2.0 * PAD) / BINS as f64;
+    for (i, &n) in counts.iter().enumerate() {
+        let y = y_of((i + 1) as f64 * top / BINS as f64, top);
+        let len = n as f64 / most * (w - 60.0);
+        let _ = write!(
+            svg,
+            "<rect class=\"bin\" data-count=\"{n}\" x=\"4\" y=\"{y:.1}\" width=\"{len:.1}\" height=\"{:.1}\" fill=\"#2a6ebb\" opacity=\".7\"/>",
+            band - 1.0
+        );
+        if n > 0 {
+            let _ = write!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\">{n}</text>", len + 8.0, y + band - 2.0);
+        }
+    }
+    let _ = write!(svg, "<text x=\"4\" y=\"{}\" font-size=\"10\" dy=\"-6\">batches</text></svg>", H);
+    Some(svg)
+}
+
 fn head(title: &str) -> String {
     format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>{}</title><style>{STYLE}</style></head><body>",
         escape_html(title)
     )
 }
 
-/// The overview: statistics, timelines, inputs and the completed batches (filled and kept
-/// up to date by the script from `/api/v1/streaming/batches`).
-pub(crate) fn overview(m: &Monitor) -> String {
+/// The page number a query asks for (`page=2`), 1 when it asks for none.
+pub(crate) fn page_number(query: &str) -> usize {
+    query.split('&').find_map(|kv| kv.strip_prefix("page=")).and_then(|n| n.parse::<usize>().ok()).unwrap_or(1).max(1)
+}
+
+fn millis(d: std::time::Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.3} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// The overview: statistics, timelines and histograms, inputs, active and completed batches
+/// (page `page` of them, newest first), checkpoints and the plan. The script reloads the live
+/// part every two seconds.
+pub(crate) fn overview(m: &Monitor, page: usize) -> String {
     let stats = super::api::statistics(m);
     let mut s = head(&format!("{} - Streaming", m.name));
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     let _ = write!(
         s,
-        "<h1>Streaming Statistics: {}</h1><p>Running batches of {} ms for <span id=\"uptime\"></span> since {} \
+        "<h1>Streaming Statistics: {}</h1><div id=\"live\"><p>Running batches of {} ms for {} s since {} \
          (<span id=\"completed\">{}</span> completed batches, <span id=\"records\">{}</span> records). \
          <span id=\"status\" class=\"muted\"></span></p>",
         escape_html(&m.name),
         m.batch.as_millis(),
+        (now_ms - m.started_ms).max(0) / 1000,
         escape_html(stats["startTime"].as_str().unwrap_or("")),
         stats["numTotalCompletedBatches"],
         stats["numReceivedRecords"],
     );
-    s.push_str("<table><tr><th>Timelines</th><th>Average</th><th></th></tr>");
+    s.push_str(
+        "<table id=\"charts\"><tr><th></th><th>Average</th>\
+         <th>Timeline <span class=\"muted\">(the three delays on one scale)</span></th><th>Histogram</th></tr>",
+    );
     let avg = ["avgInputRate", "avgSchedulingDelay", "avgProcessingTime", "avgTotalDelay"];
     for ((name, title, unit), key) in CHARTS.iter().zip(avg) {
         let _ = write!(
             s,
-            "<tr><td>{title}</td><td class=\"num\"><span id=\"{key}\">{:.1}</span> {unit}</td><td id=\"tl-{name}\">{}</td></tr>",
+            "<tr><td>{title}</td><td class=\"num\"><span id=\"{key}\">{:.1}</span> {unit}</td><td id=\"tl-{name}\">{}</td><td id=\"hist-{name}\">{}</td></tr>",
             stats[key].as_f64().unwrap_or(0.0),
-            timeline(m, name).unwrap_or_default()
+            timeline(m, name).unwrap_or_default(),
+            histogram(m, name).unwrap_or_default()
         );
     }
-    s.push_str("</table><h2>Inputs</h2><table><tr><th>Input</th><th>Records</th><th>Errors</th></tr>");
-    let inputs = super::api::inputs(m);
-    for input in inputs.as_array().into_iter().flatten() {
-        let _ = write!(
-            s,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            escape_html(input["streamName"].as_str().unwrap_or("")),
-            input["records"],
-            input["errors"]
-        );
-    }
-    s.push_str(
-        "</table><h2>Completed Batches</h2><table id=\"batches\"><thead><tr><th>Batch Time</th><th>Records</th>\
-         <th>Scheduling Delay</th><th>Processing Time</th><th>Total Delay</th><th>Output Ops: Succeeded/Total</th>\
-         </tr></thead><tbody id=\"batches-body\"></tbody></table>",
-    );
+    s.push_str("</table>");
+    inputs_table(m, &mut s);
+    active_table(m, &mut s);
+    completed_table(m, page, &mut s);
+    checkpoints_table(m, &mut s);
+    plan_view(m, &mut s);
+    s.push_str("</div>");
     s.push_str(SCRIPT);
     s.push_str("</body></html>");
     s
 }
 
-/// Polls the JSON API every two seconds; writes values with `textContent` only.
-const SCRIPT: &str = r#"<script>
-const api = '/api/v1/streaming/';
-const charts = ['input-rate', 'scheduling-delay', 'processing-time', 'total-delay'];
-function cell(tr, text, cls) { const td = tr.insertCell(); td.textContent = text; if (cls) td.className = cls; return td; }
-function row(b) {
-  const tr = document.createElement('tr');
-  const a = document.createElement('a');
-  a.href = '/batch/' + b.batchId; a.textContent = b.batchTime;
-  tr.insertCell().append(a);
-  cell(tr, b.inputSize, 'num');
-  cell(tr, b.schedulingDelay + ' ms', 'num');
-  cell(tr, b.processingTime + ' ms', 'num');
-  cell(tr, b.totalDelay + ' ms', 'num');
-  cell(tr, b.numCompletedOutputOps + '/' + b.numTotalOutputOps, 'num');
-  return tr;
+fn inputs_table(m: &Monitor, s: &mut String) {
+    s.push_str(
+        "<h2>Inputs</h2><table id=\"input-status\"><tr><th>Input</th><th>Records</th><th>Errors</th>\
+         <th>Receiver</th><th>Last error</th><th>Rate limit</th><th>Kafka lag</th></tr>",
+    );
+    let ring = m.ring.lock();
+    for (i, (input, name)) in m.inputs.iter().zip(&m.input_names).enumerate() {
+        let (stats, status) = (input.stats(), input.status());
+        let receiver = match status.connected {
+            Some(true) => "connected",
+            Some(false) => "not connected",
+            None => "",
+        };
+        let lag: Vec<String> =
+            status.lag.iter().map(|(topic, p, n)| format!("<li>{}-{p}: {n}</li>", escape_html(topic))).collect();
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{receiver}</td><td><code>{}</code></td>\
+             <td class=\"num\">{}</td><td>{}</td></tr>",
+            escape_html(name),
+            ring.input_records.get(i).copied().unwrap_or(0),
+            stats.errors,
+            escape_html(status.last_error.as_deref().unwrap_or("")),
+            status.rate.map_or(String::new(), |r| format!("{r:.0} records/s")),
+            if lag.is_empty() { String::new() } else { format!("<ul>{}</ul>", lag.concat()) },
+        );
+    }
+    s.push_str("</table>");
 }
+
+fn active_table(m: &Monitor, s: &mut String) {
+    let active = m.active();
+    let _ = write!(
+        s,
+        "<h2>Active Batches ({})</h2><table id=\"active-batches\"><tr><th>Batch Time</th><th>Status</th></tr>",
+        active.len()
+    );
+    // The newest first; a job far behind lists the page's worth nearest to running.
+    let shown = active.len().min(PAGE_SIZE);
+    for (t, running) in active[..shown].iter().rev() {
+        let status = if *running { "processing" } else { "queued" };
+        let _ = write!(s, "<tr><td>{}</td><td>{status}</td></tr>", date(*t));
+    }
+    s.push_str("</table>");
+    if active.len() > shown {
+        let _ = write!(s, "<p class=\"muted\">and {} more queued after these</p>", active.len() - shown);
+    }
+}
+
+fn completed_table(m: &Monitor, page: usize, s: &mut String) {
+    let ring = m.ring.lock();
+    let retained = ring.iter().len();
+    let pages = retained.div_ceil(PAGE_SIZE).max(1);
+    let page = page.min(pages);
+    let _ = write!(s, "<h2>Completed Batches (last {retained} of {})</h2>", ring.completed);
+    s.push_str(&pager(page, pages, "pager-top"));
+    s.push_str(
+        "<table id=\"batches\"><thead><tr><th>Batch Time</th><th>Records</th><th>Scheduling Delay</th>\
+         <th>Processing Time</th><th>Total Delay</th><th>Output Ops: Succeeded/Total</th><th>Status</th></tr></thead>\
+         <tbody id=\"batches-body\">",
+    );
+    for b in ring.iter().rev().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE) {
+        let id = b.batch_time.as_millis();
+        let succeeded = b.output_ops.iter().filter(|o| o.error.is_none()).count();
+        let status = if b.failed_outputs > 0 { "<span class=\"failed\">failed</span>" } else { "completed" };
+        let _ = write!(
+            s,
+            "<tr><td><a href=\"/batch/{id}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{} ms</td>\
+             <td class=\"num\">{} ms</td><td class=\"num\">{} ms</td><td class=\"num\">{succeeded}/{}</td><td>{status}</td></tr>",
+            date(id),
+            b.num_records,
+            b.scheduling_delay.as_millis(),
+            b.processing_time.as_millis(),
+            (b.scheduling_delay + b.processing_time).as_millis(),
+            m.outputs.len(),
+        );
+    }
+    s.push_str("</tbody></table>");
+    s.push_str(&pager(page, pages, "pager-bottom"));
+}
+
+/// Links to the previous and next pages of the completed batches.
+fn pager(page: usize, pages: usize, id: &str) -> String {
+    let mut p = format!("<p class=\"pager\" id=\"{id}\">");
+    if page > 1 {
+        let _ = write!(p, "<a class=\"prev\" href=\"/?page={}\">newer</a> ", page - 1);
+    }
+    let _ = write!(p, "page {page} of {pages}");
+    if page < pages {
+        let _ = write!(p, " <a class=\"next\" href=\"/?page={}\">older</a>", page + 1);
+    }
+    p.push_str("</p>");
+    p
+}
+
+fn checkpoints_table(m: &Monitor, s: &mut String) {
+    let kept = m.checkpoints.lock().clone();
+    if kept.is_empty() {
+        return;
+    }
+    s.push_str(
+        "<h2>Last Checkpoints</h2><table id=\"checkpoints\"><tr><th>After batch</th><th>Size</th>\
+         <th>Write time</th><th>Stall of the batch loop</th><th>Error</th></tr>",
+    );
+    let ring = m.ring.lock();
+    for c in kept.iter().rev() {
+        let stall = ring.get(c.time.as_millis()).map_or(String::new(), |b| millis(b.checkpoint_stall));
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td class=\"num\">{} bytes</td><td class=\"num\">{}</td><td class=\"num\">{stall}</td><td><code>{}</code></td></tr>",
+            date(c.time.as_millis()),
+            c.bytes,
+            millis(c.took),
+            escape_html(c.error.as_deref().unwrap_or("")),
+        );
+    }
+    s.push_str("</table>");
+}
+
+/// The plan: the fused stages `--explain` prints (when the job binary gave them), the
+/// runtime's inputs, stateful operations and outputs, and the time of each output operation
+/// (its fused chain) over the last batches.
+fn plan_view(m: &Monitor, s: &mut String) {
+    s.push_str("<h2>Plan</h2>");
+    if let Some(stages) = &m.stages {
+        let _ = write!(s, "<pre id=\"stages\">{}</pre>", escape_html(stages));
+    }
+    let _ = write!(s, "<pre id=\"plan\">{}</pre>", escape_html(&m.graph_plan));
+    let ring = m.ring.lock();
+    let last: Vec<&BatchInfo> = ring.iter().rev().take(LAST_BATCHES).collect();
+    let _ = write!(
+        s,
+        "<table id=\"stage-times\"><tr><th>Output</th><th>Operation (its fused chain)</th><th>Last batch</th>\
+         <th>Average of the last {}</th><th>Max</th><th>Failed</th></tr>",
+        last.len()
+    );
+    for (i, name) in m.outputs.iter().enumerate() {
+        let times: Vec<std::time::Duration> =
+            last.iter().filter_map(|b| b.output_ops.get(i)).map(|o| o.duration).collect();
+        let failed = last.iter().filter_map(|b| b.output_ops.get(i)).filter(|o| o.error.is_some()).count();
+        let avg = (!times.is_empty()).then(|| times.iter().sum::<std::time::Duration>() / times.len() as u32);
+        let _ = write!(
+            s,
+            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{failed}</td></tr>",
+            i + 1,
+            escape_html(name),
+            times.first().map_or(String::new(), |d| millis(*d)),
+            avg.map_or(String::new(), millis),
+            times.iter().max().map_or(String::new(), |d| millis(*d)),
+        );
+    }
+    s.push_str("</table>");
+}
+
+/// Reloads the live part every two seconds from the server (which escapes everything).
+const SCRIPT: &str = r#"<script>
 async function refresh() {
+  const status = () => document.getElementById('status');
   try {
-    const s = await (await fetch(api + 'statistics')).json();
-    document.getElementById('completed').textContent = s.numTotalCompletedBatches;
-    document.getElementById('records').textContent = s.numReceivedRecords;
-    for (const k of ['avgInputRate', 'avgSchedulingDelay', 'avgProcessingTime', 'avgTotalDelay'])
-      document.getElementById(k).textContent = (s[k] || 0).toFixed(1);
-    const up = Math.round((Date.now() - Date.parse(s.startTime.replace('GMT', 'Z'))) / 1000);
-    document.getElementById('uptime').textContent = up + ' s';
-    const batches = await (await fetch(api + 'batches')).json();
-    document.getElementById('batches-body').replaceChildren(...batches.map(row));
-    for (const c of charts)
-      document.getElementById('tl-' + c).innerHTML = await (await fetch('/timeline/' + c + '.svg')).text();
-    document.getElementById('status').textContent = '';
+    const r = await fetch(location.pathname + location.search, { cache: 'no-store' });
+    const next = new DOMParser().parseFromString(await r.text(), 'text/html').getElementById('live');
+    if (next) {
+      next.dataset.refreshed = '1';
+      document.getElementById('live').replaceWith(next);
+    }
   } catch (e) {
-    document.getElementById('status').textContent = 'no answer from the job (stopped?)';
+    if (status()) status().textContent = 'no answer from the job (stopped?)';
   }
 }
-refresh();
 setInterval(refresh, 2000);
 </script>"#;
 
-/// The page of one batch: its times, its inputs and the job's output operations.
+/// The page of one batch: its times, what each input gave it, each output operation with
+/// its duration and error, and the checkpoint written after it.
 pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
     let id = b.batch_time.as_millis();
     let mut s = head(&format!("Batch {id} - {}", m.name));
     let ms = |d: std::time::Duration| d.as_millis();
     let _ = write!(
         s,
-        "<p><a href=\"/\">Streaming Statistics</a></p><h1>Details of batch at {}</h1><table>\
+        "<p><a href=\"/\">Streaming Statistics</a></p><h1>Details of batch at {}</h1><table id=\"summary\">\
          <tr><th>Batch Duration</th><td>{} ms</td></tr><tr><th>Input data size</th><td>{} records</td></tr>\
          <tr><th>Scheduling delay</th><td>{} ms</td></tr><tr><th>Processing time</th><td>{} ms</td></tr>\
-         <tr><th>Total delay</th><td>{} ms</td></tr><tr><th>Checkpoint stall</th><td>{} ms</td></tr></table>",
+         <tr><th>Total delay</th><td>{} ms</td></tr><tr><th>Checkpoint stall</th><td>{} ms</td></tr>",
         date(id),
         m.batch.as_millis(),
         b.num_records,
@@ -209,10 +425,24 @@ pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
         ms(b.scheduling_delay + b.processing_time),
         ms(b.checkpoint_stall)
     );
-    s.push_str("<h2>Inputs</h2><table id=\"inputs\"><tr><th>Input</th><th>Records</th></tr>");
+    if let Some(c) = m.checkpoints.lock().iter().find(|c| c.time == b.batch_time) {
+        let _ = write!(
+            s,
+            "<tr><th>Checkpoint written after it</th><td id=\"checkpoint\">{} bytes in {}{}</td></tr>",
+            c.bytes,
+            millis(c.took),
+            c.error.as_deref().map_or(String::new(), |e| format!(", failed: {}", escape_html(e)))
+        );
+    }
+    s.push_str("</table><h2>Inputs</h2><table id=\"inputs\"><tr><th>Input</th><th>Records</th><th>Data</th></tr>");
     for (i, name) in m.input_names.iter().enumerate() {
         let records = b.input_records.get(i).map_or("unknown (replayed)".to_string(), u64::to_string);
-        let _ = write!(s, "<tr><td>{}</td><td class=\"num\">{records}</td></tr>", escape_html(name));
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td class=\"num\">{records}</td><td>{}</td></tr>",
+            escape_html(name),
+            b.input_details.get(i).map(detail_html).unwrap_or_default()
+        );
     }
     let _ = write!(
         s,
@@ -223,11 +453,80 @@ pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
     if let Some(failure) = &b.first_failure {
         let _ = write!(s, "<p>First failure: <code id=\"failure\">{}</code></p>", escape_html(failure));
     }
-    s.push_str("<table id=\"outputs\"><tr><th>Id</th><th>Output operation</th></tr>");
+    s.push_str(
+        "<table id=\"outputs\"><tr><th>Id</th><th>Output operation</th><th>Duration</th><th>Status</th><th>Error</th></tr>",
+    );
     for (i, name) in m.outputs.iter().enumerate() {
-        let _ = write!(s, "<tr><td class=\"num\">{i}</td><td>{}</td></tr>", escape_html(name));
+        let op = b.output_ops.get(i);
+        let (duration, status, error) = match op {
+            Some(op) => (
+                millis(op.duration),
+                if op.error.is_some() { "<span class=\"failed\">failed</span>" } else { "succeeded" },
+                op.error
+                    .as_deref()
+                    .map_or(String::new(), |e| format!("<code class=\"error\">{}</code>", escape_html(e))),
+            ),
+            None => (String::new(), "not run", String::new()),
+        };
+        let _ = write!(
+            s,
+            "<tr><td class=\"num\">{i}</td><td>{}</td><td class=\"num\">{duration}</td><td>{status}</td><td>{error}</td></tr>",
+            escape_html(name)
+        );
     }
     s.push_str("</table></body></html>");
+    s
+}
+
+/// What an input gave a batch, as HTML.
+fn detail_html(d: &InputDetail) -> String {
+    match d {
+        InputDetail::Files(files) if files.is_empty() => "no new file".to_string(),
+        InputDetail::Files(files) => {
+            let items: Vec<String> = files
+                .iter()
+                .map(|(path, bytes)| {
+                    format!(
+                        "<li><span class=\"file\">{}</span>: <span class=\"bytes\">{bytes}</span> bytes</li>",
+                        escape_html(path)
+                    )
+                })
+                .collect();
+            format!("<ul class=\"files\">{}</ul>", items.concat())
+        }
+        InputDetail::Offsets(ranges) => {
+            let items: Vec<String> = ranges
+                .iter()
+                .map(|r| {
+                    format!(
+                        "<li><span class=\"partition\">{}-{}</span>: offsets {} to {} ({} records)</li>",
+                        escape_html(&r.topic),
+                        r.partition,
+                        r.from,
+                        r.until,
+                        (r.until - r.from).max(0)
+                    )
+                })
+                .collect();
+            format!("<ul class=\"offsets\">{}</ul>", items.concat())
+        }
+        InputDetail::Lines(n) => format!("<span class=\"lines\">{n}</span> lines received"),
+        _ => String::new(),
+    }
+}
+
+/// The 404 page of a batch time that is not retained.
+pub(crate) fn no_batch(m: &Monitor, id: &str) -> String {
+    let ring = m.ring.lock();
+    let oldest = ring.iter().next().map_or("none yet".to_string(), |b| date(b.batch_time.as_millis()));
+    let mut s = head("No such batch");
+    let _ = write!(
+        s,
+        "<p><a href=\"/\">Streaming Statistics</a></p><h1>No such batch</h1><p id=\"message\">No batch at time {} \
+         is retained: the page keeps the last {} completed batches (the oldest kept: {oldest}).</p></body></html>",
+        escape_html(id),
+        ring.capacity()
+    );
     s
 }
 
@@ -255,7 +554,7 @@ mod tests {
             with_failure.contains("<code id=\"failure\">&lt;script&gt;alert(2)&lt;/script&gt;</code>"),
             "{with_failure}"
         );
-        for page in [overview(&m), with_failure] {
+        for page in [overview(&m, 1), with_failure] {
             assert!(!page.contains("<script>alert"), "{page}");
             assert!(page.contains("file(&lt;script&gt;alert(1)&lt;/script&gt;)"), "{page}");
         }
@@ -271,5 +570,76 @@ mod tests {
         assert!(svg.contains("class=\"batch-interval\"") && svg.contains("data-points=\"3\""), "{svg}");
         assert!(!timeline(&m, "input-rate").unwrap().contains("batch-interval"));
         assert!(timeline(&m, "nothing").is_none());
+    }
+
+    #[test]
+    fn histograms_count_every_batch_and_delays_share_a_scale() {
+        let m = crate::ui::tests::monitor(&["in"]);
+        for k in 1..=7 {
+            let mut b = info(k * 1000, &[k as u64]);
+            b.scheduling_delay = std::time::Duration::from_millis(k as u64 * 300);
+            m.batch_completed(&b, 0);
+        }
+        let hist = histogram(&m, "input-rate").unwrap();
+        assert!(hist.contains("data-batches=\"7\""), "{hist}");
+        let counted: usize = hist
+            .split("data-count=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(counted, 7);
+        // The largest total delay is 2100 + 40 ms: every delay chart tops at 110 % of it.
+        for chart in ["scheduling-delay", "processing-time", "total-delay"] {
+            assert!(timeline(&m, chart).unwrap().contains(">2354 ms</text>"), "{chart}");
+        }
+        assert!(histogram(&m, "nothing").is_none());
+    }
+
+    #[test]
+    fn completed_batches_are_paged_newest_first() {
+        let m = crate::ui::tests::monitor(&["in"]);
+        for k in 1..=(PAGE_SIZE as i64 + 3) {
+            m.batch_completed(&info(k * 1000, &[1]), 0);
+        }
+        let rows = |page: &str| -> Vec<i64> {
+            page.split("<a href=\"/batch/").skip(1).map(|r| r.split('"').next().unwrap().parse().unwrap()).collect()
+        };
+        let first = rows(&overview(&m, page_number("")));
+        assert_eq!(first.len(), PAGE_SIZE);
+        assert_eq!(first[0], (PAGE_SIZE as i64 + 3) * 1000, "newest first");
+        let second = overview(&m, page_number("x=1&page=2"));
+        assert_eq!(rows(&second), [3000, 2000, 1000]);
+        assert!(second.contains("page 2 of 2") && second.contains("href=\"/?page=1\""), "{second}");
+        assert_eq!(rows(&overview(&m, page_number("page=9"))), [3000, 2000, 1000], "past the end: the last page");
+        assert_eq!(page_number("page=0"), 1);
+    }
+
+    #[test]
+    fn a_batch_page_shows_each_output_its_inputs_and_its_checkpoint() {
+        let m = crate::ui::tests::monitor(&["files"]);
+        let mut b = info(2000, &[0]);
+        b.output_ops[0].error = Some("disk <full>".into());
+        b.input_details = vec![InputDetail::Files(vec![("/in/<b>.txt".into(), 12)])];
+        m.batch_completed(&b, 0);
+        let w = crate::checkpoint::Written {
+            time: b.batch_time,
+            bytes: 345,
+            took: std::time::Duration::from_millis(2),
+            error: None,
+        };
+        m.checkpoint_written(&w);
+        let page = batch(&m, &b);
+        assert!(page.contains("<code class=\"error\">disk &lt;full&gt;</code>"), "{page}");
+        assert!(page.contains("<span class=\"file\">/in/&lt;b&gt;.txt</span>: <span class=\"bytes\">12</span> bytes"));
+        assert!(page.contains("<td id=\"checkpoint\">345 bytes in 2.000 ms</td>"), "{page}");
+        let offsets = detail_html(&InputDetail::Offsets(vec![crate::metrics::KafkaRange {
+            topic: "t".into(),
+            partition: 1,
+            from: 5,
+            until: 9,
+        }]));
+        assert!(offsets.contains("t-1</span>: offsets 5 to 9 (4 records)"), "{offsets}");
+        assert!(overview(&m, 1).contains("<td class=\"num\">345 bytes</td>"));
+        assert!(no_batch(&m, "<x>").contains("No batch at time &lt;x&gt; is retained"));
     }
 }

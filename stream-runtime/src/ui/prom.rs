@@ -8,7 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::metrics::BatchInfo;
+use crate::checkpoint::Written;
+use crate::metrics::{BatchInfo, InputStatus};
 
 /// A label value, escaped as the text format requires (`\`, `"` and newlines); the crate
 /// writes `String` values as they are.
@@ -44,6 +45,15 @@ pub(crate) struct Metrics {
     input_records: Vec<Counter>,
     waiting: Gauge,
     running: Gauge,
+    checkpoint_write: Histogram,
+    checkpoint_stall: Histogram,
+    checkpoint_bytes: Gauge,
+    checkpoints: Counter,
+    failed_checkpoints: Counter,
+    /// Read from the inputs at scrape time.
+    kafka_lag: Family<Labels, Gauge>,
+    connected: Family<Labels, Gauge>,
+    rate: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
 }
 
 /// Buckets from 1 ms to about 65 s, doubling.
@@ -78,6 +88,41 @@ impl Metrics {
         registry.register("input_records", "Records received, by input", records);
         registry.register("waiting_batches", "Batches generated and waiting to be processed", waiting.clone());
         registry.register("running_batches", "Batches being processed", running.clone());
+        let (checkpoint_write, checkpoint_stall) =
+            (Histogram::new(seconds_buckets()), Histogram::new(seconds_buckets()));
+        let (checkpoint_bytes, checkpoints, failed_checkpoints) =
+            (Gauge::default(), Counter::default(), Counter::default());
+        registry.register(
+            "checkpoint_write_seconds",
+            "Time the checkpoint writer took to write a checkpoint",
+            checkpoint_write.clone(),
+        );
+        registry.register(
+            "checkpoint_stall_seconds",
+            "Time the batch loop spent taking a checkpoint's snapshot",
+            checkpoint_stall.clone(),
+        );
+        registry.register("checkpoint_size_bytes", "Size of the last checkpoint written", checkpoint_bytes.clone());
+        registry.register("checkpoints", "Checkpoints written", checkpoints.clone());
+        registry.register("failed_checkpoints", "Checkpoints that could not be written", failed_checkpoints.clone());
+        let kafka_lag = Family::<Labels, Gauge>::default();
+        registry.register(
+            "kafka_lag_records",
+            "Records in a Kafka partition past the last batch planned, by input, topic and partition",
+            kafka_lag.clone(),
+        );
+        let connected = Family::<Labels, Gauge>::default();
+        registry.register(
+            "input_connected",
+            "Whether a receiver is connected (1) or not (0), by input",
+            connected.clone(),
+        );
+        let rate = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "input_rate_limit_records_per_second",
+            "The rate backpressure or a rate cap holds an input to, by input",
+            rate.clone(),
+        );
         let build = Family::<Labels, Gauge>::default();
         build.get_or_create(&vec![("version", Escaped(env!("CARGO_PKG_VERSION").to_string()))]).set(1);
         registry.register("build_info", "Version of the Sluice runtime (always 1)", build);
@@ -91,6 +136,41 @@ impl Metrics {
             input_records,
             waiting,
             running,
+            checkpoint_write,
+            checkpoint_stall,
+            checkpoint_bytes,
+            checkpoints,
+            failed_checkpoints,
+            kafka_lag,
+            connected,
+            rate,
+        }
+    }
+
+    /// Counts a checkpoint the writer wrote (or failed to).
+    pub(crate) fn observe_checkpoint(&self, w: &Written) {
+        if w.error.is_some() {
+            self.failed_checkpoints.inc();
+            return;
+        }
+        self.checkpoints.inc();
+        self.checkpoint_write.observe(w.took.as_secs_f64());
+        self.checkpoint_bytes.set(i64::try_from(w.bytes).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the gauges read from input `name`'s status.
+    pub(crate) fn set_input_status(&self, name: &str, status: &InputStatus) {
+        let input = || ("input", Escaped(name.to_string()));
+        for (topic, partition, lag) in &status.lag {
+            let labels =
+                vec![input(), ("topic", Escaped(topic.clone())), ("partition", Escaped(partition.to_string()))];
+            self.kafka_lag.get_or_create(&labels).set(*lag);
+        }
+        if let Some(c) = status.connected {
+            self.connected.get_or_create(&vec![input()]).set(i64::from(c));
+        }
+        if let Some(r) = status.rate {
+            self.rate.get_or_create(&vec![input()]).set(r);
         }
     }
 
@@ -100,6 +180,9 @@ impl Metrics {
         self.scheduling_delay.observe(delay);
         self.processing_time.observe(processing);
         self.total_delay.observe(delay + processing);
+        if !info.checkpoint_stall.is_zero() {
+            self.checkpoint_stall.observe(info.checkpoint_stall.as_secs_f64());
+        }
         self.batches.inc();
         self.failed_outputs.inc_by(info.failed_outputs as u64);
         for (counter, n) in self.input_records.iter().zip(&info.input_records) {
@@ -184,5 +267,44 @@ mod tests {
         }
         assert!(text.contains("sluice_batch_processing_time_seconds_sum 0.08\n"), "{text}");
         assert!(text.contains("sluice_batch_total_delay_seconds_count 2\n"), "{text}");
+    }
+
+    #[test]
+    fn checkpoints_and_input_status_as_metrics() {
+        let m = Metrics::new(&["k".to_string()]);
+        let mut b = info(1000, &[1]);
+        b.checkpoint_stall = std::time::Duration::from_millis(5);
+        m.observe(&b);
+        let t = crate::time::Time::from_millis(1000);
+        m.observe_checkpoint(&Written {
+            time: t,
+            bytes: 4096,
+            took: std::time::Duration::from_millis(20),
+            error: None,
+        });
+        m.observe_checkpoint(&Written { time: t, bytes: 1, took: std::time::Duration::ZERO, error: Some("no".into()) });
+        let status = InputStatus {
+            connected: Some(true),
+            lag: vec![("events".into(), 3, 42)],
+            rate: Some(250.0),
+            ..InputStatus::default()
+        };
+        m.set_input_status("k", &status);
+        let text = m.encode();
+        let scrape = parse(&text);
+        let value = |name: &str| scrape.samples.iter().find(|s| s.metric == name).map(|s| s.value.clone());
+        let single = |name: &str| value(name).map(|v| sample_value(&v));
+        assert_eq!(single("sluice_checkpoints_total"), Some(1.0));
+        assert_eq!(single("sluice_failed_checkpoints_total"), Some(1.0));
+        assert_eq!(single("sluice_checkpoint_size_bytes"), Some(4096.0));
+        assert!(text.contains("sluice_checkpoint_write_seconds_sum 0.02\n"), "{text}");
+        assert!(text.contains("sluice_checkpoint_stall_seconds_sum 0.005\n"), "{text}");
+        let lag = scrape.samples.iter().find(|s| s.metric == "sluice_kafka_lag_records").unwrap();
+        assert_eq!(
+            (lag.labels.get("topic"), lag.labels.get("partition"), sample_value(&lag.value)),
+            (Some("events"), Some("3"), 42.0)
+        );
+        assert_eq!(single("sluice_input_connected"), Some(1.0));
+        assert_eq!(single("sluice_input_rate_limit_records_per_second"), Some(250.0));
     }
 }

@@ -43,6 +43,11 @@ impl Ring {
         }
     }
 
+    /// How many batches it keeps.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// The retained batches, oldest first.
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &BatchInfo> + ExactSizeIterator {
         self.batches.iter()
@@ -70,6 +75,12 @@ pub(crate) mod tests {
             failed_outputs: 0,
             first_failure: None,
             checkpoint_stall: std::time::Duration::ZERO,
+            output_ops: vec![crate::metrics::OutputOpInfo {
+                name: "print(10)".into(),
+                duration: std::time::Duration::from_millis(30),
+                error: None,
+            }],
+            input_details: Vec::new(),
         }
     }
 

@@ -14,7 +14,7 @@ use super::record::{KafkaRecord, OffsetRange};
 use crate::batch::Batch;
 use crate::checkpoint::RestoreError;
 use crate::context::Input;
-use crate::metrics::{SourceCounters, SourceStats};
+use crate::metrics::{InputDetail, InputStatus, KafkaRange, SourceCounters, SourceStats};
 use crate::node::Env;
 use crate::sources::{Allocated, Source};
 use crate::time::Time;
@@ -36,6 +36,8 @@ struct Position {
     missing: BTreeSet<String>,
     /// The outage the planning met, while the brokers cannot be reached.
     down: Option<Outage>,
+    /// Records past the last planned batch in each partition's log, as of that planning.
+    lag: BTreeMap<(String, i32), i64>,
 }
 
 /// An outage of the brokers: reported when it starts, then every [`REMIND`] with a count.
@@ -103,11 +105,12 @@ impl Direct {
         if first {
             tracing::error!(source = %self.name, time = %t, "{cause}; the batch fails");
         }
+        self.counters.last_error.set(&cause);
         self.failures.lock().entry(t).or_default().push(cause);
     }
 
     fn unreachable(&self, pos: &mut Position, e: &KafkaError) {
-        self.counters.errors.add(1);
+        self.counters.error(e);
         let now = std::time::Instant::now();
         match &mut pos.down {
             None => {
@@ -187,10 +190,12 @@ impl Direct {
         let rate = *self.rate.lock();
         let limits = partition_limits(&lags, rate, self.options.max_rate_per_partition, self.batch_ms);
         for (r, limit) in ranges.values_mut().zip(limits) {
+            let end = r.until;
             if let Some(n) = limit {
                 r.until = r.until.min(r.from.saturating_add(n));
             }
             pos.next.insert((r.topic.clone(), r.partition), r.until);
+            pos.lag.insert((r.topic.clone(), r.partition), end - r.until);
         }
         for (key, &next) in &pos.next {
             ranges.entry(key.clone()).or_insert_with(|| OffsetRange {
@@ -510,6 +515,29 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
 
     fn stats(&self) -> SourceStats {
         self.direct.counters.snapshot()
+    }
+
+    fn detail(&self, t: Time) -> InputDetail {
+        let ranges = |ranges: &Vec<OffsetRange>| {
+            let ranges = ranges.iter().map(|r| KafkaRange {
+                topic: r.topic.clone(),
+                partition: r.partition,
+                from: r.from,
+                until: r.until,
+            });
+            InputDetail::Offsets(ranges.collect())
+        };
+        self.direct.allocated.with(t, ranges).unwrap_or_default()
+    }
+
+    fn status(&self) -> InputStatus {
+        let lag = self.direct.position.lock().lag.iter().map(|((topic, p), &n)| (topic.clone(), *p, n)).collect();
+        InputStatus {
+            last_error: self.direct.counters.last_error.get(),
+            lag,
+            rate: *self.direct.rate.lock(),
+            ..InputStatus::default()
+        }
     }
 }
 

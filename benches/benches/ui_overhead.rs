@@ -1,0 +1,36 @@
+//! What the Streaming page costs a batch: the real-time driver's per-batch step (each output
+//! operation timed, the batch's `BatchInfo` built) over a three-operator job, with the page's
+//! monitor told of every batch (its start, what the input holds, the ring of batches and the
+//! Prometheus histograms and counters) against the same step with no page. Same job, same
+//! records, same step both sides; the difference is the page's per-batch cost.
+#![forbid(unsafe_code)]
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use stream_runtime::testing::Stepper;
+use stream_runtime::Batch;
+
+fn ui_overhead(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ui_overhead");
+    // Sub-microsecond differences on a shared machine: many short samples.
+    group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3)).sample_size(40);
+    for (name, records) in [("empty_batch", 0usize), ("one_record", 1)] {
+        for (side, ui) in [("off", false), ("on", true)] {
+            let mut step =
+                Stepper::new(1, |s| s.map(|x: u64| (x % 7, x)).filter(|(_, v)| *v != 3).reduce_by_key(|a, b| a + b))
+                    .reporting(ui);
+            group.bench_function(format!("{name}/ui_{side}"), |b| {
+                b.iter_custom(|iters| {
+                    let began = Instant::now();
+                    step.step_many(iters as usize, |_| Batch::from(vec![42u64; records]));
+                    began.elapsed().max(Duration::from_nanos(1))
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ui_overhead);
+criterion_main!(benches);
