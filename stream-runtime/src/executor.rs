@@ -134,9 +134,18 @@ impl Stepped {
 
     /// Validates `ssc` for stepping and takes its graph.
     pub(crate) fn new(ssc: StreamingContext) -> Result<Stepped, StreamingError> {
+        Stepped::with_peers(ssc, None)
+    }
+
+    /// As [`new`](Self::new), as one process of a cluster when `peers` is given: every
+    /// process steps the same graph through the same batches.
+    pub(crate) fn with_peers(
+        ssc: StreamingContext,
+        peers: Option<Arc<dyn crate::cluster::Peers>>,
+    ) -> Result<Stepped, StreamingError> {
         ssc.validate(Driver::Stepped)?;
         let zero = Time::from_millis(0);
-        let env = Env { zero, batch: ssc.conf.batch, parallelism: ssc.conf.threads.max(1), peers: None };
+        let env = Env { zero, batch: ssc.conf.batch, parallelism: ssc.conf.threads.max(1), peers };
         let executor = Executor::new(ssc.graph.into_inner(), env)?;
         Ok(Stepped { executor, time: zero })
     }
