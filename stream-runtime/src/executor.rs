@@ -85,6 +85,9 @@ impl Executor {
 
 fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
     let mut errors = Vec::new();
+    // In a cluster a failure is fail-stop: the failed operation may have skipped exchanges
+    // the other processes wait in, so this process makes no more exchanges in the batch.
+    let stop_on_error = env.peers.is_some();
     for tick in &graph.ticks {
         let cause = match catch_unwind(AssertUnwindSafe(|| tick.tick(t, env))) {
             Ok(Ok(())) => continue,
@@ -92,6 +95,9 @@ fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
             Err(p) => panicked(&p),
         };
         errors.push(StreamingError::BatchFailed { time: t, output: "state".into(), cause });
+        if stop_on_error {
+            return errors;
+        }
     }
     for out in &graph.outputs {
         let cause = match catch_unwind(AssertUnwindSafe(|| out.run(t, env))) {
@@ -101,6 +107,9 @@ fn run_batch(graph: &Graph, t: Time, env: &Env) -> Vec<StreamingError> {
         };
         tracing::error!(time = %t, output = %out.name(), "batch failed: {cause}");
         errors.push(StreamingError::BatchFailed { time: t, output: out.name(), cause });
+        if stop_on_error {
+            return errors;
+        }
     }
     for input in &graph.inputs {
         if let Some(cause) = input.failure(t) {

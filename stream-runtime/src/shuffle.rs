@@ -136,7 +136,12 @@ impl<K: Key, C> Table<K, C> {
 /// A table crosses processes as the sequence of its keys and combiners (no hashes).
 impl<K: serde::Serialize, C: serde::Serialize> serde::Serialize for Table<K, C> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.slots.iter().flatten().map(|slot| (&slot.key, &slot.comb)))
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len))?;
+        for slot in self.slots.iter().flatten() {
+            seq.serialize_element(&(&slot.key, &slot.comb))?;
+        }
+        seq.end()
     }
 }
 

@@ -265,8 +265,18 @@ fn run_processes<I: Data>(
                         queue.push(Batch::from_partitions(mine.collect()));
                     }
                     build(q, ssc.queue_stream(queue, true, None));
+                    // A process whose batch failed stops (dropping its peers: the others'
+                    // exchanges with it fail instead of waiting), as a cluster is fail-stop.
                     match Stepped::with_peers(ssc, peers) {
-                        Ok(mut stepped) => stepped.run(input.len()),
+                        Ok(mut stepped) => stepped.on_pool(|s| {
+                            for _ in 0..input.len() {
+                                let errors = s.next_batch();
+                                if !errors.is_empty() {
+                                    return errors;
+                                }
+                            }
+                            Vec::new()
+                        }),
                         Err(e) => vec![e],
                     }
                 })
