@@ -68,8 +68,8 @@ pub enum PeerError {
 
 /// The other processes of a cluster, as the engine sees them.
 ///
-/// Implemented over timely-dataflow by the `cluster` feature; [`MemoryPeers`](crate::cluster::MemoryPeers)
-/// (when it exists) connects several executors inside one process for tests.
+/// Implemented over timely-dataflow by the `cluster` feature; [`MemoryPeers`] connects several
+/// executors inside one process for tests.
 pub trait Peers: Send + Sync + fmt::Debug {
     /// This process's index, `0..processes()`. Process 0 is the driver.
     fn process(&self) -> usize;
