@@ -165,9 +165,11 @@ pub fn run2<I: Data, J: Data, O: Data, C: Chain<Out = O>>(
 /// a batch may differ):
 ///
 /// ```
-/// use stream_runtime::testing;
-/// let input = vec![vec!["a", "b", "a", "c"], vec!["b"], vec![]];
-/// let count = |s: stream_runtime::DStream<'_, &'static str>| s.map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b);
+/// use stream_runtime::{testing, DStream, Str};
+/// fn count(words: DStream<'_, Str>) -> DStream<'_, (Str, u64)> {
+///     words.map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b)
+/// }
+/// let input: Vec<Vec<Str>> = vec![vec!["a".into(), "b".into(), "a".into(), "c".into()], vec!["b".into()], vec![]];
 /// let mut cluster = testing::run_cluster(3, 2, input.clone(), count);
 /// let mut single = testing::run(input, 2, count);
 /// for b in cluster.iter_mut().chain(single.iter_mut()) {
@@ -204,7 +206,7 @@ where
 /// let input = vec![(0..30).collect::<Vec<u32>>()];
 /// let text = testing::run_cluster_printed(2, 1, input.clone(), 3, |s| s.map(|x| x * 2));
 /// assert_eq!(text, testing::run_cluster_printed(1, 1, input, 3, |s| s.map(|x| x * 2)));
-/// assert_eq!(text[0].lines().skip(3).collect::<Vec<_>>(), ["0", "2", "4", "..."]);
+/// assert_eq!(text[0].lines().skip(3).collect::<Vec<_>>(), ["0", "2", "4", "...", ""]);
 /// ```
 pub fn run_cluster_printed<I, O, C, B>(
     processes: usize,
