@@ -86,14 +86,13 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     ///     ("c", (vec![], vec!["x"])),
     /// ]]);
     /// ```
-    pub fn cogroup<W: Data, C2: Chain<Out = (K, W)>>(
+    pub fn cogroup<W: Data + Persist, C2: Chain<Out = (K, W)>>(
         self,
         other: DStream<'a, (K, W), C2>,
     ) -> DStream<'a, (K, CoGrouped<V, W>)>
     where
         K: Persist,
         V: Persist,
-        W: Persist,
     {
         let ex = Exchanges::new(self.ctx);
         self.binary(other, move |l, r, t, env| cogroup(l, r, t, env, &ex))

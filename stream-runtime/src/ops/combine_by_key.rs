@@ -31,7 +31,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// out[0].sort_by(|a, b| a.0.cmp(b.0));
     /// assert_eq!(out, vec![vec![("a", 2.0), ("b", 2.0)]]);
     /// ```
-    pub fn combine_by_key<A: Data, Cr, Mv, Mc>(
+    pub fn combine_by_key<A: Data + Persist, Cr, Mv, Mc>(
         self,
         create: Cr,
         merge_value: Mv,
@@ -39,7 +39,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     ) -> DStream<'a, (K, A)>
     where
         K: Persist,
-        A: Persist,
         Cr: Fn(V) -> A + Send + Sync + 'static,
         Mv: Fn(&mut A, V) + Send + Sync + 'static,
         Mc: Fn(&mut A, A) + Send + Sync + 'static,

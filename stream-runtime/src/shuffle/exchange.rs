@@ -91,7 +91,6 @@ impl Placement {
     pub(crate) fn local_of_key<K: Key>(&self, k: &K) -> Option<usize> {
         self.local_of(hash_of(k))
     }
-
 }
 
 /// What the map side builds per reduce partition and sends across processes: combiner tables
@@ -186,12 +185,7 @@ pub(crate) fn columns<B: Wire>(
 
 /// Sends `mine` to every process and returns what every process sent, in process order (in
 /// one process, `[mine]`).
-pub(crate) fn all_gather<T: Persist + Send>(
-    mine: T,
-    ex: &Exchanges,
-    t: Time,
-    env: &Env,
-) -> Result<Vec<T>, BatchError> {
+pub(crate) fn all_gather<T: Persist + Send>(mine: T, ex: &Exchanges, t: Time, env: &Env) -> Result<Vec<T>, BatchError> {
     let Some(peers) = &env.peers else {
         return Ok(vec![mine]);
     };
@@ -212,7 +206,12 @@ pub(crate) fn all_gather<T: Persist + Send>(
 
 /// Sends `mine` to process 0. There, returns what every process sent, in process order;
 /// elsewhere `None`. In one process, `Some([mine])`.
-pub(crate) fn gather<T: Persist + Send>(mine: T, ex: &Exchanges, t: Time, env: &Env) -> Result<Option<Vec<T>>, BatchError> {
+pub(crate) fn gather<T: Persist + Send>(
+    mine: T,
+    ex: &Exchanges,
+    t: Time,
+    env: &Env,
+) -> Result<Option<Vec<T>>, BatchError> {
     let Some(peers) = &env.peers else {
         return Ok(Some(vec![mine]));
     };

@@ -16,8 +16,8 @@ use crate::data::{Data, Key, Persist};
 use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
 use crate::outputs::{assemble, format_batch, format_records, to_stdout};
-use crate::shuffle::{gather, Exchanges, Placement};
 use crate::show::Show;
+use crate::shuffle::{gather, Exchanges, Placement};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
