@@ -191,3 +191,35 @@ impl Stepped {
         pool.install(|| f(self))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{MemoryPeers, PeerError, Peers};
+    use crate::error::BatchError;
+
+    /// A process whose peer is gone fails the batch with the exchange's typed error, and the
+    /// batch stops there (fail-stop) instead of waiting forever.
+    #[test]
+    fn an_exchange_with_a_gone_process_fails_the_batch_with_a_peer_error() {
+        let peers = MemoryPeers::cluster(2);
+        peers[1].leave();
+        let ssc = Stepped::context(Duration::seconds(1), 1);
+        let queue = crate::sources::BatchQueue::new();
+        queue.push(vec![(1u32, 1u64), (2, 2)]);
+        let s = ssc.queue_stream(queue, true, None);
+        s.clone().reduce_by_key(|a, b| a + b).foreach_batch(|_, _| {});
+        s.count().foreach_batch(|_, _| {});
+        let p0: Arc<dyn Peers> = peers[0].clone();
+        let mut stepped = Stepped::with_peers(ssc, Some(p0)).unwrap();
+        let errors = stepped.run(1);
+        assert_eq!(errors.len(), 1, "the batch stops at the first failure: {errors:?}");
+        let StreamingError::BatchFailed { cause: BatchError::Exchange { tag, source }, .. } = &errors[0] else {
+            panic!("{errors:?}");
+        };
+        assert_eq!((tag.op, tag.round, tag.time), (0, 0, Time::from_millis(1000)));
+        assert!(matches!(source, PeerError::Gone { process: 1, processes: 2 }), "{source:?}");
+        let text = errors[0].to_string();
+        assert!(text.contains("process 1 of 2 is gone"), "{text}");
+    }
+}

@@ -35,6 +35,9 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
                 return Ok(None);
             };
             let mine = partials.into_iter().flatten().reduce(&f);
+            if env.peers.is_none() {
+                return Ok(Some(Batch::from(mine.into_iter().collect::<Vec<_>>())));
+            }
             let total = gather(mine, &ex, t, env)?.and_then(|all| all.into_iter().flatten().reduce(&f));
             Ok(Some(Batch::from(total.into_iter().collect::<Vec<_>>())))
         })

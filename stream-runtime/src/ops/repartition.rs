@@ -45,7 +45,15 @@ where
         })
         .collect();
     let cols = columns(rotated, place.local, ex, t, env)?;
-    Ok(Some(Batch::from_partitions(cols.into_iter().map(|c| c.into_iter().flatten().collect()).collect())))
+    let parts = cols
+        .into_iter()
+        .map(|col| {
+            let mut part = Vec::with_capacity(col.iter().map(Vec::len).sum());
+            col.into_iter().for_each(|b| part.extend(b));
+            part
+        })
+        .collect();
+    Ok(Some(Batch::from_partitions(parts)))
 }
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
