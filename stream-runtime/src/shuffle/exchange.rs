@@ -238,3 +238,85 @@ pub(crate) fn gather<T: Persist + Send>(
     }
     Ok(Some(all))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cluster::Peers;
+    use crate::time::Duration;
+
+    /// Process 0 of two, whose peer answers `answer` to every exchange.
+    #[derive(Debug)]
+    struct Answers(Vec<u8>);
+
+    impl Peers for Answers {
+        fn process(&self) -> usize {
+            0
+        }
+        fn processes(&self) -> usize {
+            2
+        }
+        fn exchange(&self, _: Tag, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, PeerError> {
+            assert_eq!(out.len(), 2);
+            Ok(vec![Vec::new(), self.0.clone()])
+        }
+    }
+
+    fn env(peers: Option<Arc<dyn Peers>>) -> Env {
+        Env { zero: Time::from_millis(0), batch: Duration::seconds(1), parallelism: 2, peers }
+    }
+
+    fn exchanges() -> Exchanges {
+        Exchanges { op: 7, rounds: Mutex::new(Vec::new()) }
+    }
+
+    #[test]
+    fn rounds_count_the_exchanges_of_an_operation_at_each_time() {
+        let ex = exchanges();
+        let (t1, t2) = (Time::from_millis(1000), Time::from_millis(2000));
+        let rounds: Vec<u32> = [t1, t1, t2, t1, t2].iter().map(|&t| ex.tag(t).round).collect();
+        assert_eq!(rounds, [0, 1, 0, 2, 1]);
+        assert_eq!(ex.tag(t2), Tag { time: t2, op: 7, round: 2 });
+    }
+
+    #[test]
+    fn one_process_transposes_and_a_cluster_keeps_its_partitions_and_receives_the_others() {
+        // Two maps, four global partitions (2 processes x 2).
+        let maps = vec![vec![vec![1u32], vec![2], vec![3], vec![4]], vec![vec![5], vec![6], vec![7], vec![8]]];
+        let single = columns(maps.clone(), 4, &exchanges(), Time::from_millis(1000), &env(None)).unwrap();
+        assert_eq!(
+            single,
+            vec![vec![vec![1], vec![5]], vec![vec![2], vec![6]], vec![vec![3], vec![7]], vec![vec![4], vec![8]]]
+        );
+        // The peer's one map sends [10] and [20] for this process's two partitions.
+        let from_peer = to_bytes(&vec![vec![vec![10u32], vec![20u32]]]).unwrap();
+        let cluster = env(Some(Arc::new(Answers(from_peer))));
+        let cols = columns(maps, 2, &exchanges(), Time::from_millis(1000), &cluster).unwrap();
+        assert_eq!(cols, vec![vec![vec![1], vec![5], vec![10]], vec![vec![2], vec![6], vec![20]]]);
+    }
+
+    #[test]
+    fn what_cannot_be_decoded_is_a_typed_exchange_error() {
+        let maps = vec![vec![vec![1u32], vec![2], vec![3], vec![4]]];
+        for bad in [vec![0xff, 0xff, 0xff], to_bytes(&vec![vec![vec![1u32]]]).unwrap()] {
+            let cluster = env(Some(Arc::new(Answers(bad))));
+            let err = columns(maps.clone(), 2, &exchanges(), Time::from_millis(1000), &cluster).unwrap_err();
+            let BatchError::Exchange { tag, source: PeerError::Decode { process, .. } } = &err else {
+                panic!("{err:?}");
+            };
+            assert_eq!((tag.op, *process), (7, 1));
+            assert!(std::error::Error::source(&err).is_some());
+        }
+    }
+
+    #[test]
+    fn gathers_reach_process_zero_in_process_order() {
+        let cluster = env(Some(Arc::new(Answers(to_bytes(&5u64).unwrap()))));
+        let got = gather(3u64, &exchanges(), Time::from_millis(1000), &cluster).unwrap();
+        assert_eq!(got, Some(vec![3, 5]));
+        assert_eq!(all_gather(3u64, &exchanges(), Time::from_millis(1000), &cluster).unwrap(), vec![3, 5]);
+        assert_eq!(gather(3u64, &exchanges(), Time::from_millis(1000), &env(None)).unwrap(), Some(vec![3]));
+    }
+}
