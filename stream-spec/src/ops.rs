@@ -330,6 +330,7 @@ pub const OPERATORS: &[Operator] = &[
     out(Receiver::DStream, "print", true, ""),
     out(Receiver::DStream, "print_n", true, ""),
     out(Receiver::DStream, "foreach_batch", false, "foreachRDD"),
+    out(Receiver::DStream, "foreach_batch_gathered", false, ""),
     out(Receiver::DStream, "save_as_text_files", false, "saveAsTextFiles"),
     op(Receiver::DStream, "context", Kind::Accessor, Returns::Other, ""),
     op(Receiver::DStream, "slide_duration", Kind::Accessor, Returns::Other, "slideDuration"),

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod basic;
+mod cluster_engine;
 mod errors;
 mod job_settings;
 mod lifecycle;

@@ -5,3 +5,4 @@ mod print;
 mod save;
 
 pub use print::format_batch;
+pub(crate) use print::{assemble, format_records, to_stdout, PrintSink};
