@@ -135,7 +135,7 @@ impl RunningContext {
                 for input in &graph.inputs {
                     input.attach(&store, conf.write_ahead_log);
                 }
-                let cp = Checkpointer::new(store, fingerprint, zero, conf.checkpoint_interval())?;
+                let cp = Checkpointer::new(store, fingerprint, zero, conf.checkpoint_interval(), is_driver)?;
                 #[cfg(feature = "ui")]
                 if let Some(m) = ui.as_ref().map(crate::ui::Ui::monitor) {
                     cp.on_written(Box::new(move |w| m.checkpoint_written(w)));
@@ -183,7 +183,12 @@ impl RunningContext {
             drop(tx);
             None
         };
-        let feed = Feed { rx, peers: peers.clone(), seq: FIRST_PLAN, graceful_stop: false };
+        let feed = Feed {
+            rx,
+            peers: peers.clone(),
+            seq: FIRST_PLAN,
+            graceful_stop: false,
+        };
         let processor = {
             let (executor, shared, clock) = (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock));
             #[cfg(feature = "ui")]
@@ -488,6 +493,7 @@ fn generate(
         match shared.stop.load(Ordering::SeqCst) {
             NOW => return,
             GRACEFUL => {
+                tracing::info!(time = %t, "generator: the last batch");
                 for input in &executor.graph().inputs {
                     input.stop();
                 }
@@ -570,9 +576,18 @@ impl Feed {
                     return None;
                 }
                 for (input, allocation) in graph.inputs.iter().zip(&plan.allocations) {
-                    if let (true, Some(allocation)) = (input.read_by_every_process(), allocation) {
-                        if let Err(e) = input.reallocate(plan.time, allocation) {
-                            tracing::error!(input = %input.name(), "cannot take the driver's plan: {e}");
+                    match (input.read_by_every_process(), allocation) {
+                        (false, _) => {}
+                        // The driver's allocation (files, offset ranges), of which this
+                        // process reads its share.
+                        (true, Some(allocation)) => {
+                            if let Err(e) = input.reallocate(plan.time, allocation) {
+                                tracing::error!(input = %input.name(), "cannot take the driver's plan: {e}");
+                            }
+                        }
+                        // An input of this process's own (a queue): it cuts its batch itself.
+                        (true, None) => {
+                            input.allocate(plan.time);
                         }
                     }
                 }
@@ -617,6 +632,7 @@ impl Feed {
             self.graceful_stop
         };
         p.shutdown();
+        tracing::info!("left the cluster");
         graceful
     }
 }
@@ -692,17 +708,17 @@ fn common_recovery(
 }
 
 /// A process that follows the driver, asked to stop: waits for the driver to stop the cluster,
-/// at most [`FOLLOWER_STOP`], then ends the process with one line (the others stop too:
+/// at most [`follower_stop`], then ends the process with one line (the others stop too:
 /// fail-stop).
 #[cfg(feature = "cluster")]
 fn follow_stop(peers: &TimelyPeers, threads: &[JoinHandle<()>]) {
-    let deadline = std::time::Instant::now() + FOLLOWER_STOP;
+    let deadline = std::time::Instant::now() + follower_stop();
     while threads.iter().any(|t| !t.is_finished()) {
         if std::time::Instant::now() >= deadline {
             let line = format!(
                 "process {} was asked to stop but the driver (process 0) did not stop the job within {} s; {}",
                 crate::cluster::Peers::process(peers),
-                FOLLOWER_STOP.as_secs(),
+                follower_stop().as_secs(),
                 stream_cluster::failstop::RESTART_ADVICE
             );
             stream_cluster::failstop::stop(&line, stream_cluster::failstop::exit_code::PEER_GONE);
@@ -716,6 +732,10 @@ fn follow_stop(peers: &TimelyPeers, _: &[JoinHandle<()>]) {
     match *peers {}
 }
 
-/// How long a process that follows the driver waits for it to stop the cluster.
+/// How long a process that follows the driver waits for it to stop the cluster: as long as any
+/// exchange waits for a peer (`SLUICE_PEER_TIMEOUT_MS`, 60 s by default), since the driver may
+/// be in a batch that long.
 #[cfg(feature = "cluster")]
-const FOLLOWER_STOP: std::time::Duration = std::time::Duration::from_secs(20);
+fn follower_stop() -> std::time::Duration {
+    stream_cluster::exchange::patience()
+}

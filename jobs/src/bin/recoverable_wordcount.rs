@@ -79,7 +79,23 @@ fn main() -> ExitCode {
         checkpoint_interval: cli.checkpoint_interval,
         write_ahead_log: cli.wal,
     };
-    let checkpoint = cli.job.checkpoint.unwrap_or_default();
+    if let Some(code) = cli.job.launch_local_cluster(std::env::args()) {
+        return code;
+    }
+    let checkpoint = match cli.job.checkpoint_dir() {
+        Ok(dir) => dir.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let member = match cli.job.member() {
+        Ok(member) => member,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if cli.job.explain {
         let mut ssc = build(&settings);
         ssc.checkpoint(checkpoint);
@@ -88,7 +104,7 @@ fn main() -> ExitCode {
     }
     init_logging();
     match get_or_create(&checkpoint, &settings) {
-        Ok(ssc) => run_until_stopped(ssc, cli.job.duration),
+        Ok(ssc) => run_until_stopped(ssc.with_cluster(member), cli.job.duration),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

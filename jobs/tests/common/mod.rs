@@ -23,6 +23,39 @@ pub type Counts = BTreeMap<String, u64>;
 /// Kills per test.
 pub const KILLS: usize = 20;
 
+/// Kills per cluster test (each costs a restart of every process).
+pub const CLUSTER_KILLS: usize = 10;
+
+/// The pids of a local cluster's processes (children of `launcher` started with
+/// `--process I`), by index; waits until all are there.
+pub fn members(launcher: &mut Child, processes: usize) -> Option<Vec<u32>> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut found = vec![0u32; processes];
+        if let Ok(out) = Command::new("pgrep").args(["-P", &launcher.id().to_string()]).output() {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
+                let args: Vec<String> =
+                    cmdline.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                let index = args.iter().position(|a| a == "--process").and_then(|i| args.get(i + 1)?.parse::<usize>().ok());
+                if let (Some(i), Ok(pid)) = (index, pid.parse()) {
+                    if i < processes {
+                        found[i] = pid;
+                    }
+                }
+            }
+        }
+        if found.iter().all(|&p| p != 0) {
+            return Some(found);
+        }
+        if launcher.try_wait().ok().flatten().is_some() {
+            return None;
+        }
+        assert!(Instant::now() < deadline, "the local cluster's processes did not all start: {found:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// How long the first run may take to write its first checkpoint.
 pub const FIRST_CHECKPOINT: Duration = Duration::from_secs(60);
 
@@ -60,14 +93,33 @@ fn committed(fs: &dyn FileSystem, dir: &str, prefix: &str) -> BTreeMap<i64, Coun
     batch_dirs(fs, dir, prefix).into_iter().map(|(t, path)| (t, read_counts(fs, &path))).collect()
 }
 
+/// How the job runs: one process of 2 threads, or a local cluster of `n` processes of 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One process.
+    Single,
+    /// `--local-cluster n`.
+    Cluster(usize),
+}
+
 /// Starts `recoverable_wordcount` on `input`, with its outputs in `<url>/out` and its
 /// checkpoints in `<url>/ckpt`.
 pub fn spawn(url: &str, input: &[&str]) -> Child {
+    spawn_in(Layout::Single, url, input)
+}
+
+/// [`spawn`] in `layout`.
+pub fn spawn_in(layout: Layout, url: &str, input: &[&str]) -> Child {
+    let layout_args: Vec<String> = match layout {
+        Layout::Single => vec!["--threads".into(), "2".into()],
+        Layout::Cluster(n) => vec!["--threads".into(), "1".into(), "--local-cluster".into(), n.to_string()],
+    };
     Command::new(env!("CARGO_BIN_EXE_recoverable_wordcount"))
         .args(input)
         .args(["--output", &format!("{url}/out"), "--checkpoint", &format!("{url}/ckpt")])
-        .args(["--batch", "100ms", "--checkpoint-interval", "300ms", "--threads", "2"])
-        .env("RUST_LOG", "warn")
+        .args(["--batch", "100ms", "--checkpoint-interval", "300ms"])
+        .args(&layout_args)
+        .env("RUST_LOG", "warn,stream_runtime::running=info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -90,10 +142,29 @@ pub fn kill_and_check(
     feed: impl FnOnce() + Send + 'static,
     expected: &Counts,
 ) {
+    kill_and_check_in(Layout::Single, fs, url, root, seed, input, feed, expected);
+}
+
+/// [`kill_and_check`] in `layout`: in a cluster, each kill is a SIGKILL of one process chosen
+/// at random; the others stop by themselves (fail-stop) and all are started again.
+#[allow(clippy::too_many_arguments)]
+pub fn kill_and_check_in(
+    layout: Layout,
+    fs: Arc<dyn FileSystem>,
+    url: &str,
+    root: &str,
+    seed: u64,
+    input: &[&str],
+    feed: impl FnOnce() + Send + 'static,
+    expected: &Counts,
+) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
     // The first run creates the checkpoint; data arrives only after it started.
-    let mut child = spawn(url, input);
-    let ckpt = fs::join(root, "ckpt");
+    let mut child = spawn_in(layout, url, input);
+    let ckpt = match layout {
+        Layout::Single => fs::join(root, "ckpt"),
+        Layout::Cluster(n) => fs::join(&fs::join(root, "ckpt"), &format!("process-0-of-{n}")),
+    };
     let deadline = Instant::now() + FIRST_CHECKPOINT;
     while !fs.list(&ckpt).map(|l| l.iter().any(|f| f.name.starts_with("checkpoint-"))).unwrap_or(false) {
         assert!(Instant::now() < deadline, "no checkpoint after {FIRST_CHECKPOINT:?}");
@@ -102,11 +173,27 @@ pub fn kill_and_check(
     let feeder = std::thread::spawn(feed);
     // The scenario: kills at random points (these sleeps choose them; nothing is asserted
     // after them).
-    for _ in 0..KILLS {
+    let kills = match layout {
+        Layout::Single => KILLS,
+        Layout::Cluster(_) => CLUSTER_KILLS,
+    };
+    for _ in 0..kills {
         std::thread::sleep(Duration::from_millis(rng.gen_range(50..700)));
-        child.kill().unwrap(); // SIGKILL
+        match layout {
+            Layout::Single => {
+                child.kill().unwrap(); // SIGKILL
+            }
+            Layout::Cluster(n) => {
+                let Some(members) = members(&mut child, n) else {
+                    let o = child.wait_with_output().unwrap();
+                    panic!("the cluster ended by itself ({}):\n{}", o.status, String::from_utf8_lossy(&o.stderr));
+                };
+                let victim = members[rng.gen_range(0..n)];
+                let _ = Command::new("kill").args(["-KILL", &victim.to_string()]).status();
+            }
+        }
         let _ = child.wait();
-        child = spawn(url, input);
+        child = spawn_in(layout, url, input);
     }
     feeder.join().unwrap();
     drain_and_check(fs.as_ref(), child, root, expected);

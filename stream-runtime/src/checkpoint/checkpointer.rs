@@ -19,6 +19,8 @@ pub(crate) struct Checkpointer {
     fingerprint: Fingerprint,
     zero: Time,
     interval: Duration,
+    /// Whether this process logs its batches (not a cluster's processes other than the driver).
+    logs_batches: bool,
     /// Held while a batch is allocated and logged, and while input positions are read, so a
     /// checkpoint's positions fall between two batches.
     pub(crate) allocating: Mutex<()>,
@@ -38,6 +40,7 @@ impl Checkpointer {
         fingerprint: Fingerprint,
         zero: Time,
         interval: Duration,
+        logs_batches: bool,
     ) -> Result<Self, CheckpointError> {
         let lock = DirLock::acquire(&store)?;
         let writer = Writer::start(Arc::clone(&store)).map_err(|e| CheckpointError::Io {
@@ -50,6 +53,7 @@ impl Checkpointer {
             fingerprint,
             zero,
             interval,
+            logs_batches,
             allocating: Mutex::new(()),
             held_back: Mutex::new(None),
             last_logged: Mutex::new(None),
@@ -122,7 +126,7 @@ impl Checkpointer {
             let _between_batches = self.allocating.lock();
             graph.inputs.iter().map(|i| i.position()).collect()
         };
-        snapshot_with(graph, self.fingerprint.clone(), self.zero, t, positions)
+        snapshot_with(graph, self.fingerprint.clone(), self.zero, t, self.logs_batches, positions)
     }
 
     /// Checkpoints after batch `t` in the background (skipped if the writer is behind).
@@ -172,6 +176,7 @@ fn snapshot_with(
     fingerprint: Fingerprint,
     zero: Time,
     t: Time,
+    logs_batches: bool,
     positions: impl FnOnce() -> Vec<Option<serde_json::Value>>,
 ) -> Option<Vec<u8>> {
     let mut states = Vec::new();
@@ -189,13 +194,13 @@ fn snapshot_with(
             }
         }
     }
-    let meta = Meta { fingerprint, zero, time: t, positions: positions(), saved };
+    let meta = Meta { fingerprint, zero, time: t, positions: positions(), saved, logs_batches };
     Some(encode(&meta, &states))
 }
 
 /// The checkpoint file after batch `t` of a graph that is not running.
 pub(crate) fn snapshot(graph: &Graph, fingerprint: Fingerprint, zero: Time, t: Time) -> Option<Vec<u8>> {
-    snapshot_with(graph, fingerprint, zero, t, || graph.inputs.iter().map(|i| i.position()).collect())
+    snapshot_with(graph, fingerprint, zero, t, true, || graph.inputs.iter().map(|i| i.position()).collect())
 }
 
 /// Puts a recovered job back where its checkpoint says: the state of every stateful

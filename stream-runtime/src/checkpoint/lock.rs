@@ -82,7 +82,8 @@ impl DirLock {
         let me = Owner::me();
         let content = serde_json::to_vec(&me).unwrap_or_default();
         let io = |e: FsError| CheckpointError::Io { dir: store.url().to_string(), source: e };
-        for _ in 0..3 {
+        let mut waited_for_torn = false;
+        for _ in 0..4 {
             match store.fs().create_new(&path, &content) {
                 Ok(()) => return Ok(DirLock { store: std::sync::Arc::clone(store), path }),
                 Err(FsError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -106,12 +107,20 @@ impl DirLock {
                 }
                 Err(_) => {
                     let age = store.fs().status(&path).map_err(io)?.map(|s| now_ms() - s.modified.as_millis());
-                    if age.is_some_and(|a| a < TORN_AFTER_MS) {
-                        return Err(CheckpointError::Locked {
-                            dir: store.url().to_string(),
-                            owner: "a job starting now".to_string(),
-                            lock: path,
-                        });
+                    if let Some(age) = age.filter(|&a| a < TORN_AFTER_MS) {
+                        // A job starting now, or one killed while it wrote the lock (a restart
+                        // right after a crash): wait until the file is whole or old enough.
+                        if waited_for_torn {
+                            return Err(CheckpointError::Locked {
+                                dir: store.url().to_string(),
+                                owner: "a job starting now".to_string(),
+                                lock: path,
+                            });
+                        }
+                        waited_for_torn = true;
+                        tracing::warn!(dir = %store.url(), "the lock file is being written or was left torn; waiting up to {} s", TORN_AFTER_MS / 1000);
+                        std::thread::sleep(std::time::Duration::from_millis((TORN_AFTER_MS - age).max(0) as u64 + 100));
+                        continue;
                     }
                     tracing::warn!(dir = %store.url(), "taking over a torn lock file");
                 }

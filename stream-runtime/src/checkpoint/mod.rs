@@ -185,6 +185,15 @@ pub(crate) struct Meta {
     pub(crate) positions: Vec<Option<serde_json::Value>>,
     /// Which stateful operations saved a state frame (the frames follow in order).
     pub(crate) saved: Vec<bool>,
+    /// Whether this process logs the batches it runs: the driver does; the other processes
+    /// of a cluster take each batch from the driver and keep no log (recovery re-runs the
+    /// driver's), so their checkpoints need none.
+    #[serde(default = "logs_batches_by_default")]
+    pub(crate) logs_batches: bool,
+}
+
+fn logs_batches_by_default() -> bool {
+    true
 }
 
 /// A checkpoint read back, with the batches logged after it.

@@ -186,7 +186,7 @@ impl CheckpointStore {
         logged: &[(Time, serde_json::Value)],
     ) -> Result<(), String> {
         let c = meta.time;
-        if c == meta.zero {
+        if c == meta.zero || !meta.logs_batches {
             return Ok(());
         }
         let batches = fs::join(&self.dir, BATCHES);

@@ -105,41 +105,53 @@ impl JobArgs {
         let mut ssc = StreamingContext::new(self.batch.unwrap_or(default_batch))
             .with_threads(self.threads(default_threads)?)
             .with_name(name);
-        if let Some(dir) = &self.checkpoint {
-            ssc.checkpoint(dir.clone());
+        if let Some(dir) = self.checkpoint_dir()? {
+            ssc.checkpoint(dir);
         }
         #[cfg(feature = "ui")]
         let ssc = ssc.with_ui(self.ui.map_or_else(|| Some(crate::ui::UiConf::default()), crate::ui::UiOption::conf));
-        // In a cluster, each process keeps its state and batch log in a directory of its own
-        // under the checkpoint directory.
         #[cfg(feature = "cluster")]
-        let mode = self.cluster_mode()?;
+        let ssc = ssc.with_cluster(self.member()?);
+        Ok(ssc)
+    }
+
+    /// The checkpoint directory this process uses: `--checkpoint`, and in a cluster a directory
+    /// of its own under it (`DIR/process-I-of-N`), where it keeps its state and batch log. A
+    /// directory written by another number of processes is refused.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// #[derive(Parser)]
+    /// struct Cli {
+    ///     #[command(flatten)]
+    ///     job: stream_runtime::job::JobArgs,
+    /// }
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let ckpt = dir.path().join("ckpt").to_string_lossy().into_owned();
+    /// let cli = Cli::parse_from(["job", "--checkpoint", &ckpt]);
+    /// assert_eq!(cli.job.checkpoint_dir().unwrap(), Some(ckpt));
+    /// ```
+    pub fn checkpoint_dir(&self) -> Result<Option<String>, StreamingError> {
+        let Some(dir) = &self.checkpoint else { return Ok(None) };
         #[cfg(feature = "cluster")]
-        if let Some(dir) = &self.checkpoint {
-            let processes = match &mode {
-                stream_cluster::Mode::Member(topology) => topology.processes(),
-                _ => 1,
-            };
-            check_cluster_size(dir, processes)?;
+        if let stream_cluster::Mode::Member(topology) = self.cluster_mode()? {
+            check_cluster_size(dir, topology.processes())?;
+            let own = format!("{}/process-{}-of-{}", dir.trim_end_matches('/'), topology.process, topology.processes());
+            return Ok(Some(own));
         }
         #[cfg(feature = "cluster")]
-        let ssc = match mode {
-            stream_cluster::Mode::Member(topology) => {
-                let mut ssc = ssc;
-                if let Some(dir) = &self.checkpoint {
-                    let own = format!(
-                        "{}/process-{}-of-{}",
-                        dir.trim_end_matches('/'),
-                        topology.process,
-                        topology.processes()
-                    );
-                    ssc.checkpoint(own);
-                }
-                ssc.with_cluster(Some(topology))
-            }
-            _ => ssc,
-        };
-        Ok(ssc)
+        check_cluster_size(dir, 1)?;
+        Ok(Some(dir.clone()))
+    }
+
+    /// This process's place in a cluster, when it is one process of several
+    /// (`--processes/--process/--hosts`); `None` otherwise.
+    #[cfg(feature = "cluster")]
+    pub fn member(&self) -> Result<Option<stream_cluster::Topology>, StreamingError> {
+        Ok(match self.cluster_mode()? {
+            stream_cluster::Mode::Member(topology) => Some(topology),
+            _ => None,
+        })
     }
 
     /// The cluster flags, checked (hosts file read): one process, a local cluster to launch, or

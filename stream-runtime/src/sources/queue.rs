@@ -71,6 +71,12 @@ impl<T: Data> Input for QueueSource<T> {
     fn name(&self) -> String {
         "queue_stream".into()
     }
+
+    /// In a cluster each process's queue is its own share of the input (what the job pushes
+    /// into it in that process).
+    fn read_by_every_process(&self) -> bool {
+        true
+    }
     fn allocate(&self, t: Time) -> u64 {
         let taken = {
             let mut q = self.queue.inner.lock();
