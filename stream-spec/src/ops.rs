@@ -282,6 +282,9 @@ pub const OPERATORS: &[Operator] = &[
     ctx("default_parallelism", Kind::Accessor, Returns::Other, "defaultParallelism"),
     ctx("clock", Kind::Accessor, Returns::Other, ""),
     ctx("explain", Kind::Accessor, Returns::Other, ""),
+    // StreamingContext: static datasets, for `transform` and `foreach_batch`.
+    ctx("parallelize", Kind::Accessor, Returns::Other, ""),
+    ctx("text_file", Kind::Accessor, Returns::Other, ""),
     // DStream: per record, fused.
     ds("map", Kind::Narrow, ""),
     ds("filter", Kind::Narrow, ""),
