@@ -79,7 +79,7 @@ pub use error::{BatchError, StreamingError};
 pub use job::{Printed, Simulated, Simulation, StreamJob};
 pub use metrics::{BatchInfo, InputDetail, InputStatus, KafkaRange, OutputOpInfo, SourceStats};
 pub use node::Env;
-pub use ops::CoGrouped;
+pub use ops::{CoGrouped, Remembered};
 pub use outputs::format_batch;
 pub use running::RunningContext;
 pub use settings::{Explained, SettingsError};

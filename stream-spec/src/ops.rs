@@ -275,6 +275,7 @@ pub const OPERATORS: &[Operator] = &[
     ctx("with_backpressure", Kind::Setup, Returns::Other, ""),
     ctx("with_receiver_buffer", Kind::Setup, Returns::Other, ""),
     ctx("with_ui", Kind::Setup, Returns::Other, ""),
+    ctx("with_cluster", Kind::Setup, Returns::Other, ""),
     ctx("on_batch_completed", Kind::Setup, Returns::Nothing, ""),
     ctx("start", Kind::Setup, Returns::Other, ""),
     ctx("conf", Kind::Accessor, Returns::Other, ""),
@@ -322,6 +323,10 @@ pub const OPERATORS: &[Operator] = &[
     window("reduce_by_key_and_window_inv", 2, BY_KEY, INVERTIBLE, ""),
     window("reduce_by_key_and_window_inv_with", 2, BY_KEY, INVERTIBLE, ""),
     window("group_by_key_and_window", 0, BY_KEY, COMBINED, "groupByKeyAndWindow"),
+    // The one-duration forms: the slide is the parent's.
+    window("window_of", 0, None, PLAIN, ""),
+    window("reduce_by_key_and_window_of", 1, BY_KEY, COMBINED, ""),
+    window("group_by_key_and_window_of", 0, BY_KEY, COMBINED, ""),
     window("count_by_value_and_window", 0, Some(Partitioning::ByValue), INVERTIBLE, "countByValueAndWindow"),
     // DStream: state.
     ds("update_state_by_key", GROUPED_STATE, "updateStateByKey"),
@@ -336,6 +341,7 @@ pub const OPERATORS: &[Operator] = &[
     out(Receiver::DStream, "save_as_text_files", false, "saveAsTextFiles"),
     op(Receiver::DStream, "context", Kind::Accessor, Returns::Other, ""),
     op(Receiver::DStream, "slide_duration", Kind::Accessor, Returns::Other, "slideDuration"),
+    op(Receiver::DStream, "remember", Kind::Accessor, Returns::Other, ""),
     // StateStream.
     op(Receiver::StateStream, "mapped", Kind::View, Returns::DStream, ""),
     op(Receiver::StateStream, "state_snapshots", Kind::View, Returns::DStream, "stateSnapshots"),

@@ -16,8 +16,10 @@ mod map_values;
 mod operator;
 mod reduce;
 mod reduce_by_key;
+mod remember;
 mod repartition;
 mod transform;
 mod union;
 
 pub use cogroup::CoGrouped;
+pub use remember::Remembered;
