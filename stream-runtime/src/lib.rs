@@ -80,7 +80,7 @@ pub use job::{Printed, Simulated, Simulation, StreamJob};
 pub use metrics::{BatchInfo, InputDetail, InputStatus, KafkaRange, OutputOpInfo, SourceStats};
 pub use node::Env;
 pub use ops::{CoGrouped, Remembered};
-pub use outputs::format_batch;
+pub use outputs::{format_batch, read_object_files, ObjectFileError, OBJECT_FILE_MAGIC};
 pub use running::RunningContext;
 pub use settings::{Explained, SettingsError};
 pub use show::Show;

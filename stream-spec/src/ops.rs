@@ -339,6 +339,8 @@ pub const OPERATORS: &[Operator] = &[
     out(Receiver::DStream, "print_n", true, ""),
     out(Receiver::DStream, "foreach_batch", false, "foreachRDD"),
     out(Receiver::DStream, "save_as_text_files", false, "saveAsTextFiles"),
+    out(Receiver::DStream, "save_as_text_files_with", false, ""),
+    out(Receiver::DStream, "save_as_object_files", false, "saveAsObjectFiles"),
     op(Receiver::DStream, "context", Kind::Accessor, Returns::Other, ""),
     op(Receiver::DStream, "slide_duration", Kind::Accessor, Returns::Other, "slideDuration"),
     op(Receiver::DStream, "remember", Kind::Accessor, Returns::Other, ""),

@@ -1,7 +1,9 @@
 //! Output operations: one file each, adding methods to [`DStream`](crate::DStream).
 
 mod foreach;
+mod objects;
 mod print;
 mod save;
 
+pub use objects::{read_object_files, ObjectFileError, OBJECT_FILE_MAGIC};
 pub use print::format_batch;

@@ -22,7 +22,7 @@ pub(crate) fn batch_dir_name(prefix: &str, suffix: &str, t: Time) -> String {
 /// rename, so a reader sees the whole batch or nothing. A directory already committed for the
 /// same batch (a batch run again after recovery) is left as it is. When a write fails (disk
 /// full, permission), the temporary directory is removed and the error returned.
-fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Result<(), FsError> {
+pub(crate) fn commit_batch_dir<P: AsRef<[u8]>>(fs: &dyn FileSystem, dir: &str, parts: Vec<P>) -> Result<(), FsError> {
     if fs.status(dir)?.is_some() {
         tracing::debug!(dir, "batch output already committed");
         return Ok(());
@@ -38,10 +38,10 @@ fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Resul
 }
 
 /// The part files and `_SUCCESS` of a batch in directory `tmp`.
-fn write_parts(fs: &dyn FileSystem, tmp: &str, parts: Vec<String>) -> Result<(), FsError> {
+fn write_parts<P: AsRef<[u8]>>(fs: &dyn FileSystem, tmp: &str, parts: Vec<P>) -> Result<(), FsError> {
     fs.mkdirs(tmp)?;
     for (i, text) in parts.into_iter().enumerate() {
-        fs.write(&fs::join(tmp, &format!("part-{i:05}")), text.as_bytes())?;
+        fs.write(&fs::join(tmp, &format!("part-{i:05}")), text.as_ref())?;
     }
     fs.write(&fs::join(tmp, "_SUCCESS"), b"")
 }
