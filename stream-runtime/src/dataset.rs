@@ -196,14 +196,5 @@ fn read_lines(url: &str) -> Result<Vec<Str>, DatasetError> {
     let err = |source| DatasetError::Read { url: url.to_string(), source };
     let (fs, path) = fs::resolve(url).map_err(err)?;
     let bytes = fs.read(&path).map_err(err)?;
-    let text: Arc<str> = Arc::from(String::from_utf8_lossy(&bytes).as_ref());
-    let mut lines = Vec::new();
-    let mut start = 0;
-    while start < text.len() {
-        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        let cut = if text[start..end].ends_with('\r') { end - 1 } else { end };
-        lines.push(Str::slice_of(&text, start, cut));
-        start = end + 1;
-    }
-    Ok(lines)
+    Ok(crate::sources::split_lines(&Arc::from(String::from_utf8_lossy(&bytes).as_ref())))
 }

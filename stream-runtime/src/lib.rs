@@ -84,7 +84,7 @@ pub use outputs::{format_batch, read_object_files, ObjectFileError, OBJECT_FILE_
 pub use running::RunningContext;
 pub use settings::{Explained, SettingsError};
 pub use show::Show;
-pub use sources::{BatchQueue, FileStreamOptions, SocketOptions};
+pub use sources::{BatchQueue, FileStreamOptions, RecordReader, SocketOptions};
 #[cfg(feature = "kafka")]
 pub use sources::{
     KafkaClient, KafkaError, KafkaFailures, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets,

@@ -259,6 +259,8 @@ pub const OPERATORS: &[Operator] = &[
     ctx("kafka_text_stream", TEXT_SOURCE, Returns::DStream, ""),
     ctx("kafka_direct_stream", SOURCE, Returns::DStream, "createDirectStream"),
     ctx("queue_stream", SOURCE, Returns::DStream, "queueStream"),
+    ctx("file_stream", SOURCE, Returns::DStream, "fileStream"),
+    ctx("binary_records_stream", SOURCE, Returns::DStream, "binaryRecordsStream"),
     ctx("union", Kind::Merge, Returns::DStream, ""),
     ctx("transform", Kind::Merge, Returns::DStream, ""),
     // StreamingContext: settings.
