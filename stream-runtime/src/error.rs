@@ -172,9 +172,6 @@ pub enum BatchError {
     /// A file or directory of the output could not be written.
     #[error(transparent)]
     Fs(#[from] FsError),
-    /// A record could not be encoded for `save_as_object_files`.
-    #[error("cannot encode a record: {0}")]
-    Encode(#[source] crate::checkpoint::CodecError),
     /// The output's location names no filesystem Sluice can reach (an unsupported URL, an
     /// unreachable HDFS name node). `save_as_text_files` also records such a location as a
     /// start-time error, so a validated job refuses to start instead of failing every batch.
@@ -186,4 +183,7 @@ pub enum BatchError {
         #[source]
         source: Arc<FsError>,
     },
+    /// A record could not be encoded for `save_as_object_files`.
+    #[error("cannot encode a record for an object file: {0}")]
+    ObjectEncode(#[source] crate::checkpoint::CodecError),
 }

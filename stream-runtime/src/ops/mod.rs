@@ -16,10 +16,9 @@ mod map_values;
 mod operator;
 mod reduce;
 mod reduce_by_key;
-mod remember;
+pub(crate) mod remember;
 mod repartition;
 mod transform;
 mod union;
 
 pub use cogroup::CoGrouped;
-pub use remember::Remembered;

@@ -212,7 +212,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         T: Persist,
     {
         self.save_batches("save_as_object_files", prefix, suffix, |records| {
-            encode_part(&records).map_err(BatchError::Encode)
+            encode_part(&records).map_err(BatchError::ObjectEncode)
         })
     }
 }
