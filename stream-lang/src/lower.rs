@@ -309,7 +309,7 @@ impl Lowerer {
             Kind::Output { .. } => {
                 let label = match name.as_str() {
                     "print" => "print(10)".to_string(),
-                    "foreach_batch" | "foreach_snapshot" => name,
+                    "foreach_batch" | "foreach_batch_gathered" | "foreach_snapshot" => name,
                     _ => format!("{name}({})", render_args(op.args.iter())),
                 };
                 open.ops.push(label);

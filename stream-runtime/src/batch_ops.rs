@@ -124,7 +124,8 @@ where
     if maps.is_empty() {
         return Batch::from_partitions((0..n).map(|_| Vec::new()).collect());
     }
-    Batch::from_partitions(reduce_side(maps, merge, finish))
+    // Within this process: the columns of the reduce side are the map side transposed.
+    Batch::from_partitions(reduce_side(transpose(maps, n), merge, finish))
 }
 
 /// The values of each key of `records`, in order.

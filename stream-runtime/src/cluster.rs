@@ -68,8 +68,8 @@ pub enum PeerError {
 
 /// The other processes of a cluster, as the engine sees them.
 ///
-/// Implemented over timely-dataflow by the `cluster` feature; [`MemoryPeers`](crate::cluster::MemoryPeers)
-/// (when it exists) connects several executors inside one process for tests.
+/// Implemented over timely-dataflow by the `cluster` feature; [`MemoryPeers`] connects several
+/// executors inside one process for tests.
 pub trait Peers: Send + Sync + fmt::Debug {
     /// This process's index, `0..processes()`. Process 0 is the driver.
     fn process(&self) -> usize;
@@ -119,4 +119,133 @@ pub fn share_by_size(sizes: &[u64], processes: usize) -> Vec<usize> {
 /// ```
 pub fn owner_of_partition(topic: &str, partition: i32, processes: usize) -> usize {
     (crate::data::hash_of(&(topic, partition)) % processes.max(1) as u64) as usize
+}
+
+/// The mailboxes every [`MemoryPeers`] of one in-memory cluster shares.
+#[derive(Debug, Default)]
+struct Hub {
+    state: parking_lot::Mutex<HubState>,
+    arrived: parking_lot::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct HubState {
+    /// By tag and receiver: what each sender sent (`None` until it arrives).
+    mail: std::collections::HashMap<(Tag, usize), Vec<Option<Vec<u8>>>>,
+    /// Processes whose endpoint was dropped or that [`MemoryPeers::leave`] left.
+    gone: Vec<bool>,
+}
+
+/// Several "processes" of one cluster inside one process, for tests: each endpoint is the
+/// [`Peers`] of one executor, and the endpoints exchange through shared mailboxes (a mutex
+/// and a condition variable), by [`Tag`]. An endpoint that is dropped (its executor's thread
+/// ended or panicked) counts as a process gone: exchanges that wait for it fail with
+/// [`PeerError::Gone`] instead of hanging.
+///
+/// ```
+/// use std::sync::Arc;
+/// use stream_runtime::cluster::{MemoryPeers, Peers, Tag};
+/// use stream_runtime::Time;
+///
+/// let peers = MemoryPeers::cluster(2);
+/// let tag = Tag { time: Time::from_millis(1_000), op: 0, round: 0 };
+/// let handles: Vec<_> = peers
+///     .into_iter()
+///     .map(|p| {
+///         std::thread::spawn(move || {
+///             let me = p.process() as u8;
+///             // Process q sends [q, to] to every process `to`.
+///             let out = (0..p.processes() as u8).map(|to| vec![me, to]).collect();
+///             p.exchange(tag, out).unwrap()
+///         })
+///     })
+///     .collect();
+/// let got: Vec<Vec<Vec<u8>>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+/// assert_eq!(got[0], vec![vec![0, 0], vec![1, 0]]);
+/// assert_eq!(got[1], vec![vec![0, 1], vec![1, 1]]);
+/// ```
+#[derive(Debug)]
+pub struct MemoryPeers {
+    hub: std::sync::Arc<Hub>,
+    process: usize,
+    processes: usize,
+}
+
+impl MemoryPeers {
+    /// The `processes` endpoints of a new in-memory cluster, endpoint `q` being process `q`.
+    pub fn cluster(processes: usize) -> Vec<std::sync::Arc<MemoryPeers>> {
+        let processes = processes.max(1);
+        let hub = std::sync::Arc::new(Hub::default());
+        hub.state.lock().gone = vec![false; processes];
+        (0..processes)
+            .map(|process| std::sync::Arc::new(MemoryPeers { hub: std::sync::Arc::clone(&hub), process, processes }))
+            .collect()
+    }
+
+    /// Marks this process as gone: the others' exchanges that wait for it fail with
+    /// [`PeerError::Gone`]. Dropping the endpoint does the same.
+    ///
+    /// ```
+    /// use stream_runtime::cluster::{MemoryPeers, PeerError, Peers, Tag};
+    /// let peers = MemoryPeers::cluster(2);
+    /// peers[1].leave();
+    /// let tag = Tag { time: stream_runtime::Time::from_millis(0), op: 0, round: 0 };
+    /// let err = peers[0].exchange(tag, vec![vec![], vec![1]]).unwrap_err();
+    /// assert!(matches!(err, PeerError::Gone { process: 1, processes: 2 }));
+    /// ```
+    pub fn leave(&self) {
+        let mut state = self.hub.state.lock();
+        state.gone[self.process] = true;
+        self.hub.arrived.notify_all();
+    }
+}
+
+impl Drop for MemoryPeers {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+impl Peers for MemoryPeers {
+    fn process(&self) -> usize {
+        self.process
+    }
+
+    fn processes(&self) -> usize {
+        self.processes
+    }
+
+    fn exchange(&self, tag: Tag, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, PeerError> {
+        let (me, n) = (self.process, self.processes);
+        let mut own = None;
+        let mut state = self.hub.state.lock();
+        for (to, bytes) in out.into_iter().enumerate().take(n) {
+            if to == me {
+                own = Some(bytes);
+                continue;
+            }
+            let slots = state.mail.entry((tag, to)).or_insert_with(|| vec![None; n]);
+            slots[me] = Some(bytes);
+        }
+        self.hub.arrived.notify_all();
+        loop {
+            let slots = state.mail.entry((tag, me)).or_insert_with(|| vec![None; n]);
+            let missing = (0..n).find(|&q| q != me && slots[q].is_none());
+            match missing {
+                None => {
+                    let mut got: Vec<Vec<u8>> = state
+                        .mail
+                        .remove(&(tag, me))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(Option::unwrap_or_default)
+                        .collect();
+                    got[me] = own.unwrap_or_default();
+                    return Ok(got);
+                }
+                Some(q) if state.gone[q] => return Err(PeerError::Gone { process: q, processes: n }),
+                Some(_) => self.hub.arrived.wait(&mut state),
+            }
+        }
+    }
 }

@@ -184,6 +184,8 @@ pub(crate) struct Graph {
     /// The stateful operations, which need a checkpoint directory.
     pub(crate) needs_checkpoint: Vec<String>,
     pub(crate) listeners: Vec<Box<dyn Fn(&crate::metrics::BatchInfo) + Send + Sync>>,
+    /// Operations that exchange with other processes, numbered as the job is built.
+    pub(crate) exchanging_ops: u32,
 }
 
 impl Graph {
@@ -440,6 +442,14 @@ impl StreamingContext {
 
     pub(crate) fn add_output(&self, output: Box<dyn Output>) {
         self.graph.borrow_mut().outputs.push(output);
+    }
+
+    /// The id of a new operation that exchanges with other processes: given in the order the
+    /// job builds them, so the same operation has the same id in every process.
+    pub(crate) fn next_op(&self) -> u32 {
+        let mut graph = self.graph.borrow_mut();
+        graph.exchanging_ops += 1;
+        graph.exchanging_ops - 1
     }
 
     pub(crate) fn add_tick(&self, tick: Box<dyn Tick>) {

@@ -22,11 +22,20 @@ impl<T: Clone + Send + Sync + 'static> Data for T {}
 pub trait Key: Data + Eq + Hash {}
 impl<T: Data + Eq + Hash> Key for T {}
 
-/// A record a checkpoint can hold: the keys and states of stateful operations and the
-/// contents of windows. Blanket-implemented for every `serde` type whose values can be
-/// decoded to live for the whole program: owned ones (`String`, [`Str`](crate::Str),
-/// numbers, tuples, `Vec`, your `#[derive(Serialize, Deserialize)]` types) and
-/// `&'static str` (a recovered one is a copy that lives on).
+/// A record a checkpoint can hold or that crosses processes: the keys and states of stateful
+/// operations and the contents of windows, and, because a job may run as a cluster (the
+/// [`cluster`](crate::cluster) module), the keys, values and combiners of every keyed
+/// operation that shuffles (`reduce_by_key`, `combine_by_key`, `group_by_key`,
+/// `count_by_value`, joins, `cogroup`, `repartition` and the window and state operations
+/// built on them) and the records of global aggregates (`reduce`, `reduce_by_window`,
+/// `foreach_batch_gathered`), as Spark requires them to be serializable.
+///
+/// Blanket-implemented for every `serde` type whose values can be decoded to live for the
+/// whole program: owned ones (`String`, [`Str`](crate::Str), numbers, tuples, `Vec`, your
+/// `#[derive(Serialize, Deserialize)]` types) and `&'static str`. A `&'static str` is decoded
+/// by leaking a copy of it (it must live for the whole program): fine for a recovered
+/// checkpoint, read once, but in a cluster every batch decodes the keys that cross, so a
+/// cluster job should use [`Str`](crate::Str) or `String` keys.
 ///
 /// ```
 /// fn takes_persist<T: stream_runtime::Persist>(_: T) {}

@@ -172,6 +172,35 @@ pub enum BatchError {
     /// A file or directory of the output could not be written.
     #[error(transparent)]
     Fs(#[from] FsError),
+    /// An exchange with the other processes of a cluster failed (a process is gone, the job
+    /// is stopping, or what a process sent could not be decoded): the
+    /// [`PeerError`](crate::cluster::PeerError) is the source.
+    #[error("exchange with the other processes failed ({tag}): {source}")]
+    Exchange {
+        /// The exchange.
+        tag: crate::cluster::Tag,
+        /// Why it failed.
+        #[source]
+        source: crate::cluster::PeerError,
+    },
+    /// Another process of the cluster failed its share of this output's batch (its error is
+    /// reported by that process; here, its text).
+    #[error("process {process} failed this batch: {message}")]
+    OtherProcess {
+        /// The process that failed.
+        process: usize,
+        /// Its error, as text.
+        message: String,
+    },
+    /// A record that must cross processes could not be encoded (its `Serialize` failed).
+    #[error("cannot encode the records of {tag} for the other processes: {source}")]
+    Encode {
+        /// The exchange.
+        tag: crate::cluster::Tag,
+        /// The encoder's error.
+        #[source]
+        source: crate::checkpoint::CodecError,
+    },
     /// The output's location names no filesystem Sluice can reach (an unsupported URL, an
     /// unreachable HDFS name node). `save_as_text_files` also records such a location as a
     /// start-time error, so a validated job refuses to start instead of failing every batch.

@@ -98,6 +98,9 @@ impl Executor {
 fn run_batch(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
     let mut errors = Vec::new();
     let mut outputs = Vec::with_capacity(graph.outputs.len());
+    // In a cluster a failure is fail-stop: the failed operation may have skipped exchanges
+    // the other processes wait in, so this process makes no more exchanges in the batch.
+    let stop_on_error = env.peers.is_some();
     for tick in &graph.ticks {
         let cause = match catch_unwind(AssertUnwindSafe(|| tick.tick(t, env))) {
             Ok(Ok(())) => continue,
@@ -105,6 +108,9 @@ fn run_batch(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
             Err(p) => panicked(&p),
         };
         errors.push(StreamingError::BatchFailed { time: t, output: "state".into(), cause });
+        if stop_on_error {
+            return Ran { errors, outputs };
+        }
     }
     let mut began = std::time::Instant::now();
     for (out, name) in graph.outputs.iter().zip(names) {
@@ -123,6 +129,9 @@ fn run_batch(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
         tracing::error!(time = %t, output = %name, "batch failed: {cause}");
         outputs.push(OutputOpInfo { name: Arc::clone(name), duration, error: Some(cause.to_string()) });
         errors.push(StreamingError::BatchFailed { time: t, output: name.to_string(), cause });
+        if stop_on_error {
+            return Ran { errors, outputs };
+        }
     }
     for input in &graph.inputs {
         if let Some(cause) = input.failure(t) {
@@ -156,9 +165,18 @@ impl Stepped {
 
     /// Validates `ssc` for stepping and takes its graph.
     pub(crate) fn new(ssc: StreamingContext) -> Result<Stepped, StreamingError> {
+        Stepped::with_peers(ssc, None)
+    }
+
+    /// As [`new`](Self::new), as one process of a cluster when `peers` is given: every
+    /// process steps the same graph through the same batches.
+    pub(crate) fn with_peers(
+        ssc: StreamingContext,
+        peers: Option<Arc<dyn crate::cluster::Peers>>,
+    ) -> Result<Stepped, StreamingError> {
         ssc.validate(Driver::Stepped)?;
         let zero = Time::from_millis(0);
-        let env = Env { zero, batch: ssc.conf.batch, parallelism: ssc.conf.threads.max(1), peers: None };
+        let env = Env { zero, batch: ssc.conf.batch, parallelism: ssc.conf.threads.max(1), peers };
         let executor = Executor::new(ssc.graph.into_inner(), env)?;
         Ok(Stepped { executor, time: zero })
     }
@@ -206,5 +224,37 @@ impl Stepped {
     pub(crate) fn on_pool<R: Send>(&mut self, f: impl FnOnce(&mut Stepped) -> R + Send) -> R {
         let pool = Arc::clone(&self.executor.pool);
         pool.install(|| f(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{MemoryPeers, PeerError, Peers};
+    use crate::error::BatchError;
+
+    /// A process whose peer is gone fails the batch with the exchange's typed error, and the
+    /// batch stops there (fail-stop) instead of waiting forever.
+    #[test]
+    fn an_exchange_with_a_gone_process_fails_the_batch_with_a_peer_error() {
+        let peers = MemoryPeers::cluster(2);
+        peers[1].leave();
+        let ssc = Stepped::context(Duration::seconds(1), 1);
+        let queue = crate::sources::BatchQueue::new();
+        queue.push(vec![(1u32, 1u64), (2, 2)]);
+        let s = ssc.queue_stream(queue, true, None);
+        s.clone().reduce_by_key(|a, b| a + b).foreach_batch(|_, _| {});
+        s.count().foreach_batch(|_, _| {});
+        let p0: Arc<dyn Peers> = peers[0].clone();
+        let mut stepped = Stepped::with_peers(ssc, Some(p0)).unwrap();
+        let errors = stepped.run(1);
+        assert_eq!(errors.len(), 1, "the batch stops at the first failure: {errors:?}");
+        let StreamingError::BatchFailed { cause: BatchError::Exchange { tag, source }, .. } = &errors[0] else {
+            panic!("{errors:?}");
+        };
+        assert_eq!((tag.op, tag.round, tag.time), (0, 0, Time::from_millis(1000)));
+        assert!(matches!(source, PeerError::Gone { process: 1, processes: 2 }), "{source:?}");
+        let text = errors[0].to_string();
+        assert!(text.contains("process 1 of 2 is gone"), "{text}");
     }
 }

@@ -225,6 +225,7 @@ impl RunningContext {
                                 },
                             );
                             last = Some(t);
+                            feed.fail_stop(t, &errors);
                             if let Some(r) = rate.as_mut() {
                                 adapt_rate(r, graph, &info, clock.now());
                             }
@@ -530,6 +531,8 @@ impl Feed {
 
     fn complete(&mut self) {}
 
+    fn fail_stop(&self, _: Time, _: &[StreamingError]) {}
+
     fn finish(&mut self, graceful: bool) -> bool {
         graceful
     }
@@ -576,6 +579,20 @@ impl Feed {
                 Some((plan.time, Allocated { records: plan.records, per_input: Vec::new() }))
             }
         }
+    }
+
+    /// In a cluster, a batch that failed here stopped making exchanges the others wait in:
+    /// the cluster stops, with one line naming the failure.
+    fn fail_stop(&self, t: Time, errors: &[StreamingError]) {
+        let Some(p) = &self.peers else { return };
+        let Some(failed) = errors.iter().find(|e| matches!(e, StreamingError::BatchFailed { .. })) else { return };
+        let line = format!(
+            "process {} of {}: batch {t} failed ({failed}); {}",
+            crate::cluster::Peers::process(p.as_ref()),
+            crate::cluster::Peers::processes(p.as_ref()),
+            stream_cluster::failstop::RESTART_ADVICE
+        );
+        stream_cluster::failstop::stop(&line, stream_cluster::failstop::exit_code::WORKER_PANIC);
     }
 
     /// The batch is done here: waits until it is done on every process.

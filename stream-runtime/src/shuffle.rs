@@ -10,12 +10,14 @@
 //! compares hashes before keys), and records wait in a short queue while the slot they will
 //! probe is prefetched, so [`LOOKAHEAD`] cache misses overlap instead of following each other.
 
+mod exchange;
 mod partitions;
 
 use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
+pub(crate) use exchange::{all_gather, columns, gather, Exchanges, Placement};
 pub(crate) use partitions::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts};
 
 use crate::data::{hash_of, Key};
@@ -115,8 +117,31 @@ impl<K: Key, C> Table<K, C> {
         }
     }
 
+    /// A table of distinct keys and their combiners (received from another process: the
+    /// hashes are computed again here).
+    fn from_pairs(pairs: Vec<(K, C)>) -> Self {
+        let mut table = Table::new();
+        table.reserve(pairs.len());
+        for (k, c) in pairs {
+            table.upsert(hash_of(&k), k, c, |c| c, |old, c| *old = c);
+        }
+        table
+    }
+
     fn into_entries(self) -> impl Iterator<Item = (u64, K, C)> {
         self.slots.into_iter().flatten().map(|s| (s.hash, s.key, s.comb))
+    }
+}
+
+/// A table crosses processes as the sequence of its keys and combiners (no hashes).
+impl<K: serde::Serialize, C: serde::Serialize> serde::Serialize for Table<K, C> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len))?;
+        for slot in self.slots.iter().flatten() {
+            seq.serialize_element(&(&slot.key, &slot.comb))?;
+        }
+        seq.end()
     }
 }
 
@@ -164,16 +189,14 @@ impl<K: Key, V, C> Combiner<K, V, C> {
     }
 }
 
-/// Merges the tables of every map partition (`[map][reduce]`, from [`Combiner::finish`])
-/// into the reduce partitions, in parallel. `finish` turns each merged combiner into an
-/// output record (or drops it).
+/// Merges, per reduce partition and in parallel, the tables every map partition built for it
+/// (`[reduce][map]` columns, from [`columns`] over [`Combiner::finish`]'s tables). `finish`
+/// turns each merged combiner into an output record (or drops it).
 pub(crate) fn reduce_side<K: Key, C: Send, R: Send>(
-    maps: Vec<Vec<Table<K, C>>>,
+    columns: Vec<Vec<Table<K, C>>>,
     merge: impl Fn(&mut C, C) + Sync,
     finish: impl Fn(K, C) -> Option<R> + Sync,
 ) -> Vec<Vec<R>> {
-    let n = maps.first().map_or(1, Vec::len);
-    let columns = transpose(maps, n);
     let small = columns.iter().flatten().map(Table::len).sum::<usize>() < crate::stream::SEQUENTIAL_BELOW;
     let merge_column = |mut tables: Vec<Table<K, C>>| {
         let Some(largest) = (0..tables.len()).max_by_key(|&i| tables[i].len()) else {
@@ -261,7 +284,7 @@ mod tests {
         }
         let maps = vec![a.finish(|v| v, |c, v| *c += v), b.finish(|v| v, |c, v| *c += v)];
         let mut out: Vec<(u32, u64)> =
-            reduce_side(maps, |c, o| *c += o, |k, c| Some((k, c))).into_iter().flatten().collect();
+            reduce_side(transpose(maps, 3), |c, o| *c += o, |k, c| Some((k, c))).into_iter().flatten().collect();
         out.sort();
         let expected: Vec<(u32, u64)> = (0..10).map(|k| (k, 10 + if k < 5 { 40 } else { 0 })).collect();
         assert_eq!(out, expected);

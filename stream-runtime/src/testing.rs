@@ -153,6 +153,141 @@ pub fn run2<I: Data, J: Data, O: Data, C: Chain<Out = O>>(
     outcome.outputs
 }
 
+/// Runs `build` as a cluster of `processes` processes, each with `threads` worker threads,
+/// inside this process: every process builds the same graph and steps the same batches,
+/// connected by [`MemoryPeers`](crate::cluster::MemoryPeers). Each input batch is split into
+/// [`INPUT_PARTITIONS`] partitions as [`run`] splits it, and process `q` reads the partitions
+/// `i` with `i % processes == q`. Returns, per batch, the outputs of every process
+/// concatenated in process order. One process runs the single-process engine (no peers).
+/// Panics if a batch fails on any process.
+///
+/// A cluster gives what one process gives (as a multiset per batch; the order of records in
+/// a batch may differ):
+///
+/// ```
+/// use stream_runtime::{testing, DStream, Str};
+/// fn count(words: DStream<'_, Str>) -> DStream<'_, (Str, u64)> {
+///     words.map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b)
+/// }
+/// let input: Vec<Vec<Str>> = vec![vec!["a".into(), "b".into(), "a".into(), "c".into()], vec!["b".into()], vec![]];
+/// let mut cluster = testing::run_cluster(3, 2, input.clone(), count);
+/// let mut single = testing::run(input, 2, count);
+/// for b in cluster.iter_mut().chain(single.iter_mut()) {
+///     b.sort();
+/// }
+/// assert_eq!(cluster, single);
+/// ```
+pub fn run_cluster<I, O, C, B>(processes: usize, threads: usize, input: Vec<Vec<I>>, build: B) -> Vec<Vec<O>>
+where
+    I: Data,
+    O: Data,
+    C: Chain<Out = O>,
+    B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
+{
+    let processes = processes.max(1);
+    let sinks: Vec<Arc<Mutex<Vec<Vec<O>>>>> = (0..processes).map(|_| Arc::default()).collect();
+    let errors = run_processes(processes, threads, &input, &|q, s| {
+        let sink = Arc::clone(&sinks[q]);
+        build(s).foreach_batch(move |b: Batch<O>, _| sink.lock().push(b.into_vec()));
+    });
+    assert!(errors.iter().all(Vec::is_empty), "cluster run failed: {errors:?}");
+    let outputs: Vec<Vec<Vec<O>>> = sinks.iter().map(|s| std::mem::take(&mut *s.lock())).collect();
+    let batches = outputs[0].len();
+    assert!(outputs.iter().all(|o| o.len() == batches), "processes output different batch counts");
+    (0..batches).map(|i| outputs.iter().flat_map(|o| o[i].iter().cloned()).collect()).collect()
+}
+
+/// As [`run_cluster`], with a `print_n(num)` of the built stream: returns, per batch, the text
+/// process 0 prints (what one process prints). Panics if another process prints anything or
+/// a batch fails.
+///
+/// ```
+/// use stream_runtime::testing;
+/// let input = vec![(0..30).collect::<Vec<u32>>()];
+/// let text = testing::run_cluster_printed(2, 1, input.clone(), 3, |s| s.map(|x| x * 2));
+/// assert_eq!(text, testing::run_cluster_printed(1, 1, input, 3, |s| s.map(|x| x * 2)));
+/// assert_eq!(text[0].lines().skip(3).collect::<Vec<_>>(), ["0", "2", "4", "...", ""]);
+/// ```
+pub fn run_cluster_printed<I, O, C, B>(
+    processes: usize,
+    threads: usize,
+    input: Vec<Vec<I>>,
+    num: usize,
+    build: B,
+) -> Vec<String>
+where
+    I: Data,
+    O: Data + crate::Show,
+    C: Chain<Out = O>,
+    B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
+{
+    let processes = processes.max(1);
+    let sinks: Vec<Arc<Mutex<Vec<String>>>> = (0..processes).map(|_| Arc::default()).collect();
+    let errors = run_processes(processes, threads, &input, &|q, s| {
+        let sink = Arc::clone(&sinks[q]);
+        let print: crate::outputs::PrintSink = Arc::new(move |text: &str| {
+            sink.lock().push(text.to_string());
+            Ok(())
+        });
+        build(s).print_to(num, print);
+    });
+    assert!(errors.iter().all(Vec::is_empty), "cluster run failed: {errors:?}");
+    assert!(sinks[1..].iter().all(|s| s.lock().is_empty()), "a process other than 0 printed");
+    let printed = std::mem::take(&mut *sinks[0].lock());
+    printed
+}
+
+/// Steps `input.len()` batches on `processes` processes (threads of this one), process `q`
+/// built by `build(q, its input)`; returns each process's errors.
+fn run_processes<I: Data>(
+    processes: usize,
+    threads: usize,
+    input: &[Vec<I>],
+    build: &(dyn for<'a> Fn(usize, DStream<'a, I>) + Sync),
+) -> Vec<Vec<StreamingError>> {
+    let mut peers: Vec<Option<Arc<dyn crate::cluster::Peers>>> = if processes == 1 {
+        vec![None]
+    } else {
+        crate::cluster::MemoryPeers::cluster(processes)
+            .into_iter()
+            .map(|p| Some(p as Arc<dyn crate::cluster::Peers>))
+            .collect()
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = peers
+            .drain(..)
+            .enumerate()
+            .map(|(q, peers)| {
+                scope.spawn(move || {
+                    let ssc = Harness::new(threads).context();
+                    let queue = crate::sources::BatchQueue::new();
+                    for batch in input {
+                        let parts = Batch::from_vec(batch.clone(), INPUT_PARTITIONS).into_partitions();
+                        let mine = parts.into_iter().enumerate().filter(|(i, _)| i % processes == q).map(|(_, p)| p);
+                        queue.push(Batch::from_partitions(mine.collect()));
+                    }
+                    build(q, ssc.queue_stream(queue, true, None));
+                    // A process whose batch failed stops (dropping its peers: the others'
+                    // exchanges with it fail instead of waiting), as a cluster is fail-stop.
+                    match Stepped::with_peers(ssc, peers) {
+                        Ok(mut stepped) => stepped.on_pool(|s| {
+                            for _ in 0..input.len() {
+                                let errors = s.next_batch();
+                                if !errors.is_empty() {
+                                    return errors;
+                                }
+                            }
+                            Vec::new()
+                        }),
+                        Err(e) => vec![e],
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
+}
+
 /// A pipeline built once and run one batch at a time, for benchmarks and step-by-step tests.
 ///
 /// ```

@@ -340,6 +340,7 @@ pub const OPERATORS: &[Operator] = &[
     out(Receiver::DStream, "print", true, ""),
     out(Receiver::DStream, "print_n", true, ""),
     out(Receiver::DStream, "foreach_batch", false, "foreachRDD"),
+    out(Receiver::DStream, "foreach_batch_gathered", false, ""),
     out(Receiver::DStream, "save_as_text_files", false, "saveAsTextFiles"),
     out(Receiver::DStream, "save_as_text_files_with", false, ""),
     out(Receiver::DStream, "save_as_object_files", false, "saveAsObjectFiles"),

@@ -6,6 +6,7 @@
 
 mod api;
 mod basic;
+mod cluster_engine;
 mod errors;
 mod job_settings;
 mod lifecycle;

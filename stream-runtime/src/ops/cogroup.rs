@@ -2,10 +2,10 @@ use rayon::prelude::*;
 
 use crate::batch::Batch;
 use crate::chain::Chain;
-use crate::data::{fast_map, Data, Key};
+use crate::data::{fast_map, hash_of, Data, Key, Persist};
 use crate::error::BatchError;
 use crate::node::Env;
-use crate::shuffle::{route, transpose};
+use crate::shuffle::{columns, partition_of, Exchanges, Placement};
 use crate::stream::Upstream;
 use crate::time::Time;
 use crate::DStream;
@@ -13,22 +13,44 @@ use crate::DStream;
 /// The values of one key on each side of a [`cogroup`](DStream::cogroup).
 pub type CoGrouped<V, W> = (Vec<V>, Vec<W>);
 
-/// Both sides hash-partitioned by key, then grouped per reduce partition in parallel.
-fn cogroup<K: Key, V: Data, W: Data, L: Chain<Out = (K, V)>, R: Chain<Out = (K, W)>>(
+/// The records of one map partition in a bucket per global reduce partition.
+fn route<C: Chain<Out = (K, V)>, K: Key, V>(chain: &C, records: Vec<C::In>, global: usize) -> Vec<Vec<(K, V)>> {
+    let mut buckets: Vec<Vec<(K, V)>> = (0..global).map(|_| Vec::new()).collect();
+    chain.push_all(records, &mut |(k, v)| buckets[partition_of(hash_of(&k), global)].push((k, v)));
+    buckets
+}
+
+/// Both sides hash-partitioned by key, then grouped per reduce partition in parallel. In one
+/// process the two sides are computed in parallel; in a cluster one after the other, so that
+/// exchanges of the parents (and the two exchanges here) are made in the same order
+/// everywhere, and never all of a process's threads wait in exchanges at once.
+fn cogroup<K, V, W, L, R>(
     left: &Upstream<L>,
     right: &Upstream<R>,
     t: Time,
     env: &Env,
-) -> Result<Option<Batch<(K, CoGrouped<V, W>)>>, BatchError> {
-    let n = env.parallelism;
-    let (left, right) = rayon::join(
-        || left.pass(t, env, |c, p| route(c.run_partition(p), n)),
-        || right.pass(t, env, |c, p| route(c.run_partition(p), n)),
-    );
+    ex: &Exchanges,
+) -> Result<Option<Batch<(K, CoGrouped<V, W>)>>, BatchError>
+where
+    K: Key + Persist,
+    V: Data + Persist,
+    W: Data + Persist,
+    L: Chain<Out = (K, V)>,
+    R: Chain<Out = (K, W)>,
+{
+    let place = Placement::of(env, env.parallelism);
+    let g = place.global();
+    let (left, right) = if env.peers.is_none() {
+        rayon::join(|| left.pass(t, env, |c, p| route(c, p, g)), || right.pass(t, env, |c, p| route(c, p, g)))
+    } else {
+        let left = left.pass(t, env, |c, p| route(c, p, g));
+        (left, right.pass(t, env, |c, p| route(c, p, g)))
+    };
     let (Some(left), Some(right)) = (left?, right?) else {
         return Ok(None);
     };
-    let (left, right) = (transpose(left, n), transpose(right, n));
+    let left = columns(left, place.local, ex, t, env)?;
+    let right = columns(right, place.local, ex, t, env)?;
     let parts = left
         .into_par_iter()
         .zip(right)
@@ -49,6 +71,8 @@ fn cogroup<K: Key, V: Data, W: Data, L: Chain<Out = (K, V)>, R: Chain<Out = (K, 
 impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// Per batch, groups the values of each key on both streams: every key present on either
     /// side, with an empty `Vec` for a side that lacks it. Only batches of the same time meet.
+    /// Keys and values are [`Persist`]: in a cluster, the records of the keys other processes
+    /// own cross to them.
     ///
     /// ```
     /// use stream_runtime::testing;
@@ -62,10 +86,15 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     ///     ("c", (vec![], vec!["x"])),
     /// ]]);
     /// ```
-    pub fn cogroup<W: Data, C2: Chain<Out = (K, W)>>(
+    pub fn cogroup<W: Data + Persist, C2: Chain<Out = (K, W)>>(
         self,
         other: DStream<'a, (K, W), C2>,
-    ) -> DStream<'a, (K, CoGrouped<V, W>)> {
-        self.binary(other, cogroup)
+    ) -> DStream<'a, (K, CoGrouped<V, W>)>
+    where
+        K: Persist,
+        V: Persist,
+    {
+        let ex = Exchanges::new(self.ctx);
+        self.binary(other, move |l, r, t, env| cogroup(l, r, t, env, &ex))
     }
 }

@@ -1,7 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
-use crate::data::{Data, Key};
-use crate::shuffle::{reduce_side, Combiner};
+use crate::data::{Data, Key, Persist};
+use crate::shuffle::{columns, reduce_side, Combiner, Exchanges, Placement};
 use crate::DStream;
 
 /// The functions of a keyed aggregation (Spark's `combineByKey`), plus `finish`, which turns
@@ -18,6 +18,9 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// `merge_combiners` (Spark's `combineByKey`, with map-side combine), into the default
     /// number of partitions (the thread count).
     ///
+    /// Keys and combiners are [`Persist`]: in a cluster, the combiners of the keys other
+    /// processes own cross to them after the map-side combine.
+    ///
     /// ```
     /// // Average per key: (sum, count) combiners.
     /// let input = vec![vec![("a", 1.0), ("a", 3.0), ("b", 2.0)]];
@@ -28,13 +31,14 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// out[0].sort_by(|a, b| a.0.cmp(b.0));
     /// assert_eq!(out, vec![vec![("a", 2.0), ("b", 2.0)]]);
     /// ```
-    pub fn combine_by_key<A: Data, Cr, Mv, Mc>(
+    pub fn combine_by_key<A: Data + Persist, Cr, Mv, Mc>(
         self,
         create: Cr,
         merge_value: Mv,
         merge_combiners: Mc,
     ) -> DStream<'a, (K, A)>
     where
+        K: Persist,
         Cr: Fn(V) -> A + Send + Sync + 'static,
         Mv: Fn(&mut A, V) + Send + Sync + 'static,
         Mc: Fn(&mut A, A) + Send + Sync + 'static,
@@ -42,30 +46,34 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         self.combine_into(Aggregator { create, merge_value, merge_combiners, finish: Some }, None)
     }
 
-    pub(crate) fn combine_into<A: Send + 'static, B: Data, Cr, Mv, Mc, Fi>(
+    pub(crate) fn combine_into<A: Persist + Send + 'static, B: Data, Cr, Mv, Mc, Fi>(
         self,
         agg: Aggregator<Cr, Mv, Mc, Fi>,
         partitions: Option<usize>,
     ) -> DStream<'a, (K, B)>
     where
+        K: Persist,
         Cr: Fn(V) -> A + Send + Sync + 'static,
         Mv: Fn(&mut A, V) + Send + Sync + 'static,
         Mc: Fn(&mut A, A) + Send + Sync + 'static,
         Fi: Fn(A) -> Option<B> + Send + Sync + 'static,
     {
-        // Map-side combine fused into the chain's pass, then a hash shuffle to `partitions`.
+        // Map-side combine fused into the chain's pass, then a hash shuffle to `partitions`
+        // (per process, in a cluster: the tables of the other processes' partitions cross).
+        let ex = Exchanges::new(self.ctx);
         self.unary(move |up, t, env| {
-            let n = partitions.unwrap_or(env.parallelism);
+            let place = Placement::of(env, partitions.unwrap_or(env.parallelism));
             let Some(combiners) = up.pass(t, env, |c, p| {
-                let mut comb = Combiner::new(n);
+                let mut comb = Combiner::new(place.global());
                 c.push_all(p, &mut |(k, v)| comb.add(k, v, &agg.create, &agg.merge_value));
                 comb.finish(&agg.create, &agg.merge_value)
             })?
             else {
                 return Ok(None);
             };
+            let cols = columns(combiners, place.local, &ex, t, env)?;
             let finish = |k, a| (agg.finish)(a).map(|b| (k, b));
-            Ok(Some(Batch::from_partitions(reduce_side(combiners, &agg.merge_combiners, finish))))
+            Ok(Some(Batch::from_partitions(reduce_side(cols, &agg.merge_combiners, finish))))
         })
     }
 }

@@ -1,8 +1,8 @@
 use crate::chain::Chain;
-use crate::data::Key;
+use crate::data::{Key, Persist};
 use crate::DStream;
 
-impl<'a, T: Key, C: Chain<Out = T>> DStream<'a, T, C> {
+impl<'a, T: Key + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Per batch, counts the occurrences of each distinct record.
     ///
     /// ```

@@ -3,7 +3,8 @@ use crate::data::Data;
 use crate::DStream;
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
-    /// Turns each partition into one record holding its records (Spark's `glom`).
+    /// Turns each partition into one record holding its records (Spark's `glom`). In a
+    /// cluster, each process sees its own partitions.
     ///
     /// ```
     /// let out = stream_runtime::testing::run(vec![vec![1, 2, 3, 4]], 1, |s| s.glom());

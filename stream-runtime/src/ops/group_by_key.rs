@@ -1,10 +1,11 @@
 use super::combine_by_key::Aggregator;
 use crate::chain::Chain;
-use crate::data::{Data, Key};
+use crate::data::{Data, Key, Persist};
 use crate::DStream;
 
 impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
-    /// Per batch, gathers the values of each key (Spark's `groupByKey`).
+    /// Per batch, gathers the values of each key (Spark's `groupByKey`). Keys and values are
+    /// [`Persist`]: in a cluster, the values of the keys other processes own cross to them.
     ///
     /// ```
     /// let input = vec![vec!["a", "a", "b"], vec!["", ""], vec![]];
@@ -12,7 +13,11 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// out[0].sort();
     /// assert_eq!(out, vec![vec![("a", vec![1, 1]), ("b", vec![1])], vec![("", vec![1, 1])], vec![]]);
     /// ```
-    pub fn group_by_key(self) -> DStream<'a, (K, Vec<V>)> {
+    pub fn group_by_key(self) -> DStream<'a, (K, Vec<V>)>
+    where
+        K: Persist,
+        V: Persist,
+    {
         let agg = Aggregator {
             create: |v| vec![v],
             merge_value: |c: &mut Vec<V>, v| c.push(v),

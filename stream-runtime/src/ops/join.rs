@@ -1,5 +1,5 @@
 use crate::chain::Chain;
-use crate::data::{Data, Key};
+use crate::data::{Data, Key, Persist};
 use crate::DStream;
 
 /// Every `(k, (v, w))` of one key's values on both sides.
@@ -22,6 +22,8 @@ fn or_none<A>(values: Vec<A>) -> Vec<Option<A>> {
     }
 }
 
+/// Joins are built on [`cogroup`](DStream::cogroup): keys and values are [`Persist`], since in
+/// a cluster the records of the keys other processes own cross to them.
 impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// Per batch inner join: one `(k, (v, w))` for every pair of values of a key present on
     /// both sides.
@@ -32,7 +34,14 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// let out = stream_runtime::testing::run2(a, b, 2, |x, y| x.join(y));
     /// assert_eq!(out, vec![vec![("b", (2, 3))]]);
     /// ```
-    pub fn join<W: Data, C2: Chain<Out = (K, W)>>(self, other: DStream<'a, (K, W), C2>) -> DStream<'a, (K, (V, W))> {
+    pub fn join<W: Data + Persist, C2: Chain<Out = (K, W)>>(
+        self,
+        other: DStream<'a, (K, W), C2>,
+    ) -> DStream<'a, (K, (V, W))>
+    where
+        K: Persist,
+        V: Persist,
+    {
         self.cogroup(other).flat_map(|(k, (vs, ws))| cross(k, vs, ws)).boxed()
     }
 
@@ -46,10 +55,14 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// out[0].sort();
     /// assert_eq!(out, vec![vec![("a", (1, None)), ("b", (2, Some(3)))]]);
     /// ```
-    pub fn left_outer_join<W: Data, C2: Chain<Out = (K, W)>>(
+    pub fn left_outer_join<W: Data + Persist, C2: Chain<Out = (K, W)>>(
         self,
         other: DStream<'a, (K, W), C2>,
-    ) -> DStream<'a, (K, (V, Option<W>))> {
+    ) -> DStream<'a, (K, (V, Option<W>))>
+    where
+        K: Persist,
+        V: Persist,
+    {
         self.cogroup(other).flat_map(|(k, (vs, ws))| cross(k, vs, or_none(ws))).boxed()
     }
 
@@ -62,10 +75,14 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// out[0].sort();
     /// assert_eq!(out, vec![vec![("b", (Some(2), 3)), ("c", (None, 4))]]);
     /// ```
-    pub fn right_outer_join<W: Data, C2: Chain<Out = (K, W)>>(
+    pub fn right_outer_join<W: Data + Persist, C2: Chain<Out = (K, W)>>(
         self,
         other: DStream<'a, (K, W), C2>,
-    ) -> DStream<'a, (K, (Option<V>, W))> {
+    ) -> DStream<'a, (K, (Option<V>, W))>
+    where
+        K: Persist,
+        V: Persist,
+    {
         self.full_outer_join(other).flat_map(|(k, (v, w))| w.map(|w| (k, (v, w)))).boxed()
     }
 
@@ -78,10 +95,14 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// out[0].sort();
     /// assert_eq!(out, vec![vec![("a", (Some(1), None)), ("b", (Some(2), Some(3))), ("c", (None, Some(4)))]]);
     /// ```
-    pub fn full_outer_join<W: Data, C2: Chain<Out = (K, W)>>(
+    pub fn full_outer_join<W: Data + Persist, C2: Chain<Out = (K, W)>>(
         self,
         other: DStream<'a, (K, W), C2>,
-    ) -> DStream<'a, (K, (Option<V>, Option<W>))> {
+    ) -> DStream<'a, (K, (Option<V>, Option<W>))>
+    where
+        K: Persist,
+        V: Persist,
+    {
         self.cogroup(other).flat_map(|(k, (vs, ws))| cross(k, or_none(vs), or_none(ws))).boxed()
     }
 }

@@ -4,7 +4,8 @@ use crate::data::Data;
 use crate::DStream;
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
-    /// Applies `f` to each partition's records as a whole (Spark's `mapPartitions`).
+    /// Applies `f` to each partition's records as a whole (Spark's `mapPartitions`). In a
+    /// cluster, each process runs `f` on its own partitions.
     ///
     /// ```
     /// // Test input arrives in two partitions, as in Spark's test suites.

@@ -7,6 +7,7 @@ mod count;
 mod count_by_value;
 mod filter;
 mod flat_map;
+mod gather;
 mod glom;
 mod group_by_key;
 mod join;
@@ -22,3 +23,4 @@ mod transform;
 mod union;
 
 pub use cogroup::CoGrouped;
+pub(crate) use gather::gather_batch;

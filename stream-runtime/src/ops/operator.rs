@@ -59,6 +59,10 @@ where
 
 /// The batches of every parent at the same time, in parent order. A parent without a batch at
 /// `t` fails the batch with [`BatchError::MissingParentBatch`] (Spark's message).
+///
+/// Parents are computed one after the other, never concurrently: in a cluster a parent may
+/// exchange with the other processes, and every process must make its exchanges in the same
+/// order without its worker threads all waiting in exchanges at once.
 fn parents_at<T: Data>(
     parents: &[NodeRef<T>],
     t: Time,

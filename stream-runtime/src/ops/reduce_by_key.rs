@@ -1,6 +1,6 @@
 use super::combine_by_key::Aggregator;
 use crate::chain::Chain;
-use crate::data::{Data, Key};
+use crate::data::{Data, Key, Persist};
 use crate::DStream;
 
 /// Applies a reduce function in place, as `combine_by_key` wants it. The accumulator is an
@@ -17,7 +17,8 @@ fn fold_in<V, W>(f: impl Fn(V, V) -> V, unwrap: impl Fn(W) -> Option<V>) -> impl
 impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// Per batch, merges the values of each key with the associative function `f`, combining on
     /// the map side in the same pass as the preceding narrow operations, into as many partitions
-    /// as threads.
+    /// as threads. Keys and values are [`Persist`]: in a cluster, the partial sums of the keys
+    /// other processes own cross to them.
     ///
     /// ```
     /// let input = vec![vec!["a", "a", "b"], vec![], vec![]];
@@ -27,14 +28,19 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// ```
     pub fn reduce_by_key<F>(self, f: F) -> DStream<'a, (K, V)>
     where
+        K: Persist,
+        V: Persist,
         F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
     {
         self.reduce_by_key_into(f, None)
     }
 
-    /// As [`reduce_by_key`](Self::reduce_by_key), into `partitions` partitions.
+    /// As [`reduce_by_key`](Self::reduce_by_key), into `partitions` partitions (per process,
+    /// in a cluster).
     pub fn reduce_by_key_with_partitions<F>(self, f: F, partitions: usize) -> DStream<'a, (K, V)>
     where
+        K: Persist,
+        V: Persist,
         F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
     {
         self.reduce_by_key_into(f, Some(partitions.max(1)))
@@ -42,6 +48,8 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
 
     fn reduce_by_key_into<F>(self, f: F, partitions: Option<usize>) -> DStream<'a, (K, V)>
     where
+        K: Persist,
+        V: Persist,
         F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
     {
         let agg = Aggregator {

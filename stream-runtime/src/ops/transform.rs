@@ -10,6 +10,10 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Applies an arbitrary batch-to-batch function, given the batch time (Spark's
     /// `transform`).
     ///
+    /// In a cluster, `f` runs on every process with that process's partitions of the batch,
+    /// not the whole batch: a function that needs the whole batch (a sort, a global top-k)
+    /// sees only its share. Nothing crosses processes here.
+    ///
     /// ```
     /// use stream_runtime::Batch;
     /// let out = stream_runtime::testing::run(vec![vec![3, 1, 2]], 1, |s| {
@@ -30,7 +34,8 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     }
 
     /// Applies a function to the batches of this stream and `other` at the same time (Spark's
-    /// `transformWith`).
+    /// `transformWith`). In a cluster, on each process's partitions (see
+    /// [`transform`](Self::transform)).
     ///
     /// ```
     /// let out = stream_runtime::testing::run2(vec![vec![1, 2]], vec![vec![10]], 1, |a, b| {
@@ -57,7 +62,8 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
 
 impl StreamingContext {
     /// Applies a function to the batches of several streams at the same time (Spark's
-    /// `ssc.transform`).
+    /// `ssc.transform`). In a cluster, on each process's partitions (see
+    /// [`DStream::transform`]).
     ///
     /// ```
     /// let out = stream_runtime::testing::run(vec![vec![1]], 1, |s| {

@@ -7,3 +7,4 @@ mod save;
 
 pub use objects::{read_object_files, ObjectFileError, OBJECT_FILE_MAGIC};
 pub use print::format_batch;
+pub(crate) use print::{assemble, format_records, to_stdout, PrintSink};

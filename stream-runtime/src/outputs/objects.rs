@@ -14,7 +14,8 @@ use crate::fs::{self, FileSystem, FsError};
 use crate::time::Time;
 use crate::DStream;
 
-use super::save::{batch_dir_name, commit_batch_dir};
+use super::save::{batch_dir_name, commit_batch_dir, commit_cluster};
+use crate::shuffle::Exchanges;
 
 /// The first bytes of every object part file: the format's name, a zero byte, its version.
 ///
@@ -156,12 +157,16 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
             self.context().record_error(crate::StreamingError::refused(what, Arc::clone(e)));
         }
         let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
-        self.output(name, move |batch, t: Time| {
+        let ex = Exchanges::new(self.context());
+        self.output_env(name, move |batch, t: Time, env| {
             let (fs, path): &(Arc<dyn FileSystem>, String) = target
                 .as_ref()
                 .map_err(|e| BatchError::Location { location: prefix.clone(), source: Arc::clone(e) })?;
             let dir = batch_dir_name(path, &suffix, t);
             let parts = batch.into_partitions().into_iter().map(&encode).collect::<Result<Vec<P>, BatchError>>()?;
+            if env.peers.is_some() {
+                return commit_cluster(fs.as_ref(), &dir, parts, &ex, t, env);
+            }
             Ok(commit_batch_dir(fs.as_ref(), &dir, parts)?)
         })
     }

@@ -4,7 +4,9 @@ use crate::chain::Chain;
 use crate::data::Data;
 use crate::error::BatchError;
 use crate::fs::{self, FileSystem, FsError};
+use crate::node::Env;
 use crate::show::Show;
+use crate::shuffle::{all_gather, gather, Exchanges};
 use crate::time::Time;
 use crate::DStream;
 
@@ -27,8 +29,7 @@ pub(crate) fn commit_batch_dir<P: AsRef<[u8]>>(fs: &dyn FileSystem, dir: &str, p
         tracing::debug!(dir, "batch output already committed");
         return Ok(());
     }
-    let (parent, name) = fs::split_parent(dir);
-    let tmp = fs::join(parent, &format!("_temporary-{name}"));
+    let tmp = temporary(dir);
     let _ = fs.delete(&tmp, true);
     let written = write_parts(fs, &tmp, parts).and_then(|()| fs.rename(&tmp, dir));
     if written.is_err() {
@@ -39,17 +40,103 @@ pub(crate) fn commit_batch_dir<P: AsRef<[u8]>>(fs: &dyn FileSystem, dir: &str, p
 
 /// The part files and `_SUCCESS` of a batch in directory `tmp`.
 fn write_parts<P: AsRef<[u8]>>(fs: &dyn FileSystem, tmp: &str, parts: Vec<P>) -> Result<(), FsError> {
+    write_part_files(fs, tmp, 0, parts)?;
+    fs.write(&fs::join(tmp, "_SUCCESS"), b"")
+}
+
+/// The part files of `parts` in directory `tmp`, numbered from `first`.
+fn write_part_files<P: AsRef<[u8]>>(
+    fs: &dyn FileSystem,
+    tmp: &str,
+    first: usize,
+    parts: Vec<P>,
+) -> Result<(), FsError> {
     fs.mkdirs(tmp)?;
     for (i, text) in parts.into_iter().enumerate() {
-        fs.write(&fs::join(tmp, &format!("part-{i:05}")), text.as_ref())?;
+        fs.write(&fs::join(tmp, &format!("part-{:05}", first + i)), text.as_ref())?;
     }
-    fs.write(&fs::join(tmp, "_SUCCESS"), b"")
+    Ok(())
+}
+
+/// The temporary directory of batch directory `dir`.
+fn temporary(dir: &str) -> String {
+    let (parent, name) = fs::split_parent(dir);
+    fs::join(parent, &format!("_temporary-{name}"))
+}
+
+/// Process 0's part of starting a batch directory in a cluster: `Ok(true)` when the batch is
+/// committed already, else a fresh, empty temporary directory.
+fn prepare(fs: &dyn FileSystem, dir: &str) -> Result<bool, FsError> {
+    if fs.status(dir)?.is_some() {
+        tracing::debug!(dir, "batch output already committed");
+        return Ok(true);
+    }
+    let tmp = temporary(dir);
+    let _ = fs.delete(&tmp, true);
+    fs.mkdirs(&tmp)?;
+    Ok(false)
+}
+
+/// [`commit_batch_dir`] for one process of a cluster: process 0 prepares the temporary
+/// directory; every process writes its part files, numbered by global partition (the
+/// partitions of the processes before it come first); once all have written, process 0
+/// writes `_SUCCESS` and renames the directory in place. A failure anywhere leaves no
+/// committed directory.
+pub(crate) fn commit_cluster<P: AsRef<[u8]>>(
+    fs: &dyn FileSystem,
+    dir: &str,
+    parts: Vec<P>,
+    ex: &Exchanges,
+    t: Time,
+    env: &Env,
+) -> Result<(), BatchError> {
+    let me = env.peers.as_ref().map_or(0, |p| p.process());
+    let prepared = if me == 0 { prepare(fs, dir) } else { Ok(false) };
+    let status: Result<bool, String> = prepared.as_ref().map(|c| *c).map_err(ToString::to_string);
+    let shared = all_gather((parts.len() as u64, status), ex, t, env)?;
+    let first: u64 = shared.iter().take(me).map(|(n, _)| n).sum();
+    let started = match &shared[0].1 {
+        Ok(true) => Ok(false),
+        Ok(false) => Ok(true),
+        Err(message) => Err(message.clone()),
+    };
+    let tmp = temporary(dir);
+    let go = matches!(started, Ok(true));
+    let written = match started {
+        Ok(true) => write_part_files(fs, &tmp, first as usize, parts).map_err(BatchError::from),
+        Ok(false) => Ok(()),
+        Err(message) => match prepared {
+            Err(e) => Err(BatchError::from(e)),
+            Ok(_) => Err(BatchError::OtherProcess { process: 0, message }),
+        },
+    };
+    let report: Result<(), String> = written.as_ref().map(|_| ()).map_err(ToString::to_string);
+    let Some(reports) = gather(report, ex, t, env)? else {
+        return written;
+    };
+    if !go {
+        return written;
+    }
+    if let Some((process, Err(message))) = reports.into_iter().enumerate().find(|(_, r)| r.is_err()) {
+        let _ = fs.delete(&tmp, true);
+        return written.and(Err(BatchError::OtherProcess { process, message }));
+    }
+    let committed = fs.write(&fs::join(&tmp, "_SUCCESS"), b"").and_then(|()| fs.rename(&tmp, dir));
+    if committed.is_err() {
+        let _ = fs.delete(&tmp, true);
+    }
+    Ok(committed?)
 }
 
 impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Saves every batch as a directory `prefix-<ms>[.suffix]` of text part files (one record
     /// per line, in [`Show`] format) plus `_SUCCESS`, even for an empty batch. `prefix` may be
     /// a local path or an `hdfs://` URL.
+    ///
+    /// In a cluster, every process writes the part files of its partitions, numbered by global
+    /// partition (process 0's first), and process 0 commits the batch directory once every
+    /// process has written its parts; the prefix must then be on storage every process
+    /// reaches (HDFS, or a local path when all processes run on one machine).
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
@@ -68,7 +155,8 @@ impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
             self.context().record_error(crate::StreamingError::refused("save_as_text_files", Arc::clone(e)));
         }
         let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
-        self.output(name, move |batch, t| {
+        let ex = Exchanges::new(self.context());
+        self.output_env(name, move |batch, t, env| {
             let (fs, path): &(Arc<dyn FileSystem>, String) = target
                 .as_ref()
                 .map_err(|e| BatchError::Location { location: prefix.clone(), source: Arc::clone(e) })?;
@@ -85,6 +173,9 @@ impl<'a, T: Data + Show, C: Chain<Out = T>> DStream<'a, T, C> {
                     s
                 })
                 .collect();
+            if env.peers.is_some() {
+                return commit_cluster(fs.as_ref(), &dir, parts, &ex, t, env);
+            }
             Ok(commit_batch_dir(fs.as_ref(), &dir, parts)?)
         })
     }

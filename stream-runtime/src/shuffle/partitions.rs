@@ -15,7 +15,10 @@ use crate::time::Time;
 
 /// The records of a keyed batch in `n` hash partitions. A batch from `reduce_by_key` or
 /// `group_by_key` into `n` partitions is hash-partitioned already and passes through; any
-/// other batch (an empty one without partitions) is routed.
+/// other batch (an empty one without partitions) is routed. In a cluster, the keyed
+/// operators that keep data across batches read from this process's shuffle into `n`
+/// partitions, so their batches always pass through: partition `i` is this process's local
+/// partition `i`.
 pub(crate) fn hash_partitions<K: Key, V>(batch: Batch<(K, V)>, n: usize) -> Vec<Vec<(K, V)>> {
     if batch.num_partitions() == n {
         batch.into_partitions()

@@ -1,7 +1,6 @@
 //! [`StateStream`]: a keyed state advanced every batch by a tick, with its per-batch output
 //! and its views of the state.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -16,8 +15,9 @@ use crate::context::{Output, StreamingContext, Tick};
 use crate::data::{Data, Key, Persist};
 use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
-use crate::outputs::format_batch;
+use crate::outputs::{assemble, format_batch, format_records, to_stdout};
 use crate::show::Show;
+use crate::shuffle::{gather, Exchanges, Placement};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -168,7 +168,7 @@ where
     K: Key,
     S: Send + Sync + 'static,
     M: Send + 'static,
-    F: Fn(Snapshot<'_, K, S>, Time) -> Result<(), BatchError> + Send + Sync,
+    F: Fn(Snapshot<'_, K, S>, Time, &Env) -> Result<(), BatchError> + Send + Sync,
 {
     fn name(&self) -> String {
         self.name.clone()
@@ -181,7 +181,8 @@ where
         if inner.generated != Some(t) {
             return Ok(());
         }
-        (self.f)(Snapshot { parts: &inner.parts }, t)
+        let place = Placement::of(env, inner.parts.len());
+        (self.f)(Snapshot { parts: &inner.parts, place }, t, env)
     }
 }
 
@@ -291,7 +292,8 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
     }
 
     /// Registers an output that hands `f` a borrowed [`Snapshot`] of the state after each
-    /// batch, and the batch time; nothing is copied. The state is locked while `f` runs.
+    /// batch, and the batch time; nothing is copied. The state is locked while `f` runs. In a
+    /// cluster, `f` runs on every process with the keys that process holds.
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
@@ -306,7 +308,7 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
     where
         F: Fn(Snapshot<'_, K, S>, Time) + Send + Sync + 'static,
     {
-        let f = move |snap: Snapshot<'_, K, S>, t: Time| {
+        let f = move |snap: Snapshot<'_, K, S>, t: Time, _: &Env| {
             f(snap, t);
             Ok(())
         };
@@ -315,6 +317,8 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
 
     /// Prints the first `num` `(key, state)` pairs of the state after each batch in Spark's
     /// `print` format (see [`format_batch`](crate::format_batch)), without copying the state.
+    /// In a cluster, each process sends the first records of the keys it holds to process 0,
+    /// which prints them as `print` does; the others print nothing.
     ///
     /// ```
     /// let input = vec![vec![("a", 1)]];
@@ -325,11 +329,16 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
         K: Show,
         S: Show,
     {
-        let f = move |snap: Snapshot<'_, K, S>, t: Time| {
+        let ex = Exchanges::new(self.ctx);
+        let f = move |snap: Snapshot<'_, K, S>, t: Time, env: &Env| {
             let first: Vec<(&K, &S)> = snap.iter().take(num + 1).collect();
-            let text = format_batch(t, first.iter(), num);
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(BatchError::Stdout)
+            if env.peers.is_none() {
+                return to_stdout(&format_batch(t, first.iter(), num));
+            }
+            if let Some(all) = gather(format_records(first.iter(), num + 1), &ex, t, env)? {
+                to_stdout(&assemble(t, all.into_iter().flatten(), num))?;
+            }
+            Ok(())
         };
         self.ctx.add_output(Box::new(ForEachSnapshot { cell: self.cell, f, name: format!("print_state({num})") }));
     }

@@ -12,7 +12,7 @@ use crate::chain::Chain;
 use crate::data::{Data, FastMap, Key, Persist};
 use crate::error::BatchError;
 use crate::node::Env;
-use crate::shuffle::transpose;
+use crate::shuffle::{columns, Exchanges, Placement};
 use crate::stream::Upstream;
 use crate::time::{Duration, Time};
 use crate::DStream;
@@ -22,6 +22,7 @@ struct MapWithState<C: Chain, K, S, F> {
     f: F,
     timeout: Option<Duration>,
     initial: Mutex<Option<Vec<(K, S)>>>,
+    ex: Exchanges,
 }
 
 /// Stores the state of `k` after a call, arming its timer when it was refreshed.
@@ -49,8 +50,8 @@ fn store<K: Key, S>(
 impl<C, K, V, S, M, F> Step<K, S, M> for MapWithState<C, K, S, F>
 where
     C: Chain<Out = (K, V)>,
-    K: Key,
-    V: Data,
+    K: Key + Persist,
+    V: Data + Persist,
     S: Data,
     M: Data,
     F: Fn(Time, &K, Option<V>, &mut State<S>) -> Option<M> + Send + Sync + 'static,
@@ -60,16 +61,20 @@ where
     }
 
     fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Result<Option<Vec<Vec<M>>>, BatchError> {
-        let n = parts.len();
-        // Route the records (no combining: one call per record, in batch order).
+        let place = Placement::of(env, parts.len());
+        let g = place.global();
+        // Route the records (no combining: one call per record, in batch order); in a
+        // cluster, the records of keys other processes own cross to them.
         let routed = self.up.pass(t, env, |chain, records| {
-            let mut buckets: Vec<Vec<(K, V)>> = (0..n).map(|_| Vec::new()).collect();
-            chain.push_all(records, &mut |(k, v)| buckets[part_of(&k, n)].push((k, v)));
+            let mut buckets: Vec<Vec<(K, V)>> = (0..g).map(|_| Vec::new()).collect();
+            chain.push_all(records, &mut |(k, v)| buckets[part_of(&k, g)].push((k, v)));
             buckets
         })?;
         if let Some(initial) = self.initial.lock().take() {
+            // Every process has the whole initial state: each keeps the keys it owns.
             for (k, state) in initial {
-                let p = &mut parts[part_of(&k, n)];
+                let Some(local) = place.local_of_key(&k) else { continue };
+                let p = &mut parts[local];
                 if let Some(d) = self.timeout {
                     p.timer.entry(t + d).or_default().push(k.clone());
                 }
@@ -77,8 +82,8 @@ where
             }
         }
         let columns = match routed {
-            Some(maps) => transpose(maps, n),
-            None => (0..n).map(|_| Vec::new()).collect(),
+            Some(maps) => columns(maps, place.local, &self.ex, t, env)?,
+            None => (0..place.local).map(|_| Vec::new()).collect(),
         };
         let (f, timeout) = (&self.f, self.timeout);
         let mapped = parts
@@ -150,6 +155,9 @@ impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), 
     /// than the timeout is reported at the first batch after, not at Spark's next checkpoint
     /// batch). Needs a checkpoint directory.
     ///
+    /// Keys and values are [`Persist`]: in a cluster, the records of the keys other processes
+    /// own cross to them, and each process keeps the state of its keys.
+    ///
     /// ```
     /// use stream_runtime::{testing, State, StateSpec};
     /// let input = vec![vec![("a", 1), ("a", 1), ("a", 1)], vec![("b", 1)]];
@@ -166,13 +174,15 @@ impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), 
         spec: StateSpec<K, V, S, M, F>,
     ) -> StateStream<'a, K, S, M>
     where
+        V: Persist,
         F: Fn(Time, &K, Option<V>, &mut State<S>) -> Option<M> + Send + Sync + 'static,
     {
         let ctx = self.ctx;
         let slide = self.slide_duration();
         let n = spec.partitions.unwrap_or(ctx.default_parallelism());
         let (_, up) = self.upstream();
-        let step = MapWithState { up, f: spec.f, timeout: spec.timeout, initial: Mutex::new(Some(spec.initial)) };
+        let ex = Exchanges::new(ctx);
+        let step = MapWithState { up, f: spec.f, timeout: spec.timeout, initial: Mutex::new(Some(spec.initial)), ex };
         state_stream(ctx, "map_with_state", step, slide, n)
     }
 }

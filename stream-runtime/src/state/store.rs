@@ -8,7 +8,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{hash_of, FastMap, Key};
-use crate::shuffle::partition_of;
+use crate::shuffle::{partition_of, Placement};
 use crate::time::Time;
 
 /// The state of one key.
@@ -91,6 +91,8 @@ impl<'de, K: Key + Deserialize<'de>, S: Deserialize<'de>> Deserialize<'de> for P
 /// ```
 pub struct Snapshot<'s, K, S> {
     pub(crate) parts: &'s [Part<K, S>],
+    /// Which keys this process holds, and where.
+    pub(crate) place: Placement,
 }
 
 impl<K, S> std::fmt::Debug for Snapshot<'_, K, S> {
@@ -110,13 +112,14 @@ impl<'s, K: Key, S> Snapshot<'s, K, S> {
         self.parts.iter().all(|p| p.map.is_empty())
     }
 
-    /// The state of `key`.
+    /// The state of `key` (in a cluster, `None` for a key another process holds).
     pub fn get(&self, key: &K) -> Option<&'s S> {
         let parts: &'s [Part<K, S>] = self.parts;
-        parts.get(part_of(key, parts.len()))?.map.get(key).map(|slot| &slot.state)
+        parts.get(self.place.local_of_key(key)?)?.map.get(key).map(|slot| &slot.state)
     }
 
-    /// Every key and its state, partition by partition (unordered within a partition).
+    /// Every key and its state, partition by partition (unordered within a partition); in a
+    /// cluster, the keys this process holds.
     pub fn iter(&self) -> impl Iterator<Item = (&'s K, &'s S)> + 's {
         let parts: &'s [Part<K, S>] = self.parts;
         parts.iter().flat_map(|p| p.map.iter().map(|(k, slot)| (k, &slot.state)))

@@ -4,12 +4,12 @@ use parking_lot::Mutex;
 use rayon::prelude::*;
 
 use super::cell::{state_stream, Step};
-use super::store::{part_of, Part, Slot};
+use super::store::{Part, Slot};
 use crate::chain::Chain;
 use crate::data::{Data, FastMap, Key, Persist};
 use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
-use crate::shuffle::hash_partitions;
+use crate::shuffle::{hash_partitions, Placement};
 use crate::time::Time;
 use crate::DStream;
 
@@ -43,8 +43,12 @@ where
                 return Ok(None);
             }
             self.started.store(true, Ordering::Relaxed);
+            // Every process has the whole initial state: each keeps the keys it owns.
+            let place = Placement::of(env, n);
             for (k, s) in std::mem::take(&mut *self.initial.lock()) {
-                parts[part_of(&k, n)].map.insert(k, Slot { state: s, updated: t });
+                if let Some(local) = place.local_of_key(&k) {
+                    parts[local].map.insert(k, Slot { state: s, updated: t });
+                }
             }
         }
         let input = match batch {
@@ -77,11 +81,13 @@ where
     }
 }
 
-impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
+impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// The state of every key, updated each batch by `f(new_values, old_state)` (Spark's
     /// `updateStateByKey`): `f` is called for **every** key in the state or the batch, with an
     /// empty `new_values` for keys without data; `None` removes the key. The stream is the
-    /// full state, every batch. Needs a checkpoint directory.
+    /// full state, every batch. Needs a checkpoint directory. Keys, values and states are
+    /// [`Persist`]: in a cluster, the values of the keys other processes own cross to them,
+    /// and each process keeps the state of its keys.
     ///
     /// Cost: O(keys in the state) calls of `f` (each given a clone of the key's old state)
     /// and a copy of the state per batch, as in Spark. When only keys with new data change,

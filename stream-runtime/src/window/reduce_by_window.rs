@@ -5,7 +5,8 @@ use crate::DStream;
 
 impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Every `slide`, the records of the last `window` reduced with the associative function
-    /// `f` (Spark's `reduceByWindow(f, w, s)`). An empty window gives no element.
+    /// `f` (Spark's `reduceByWindow(f, w, s)`). An empty window gives no element. In a
+    /// cluster the element is at process 0 (the other processes' batches are empty).
     ///
     /// Cost: one partial per batch in a Two-Stacks queue; a slide calls `f` an amortized
     /// constant number of times.
@@ -20,7 +21,7 @@ impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     where
         F: Fn(T, T) -> T + Send + Sync + Clone + 'static,
     {
-        self.map(|x| ((), x)).reduce_by_key_and_window(f, window, slide).map(|((), x)| x).boxed()
+        self.map(|x| ((), x)).reduce_by_key_and_window(f, window, slide).map(|((), x)| x).gathered()
     }
 
     /// As [`reduce_by_window`](Self::reduce_by_window), maintained incrementally with the
@@ -45,6 +46,6 @@ impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
         self.map(|x| ((), x))
             .reduce_by_key_and_window_inv_with(f, inv, window, slide, |_, _| true, Some(1))
             .map(|((), x)| x)
-            .boxed()
+            .gathered()
     }
 }

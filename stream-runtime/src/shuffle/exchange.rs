@@ -1,0 +1,322 @@
+//! Crossing processes: the one place where the map side's tables or buckets of every global
+//! reduce partition become this process's reduce columns, and where outputs gather at process
+//! 0. With no [`Peers`](crate::cluster::Peers) (one process) nothing here encodes or copies.
+//!
+//! With `N` processes of `P` local partitions each there are `N * P` global reduce partitions;
+//! process `q` owns `[q * P, (q + 1) * P)`, so a key always lands on the same process and
+//! local partition (the state and windows of later batches find it there).
+
+use parking_lot::Mutex;
+use rayon::prelude::*;
+
+use super::{partition_of, transpose, Table};
+use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
+use crate::cluster::{PeerError, Tag};
+use crate::context::StreamingContext;
+use crate::data::{hash_of, Key, Persist};
+use crate::error::BatchError;
+use crate::node::Env;
+use crate::time::Time;
+
+/// Times an operation remembers its exchange count for (an operation computes at a handful
+/// of times per batch at most).
+const REMEMBERED_TIMES: usize = 8;
+
+/// The identity of an operation that exchanges: its id, given in graph order when the job is
+/// built (so the same in every process), and how many exchanges it made at each recent time.
+pub(crate) struct Exchanges {
+    op: u32,
+    rounds: Mutex<Vec<(Time, u32)>>,
+}
+
+impl Exchanges {
+    /// The next operation id of `ctx`'s graph.
+    pub(crate) fn new(ctx: &StreamingContext) -> Self {
+        Exchanges { op: ctx.next_op(), rounds: Mutex::new(Vec::new()) }
+    }
+
+    /// The tag of this operation's next exchange at `t`: rounds count the exchanges the
+    /// operation makes at `t`, so an operation computing at several times in a batch, or
+    /// exchanging several times at one, has a distinct tag for each, the same in every
+    /// process (all make the same exchanges in the same order).
+    pub(crate) fn tag(&self, t: Time) -> Tag {
+        let mut rounds = self.rounds.lock();
+        let round = match rounds.iter_mut().find(|(time, _)| *time == t) {
+            Some((_, n)) => {
+                *n += 1;
+                *n - 1
+            }
+            None => {
+                if rounds.len() == REMEMBERED_TIMES {
+                    rounds.remove(0);
+                }
+                rounds.push((t, 1));
+                0
+            }
+        };
+        Tag { time: t, op: self.op, round }
+    }
+}
+
+/// Where keys live: this process among `processes`, with `local` reduce partitions each.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placement {
+    pub(crate) process: usize,
+    pub(crate) processes: usize,
+    pub(crate) local: usize,
+}
+
+impl Placement {
+    /// The placement of an operation with `local` partitions per process in `env`.
+    pub(crate) fn of(env: &Env, local: usize) -> Placement {
+        let local = local.max(1);
+        match &env.peers {
+            Some(p) => Placement { process: p.process(), processes: p.processes().max(1), local },
+            None => Placement { process: 0, processes: 1, local },
+        }
+    }
+
+    /// Global reduce partitions: the map side splits into this many.
+    pub(crate) fn global(&self) -> usize {
+        self.local * self.processes
+    }
+
+    /// The local partition of a key with hash `h`, when this process owns it.
+    pub(crate) fn local_of(&self, h: u64) -> Option<usize> {
+        let g = partition_of(h, self.global());
+        (g / self.local == self.process).then_some(g % self.local)
+    }
+
+    /// The local partition of `k` (when this process owns it).
+    pub(crate) fn local_of_key<K: Key>(&self, k: &K) -> Option<usize> {
+        self.local_of(hash_of(k))
+    }
+}
+
+/// What the map side builds per reduce partition and sends across processes: combiner tables
+/// and record buckets.
+pub(crate) trait Wire: Send + Sized {
+    /// Encodes `[map][reduce]` tables or buckets for one process.
+    fn encode(maps: &[Vec<Self>]) -> Result<Vec<u8>, CodecError>;
+    /// Decodes what [`encode`](Self::encode) made.
+    fn decode(bytes: &[u8]) -> Result<Vec<Vec<Self>>, CodecError>;
+}
+
+impl<K: Key + Persist, C: Persist + Send> Wire for Table<K, C> {
+    fn encode(maps: &[Vec<Self>]) -> Result<Vec<u8>, CodecError> {
+        to_bytes(maps)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Vec<Vec<Self>>, CodecError> {
+        let maps: Vec<Vec<Vec<(K, C)>>> = from_bytes(bytes)?;
+        Ok(maps.into_iter().map(|m| m.into_iter().map(Table::from_pairs).collect()).collect())
+    }
+}
+
+impl<T: Persist + Send> Wire for Vec<T> {
+    fn encode(maps: &[Vec<Self>]) -> Result<Vec<u8>, CodecError> {
+        to_bytes(maps)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Vec<Vec<Self>>, CodecError> {
+        from_bytes(bytes)
+    }
+}
+
+fn decode_error(tag: Tag, process: usize, reason: String) -> BatchError {
+    BatchError::Exchange { tag, source: PeerError::Decode { process, tag, reason } }
+}
+
+/// Turns the map side's `[map][global reduce]` tables or buckets into this process's
+/// `[local reduce][map]` columns: in one process, a transpose (`local` columns); in a cluster,
+/// the entries of the partitions other processes own are encoded and exchanged, and the
+/// columns hold, per local partition, the maps of every process in process order.
+pub(crate) fn columns<B: Wire>(
+    maps: Vec<Vec<B>>,
+    local: usize,
+    ex: &Exchanges,
+    t: Time,
+    env: &Env,
+) -> Result<Vec<Vec<B>>, BatchError> {
+    let Some(peers) = &env.peers else {
+        return Ok(transpose(maps, local));
+    };
+    let (me, n) = (peers.process(), peers.processes());
+    let tag = ex.tag(t);
+    // [process][map][local reduce]
+    let mut per: Vec<Vec<Vec<B>>> = (0..n).map(|_| Vec::with_capacity(maps.len())).collect();
+    for m in maps {
+        let mut buckets = m.into_iter();
+        for to in &mut per {
+            to.push(buckets.by_ref().take(local).collect());
+        }
+    }
+    let mine = std::mem::take(&mut per[me]);
+    let out: Vec<Vec<u8>> = per
+        .into_par_iter()
+        .enumerate()
+        .map(|(q, maps)| if q == me { Ok(Vec::new()) } else { B::encode(&maps) })
+        .collect::<Result<_, _>>()
+        .map_err(|source| BatchError::Encode { tag, source })?;
+    let got = peers.exchange(tag, out).map_err(|source| BatchError::Exchange { tag, source })?;
+    let mut decoded: Vec<Vec<Vec<B>>> = got
+        .into_par_iter()
+        .enumerate()
+        .map(|(q, bytes)| if q == me { Ok(Vec::new()) } else { B::decode(&bytes).map_err(|e| (q, e)) })
+        .collect::<Result<_, _>>()
+        .map_err(|(q, e)| decode_error(tag, q, e.to_string()))?;
+    if decoded.len() != n {
+        return Err(decode_error(tag, me, format!("{} answers from {n} processes", decoded.len())));
+    }
+    decoded[me] = mine;
+    let mut cols: Vec<Vec<B>> = (0..local).map(|_| Vec::new()).collect();
+    for (q, maps) in decoded.into_iter().enumerate() {
+        for m in maps {
+            if m.len() != local {
+                return Err(decode_error(tag, q, format!("{} partitions where {local} were expected", m.len())));
+            }
+            for (col, b) in cols.iter_mut().zip(m) {
+                col.push(b);
+            }
+        }
+    }
+    Ok(cols)
+}
+
+/// Sends `mine` to every process and returns what every process sent, in process order (in
+/// one process, `[mine]`).
+pub(crate) fn all_gather<T: Persist + Send>(mine: T, ex: &Exchanges, t: Time, env: &Env) -> Result<Vec<T>, BatchError> {
+    let Some(peers) = &env.peers else {
+        return Ok(vec![mine]);
+    };
+    let (me, n) = (peers.process(), peers.processes());
+    let tag = ex.tag(t);
+    let bytes = to_bytes(&mine).map_err(|source| BatchError::Encode { tag, source })?;
+    let out = (0..n).map(|q| if q == me { Vec::new() } else { bytes.clone() }).collect();
+    let got = peers.exchange(tag, out).map_err(|source| BatchError::Exchange { tag, source })?;
+    let mut mine = Some(mine);
+    got.iter()
+        .enumerate()
+        .map(|(q, b)| match mine.take_if(|_| q == me) {
+            Some(m) => Ok(m),
+            None => from_bytes(b).map_err(|e| decode_error(tag, q, e.to_string())),
+        })
+        .collect()
+}
+
+/// Sends `mine` to process 0. There, returns what every process sent, in process order;
+/// elsewhere `None`. In one process, `Some([mine])`.
+pub(crate) fn gather<T: Persist + Send>(
+    mine: T,
+    ex: &Exchanges,
+    t: Time,
+    env: &Env,
+) -> Result<Option<Vec<T>>, BatchError> {
+    let Some(peers) = &env.peers else {
+        return Ok(Some(vec![mine]));
+    };
+    let (me, n) = (peers.process(), peers.processes());
+    let tag = ex.tag(t);
+    let mut out: Vec<Vec<u8>> = vec![Vec::new(); n];
+    let mut kept = None;
+    if me == 0 {
+        kept = Some(mine);
+    } else {
+        out[0] = to_bytes(&mine).map_err(|source| BatchError::Encode { tag, source })?;
+    }
+    let got = peers.exchange(tag, out).map_err(|source| BatchError::Exchange { tag, source })?;
+    let Some(own) = kept else {
+        return Ok(None);
+    };
+    let mut all = Vec::with_capacity(n);
+    let mut own = Some(own);
+    for (q, bytes) in got.iter().enumerate() {
+        match own.take_if(|_| q == 0) {
+            Some(m) => all.push(m),
+            None => all.push(from_bytes(bytes).map_err(|e| decode_error(tag, q, e.to_string()))?),
+        }
+    }
+    Ok(Some(all))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cluster::Peers;
+    use crate::time::Duration;
+
+    /// Process 0 of two, whose peer answers `answer` to every exchange.
+    #[derive(Debug)]
+    struct Answers(Vec<u8>);
+
+    impl Peers for Answers {
+        fn process(&self) -> usize {
+            0
+        }
+        fn processes(&self) -> usize {
+            2
+        }
+        fn exchange(&self, _: Tag, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, PeerError> {
+            assert_eq!(out.len(), 2);
+            Ok(vec![Vec::new(), self.0.clone()])
+        }
+    }
+
+    fn env(peers: Option<Arc<dyn Peers>>) -> Env {
+        Env { zero: Time::from_millis(0), batch: Duration::seconds(1), parallelism: 2, peers }
+    }
+
+    fn exchanges() -> Exchanges {
+        Exchanges { op: 7, rounds: Mutex::new(Vec::new()) }
+    }
+
+    #[test]
+    fn rounds_count_the_exchanges_of_an_operation_at_each_time() {
+        let ex = exchanges();
+        let (t1, t2) = (Time::from_millis(1000), Time::from_millis(2000));
+        let rounds: Vec<u32> = [t1, t1, t2, t1, t2].iter().map(|&t| ex.tag(t).round).collect();
+        assert_eq!(rounds, [0, 1, 0, 2, 1]);
+        assert_eq!(ex.tag(t2), Tag { time: t2, op: 7, round: 2 });
+    }
+
+    #[test]
+    fn one_process_transposes_and_a_cluster_keeps_its_partitions_and_receives_the_others() {
+        // Two maps, four global partitions (2 processes x 2).
+        let maps = vec![vec![vec![1u32], vec![2], vec![3], vec![4]], vec![vec![5], vec![6], vec![7], vec![8]]];
+        let single = columns(maps.clone(), 4, &exchanges(), Time::from_millis(1000), &env(None)).unwrap();
+        assert_eq!(
+            single,
+            vec![vec![vec![1], vec![5]], vec![vec![2], vec![6]], vec![vec![3], vec![7]], vec![vec![4], vec![8]]]
+        );
+        // The peer's one map sends [10] and [20] for this process's two partitions.
+        let from_peer = to_bytes(&vec![vec![vec![10u32], vec![20u32]]]).unwrap();
+        let cluster = env(Some(Arc::new(Answers(from_peer))));
+        let cols = columns(maps, 2, &exchanges(), Time::from_millis(1000), &cluster).unwrap();
+        assert_eq!(cols, vec![vec![vec![1], vec![5], vec![10]], vec![vec![2], vec![6], vec![20]]]);
+    }
+
+    #[test]
+    fn what_cannot_be_decoded_is_a_typed_exchange_error() {
+        let maps = vec![vec![vec![1u32], vec![2], vec![3], vec![4]]];
+        for bad in [vec![0xff, 0xff, 0xff], to_bytes(&vec![vec![vec![1u32]]]).unwrap()] {
+            let cluster = env(Some(Arc::new(Answers(bad))));
+            let err = columns(maps.clone(), 2, &exchanges(), Time::from_millis(1000), &cluster).unwrap_err();
+            let BatchError::Exchange { tag, source: PeerError::Decode { process, .. } } = &err else {
+                panic!("{err:?}");
+            };
+            assert_eq!((tag.op, *process), (7, 1));
+            assert!(std::error::Error::source(&err).is_some());
+        }
+    }
+
+    #[test]
+    fn gathers_reach_process_zero_in_process_order() {
+        let cluster = env(Some(Arc::new(Answers(to_bytes(&5u64).unwrap()))));
+        let got = gather(3u64, &exchanges(), Time::from_millis(1000), &cluster).unwrap();
+        assert_eq!(got, Some(vec![3, 5]));
+        assert_eq!(all_gather(3u64, &exchanges(), Time::from_millis(1000), &cluster).unwrap(), vec![3, 5]);
+        assert_eq!(gather(3u64, &exchanges(), Time::from_millis(1000), &env(None)).unwrap(), Some(vec![3]));
+    }
+}
