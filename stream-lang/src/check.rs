@@ -209,6 +209,10 @@ impl Checker<'_> {
                 slide_ms: literal(1),
             });
         }
+        if op.args.len() == s {
+            // A one-duration form (`window_of(window)`): it slides with the stream it windows.
+            return parent;
+        }
         literal(1).map_or(Slide::Unknown, Slide::Fixed)
     }
 }
@@ -293,6 +297,23 @@ mod tests {
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(e[0].contains("window duration of `reduce_by_key_and_window` (3000 ms) must be a multiple of the batch interval (2000 ms)"), "{e:?}");
         assert!(e[1].contains("(6000 ms) must be a multiple of the slide of the stream it windows (4000 ms)"), "{e:?}");
+    }
+
+    #[test]
+    fn one_duration_windows_slide_with_their_parent() {
+        let e = errors(
+            quote!(batch = "2s"),
+            parse_quote! {
+                fn w(ssc: &mut StreamingContext) {
+                    let pairs = ssc.text_file_stream("d").map(|w| (w, 1));
+                    pairs.window(Duration::seconds(4), Duration::seconds(4)).window_of(Duration::seconds(6)).print();
+                    pairs.reduce_by_key_and_window_of(|a, b| a + b, Duration::seconds(3)).print();
+                }
+            },
+        );
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("window duration of `window_of` (6000 ms) must be a multiple of the slide of the stream it windows (4000 ms)"), "{e:?}");
+        assert!(e[1].contains("window duration of `reduce_by_key_and_window_of` (3000 ms) must be a multiple of the batch interval (2000 ms)"), "{e:?}");
     }
 
     #[test]

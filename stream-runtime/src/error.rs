@@ -212,4 +212,7 @@ pub enum BatchError {
         #[source]
         source: Arc<FsError>,
     },
+    /// A record could not be encoded for `save_as_object_files`.
+    #[error("cannot encode a record for an object file: {0}")]
+    ObjectEncode(#[source] crate::checkpoint::CodecError),
 }

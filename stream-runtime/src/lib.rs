@@ -36,12 +36,14 @@
 pub mod __private;
 pub mod args;
 mod batch;
+mod batch_ops;
 pub mod chain;
 pub mod checkpoint;
 mod clock;
 pub mod cluster;
 mod context;
 mod data;
+mod dataset;
 mod error;
 mod executor;
 pub mod fs;
@@ -68,19 +70,22 @@ pub mod ui;
 mod window;
 
 pub use batch::Batch;
+pub use batch_ops::{JoinSide, BROADCAST_BELOW};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{Conf, StreamingContext, DEFAULT_MAX_LINE_BYTES};
 pub use data::{Data, FastHasher, FastMap, Key, Persist};
+pub use dataset::{Dataset, DatasetError};
 pub use error::{BatchError, StreamingError};
 pub use job::{Printed, Simulated, Simulation, StreamJob};
 pub use metrics::{BatchInfo, InputDetail, InputStatus, KafkaRange, OutputOpInfo, SourceStats};
 pub use node::Env;
+pub use ops::remember::Remembered;
 pub use ops::CoGrouped;
-pub use outputs::format_batch;
+pub use outputs::{format_batch, read_object_files, ObjectFileError, OBJECT_FILE_MAGIC};
 pub use running::RunningContext;
 pub use settings::{Explained, SettingsError};
 pub use show::Show;
-pub use sources::{BatchQueue, FileStreamOptions, SocketOptions};
+pub use sources::{BatchQueue, FileStreamOptions, RecordReader, SocketOptions};
 #[cfg(feature = "kafka")]
 pub use sources::{
     KafkaClient, KafkaError, KafkaFailures, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets,
@@ -93,5 +98,5 @@ pub use time::{Duration, ParseDurationError, Time};
 
 /// The types a job needs: `use stream_runtime::prelude::*;`.
 pub mod prelude {
-    pub use crate::{stream_job, Batch, BatchQueue, DStream, Duration, Show, Str, StreamingContext, Time};
+    pub use crate::{stream_job, Batch, BatchQueue, DStream, Dataset, Duration, Show, Str, StreamingContext, Time};
 }

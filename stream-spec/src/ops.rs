@@ -259,6 +259,8 @@ pub const OPERATORS: &[Operator] = &[
     ctx("kafka_text_stream", TEXT_SOURCE, Returns::DStream, ""),
     ctx("kafka_direct_stream", SOURCE, Returns::DStream, "createDirectStream"),
     ctx("queue_stream", SOURCE, Returns::DStream, "queueStream"),
+    ctx("file_stream", SOURCE, Returns::DStream, "fileStream"),
+    ctx("binary_records_stream", SOURCE, Returns::DStream, "binaryRecordsStream"),
     ctx("union", Kind::Merge, Returns::DStream, ""),
     ctx("transform", Kind::Merge, Returns::DStream, ""),
     // StreamingContext: settings.
@@ -275,6 +277,7 @@ pub const OPERATORS: &[Operator] = &[
     ctx("with_backpressure", Kind::Setup, Returns::Other, ""),
     ctx("with_receiver_buffer", Kind::Setup, Returns::Other, ""),
     ctx("with_ui", Kind::Setup, Returns::Other, ""),
+    ctx("with_cluster", Kind::Setup, Returns::Other, ""),
     ctx("on_batch_completed", Kind::Setup, Returns::Nothing, ""),
     ctx("start", Kind::Setup, Returns::Other, ""),
     ctx("conf", Kind::Accessor, Returns::Other, ""),
@@ -282,6 +285,9 @@ pub const OPERATORS: &[Operator] = &[
     ctx("default_parallelism", Kind::Accessor, Returns::Other, "defaultParallelism"),
     ctx("clock", Kind::Accessor, Returns::Other, ""),
     ctx("explain", Kind::Accessor, Returns::Other, ""),
+    // StreamingContext: static datasets, for `transform` and `foreach_batch`.
+    ctx("parallelize", Kind::Accessor, Returns::Other, ""),
+    ctx("text_file", Kind::Accessor, Returns::Other, ""),
     // DStream: per record, fused.
     ds("map", Kind::Narrow, ""),
     ds("filter", Kind::Narrow, ""),
@@ -319,6 +325,10 @@ pub const OPERATORS: &[Operator] = &[
     window("reduce_by_key_and_window_inv", 2, BY_KEY, INVERTIBLE, ""),
     window("reduce_by_key_and_window_inv_with", 2, BY_KEY, INVERTIBLE, ""),
     window("group_by_key_and_window", 0, BY_KEY, COMBINED, "groupByKeyAndWindow"),
+    // The one-duration forms: the slide is the parent's.
+    window("window_of", 0, None, PLAIN, ""),
+    window("reduce_by_key_and_window_of", 1, BY_KEY, COMBINED, ""),
+    window("group_by_key_and_window_of", 0, BY_KEY, COMBINED, ""),
     window("count_by_value_and_window", 0, Some(Partitioning::ByValue), INVERTIBLE, "countByValueAndWindow"),
     // DStream: state.
     ds("update_state_by_key", GROUPED_STATE, "updateStateByKey"),
@@ -332,8 +342,11 @@ pub const OPERATORS: &[Operator] = &[
     out(Receiver::DStream, "foreach_batch", false, "foreachRDD"),
     out(Receiver::DStream, "foreach_batch_gathered", false, ""),
     out(Receiver::DStream, "save_as_text_files", false, "saveAsTextFiles"),
+    out(Receiver::DStream, "save_as_text_files_with", false, ""),
+    out(Receiver::DStream, "save_as_object_files", false, "saveAsObjectFiles"),
     op(Receiver::DStream, "context", Kind::Accessor, Returns::Other, ""),
     op(Receiver::DStream, "slide_duration", Kind::Accessor, Returns::Other, "slideDuration"),
+    op(Receiver::DStream, "remember", Kind::Accessor, Returns::Other, ""),
     // StateStream.
     op(Receiver::StateStream, "mapped", Kind::View, Returns::DStream, ""),
     op(Receiver::StateStream, "state_snapshots", Kind::View, Returns::DStream, "stateSnapshots"),

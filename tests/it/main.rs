@@ -4,6 +4,7 @@
 //! (`sluice_tests::wait_until`), never a fixed sleep before asserting.
 #![forbid(unsafe_code)]
 
+mod api;
 mod basic;
 mod cluster_engine;
 mod errors;

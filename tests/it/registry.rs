@@ -255,7 +255,9 @@ fn misclassified(engine: &Engine, ops: &[Operator]) -> Vec<String> {
         }
         if let Some((w, s)) = o.duration_args() {
             let (w, s) = (m.params.get(w).map(String::as_str), m.params.get(s).map(String::as_str));
-            if (w, s) != (Some("window"), Some("slide")) {
+            // The one-duration forms (`window_of(window)`) take no slide: the parent's is used.
+            let one_duration = s.is_none() && m.params.len() == o.duration_args().map_or(0, |(w, _)| w + 1);
+            if (w, s) != (Some("window"), Some("slide")) && !(one_duration && w == Some("window")) {
                 wrong.push(format!("{}: parameters {w:?}, {s:?} are not `window`, `slide`", o.name));
             }
         }

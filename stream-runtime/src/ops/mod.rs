@@ -17,6 +17,7 @@ mod map_values;
 mod operator;
 mod reduce;
 mod reduce_by_key;
+pub(crate) mod remember;
 mod repartition;
 mod transform;
 mod union;

@@ -24,7 +24,7 @@ pub(crate) fn batch_dir_name(prefix: &str, suffix: &str, t: Time) -> String {
 /// rename, so a reader sees the whole batch or nothing. A directory already committed for the
 /// same batch (a batch run again after recovery) is left as it is. When a write fails (disk
 /// full, permission), the temporary directory is removed and the error returned.
-fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Result<(), FsError> {
+pub(crate) fn commit_batch_dir<P: AsRef<[u8]>>(fs: &dyn FileSystem, dir: &str, parts: Vec<P>) -> Result<(), FsError> {
     if fs.status(dir)?.is_some() {
         tracing::debug!(dir, "batch output already committed");
         return Ok(());
@@ -39,16 +39,21 @@ fn commit_batch_dir(fs: &dyn FileSystem, dir: &str, parts: Vec<String>) -> Resul
 }
 
 /// The part files and `_SUCCESS` of a batch in directory `tmp`.
-fn write_parts(fs: &dyn FileSystem, tmp: &str, parts: Vec<String>) -> Result<(), FsError> {
+fn write_parts<P: AsRef<[u8]>>(fs: &dyn FileSystem, tmp: &str, parts: Vec<P>) -> Result<(), FsError> {
     write_part_files(fs, tmp, 0, parts)?;
     fs.write(&fs::join(tmp, "_SUCCESS"), b"")
 }
 
 /// The part files of `parts` in directory `tmp`, numbered from `first`.
-fn write_part_files(fs: &dyn FileSystem, tmp: &str, first: usize, parts: Vec<String>) -> Result<(), FsError> {
+fn write_part_files<P: AsRef<[u8]>>(
+    fs: &dyn FileSystem,
+    tmp: &str,
+    first: usize,
+    parts: Vec<P>,
+) -> Result<(), FsError> {
     fs.mkdirs(tmp)?;
     for (i, text) in parts.into_iter().enumerate() {
-        fs.write(&fs::join(tmp, &format!("part-{:05}", first + i)), text.as_bytes())?;
+        fs.write(&fs::join(tmp, &format!("part-{:05}", first + i)), text.as_ref())?;
     }
     Ok(())
 }
@@ -77,10 +82,10 @@ fn prepare(fs: &dyn FileSystem, dir: &str) -> Result<bool, FsError> {
 /// partitions of the processes before it come first); once all have written, process 0
 /// writes `_SUCCESS` and renames the directory in place. A failure anywhere leaves no
 /// committed directory.
-fn commit_cluster(
+pub(crate) fn commit_cluster<P: AsRef<[u8]>>(
     fs: &dyn FileSystem,
     dir: &str,
-    parts: Vec<String>,
+    parts: Vec<P>,
     ex: &Exchanges,
     t: Time,
     env: &Env,

@@ -70,7 +70,9 @@ impl std::fmt::Debug for FileStreamOptions {
     }
 }
 
-struct FileSource {
+pub(crate) struct FileSource {
+    /// The method that made the stream, as the plan names its input.
+    kind: &'static str,
     url: String,
     target: Result<(Arc<dyn FileSystem>, String), Arc<FsError>>,
     /// The same filesystem when it is HDFS, read in ranged splits.
@@ -108,10 +110,10 @@ struct FileSource {
 /// A piece of a selected file that one batch reads: the lines whose first byte lies in
 /// `start..end`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct Piece {
-    file: FileStatus,
-    start: u64,
-    end: u64,
+pub(crate) struct Piece {
+    pub(super) file: FileStatus,
+    pub(super) start: u64,
+    pub(super) end: u64,
 }
 
 /// Whether `name` matches the glob `pattern` (`*` and `?`).
@@ -219,28 +221,44 @@ impl FileSource {
         out
     }
 
-    /// Reads a piece of batch `t`. A file removed or not a regular file is skipped with a
+    /// Reads the lines of a piece of batch `t` (see [`read_with`](Self::read_with)).
+    fn read(&self, fs: &dyn FileSystem, piece: &Piece, t: Time, parallelism: usize) -> Vec<Vec<Str>> {
+        self.read_with(fs, piece, t, |fs, piece| {
+            // Counted here and added once the whole piece was read, so a failed read counts nothing.
+            let counters = SourceCounters::default();
+            let decoder = Decoder { source: &piece.file.path, limit: self.limit, counters: &counters };
+            let parts = self.read_piece(fs, piece, parallelism, &decoder)?;
+            let c = counters.snapshot();
+            self.counters.lines.add(c.lines);
+            self.counters.invalid_utf8_lines.add(c.invalid_utf8_lines);
+            self.counters.oversized_lines.add(c.oversized_lines);
+            Ok(parts)
+        })
+        .unwrap_or_default()
+    }
+
+    /// Reads a piece of batch `t` with `read`, once: `None` when it was read by an earlier
+    /// batch or could not be read. A file removed or not a regular file is skipped with a
     /// warning; any other failure puts the piece back in front of the queue, so later batches
     /// retry it until it is read or removed (reported at the 1st, 2nd, 4th, 8th... failure).
-    fn read(&self, fs: &dyn FileSystem, piece: &Piece, t: Time, parallelism: usize) -> Vec<Vec<Str>> {
+    pub(super) fn read_with<R>(
+        &self,
+        fs: &dyn FileSystem,
+        piece: &Piece,
+        t: Time,
+        read: impl FnOnce(&dyn FileSystem, &Piece) -> Result<R, FsError>,
+    ) -> Option<R> {
         let path = &piece.file.path;
         {
             let mut done = self.done.lock();
             done.retain(|_, read_at| *read_at > t - self.remember);
             if done.contains_key(&(path.clone(), piece.start)) {
-                return Vec::new();
+                return None;
             }
         }
-        // Counted here and added once the whole piece was read, so a failed read counts nothing.
-        let counters = SourceCounters::default();
-        let decoder = Decoder { source: path, limit: self.limit, counters: &counters };
         let failures = || self.failing.lock().remove(path).unwrap_or(0);
-        match self.read_piece(fs, piece, parallelism, &decoder) {
+        match read(fs, piece) {
             Ok(parts) => {
-                let c = counters.snapshot();
-                self.counters.lines.add(c.lines);
-                self.counters.invalid_utf8_lines.add(c.invalid_utf8_lines);
-                self.counters.oversized_lines.add(c.oversized_lines);
                 self.done.lock().insert((path.clone(), piece.start), t);
                 let failed = failures();
                 if failed > 0 {
@@ -251,13 +269,13 @@ impl FileSource {
                         self.note_status(&now);
                     }
                 }
-                parts
+                Some(parts)
             }
             Err(e @ (FsError::NotFound { .. } | FsError::NotAFile { .. })) => {
                 failures();
                 tracing::warn!(source = %self.url, "{e}; skipped");
                 self.counters.error(&e);
-                Vec::new()
+                None
             }
             Err(e) => {
                 let attempts = {
@@ -275,7 +293,7 @@ impl FileSource {
                 }
                 self.counters.error(&format_args!("cannot read {path}: {e}"));
                 self.queued.lock().push_front(piece.clone());
-                Vec::new()
+                None
             }
         }
     }
@@ -368,7 +386,7 @@ fn hdfs_of(_: &str) -> Option<Arc<HdfsFs>> {
 
 impl Input for FileSource {
     fn name(&self) -> String {
-        format!("text_file_stream({})", self.url)
+        format!("{}({})", self.kind, self.url)
     }
 
     fn allocate(&self, t: Time) -> u64 {
@@ -477,14 +495,7 @@ impl Input for FileSource {
 
 impl Source<Str> for FileSource {
     fn take(&self, t: Time, env: &Env) -> Option<Batch<Str>> {
-        let mut pieces = self.allocated.take(t).unwrap_or_default();
-        if let Some(peers) = &env.peers {
-            // Every process has the driver's list; each reads its share, by size.
-            let sizes: Vec<u64> = pieces.iter().map(|p| p.end - p.start).collect();
-            let owners = crate::cluster::share_by_size(&sizes, peers.processes());
-            let mut owner = owners.into_iter();
-            pieces.retain(|_| owner.next() == Some(peers.process()));
-        }
+        let pieces = self.pieces_of(t, env);
         let Ok((fs, _)) = &self.target else {
             return Some(Batch::empty());
         };
@@ -517,28 +528,52 @@ impl StreamingContext {
 
     /// As [`text_file_stream`](Self::text_file_stream), with options.
     pub fn text_file_stream_with(&self, dir: &str, options: FileStreamOptions) -> DStream<'_, Str> {
+        register(self, self.file_source("text_file_stream", dir, options))
+    }
+
+    /// The file source of a stream made by `kind` over `dir`.
+    pub(super) fn file_source(&self, kind: &'static str, dir: &str, options: FileStreamOptions) -> FileSource {
         let batch = self.batch_duration();
         let b = batch.as_millis().max(1);
         let remember_batches = (options.min_remember.as_millis().max(1) + b - 1) / b;
         let initial_threshold = if options.new_files_only { self.clock.now() } else { Time::from_millis(0) };
         let target = fs::resolve(dir).map_err(Arc::new);
         if let Err(e) = &target {
-            self.record_error(StreamingError::refused("text_file_stream", Arc::clone(e)));
+            self.record_error(StreamingError::refused(kind, Arc::clone(e)));
         }
-        let source = FileSource::new(
+        FileSource::new(
+            kind,
             dir,
             target,
             options,
             initial_threshold,
             batch * remember_batches,
             self.conf.max_line_bytes,
-        );
-        register(self, source)
+        )
     }
 }
 
 impl FileSource {
-    fn new(
+    /// The pieces of batch `t` this process reads: in a cluster every process has the
+    /// driver's list and reads its share, by size.
+    pub(super) fn pieces_of(&self, t: Time, env: &Env) -> Vec<Piece> {
+        let mut pieces = self.allocated.take(t).unwrap_or_default();
+        if let Some(peers) = &env.peers {
+            let sizes: Vec<u64> = pieces.iter().map(|p| p.end - p.start).collect();
+            let owners = crate::cluster::share_by_size(&sizes, peers.processes());
+            let mut owner = owners.into_iter();
+            pieces.retain(|_| owner.next() == Some(peers.process()));
+        }
+        pieces
+    }
+
+    /// The filesystem and path of the directory, if it could be resolved.
+    pub(super) fn target(&self) -> Option<&Arc<dyn FileSystem>> {
+        self.target.as_ref().ok().map(|(fs, _)| fs)
+    }
+
+    pub(super) fn new(
+        kind: &'static str,
         url: &str,
         target: Result<(Arc<dyn FileSystem>, String), Arc<FsError>>,
         options: FileStreamOptions,
@@ -547,6 +582,7 @@ impl FileSource {
         limit: usize,
     ) -> FileSource {
         FileSource {
+            kind,
             url: url.to_string(),
             target,
             hdfs: hdfs_of(url),
@@ -625,8 +661,15 @@ mod tests {
         flaky.failing.store(true, Ordering::SeqCst);
         let target: (Arc<dyn FileSystem>, String) = (Arc::clone(&flaky) as Arc<dyn FileSystem>, path(""));
         let options = FileStreamOptions { new_files_only: false, ..FileStreamOptions::default() };
-        let source =
-            FileSource::new("flaky", Ok(target), options, Time::from_millis(0), Duration::seconds(60), 1 << 20);
+        let source = FileSource::new(
+            "text_file_stream",
+            "flaky",
+            Ok(target),
+            options,
+            Time::from_millis(0),
+            Duration::seconds(60),
+            1 << 20,
+        );
         let env = Env { zero: Time::from_millis(0), batch: Duration::seconds(1), parallelism: 2, peers: None };
         let now = LocalFs.status(&path("a.txt")).unwrap().unwrap().modified;
         let batch = |i: i64| {

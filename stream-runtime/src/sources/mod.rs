@@ -6,6 +6,7 @@ mod file;
 pub(crate) mod kafka;
 mod lines;
 mod queue;
+mod records;
 mod socket;
 pub(crate) mod vec;
 
@@ -20,6 +21,8 @@ pub use kafka::{
     KafkaClient, KafkaError, KafkaFailures, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets,
 };
 pub use queue::BatchQueue;
+pub(crate) use records::split_lines;
+pub use records::RecordReader;
 pub use socket::SocketOptions;
 
 use crate::batch::Batch;

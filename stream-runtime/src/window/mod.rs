@@ -20,6 +20,7 @@
 
 mod count_by_value_and_window;
 mod count_by_window;
+mod default_slide;
 mod group_by_key_and_window;
 mod reduce_by_key_and_window;
 mod reduce_by_key_and_window_inv;
