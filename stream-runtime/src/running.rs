@@ -183,12 +183,7 @@ impl RunningContext {
             drop(tx);
             None
         };
-        let feed = Feed {
-            rx,
-            peers: peers.clone(),
-            seq: FIRST_PLAN,
-            graceful_stop: false,
-        };
+        let feed = Feed { rx, peers: peers.clone(), seq: FIRST_PLAN, graceful_stop: false };
         let processor = {
             let (executor, shared, clock) = (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock));
             #[cfg(feature = "ui")]

@@ -37,7 +37,8 @@ pub fn members(launcher: &mut Child, processes: usize) -> Option<Vec<u32>> {
                 let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
                 let args: Vec<String> =
                     cmdline.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-                let index = args.iter().position(|a| a == "--process").and_then(|i| args.get(i + 1)?.parse::<usize>().ok());
+                let index =
+                    args.iter().position(|a| a == "--process").and_then(|i| args.get(i + 1)?.parse::<usize>().ok());
                 if let (Some(i), Ok(pid)) = (index, pid.parse()) {
                     if i < processes {
                         found[i] = pid;
