@@ -53,7 +53,7 @@ impl TimelyPeers {
     }
 
     /// The driver's `value` at every process (the driver's own on the driver).
-    pub(crate) fn from_driver<T>(&self, seq: u64, value: Option<&T>) -> Result<T, PeerError>
+    pub(crate) fn driver_value<T>(&self, seq: u64, value: Option<&T>) -> Result<T, PeerError>
     where
         T: serde::Serialize + serde::de::DeserializeOwned,
     {
@@ -69,7 +69,7 @@ impl TimelyPeers {
     }
 
     /// Every process's `value`, in process order.
-    pub(crate) fn from_all<T>(&self, seq: u64, value: &T) -> Result<Vec<T>, PeerError>
+    pub(crate) fn every_value<T>(&self, seq: u64, value: &T) -> Result<Vec<T>, PeerError>
     where
         T: serde::Serialize + serde::de::DeserializeOwned,
     {

@@ -559,12 +559,12 @@ impl Feed {
                 }
                 let allocations = graph.inputs.iter().map(|i| i.allocation(t)).collect();
                 let plan = BatchPlan { time: t, stop: false, graceful: false, records: allocated.records, allocations };
-                p.from_driver(seq, Some(&plan)).ok()?;
+                p.driver_value(seq, Some(&plan)).ok()?;
                 self.seq += 1;
                 Some((t, allocated))
             }
             Some(p) => {
-                let plan: BatchPlan = p.from_driver(seq, None).ok()?;
+                let plan: BatchPlan = p.driver_value(seq, None).ok()?;
                 self.seq += 1;
                 if plan.stop {
                     self.graceful_stop = plan.graceful;
@@ -621,7 +621,7 @@ impl Feed {
         let graceful = if p.is_driver() {
             let plan =
                 BatchPlan { time: Time::from_millis(0), stop: true, graceful, records: 0, allocations: Vec::new() };
-            let _ = p.from_driver(self.seq, Some(&plan));
+            let _ = p.driver_value(self.seq, Some(&plan));
             graceful
         } else {
             self.graceful_stop
@@ -636,7 +636,7 @@ impl Feed {
 #[cfg(feature = "cluster")]
 fn agree(peers: &TimelyPeers, zero: Time, now: Time) -> Result<(Time, Time), StreamingError> {
     let refused = |e: crate::cluster::PeerError| StreamingError::refused("cannot agree with the other processes", e);
-    peers.from_driver(0, peers.is_driver().then_some(&(zero, now))).map_err(refused)
+    peers.driver_value(0, peers.is_driver().then_some(&(zero, now))).map_err(refused)
 }
 
 /// In a cluster: every process recovers from the same batch, the newest that every process
@@ -656,7 +656,7 @@ fn common_recovery(
         Some(store) => store.checkpoints()?.into_iter().map(|(t, _)| t).collect(),
         None => Vec::new(),
     };
-    let everyone: Vec<Vec<Time>> = peers.from_all(1, &mine).map_err(refused)?;
+    let everyone: Vec<Vec<Time>> = peers.every_value(1, &mine).map_err(refused)?;
     if everyone.iter().all(Vec::is_empty) {
         return Ok(recovered);
     }
