@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
+mod common;
+
 type Counts = BTreeMap<String, u64>;
 
 /// Waits for `done`, polling, at most `timeout`; panics naming `what`.
@@ -189,26 +191,6 @@ fn one_two_and_three_processes_give_the_oracles_outputs() {
     }
 }
 
-/// The pids of a local cluster's processes, by process index.
-fn members(launcher: &Child, processes: usize) -> Vec<u32> {
-    let mut found = vec![0; processes];
-    wait_until("the processes of the local cluster", Duration::from_secs(30), || {
-        let Ok(out) = Command::new("pgrep").args(["-P", &launcher.id().to_string()]).output() else { return false };
-        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
-            let args: Vec<String> =
-                cmdline.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-            if let Some(i) = args.iter().position(|a| a == "--process") {
-                if let Some(index) = args.get(i + 1).and_then(|v| v.parse::<usize>().ok()) {
-                    found[index] = pid.parse().unwrap();
-                }
-            }
-        }
-        found.iter().all(|&p| p != 0)
-    });
-    found
-}
-
 /// Starts `cluster_check` on three processes and waits until they run batches; returns the
 /// launcher, the processes' pids, and where standard error goes.
 fn three_processes(env: &[(&str, &str)]) -> (tempfile::TempDir, Child, Vec<u32>) {
@@ -224,7 +206,8 @@ fn three_processes(env: &[(&str, &str)]) -> (tempfile::TempDir, Child, Vec<u32>)
         .stderr(stderr)
         .spawn()
         .unwrap();
-    let pids = members(&child, 3);
+    let mut child = child;
+    let pids = common::members(&mut child, 3).expect("the local cluster starts");
     wait_until("a few batches", Duration::from_secs(60), || batches(&out, "counts").len() >= 3);
     (root, child, pids)
 }

@@ -11,58 +11,12 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use common::{kill_and_check_in, Counts, Layout};
-use rand::{Rng, SeedableRng};
-use stream_runtime::fs::{self, FileSystem};
-
-const FILES: usize = 30;
-
-/// Seeded input texts and their word counts.
-fn corpus(seed: u64, n: usize) -> (Vec<String>, Counts) {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut counts = Counts::new();
-    let texts = (0..n)
-        .map(|_| {
-            let mut text = String::new();
-            for _ in 0..rng.gen_range(1..20) {
-                let words: Vec<String> =
-                    (0..rng.gen_range(1..15)).map(|_| format!("w{}", rng.gen_range(0..60))).collect();
-                for w in &words {
-                    *counts.entry(w.clone()).or_default() += 1;
-                }
-                text.push_str(&words.join(" "));
-                text.push('\n');
-            }
-            text
-        })
-        .collect();
-    (texts, counts)
-}
+use common::{dir_kill_test, Layout};
+use stream_runtime::fs;
 
 #[test]
 fn three_processes_killed_10_times_on_a_local_directory_count_every_word_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_string_lossy().into_owned();
-    let fs: Arc<dyn FileSystem> = Arc::new(fs::LocalFs);
-    let (files, expected) = corpus(23, FILES);
-    let input = fs::join(&root, "in");
-    let staging = fs::join(&root, "staging");
-    fs.mkdirs(&input).unwrap();
-    fs.mkdirs(&staging).unwrap();
-    let feed = {
-        let fs = Arc::clone(&fs);
-        move || {
-            for (i, text) in files.iter().enumerate() {
-                let name = format!("part-{i:03}.txt");
-                let tmp = fs::join(&staging, &name);
-                fs.write(&tmp, text.as_bytes()).unwrap();
-                fs.rename(&tmp, &fs::join(&input, &name)).unwrap();
-                std::thread::sleep(Duration::from_millis(150));
-            }
-        }
-    };
-    kill_and_check_in(Layout::Cluster(3), fs, &root, &root, 23, &["--dir", &format!("{root}/in")], feed, &expected);
+    dir_kill_test(Layout::Cluster(3), std::sync::Arc::new(fs::LocalFs), &root, &root, 23, 30);
 }

@@ -11,56 +11,16 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{kill_and_check, Counts};
-use rand::{Rng, SeedableRng};
+use common::{dir_kill_test, kill_and_check, Layout};
+
 use stream_runtime::fs::{self, FileSystem};
 
 const FILES: usize = 40;
 
-/// Seeded input files and their word counts.
-fn corpus(seed: u64) -> (Vec<String>, Counts) {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let vocab: Vec<String> = (0..60).map(|i| format!("w{i}")).collect();
-    let mut counts = Counts::new();
-    let files = (0..FILES)
-        .map(|_| {
-            let mut text = String::new();
-            for _ in 0..rng.gen_range(1..20) {
-                let words: Vec<&str> =
-                    (0..rng.gen_range(1..15)).map(|_| vocab[rng.gen_range(0..vocab.len())].as_str()).collect();
-                for w in &words {
-                    *counts.entry(w.to_string()).or_default() += 1;
-                }
-                text.push_str(&words.join(" "));
-                text.push('\n');
-            }
-            text
-        })
-        .collect();
-    (files, counts)
-}
-
 /// Runs the kill test on the filesystem at `url` (paths under it through `fs`) over a
 /// directory stream.
 fn kill_test(fs: Arc<dyn FileSystem>, url: &str, root: &str, seed: u64) {
-    let (files, expected) = corpus(seed);
-    let input = fs::join(root, "in");
-    let staging = fs::join(root, "staging");
-    fs.mkdirs(&input).unwrap();
-    fs.mkdirs(&staging).unwrap();
-    let feed = {
-        let fs = Arc::clone(&fs);
-        move || {
-            for (i, text) in files.iter().enumerate() {
-                let name = format!("part-{i:03}.txt");
-                let tmp = fs::join(&staging, &name);
-                fs.write(&tmp, text.as_bytes()).unwrap();
-                fs.rename(&tmp, &fs::join(&input, &name)).unwrap();
-                std::thread::sleep(Duration::from_millis(150));
-            }
-        }
-    };
-    kill_and_check(fs, url, root, seed, &["--dir", &format!("{url}/in")], feed, &expected);
+    dir_kill_test(Layout::Single, fs, url, root, seed, FILES);
 }
 
 #[test]
@@ -124,7 +84,7 @@ fn replayable_server(lines: Vec<String>) -> (u16, impl FnOnce() + Send + 'static
 
 #[test]
 fn killed_20_times_reading_a_replayable_socket_with_the_write_ahead_log_counts_every_word_once() {
-    let (files, expected) = corpus(23);
+    let (files, expected) = common::corpus(23, FILES);
     let lines: Vec<String> = files.iter().flat_map(|f| f.lines().map(String::from).collect::<Vec<_>>()).collect();
     let (port, publish) = replayable_server(lines);
     let dir = tempfile::tempdir().unwrap();

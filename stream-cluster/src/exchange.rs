@@ -32,7 +32,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::Thread;
 use std::time::Duration;
 
-use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
 use timely::communication::allocator::ProcessBuilder;
 use timely::communication::{AllocatorBuilder, Hooks, WorkerGuards};
 use timely::container::CapacityContainerBuilder;
@@ -41,7 +40,7 @@ use timely::dataflow::operators::{Input, Operator, Probe};
 use timely::dataflow::{InputHandleVec, ProbeHandle};
 use timely::WorkerConfig;
 
-use crate::failstop::{install_panic_hook, Peer, PeerStream};
+use crate::failstop::install_panic_hook;
 use crate::net::Mesh;
 
 /// Identifies one exchange: the batch (in milliseconds), the operation and its round.
@@ -157,23 +156,10 @@ impl Exchanger {
             Vec<AllocatorBuilder>,
             Box<dyn std::any::Any + Send>,
         ) = match mesh {
-            Some(Mesh { topology, sockets }) => {
-                let me = topology.process;
-                let processes = topology.processes();
-                install_panic_hook(me, processes);
-                let sockets: Vec<Option<PeerStream>> = sockets
-                    .into_iter()
-                    .enumerate()
-                    .map(|(process, socket)| {
-                        let peer = Peer { process, processes, host: topology.hosts[process].clone() };
-                        socket.map(|socket| PeerStream::new(socket, peer))
-                    })
-                    .collect();
-                let hooks = Hooks::default();
-                let local = ProcessBuilder::new_typed_vector(1, hooks.refill.clone(), hooks.spill.clone());
-                let (builders, comms) = initialize_networking_from_sockets(local, sockets, me, 1, hooks)
-                    .map_err(|error| ExchangeError::Start(error.to_string()))?;
-                (me, processes, builders.into_iter().map(AllocatorBuilder::Tcp).collect(), Box::new(comms))
+            Some(mesh) => {
+                let (me, processes) = (mesh.topology.process, mesh.topology.processes());
+                let (builders, comms) = crate::run::networked(mesh, 1).map_err(ExchangeError::Start)?;
+                (me, processes, builders, comms)
             }
             None => {
                 install_panic_hook(0, 1);

@@ -115,6 +115,19 @@ where
     T: Send + 'static,
     F: Fn(&mut Worker) -> T + Send + Sync + 'static,
 {
+    let (builders, comms) = networked(mesh, threads).map_err(RunError::Start)?;
+    let guards =
+        timely::execute::execute_from(builders, comms, WorkerConfig::default(), func).map_err(RunError::Start)?;
+    join(guards)
+}
+
+/// timely's allocators for `threads` workers of this process over the sockets of `mesh`, each
+/// wrapped to tell a peer that went away from timely's clean end (fail-stop), with the panic
+/// hook installed.
+pub(crate) fn networked(
+    mesh: Mesh,
+    threads: usize,
+) -> Result<(Vec<AllocatorBuilder>, Box<dyn std::any::Any + Send>), String> {
     let Mesh { topology, sockets } = mesh;
     let me = topology.process;
     let processes = topology.processes();
@@ -130,12 +143,9 @@ where
         .collect();
     let hooks = Hooks::default();
     let local = ProcessBuilder::new_typed_vector(threads, hooks.refill.clone(), hooks.spill.clone());
-    let (builders, comms) = initialize_networking_from_sockets(local, sockets, me, threads, hooks)
-        .map_err(|error| RunError::Start(error.to_string()))?;
-    let builders = builders.into_iter().map(AllocatorBuilder::Tcp).collect();
-    let guards = timely::execute::execute_from(builders, Box::new(comms), WorkerConfig::default(), func)
-        .map_err(RunError::Start)?;
-    join(guards)
+    let (builders, comms) =
+        initialize_networking_from_sockets(local, sockets, me, threads, hooks).map_err(|error| error.to_string())?;
+    Ok((builders.into_iter().map(AllocatorBuilder::Tcp).collect(), Box::new(comms)))
 }
 
 /// Steps `worker` until `probe` has passed `time` (every time before it is complete here and, in

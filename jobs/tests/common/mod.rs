@@ -242,3 +242,49 @@ pub fn drain_and_check(fs: &dyn FileSystem, child: Child, root: &str, expected: 
     }
     assert_eq!(&sum, expected, "every word counted once over {} batches", counts.len());
 }
+
+/// Seeded input files and their word counts.
+pub fn corpus(seed: u64, files: usize) -> (Vec<String>, Counts) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let vocab: Vec<String> = (0..60).map(|i| format!("w{i}")).collect();
+    let mut counts = Counts::new();
+    let texts = (0..files)
+        .map(|_| {
+            let mut text = String::new();
+            for _ in 0..rng.gen_range(1..20) {
+                let words: Vec<&str> =
+                    (0..rng.gen_range(1..15)).map(|_| vocab[rng.gen_range(0..vocab.len())].as_str()).collect();
+                for w in &words {
+                    *counts.entry(w.to_string()).or_default() += 1;
+                }
+                text.push_str(&words.join(" "));
+                text.push('\n');
+            }
+            text
+        })
+        .collect();
+    (texts, counts)
+}
+
+/// Runs the kill test in `layout` on the filesystem at `url` (paths under it through `fs`)
+/// over a directory stream fed `files` seeded files.
+pub fn dir_kill_test(layout: Layout, fs: Arc<dyn FileSystem>, url: &str, root: &str, seed: u64, files: usize) {
+    let (files, expected) = corpus(seed, files);
+    let input = fs::join(root, "in");
+    let staging = fs::join(root, "staging");
+    fs.mkdirs(&input).unwrap();
+    fs.mkdirs(&staging).unwrap();
+    let feed = {
+        let fs = Arc::clone(&fs);
+        move || {
+            for (i, text) in files.iter().enumerate() {
+                let name = format!("part-{i:03}.txt");
+                let tmp = fs::join(&staging, &name);
+                fs.write(&tmp, text.as_bytes()).unwrap();
+                fs.rename(&tmp, &fs::join(&input, &name)).unwrap();
+                std::thread::sleep(Duration::from_millis(150));
+            }
+        }
+    };
+    kill_and_check_in(layout, fs, url, root, seed, &["--dir", &format!("{url}/in")], feed, &expected);
+}
