@@ -32,6 +32,8 @@ pub(crate) struct BatchPlan {
 #[derive(Debug)]
 pub(crate) struct TimelyPeers {
     exchanger: Exchanger,
+    /// Bytes this process sent to the others.
+    sent: std::sync::atomic::AtomicU64,
 }
 
 impl TimelyPeers {
@@ -44,7 +46,32 @@ impl TimelyPeers {
             .map_err(|e| StreamingError::refused("cannot join the cluster", e))?;
         let exchanger =
             Exchanger::start(Some(mesh), 0).map_err(|e| StreamingError::refused("cannot start the cluster", e))?;
-        Ok(Arc::new(TimelyPeers { exchanger }))
+        Ok(Arc::new(TimelyPeers { exchanger, sent: Default::default() }))
+    }
+
+    /// `processes` processes of a cluster on loopback TCP, as threads of this one (timely's
+    /// networking and our handshake, for tests and benchmarks).
+    pub(crate) fn loopback(processes: usize) -> Result<Vec<Arc<TimelyPeers>>, StreamingError> {
+        let ports = stream_cluster::launch::free_ports(processes)
+            .map_err(|e| StreamingError::refused("no free loopback ports", e))?;
+        let hosts: Vec<stream_cluster::Host> =
+            ports.iter().filter_map(|port| stream_cluster::Host::parse(&format!("127.0.0.1:{port}"))).collect();
+        let joins: Vec<_> = (0..processes)
+            .map(|process| {
+                let hosts = hosts.clone();
+                std::thread::spawn(move || {
+                    let topology = Topology::new(process, hosts)
+                        .map_err(|e| StreamingError::refused("the loopback cluster", e))?;
+                    TimelyPeers::connect(&topology, "loopback", "loopback")
+                })
+            })
+            .collect();
+        joins.into_iter().map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    }
+
+    /// Bytes this process has sent to the other processes.
+    pub(crate) fn bytes_sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether this process is the driver.
@@ -105,6 +132,9 @@ impl Peers for TimelyPeers {
     }
 
     fn exchange(&self, tag: Tag, out: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, PeerError> {
+        let me = self.process();
+        let bytes: usize = out.iter().enumerate().filter(|(q, _)| *q != me).map(|(_, b)| b.len()).sum();
+        self.sent.fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
         let wire = stream_cluster::Tag { time: tag.time.as_millis(), op: tag.op, round: tag.round };
         self.exchanger.exchange(wire, out).map_err(|_| PeerError::Stopping)
     }

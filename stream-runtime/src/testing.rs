@@ -184,9 +184,25 @@ where
     C: Chain<Out = O>,
     B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
 {
-    let processes = processes.max(1);
+    collect_cluster(memory_peers(processes.max(1)), threads, input, build)
+}
+
+/// What every process of a cluster run outputs, per batch, concatenated in process order.
+fn collect_cluster<I, O, C, B>(
+    peers: Vec<Option<Arc<dyn crate::cluster::Peers>>>,
+    threads: usize,
+    input: Vec<Vec<I>>,
+    build: B,
+) -> Vec<Vec<O>>
+where
+    I: Data,
+    O: Data,
+    C: Chain<Out = O>,
+    B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
+{
+    let processes = peers.len();
     let sinks: Vec<Arc<Mutex<Vec<Vec<O>>>>> = (0..processes).map(|_| Arc::default()).collect();
-    let errors = run_processes(processes, threads, &input, &|q, s| {
+    let errors = run_processes(peers, threads, &input, &|q, s| {
         let sink = Arc::clone(&sinks[q]);
         build(s).foreach_batch(move |b: Batch<O>, _| sink.lock().push(b.into_vec()));
     });
@@ -195,6 +211,57 @@ where
     let batches = outputs[0].len();
     assert!(outputs.iter().all(|o| o.len() == batches), "processes output different batch counts");
     (0..batches).map(|i| outputs.iter().flat_map(|o| o[i].iter().cloned()).collect()).collect()
+}
+
+/// `processes` endpoints of an in-memory cluster; one process has none.
+fn memory_peers(processes: usize) -> Vec<Option<Arc<dyn crate::cluster::Peers>>> {
+    if processes == 1 {
+        vec![None]
+    } else {
+        crate::cluster::MemoryPeers::cluster(processes)
+            .into_iter()
+            .map(|p| Some(p as Arc<dyn crate::cluster::Peers>))
+            .collect()
+    }
+}
+
+/// As [`run_cluster`], over timely-dataflow's TCP networking on loopback (feature `cluster`):
+/// the processes are threads of this one, connected as a real cluster is (our handshake, then
+/// timely). Returns the outputs and the bytes the processes sent each other.
+///
+/// ```
+/// use stream_runtime::{testing, DStream, Str};
+/// fn count(words: DStream<'_, Str>) -> DStream<'_, (Str, u64)> {
+///     words.map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b)
+/// }
+/// let input: Vec<Vec<Str>> = vec![vec!["a".into(), "b".into(), "a".into(), "c".into()], vec![]];
+/// let (mut over_tcp, bytes) = testing::run_cluster_tcp(2, 1, input.clone(), count);
+/// let mut single = testing::run(input, 1, count);
+/// for b in over_tcp.iter_mut().chain(single.iter_mut()) {
+///     b.sort();
+/// }
+/// assert_eq!(over_tcp, single);
+/// assert!(bytes > 0);
+/// ```
+#[cfg(feature = "cluster")]
+pub fn run_cluster_tcp<I, O, C, B>(processes: usize, threads: usize, input: Vec<Vec<I>>, build: B) -> (Vec<Vec<O>>, u64)
+where
+    I: Data,
+    O: Data,
+    C: Chain<Out = O>,
+    B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
+{
+    let peers = crate::cluster::timely::TimelyPeers::loopback(processes.max(1)).expect("a loopback cluster starts");
+    let given = peers.iter().map(|p| Some(Arc::clone(p) as Arc<dyn crate::cluster::Peers>)).collect();
+    let outputs = collect_cluster(given, threads, input, build);
+    let bytes = peers.iter().map(|p| p.bytes_sent()).sum();
+    // Every process leaves the cluster at once (each waits for the others).
+    std::thread::scope(|scope| {
+        for p in &peers {
+            scope.spawn(move || p.shutdown());
+        }
+    });
+    (outputs, bytes)
 }
 
 /// As [`run_cluster`], with a `print_n(num)` of the built stream: returns, per batch, the text
@@ -223,7 +290,7 @@ where
 {
     let processes = processes.max(1);
     let sinks: Vec<Arc<Mutex<Vec<String>>>> = (0..processes).map(|_| Arc::default()).collect();
-    let errors = run_processes(processes, threads, &input, &|q, s| {
+    let errors = run_processes(memory_peers(processes), threads, &input, &|q, s| {
         let sink = Arc::clone(&sinks[q]);
         let print: crate::outputs::PrintSink = Arc::new(move |text: &str| {
             sink.lock().push(text.to_string());
@@ -237,22 +304,15 @@ where
     printed
 }
 
-/// Steps `input.len()` batches on `processes` processes (threads of this one), process `q`
+/// Steps `input.len()` batches on one process per entry of `peers` (threads of this one), process `q`
 /// built by `build(q, its input)`; returns each process's errors.
 fn run_processes<I: Data>(
-    processes: usize,
+    mut peers: Vec<Option<Arc<dyn crate::cluster::Peers>>>,
     threads: usize,
     input: &[Vec<I>],
     build: &(dyn for<'a> Fn(usize, DStream<'a, I>) + Sync),
 ) -> Vec<Vec<StreamingError>> {
-    let mut peers: Vec<Option<Arc<dyn crate::cluster::Peers>>> = if processes == 1 {
-        vec![None]
-    } else {
-        crate::cluster::MemoryPeers::cluster(processes)
-            .into_iter()
-            .map(|p| Some(p as Arc<dyn crate::cluster::Peers>))
-            .collect()
-    };
+    let processes = peers.len();
     std::thread::scope(|scope| {
         let handles: Vec<_> = peers
             .drain(..)
