@@ -162,6 +162,12 @@ pub(crate) trait Tick: Send + Sync {
     fn restore(&self, _state: &[u8]) -> Result<(), CodecError> {
         Ok(())
     }
+    /// Keys in the state now (this process's), for the Streaming page; `None` when the
+    /// operation does not count them.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    fn keys(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// What drives a graph's batches, which decides what [`StreamingContext::validate`] requires.
@@ -408,6 +414,7 @@ impl StreamingContext {
 
     /// The plan the processes of a cluster must share: [`explain`](Self::explain) without the
     /// checkpoint directory (each process has its own under the shared one).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub(crate) fn cluster_plan(&self) -> String {
         let mut conf = self.conf.clone();
         conf.checkpoint_dir = None;

@@ -397,6 +397,9 @@ impl Monitor {
     fn batch_completed(&self, _info: &BatchInfo, _waiting: usize) {
         match *self {}
     }
+    fn state_keys_now(&self, _keys: Vec<(String, usize)>) {
+        match *self {}
+    }
 }
 
 /// The processor's step of batch `t` (allocated before, `delay` after its time): tells the
@@ -441,6 +444,11 @@ pub(crate) fn process_batch(
         input_details,
     };
     if let Some(m) = monitor {
+        let keys: Vec<(String, usize)> =
+            executor.graph().ticks.iter().filter_map(|tick| tick.keys().map(|k| (tick.name(), k))).collect();
+        if !keys.is_empty() {
+            m.state_keys_now(keys);
+        }
         m.batch_completed(&info, waiting());
     }
     (info, errors)

@@ -117,6 +117,7 @@ impl CheckpointStore {
     }
 
     /// The payload of the checkpoint after batch `t`, if there is one and it is whole.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub(crate) fn read_at(&self, t: Time) -> Result<Option<Vec<u8>>, CheckpointError> {
         let Some((_, path)) = self.checkpoints()?.into_iter().find(|(time, _)| *time == t) else {
             return Ok(None);
@@ -127,6 +128,7 @@ impl CheckpointStore {
 
     /// The number of processes whose checkpoint directories (`process-I-of-N`) are in this
     /// directory, if any: a cluster's checkpoints.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub(crate) fn cluster_size(&self) -> Result<Option<usize>, CheckpointError> {
         let entries = self.fs.list(&self.dir).map_err(err(&self.url))?;
         Ok(entries

@@ -85,6 +85,10 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
         self.0.advance(t, env).map(drop)
     }
 
+    fn keys(&self) -> Option<usize> {
+        Some(self.0.inner.lock().parts.iter().map(|p| p.map.len()).sum())
+    }
+
     /// Frames: the last and generated times, then each partition, serialized in parallel.
     fn save(&self) -> Result<Option<Vec<u8>>, CodecError> {
         let inner = self.0.inner.lock();

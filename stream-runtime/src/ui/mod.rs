@@ -171,6 +171,8 @@ pub(crate) struct Monitor {
     running: AtomicI64,
     /// The last checkpoints written, oldest first.
     checkpoints: Mutex<VecDeque<Written>>,
+    /// Keys of each stateful operation after the last batch (this process's).
+    state_keys: Mutex<Vec<(String, usize)>>,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -199,6 +201,7 @@ impl Monitor {
             stages: ui.plan.clone().filter(|p| !p.trim().is_empty()),
             running: AtomicI64::new(IDLE),
             checkpoints: Mutex::new(VecDeque::with_capacity(RETAINED_CHECKPOINTS)),
+            state_keys: Mutex::new(Vec::new()),
         }
     }
 
@@ -214,6 +217,17 @@ impl Monitor {
         self.metrics.set_active(waiting, 0);
         self.running.store(IDLE, Ordering::Relaxed);
         self.ring.lock().push(info);
+    }
+
+    /// The keys of each stateful operation after a batch.
+    pub(crate) fn state_keys_now(&self, keys: Vec<(String, usize)>) {
+        self.metrics.set_state_keys(&keys);
+        *self.state_keys.lock() = keys;
+    }
+
+    /// The keys of each stateful operation after the last batch.
+    pub(crate) fn state_keys(&self) -> Vec<(String, usize)> {
+        self.state_keys.lock().clone()
     }
 
     /// The checkpoint writer wrote (or failed to write) a checkpoint.
@@ -334,6 +348,20 @@ pub(crate) mod tests {
         let mut m = Monitor::new(ssc.conf(), &UiConf { retained_batches: 100, ..UiConf::default() }, &graph);
         m.outputs = vec!["print(10)".to_string()];
         m
+    }
+
+    #[test]
+    fn state_keys_show_on_the_page_and_in_the_metrics() {
+        let m = monitor(&["a"]);
+        assert!(!page::overview(&m, 1).contains("<h2>State</h2>"));
+        m.state_keys_now(vec![("update_state_by_key".to_string(), 3), ("map_with_state<x>".to_string(), 0)]);
+        m.state_keys_now(vec![("update_state_by_key".to_string(), 5), ("map_with_state<x>".to_string(), 2)]);
+        let page = page::overview(&m, 1);
+        assert!(page.contains("<td><code>update_state_by_key</code></td><td class=\"num\">5</td>"), "{page}");
+        assert!(page.contains("map_with_state&lt;x&gt;"), "{page}");
+        let metrics = m.metrics_text();
+        assert!(metrics.contains("sluice_state_keys{operation=\"update_state_by_key\"} 5"), "{metrics}");
+        assert!(metrics.contains("sluice_state_keys{operation=\"map_with_state<x>\"} 2"), "{metrics}");
     }
 
     #[test]

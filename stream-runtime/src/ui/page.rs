@@ -226,6 +226,7 @@ pub(crate) fn overview(m: &Monitor, page: usize) -> String {
     active_table(m, &mut s);
     completed_table(m, page, &mut s);
     checkpoints_table(m, &mut s);
+    state_table(m, &mut s);
     plan_view(m, &mut s);
     s.push_str("</div>");
     s.push_str(SCRIPT);
@@ -326,6 +327,19 @@ fn pager(page: usize, pages: usize, id: &str) -> String {
     }
     p.push_str("</p>");
     p
+}
+
+/// The keys each stateful operation holds after the last batch (this process's).
+fn state_table(m: &Monitor, s: &mut String) {
+    let keys = m.state_keys();
+    if keys.is_empty() {
+        return;
+    }
+    s.push_str("<h2>State</h2><table id=\"state\"><tr><th>Operation</th><th>Keys</th></tr>");
+    for (operation, n) in keys {
+        let _ = write!(s, "<tr><td><code>{}</code></td><td class=\"num\">{n}</td></tr>", escape_html(&operation));
+    }
+    s.push_str("</table>");
 }
 
 fn checkpoints_table(m: &Monitor, s: &mut String) {

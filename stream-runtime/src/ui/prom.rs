@@ -54,6 +54,8 @@ pub(crate) struct Metrics {
     kafka_lag: Family<Labels, Gauge>,
     connected: Family<Labels, Gauge>,
     rate: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// Keys of each stateful operation after the last batch.
+    state_keys: Family<Labels, Gauge>,
 }
 
 /// Buckets from 1 ms to about 65 s, doubling.
@@ -111,6 +113,12 @@ impl Metrics {
             "Records in a Kafka partition past the last batch planned, by input, topic and partition",
             kafka_lag.clone(),
         );
+        let state_keys = Family::<Labels, Gauge>::default();
+        registry.register(
+            "state_keys",
+            "Keys in the state of a stateful operation after the last batch (this process's), by operation",
+            state_keys.clone(),
+        );
         let connected = Family::<Labels, Gauge>::default();
         registry.register(
             "input_connected",
@@ -144,6 +152,14 @@ impl Metrics {
             kafka_lag,
             connected,
             rate,
+            state_keys,
+        }
+    }
+
+    /// The keys of each stateful operation after the last batch.
+    pub(crate) fn set_state_keys(&self, keys: &[(String, usize)]) {
+        for (operation, n) in keys {
+            self.state_keys.get_or_create(&vec![("operation", Escaped(operation.clone()))]).set(*n as i64);
         }
     }
 
