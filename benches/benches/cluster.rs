@@ -67,6 +67,7 @@ fn empty_batches(c: &mut Criterion) {
     group.sample_size(20).measurement_time(Duration::from_secs(5));
     for processes in [1usize, 3] {
         let exchangers = Arc::new(cluster(processes));
+        let leave = Arc::clone(&exchangers);
         let mut next = 0u64;
         group.bench_function(format!("{processes}_processes"), |b| {
             b.iter_custom(|iters| {
@@ -74,6 +75,12 @@ fn empty_batches(c: &mut Criterion) {
                 next += iters;
                 took
             })
+        });
+        // Each shutdown waits for every process to leave: all at once.
+        std::thread::scope(|scope| {
+            for ex in leave.iter() {
+                scope.spawn(move || ex.shutdown());
+            }
         });
     }
     group.finish();

@@ -312,6 +312,9 @@ impl Exchanger {
     }
 }
 
+/// Dropping an exchanger shuts it down, which waits for every process to leave the cluster:
+/// exchangers of several processes in one program (tests, benchmarks) must be shut down at
+/// once, each on its own thread, not dropped one after the other.
 impl Drop for Exchanger {
     fn drop(&mut self) {
         self.shutdown();
