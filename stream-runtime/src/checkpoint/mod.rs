@@ -24,7 +24,7 @@ pub(crate) use checkpointer::{hold_back_failed, restore, snapshot, Checkpointer}
 pub use codec::CodecError;
 pub(crate) use fingerprint::Fingerprint;
 pub use frames::{Damage, FrameError};
-pub(crate) use store::CheckpointStore;
+pub(crate) use store::{cluster_size, CheckpointStore};
 pub use wal::WriteAheadLog;
 pub(crate) use writer::{Writer, Written};
 

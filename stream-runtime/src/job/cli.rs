@@ -218,8 +218,9 @@ impl JobArgs {
 /// its state in `process-I-of-N`, and re-spreading it over another N is not built yet.
 #[cfg(feature = "cluster")]
 fn check_cluster_size(dir: &str, processes: usize) -> Result<(), StreamingError> {
-    let store = crate::checkpoint::CheckpointStore::open(dir)?;
-    match store.cluster_size()? {
+    // Reads only: `--explain` must not create the directory.
+    let before = crate::checkpoint::cluster_size(dir)?;
+    match before {
         Some(before) if before != processes => Err(StreamingError::InvalidConfig(format!(
             "the checkpoints in {dir} were written by {before} processes, and this run has {processes}; \
              restart with --processes {before} (restarting with another number of processes is not supported yet)"
