@@ -235,6 +235,23 @@ impl CheckpointStore {
     }
 }
 
+/// The number of processes whose checkpoint directories (`process-I-of-N`) are in the
+/// checkpoint directory at `url`, if any (a cluster's checkpoints); reads only, so a missing
+/// directory is `None` and stays missing.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+pub(crate) fn cluster_size(url: &str) -> Result<Option<usize>, CheckpointError> {
+    let (fs, dir) = fs::resolve(url).map_err(err(url))?;
+    let entries = match fs.list(&dir) {
+        Ok(entries) => entries,
+        Err(FsError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(err(url)(e)),
+    };
+    Ok(entries
+        .into_iter()
+        .filter(|f| f.is_dir)
+        .find_map(|f| f.name.strip_prefix("process-")?.split_once("-of-")?.1.parse().ok()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,21 +271,4 @@ mod tests {
         assert_eq!(logs, (4..=12).map(|s| s * 1000).collect::<Vec<_>>());
         assert_eq!(store.read_newest().unwrap().unwrap(), (Time::from_millis(12000), vec![12]));
     }
-}
-
-/// The number of processes whose checkpoint directories (`process-I-of-N`) are in the
-/// checkpoint directory at `url`, if any (a cluster's checkpoints); reads only, so a missing
-/// directory is `None` and stays missing.
-#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
-pub(crate) fn cluster_size(url: &str) -> Result<Option<usize>, CheckpointError> {
-    let (fs, dir) = fs::resolve(url).map_err(err(url))?;
-    let entries = match fs.list(&dir) {
-        Ok(entries) => entries,
-        Err(FsError::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(err(url)(e)),
-    };
-    Ok(entries
-        .into_iter()
-        .filter(|f| f.is_dir)
-        .find_map(|f| f.name.strip_prefix("process-")?.split_once("-of-")?.1.parse().ok()))
 }
