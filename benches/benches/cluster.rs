@@ -106,18 +106,19 @@ fn count(lines: DStream<'_, Str>) -> DStream<'_, (Str, u64)> {
 }
 
 /// The word count on 2 processes of 1 thread, over timely's TCP networking on loopback, against
-/// 1 process of 2 threads: the same 3 batches of 20,000 lines (200,000 words each) on both
+/// 1 process of 2 threads: the same 12 batches of 20,000 lines (200,000 words each) on both
 /// sides, the whole run timed (the cluster's side includes connecting its processes, a few
-/// milliseconds). Target (issue 14): within 1.3x. Prints, once, the bytes that crossed between
+/// milliseconds, spread over the 12 batches). Target (issue 14): within 1.3x. Prints, once, the bytes that crossed between
 /// the processes per batch against the input's size.
 fn word_count(c: &mut Criterion) {
-    let input: Vec<Vec<Str>> = (0..3).map(|b| lines(b, 20_000)).collect();
+    const BATCHES: u64 = 12;
+    let input: Vec<Vec<Str>> = (0..BATCHES).map(|b| lines(b, 20_000)).collect();
     let input_bytes: usize = input.iter().flatten().map(|l| l.len() + 1).sum();
     let (_, sent) = testing::run_cluster_tcp(2, 1, input.clone(), count);
     eprintln!(
         "word count on 2 processes: {} bytes crossed per batch, for {} bytes of input per batch ({:.1}%)",
-        sent / 3,
-        input_bytes / 3,
+        sent / BATCHES,
+        input_bytes as u64 / BATCHES,
         sent as f64 * 100.0 / input_bytes as f64
     );
     let mut group = c.benchmark_group("cluster_wordcount");
