@@ -8,11 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
-
 mod common;
 
-type Counts = BTreeMap<String, u64>;
+use common::Counts;
 
 /// Waits for `done`, polling, at most `timeout`; panics naming `what`.
 fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
@@ -69,23 +67,6 @@ fn total(counts: &Counts) -> u64 {
     counts.values().sum()
 }
 
-/// Seeded files of words from a small vocabulary (so keys repeat across files and processes).
-fn texts(seed: u64, files: usize) -> Vec<String> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    (0..files)
-        .map(|_| {
-            let lines: Vec<String> = (0..rng.gen_range(5..30))
-                .map(|_| {
-                    let words: Vec<String> =
-                        (0..rng.gen_range(1..12)).map(|_| format!("w{}", rng.gen_range(0..60))).collect();
-                    words.join(" ")
-                })
-                .collect();
-            lines.join("\n") + "\n"
-        })
-        .collect()
-}
-
 fn word_counts(text: &str) -> Counts {
     let mut out = Counts::new();
     for word in text.split(['\n', ' ']).filter(|w| !w.is_empty()) {
@@ -98,10 +79,6 @@ fn add(into: &mut Counts, from: &Counts) {
     for (word, n) in from {
         *into.entry(word.clone()).or_default() += n;
     }
-}
-
-fn sigterm(child: &Child) {
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
 }
 
 fn wait_exit(child: &mut Child, timeout: Duration) -> ExitStatus {
@@ -151,7 +128,7 @@ fn run_and_check(processes: usize, texts: &[String]) {
             batches(&out, name).last().is_some_and(|(_, d)| counts(d) == oracle)
         });
     }
-    sigterm(&child);
+    common::sigterm(&child);
     let status = wait_exit(&mut child, Duration::from_secs(60));
     assert!(status.success(), "{processes} processes: {status}\n{}", log());
 
@@ -185,7 +162,7 @@ fn run_and_check(processes: usize, texts: &[String]) {
 
 #[test]
 fn one_two_and_three_processes_give_the_oracles_outputs() {
-    let texts = texts(7, 5);
+    let (texts, _) = common::corpus(7, 5);
     for processes in [1, 2, 3] {
         run_and_check(processes, &texts);
     }
@@ -212,16 +189,23 @@ fn three_processes(env: &[(&str, &str)]) -> (tempfile::TempDir, Child, Vec<u32>)
     (root, child, pids)
 }
 
-#[test]
-fn a_killed_process_stops_the_others_with_one_line() {
-    let (root, mut launcher, pids) = three_processes(&[]);
-    let _ = Command::new("kill").args(["-KILL", &pids[2].to_string()]).status();
+/// Starts three processes (with `env`), sends process `victim` `signal`, and checks that the
+/// cluster ends with a failure within 15 s; returns its standard error.
+fn signal_and_wait(env: &[(&str, &str)], signal: &str, victim: usize) -> String {
+    let (root, mut launcher, pids) = three_processes(env);
+    let _ = Command::new("kill").args([signal, &pids[victim].to_string()]).status();
     let began = Instant::now();
     let status = wait_exit(&mut launcher, Duration::from_secs(30));
     let waited = began.elapsed();
     let log = std::fs::read_to_string(root.path().join("stderr")).unwrap();
-    assert!(!status.success());
+    assert!(!status.success(), "{log}");
     assert!(waited < Duration::from_secs(15), "stopped after {waited:?}");
+    log
+}
+
+#[test]
+fn a_killed_process_stops_the_others_with_one_line() {
+    let log = signal_and_wait(&[], "-KILL", 2);
     let gone: Vec<&str> = log.lines().filter(|l| l.starts_with("process 2 of 3 (127.0.0.1:")).collect();
     assert!(!gone.is_empty(), "{log}");
     assert!(gone
@@ -232,14 +216,7 @@ fn a_killed_process_stops_the_others_with_one_line() {
 
 #[test]
 fn a_stopped_process_stops_the_cluster_within_the_peer_timeout() {
-    let (root, mut launcher, pids) = three_processes(&[("SLUICE_PEER_TIMEOUT_MS", "2000")]);
-    let _ = Command::new("kill").args(["-STOP", &pids[1].to_string()]).status();
-    let began = Instant::now();
-    let status = wait_exit(&mut launcher, Duration::from_secs(30));
-    let waited = began.elapsed();
-    let log = std::fs::read_to_string(root.path().join("stderr")).unwrap();
-    assert!(!status.success());
-    assert!(waited < Duration::from_secs(15), "stopped after {waited:?}");
+    let log = signal_and_wait(&[("SLUICE_PEER_TIMEOUT_MS", "2000")], "-STOP", 1);
     assert!(
         log.lines().any(|l| l.contains("process 1 of 3 (127.0.0.1:") && l.contains("did not answer for 2 s; stopping")),
         "{log}"

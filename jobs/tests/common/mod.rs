@@ -120,7 +120,7 @@ pub fn spawn_in(layout: Layout, url: &str, input: &[&str]) -> Child {
         .args(["--output", &format!("{url}/out"), "--checkpoint", &format!("{url}/ckpt")])
         .args(["--batch", "100ms", "--checkpoint-interval", "300ms"])
         .args(&layout_args)
-        .env("RUST_LOG", "warn,stream_runtime::running=info")
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
