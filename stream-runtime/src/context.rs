@@ -158,8 +158,9 @@ pub(crate) trait Tick: Send + Sync {
     fn save(&self) -> Result<Option<Vec<u8>>, CodecError> {
         Ok(None)
     }
-    /// Takes back a state made by [`save`](Self::save).
-    fn restore(&self, _state: &[u8]) -> Result<(), CodecError> {
+    /// Takes back a state made by [`save`](Self::save) (in a cluster restarted with another
+    /// number of processes, the states of every old process: see [`Saved`]).
+    fn restore(&self, _saved: crate::checkpoint::Saved<'_>, _env: &Env) -> Result<(), CodecError> {
         Ok(())
     }
     /// Keys in the state now (this process's), for the Streaming page; `None` when the

@@ -106,6 +106,9 @@ impl RunningContext {
             Some(p) => {
                 let (zero, now) = agree(p, zero, now)?;
                 let recovery = common_recovery(p, conf.checkpoint_dir.as_deref(), recovery.take(), &fingerprint)?;
+                // The batch grid is the recovered checkpoint's (a process that had none of
+                // its own, after a change in the number of processes, proposed a new one).
+                let zero = recovery.as_ref().map_or(zero, |r| r.meta.zero);
                 (zero, now, recovery)
             }
             None => (zero, now, recovery.take()),
@@ -135,7 +138,7 @@ impl RunningContext {
                 for input in &graph.inputs {
                     input.attach(&store, conf.write_ahead_log);
                 }
-                let cp = Checkpointer::new(store, fingerprint, zero, conf.checkpoint_interval(), is_driver)?;
+                let cp = Checkpointer::new(store, fingerprint.clone(), zero, conf.checkpoint_interval(), is_driver)?;
                 #[cfg(feature = "ui")]
                 if let Some(m) = ui.as_ref().map(crate::ui::Ui::monitor) {
                     cp.on_written(Box::new(move |w| m.checkpoint_written(w)));
@@ -145,14 +148,40 @@ impl RunningContext {
             None => None,
         };
         let replay = match (&recovery, &conf.checkpoint_dir) {
-            (Some(r), Some(dir)) => executor.install(|| checkpoint::restore(graph, r, dir))?,
+            (Some(r), Some(dir)) => executor.install(|| checkpoint::restore(graph, executor.env(), r, dir))?,
             _ => Vec::new(),
         };
+        // A cluster's driver writes the manifest of each checkpoint once every process wrote it.
+        #[cfg(feature = "cluster")]
+        let mut manifests = match (&peers, &checkpoints) {
+            (Some(p), Some(cp)) => {
+                if let Some(r) = recovery.as_ref().filter(|r| r.spread.is_some()) {
+                    take_over(p, r, cp, graph, &fingerprint)?;
+                }
+                match checkpoint::layout::split_process_dir(cp.store.url()) {
+                    Some((base, _, n)) if p.is_driver() => {
+                        let layout = checkpoint::layout::Layout::open(base)?;
+                        let writer = checkpoint::layout::ManifestWriter::start(layout, n, fingerprint.clone())
+                            .map_err(|source| StreamingError::Spawn { what: "manifest writer", source })?;
+                        Some(writer)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "cluster"))]
+        let mut manifests: Option<checkpoint::layout::ManifestWriter> = None;
         // New batches come after every batch the checkpoint covers or the log replays.
         let covered = replay.last().map(|(t, _)| *t).or(recovery.as_ref().map(|r| r.meta.time)).unwrap_or(zero);
         let start = (now + batch).max(covered + batch);
         match (&checkpoints, &recovery) {
-            (Some(cp), None) => executor.install(|| cp.checkpoint_now(graph, zero)),
+            (Some(cp), None) => {
+                executor.install(|| cp.checkpoint_now(graph, zero));
+                if let Some(m) = &manifests {
+                    m.expect(zero);
+                }
+            }
             (_, Some(r)) => tracing::warn!(
                 name = %conf.name,
                 checkpoint = %r.meta.time,
@@ -219,6 +248,9 @@ impl RunningContext {
                                     Some(cp) => {
                                         let began = std::time::Instant::now();
                                         cp.checkpoint(graph, t);
+                                        if let Some(m) = &manifests {
+                                            m.expect(t);
+                                        }
                                         began.elapsed()
                                     }
                                     None => std::time::Duration::ZERO,
@@ -245,7 +277,14 @@ impl RunningContext {
                         if let (Some(cp), Some(t)) = (&checkpoints, last) {
                             if graceful {
                                 cp.checkpoint_now(graph, t);
+                                if let Some(m) = &manifests {
+                                    m.expect(t);
+                                }
                             }
+                        }
+                        // The other processes write their last checkpoint as they leave.
+                        if let Some(m) = manifests.as_mut() {
+                            m.finish(std::time::Duration::from_secs(10));
                         }
                     });
                     shared.state.lock().terminated = true;
@@ -647,10 +686,14 @@ fn agree(peers: &TimelyPeers, zero: Time, now: Time) -> Result<(Time, Time), Str
     peers.driver_value(0, peers.is_driver().then_some(&(zero, now))).map_err(refused)
 }
 
-/// In a cluster: every process recovers from the same batch, the newest that every process
-/// has a whole checkpoint of (a checkpoint that some process lacks, because it died while the
-/// others wrote theirs, is skipped with a warning); none when no process has one. A process
-/// without any checkpoint while others have some is refused.
+/// In a cluster: every process recovers from the same checkpoint, the one process 0 finds in
+/// the cluster's checkpoint directory ([`Layout::recovery_point`]: the newest manifest whose
+/// files are all there) and tells the others; none when there is none. When that checkpoint
+/// was written by another number of processes, every process takes the old driver's input
+/// positions (and the driver its batch log), and the keys it owns now from the state of the
+/// old processes whose key ranges overlap its own ([`checkpoint::Recovery::spread`]).
+///
+/// [`Layout::recovery_point`]: crate::checkpoint::layout::Layout::recovery_point
 #[cfg(feature = "cluster")]
 fn common_recovery(
     peers: &TimelyPeers,
@@ -658,41 +701,103 @@ fn common_recovery(
     recovered: Option<checkpoint::Recovery>,
     fingerprint: &checkpoint::Fingerprint,
 ) -> Result<Option<checkpoint::Recovery>, StreamingError> {
+    use crate::checkpoint::layout::{split_process_dir, Layout};
+    use crate::cluster::Peers;
     let refused = |e: crate::cluster::PeerError| StreamingError::refused("cannot agree with the other processes", e);
-    let store = dir.map(CheckpointStore::open).transpose()?;
-    let mine: Vec<Time> = match &store {
-        Some(store) => store.checkpoints()?.into_iter().map(|(t, _)| t).collect(),
-        None => Vec::new(),
+    let Some(dir) = dir else { return Ok(recovered) };
+    let n = peers.processes();
+    let layout = match split_process_dir(dir) {
+        Some((base, _, of)) if of == n => Layout::open(base)?,
+        _ => {
+            return Err(StreamingError::InvalidConfig(format!(
+                "in a cluster, each process's checkpoint directory is DIR/process-I-of-{n} (JobArgs::checkpoint_dir makes it), not {dir}"
+            )))
+        }
     };
-    let everyone: Vec<Vec<Time>> = peers.every_value(1, &mine).map_err(refused)?;
-    if everyone.iter().all(Vec::is_empty) {
-        return Ok(recovered);
+    let point: Result<Option<(Time, usize)>, String> =
+        if peers.is_driver() { layout.recovery_point(n).map_err(|e| crate::job::report(&e)) } else { Ok(None) };
+    let point = peers.driver_value(1, peers.is_driver().then_some(&point)).map_err(refused)?;
+    let Some((t, before)) = point.map_err(StreamingError::InvalidConfig)? else {
+        return Ok(None);
+    };
+    let read = |url: &str| -> Result<(CheckpointStore, Vec<u8>), StreamingError> {
+        let store = CheckpointStore::open(url)?;
+        let payload = store.read_at(t)?.ok_or_else(|| {
+            StreamingError::InvalidConfig(format!(
+                "checkpoint {t} in {url} disappeared while the processes agreed on it"
+            ))
+        })?;
+        Ok((store, payload))
+    };
+    if before == n {
+        if recovered.as_ref().is_some_and(|r| r.meta.time == t) {
+            return Ok(recovered);
+        }
+        let (store, payload) = read(dir)?;
+        return checkpoint::recovery_at(&store, dir, t, &payload, fingerprint).map(Some);
     }
-    let common = everyone[0].iter().copied().filter(|t| everyone.iter().all(|times| times.contains(t))).max();
-    let (Some(t), Some(store), Some(dir)) = (common, &store, dir) else {
-        let list: Vec<String> = everyone
-            .iter()
-            .enumerate()
-            .map(|(q, times)| {
-                format!("process {q}: {}", times.first().map_or("none".to_string(), |t| format!("newest {t}")))
-            })
-            .collect();
+    let driver = layout.process_url(0, before);
+    tracing::warn!(
+        dir = %driver,
+        checkpoint = %t,
+        "the checkpoint was written by {before} processes and this run has {n}: re-spreading the state"
+    );
+    let (store, payload) = read(&driver)?;
+    let mut recovery = checkpoint::recovery_at(&store, &driver, t, &payload, fingerprint)?;
+    if !peers.is_driver() {
+        recovery.batches.clear();
+    }
+    recovery.meta.logs_batches = peers.is_driver();
+    // The old processes whose key ranges overlap this one's hold all its keys now.
+    let spread = crate::shuffle::overlapping(peers.process(), n, before)
+        .map(|q| {
+            let url = layout.process_url(q, before);
+            let (_, payload) = read(&url)?;
+            Ok((q, checkpoint::states_of(&url, &payload)?))
+        })
+        .collect::<Result<_, StreamingError>>()?;
+    recovery.spread = Some((before, spread));
+    Ok(Some(recovery))
+}
+
+/// In a cluster restarted with another number of processes, once the state is re-spread:
+/// every process checkpoints it at the recovered batch in its new directory (with the old
+/// driver's input positions), the driver takes over the old driver's batch log, and once every
+/// process has written its file the driver writes the manifest. From then on the old
+/// processes' directories are not read again.
+#[cfg(feature = "cluster")]
+fn take_over(
+    peers: &TimelyPeers,
+    recovery: &checkpoint::Recovery,
+    cp: &Checkpointer,
+    graph: &Graph,
+    fingerprint: &checkpoint::Fingerprint,
+) -> Result<(), StreamingError> {
+    use crate::checkpoint::layout::{split_process_dir, Layout};
+    let t = recovery.meta.time;
+    if peers.is_driver() {
+        cp.adopt_log(&recovery.batches)?;
+    }
+    let written = cp.checkpoint_at(graph, t, recovery.meta.positions.clone());
+    let refused = |e: crate::cluster::PeerError| StreamingError::refused("cannot agree with the other processes", e);
+    let everyone = peers.every_value(2, &written).map_err(refused)?;
+    // Batches must not run unless every process has the re-spread state: a later restart
+    // would otherwise re-spread the old processes' state again without their logs.
+    if let Some(q) = everyone.iter().position(|w| !w) {
         return Err(StreamingError::InvalidConfig(format!(
-            "no checkpoint is common to all processes ({}); restart all of them with the checkpoint directory they ran with",
-            list.join(", ")
+            "process {q} could not write its share of the re-spread state at batch {t} (see its log); restart all processes to try again"
         )));
-    };
-    let newest = everyone.iter().filter_map(|times| times.first()).max().copied();
-    if newest != Some(t) {
-        tracing::warn!(dir, checkpoint = %t, "recovering from the newest checkpoint every process has; newer ones miss some process's");
     }
-    if recovered.as_ref().is_some_and(|r| r.meta.time == t) {
-        return Ok(recovered);
+    if peers.is_driver() {
+        if let Some((base, _, n)) = split_process_dir(cp.store.url()) {
+            let layout = Layout::open(base)?;
+            // Only when every process's file is there (a write that failed was reported).
+            if layout.recovery_point(n)? == Some((t, n)) {
+                layout.write_manifest(t, n, fingerprint)?;
+            }
+        }
     }
-    let payload = store.read_at(t)?.ok_or_else(|| {
-        StreamingError::InvalidConfig(format!("checkpoint {t} in {dir} disappeared while the processes agreed on it"))
-    })?;
-    checkpoint::recovery_at(store, dir, t, &payload, fingerprint).map(Some)
+    Ok(())
 }
 
 #[cfg(not(feature = "cluster"))]

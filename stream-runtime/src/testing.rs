@@ -496,7 +496,7 @@ impl<I: Data, O: Data> Stepper<I, O> {
     pub fn recover(&mut self, file: &[u8]) -> Result<(), crate::checkpoint::CheckpointError> {
         let recovery = crate::checkpoint::read("stepper", file)?;
         let ex = self.stepped.executor();
-        ex.install(|| crate::checkpoint::restore(ex.graph(), &recovery, "stepper"))?;
+        ex.install(|| crate::checkpoint::restore(ex.graph(), ex.env(), &recovery, "stepper"))?;
         self.stepped.resume_after(recovery.meta.time);
         Ok(())
     }

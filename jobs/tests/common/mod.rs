@@ -178,7 +178,8 @@ pub fn kill_and_check_in(
         Layout::Single => KILLS,
         Layout::Cluster(_) => CLUSTER_KILLS,
     };
-    for _ in 0..kills {
+    let mut layout = layout;
+    for kill in 0..kills {
         std::thread::sleep(Duration::from_millis(rng.gen_range(50..700)));
         match layout {
             Layout::Single => {
@@ -194,6 +195,15 @@ pub fn kill_and_check_in(
             }
         }
         let _ = child.wait();
+        // A cluster restarts twice with another number of processes (3 -> 2 -> 4): the
+        // state is re-spread over the new processes.
+        if let Layout::Cluster(n) = layout {
+            if kill == kills / 2 {
+                layout = Layout::Cluster(if n > 2 { n - 1 } else { n + 1 });
+            } else if kill == kills * 3 / 4 {
+                layout = Layout::Cluster(n + 2);
+            }
+        }
         child = spawn_in(layout, url, input);
     }
     feeder.join().unwrap();
@@ -219,8 +229,15 @@ pub fn drain_and_check(fs: &dyn FileSystem, child: Child, root: &str, expected: 
         if Instant::now() > deadline {
             sigterm(&child);
             let o = child.wait_with_output().unwrap();
+            let diff: Vec<String> = expected
+                .iter()
+                .filter_map(|(w, n)| {
+                    let got = latest.as_ref().and_then(|l| l.get(w)).copied().unwrap_or(0);
+                    (got != *n).then(|| format!("{w}: {got} (expected {n})"))
+                })
+                .collect();
             panic!(
-                "totals never reached the expected counts; last: {latest:?}\nstderr:\n{}",
+                "totals never reached the expected counts; differing: {diff:?}\nstderr:\n{}",
                 String::from_utf8_lossy(&o.stderr)
             );
         }

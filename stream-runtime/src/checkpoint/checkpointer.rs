@@ -6,9 +6,10 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::lock::DirLock;
-use super::{encode, CheckpointError, CheckpointStore, Fingerprint, Meta, Recovery, RestoreError, Writer};
+use super::{encode, CheckpointError, CheckpointStore, Fingerprint, Meta, Recovery, RestoreError, Saved, Writer};
 use crate::context::Graph;
 use crate::error::StreamingError;
+use crate::node::Env;
 use crate::time::{Duration, Time};
 
 /// Checkpointing of one running job.
@@ -129,6 +130,31 @@ impl Checkpointer {
         snapshot_with(graph, self.fingerprint.clone(), self.zero, t, self.logs_batches, positions)
     }
 
+    /// Takes over the batch log of another directory (`batches`, logged after its checkpoint,
+    /// oldest first): a cluster restarted with another number of processes continues the old
+    /// driver's log in the new driver's directory.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) fn adopt_log(&self, batches: &[(Time, serde_json::Value)]) -> Result<(), CheckpointError> {
+        let mut last_logged = self.last_logged.lock();
+        for (t, entry) in batches {
+            self.store.log_batch(*t, entry)?;
+            *last_logged = Some(*t);
+        }
+        Ok(())
+    }
+
+    /// Checkpoints after batch `t` with the inputs at `positions` (read from another
+    /// checkpoint), and waits until it is written: a cluster restarted with another number of
+    /// processes writes the re-spread state at once. Returns whether the checkpoint is there.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) fn checkpoint_at(&self, graph: &Graph, t: Time, positions: Vec<Option<serde_json::Value>>) -> bool {
+        let file = snapshot_with(graph, self.fingerprint.clone(), self.zero, t, self.logs_batches, || positions);
+        if let Some(file) = file {
+            self.writer.write_now(t, file);
+        }
+        self.store.read_at(t).is_ok_and(|c| c.is_some())
+    }
+
     /// Checkpoints after batch `t` in the background (skipped if the writer is behind).
     pub(crate) fn checkpoint(&self, graph: &Graph, t: Time) {
         if let Some(file) = self.snapshot(graph, t) {
@@ -206,11 +232,24 @@ pub(crate) fn snapshot(graph: &Graph, fingerprint: Fingerprint, zero: Time, t: T
 /// Puts a recovered job back where its checkpoint says: the state of every stateful
 /// operation, the inputs' positions, then the logged batches' data. Returns the batches to
 /// re-run, with their record counts.
-pub(crate) fn restore(graph: &Graph, recovery: &Recovery, dir: &str) -> Result<Vec<(Time, u64)>, CheckpointError> {
+pub(crate) fn restore(
+    graph: &Graph,
+    env: &Env,
+    recovery: &Recovery,
+    dir: &str,
+) -> Result<Vec<(Time, u64)>, CheckpointError> {
     let failed = |what: String, cause: RestoreError| CheckpointError::Restore { dir: dir.to_string(), what, cause };
-    for (tick, state) in graph.ticks.iter().zip(&recovery.states) {
-        if let Some(state) = state {
-            tick.restore(state).map_err(|c| failed(tick.name(), c.into()))?;
+    for (i, tick) in graph.ticks.iter().enumerate() {
+        let saved = match &recovery.spread {
+            None => recovery.states.get(i).and_then(Option::as_deref).map(Saved::Own),
+            Some((before, old)) => {
+                let states: Vec<(usize, &[u8])> =
+                    old.iter().filter_map(|(j, states)| Some((*j, states.get(i)?.as_deref()?))).collect();
+                (!states.is_empty()).then_some(Saved::Spread { before: *before, states })
+            }
+        };
+        if let Some(saved) = saved {
+            tick.restore(saved, env).map_err(|c| failed(tick.name(), c.into()))?;
         }
     }
     for (input, position) in graph.inputs.iter().zip(&recovery.meta.positions) {

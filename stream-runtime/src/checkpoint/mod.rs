@@ -13,6 +13,8 @@ mod checkpointer;
 pub(crate) mod codec;
 pub(crate) mod fingerprint;
 pub(crate) mod frames;
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+pub(crate) mod layout;
 mod lock;
 pub(crate) mod store;
 pub(crate) mod wal;
@@ -24,7 +26,7 @@ pub(crate) use checkpointer::{hold_back_failed, restore, snapshot, Checkpointer}
 pub use codec::CodecError;
 pub(crate) use fingerprint::Fingerprint;
 pub use frames::{Damage, FrameError};
-pub(crate) use store::{cluster_size, CheckpointStore};
+pub(crate) use store::CheckpointStore;
 pub use wal::WriteAheadLog;
 pub(crate) use writer::{Writer, Written};
 
@@ -202,6 +204,56 @@ pub(crate) struct Recovery {
     pub(crate) meta: Meta,
     pub(crate) states: Vec<Option<Vec<u8>>>,
     pub(crate) batches: Vec<(Time, serde_json::Value)>,
+    /// After a restart with another number of processes: how many the old run had, and the
+    /// states that the old processes whose keys this process may own now saved
+    /// (`(old process, [operation])`), which replace `states`.
+    pub(crate) spread: Option<(usize, Vec<(usize, States)>)>,
+}
+
+/// The saved state of each stateful operation of a checkpoint, in registration order (`None`
+/// for one that saved none).
+pub(crate) type States = Vec<Option<Vec<u8>>>;
+
+/// What one stateful operation restores.
+#[derive(Debug, Clone)]
+pub(crate) enum Saved<'a> {
+    /// The state this process saved (the only process's, or this process's in a cluster
+    /// that restarts with the same number of processes).
+    Own(&'a [u8]),
+    /// After a restart with another number of processes (`before` in the old run), the states
+    /// saved by the old processes whose key ranges overlap this process's
+    /// (`shuffle::overlapping`), with their index: a keyed operation keeps the keys this
+    /// process owns now; any other takes [`Saved::unkeyed`]'s share.
+    Spread {
+        /// The old run's number of processes.
+        before: usize,
+        /// `(old process, its state)`.
+        states: Vec<(usize, &'a [u8])>,
+    },
+}
+
+impl<'a> Saved<'a> {
+    /// The saved states an operation whose state is not keyed takes: its own, or after a
+    /// restart with another number of processes those of the old processes `j` with
+    /// `j * processes / before == process` (each old state goes to exactly one new process,
+    /// one whose key range overlaps the old one's).
+    pub(crate) fn unkeyed(&self, env: &crate::node::Env) -> Vec<&'a [u8]> {
+        match self {
+            Saved::Own(b) => vec![*b],
+            Saved::Spread { before, states } => {
+                let (me, n) = env.peers.as_ref().map_or((0, 1), |p| (p.process(), p.processes().max(1)));
+                states.iter().filter(|(j, _)| j * n / before.max(&1) == me).map(|(_, b)| *b).collect()
+            }
+        }
+    }
+
+    /// Every saved state, and whether it is this process's own.
+    pub(crate) fn all(self) -> (Vec<&'a [u8]>, bool) {
+        match self {
+            Saved::Own(b) => (vec![b], true),
+            Saved::Spread { states, .. } => (states.into_iter().map(|(_, b)| b).collect(), false),
+        }
+    }
 }
 
 /// Encodes a checkpoint: the metadata frame, then one frame per saved state.
@@ -222,11 +274,17 @@ fn decode(dir: &str, payload: &[u8]) -> Result<(Meta, Vec<Option<Vec<u8>>>), Che
     Ok((meta, states))
 }
 
+/// The saved states of a checkpoint's payload (read from `dir`), one per stateful operation.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+pub(crate) fn states_of(dir: &str, payload: &[u8]) -> Result<States, CheckpointError> {
+    decode(dir, payload).map(|(_, states)| states)
+}
+
 /// A whole checkpoint file read back (no batch log).
 pub(crate) fn read(path: &str, file: &[u8]) -> Result<Recovery, CheckpointError> {
     let payload = frames::open(path, file)?;
     let (meta, states) = decode(path, payload)?;
-    Ok(Recovery { meta, states, batches: Vec::new() })
+    Ok(Recovery { meta, states, batches: Vec::new(), spread: None })
 }
 
 impl StreamingContext {
@@ -307,5 +365,5 @@ pub(crate) fn recovery_at(
     let batches = store.logged_batches(meta.time)?;
     store.check_batch_log(&meta, &batches).map_err(inconsistent)?;
     tracing::info!(dir, time = %meta.time, replayed = batches.len(), "recovering from checkpoint");
-    Ok(Recovery { meta, states, batches })
+    Ok(Recovery { meta, states, batches, spread: None })
 }

@@ -116,8 +116,10 @@ impl JobArgs {
     }
 
     /// The checkpoint directory this process uses: `--checkpoint`, and in a cluster a directory
-    /// of its own under it (`DIR/process-I-of-N`), where it keeps its state and batch log. A
-    /// directory written by another number of processes is refused.
+    /// of its own under it (`DIR/process-I-of-N`), where it keeps its state and, on process 0,
+    /// the batch log; process 0 also writes the manifests under `DIR/manifests`. A directory
+    /// written by another number of processes is taken over: the state is re-spread at start
+    /// (see the book's cluster chapter).
     ///
     /// ```
     /// use clap::Parser;
@@ -135,12 +137,16 @@ impl JobArgs {
         let Some(dir) = &self.checkpoint else { return Ok(None) };
         #[cfg(feature = "cluster")]
         if let stream_cluster::Mode::Member(topology) = self.cluster_mode()? {
-            check_cluster_size(dir, topology.processes())?;
-            let own = format!("{}/process-{}-of-{}", dir.trim_end_matches('/'), topology.process, topology.processes());
-            return Ok(Some(own));
+            return Ok(Some(crate::checkpoint::layout::process_dir(dir, topology.process, topology.processes())));
         }
+        // Reads only: `--explain` must not create the directory.
         #[cfg(feature = "cluster")]
-        check_cluster_size(dir, 1)?;
+        if let Some(before) = crate::checkpoint::store::cluster_size(dir)? {
+            return Err(StreamingError::InvalidConfig(format!(
+                "the checkpoints in {dir} were written by a cluster of {before} processes; \
+                 restart it as a cluster (--local-cluster N or --processes N, any N > 1)"
+            )));
+        }
         Ok(Some(dir.clone()))
     }
 
@@ -211,21 +217,6 @@ impl JobArgs {
                 Some(ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1)))
             }
         }
-    }
-}
-
-/// Refuses a checkpoint directory written by another number of processes: each process keeps
-/// its state in `process-I-of-N`, and re-spreading it over another N is not built yet.
-#[cfg(feature = "cluster")]
-fn check_cluster_size(dir: &str, processes: usize) -> Result<(), StreamingError> {
-    // Reads only: `--explain` must not create the directory.
-    let before = crate::checkpoint::cluster_size(dir)?;
-    match before {
-        Some(before) if before != processes => Err(StreamingError::InvalidConfig(format!(
-            "the checkpoints in {dir} were written by {before} processes, and this run has {processes}; \
-             restart with --processes {before} (restarting with another number of processes is not supported yet)"
-        ))),
-        _ => Ok(()),
     }
 }
 

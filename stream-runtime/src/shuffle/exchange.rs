@@ -82,6 +82,14 @@ impl Placement {
     }
 
     /// The local partition of a key with hash `h`, when this process owns it.
+    ///
+    /// Processes own contiguous ranges of the key hash's 32 middle bits (the bits
+    /// [`partition_of`] reads): process `i` of `n` the values `x` with `x * n / 2^32 == i`,
+    /// whatever the number of local partitions (`partition_of(h, n * p) / p == partition_of(h,
+    /// n)`), and each splits its range into its local partitions. These ranges are the
+    /// cluster's key groups: when a job restarts with another number of processes, a new
+    /// process takes the keys of its range from the old processes whose ranges overlap it
+    /// ([`overlapping`]), so state moves as whole ranges.
     pub(crate) fn local_of(&self, h: u64) -> Option<usize> {
         let g = partition_of(h, self.global());
         (g / self.local == self.process).then_some(g % self.local)
@@ -91,6 +99,23 @@ impl Placement {
     pub(crate) fn local_of_key<K: Key>(&self, k: &K) -> Option<usize> {
         self.local_of(hash_of(k))
     }
+}
+
+/// The processes of a run with `before` processes whose key ranges overlap the range of
+/// process `process` of `now` (see [`Placement::local_of`]).
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+pub(crate) fn overlapping(process: usize, now: usize, before: usize) -> std::ops::Range<usize> {
+    let (now, before) = (now.max(1) as u128, before.max(1) as u128);
+    // Process i of n owns the hash values x with floor(x * n / 2^32) == i, that is
+    // ceil(i * 2^32 / n) <= x < ceil((i + 1) * 2^32 / n).
+    let start = |i: u128, n: u128| (i << 32).div_ceil(n);
+    let (lo, hi) = (start(process as u128, now), start(process as u128 + 1, now));
+    if lo >= hi {
+        return 0..0;
+    }
+    let first = (lo * before) >> 32;
+    let last = ((hi - 1) * before) >> 32;
+    first as usize..last as usize + 1
 }
 
 /// What the map side builds per reduce partition and sends across processes: combiner tables
@@ -262,6 +287,35 @@ mod tests {
             assert_eq!(out.len(), 2);
             Ok(vec![Vec::new(), self.0.clone()])
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_key_lives_in_its_owners_range_whatever_the_partitions(h: u64, n in 1usize..9, p in 1usize..9, before in 1usize..9) {
+            let owner = partition_of(h, n);
+            proptest::prop_assert_eq!(partition_of(h, n * p) / p, owner);
+            let place = Placement { process: owner, processes: n, local: p };
+            proptest::prop_assert_eq!(place.local_of(h), Some(partition_of(h, n * p) % p));
+            // After a restart with `n` processes, the key's new owner finds it at its old one.
+            proptest::prop_assert!(overlapping(owner, n, before).contains(&partition_of(h, before)));
+        }
+    }
+
+    #[test]
+    fn overlapping_ranges_cover_the_old_processes_once_in_order() {
+        for now in 1..9 {
+            for before in 1..9 {
+                let ranges: Vec<_> = (0..now).map(|i| overlapping(i, now, before)).collect();
+                assert_eq!(ranges[0].start, 0);
+                assert_eq!(ranges[now - 1].end, before);
+                for w in ranges.windows(2) {
+                    // Neighbours share at most the old process at their border.
+                    assert!(w[1].start + 1 >= w[0].end && w[1].start <= w[0].end, "{now} {before} {ranges:?}");
+                }
+            }
+        }
+        assert_eq!(overlapping(0, 1, 3), 0..3);
+        assert_eq!(overlapping(1, 2, 4), 2..4);
     }
 
     fn env(peers: Option<Arc<dyn Peers>>) -> Env {

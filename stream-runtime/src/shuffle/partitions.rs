@@ -6,10 +6,11 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::{partition_of, route};
+use super::{route, Placement};
 use crate::batch::Batch;
 use crate::checkpoint::codec::CodecError;
 use crate::checkpoint::frames::{decode_frames, encode_frames};
+use crate::checkpoint::Saved;
 use crate::data::{hash_of, FastMap, Key};
 use crate::time::Time;
 
@@ -36,26 +37,34 @@ pub(crate) fn save_parts<P: Sync>(
     Ok(encode_frames(&frames?))
 }
 
-/// Decodes partitions saved by [`save_parts`]; when their count is not `n` (the job was
-/// restarted with another thread count), `regroup` re-hashes them into `n`.
+/// Decodes partitions saved by [`save_parts`] into `place.local` partitions. When their count
+/// differs (the job was restarted with another thread count) or the states of several old
+/// processes are spread (another process count), `regroup` re-hashes them, keeping the keys
+/// `place` owns.
 pub(crate) fn restore_parts<P: Send>(
-    saved: &[u8],
-    n: usize,
+    saved: Saved<'_>,
+    place: Placement,
     f: impl Fn(&[u8]) -> Result<P, CodecError> + Sync + Send,
-    regroup: impl FnOnce(Vec<P>, usize) -> Vec<P>,
+    regroup: impl FnOnce(Vec<P>, Placement) -> Vec<P>,
 ) -> Result<Vec<P>, CodecError> {
-    let frames = decode_frames(saved)?;
-    let parts: Vec<P> = frames.par_iter().map(|b| f(b)).collect::<Result<_, _>>()?;
-    Ok(if parts.len() == n { parts } else { regroup(parts, n) })
+    let (blobs, own) = saved.all();
+    let mut parts = Vec::new();
+    for b in blobs {
+        let frames = decode_frames(b)?;
+        parts.extend(frames.par_iter().map(|b| f(b)).collect::<Result<Vec<P>, _>>()?);
+    }
+    Ok(if own && parts.len() == place.local { parts } else { regroup(parts, place) })
 }
 
-/// Re-hashes per-partition rings of keyed items into `n` partitions. Every ring holds the
-/// same batch times in the same order (each batch is ingested into every partition).
+/// Re-hashes per-partition rings of keyed items into `place`'s local partitions, keeping the
+/// items of the keys it owns. Every ring holds the same batch times in the same order (each
+/// batch is ingested into every partition of every process).
 pub(crate) fn reroute_rings<K: Key, X>(
     rings: Vec<VecDeque<(Time, Vec<X>)>>,
-    n: usize,
+    place: Placement,
     key: impl Fn(&X) -> &K,
 ) -> Vec<VecDeque<(Time, Vec<X>)>> {
+    let n = place.local;
     let mut out: Vec<VecDeque<(Time, Vec<X>)>> = (0..n).map(|_| VecDeque::new()).collect();
     let mut rings: Vec<_> = rings.into_iter().map(VecDeque::into_iter).collect();
     loop {
@@ -65,7 +74,9 @@ pub(crate) fn reroute_rings<K: Key, X>(
             if let Some((t, items)) = ring.next() {
                 time = Some(t);
                 for x in items {
-                    buckets[partition_of(hash_of(key(&x)), n)].push(x);
+                    if let Some(i) = place.local_of(hash_of(key(&x))) {
+                        buckets[i].push(x);
+                    }
                 }
             }
         }
@@ -76,11 +87,14 @@ pub(crate) fn reroute_rings<K: Key, X>(
     }
 }
 
-/// Re-hashes the entries of per-partition maps into `n` maps.
-pub(crate) fn reroute_maps<K: Key, V>(maps: Vec<FastMap<K, V>>, n: usize) -> Vec<FastMap<K, V>> {
-    let mut out: Vec<FastMap<K, V>> = (0..n).map(|_| FastMap::default()).collect();
+/// Re-hashes the entries of per-partition maps into `place`'s local partitions, keeping the
+/// keys it owns.
+pub(crate) fn reroute_maps<K: Key, V>(maps: Vec<FastMap<K, V>>, place: Placement) -> Vec<FastMap<K, V>> {
+    let mut out: Vec<FastMap<K, V>> = (0..place.local).map(|_| FastMap::default()).collect();
     for (k, v) in maps.into_iter().flatten() {
-        out[partition_of(hash_of(&k), n)].insert(k, v);
+        if let Some(i) = place.local_of(hash_of(&k)) {
+            out[i].insert(k, v);
+        }
     }
     out
 }

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 use rayon::prelude::*;
 
-use super::store::{part_of, parts, Part, Snapshot};
+use super::store::{parts, Part, Snapshot};
 use crate::batch::Batch;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::frames::{decode_frames, encode_frames};
+use crate::checkpoint::Saved;
 use crate::context::{Output, StreamingContext, Tick};
 use crate::data::{Data, Key, Persist};
 use crate::error::BatchError;
@@ -99,16 +100,24 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
     }
 
     /// Takes back a saved state; partitions are re-hashed when the partition count changed
-    /// (a job restarted with another thread count).
-    fn restore(&self, state: &[u8]) -> Result<(), CodecError> {
-        let frames = decode_frames(state)?;
-        let (head, parts) = frames.split_first().ok_or(CodecError::FrameCount { what: "a keyed state", found: 0 })?;
-        let (last, generated): (Option<Time>, Option<Time>) = from_bytes(head)?;
-        let decoded: Result<Vec<Part<K, S>>, _> = parts.par_iter().map(|b| from_bytes(b)).collect();
-        let decoded = decoded?;
+    /// (a job restarted with another thread count), and after a restart with another number
+    /// of processes this process keeps the keys it owns now of every old process's state.
+    fn restore(&self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
+        let (blobs, own) = saved.all();
+        // The last and generated times are the same in every process.
+        let (mut last, mut generated) = (None, None);
+        let mut decoded: Vec<Part<K, S>> = Vec::new();
+        for b in blobs {
+            let frames = decode_frames(b)?;
+            let (head, parts) =
+                frames.split_first().ok_or(CodecError::FrameCount { what: "a keyed state", found: 0 })?;
+            (last, generated) = from_bytes::<(Option<Time>, Option<Time>)>(head)?;
+            let parts: Result<Vec<Part<K, S>>, _> = parts.par_iter().map(|b| from_bytes(b)).collect();
+            decoded.extend(parts?);
+        }
         let mut inner = self.0.inner.lock();
-        let n = inner.parts.len();
-        inner.parts = if decoded.len() == n { decoded } else { repartition(decoded, n) };
+        let place = Placement::of(env, inner.parts.len());
+        inner.parts = if own && decoded.len() == place.local { decoded } else { repartition(decoded, place) };
         inner.last = last;
         inner.generated = generated;
         drop(inner);
@@ -119,16 +128,20 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
     }
 }
 
-/// The entries of `parts` in `n` partitions by key hash.
-fn repartition<K: Key, S>(parts: Vec<Part<K, S>>, n: usize) -> Vec<Part<K, S>> {
-    let mut out = super::store::parts(n);
+/// The entries of `parts` that `place` owns, in its local partitions by key hash.
+fn repartition<K: Key, S>(parts: Vec<Part<K, S>>, place: Placement) -> Vec<Part<K, S>> {
+    let mut out = super::store::parts(place.local);
     for p in parts {
         for (k, slot) in p.map {
-            out[part_of(&k, n)].map.insert(k, slot);
+            if let Some(i) = place.local_of_key(&k) {
+                out[i].map.insert(k, slot);
+            }
         }
         for (t, keys) in p.timer {
             for k in keys {
-                out[part_of(&k, n)].timer.entry(t).or_default().push(k);
+                if let Some(i) = place.local_of_key(&k) {
+                    out[i].timer.entry(t).or_default().push(k);
+                }
             }
         }
     }

@@ -6,8 +6,10 @@ use super::sliding::{check, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
+use crate::checkpoint::Saved;
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
-use crate::shuffle::{hash_partitions, reroute_rings, restore_parts, save_parts};
+use crate::node::Env;
+use crate::shuffle::{hash_partitions, reroute_rings, restore_parts, save_parts, Placement};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -61,9 +63,9 @@ impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
         save_parts(&self.parts, to_bytes)
     }
 
-    fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError> {
-        self.parts =
-            restore_parts(saved, self.parts.len(), from_bytes, |parts, n| reroute_rings(parts, n, |(k, _)| k))?;
+    fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
+        let place = Placement::of(env, self.parts.len());
+        self.parts = restore_parts(saved, place, from_bytes, |parts, place| reroute_rings(parts, place, |(k, _)| k))?;
         Ok(())
     }
 }

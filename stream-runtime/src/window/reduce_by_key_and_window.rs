@@ -7,8 +7,10 @@ use super::two_stacks::TwoStacks;
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
+use crate::checkpoint::Saved;
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
-use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts};
+use crate::node::Env;
+use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts, Placement};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -89,17 +91,17 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
         save_parts(&self.parts, |p| to_bytes(&(p.keys.iter().collect::<Vec<_>>(), &p.ring)))
     }
 
-    fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError> {
-        let regroup = |parts: Vec<Part<K, V>>, n| {
+    fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
+        let regroup = |parts: Vec<Part<K, V>>, place| {
             let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.keys, p.ring)).unzip();
-            let rings = reroute_rings(rings, n, |k| k);
-            reroute_maps(maps, n).into_iter().zip(rings).map(|(keys, ring)| Part { keys, ring }).collect()
+            let rings = reroute_rings(rings, place, |k| k);
+            reroute_maps(maps, place).into_iter().zip(rings).map(|(keys, ring)| Part { keys, ring }).collect()
         };
         let decode = |b: &[u8]| {
             let (keys, ring): (Vec<(K, TwoStacks<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
             Ok(Part { keys: keys.into_iter().collect(), ring })
         };
-        self.parts = restore_parts(saved, self.parts.len(), decode, regroup)?;
+        self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), decode, regroup)?;
         Ok(())
     }
 }

@@ -6,8 +6,10 @@ use super::sliding::{check, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
+use crate::checkpoint::Saved;
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
-use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts};
+use crate::node::Env;
+use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts, Placement};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -26,7 +28,7 @@ struct Part<K, V> {
 }
 
 /// A partition as a checkpoint holds it: the window values, then the partials per batch.
-type Saved<K, V> = (Vec<(K, Slot<V>)>, VecDeque<(Time, Vec<(K, V)>)>);
+type SavedPart<K, V> = (Vec<(K, Slot<V>)>, VecDeque<(Time, Vec<(K, V)>)>);
 
 struct Inverse<K, V, F, G, P> {
     f: F,
@@ -103,17 +105,17 @@ where
         save_parts(&self.parts, |p| to_bytes(&(p.values.iter().collect::<Vec<_>>(), &p.ring)))
     }
 
-    fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError> {
-        let regroup = |parts: Vec<Part<K, V>>, n| {
+    fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
+        let regroup = |parts: Vec<Part<K, V>>, place| {
             let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.values, p.ring)).unzip();
-            let rings = reroute_rings(rings, n, |(k, _)| k);
-            reroute_maps(maps, n).into_iter().zip(rings).map(|(values, ring)| Part { values, ring }).collect()
+            let rings = reroute_rings(rings, place, |(k, _)| k);
+            reroute_maps(maps, place).into_iter().zip(rings).map(|(values, ring)| Part { values, ring }).collect()
         };
         let decode = |b: &[u8]| {
-            let (values, ring): Saved<K, V> = from_bytes(b)?;
+            let (values, ring): SavedPart<K, V> = from_bytes(b)?;
             Ok(Part { values: values.into_iter().collect(), ring })
         };
-        self.parts = restore_parts(saved, self.parts.len(), decode, regroup)?;
+        self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), decode, regroup)?;
         Ok(())
     }
 }

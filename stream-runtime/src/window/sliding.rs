@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use crate::batch::Batch;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::frames::{decode_frames, encode_frames};
+use crate::checkpoint::Saved;
 use crate::context::{StreamingContext, Tick};
 use crate::data::Data;
 
@@ -30,8 +31,8 @@ pub(crate) trait Sliding: Send + 'static {
     fn emit(&mut self) -> Batch<Self::Out>;
     /// What the window holds, for a checkpoint.
     fn save(&self) -> Result<Vec<u8>, CodecError>;
-    /// Takes back what [`save`](Self::save) made.
-    fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError>;
+    /// Takes back what [`save`](Self::save) made (see [`Saved`]).
+    fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError>;
 }
 
 /// Which validation message a window uses: Spark's `WindowedDStream` or
@@ -101,14 +102,31 @@ impl<A: Sliding> Tick for Ticker<A> {
         Ok(Some(encode_frames(&[to_bytes(&state.0)?, state.1.save()?])))
     }
 
-    fn restore(&self, saved: &[u8]) -> Result<(), CodecError> {
-        let frames = decode_frames(saved)?;
-        let [last, op] = frames[..] else {
-            return Err(CodecError::FrameCount { what: "a window state", found: frames.len() });
+    fn restore(&self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
+        // Every saved state is two frames: the last time (the same in every process), then
+        // the operator's.
+        let split = |b| -> Result<(Option<Time>, &[u8]), CodecError> {
+            let frames = decode_frames(b)?;
+            let [last, op] = frames[..] else {
+                return Err(CodecError::FrameCount { what: "a window state", found: frames.len() });
+            };
+            Ok((from_bytes(last)?, op))
+        };
+        let (last, ops) = match saved {
+            Saved::Own(b) => {
+                let (last, op) = split(b)?;
+                (last, Saved::Own(op))
+            }
+            Saved::Spread { before, states } => {
+                let split: Vec<(usize, (Option<Time>, &[u8]))> =
+                    states.into_iter().map(|(j, b)| Ok((j, split(b)?))).collect::<Result<_, CodecError>>()?;
+                let last = split.iter().filter_map(|(_, s)| s.0).max();
+                (last, Saved::Spread { before, states: split.into_iter().map(|(j, s)| (j, s.1)).collect() })
+            }
         };
         let mut state = self.0.state.lock();
-        state.1.restore(op)?;
-        state.0 = from_bytes(last)?;
+        state.1.restore(ops, env)?;
+        state.0 = last;
         Ok(())
     }
     fn tick(&self, t: Time, env: &Env) -> Result<(), BatchError> {

@@ -4,7 +4,9 @@ use super::sliding::{check, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
+use crate::checkpoint::Saved;
 use crate::data::{Data, Persist};
+use crate::node::Env;
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -30,8 +32,17 @@ impl<T: Data + Persist> Sliding for Window<T> {
     fn save(&self) -> Result<Vec<u8>, CodecError> {
         to_bytes(&self.ring)
     }
-    fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError> {
-        self.ring = from_bytes(saved)?;
+    /// Records are not keyed: each old process's window goes to one new process
+    /// ([`Saved::unkeyed`]), batches of the same time united.
+    fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
+        let mut rings = saved.unkeyed(env).into_iter().map(from_bytes::<VecDeque<(Time, Batch<T>)>>);
+        let mut ring = rings.next().transpose()?.unwrap_or_default();
+        for other in rings {
+            for ((_, mine), (_, theirs)) in ring.iter_mut().zip(other?) {
+                *mine = std::mem::replace(mine, Batch::empty()).union(theirs);
+            }
+        }
+        self.ring = ring;
         Ok(())
     }
 }
