@@ -307,11 +307,27 @@ where
 /// Steps `input.len()` batches on one process per entry of `peers` (threads of this one), process `q`
 /// built by `build(q, its input)`; returns each process's errors.
 fn run_processes<I: Data>(
-    mut peers: Vec<Option<Arc<dyn crate::cluster::Peers>>>,
+    peers: Vec<Option<Arc<dyn crate::cluster::Peers>>>,
     threads: usize,
     input: &[Vec<I>],
     build: &(dyn for<'a> Fn(usize, DStream<'a, I>) + Sync),
 ) -> Vec<Vec<StreamingError>> {
+    run_phase(peers, threads, input, None, build).into_iter().map(|(errors, _)| errors).collect()
+}
+
+/// Where a phase of a cluster run starts: the checkpoint of every process of the phase before
+/// (with its number of processes).
+type Resume<'r> = Option<&'r [Vec<u8>]>;
+
+/// Runs `input` on the processes of `peers`, each starting from the state re-spread from
+/// `resume` if given; returns each process's errors and its checkpoint after the last batch.
+fn run_phase<I: Data>(
+    mut peers: Vec<Option<Arc<dyn crate::cluster::Peers>>>,
+    threads: usize,
+    input: &[Vec<I>],
+    resume: Resume<'_>,
+    build: &(dyn for<'a> Fn(usize, DStream<'a, I>) + Sync),
+) -> Vec<(Vec<StreamingError>, Vec<u8>)> {
     let processes = peers.len();
     std::thread::scope(|scope| {
         let handles: Vec<_> = peers
@@ -329,23 +345,100 @@ fn run_processes<I: Data>(
                     build(q, ssc.queue_stream(queue, true, None));
                     // A process whose batch failed stops (dropping its peers: the others'
                     // exchanges with it fail instead of waiting), as a cluster is fail-stop.
-                    match Stepped::with_peers(ssc, peers) {
-                        Ok(mut stepped) => stepped.on_pool(|s| {
-                            for _ in 0..input.len() {
-                                let errors = s.next_batch();
-                                if !errors.is_empty() {
-                                    return errors;
-                                }
-                            }
-                            Vec::new()
-                        }),
-                        Err(e) => vec![e],
+                    let mut stepped = match Stepped::with_peers(ssc, peers) {
+                        Ok(stepped) => stepped,
+                        Err(e) => return (vec![e], Vec::new()),
+                    };
+                    if let Some(files) = resume {
+                        if let Err(e) = respread(&mut stepped, files, q, processes) {
+                            return (vec![e], Vec::new());
+                        }
                     }
+                    stepped.on_pool(|s| {
+                        for _ in 0..input.len() {
+                            let errors = s.next_batch();
+                            if !errors.is_empty() {
+                                return (errors, Vec::new());
+                            }
+                        }
+                        let ex = s.executor();
+                        let env = ex.env();
+                        let fingerprint = ex.graph().fingerprint(env.batch);
+                        let file = ex.install(|| crate::checkpoint::snapshot(ex.graph(), fingerprint, env.zero, s.time()));
+                        (Vec::new(), file.unwrap_or_default())
+                    })
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     })
+}
+
+/// Restores process `q` of `processes` from the checkpoints `files` of every process of a run
+/// with another number of processes, as a cluster restarted so does: the first process's
+/// positions and time, and the keys `q` owns now of the old processes whose ranges overlap.
+fn respread(stepped: &mut Stepped, files: &[Vec<u8>], q: usize, processes: usize) -> Result<(), StreamingError> {
+    let mut recovery = crate::checkpoint::read("process 0", &files[0])?;
+    let spread = crate::shuffle::overlapping(q, processes, files.len())
+        .map(|j| Ok((j, crate::checkpoint::read(&format!("process {j}"), &files[j])?.states)))
+        .collect::<Result<_, crate::checkpoint::CheckpointError>>()?;
+    recovery.spread = Some((files.len(), spread));
+    let ex = stepped.executor();
+    ex.install(|| crate::checkpoint::restore(ex.graph(), ex.env(), &recovery, "rescaled"))?;
+    stepped.resume_after(recovery.meta.time);
+    Ok(())
+}
+
+/// [`run_cluster`] with a restart in the middle: the first `split` batches of `input` run on
+/// `before` processes, which then checkpoint; the rest runs on `after` processes restarted
+/// from those checkpoints, each taking the keys it owns now (as a cluster restarted with
+/// another `--processes` does). Returns, per batch, the outputs of every process concatenated
+/// in process order; panics if a batch fails.
+///
+/// ```
+/// use stream_runtime::testing;
+/// let input: Vec<Vec<(u32, u64)>> = (0..6).map(|i| (0..50).map(|k| (k, i)).collect()).collect();
+/// let running = |s: stream_runtime::DStream<'_, (u32, u64)>| s.running_reduce_by_key(|a, b| a + b).mapped();
+/// let mut rescaled = testing::run_cluster_rescaled(3, 2, 1, 3, input.clone(), running);
+/// let mut single = testing::run(input, 1, running);
+/// for b in rescaled.iter_mut().chain(single.iter_mut()) {
+///     b.sort();
+/// }
+/// assert_eq!(rescaled, single);
+/// ```
+#[cfg(feature = "cluster")]
+pub fn run_cluster_rescaled<I, O, C, B>(
+    before: usize,
+    after: usize,
+    threads: usize,
+    split: usize,
+    input: Vec<Vec<I>>,
+    build: B,
+) -> Vec<Vec<O>>
+where
+    I: Data,
+    O: Data,
+    C: Chain<Out = O>,
+    B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
+{
+    let (first, rest) = input.split_at(split.min(input.len()));
+    let mut outputs = Vec::new();
+    let mut files: Vec<Vec<u8>> = Vec::new();
+    for (processes, phase, resume) in [(before, first, None), (after, rest, Some(()))] {
+        let sinks: Vec<Arc<Mutex<Vec<Vec<O>>>>> = (0..processes).map(|_| Arc::default()).collect();
+        let build = |q: usize, s: DStream<'_, I>| {
+            let sink = Arc::clone(&sinks[q]);
+            build(s).foreach_batch(move |b: Batch<O>, _| sink.lock().push(b.into_vec()));
+        };
+        let old = std::mem::take(&mut files);
+        let ran = run_phase(memory_peers(processes.max(1)), threads, phase, resume.map(|()| old.as_slice()), &build);
+        let errors: Vec<&Vec<StreamingError>> = ran.iter().map(|(e, _)| e).filter(|e| !e.is_empty()).collect();
+        assert!(errors.is_empty(), "cluster run failed: {errors:?}");
+        files = ran.into_iter().map(|(_, f)| f).collect();
+        let per: Vec<Vec<Vec<O>>> = sinks.iter().map(|s| std::mem::take(&mut *s.lock())).collect();
+        outputs.extend((0..per[0].len()).map(|i| per.iter().flat_map(|o| o[i].iter().cloned()).collect::<Vec<O>>()));
+    }
+    outputs
 }
 
 /// A pipeline built once and run one batch at a time, for benchmarks and step-by-step tests.

@@ -4,7 +4,7 @@
 //! `print` is compared as text: process 0 prints what one process prints, the others nothing.
 
 use proptest::prelude::*;
-use stream_runtime::testing::{run, run_cluster, run_cluster_printed};
+use stream_runtime::testing::{run, run_cluster, run_cluster_printed, run_cluster_rescaled};
 use stream_runtime::{DStream, Duration, State, StateSpec, Str};
 
 use crate::sorted;
@@ -163,6 +163,49 @@ proptest! {
             (*k, timing_out)
         }).timeout(secs(2));
         same_as_one_process!(input, processes, threads, |s| s.map_with_state(timed()).mapped());
+    }
+
+    /// A cluster checkpointed after `split` batches and restarted with another number of
+    /// processes (the state of the old processes re-spread over the new ones) goes on as one
+    /// process does, for every operation that keeps keyed or unkeyed data across batches.
+    #[test]
+    fn restarted_with_another_number_of_processes(
+        input in batches(9), split in 1..8usize, window in 1..5usize, slide in 1..3usize,
+        before in 1..=3usize, after in 1..=4usize, threads in 1..=2usize,
+    ) {
+        let (w, sl) = (secs(window), secs(slide));
+        macro_rules! same_after_restart {
+            (|$s:ident| $body:expr) => {{
+                let rescaled = sorted(run_cluster_rescaled(before, after, threads, split, input.clone(), |$s| $body));
+                let single = sorted(run(input.clone(), threads, |$s| $body));
+                prop_assert_eq!(rescaled, single);
+            }};
+        }
+        same_after_restart!(|s| s.reduce_by_key_and_window(|a, b| a + b, w, sl));
+        same_after_restart!(|s| s.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, sl));
+        same_after_restart!(|s| s.group_by_key_and_window(w, sl).map(|(k, vs)| (k, sort_values(vs))));
+        same_after_restart!(|s| s.window(w, sl).count());
+        same_after_restart!(|s| s.count_by_window(w, sl));
+        same_after_restart!(|s| s.map(|(_, v)| v).reduce_by_window_inv(|a, b| a + b, |a, b| a - b, w, sl));
+        same_after_restart!(|s| {
+            s.update_state_by_key_with_initial(
+                |vs: Vec<i64>, st: Option<i64>| {
+                    let sum = st.unwrap_or(0) + vs.iter().sum::<i64>();
+                    (sum % 7 != 0).then_some(sum)
+                },
+                vec![(1, 1), (2, 2), (9, 9)],
+            )
+        });
+        same_after_restart!(|s| s.running_reduce_by_key(|a, b| a + b).state_snapshots());
+        let timed = || StateSpec::function(|k: &u8, v: Option<i64>, st: &mut State<i64>| {
+            let timing_out = st.is_timing_out();
+            if !timing_out {
+                let _ = st.update(st.get_option().copied().unwrap_or(0) + v.unwrap_or(0));
+            }
+            (*k, timing_out)
+        }).timeout(secs(2));
+        same_after_restart!(|s| s.map_with_state(timed()).mapped());
+        same_after_restart!(|s| s.map_with_state(timed()).state_snapshots());
     }
 
     /// Process 0 prints exactly what one process prints (records in input order through narrow
