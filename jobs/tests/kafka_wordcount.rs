@@ -1,9 +1,12 @@
 //! The `kafka_wordcount` binary against a local `tansu` broker: records written while it runs
-//! are counted, in Spark's output format, and it stops by itself after `--duration`.
+//! are counted, in Spark's output format, and it stops by itself after `--duration`; on one
+//! process and on three (`--local-cluster 3`).
 //!
 //! Fails when the broker is missing (run `scripts/install-test-deps.sh`), unless
 //! `SLUICE_SKIP_KAFKA=1` is set.
 #![forbid(unsafe_code)]
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -13,11 +16,13 @@ use std::sync::Arc;
 use jobs::kafka_wordcount::LocalBroker;
 use stream_runtime::{KafkaClient, KafkaOptions};
 
-#[test]
-fn counts_the_words_of_records_written_while_it_runs() {
+/// Runs `kafka_wordcount` with `layout` (its extra flags) for 3 s over a topic of
+/// `partitions` partitions fed while it runs, and checks its standard output: Spark's blocks,
+/// one per batch, whose counts add up to whole records, each counted once.
+fn counts_records_written_while_it_runs(layout: &[&str], partitions: i32) {
     let Some(broker) = LocalBroker::start_for_test().unwrap() else { return };
     let client = KafkaClient::new(&broker.brokers(), &KafkaOptions::default()).unwrap();
-    client.create_topic("words", 2).unwrap();
+    client.create_topic("words", partitions).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let feeder = {
         let stop = Arc::clone(&stop);
@@ -27,7 +32,7 @@ fn counts_the_words_of_records_written_while_it_runs() {
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
-                client.produce_values("words", i % 2, ["to be or not to be"]).unwrap();
+                client.produce_values("words", i % partitions, ["to be or not to be"]).unwrap();
                 written += 1;
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
@@ -35,7 +40,8 @@ fn counts_the_words_of_records_written_while_it_runs() {
         })
     };
     let out = Command::new(env!("CARGO_BIN_EXE_kafka_wordcount"))
-        .args([&broker.brokers(), "words", "--batch", "500ms", "--master", "local[2]", "--duration", "3"])
+        .args([&broker.brokers(), "words", "--batch", "500ms", "--duration", "3", "--ui", "off"])
+        .args(layout)
         .output()
         .unwrap();
     stop.store(true, Ordering::SeqCst);
@@ -53,6 +59,20 @@ fn counts_the_words_of_records_written_while_it_runs() {
     assert!(records >= 5 && records <= written, "{records} of {written} records counted: {stdout}");
     let expected = BTreeMap::from([("be", 2 * records), ("not", records), ("or", records), ("to", 2 * records)]);
     assert_eq!(totals, expected, "whole records, each counted once");
+}
+
+#[test]
+fn counts_the_words_of_records_written_while_it_runs() {
+    counts_records_written_while_it_runs(&["--master", "local[2]"], 2);
+}
+
+/// On three processes (`--local-cluster 3`, one thread each) each reads the partitions it owns
+/// (by a hash of topic and partition; the topic has enough that each owns one), the counts
+/// cross processes, and process 0 alone prints every batch: the output is one process's.
+#[test]
+fn counts_the_words_of_records_written_while_it_runs_on_three_processes() {
+    let partitions = common::partitions_for("words", 3);
+    counts_records_written_while_it_runs(&["--threads", "1", "--local-cluster", "3"], partitions);
 }
 
 #[test]

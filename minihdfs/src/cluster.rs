@@ -17,7 +17,8 @@ use crate::proto::hdfs::{DatanodeIdProto, DatanodeInfoProto};
 /// How to run a [`MiniHdfs`].
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Directory holding the namespace snapshot (`namespace.json`) and block files (`blocks/`).
+    /// Directory holding the namespace snapshot (`namespace.json`), its edit log (`edits.jsonl`) and
+    /// block files (`blocks/`).
     pub data_dir: PathBuf,
     /// Namenode (IPC) port; 0 picks a free one.
     pub namenode_port: u16,

@@ -8,8 +8,11 @@
 //! * the datanode serves `DataTransferProtocol` `OP_READ_BLOCK` / `OP_WRITE_BLOCK` with packets, CRC32C
 //!   (or CRC32) checksums per 512-byte chunk and pipeline acks.
 //!
-//! Namespace metadata is persisted in `data_dir` on every mutation and block data is kept as files, so a
-//! cluster restarted on the same directory serves the same files.
+//! Namespace metadata is persisted in `data_dir` as HDFS's namenode persists it, a snapshot and an edit
+//! log appended to by every mutation before it answers (so a mutation costs the same however big the
+//! namespace is), and block data is kept as files, so a cluster restarted on the same directory serves
+//! the same files. A file left open by a writer that died can be overwritten by a `create` with
+//! overwrite, or closed with `recoverLease` (lease recovery: it keeps the bytes the datanode received).
 //!
 //! ```no_run
 //! use minihdfs::{Config, MiniHdfs};

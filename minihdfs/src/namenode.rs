@@ -203,7 +203,7 @@ fn dispatch(ctx: &Context, method: &str, payload: &[u8], user: &str) -> CallResu
         "renewLease" => encode(pb::RenewLeaseResponseProto {}),
         "recoverLease" => {
             let req: pb::RecoverLeaseRequestProto = decode(payload)?;
-            let result = ns.complete(&req.src, None, None)?;
+            let result = ns.recover_lease(&req.src)?;
             encode(pb::RecoverLeaseResponseProto { result })
         }
         "getBlockLocations" => {

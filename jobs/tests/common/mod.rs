@@ -10,6 +10,8 @@
 //! finish fails in minutes instead of hanging CI.
 
 use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -103,14 +105,70 @@ pub enum Layout {
     Cluster(usize),
 }
 
-/// Starts `recoverable_wordcount` on `input`, with its outputs in `<url>/out` and its
-/// checkpoints in `<url>/ckpt`.
-pub fn spawn(url: &str, input: &[&str]) -> Child {
-    spawn_in(Layout::Single, url, input)
+/// Where the runs of a kill test write their standard error: one file, appended to by every
+/// run (a pipe nobody reads while the job runs would fill and stall the job's logging). Kept
+/// when the test fails (its path is printed).
+#[derive(Debug)]
+pub struct Log {
+    dir: Option<tempfile::TempDir>,
+    path: PathBuf,
 }
 
-/// [`spawn`] in `layout`.
-pub fn spawn_in(layout: Layout, url: &str, input: &[&str]) -> Child {
+impl Drop for Log {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(dir) = self.dir.take() {
+                let kept = dir.keep();
+                eprintln!("the jobs' standard error is kept in {}", kept.join("stderr").display());
+            }
+        }
+    }
+}
+
+impl Log {
+    /// An empty log in a directory of its own.
+    pub fn new() -> Log {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stderr");
+        std::fs::write(&path, "").unwrap();
+        Log { dir: Some(dir), path }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A handle for a child's standard error, appending to the file.
+    pub fn stdio(&self) -> Stdio {
+        std::fs::OpenOptions::new().append(true).open(&self.path).unwrap().into()
+    }
+
+    /// The last 20,000 bytes written.
+    pub fn tail(&self) -> String {
+        let mut f = std::fs::File::open(&self.path).unwrap();
+        let len = f.metadata().unwrap().len();
+        f.seek(SeekFrom::Start(len.saturating_sub(20_000))).unwrap();
+        let mut text = Vec::new();
+        f.read_to_end(&mut text).unwrap();
+        String::from_utf8_lossy(&text).into_owned()
+    }
+}
+
+/// The log filter of the jobs a kill test starts: `warn`, or `$SLUICE_SOAK_LOG` (to look
+/// into a failure, e.g. `warn,hdfs_native=debug`).
+fn log_filter() -> String {
+    std::env::var("SLUICE_SOAK_LOG").unwrap_or_else(|_| "warn".to_string())
+}
+
+/// Starts `recoverable_wordcount` on `input`, with its outputs in `<url>/out` and its
+/// checkpoints in `<url>/ckpt`; its standard error is piped.
+pub fn spawn(url: &str, input: &[&str]) -> Child {
+    spawn_in(Layout::Single, url, input, Stdio::piped())
+}
+
+/// [`spawn`] in `layout`, standard error to `stderr`.
+pub fn spawn_in(layout: Layout, url: &str, input: &[&str], stderr: Stdio) -> Child {
     let layout_args: Vec<String> = match layout {
         Layout::Single => vec!["--threads".into(), "2".into()],
         Layout::Cluster(n) => vec!["--threads".into(), "1".into(), "--local-cluster".into(), n.to_string()],
@@ -120,9 +178,9 @@ pub fn spawn_in(layout: Layout, url: &str, input: &[&str]) -> Child {
         .args(["--output", &format!("{url}/out"), "--checkpoint", &format!("{url}/ckpt")])
         .args(["--batch", "100ms", "--checkpoint-interval", "300ms"])
         .args(&layout_args)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", log_filter())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .expect("start recoverable_wordcount")
 }
@@ -160,15 +218,22 @@ pub fn kill_and_check_in(
     expected: &Counts,
 ) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
+    let log = Log::new();
     // The first run creates the checkpoint; data arrives only after it started.
-    let mut child = spawn_in(layout, url, input);
-    let ckpt = match layout {
-        Layout::Single => fs::join(root, "ckpt"),
-        Layout::Cluster(n) => fs::join(&fs::join(root, "ckpt"), &format!("process-0-of-{n}")),
+    let mut child = spawn_in(layout, url, input, log.stdio());
+    // Every process's checkpoint directory: a restart recovers from a checkpoint that every
+    // process has, so none is killed before each wrote its first.
+    let ckpts: Vec<String> = match layout {
+        Layout::Single => vec![fs::join(root, "ckpt")],
+        Layout::Cluster(n) => {
+            (0..n).map(|i| fs::join(&fs::join(root, "ckpt"), &format!("process-{i}-of-{n}"))).collect()
+        }
     };
+    let checkpointed =
+        |dir: &String| fs.list(dir).map(|l| l.iter().any(|f| f.name.starts_with("checkpoint-"))).unwrap_or(false);
     let deadline = Instant::now() + FIRST_CHECKPOINT;
-    while !fs.list(&ckpt).map(|l| l.iter().any(|f| f.name.starts_with("checkpoint-"))).unwrap_or(false) {
-        assert!(Instant::now() < deadline, "no checkpoint after {FIRST_CHECKPOINT:?}");
+    while !ckpts.iter().all(checkpointed) {
+        assert!(Instant::now() < deadline, "no checkpoint after {FIRST_CHECKPOINT:?}\n{}", log.tail());
         std::thread::sleep(Duration::from_millis(20));
     }
     let feeder = std::thread::spawn(feed);
@@ -187,8 +252,8 @@ pub fn kill_and_check_in(
             }
             Layout::Cluster(n) => {
                 let Some(members) = members(&mut child, n) else {
-                    let o = child.wait_with_output().unwrap();
-                    panic!("the cluster ended by itself ({}):\n{}", o.status, String::from_utf8_lossy(&o.stderr));
+                    let status = child.wait().unwrap();
+                    panic!("the cluster ended by itself ({status}):\n{}", log.tail());
                 };
                 let victim = members[rng.gen_range(0..n)];
                 let _ = Command::new("kill").args(["-KILL", &victim.to_string()]).status();
@@ -204,10 +269,10 @@ pub fn kill_and_check_in(
                 layout = Layout::Cluster(n + 2);
             }
         }
-        child = spawn_in(layout, url, input);
+        child = spawn_in(layout, url, input, log.stdio());
     }
     feeder.join().unwrap();
-    drain_and_check(fs.as_ref(), child, root, expected);
+    drain_and_check_logged(fs.as_ref(), child, root, expected, Some(&log));
 }
 
 /// Lets the last run `child` drain the input and stops it gracefully on SIGTERM, sent once it
@@ -216,6 +281,15 @@ pub fn kill_and_check_in(
 /// `<root>/out`: both outputs of every batch, every word counted once, and every batch's
 /// totals the sum of the counts up to it.
 pub fn drain_and_check(fs: &dyn FileSystem, child: Child, root: &str, expected: &Counts) {
+    drain_and_check_logged(fs, child, root, expected, None);
+}
+
+/// [`drain_and_check`] of a child whose standard error goes to `log` (else it is piped).
+fn drain_and_check_logged(fs: &dyn FileSystem, child: Child, root: &str, expected: &Counts, log: Option<&Log>) {
+    let stderr = |o: std::process::Output| match log {
+        Some(log) => log.tail(),
+        None => String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
     let out = fs::join(root, "out");
     let killed_runs_last = batch_dirs(fs, &out, "totals").pop_last().map(|(t, _)| t);
     let deadline = Instant::now() + DRAIN;
@@ -236,16 +310,14 @@ pub fn drain_and_check(fs: &dyn FileSystem, child: Child, root: &str, expected: 
                     (got != *n).then(|| format!("{w}: {got} (expected {n})"))
                 })
                 .collect();
-            panic!(
-                "totals never reached the expected counts; differing: {diff:?}\nstderr:\n{}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+            panic!("totals never reached the expected counts; differing: {diff:?}\nstderr:\n{}", stderr(o));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     sigterm(&child);
     let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "graceful stop: {}\n{}", o.status, String::from_utf8_lossy(&o.stderr));
+    let status = o.status;
+    assert!(status.success(), "graceful stop: {status}\n{}", stderr(o));
 
     let counts = committed(fs, &out, "counts");
     let totals = committed(fs, &out, "totals");
@@ -304,4 +376,66 @@ pub fn dir_kill_test(layout: Layout, fs: Arc<dyn FileSystem>, url: &str, root: &
         }
     };
     kill_and_check_in(layout, fs, url, root, seed, &["--dir", &format!("{url}/in")], feed, &expected);
+}
+
+/// Chunks of seeded lines for a Kafka topic (one produce call each) and the word counts of all
+/// of them.
+pub fn kafka_corpus(seed: u64, chunks: usize) -> (Vec<Vec<String>>, Counts) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut counts = Counts::new();
+    let chunks = (0..chunks)
+        .map(|_| {
+            (0..rng.gen_range(1..12))
+                .map(|_| {
+                    let words: Vec<String> =
+                        (0..rng.gen_range(1..10)).map(|_| format!("k{}", rng.gen_range(0..50))).collect();
+                    for w in &words {
+                        *counts.entry(w.clone()).or_default() += 1;
+                    }
+                    words.join(" ")
+                })
+                .collect()
+        })
+        .collect();
+    (chunks, counts)
+}
+
+/// The fewest partitions (at least 2) of `topic` that give each of `processes` processes one to
+/// read at least (a cluster spreads partitions by a hash of topic and partition).
+pub fn partitions_for(topic: &str, processes: usize) -> i32 {
+    (2..64)
+        .find(|&n| {
+            (0..processes)
+                .all(|p| (0..n).any(|i| stream_runtime::cluster::owner_of_partition(topic, i, processes) == p))
+        })
+        .expect("a partition count that gives every process a partition")
+}
+
+/// Runs the kill test in `layout` over a Kafka topic of a local `tansu` broker (2 partitions on
+/// one process; on a cluster, enough that every process owns one), fed `chunks` seeded chunks
+/// of lines while the job runs. Skipped (returns) when there is no broker and
+/// `SLUICE_SKIP_KAFKA` is set.
+pub fn kafka_kill_test(layout: Layout, seed: u64, chunks: usize) {
+    use jobs::kafka_wordcount::LocalBroker;
+    use stream_runtime::{KafkaClient, KafkaOptions};
+    let Some(broker) = LocalBroker::start_for_test().unwrap() else { return };
+    let client = KafkaClient::new(&broker.brokers(), &KafkaOptions::default()).unwrap();
+    let partitions = match layout {
+        Layout::Single => 2,
+        Layout::Cluster(n) => partitions_for("words", n),
+    };
+    client.create_topic("words", partitions).unwrap();
+    let (chunks, expected) = kafka_corpus(seed, chunks);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_string_lossy().into_owned();
+    let feed = move || {
+        for (i, chunk) in chunks.iter().enumerate() {
+            let partition = i as i32 % partitions;
+            client.produce_values("words", partition, chunk.iter().map(|l| l.as_bytes().to_vec())).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let brokers = broker.brokers();
+    let input = ["--kafka", brokers.as_str(), "--topic", "words"];
+    kill_and_check_in(layout, Arc::new(fs::LocalFs), &root, &root, seed, &input, feed, &expected);
 }

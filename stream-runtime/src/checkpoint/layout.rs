@@ -115,9 +115,10 @@ impl Layout {
     /// Which checkpoint a cluster of `processes` recovers from: the newest manifest whose files
     /// are all there, or the newest checkpoint every process of a run of `processes` has
     /// written (a run stopped before process 0 wrote the manifest), whichever is newer (this
-    /// run's process count at the same time); `None` when the directory holds no checkpoint.
-    /// Refused when processes of this count have checkpoints but none in common (a process's
-    /// directory was lost).
+    /// run's process count at the same time); `None` when the directory holds no checkpoint, or
+    /// when a process of this count has none (it stopped before its first, which it takes
+    /// before any batch runs). Refused when every process of this count has checkpoints but
+    /// none in common.
     pub(crate) fn recovery_point(&self, processes: usize) -> Result<Option<(Time, usize)>, CheckpointError> {
         let manifest = self.newest_complete(processes)?.map(|m| (m.time, m.processes));
         let times: Vec<Vec<Time>> = (0..processes).map(|p| self.times(p, processes)).collect::<Result<_, _>>()?;
@@ -128,6 +129,15 @@ impl Layout {
             (m, None) => m,
         };
         if point.is_none() && times.iter().any(|ts| !ts.is_empty()) {
+            // A process killed before its first checkpoint (taken at start, before any batch
+            // runs): no batch can have finished without it.
+            if let Some(q) = times.iter().position(Vec::is_empty) {
+                tracing::warn!(
+                    dir = %self.url,
+                    "process {q} of {processes} has no checkpoint (it stopped before its first); the cluster starts afresh"
+                );
+                return Ok(None);
+            }
             let list: Vec<String> = times
                 .iter()
                 .enumerate()

@@ -25,6 +25,12 @@ use crate::time::Time;
 /// How long a namenode operation (listing, status, rename...) may take before it fails.
 pub const DEFAULT_OP_TIMEOUT: StdDuration = StdDuration::from_secs(30);
 
+/// The slowest transfer a write or a ranged read may make before it fails: on top of the
+/// namenode time-out, one second per MiB. `hdfs-native` sets no deadline on namenode calls, so
+/// without one a namenode that stopped answering would keep the caller (a batch, every process
+/// of a cluster behind it) waiting for ever.
+const SLOWEST_BYTES_PER_SEC: u64 = 1 << 20;
+
 /// Why a request could not run on the I/O runtime.
 #[derive(Debug, thiserror::Error)]
 enum RuntimeError {
@@ -174,37 +180,42 @@ impl HdfsFs {
         }
     }
 
-    /// Runs a client call on the I/O runtime, with the namenode time-out unless `timeout` is
-    /// `None`, mapping errors to `path`.
-    fn call<T, F>(&self, path: &str, timeout: Option<StdDuration>, f: impl FnOnce(Client) -> F) -> Result<T, FsError>
+    /// Runs a client call on the I/O runtime, giving up after `timeout` (every call has a
+    /// deadline), mapping errors to `path`.
+    fn call<T, F>(&self, path: &str, timeout: StdDuration, f: impl FnOnce(Client) -> F) -> Result<T, FsError>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, HdfsError>> + Send + 'static,
     {
         let fut = f(self.client.clone());
-        let res = block(async move {
-            match timeout {
-                Some(limit) => tokio::time::timeout(limit, fut).await.ok(),
-                None => Some(fut.await),
-            }
-        })
-        .map_err(|e| e.on(self.url_of(path)))?;
+        let res =
+            block(async move { tokio::time::timeout(timeout, fut).await.ok() }).map_err(|e| e.on(self.url_of(path)))?;
         match res {
             Some(r) => r.map_err(|e| self.error(path, e)),
             None => Err(FsError::Remote {
                 path: self.url_of(path),
-                message: format!("no answer from HDFS at {} within {:?}", self.authority, timeout.unwrap_or_default()),
+                message: format!("no answer from HDFS at {} within {timeout:?}", self.authority),
                 source: None,
             }),
         }
     }
 
+    /// How long moving `len` bytes may take: the namenode time-out plus one second per MiB.
+    fn transfer_timeout(&self, len: u64) -> StdDuration {
+        self.op_timeout + StdDuration::from_secs(len / SLOWEST_BYTES_PER_SEC)
+    }
+
     /// Writes file `path` with `data`, replacing it if `overwrite`, else failing when it
-    /// exists (the namenode decides atomically).
+    /// exists (the namenode decides atomically). Fails after [`transfer_timeout`]: a file
+    /// left half-written is replaced by the next write (HDFS's `create` with overwrite deletes
+    /// a file under construction, whoever writes it).
+    ///
+    /// [`transfer_timeout`]: Self::transfer_timeout
     fn create(&self, path: &str, data: &[u8], overwrite: bool) -> Result<(), FsError> {
         let p = path.to_string();
+        let timeout = self.transfer_timeout(data.len() as u64);
         let data = bytes::Bytes::copy_from_slice(data);
-        self.call(path, None, move |c| async move {
+        self.call(path, timeout, move |c| async move {
             let mut w = c.create(&p, WriteOptions::default().overwrite(overwrite)).await?;
             if !data.is_empty() {
                 w.write_bytes(data).await?;
@@ -216,7 +227,7 @@ impl HdfsFs {
     /// Opens `path` for ranged reads (one namenode call for the block locations).
     pub fn open(&self, path: &str) -> Result<HdfsFile, FsError> {
         let p = path.to_string();
-        let reader = self.call(path, Some(self.op_timeout), move |c| async move { c.read(&p).await })?;
+        let reader = self.call(path, self.op_timeout, move |c| async move { c.read(&p).await })?;
         Ok(HdfsFile {
             fs: self.clone(),
             path: path.to_string(),
@@ -240,7 +251,7 @@ fn status_of(s: hdfs_native::client::FileStatus) -> FileStatus {
 impl FileSystem for HdfsFs {
     fn list(&self, dir: &str) -> Result<Vec<FileStatus>, FsError> {
         let d = dir.to_string();
-        let listing = self.call(dir, Some(self.op_timeout), move |c| async move { c.list_status(&d, false).await })?;
+        let listing = self.call(dir, self.op_timeout, move |c| async move { c.list_status(&d, false).await })?;
         let mut out: Vec<FileStatus> = listing.into_iter().map(status_of).collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -248,7 +259,7 @@ impl FileSystem for HdfsFs {
 
     fn status(&self, path: &str) -> Result<Option<FileStatus>, FsError> {
         let p = path.to_string();
-        match self.call(path, Some(self.op_timeout), move |c| async move { c.get_file_info(&p).await }) {
+        match self.call(path, self.op_timeout, move |c| async move { c.get_file_info(&p).await }) {
             Ok(mut s) => {
                 // The namenode answers with the path relative to the one asked for.
                 s.path = path.to_string();
@@ -274,7 +285,7 @@ impl FileSystem for HdfsFs {
 
     fn mkdirs(&self, path: &str) -> Result<(), FsError> {
         let p = path.to_string();
-        self.call(path, Some(self.op_timeout), move |c| async move { c.mkdirs(&p, 0o755, true).await })
+        self.call(path, self.op_timeout, move |c| async move { c.mkdirs(&p, 0o755, true).await })
     }
 
     fn create_new(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
@@ -284,7 +295,7 @@ impl FileSystem for HdfsFs {
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
         let (f, t) = (from.to_string(), to.to_string());
         // HDFS's rename2 without overwrite fails when the destination exists, atomically.
-        match self.call(from, Some(self.op_timeout), move |c| async move { c.rename(&f, &t, false).await }) {
+        match self.call(from, self.op_timeout, move |c| async move { c.rename(&f, &t, false).await }) {
             Err(FsError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
                 Err(FsError::Io { path: self.url_of(to), source })
             }
@@ -294,7 +305,7 @@ impl FileSystem for HdfsFs {
 
     fn delete(&self, path: &str, recursive: bool) -> Result<(), FsError> {
         let p = path.to_string();
-        match self.call(path, Some(self.op_timeout), move |c| async move { c.delete(&p, recursive).await }) {
+        match self.call(path, self.op_timeout, move |c| async move { c.delete(&p, recursive).await }) {
             Ok(_) | Err(FsError::NotFound { .. }) => Ok(()),
             Err(e) => Err(e),
         }
@@ -334,7 +345,7 @@ impl HdfsFile {
             return Ok(Vec::new());
         }
         let reader = Arc::clone(&self.reader);
-        self.fs.call(&self.path, None, move |_| async move {
+        self.fs.call(&self.path, self.fs.transfer_timeout(n as u64), move |_| async move {
             let mut buf = vec![0; n];
             reader.read_range_buf(&mut buf, offset as usize).await?;
             Ok(buf)
@@ -388,6 +399,24 @@ mod tests {
         assert_eq!(e.to_string(), "hdfs://nn:8020/a: org.apache.hadoop.ipc.StandbyException: details");
         let e = fs.error("/a", HdfsError::AlreadyExists("/a".into()));
         assert!(matches!(e, FsError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists));
+    }
+
+    #[test]
+    fn a_namenode_that_never_answers_fails_a_write_instead_of_hanging() {
+        // Accepts connections and reads what comes, never answering.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                std::thread::spawn(move || std::io::copy(&mut conn, &mut std::io::sink()));
+            }
+        });
+        let fs = HdfsFs::new(&authority, StdDuration::from_millis(300)).unwrap();
+        let err = fs.write("/a", b"data").unwrap_err();
+        assert!(err.to_string().contains("no answer from HDFS"), "{err}");
+        let err = fs.create_new("/b", b"").unwrap_err();
+        assert!(err.to_string().contains("no answer from HDFS"), "{err}");
     }
 
     #[test]
