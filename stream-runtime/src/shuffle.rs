@@ -17,9 +17,7 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-#[cfg(feature = "cluster")]
-pub(crate) use exchange::overlapping;
-pub(crate) use exchange::{all_gather, columns, gather, Exchanges, Placement};
+pub(crate) use exchange::{all_gather, columns, gather, overlapping, Exchanges, Placement};
 pub(crate) use partitions::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts};
 
 use crate::data::{hash_of, Key};

@@ -364,7 +364,8 @@ fn run_phase<I: Data>(
                         let ex = s.executor();
                         let env = ex.env();
                         let fingerprint = ex.graph().fingerprint(env.batch);
-                        let file = ex.install(|| crate::checkpoint::snapshot(ex.graph(), fingerprint, env.zero, s.time()));
+                        let file =
+                            ex.install(|| crate::checkpoint::snapshot(ex.graph(), fingerprint, env.zero, s.time()));
                         (Vec::new(), file.unwrap_or_default())
                     })
                 })
@@ -406,7 +407,6 @@ fn respread(stepped: &mut Stepped, files: &[Vec<u8>], q: usize, processes: usize
 /// }
 /// assert_eq!(rescaled, single);
 /// ```
-#[cfg(feature = "cluster")]
 pub fn run_cluster_rescaled<I, O, C, B>(
     before: usize,
     after: usize,

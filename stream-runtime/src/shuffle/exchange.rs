@@ -103,7 +103,6 @@ impl Placement {
 
 /// The processes of a run with `before` processes whose key ranges overlap the range of
 /// process `process` of `now` (see [`Placement::local_of`]).
-#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 pub(crate) fn overlapping(process: usize, now: usize, before: usize) -> std::ops::Range<usize> {
     let (now, before) = (now.max(1) as u128, before.max(1) as u128);
     // Process i of n owns the hash values x with floor(x * n / 2^32) == i, that is
