@@ -98,6 +98,11 @@ fn wait_exit(child: &mut Child, timeout: Duration) -> ExitStatus {
 /// Runs `cluster_check` on `processes` processes over `texts` (one file at a time, each in a
 /// batch of its own) and checks every output against the oracle.
 fn run_and_check(processes: usize, texts: &[String]) {
+    run_and_check_with(processes, texts, &[]);
+}
+
+/// [`run_and_check`] with more flags for the job.
+fn run_and_check_with(processes: usize, texts: &[String], flags: &[&str]) {
     let root = tempfile::tempdir().unwrap();
     let (input, out, cp) = (root.path().join("in"), root.path().join("out"), root.path().join("cp"));
     std::fs::create_dir_all(&input).unwrap();
@@ -105,6 +110,7 @@ fn run_and_check(processes: usize, texts: &[String]) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cluster_check"))
         .args([input.to_str().unwrap(), out.to_str().unwrap(), "--checkpoint", cp.to_str().unwrap()])
         .args(["--ui", "off", "--local-cluster", &processes.to_string()])
+        .args(flags)
         .stdout(Stdio::null())
         .stderr(stderr)
         .spawn()
@@ -166,6 +172,12 @@ fn one_two_and_three_processes_give_the_oracles_outputs() {
     for processes in [1, 2, 3] {
         run_and_check(processes, &texts);
     }
+}
+
+#[test]
+fn three_batches_in_flight_give_the_oracles_outputs() {
+    let (texts, _) = common::corpus(11, 4);
+    run_and_check_with(3, &texts, &["--in-flight", "3"]);
 }
 
 /// Starts `cluster_check` on three processes and waits until they run batches; returns the

@@ -50,6 +50,9 @@ pub struct Conf {
     /// runs the same job, process 0 drives; `None`: one process.
     #[cfg(feature = "cluster")]
     pub cluster: Option<stream_cluster::Topology>,
+    /// In a cluster: how many batches a process may start before the first of them is done on
+    /// every process (1: each batch completes everywhere before the next starts).
+    pub batches_in_flight: usize,
 }
 
 impl Conf {
@@ -274,6 +277,7 @@ impl StreamingContext {
                 receiver_max_rate: None,
                 backpressure: false,
                 receiver_buffer: 1 << 20,
+                batches_in_flight: 1,
                 #[cfg(feature = "ui")]
                 ui: None,
                 #[cfg(feature = "cluster")]
@@ -391,6 +395,24 @@ impl StreamingContext {
         self
     }
 
+    /// In a cluster, lets each process start up to `k` batches before the first of them is done
+    /// on every process (default 1): a process that finished its part of a batch goes on with
+    /// the next instead of waiting for the slowest, so unevenly loaded processes overlap. Every
+    /// batch still runs on every process in order, and the exchanges of a batch wait for it
+    /// everywhere; the bound keeps a fast process from running ahead without limit (timely's
+    /// queues are unbounded). Part of the plan: every process must use the same `k`. No effect
+    /// on one process.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// let ssc = StreamingContext::new(Duration::seconds(1)).with_batches_in_flight(2);
+    /// assert_eq!(ssc.conf().batches_in_flight, 2);
+    /// ```
+    pub fn with_batches_in_flight(mut self, k: usize) -> Self {
+        self.conf.batches_in_flight = k.max(1);
+        self
+    }
+
     /// The fingerprint of the job's plan that checkpoints record.
     pub(crate) fn fingerprint(&self) -> Fingerprint {
         self.graph.borrow().fingerprint(self.conf.batch)
@@ -421,6 +443,7 @@ impl StreamingContext {
         conf.checkpoint_dir = None;
         let mut s = explain_graph(&conf, &self.graph.borrow());
         s.push_str(&format!("checkpoint every {}\n", self.conf.checkpoint_interval()));
+        s.push_str(&format!("batches in flight {}\n", self.conf.batches_in_flight));
         s
     }
 

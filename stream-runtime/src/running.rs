@@ -212,7 +212,14 @@ impl RunningContext {
             drop(tx);
             None
         };
-        let feed = Feed { rx, peers: peers.clone(), seq: FIRST_PLAN, graceful_stop: false };
+        let feed = Feed {
+            rx,
+            peers: peers.clone(),
+            seq: FIRST_PLAN,
+            graceful_stop: false,
+            in_flight: conf.batches_in_flight.max(1),
+            unconfirmed: 0,
+        };
         let processor = {
             let (executor, shared, clock) = (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock));
             #[cfg(feature = "ui")]
@@ -568,6 +575,10 @@ struct Feed {
     seq: u64,
     /// A follower received a graceful stop.
     graceful_stop: bool,
+    /// Batches a process may start before the first of them is done everywhere.
+    in_flight: usize,
+    /// Batches done here since the last wait for every process.
+    unconfirmed: usize,
 }
 
 #[cfg(not(feature = "cluster"))]
@@ -652,9 +663,15 @@ impl Feed {
         stream_cluster::failstop::stop(&line, stream_cluster::failstop::exit_code::WORKER_PANIC);
     }
 
-    /// The batch is done here: waits until it is done on every process.
+    /// The batch is done here: every `in_flight` batches, waits until they are done on every
+    /// process.
     fn complete(&mut self) {
         if let Some(p) = &self.peers {
+            self.unconfirmed += 1;
+            if self.unconfirmed < self.in_flight {
+                return;
+            }
+            self.unconfirmed = 0;
             if let Err(e) = p.complete() {
                 tracing::warn!("the cluster stopped during a batch: {e}");
             }

@@ -44,6 +44,7 @@ pub const COMMON_OPTIONS: &[&str] = &[
     "process",
     "hosts",
     "local-cluster",
+    "in-flight",
     "help",
     "version",
 ];

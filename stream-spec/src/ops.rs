@@ -278,6 +278,7 @@ pub const OPERATORS: &[Operator] = &[
     ctx("with_receiver_buffer", Kind::Setup, Returns::Other, ""),
     ctx("with_ui", Kind::Setup, Returns::Other, ""),
     ctx("with_cluster", Kind::Setup, Returns::Other, ""),
+    ctx("with_batches_in_flight", Kind::Setup, Returns::Other, ""),
     ctx("on_batch_completed", Kind::Setup, Returns::Nothing, ""),
     ctx("start", Kind::Setup, Returns::Other, ""),
     ctx("conf", Kind::Accessor, Returns::Other, ""),

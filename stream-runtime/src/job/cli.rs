@@ -73,6 +73,11 @@ pub struct JobArgs {
     #[cfg(feature = "cluster")]
     #[arg(long, value_name = "N", help_heading = "Cluster")]
     pub local_cluster: Option<usize>,
+    /// Cluster mode: batches a process may start before the first of them is done everywhere
+    /// [default: 1].
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "K", help_heading = "Cluster", value_parser = clap::value_parser!(u16).range(1..))]
+    pub in_flight: Option<u16>,
 }
 
 impl JobArgs {
@@ -111,7 +116,7 @@ impl JobArgs {
         #[cfg(feature = "ui")]
         let ssc = ssc.with_ui(self.ui.map_or_else(|| Some(crate::ui::UiConf::default()), crate::ui::UiOption::conf));
         #[cfg(feature = "cluster")]
-        let ssc = ssc.with_cluster(self.member()?);
+        let ssc = ssc.with_cluster(self.member()?).with_batches_in_flight(self.in_flight.map_or(1, usize::from));
         Ok(ssc)
     }
 
