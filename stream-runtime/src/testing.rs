@@ -200,17 +200,36 @@ where
     C: Chain<Out = O>,
     B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
 {
+    collect_phase(peers, threads, &input, None, &build).0
+}
+
+/// [`collect_cluster`] of one phase of a run (starting from `resume`), with every process's
+/// checkpoint after it.
+fn collect_phase<I, O, C, B>(
+    peers: Vec<Option<Arc<dyn crate::cluster::Peers>>>,
+    threads: usize,
+    input: &[Vec<I>],
+    resume: Resume<'_>,
+    build: &B,
+) -> (Vec<Vec<O>>, Vec<Vec<u8>>)
+where
+    I: Data,
+    O: Data,
+    C: Chain<Out = O>,
+    B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
+{
     let processes = peers.len();
     let sinks: Vec<Arc<Mutex<Vec<Vec<O>>>>> = (0..processes).map(|_| Arc::default()).collect();
-    let errors = run_processes(peers, threads, &input, &|q, s| {
+    let ran = run_phase(peers, threads, input, resume, &|q, s| {
         let sink = Arc::clone(&sinks[q]);
         build(s).foreach_batch(move |b: Batch<O>, _| sink.lock().push(b.into_vec()));
     });
+    let (errors, files): (Vec<Vec<StreamingError>>, Vec<Vec<u8>>) = ran.into_iter().unzip();
     assert!(errors.iter().all(Vec::is_empty), "cluster run failed: {errors:?}");
     let outputs: Vec<Vec<Vec<O>>> = sinks.iter().map(|s| std::mem::take(&mut *s.lock())).collect();
     let batches = outputs[0].len();
     assert!(outputs.iter().all(|o| o.len() == batches), "processes output different batch counts");
-    (0..batches).map(|i| outputs.iter().flat_map(|o| o[i].iter().cloned()).collect()).collect()
+    ((0..batches).map(|i| outputs.iter().flat_map(|o| o[i].iter().cloned()).collect()).collect(), files)
 }
 
 /// `processes` endpoints of an in-memory cluster; one process has none.
@@ -422,22 +441,9 @@ where
     B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
 {
     let (first, rest) = input.split_at(split.min(input.len()));
-    let mut outputs = Vec::new();
-    let mut files: Vec<Vec<u8>> = Vec::new();
-    for (processes, phase, resume) in [(before, first, None), (after, rest, Some(()))] {
-        let sinks: Vec<Arc<Mutex<Vec<Vec<O>>>>> = (0..processes).map(|_| Arc::default()).collect();
-        let build = |q: usize, s: DStream<'_, I>| {
-            let sink = Arc::clone(&sinks[q]);
-            build(s).foreach_batch(move |b: Batch<O>, _| sink.lock().push(b.into_vec()));
-        };
-        let old = std::mem::take(&mut files);
-        let ran = run_phase(memory_peers(processes.max(1)), threads, phase, resume.map(|()| old.as_slice()), &build);
-        let errors: Vec<&Vec<StreamingError>> = ran.iter().map(|(e, _)| e).filter(|e| !e.is_empty()).collect();
-        assert!(errors.is_empty(), "cluster run failed: {errors:?}");
-        files = ran.into_iter().map(|(_, f)| f).collect();
-        let per: Vec<Vec<Vec<O>>> = sinks.iter().map(|s| std::mem::take(&mut *s.lock())).collect();
-        outputs.extend((0..per[0].len()).map(|i| per.iter().flat_map(|o| o[i].iter().cloned()).collect::<Vec<O>>()));
-    }
+    let (mut outputs, files) = collect_phase(memory_peers(before.max(1)), threads, first, None, &build);
+    let (more, _) = collect_phase(memory_peers(after.max(1)), threads, rest, Some(&files), &build);
+    outputs.extend(more);
     outputs
 }
 
