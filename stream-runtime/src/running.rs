@@ -397,7 +397,7 @@ impl Monitor {
     fn batch_completed(&self, _info: &BatchInfo, _waiting: usize) {
         match *self {}
     }
-    fn state_keys_now(&self, _keys: Vec<(String, usize)>) {
+    fn state_now(&self, _state: Vec<crate::metrics::StateView>) {
         match *self {}
     }
 }
@@ -427,7 +427,7 @@ pub(crate) fn process_batch(
         }
     }
     let began = std::time::Instant::now();
-    let Ran { errors, outputs: output_ops } = executor.run(t);
+    let Ran { errors, outputs: output_ops, stages } = executor.run(t);
     ran(&errors);
     let processing_time = began.elapsed();
     let checkpoint_stall = checkpoint();
@@ -442,13 +442,10 @@ pub(crate) fn process_batch(
         checkpoint_stall,
         output_ops,
         input_details,
+        stage_times: stages,
     };
     if let Some(m) = monitor {
-        let keys: Vec<(String, usize)> =
-            executor.graph().ticks.iter().filter_map(|tick| tick.keys().map(|k| (tick.name(), k))).collect();
-        if !keys.is_empty() {
-            m.state_keys_now(keys);
-        }
+        m.state_now(crate::report::state_views(executor.graph()));
         m.batch_completed(&info, waiting());
     }
     (info, errors)
