@@ -183,7 +183,22 @@ impl RunningContext {
             drop(tx);
             None
         };
-        let feed = Feed { rx, peers: peers.clone(), seq: FIRST_PLAN, graceful_stop: false };
+        // In a cluster, the driver's page covers every process: each sends it a report of
+        // every batch with the next plan.
+        #[cfg(feature = "ui")]
+        let watched = ui.as_ref().map(crate::ui::Ui::monitor);
+        #[cfg(not(feature = "ui"))]
+        let watched: Option<Arc<Monitor>> = None;
+        #[cfg(all(feature = "ui", feature = "cluster"))]
+        if let (Some(m), Some(p)) = (&watched, &peers) {
+            m.set_processes(crate::cluster::Peers::processes(p.as_ref()));
+        }
+        #[cfg(feature = "ui")]
+        let reporting = conf.ui.is_some();
+        #[cfg(not(feature = "ui"))]
+        let reporting = false;
+        let feed =
+            Feed { rx, peers: peers.clone(), seq: FIRST_PLAN, graceful_stop: false, watched, reporting, report: None };
         let processor = {
             let (executor, shared, clock) = (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock));
             #[cfg(feature = "ui")]
@@ -225,6 +240,7 @@ impl RunningContext {
                                 },
                             );
                             last = Some(t);
+                            feed.ran(graph, &info);
                             feed.fail_stop(t, &errors);
                             if let Some(r) = rate.as_mut() {
                                 adapt_rate(r, graph, &info, clock.now());
@@ -400,6 +416,10 @@ impl Monitor {
     fn state_now(&self, _state: Vec<crate::metrics::StateView>) {
         match *self {}
     }
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    fn process_reports(&self, _reports: Vec<crate::metrics::ProcessReport>) {
+        match *self {}
+    }
 }
 
 /// The processor's step of batch `t` (allocated before, `delay` after its time): tells the
@@ -526,6 +546,12 @@ struct Feed {
     seq: u64,
     /// A follower received a graceful stop.
     graceful_stop: bool,
+    /// The driver's page, which the other processes report to.
+    watched: Option<Arc<Monitor>>,
+    /// Whether the job has a page (the driver serves it; the others report to it).
+    reporting: bool,
+    /// A follower's report of its last batch and its reporter, sent with the next plan.
+    report: Option<(crate::report::Reporter, Vec<u8>)>,
 }
 
 #[cfg(not(feature = "cluster"))]
@@ -536,6 +562,8 @@ impl Feed {
     }
 
     fn complete(&mut self) {}
+
+    fn ran(&mut self, _graph: &Graph, _info: &BatchInfo) {}
 
     fn fail_stop(&self, _: Time, _: &[StreamingError]) {}
 
@@ -564,12 +592,14 @@ impl Feed {
                 }
                 let allocations = graph.inputs.iter().map(|i| i.allocation(t)).collect();
                 let plan = BatchPlan { time: t, stop: false, graceful: false, records: allocated.records, allocations };
-                p.driver_value(seq, Some(&plan)).ok()?;
+                let (_, reports) = p.driver_value_with(seq, Some(&plan), Vec::new()).ok()?;
                 self.seq += 1;
+                self.reports(reports);
                 Some((t, allocated))
             }
             Some(p) => {
-                let plan: BatchPlan = p.driver_value(seq, None).ok()?;
+                let report = self.report.as_mut().map(|(_, r)| std::mem::take(r)).unwrap_or_default();
+                let (plan, _): (BatchPlan, _) = p.driver_value_with(seq, None, report).ok()?;
                 self.seq += 1;
                 if plan.stop {
                     self.graceful_stop = plan.graceful;
@@ -593,6 +623,27 @@ impl Feed {
                 }
                 Some((plan.time, Allocated { records: plan.records, per_input: Vec::new() }))
             }
+        }
+    }
+
+    /// A batch ran here: a follower makes its report for the driver's page, sent with the
+    /// next plan (only when the driver has a page: every process has the same options).
+    fn ran(&mut self, graph: &Graph, info: &BatchInfo) {
+        let Some(p) = self.peers.as_ref().filter(|p| self.reporting && !p.is_driver()) else { return };
+        let (reporter, bytes) = self.report.get_or_insert_with(|| {
+            (crate::report::Reporter::new(crate::cluster::Peers::process(p.as_ref())), Vec::new())
+        });
+        let report = reporter.report(&graph.inputs, info, crate::report::state_views(graph));
+        *bytes = serde_json::to_vec(&report).unwrap_or_default();
+    }
+
+    /// On the driver: the other processes' reports, for its page.
+    fn reports(&self, reports: Vec<Vec<u8>>) {
+        let Some(m) = &self.watched else { return };
+        let reports: Vec<crate::metrics::ProcessReport> =
+            reports.iter().filter(|b| !b.is_empty()).filter_map(|b| serde_json::from_slice(b).ok()).collect();
+        if !reports.is_empty() {
+            m.process_reports(reports);
         }
     }
 
@@ -626,7 +677,9 @@ impl Feed {
         let graceful = if p.is_driver() {
             let plan =
                 BatchPlan { time: Time::from_millis(0), stop: true, graceful, records: 0, allocations: Vec::new() };
-            let _ = p.driver_value(self.seq, Some(&plan));
+            if let Ok((_, reports)) = p.driver_value_with(self.seq, Some(&plan), Vec::new()) {
+                self.reports(reports);
+            }
             graceful
         } else {
             self.graceful_stop
