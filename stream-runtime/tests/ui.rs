@@ -518,7 +518,7 @@ fn streaming_page_in_chromium() {
     wait_for("the state table", || browser.find_all("#state tr").len() == 2);
     let state = browser.texts("#state tr");
     let cells: Vec<&str> = state[1].split_whitespace().collect();
-    assert!(cells[0].starts_with("reduce_by_key_and_window(window 2000 ms"), "{state:?}");
+    assert!(state[1].starts_with("reduce_by_key_and_window(window 2000 ms, slide 1000 ms) "), "{state:?}");
     assert_eq!(cells[cells.len() - 2], "6", "keys: {state:?}");
     let bytes: u64 = cells[cells.len() - 1].parse().unwrap();
     // At least a table slot (a `(Str, TwoStacks<u64>)` and a control byte) per key.
