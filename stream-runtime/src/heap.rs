@@ -235,7 +235,7 @@ pub(crate) fn buckets(capacity: usize) -> usize {
 /// `sample` of entries owns on average (by [`owned_bytes`]) times `keys`.
 pub(crate) fn table_bytes(slots: usize, entry: usize, keys: usize, sampled: u64, sample: usize) -> u64 {
     let table = slots as u64 * (entry as u64 + 1);
-    let owned = if sample == 0 { 0 } else { sampled.saturating_mul(keys as u64) / sample as u64 };
+    let owned = sampled.saturating_mul(keys as u64).checked_div(sample as u64).unwrap_or(0);
     table + owned
 }
 

@@ -135,7 +135,7 @@ pub(crate) fn state_view<K: Persist, S: Persist>(parts: &[Part<K, S>]) -> crate:
     for p in parts {
         keys += p.map.len();
         slots += crate::heap::buckets(p.map.capacity());
-        for (_, due) in &p.timer {
+        for due in p.timer.values() {
             timer += (std::mem::size_of::<(Time, Vec<K>)>() + due.len() * std::mem::size_of::<K>()) as u64;
         }
         for (k, slot) in p.map.iter().take(SAMPLE_PER_PART.min(SAMPLE - sample)) {

@@ -47,7 +47,7 @@ pub(crate) fn records_bytes<'a, T: serde::Serialize + 'a>(n: u64, sample: impl I
         owned += crate::heap::owned_bytes(r);
         k += 1;
     }
-    n * std::mem::size_of::<T>() as u64 + if k == 0 { 0 } else { owned * n / k }
+    n * std::mem::size_of::<T>() as u64 + (owned * n).checked_div(k).unwrap_or(0)
 }
 
 /// The batches of per-partition rings that all hold the same times (every ingest pushes one
