@@ -45,7 +45,7 @@ fn cluster(processes: usize) -> Vec<Exchanger> {
 /// What a process reports to the driver's Streaming page of an empty batch of a job with an
 /// input and four stateful operations (`ProcessReport` as JSON, the size the engine sends
 /// with the next plan).
-const REPORT: &[u8] = br#"{"process":1,"time":{"ms":1796218460500},"processing_micros":184,"stage_micros":[21,18,25,19],"output_micros":[12,9,8,30,11],"failures":0,"records_read":[0],"records_read_total":[5210],"inputs":[{"connected":null,"last_error":null,"lag":[],"rate":null}],"state":[{"operation":"update_state_by_key","keys":60,"bytes":5312,"window":null},{"operation":"map_with_state","keys":60,"bytes":6273,"window":null},{"operation":"reduce_by_key_and_window(window 3600000 ms, slide 1000 ms)","keys":60,"bytes":9000,"window":[{"time":{"ms":1796218459500},"records":null,"keys":0},{"time":{"ms":1796218460500},"records":null,"keys":0}]}]}"#;
+const REPORT: &[u8] = br#"{"process":1,"time":1796218460500,"processing_micros":184,"stage_micros":[21,18,25,19],"output_micros":[12,9,8,30,11],"failures":0,"records_read":[0],"records_read_total":[5210],"inputs":[{"connected":null,"last_error":null,"lag":[],"rate":null}],"state":[{"operation":"update_state_by_key","keys":60,"bytes":5312,"window":null},{"operation":"map_with_state","keys":60,"bytes":6273,"window":null},{"operation":"reduce_by_key_and_window(window 3600000 ms, slide 1000 ms)","keys":60,"bytes":9000,"window":[{"time":1796218459500,"records":null,"keys":0},{"time":1796218460500,"records":null,"keys":0}]}]}"#;
 
 /// Runs `batches` empty batches on every process at once; returns the wall time. With
 /// `report`, every process but the driver gives the driver its report of the last batch in the

@@ -640,8 +640,16 @@ impl Feed {
     /// On the driver: the other processes' reports, for its page.
     fn reports(&self, reports: Vec<Vec<u8>>) {
         let Some(m) = &self.watched else { return };
-        let reports: Vec<crate::metrics::ProcessReport> =
-            reports.iter().filter(|b| !b.is_empty()).filter_map(|b| serde_json::from_slice(b).ok()).collect();
+        let reports: Vec<crate::metrics::ProcessReport> = reports
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| !b.is_empty())
+            .filter_map(|(q, b)| {
+                serde_json::from_slice(b)
+                    .map_err(|e| tracing::warn!(process = q, "a report for the Streaming page cannot be read: {e}"))
+                    .ok()
+            })
+            .collect();
         if !reports.is_empty() {
             m.process_reports(reports);
         }
