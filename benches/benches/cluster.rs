@@ -42,8 +42,15 @@ fn cluster(processes: usize) -> Vec<Exchanger> {
     threads.into_iter().map(|t| t.join().expect("connects")).collect()
 }
 
-/// Runs `batches` empty batches on every process at once; returns the wall time.
-fn run(exchangers: &Arc<Vec<Exchanger>>, first: u64, batches: u64) -> Duration {
+/// What a process reports to the driver's Streaming page of an empty batch of a job with an
+/// input and four stateful operations (`ProcessReport` as JSON, the size the engine sends
+/// with the next plan).
+const REPORT: &[u8] = br#"{"process":1,"time":1796218460500,"processing_micros":184,"stage_micros":[21,18,25,19],"output_micros":[12,9,8,30,11],"failures":0,"records_read":[0],"records_read_total":[5210],"inputs":[{"connected":null,"last_error":null,"lag":[],"rate":null}],"state":[{"operation":"update_state_by_key","keys":60,"bytes":5312,"window":null},{"operation":"map_with_state","keys":60,"bytes":6273,"window":null},{"operation":"reduce_by_key_and_window(window 3600000 ms, slide 1000 ms)","keys":60,"bytes":9000,"window":[{"time":1796218459500,"records":null,"keys":0},{"time":1796218460500,"records":null,"keys":0}]}]}"#;
+
+/// Runs `batches` empty batches on every process at once; returns the wall time. With
+/// `report`, every process but the driver gives the driver its report of the last batch in the
+/// plan's exchange, as the engine does when the job has a Streaming page.
+fn run(exchangers: &Arc<Vec<Exchanger>>, first: u64, batches: u64, report: bool) -> Duration {
     let began = Instant::now();
     std::thread::scope(|scope| {
         for (me, ex) in exchangers.iter().enumerate() {
@@ -51,7 +58,10 @@ fn run(exchangers: &Arc<Vec<Exchanger>>, first: u64, batches: u64) -> Duration {
                 for seq in first..first + batches {
                     let tag = Tag { time: seq as i64, op: u32::MAX, round: 0 };
                     let plan = if me == 0 { PLAN.to_vec() } else { Vec::new() };
-                    let out = (0..ex.processes()).map(|_| plan.clone()).collect();
+                    let mut out: Vec<Vec<u8>> = (0..ex.processes()).map(|_| plan.clone()).collect();
+                    if report && me != 0 {
+                        out[0] = REPORT.to_vec();
+                    }
                     let got = ex.exchange(tag, out).expect("the plan");
                     assert_eq!(got[0].len(), PLAN.len());
                     ex.complete().expect("complete");
@@ -69,13 +79,18 @@ fn empty_batches(c: &mut Criterion) {
         let exchangers = Arc::new(cluster(processes));
         let leave = Arc::clone(&exchangers);
         let mut next = 0u64;
-        group.bench_function(format!("{processes}_processes"), |b| {
-            b.iter_custom(|iters| {
-                let took = run(&exchangers, next, iters);
-                next += iters;
-                took
-            })
-        });
+        for (suffix, report) in [("", false), ("_reporting_to_the_page", true)] {
+            if report && processes == 1 {
+                continue;
+            }
+            group.bench_function(format!("{processes}_processes{suffix}"), |b| {
+                b.iter_custom(|iters| {
+                    let took = run(&exchangers, next, iters, report);
+                    next += iters;
+                    took
+                })
+            });
+        }
         // Each shutdown waits for every process to leave: all at once.
         std::thread::scope(|scope| {
             for ex in leave.iter() {

@@ -29,6 +29,25 @@ fn ui_overhead(c: &mut Criterion) {
             });
         }
     }
+    // A window: its state (keys, estimated bytes, contents) is read after every batch, and
+    // its stage is timed.
+    for (side, ui) in [("off", false), ("on", true)] {
+        let mut step = Stepper::new(1, |s| {
+            s.map(|x: u64| (x % 7, x)).reduce_by_key_and_window(
+                |a, b| a + b,
+                stream_runtime::Duration::seconds(4),
+                stream_runtime::Duration::seconds(1),
+            )
+        })
+        .reporting(ui);
+        group.bench_function(format!("window_one_record/ui_{side}"), |b| {
+            b.iter_custom(|iters| {
+                let began = Instant::now();
+                step.step_many(iters as usize, |_| Batch::from(vec![42u64; 1]));
+                began.elapsed().max(Duration::from_nanos(1))
+            })
+        });
+    }
     group.finish();
 }
 

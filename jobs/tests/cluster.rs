@@ -290,3 +290,83 @@ fn a_cluster_s_checkpoints_are_refused_by_one_process() {
         "{stderr}"
     );
 }
+
+/// `GET path` from the Streaming page at `addr`, as JSON.
+fn get_json(addr: &str, path: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let Ok(mut http) = std::net::TcpStream::connect(addr) else { return serde_json::Value::Null };
+    let _ = http.write_all(format!("GET {path} HTTP/1.1\r\nHost: job\r\n\r\n").as_bytes());
+    let mut answer = String::new();
+    let _ = http.read_to_string(&mut answer);
+    answer.split_once("\r\n\r\n").and_then(|(_, body)| serde_json::from_str(body).ok()).unwrap_or_default()
+}
+
+/// In a cluster the page is served by process 0 and covers every process: each process's
+/// report (records read, state keys and bytes) arrives, the records read add up to the lines
+/// written, the keys of each stateful operation add up to the distinct words, and a window
+/// holds the batch that read the file.
+#[test]
+fn the_drivers_page_covers_every_process() {
+    let root = tempfile::tempdir().unwrap();
+    let (input, out, cp) = (root.path().join("in"), root.path().join("out"), root.path().join("cp"));
+    std::fs::create_dir_all(&input).unwrap();
+    let stderr = std::fs::File::create(root.path().join("stderr")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cluster_check"))
+        .args([input.to_str().unwrap(), out.to_str().unwrap(), "--checkpoint", cp.to_str().unwrap()])
+        .args(["--ui", "127.0.0.1:0", "--local-cluster", "2"])
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let log = || std::fs::read_to_string(root.path().join("stderr")).unwrap_or_default();
+    let mut addr = String::new();
+    wait_until("the page's address", Duration::from_secs(60), || {
+        let text = log();
+        let Some((_, rest)) = text.split_once("Streaming UI at http://") else { return false };
+        addr = rest.split_whitespace().next().unwrap_or("").to_string();
+        true
+    });
+    let (texts, _) = common::corpus(11, 1);
+    let text = &texts[0];
+    std::fs::write(root.path().join("f.txt"), text).unwrap();
+    std::fs::rename(root.path().join("f.txt"), input.join("f.txt")).unwrap();
+    let lines = text.lines().count() as u64;
+    let words = word_counts(text).len() as u64;
+    let mut last = serde_json::Value::Null;
+    wait_until("every process's report of the file", Duration::from_secs(60), || {
+        last = get_json(&addr, "/api/v1/streaming/processes");
+        let reported = last["rows"].as_array().is_some_and(|rows| rows.iter().all(|r| r["batchId"].is_i64()));
+        reported && last["totals"]["recordsReadTotal"] == lines
+    });
+    assert_eq!(last["processes"], 2, "{last}");
+    let rows = last["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{last}");
+    for (p, row) in rows.iter().enumerate() {
+        assert_eq!(row["process"], p, "{last}");
+        assert!(row["batchId"].is_i64() && row["processingTimeMicros"].is_u64(), "{last}");
+        assert!(row["stateBytes"].as_u64().unwrap() > 0, "{last}");
+    }
+    let mut state = serde_json::Value::Null;
+    wait_until("the state of every process", Duration::from_secs(60), || {
+        state = get_json(&addr, "/api/v1/streaming/state");
+        state.as_array().is_some_and(|ops| {
+            ops.iter().filter(|op| op["operation"] == "update_state_by_key").all(|op| op["keys"] == words)
+        })
+    });
+    let ops = state.as_array().unwrap();
+    let update = ops.iter().find(|op| op["operation"] == "update_state_by_key").unwrap();
+    let by_process = update["processes"].as_array().unwrap();
+    assert_eq!(by_process.len(), 2, "{state}");
+    let keys: u64 = by_process.iter().map(|p| p["keys"].as_u64().unwrap()).sum();
+    assert_eq!(keys, words, "{state}");
+    let bytes: u64 = by_process.iter().map(|p| p["bytes"].as_u64().unwrap()).sum();
+    assert_eq!(update["bytes"], bytes, "{state}");
+    let window =
+        ops.iter().find(|op| op["operation"].as_str().unwrap().starts_with("reduce_by_key_and_window(")).unwrap();
+    assert_eq!(window["keys"], words, "{state}");
+    let held: u64 = window["window"]["batches"].as_array().unwrap().iter().filter_map(|b| b["keys"].as_u64()).sum();
+    assert_eq!(held, words, "the batch that read the file, its partials on both processes: {state}");
+    common::sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(60));
+    assert!(status.success(), "{status}\n{}", log());
+}

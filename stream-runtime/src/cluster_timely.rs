@@ -84,15 +84,35 @@ impl TimelyPeers {
     where
         T: serde::Serialize + serde::de::DeserializeOwned,
     {
+        self.driver_value_with(seq, value, Vec::new()).map(|(v, _)| v)
+    }
+
+    /// As [`driver_value`](Self::driver_value), each process giving the driver `to_driver` on
+    /// the way (no extra exchange: the driver receives it where it received nothing). Returns
+    /// the value and, on the driver, what every process gave, in process order (its own
+    /// empty); elsewhere nothing.
+    pub(crate) fn driver_value_with<T>(
+        &self,
+        seq: u64,
+        value: Option<&T>,
+        to_driver: Vec<u8>,
+    ) -> Result<(T, Vec<Vec<u8>>), PeerError>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
         let tag = Tag { time: Time::from_millis(seq as i64), op: DRIVER_OP, round: 0 };
         let bytes = match value {
             Some(v) => serde_json::to_vec(v).map_err(|e| decode(0, tag, e))?,
             None => Vec::new(),
         };
-        let out = (0..self.processes()).map(|_| bytes.clone()).collect();
-        let received = self.exchange(tag, out)?;
-        let first = received.into_iter().next().unwrap_or_default();
-        serde_json::from_slice(&first).map_err(|e| decode(0, tag, e))
+        let mut out: Vec<Vec<u8>> = (0..self.processes()).map(|_| bytes.clone()).collect();
+        if let Some(driver) = out.first_mut().filter(|_| !self.is_driver()) {
+            *driver = to_driver;
+        }
+        let mut received = self.exchange(tag, out)?;
+        let first = received.first_mut().map(std::mem::take).unwrap_or_default();
+        let value = serde_json::from_slice(&first).map_err(|e| decode(0, tag, e))?;
+        Ok((value, if self.is_driver() { received } else { Vec::new() }))
     }
 
     /// Every process's `value`, in process order.

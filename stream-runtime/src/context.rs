@@ -166,10 +166,11 @@ pub(crate) trait Tick: Send + Sync {
     fn restore(&self, _saved: crate::checkpoint::Saved<'_>, _env: &Env) -> Result<(), CodecError> {
         Ok(())
     }
-    /// Keys in the state now (this process's), for the Streaming page; `None` when the
-    /// operation does not count them.
-    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
-    fn keys(&self) -> Option<usize> {
+    /// What it holds now (this process's): keys, estimated bytes, a window's batches, for
+    /// the Streaming page; `None` when the operation does not say. `operation` is left empty
+    /// (the caller names it). Called once per batch when someone watches: it must be cheap.
+    #[cfg_attr(not(any(feature = "ui", feature = "cluster")), allow(dead_code))]
+    fn view(&self) -> Option<crate::metrics::StateView> {
         None
     }
 }

@@ -36,6 +36,8 @@ pub(crate) struct Executor {
 pub(crate) struct Ran {
     pub(crate) errors: Vec<StreamingError>,
     pub(crate) outputs: Vec<OutputOpInfo>,
+    /// How long each stateful operation took, in registration order (those that ran).
+    pub(crate) stages: Vec<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -94,25 +96,31 @@ impl Executor {
     }
 }
 
-/// Runs batch `t`: one clock reading per output operation, none per record.
+/// Runs batch `t`: one clock reading per stateful and output operation (the stages the page
+/// times), none per record.
 fn run_batch(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
     let mut errors = Vec::new();
     let mut outputs = Vec::with_capacity(graph.outputs.len());
+    let mut stages = Vec::with_capacity(graph.ticks.len());
     // In a cluster a failure is fail-stop: the failed operation may have skipped exchanges
     // the other processes wait in, so this process makes no more exchanges in the batch.
     let stop_on_error = env.peers.is_some();
+    let mut began = std::time::Instant::now();
     for tick in &graph.ticks {
-        let cause = match catch_unwind(AssertUnwindSafe(|| tick.tick(t, env))) {
+        let result = catch_unwind(AssertUnwindSafe(|| tick.tick(t, env)));
+        let ended = std::time::Instant::now();
+        stages.push(ended.duration_since(began));
+        began = ended;
+        let cause = match result {
             Ok(Ok(())) => continue,
             Ok(Err(e)) => e,
             Err(p) => panicked(&p),
         };
         errors.push(StreamingError::BatchFailed { time: t, output: "state".into(), cause });
         if stop_on_error {
-            return Ran { errors, outputs };
+            return Ran { errors, outputs, stages };
         }
     }
-    let mut began = std::time::Instant::now();
     for (out, name) in graph.outputs.iter().zip(names) {
         let result = catch_unwind(AssertUnwindSafe(|| out.run(t, env)));
         let ended = std::time::Instant::now();
@@ -130,7 +138,7 @@ fn run_batch(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
         outputs.push(OutputOpInfo { name: Arc::clone(name), duration, error: Some(cause.to_string()) });
         errors.push(StreamingError::BatchFailed { time: t, output: name.to_string(), cause });
         if stop_on_error {
-            return Ran { errors, outputs };
+            return Ran { errors, outputs, stages };
         }
     }
     for input in &graph.inputs {
@@ -138,7 +146,7 @@ fn run_batch(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
             errors.push(StreamingError::InputFailed { input: input.name(), time: t, cause });
         }
     }
-    Ran { errors, outputs }
+    Ran { errors, outputs, stages }
 }
 
 /// A panic of a function the job gave an operator, as the batch's error.

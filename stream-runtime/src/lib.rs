@@ -47,12 +47,16 @@ mod dataset;
 mod error;
 mod executor;
 pub mod fs;
+#[cfg_attr(not(any(feature = "ui", feature = "cluster")), allow(dead_code))]
+mod heap;
 pub mod job;
 mod metrics;
 mod node;
 mod ops;
 mod outputs;
 mod rate;
+#[cfg_attr(not(any(feature = "ui", feature = "cluster")), allow(dead_code))]
+mod report;
 mod running;
 mod settings;
 mod show;

@@ -32,6 +32,61 @@ pub struct BatchInfo {
     /// What each input allocated to the batch, in registration order (files, offset ranges,
     /// lines); empty when nobody asked (no Streaming page) or for a replayed batch.
     pub input_details: Vec<InputDetail>,
+    /// How long each stateful operation (window, state; in registration order) took to take
+    /// the batch: the fused chain that feeds it and its own update, timed by the executor
+    /// around each operation (the output operations' times are in `output_ops`).
+    pub stage_times: Vec<std::time::Duration>,
+}
+
+/// What a stateful operation holds after a batch, for the Streaming page (this process's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct StateView {
+    /// The operation, as the plan names it.
+    pub(crate) operation: String,
+    /// Keys it holds, where it counts them.
+    pub(crate) keys: Option<u64>,
+    /// An estimate of the heap bytes it holds (see the `heap` module), where it makes one.
+    pub(crate) bytes: Option<u64>,
+    /// For a window, what it holds of each parent batch, oldest first.
+    pub(crate) window: Option<Vec<WindowBatch>>,
+}
+
+/// What one process of a cluster tells the driver of a batch it ran, for the Streaming page
+/// (process 0 serves it and covers every process).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ProcessReport {
+    /// The process.
+    pub(crate) process: usize,
+    /// The batch.
+    pub(crate) time: crate::time::Time,
+    /// Its processing time there, in microseconds.
+    pub(crate) processing_micros: u64,
+    /// Each stateful operation's time there, in microseconds.
+    pub(crate) stage_micros: Vec<u64>,
+    /// Each output operation's time there, in microseconds.
+    pub(crate) output_micros: Vec<u64>,
+    /// Output and stateful operations that failed there.
+    pub(crate) failures: usize,
+    /// Per input, records it read there in the batch (the input's `lines` counter, as
+    /// [`SourceStats::lines`]: lines of files and sockets, Kafka records) and since the start.
+    pub(crate) records_read: Vec<u64>,
+    /// Per input, since the start.
+    pub(crate) records_read_total: Vec<u64>,
+    /// Per input, its status there.
+    pub(crate) inputs: Vec<InputStatus>,
+    /// Each stateful operation's state there.
+    pub(crate) state: Vec<StateView>,
+}
+
+/// What a window holds of one parent batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct WindowBatch {
+    /// The parent batch's time.
+    pub(crate) time: crate::time::Time,
+    /// Records of it the window keeps, where it keeps records (not partial reductions).
+    pub(crate) records: Option<u64>,
+    /// Keys of it the window keeps (keyed windows).
+    pub(crate) keys: Option<u64>,
 }
 
 /// One output operation's run in one batch (a row of Spark's "Output Op Details").
@@ -100,7 +155,7 @@ pub struct KafkaRange {
 /// let status = InputStatus::default();
 /// assert!(status.connected.is_none() && status.lag.is_empty());
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InputStatus {
     /// Whether its receiver is connected; `None` for inputs without a receiver.
     pub connected: Option<bool>,

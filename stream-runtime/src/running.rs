@@ -212,6 +212,20 @@ impl RunningContext {
             drop(tx);
             None
         };
+        // In a cluster, the driver's page covers every process: each sends it a report of
+        // every batch with the next plan.
+        #[cfg(feature = "ui")]
+        let watched = ui.as_ref().map(crate::ui::Ui::monitor);
+        #[cfg(not(feature = "ui"))]
+        let watched: Option<Arc<Monitor>> = None;
+        #[cfg(all(feature = "ui", feature = "cluster"))]
+        if let (Some(m), Some(p)) = (&watched, &peers) {
+            m.set_processes(crate::cluster::Peers::processes(p.as_ref()));
+        }
+        #[cfg(feature = "ui")]
+        let reporting = conf.ui.is_some();
+        #[cfg(not(feature = "ui"))]
+        let reporting = false;
         let feed = Feed {
             rx,
             peers: peers.clone(),
@@ -219,6 +233,9 @@ impl RunningContext {
             graceful_stop: false,
             in_flight: conf.batches_in_flight.max(1),
             unconfirmed: 0,
+            watched,
+            reporting,
+            report: None,
         };
         let processor = {
             let (executor, shared, clock) = (Arc::clone(&executor), Arc::clone(&shared), Arc::clone(&clock));
@@ -264,6 +281,7 @@ impl RunningContext {
                                 },
                             );
                             last = Some(t);
+                            feed.ran(graph, &info);
                             feed.fail_stop(t, &errors);
                             if let Some(r) = rate.as_mut() {
                                 adapt_rate(r, graph, &info, clock.now());
@@ -443,7 +461,11 @@ impl Monitor {
     fn batch_completed(&self, _info: &BatchInfo, _waiting: usize) {
         match *self {}
     }
-    fn state_keys_now(&self, _keys: Vec<(String, usize)>) {
+    fn state_now(&self, _state: Vec<crate::metrics::StateView>) {
+        match *self {}
+    }
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    fn process_reports(&self, _reports: Vec<crate::metrics::ProcessReport>) {
         match *self {}
     }
 }
@@ -473,7 +495,7 @@ pub(crate) fn process_batch(
         }
     }
     let began = std::time::Instant::now();
-    let Ran { errors, outputs: output_ops } = executor.run(t);
+    let Ran { errors, outputs: output_ops, stages } = executor.run(t);
     ran(&errors);
     let processing_time = began.elapsed();
     let checkpoint_stall = checkpoint();
@@ -488,13 +510,10 @@ pub(crate) fn process_batch(
         checkpoint_stall,
         output_ops,
         input_details,
+        stage_times: stages,
     };
     if let Some(m) = monitor {
-        let keys: Vec<(String, usize)> =
-            executor.graph().ticks.iter().filter_map(|tick| tick.keys().map(|k| (tick.name(), k))).collect();
-        if !keys.is_empty() {
-            m.state_keys_now(keys);
-        }
+        m.state_now(crate::report::state_views(executor.graph()));
         m.batch_completed(&info, waiting());
     }
     (info, errors)
@@ -579,6 +598,12 @@ struct Feed {
     in_flight: usize,
     /// Batches done here since the last wait for every process.
     unconfirmed: usize,
+    /// The driver's page, which the other processes report to.
+    watched: Option<Arc<Monitor>>,
+    /// Whether the job has a page (the driver serves it; the others report to it).
+    reporting: bool,
+    /// A follower's report of its last batch and its reporter, sent with the next plan.
+    report: Option<(crate::report::Reporter, Vec<u8>)>,
 }
 
 #[cfg(not(feature = "cluster"))]
@@ -589,6 +614,8 @@ impl Feed {
     }
 
     fn complete(&mut self) {}
+
+    fn ran(&mut self, _graph: &Graph, _info: &BatchInfo) {}
 
     fn fail_stop(&self, _: Time, _: &[StreamingError]) {}
 
@@ -617,12 +644,14 @@ impl Feed {
                 }
                 let allocations = graph.inputs.iter().map(|i| i.allocation(t)).collect();
                 let plan = BatchPlan { time: t, stop: false, graceful: false, records: allocated.records, allocations };
-                p.driver_value(seq, Some(&plan)).ok()?;
+                let (_, reports) = p.driver_value_with(seq, Some(&plan), Vec::new()).ok()?;
                 self.seq += 1;
+                self.reports(reports);
                 Some((t, allocated))
             }
             Some(p) => {
-                let plan: BatchPlan = p.driver_value(seq, None).ok()?;
+                let report = self.report.as_mut().map(|(_, r)| std::mem::take(r)).unwrap_or_default();
+                let (plan, _): (BatchPlan, _) = p.driver_value_with(seq, None, report).ok()?;
                 self.seq += 1;
                 if plan.stop {
                     self.graceful_stop = plan.graceful;
@@ -646,6 +675,35 @@ impl Feed {
                 }
                 Some((plan.time, Allocated { records: plan.records, per_input: Vec::new() }))
             }
+        }
+    }
+
+    /// A batch ran here: a follower makes its report for the driver's page, sent with the
+    /// next plan (only when the driver has a page: every process has the same options).
+    fn ran(&mut self, graph: &Graph, info: &BatchInfo) {
+        let Some(p) = self.peers.as_ref().filter(|p| self.reporting && !p.is_driver()) else { return };
+        let (reporter, bytes) = self.report.get_or_insert_with(|| {
+            (crate::report::Reporter::new(crate::cluster::Peers::process(p.as_ref())), Vec::new())
+        });
+        let report = reporter.report(&graph.inputs, info, crate::report::state_views(graph));
+        *bytes = serde_json::to_vec(&report).unwrap_or_default();
+    }
+
+    /// On the driver: the other processes' reports, for its page.
+    fn reports(&self, reports: Vec<Vec<u8>>) {
+        let Some(m) = &self.watched else { return };
+        let reports: Vec<crate::metrics::ProcessReport> = reports
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| !b.is_empty())
+            .filter_map(|(q, b)| {
+                serde_json::from_slice(b)
+                    .map_err(|e| tracing::warn!(process = q, "a report for the Streaming page cannot be read: {e}"))
+                    .ok()
+            })
+            .collect();
+        if !reports.is_empty() {
+            m.process_reports(reports);
         }
     }
 
@@ -685,7 +743,9 @@ impl Feed {
         let graceful = if p.is_driver() {
             let plan =
                 BatchPlan { time: Time::from_millis(0), stop: true, graceful, records: 0, allocations: Vec::new() };
-            let _ = p.driver_value(self.seq, Some(&plan));
+            if let Ok((_, reports)) = p.driver_value_with(self.seq, Some(&plan), Vec::new()) {
+                self.reports(reports);
+            }
             graceful
         } else {
             self.graceful_stop

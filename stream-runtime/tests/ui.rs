@@ -59,9 +59,16 @@ impl Job {
         let lines = ssc.socket_text_stream("127.0.0.1", port);
         lines.clone().flat_map(|l| l.split(' ')).count().foreach_batch(|_, _| {});
         // A second output fails every batch of five lines, with markup in its message.
-        lines.foreach_batch(|b, _| assert!(b.len() != 5, "<five> lines"));
+        lines.clone().foreach_batch(|b, _| assert!(b.len() != 5, "<five> lines"));
         if let Some(dir) = dir {
             ssc.text_file_stream(dir.to_str().unwrap()).count().foreach_batch(|_, _| {});
+            // A window of two batches: its state and contents on the page, its stage timed.
+            let two = Duration::millis(2 * BATCH_MS);
+            lines
+                .flat_map(|l| l.split(' '))
+                .map(|w| (w, 1u64))
+                .reduce_by_key_and_window(|a, b| a + b, two, Duration::millis(BATCH_MS))
+                .foreach_batch(|_, _| {});
         }
         let reported = Arc::new(Mutex::new(Vec::new()));
         let r = Arc::clone(&reported);
@@ -454,7 +461,7 @@ fn streaming_page_in_chromium() {
             assert_eq!(cells[2], batch.scheduling_delay.as_millis().to_string(), "{row}");
             assert_eq!(cells[4], batch.processing_time.as_millis().to_string(), "{row}");
             let done = batch.output_ops.iter().filter(|o| o.error.is_none()).count();
-            assert_eq!(cells[8], format!("{done}/3"), "{row}");
+            assert_eq!(cells[8], format!("{done}/4"), "{row}");
             assert_eq!(cells[9], if batch.failed_outputs > 0 { "failed" } else { "completed" }, "{row}");
         }
     };
@@ -487,7 +494,7 @@ fn streaming_page_in_chromium() {
     assert_eq!(files, expected, "the hostile name shows as text");
     assert_eq!(browser.execute("return window.pwned === undefined"), Value::Bool(true), "markup ran");
     let ops = browser.texts("#outputs tr");
-    assert_eq!(ops.len(), 4, "{ops:?}");
+    assert_eq!(ops.len(), 5, "{ops:?}");
     assert!(ops[1].starts_with("0 foreach_batch ") && ops[1].ends_with(" ms succeeded"), "{ops:?}");
 
     // The failed batch's page shows the failing output operation with its error.
@@ -504,6 +511,51 @@ fn streaming_page_in_chromium() {
     browser.open(&format!("http://{addr}/batch/12345"));
     let message = browser.texts("#message");
     assert!(message[0].starts_with("No batch at time 12345 is retained"), "{message:?}");
+
+    // The window's state: the distinct words of its two batches ("line 0" then "line 0" to
+    // "line 4"), an estimate of its bytes, and what it holds of each batch, newest first.
+    browser.open(&format!("http://{addr}/"));
+    wait_for("the state table", || browser.find_all("#state tr").len() == 2);
+    let state = browser.texts("#state tr");
+    let cells: Vec<&str> = state[1].split_whitespace().collect();
+    assert!(state[1].starts_with("reduce_by_key_and_window(window 2000 ms, slide 1000 ms) "), "{state:?}");
+    assert_eq!(cells[cells.len() - 2], "6", "keys: {state:?}");
+    let bytes: u64 = cells[cells.len() - 1].parse().unwrap();
+    // At least a table slot (a `(Str, TwoStacks<u64>)` and a control byte) per key.
+    assert!(bytes > 6 * 40, "{state:?}");
+    let held = browser.texts("#window-1 tr");
+    assert_eq!(held.len(), 3, "a header and the window's two batches: {held:?}");
+    let last_two: Vec<String> =
+        newest_first[..2].iter().map(|b| format!("/batch/{}", b.batch_time.as_millis())).collect();
+    assert_eq!(
+        browser
+            .attrs("#window-1 a", "href")
+            .iter()
+            .map(|h| h.replace(&format!("http://{addr}"), ""))
+            .collect::<Vec<_>>(),
+        last_two
+    );
+    assert_eq!(held[1].split_whitespace().last(), Some("6"), "{held:?}");
+    assert_eq!(held[2].split_whitespace().last(), Some("2"), "{held:?}");
+    let api: Value = serde_json::from_str(&get(addr, "/api/v1/streaming/state").1).unwrap();
+    assert_eq!((api[0]["keys"].as_u64(), api[0]["bytes"].as_u64()), (Some(6), Some(bytes)), "{api}");
+
+    // The plan view: each stage of the runtime's plan with its time in the last batch, as the
+    // job's listener saw it.
+    let stages = browser.texts("#stage-times tr");
+    assert_eq!(stages.len(), 1 + 1 + 4, "a header, the window, four outputs: {stages:?}");
+    assert!(stages[1].starts_with("stateful 1 reduce_by_key_and_window("), "{stages:?}");
+    assert!(stages[5].starts_with("output 4 foreach_batch"), "{stages:?}");
+    assert_eq!(browser.find_all("#plan span.stage-time").len(), 5);
+    let api: Value = serde_json::from_str(&get(addr, "/api/v1/streaming/stages").1).unwrap();
+    let newest = newest_first[0];
+    assert_eq!(api[0]["stage"], "stateful 1");
+    assert_eq!(api[0]["lastMicros"].as_u64(), Some(newest.stage_times[0].as_micros() as u64), "{api}");
+    assert_eq!(api[4]["lastMicros"].as_u64(), Some(newest.output_ops[3].duration.as_micros() as u64), "{api}");
+    let shown = format!("{:.3} ms", newest.stage_times[0].as_secs_f64() * 1000.0);
+    if newest.stage_times[0].as_millis() < 10 {
+        assert!(stages[1].contains(&shown), "{stages:?} lacks {shown}");
+    }
 
     // Back on the overview after a refresh of its live part: still no console error.
     browser.open(&format!("http://{addr}/"));

@@ -86,8 +86,13 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
         self.0.advance(t, env).map(drop)
     }
 
-    fn keys(&self) -> Option<usize> {
-        Some(self.0.inner.lock().parts.iter().map(|p| p.map.len()).sum())
+    /// Keys, and bytes estimated as the hash tables' slots (each an entry and a control
+    /// byte), the timer's entries, and the payload keys and states own (strings, vectors),
+    /// sampled from the first entries of each partition: O(partitions + timer deadlines +
+    /// sample), not a walk of the state.
+    fn view(&self) -> Option<crate::metrics::StateView> {
+        let inner = self.0.inner.lock();
+        Some(state_view(&inner.parts))
     }
 
     /// Frames: the last and generated times, then each partition, serialized in parallel.
@@ -126,6 +131,30 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
         }
         Ok(())
     }
+}
+
+/// Entries sampled per partition for the bytes estimate, and at most in all.
+const SAMPLE_PER_PART: usize = 4;
+const SAMPLE: usize = 32;
+
+/// The keys and estimated bytes of a keyed state (see [`Advance::view`]).
+pub(crate) fn state_view<K: Persist, S: Persist>(parts: &[Part<K, S>]) -> crate::metrics::StateView {
+    let (mut keys, mut slots, mut timer) = (0usize, 0usize, 0u64);
+    let (mut sampled, mut sample) = (0u64, 0usize);
+    for p in parts {
+        keys += p.map.len();
+        slots += crate::heap::buckets(p.map.capacity());
+        for due in p.timer.values() {
+            timer += (std::mem::size_of::<(Time, Vec<K>)>() + due.len() * std::mem::size_of::<K>()) as u64;
+        }
+        for (k, slot) in p.map.iter().take(SAMPLE_PER_PART.min(SAMPLE - sample)) {
+            sampled += crate::heap::owned_bytes(&(k, &slot.state));
+            sample += 1;
+        }
+    }
+    let entry = std::mem::size_of::<(K, super::store::Slot<S>)>();
+    let bytes = crate::heap::table_bytes(slots, entry, keys, sampled, sample) + timer;
+    crate::metrics::StateView { keys: Some(keys as u64), bytes: Some(bytes), ..Default::default() }
 }
 
 /// The entries of `parts` that `place` owns, in its local partitions by key hash.

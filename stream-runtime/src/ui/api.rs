@@ -4,9 +4,9 @@
 use serde_json::{json, Value};
 
 use super::http::{Response, HTML, JSON, OPENMETRICS, SVG};
-use super::{page, Monitor};
+use super::{page, Cluster, Monitor};
 use crate::checkpoint::Written;
-use crate::metrics::{BatchInfo, InputDetail};
+use crate::metrics::{BatchInfo, InputDetail, ProcessReport, StateView};
 
 const API: &str = "/api/v1/streaming/";
 
@@ -18,6 +18,9 @@ pub(crate) fn route(m: &Monitor, path: &str, query: &str) -> Response {
             "batches" => json_ok(&batches(m)),
             "inputs" => json_ok(&inputs(m)),
             "checkpoints" => json_ok(&checkpoints(m)),
+            "state" => json_ok(&state(m)),
+            "stages" => json_ok(&stages(m)),
+            "processes" => json_ok(&processes(m)),
             other => match other.strip_prefix("batches/") {
                 Some(id) => {
                     let (id, operations) = match id.strip_suffix("/operations") {
@@ -132,6 +135,17 @@ fn batch_json(m: &Monitor, b: &BatchInfo) -> Value {
         "checkpointStall": ms(b.checkpoint_stall),
         "checkpoint": checkpoint,
         "outputOperations": operations_json(b),
+        "stageTimesMicros": b.stage_times.iter().map(|d| d.as_micros() as u64).collect::<Vec<_>>(),
+        "processes": m.cluster.lock().as_ref().map(|c| {
+            let reports = c.batch(b.batch_time.as_millis()).unwrap_or_default();
+            (0..c.processes).map(|p| reports.get(p).and_then(Option::as_ref).map(|r| json!({
+                "process": p,
+                "processingTime": r.processing_micros / 1000,
+                "processingTimeMicros": r.processing_micros,
+                "recordsRead": r.records_read.iter().sum::<u64>(),
+                "failures": r.failures,
+            }))).collect::<Vec<_>>()
+        }),
         "inputs": b.input_records.iter().enumerate().map(|(i, n)| {
             let mut input = json!({
                 "streamId": i,
@@ -248,6 +262,199 @@ pub(crate) fn inputs(m: &Monitor) -> Value {
             })
             .collect(),
     )
+}
+
+fn view_json(v: &StateView) -> Value {
+    json!({ "keys": v.keys, "bytes": v.bytes })
+}
+
+/// Each stateful operation (windows, state): its keys and estimated bytes after the last
+/// batch, in a cluster on each process too, and a window's contents.
+pub(crate) fn state(m: &Monitor) -> Value {
+    Value::Array(
+        m.state_rows()
+            .iter()
+            .map(|r| {
+                let mut v = view_json(&r.total);
+                v["operation"] = json!(r.total.operation);
+                v["window"] = r.total.window.as_ref().map_or(Value::Null, |w| {
+                    let records = w.iter().map(|b| b.records).sum::<Option<u64>>();
+                    json!({
+                        "from": w.first().map(|b| b.time.as_millis()),
+                        "until": w.last().map(|b| b.time.as_millis()),
+                        "records": records,
+                        "batches": w.iter().map(|b| json!({
+                            "batchId": b.time.as_millis(),
+                            "batchTime": date(b.time.as_millis()),
+                            "records": b.records,
+                            "keys": b.keys,
+                        })).collect::<Vec<_>>(),
+                    })
+                });
+                if !r.processes.is_empty() {
+                    v["processes"] = Value::Array(
+                        r.processes
+                            .iter()
+                            .map(|(p, pv)| {
+                                let mut x = view_json(pv);
+                                x["process"] = json!(p);
+                                x
+                            })
+                            .collect(),
+                    );
+                }
+                v
+            })
+            .collect(),
+    )
+}
+
+/// The time of one stage of the runtime's plan over the last batches.
+#[derive(Debug)]
+pub(crate) struct StageTime {
+    /// As the runtime's description names it: `stateful 1`, `output 2`.
+    pub(crate) stage: String,
+    pub(crate) name: String,
+    pub(crate) last: Option<std::time::Duration>,
+    pub(crate) avg: Option<std::time::Duration>,
+    pub(crate) max: Option<std::time::Duration>,
+    /// Batches the figures cover.
+    pub(crate) batches: usize,
+    /// Of those, batches where it failed (outputs).
+    pub(crate) failed: usize,
+}
+
+/// Each stage of the runtime's plan (each stateful operation with the chain that feeds it,
+/// then each output operation with its fused chain) over the last 10 batches.
+pub(crate) fn stage_times(m: &Monitor) -> Vec<StageTime> {
+    let ring = m.ring.lock();
+    let last: Vec<&BatchInfo> = ring.iter().rev().take(page::LAST_BATCHES).collect();
+    let figures = |stage: String, name: &str, times: Vec<std::time::Duration>, failed: usize| {
+        let avg = (!times.is_empty()).then(|| times.iter().sum::<std::time::Duration>() / times.len() as u32);
+        StageTime {
+            stage,
+            name: name.to_string(),
+            last: times.first().copied(),
+            avg,
+            max: times.iter().max().copied(),
+            batches: last.len(),
+            failed,
+        }
+    };
+    let mut out: Vec<StageTime> = m
+        .stateful
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let times = last.iter().filter_map(|b| b.stage_times.get(i).copied()).collect();
+            figures(format!("stateful {}", i + 1), name, times, 0)
+        })
+        .collect();
+    out.extend(m.outputs.iter().enumerate().map(|(i, name)| {
+        let ops: Vec<_> = last.iter().filter_map(|b| b.output_ops.get(i)).collect();
+        let failed = ops.iter().filter(|o| o.error.is_some()).count();
+        figures(format!("output {}", i + 1), name, ops.iter().map(|o| o.duration).collect(), failed)
+    }));
+    out
+}
+
+/// `/stages`: [`stage_times`] as JSON (microseconds).
+pub(crate) fn stages(m: &Monitor) -> Value {
+    let us = |d: Option<std::time::Duration>| d.map(|d| d.as_micros() as u64);
+    Value::Array(
+        stage_times(m)
+            .iter()
+            .map(|t| {
+                json!({
+                    "stage": t.stage,
+                    "name": t.name,
+                    "lastMicros": us(t.last),
+                    "avgMicros": us(t.avg),
+                    "maxMicros": us(t.max),
+                    "batches": t.batches,
+                    "failed": t.failed,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The sums over every process's last report.
+#[derive(Debug, Default)]
+pub(crate) struct Totals {
+    pub(crate) max_processing_micros: u64,
+    pub(crate) records_read: u64,
+    pub(crate) records_read_total: u64,
+    pub(crate) state_keys: u64,
+    pub(crate) state_bytes: u64,
+    pub(crate) failures: usize,
+}
+
+pub(crate) fn process_totals(c: &Cluster) -> Totals {
+    let mut t = Totals::default();
+    for r in c.latest.iter().flatten() {
+        t.max_processing_micros = t.max_processing_micros.max(r.processing_micros);
+        t.records_read += r.records_read.iter().sum::<u64>();
+        t.records_read_total += r.records_read_total.iter().sum::<u64>();
+        t.state_keys += r.state.iter().filter_map(|v| v.keys).sum::<u64>();
+        t.state_bytes += r.state.iter().filter_map(|v| v.bytes).sum::<u64>();
+        t.failures += r.failures;
+    }
+    t
+}
+
+fn report_json(m: &Monitor, r: &ProcessReport) -> Value {
+    json!({
+        "process": r.process,
+        "batchId": r.time.as_millis(),
+        "processingTime": r.processing_micros / 1000,
+        "processingTimeMicros": r.processing_micros,
+        "stageTimesMicros": r.stage_micros,
+        "outputTimesMicros": r.output_micros,
+        "failures": r.failures,
+        "recordsRead": r.records_read.iter().sum::<u64>(),
+        "recordsReadTotal": r.records_read_total.iter().sum::<u64>(),
+        "stateKeys": r.state.iter().filter_map(|v| v.keys).sum::<u64>(),
+        "stateBytes": r.state.iter().filter_map(|v| v.bytes).sum::<u64>(),
+        "inputs": r.inputs.iter().enumerate().map(|(i, st)| json!({
+            "streamId": i,
+            "streamName": m.input_names.get(i),
+            "recordsRead": r.records_read.get(i),
+            "recordsReadTotal": r.records_read_total.get(i),
+            "connected": st.connected,
+            "lastError": st.last_error,
+            "rateLimit": st.rate,
+            "lag": st.lag.iter().map(|(topic, partition, lag)| json!({
+                "topic": topic, "partition": partition, "records": lag,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `/processes`: in a cluster, each process's last report and the totals; one process
+/// alone has no rows.
+pub(crate) fn processes(m: &Monitor) -> Value {
+    let cluster = m.cluster.lock();
+    let Some(c) = cluster.as_ref() else {
+        return json!({ "processes": 1, "rows": [], "totals": null });
+    };
+    let t = process_totals(c);
+    json!({
+        "processes": c.processes,
+        "rows": c.latest.iter().enumerate().map(|(p, r)| match r {
+            Some(r) => report_json(m, r),
+            None => json!({ "process": p, "batchId": null }),
+        }).collect::<Vec<_>>(),
+        "totals": {
+            "maxProcessingTime": t.max_processing_micros / 1000,
+            "maxProcessingTimeMicros": t.max_processing_micros,
+            "recordsRead": t.records_read,
+            "recordsReadTotal": t.records_read_total,
+            "stateKeys": t.state_keys,
+            "stateBytes": t.state_bytes,
+            "failures": t.failures,
+        },
+    })
 }
 
 /// `ms` since the epoch as Spark's REST API writes dates: `2026-12-02T06:28:59.000GMT`.

@@ -40,7 +40,8 @@ use parking_lot::Mutex;
 use crate::checkpoint::Written;
 use crate::context::{Conf, Graph, Input};
 use crate::error::StreamingError;
-use crate::metrics::BatchInfo;
+use crate::metrics::{BatchInfo, ProcessReport, StateView};
+use crate::report::Reporter;
 use crate::time::{Duration, Time};
 
 /// Spark's default port of the web UI.
@@ -161,6 +162,8 @@ pub(crate) struct Monitor {
     inputs: Vec<Arc<dyn Input>>,
     input_names: Vec<String>,
     outputs: Vec<String>,
+    /// The stateful operations (windows, state), as the runtime's description names them.
+    stateful: Vec<String>,
     /// The runtime's description of the graph (`StreamingContext::explain`).
     graph_plan: String,
     /// The fused plan `--explain` prints, when the job binary gave it.
@@ -171,8 +174,99 @@ pub(crate) struct Monitor {
     running: AtomicI64,
     /// The last checkpoints written, oldest first.
     checkpoints: Mutex<VecDeque<Written>>,
-    /// Keys of each stateful operation after the last batch (this process's).
-    state_keys: Mutex<Vec<(String, usize)>>,
+    /// Each stateful operation's state after the last batch (this process's).
+    state: Mutex<Vec<StateView>>,
+    /// In a cluster: what every process reported.
+    cluster: Mutex<Option<Cluster>>,
+}
+
+/// One stateful operation's state: in all, and in a cluster on each process.
+#[derive(Debug)]
+pub(crate) struct StateRow {
+    pub(crate) total: StateView,
+    /// Per process (cluster only), its last report's.
+    pub(crate) processes: Vec<(usize, StateView)>,
+}
+
+impl StateView {
+    /// Adds another process's share of the same operation (keys, bytes, each window batch's
+    /// records and keys).
+    fn add(&mut self, other: &StateView) {
+        let sum = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        self.keys = sum(self.keys, other.keys);
+        self.bytes = sum(self.bytes, other.bytes);
+        match (&mut self.window, &other.window) {
+            (None, Some(w)) => self.window = Some(w.clone()),
+            (Some(mine), Some(theirs)) => {
+                for b in theirs {
+                    match mine.iter_mut().find(|m| m.time == b.time) {
+                        Some(m) => {
+                            m.records = sum(m.records, b.records);
+                            m.keys = sum(m.keys, b.keys);
+                        }
+                        None => mine.push(*b),
+                    }
+                }
+                mine.sort_by_key(|b| b.time);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What the processes of a cluster reported, on the driver.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    /// Processes in the cluster.
+    pub(crate) processes: usize,
+    /// The driver's own reports.
+    reporter: Reporter,
+    /// Each process's last report.
+    pub(crate) latest: Vec<Option<ProcessReport>>,
+    /// The reports of the retained batches, oldest first: per batch, one per process (the
+    /// other processes' arrive with the next batch's plan).
+    batches: VecDeque<(i64, Vec<Option<ProcessReport>>)>,
+    capacity: usize,
+}
+
+impl Cluster {
+    /// Keeps `r`.
+    fn record(&mut self, r: ProcessReport) {
+        let ms = r.time.as_millis();
+        let i = match self.batches.binary_search_by_key(&ms, |(t, _)| *t) {
+            Ok(i) => i,
+            Err(i) => {
+                if self.batches.len() == self.capacity {
+                    if i == 0 {
+                        return; // older than everything retained
+                    }
+                    self.batches.pop_front();
+                    self.batches.insert(i - 1, (ms, vec![None; self.processes]));
+                    i - 1
+                } else {
+                    self.batches.insert(i, (ms, vec![None; self.processes]));
+                    i
+                }
+            }
+        };
+        if let Some(slot) = self.batches[i].1.get_mut(r.process) {
+            *slot = Some(r.clone());
+        }
+        if let Some(latest) = self.latest.get_mut(r.process) {
+            if latest.as_ref().is_none_or(|l| l.time <= r.time) {
+                *latest = Some(r);
+            }
+        }
+    }
+
+    /// The reports of batch `ms`, one per process (`None`: not arrived yet).
+    pub(crate) fn batch(&self, ms: i64) -> Option<&[Option<ProcessReport>]> {
+        let i = self.batches.binary_search_by_key(&ms, |(t, _)| *t).ok()?;
+        Some(&self.batches[i].1)
+    }
 }
 
 impl std::fmt::Debug for Monitor {
@@ -197,11 +291,13 @@ impl Monitor {
             ring: Mutex::new(ring::Ring::new(ui.retained_batches, input_names.len())),
             input_names,
             outputs: graph.outputs.iter().map(|o| o.name()).collect(),
+            stateful: graph.ticks.iter().map(|t| t.name()).collect(),
             graph_plan: crate::context::explain_graph(conf, graph),
             stages: ui.plan.clone().filter(|p| !p.trim().is_empty()),
             running: AtomicI64::new(IDLE),
             checkpoints: Mutex::new(VecDeque::with_capacity(RETAINED_CHECKPOINTS)),
-            state_keys: Mutex::new(Vec::new()),
+            state: Mutex::new(Vec::new()),
+            cluster: Mutex::new(None),
         }
     }
 
@@ -211,23 +307,79 @@ impl Monitor {
         self.metrics.set_active(waiting, 1);
     }
 
-    /// A batch completed; `waiting` are queued.
+    /// A batch completed; `waiting` are queued. In a cluster, this is the driver's report of
+    /// it too.
     pub(crate) fn batch_completed(&self, info: &BatchInfo, waiting: usize) {
         self.metrics.observe(info);
         self.metrics.set_active(waiting, 0);
         self.running.store(IDLE, Ordering::Relaxed);
         self.ring.lock().push(info);
+        let mut cluster = self.cluster.lock();
+        if let Some(c) = cluster.as_mut() {
+            let report = c.reporter.report(&self.inputs, info, self.state.lock().clone());
+            self.metrics.observe_process(&report, &self.input_names);
+            c.record(report);
+        }
     }
 
-    /// The keys of each stateful operation after a batch.
-    pub(crate) fn state_keys_now(&self, keys: Vec<(String, usize)>) {
-        self.metrics.set_state_keys(&keys);
-        *self.state_keys.lock() = keys;
+    /// The job runs on `processes` processes, of which this is the driver.
+    pub(crate) fn set_processes(&self, processes: usize) {
+        let capacity = self.ring.lock().capacity();
+        *self.cluster.lock() = Some(Cluster {
+            processes,
+            reporter: Reporter::new(0),
+            latest: vec![None; processes],
+            batches: VecDeque::new(),
+            capacity,
+        });
     }
 
-    /// The keys of each stateful operation after the last batch.
-    pub(crate) fn state_keys(&self) -> Vec<(String, usize)> {
-        self.state_keys.lock().clone()
+    /// The other processes' reports (of the batch before the one being planned).
+    pub(crate) fn process_reports(&self, reports: Vec<ProcessReport>) {
+        let mut cluster = self.cluster.lock();
+        if let Some(c) = cluster.as_mut() {
+            for r in reports {
+                self.metrics.observe_process(&r, &self.input_names);
+                c.record(r);
+            }
+        }
+    }
+
+    /// Each stateful operation's state after a batch (in a cluster, the metrics take it
+    /// from the reports, by process).
+    pub(crate) fn state_now(&self, state: Vec<StateView>) {
+        if state.is_empty() {
+            return;
+        }
+        if self.cluster.lock().is_none() {
+            self.metrics.set_state(&state, None);
+        }
+        *self.state.lock() = state;
+    }
+
+    /// Each stateful operation's state after the last batch: this process's, or in a cluster
+    /// the sum over every process's last report, with each process's.
+    pub(crate) fn state_rows(&self) -> Vec<StateRow> {
+        let own = self.state.lock().clone();
+        let cluster = self.cluster.lock();
+        let Some(c) = cluster.as_ref() else {
+            return own.into_iter().map(|total| StateRow { total, processes: Vec::new() }).collect();
+        };
+        own.into_iter()
+            .enumerate()
+            .map(|(i, mine)| {
+                let processes: Vec<(usize, StateView)> =
+                    c.latest.iter().flatten().filter_map(|r| r.state.get(i).map(|v| (r.process, v.clone()))).collect();
+                if processes.is_empty() {
+                    return StateRow { total: mine, processes };
+                }
+                let mut total = StateView { operation: mine.operation, ..StateView::default() };
+                for (_, v) in &processes {
+                    total.add(v);
+                }
+                StateRow { total, processes }
+            })
+            .collect()
     }
 
     /// The checkpoint writer wrote (or failed to write) a checkpoint.
@@ -326,6 +478,7 @@ impl Ui {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::metrics::WindowBatch;
 
     struct Named(String);
 
@@ -350,18 +503,103 @@ pub(crate) mod tests {
         m
     }
 
+    fn view(operation: &str, keys: u64, bytes: u64) -> StateView {
+        StateView { operation: operation.to_string(), keys: Some(keys), bytes: Some(bytes), window: None }
+    }
+
     #[test]
-    fn state_keys_show_on_the_page_and_in_the_metrics() {
+    fn state_keys_and_bytes_show_on_the_page_and_in_the_metrics() {
         let m = monitor(&["a"]);
         assert!(!page::overview(&m, 1).contains("<h2>State</h2>"));
-        m.state_keys_now(vec![("update_state_by_key".to_string(), 3), ("map_with_state<x>".to_string(), 0)]);
-        m.state_keys_now(vec![("update_state_by_key".to_string(), 5), ("map_with_state<x>".to_string(), 2)]);
+        m.state_now(vec![view("update_state_by_key", 3, 100), view("map_with_state<x>", 0, 0)]);
+        m.state_now(vec![view("update_state_by_key", 5, 2048), view("map_with_state<x>", 2, 70)]);
         let page = page::overview(&m, 1);
-        assert!(page.contains("<td><code>update_state_by_key</code></td><td class=\"num\">5</td>"), "{page}");
+        assert!(
+            page.contains(
+                "<td><code>update_state_by_key</code></td><td class=\"num\">5</td><td class=\"num\">2048</td>"
+            ),
+            "{page}"
+        );
         assert!(page.contains("map_with_state&lt;x&gt;"), "{page}");
         let metrics = m.metrics_text();
         assert!(metrics.contains("sluice_state_keys{operation=\"update_state_by_key\"} 5"), "{metrics}");
         assert!(metrics.contains("sluice_state_keys{operation=\"map_with_state<x>\"} 2"), "{metrics}");
+        assert!(metrics.contains("sluice_state_bytes{operation=\"update_state_by_key\"} 2048"), "{metrics}");
+        let state: serde_json::Value =
+            serde_json::from_str(&api::route(&m, "/api/v1/streaming/state", "").body).unwrap();
+        assert_eq!(state[0]["operation"], "update_state_by_key");
+        assert_eq!((state[0]["keys"].as_u64(), state[0]["bytes"].as_u64()), (Some(5), Some(2048)));
+        assert!(state[0]["window"].is_null());
+    }
+
+    #[test]
+    fn window_contents_show_on_the_page_and_in_the_api() {
+        let m = monitor(&["a"]);
+        let batches = [(1000, Some(3), None), (2000, Some(0), None), (3000, Some(4), None)]
+            .map(|(t, records, keys)| WindowBatch { time: Time::from_millis(t), records, keys });
+        let w = StateView {
+            operation: "window(window 3000 ms, slide 1000 ms)".into(),
+            keys: None,
+            bytes: Some(7 * 24),
+            window: Some(batches.to_vec()),
+        };
+        m.state_now(vec![w]);
+        let state: serde_json::Value =
+            serde_json::from_str(&api::route(&m, "/api/v1/streaming/state", "").body).unwrap();
+        let window = &state[0]["window"];
+        assert_eq!(window["batches"].as_array().unwrap().len(), 3);
+        assert_eq!(window["batches"][2]["batchId"], 3000);
+        assert_eq!(window["batches"][2]["records"], 4);
+        assert!(window["batches"][2]["keys"].is_null());
+        assert_eq!(window["records"], 7);
+        assert_eq!(window["from"], 1000);
+        let page = page::overview(&m, 1);
+        assert!(page.contains("<table id=\"window-1\""), "{page}");
+        assert!(page.contains("<td class=\"num\">4</td>"), "{page}");
+    }
+
+    #[test]
+    fn a_cluster_page_has_a_row_per_process_and_totals() {
+        let m = monitor(&["a"]);
+        m.set_processes(2);
+        m.state_now(vec![view("update_state_by_key", 5, 500)]);
+        m.batch_completed(&crate::ui::ring::tests::info(1000, &[3]), 0);
+        let follower = ProcessReport {
+            process: 1,
+            time: Time::from_millis(1000),
+            processing_micros: 25_000,
+            records_read: vec![4],
+            records_read_total: vec![10],
+            inputs: vec![crate::metrics::InputStatus::default()],
+            state: vec![view("update_state_by_key", 7, 700)],
+            ..ProcessReport::default()
+        };
+        m.process_reports(vec![follower]);
+        let p: serde_json::Value =
+            serde_json::from_str(&api::route(&m, "/api/v1/streaming/processes", "").body).unwrap();
+        assert_eq!(p["processes"], 2);
+        assert_eq!(p["rows"][1]["process"], 1);
+        assert_eq!(p["rows"][1]["recordsRead"], 4);
+        assert_eq!(p["rows"][1]["processingTime"], 25);
+        assert_eq!(p["totals"]["stateKeys"], 12);
+        assert_eq!(p["totals"]["stateBytes"], 1200);
+        let state: serde_json::Value =
+            serde_json::from_str(&api::route(&m, "/api/v1/streaming/state", "").body).unwrap();
+        assert_eq!((state[0]["keys"].as_u64(), state[0]["bytes"].as_u64()), (Some(12), Some(1200)));
+        assert_eq!(state[0]["processes"][1]["keys"], 7);
+        let batch: serde_json::Value =
+            serde_json::from_str(&api::route(&m, "/api/v1/streaming/batches/1000", "").body).unwrap();
+        assert_eq!(batch["processes"][1]["processingTime"], 25);
+        let page = page::overview(&m, 1);
+        assert!(page.contains("<table id=\"processes\">"), "{page}");
+        assert!(page.contains("<tr class=\"total\"><td>all 2</td>"), "{page}");
+        let metrics = m.metrics_text();
+        assert!(
+            metrics.contains("sluice_state_bytes{operation=\"update_state_by_key\",process=\"1\"} 700"),
+            "{metrics}"
+        );
+        assert!(metrics.contains("sluice_process_processing_time_seconds{process=\"1\"} 0.025"), "{metrics}");
+        assert!(metrics.contains("sluice_process_records_read_total{process=\"1\",input=\"a\"} 4"), "{metrics}");
     }
 
     #[test]

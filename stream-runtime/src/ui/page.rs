@@ -13,7 +13,7 @@ use crate::metrics::{BatchInfo, InputDetail};
 pub(crate) const PAGE_SIZE: usize = 20;
 
 /// Output operation times on the plan view: over this many last batches.
-const LAST_BATCHES: usize = 10;
+pub(crate) const LAST_BATCHES: usize = 10;
 
 /// `s` with `&`, `<`, `>`, `"` and `'` escaped, for HTML text and attribute values.
 pub(crate) fn escape_html(s: &str) -> String {
@@ -226,6 +226,7 @@ pub(crate) fn overview(m: &Monitor, page: usize) -> String {
     active_table(m, &mut s);
     completed_table(m, page, &mut s);
     checkpoints_table(m, &mut s);
+    processes_table(m, &mut s);
     state_table(m, &mut s);
     plan_view(m, &mut s);
     s.push_str("</div>");
@@ -329,17 +330,121 @@ fn pager(page: usize, pages: usize, id: &str) -> String {
     p
 }
 
-/// The keys each stateful operation holds after the last batch (this process's).
+/// Each stateful operation's keys and estimated bytes after the last batch (in a cluster: in
+/// all, and on each process), then each window's contents.
 fn state_table(m: &Monitor, s: &mut String) {
-    let keys = m.state_keys();
-    if keys.is_empty() {
+    let rows = m.state_rows();
+    if rows.is_empty() {
         return;
     }
-    s.push_str("<h2>State</h2><table id=\"state\"><tr><th>Operation</th><th>Keys</th></tr>");
-    for (operation, n) in keys {
-        let _ = write!(s, "<tr><td><code>{}</code></td><td class=\"num\">{n}</td></tr>", escape_html(&operation));
+    let cluster = rows.iter().any(|r| !r.processes.is_empty());
+    s.push_str("<h2>State</h2><table id=\"state\"><tr><th>Operation</th><th>Keys</th><th>Bytes (estimate)</th>");
+    if cluster {
+        s.push_str("<th>By process (keys, bytes)</th>");
+    }
+    s.push_str("</tr>");
+    let opt = |n: Option<u64>| n.map_or(String::new(), |n| n.to_string());
+    for r in &rows {
+        let _ = write!(
+            s,
+            "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+            escape_html(&r.total.operation),
+            opt(r.total.keys),
+            opt(r.total.bytes)
+        );
+        if cluster {
+            let parts: Vec<String> =
+                r.processes.iter().map(|(p, v)| format!("{p}: {}, {}", opt(v.keys), opt(v.bytes))).collect();
+            let _ = write!(s, "<td>{}</td>", parts.join("; "));
+        }
+        s.push_str("</tr>");
     }
     s.push_str("</table>");
+    for (i, r) in rows.iter().enumerate() {
+        let Some(window) = &r.total.window else { continue };
+        let _ = write!(
+            s,
+            "<h3>Window contents of <code>{}</code></h3><table id=\"window-{}\" class=\"window\">\
+             <tr><th>Parent batch</th><th>Records</th><th>Keys</th></tr>",
+            escape_html(&r.total.operation),
+            i + 1
+        );
+        for b in window.iter().rev() {
+            let id = b.time.as_millis();
+            let link = if m.ring.lock().get(id).is_some() {
+                format!("<a href=\"/batch/{id}\">{}</a>", date(id))
+            } else {
+                date(id)
+            };
+            let _ = write!(
+                s,
+                "<tr><td>{link}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                opt(b.records),
+                opt(b.keys)
+            );
+        }
+        s.push_str("</table>");
+    }
+}
+
+/// In a cluster: each process's last report (its batch, processing time, records read, state)
+/// and the totals.
+fn processes_table(m: &Monitor, s: &mut String) {
+    let cluster = m.cluster.lock();
+    let Some(c) = cluster.as_ref() else { return };
+    let _ = write!(
+        s,
+        "<h2>Processes ({})</h2><table id=\"processes\"><tr><th>Process</th><th>Last batch reported</th>\
+         <th>Processing time</th><th>Records read (batch)</th><th>Records read (total)</th><th>State keys</th>\
+         <th>State bytes</th><th>Failures</th><th>Inputs</th></tr>",
+        c.processes
+    );
+    let totals = super::api::process_totals(c);
+    for (p, r) in c.latest.iter().enumerate() {
+        let Some(r) = r else {
+            let _ = write!(s, "<tr><td>{p}</td><td colspan=\"8\">no report yet</td></tr>");
+            continue;
+        };
+        let status: Vec<String> = r
+            .inputs
+            .iter()
+            .zip(&m.input_names)
+            .filter_map(|(st, name)| {
+                let connected = st.connected.map(|c| if c { "connected" } else { "not connected" });
+                let parts: Vec<String> = connected
+                    .map(str::to_string)
+                    .into_iter()
+                    .chain(st.last_error.as_ref().map(|e| format!("last error: {e}")))
+                    .collect();
+                (!parts.is_empty()).then(|| format!("{name}: {}", parts.join(", ")))
+            })
+            .collect();
+        let _ = write!(
+            s,
+            "<tr><td>{p}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            date(r.time.as_millis()),
+            millis(std::time::Duration::from_micros(r.processing_micros)),
+            r.records_read.iter().sum::<u64>(),
+            r.records_read_total.iter().sum::<u64>(),
+            r.state.iter().filter_map(|v| v.keys).sum::<u64>(),
+            r.state.iter().filter_map(|v| v.bytes).sum::<u64>(),
+            r.failures,
+            escape_html(&status.join("; ")),
+        );
+    }
+    let _ = write!(
+        s,
+        "<tr class=\"total\"><td>all {}</td><td></td><td class=\"num\">max {}</td><td class=\"num\">{}</td>\
+         <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td></td></tr></table>",
+        c.processes,
+        millis(std::time::Duration::from_micros(totals.max_processing_micros)),
+        totals.records_read,
+        totals.records_read_total,
+        totals.state_keys,
+        totals.state_bytes,
+        totals.failures,
+    );
 }
 
 fn checkpoints_table(m: &Monitor, s: &mut String) {
@@ -367,35 +472,48 @@ fn checkpoints_table(m: &Monitor, s: &mut String) {
 }
 
 /// The plan: the fused stages `--explain` prints (when the job binary gave them), the
-/// runtime's inputs, stateful operations and outputs, and the time of each output operation
-/// (its fused chain) over the last batches.
+/// runtime's own description (inputs, stateful operations, outputs) with the time of each of
+/// its stages over the last batches, and the same as a table.
 fn plan_view(m: &Monitor, s: &mut String) {
     s.push_str("<h2>Plan</h2>");
     if let Some(stages) = &m.stages {
         let _ = write!(s, "<pre id=\"stages\">{}</pre>", escape_html(stages));
     }
-    let _ = write!(s, "<pre id=\"plan\">{}</pre>", escape_html(&m.graph_plan));
-    let ring = m.ring.lock();
-    let last: Vec<&BatchInfo> = ring.iter().rev().take(LAST_BATCHES).collect();
+    let times = super::api::stage_times(m);
+    let mut plan = String::new();
+    for line in m.graph_plan.lines() {
+        plan.push_str(&escape_html(line));
+        let stage = line.split_once(':').map(|(head, _)| head);
+        if let Some(t) = times.iter().find(|t| Some(t.stage.as_str()) == stage) {
+            if let Some(last) = t.last {
+                let _ = write!(
+                    plan,
+                    "   <span class=\"stage-time\">last {}, average {}, max {}</span>",
+                    millis(last),
+                    millis(t.avg.unwrap_or_default()),
+                    millis(t.max.unwrap_or_default())
+                );
+            }
+        }
+        plan.push('\n');
+    }
+    let _ = write!(s, "<pre id=\"plan\">{plan}</pre>");
     let _ = write!(
         s,
-        "<table id=\"stage-times\"><tr><th>Output</th><th>Operation (its fused chain)</th><th>Last batch</th>\
+        "<table id=\"stage-times\"><tr><th>Stage</th><th>Operation (its fused chain)</th><th>Last batch</th>\
          <th>Average of the last {}</th><th>Max</th><th>Failed</th></tr>",
-        last.len()
+        times.first().map_or(0, |t| t.batches)
     );
-    for (i, name) in m.outputs.iter().enumerate() {
-        let times: Vec<std::time::Duration> =
-            last.iter().filter_map(|b| b.output_ops.get(i)).map(|o| o.duration).collect();
-        let failed = last.iter().filter_map(|b| b.output_ops.get(i)).filter(|o| o.error.is_some()).count();
-        let avg = (!times.is_empty()).then(|| times.iter().sum::<std::time::Duration>() / times.len() as u32);
+    for t in &times {
         let _ = write!(
             s,
-            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{failed}</td></tr>",
-            i + 1,
-            escape_html(name),
-            times.first().map_or(String::new(), |d| millis(*d)),
-            avg.map_or(String::new(), millis),
-            times.iter().max().map_or(String::new(), |d| millis(*d)),
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape_html(&t.stage),
+            escape_html(&t.name),
+            t.last.map_or(String::new(), millis),
+            t.avg.map_or(String::new(), millis),
+            t.max.map_or(String::new(), millis),
+            t.failed,
         );
     }
     s.push_str("</table>");

@@ -9,7 +9,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use crate::checkpoint::Written;
-use crate::metrics::{BatchInfo, InputStatus};
+use crate::metrics::{BatchInfo, InputStatus, ProcessReport, StateView};
 
 /// A label value, escaped as the text format requires (`\`, `"` and newlines); the crate
 /// writes `String` values as they are.
@@ -56,6 +56,12 @@ pub(crate) struct Metrics {
     rate: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// Keys of each stateful operation after the last batch.
     state_keys: Family<Labels, Gauge>,
+    /// Estimated bytes of each stateful operation after the last batch.
+    state_bytes: Family<Labels, Gauge>,
+    /// In a cluster: each process's processing time of its last batch.
+    process_time: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// In a cluster: records each process read, by input.
+    process_records: Family<Labels, Counter>,
 }
 
 /// Buckets from 1 ms to about 65 s, doubling.
@@ -119,6 +125,24 @@ impl Metrics {
             "Keys in the state of a stateful operation after the last batch (this process's), by operation",
             state_keys.clone(),
         );
+        let state_bytes = Family::<Labels, Gauge>::default();
+        registry.register(
+            "state_bytes",
+            "Estimated heap bytes of the state of a stateful operation after the last batch, by operation (and process)",
+            state_bytes.clone(),
+        );
+        let process_time = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "process_processing_time_seconds",
+            "In a cluster: time the process spent on its last batch, by process",
+            process_time.clone(),
+        );
+        let process_records = Family::<Labels, Counter>::default();
+        registry.register(
+            "process_records_read",
+            "In a cluster: records the process read, by process and input",
+            process_records.clone(),
+        );
         let connected = Family::<Labels, Gauge>::default();
         registry.register(
             "input_connected",
@@ -153,14 +177,37 @@ impl Metrics {
             connected,
             rate,
             state_keys,
+            state_bytes,
+            process_time,
+            process_records,
         }
     }
 
-    /// The keys of each stateful operation after the last batch.
-    pub(crate) fn set_state_keys(&self, keys: &[(String, usize)]) {
-        for (operation, n) in keys {
-            self.state_keys.get_or_create(&vec![("operation", Escaped(operation.clone()))]).set(*n as i64);
+    /// The keys and bytes of each stateful operation after the last batch, of `process` in a
+    /// cluster.
+    pub(crate) fn set_state(&self, state: &[StateView], process: Option<usize>) {
+        for v in state {
+            let mut labels = vec![("operation", Escaped(v.operation.clone()))];
+            if let Some(p) = process {
+                labels.push(("process", Escaped(p.to_string())));
+            }
+            if let Some(keys) = v.keys {
+                self.state_keys.get_or_create(&labels).set(i64::try_from(keys).unwrap_or(i64::MAX));
+            }
+            if let Some(bytes) = v.bytes {
+                self.state_bytes.get_or_create(&labels).set(i64::try_from(bytes).unwrap_or(i64::MAX));
+            }
         }
+    }
+
+    /// A process's report of a batch (cluster).
+    pub(crate) fn observe_process(&self, r: &ProcessReport, inputs: &[String]) {
+        let process = ("process", Escaped(r.process.to_string()));
+        self.process_time.get_or_create(&vec![process.clone()]).set(r.processing_micros as f64 / 1e6);
+        for (name, n) in inputs.iter().zip(&r.records_read) {
+            self.process_records.get_or_create(&vec![process.clone(), ("input", Escaped(name.clone()))]).inc_by(*n);
+        }
+        self.set_state(&r.state, Some(r.process));
     }
 
     /// Counts a checkpoint the writer wrote (or failed to).

@@ -81,6 +81,7 @@ pub(crate) mod tests {
                 error: None,
             }],
             input_details: Vec::new(),
+            stage_times: Vec::new(),
         }
     }
 

@@ -2,12 +2,13 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{check, windowed, Kind, Sliding};
+use super::sliding::{check, records_bytes, ring_batches, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::Saved;
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
+use crate::metrics::StateView;
 use crate::node::Env;
 use crate::shuffle::{hash_partitions, reroute_rings, restore_parts, save_parts, Placement};
 use crate::time::{Duration, Time};
@@ -67,6 +68,18 @@ impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
         let place = Placement::of(env, self.parts.len());
         self.parts = restore_parts(saved, place, from_bytes, |parts, place| reroute_rings(parts, place, |(k, _)| k))?;
         Ok(())
+    }
+
+    /// Per batch, the keys and values it holds; bytes: each group in line, and what groups
+    /// own (their values, keys' strings) sampled from the newest batch.
+    fn view(&self) -> StateView {
+        let rings: Vec<_> = self.parts.iter().collect();
+        let window = ring_batches(&rings, |groups: &Vec<(K, Vec<V>)>| {
+            (Some(groups.iter().map(|(_, vs)| vs.len() as u64).sum()), Some(groups.len() as u64))
+        });
+        let groups: u64 = window.iter().filter_map(|b| b.keys).sum();
+        let sample = self.parts.iter().filter_map(|r| r.back()).flat_map(|(_, g)| g.iter());
+        StateView { bytes: Some(records_bytes(groups, sample)), window: Some(window), ..StateView::default() }
     }
 }
 

@@ -2,13 +2,14 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{check, windowed, Kind, Sliding};
+use super::sliding::{check, ring_batches, windowed, Kind, Sliding, SAMPLE};
 use super::two_stacks::TwoStacks;
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::Saved;
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
+use crate::metrics::StateView;
 use crate::node::Env;
 use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts, Placement};
 use crate::time::{Duration, Time};
@@ -103,6 +104,25 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
         };
         self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), decode, regroup)?;
         Ok(())
+    }
+
+    /// Per batch, the keys of its partials; keys: the window's keys; bytes: each key's queue
+    /// in its table and the ring's keys in line, and what keys and queues (their partials)
+    /// own, sampled.
+    fn view(&self) -> StateView {
+        let rings: Vec<_> = self.parts.iter().map(|p| &p.ring).collect();
+        let window = ring_batches(&rings, |keys: &Vec<K>| (None, Some(keys.len() as u64)));
+        let partials: u64 = window.iter().filter_map(|b| b.keys).sum();
+        let keys: usize = self.parts.iter().map(|p| p.keys.len()).sum();
+        let slots: usize = self.parts.iter().map(|p| crate::heap::buckets(p.keys.capacity())).sum();
+        let (mut sampled, mut n) = (0u64, 0usize);
+        for (k, q) in self.parts.iter().flat_map(|p| p.keys.iter()).take(SAMPLE) {
+            sampled += crate::heap::owned_bytes(&(k, q));
+            n += 1;
+        }
+        let table = crate::heap::table_bytes(slots, std::mem::size_of::<(K, TwoStacks<V>)>(), keys, sampled, n);
+        let inline = partials * std::mem::size_of::<K>() as u64;
+        StateView { keys: Some(keys as u64), bytes: Some(table + inline), window: Some(window), ..StateView::default() }
     }
 }
 

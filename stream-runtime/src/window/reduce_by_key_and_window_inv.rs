@@ -2,12 +2,13 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{check, windowed, Kind, Sliding};
+use super::sliding::{check, records_bytes, ring_batches, windowed, Kind, Sliding, SAMPLE};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::Saved;
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
+use crate::metrics::StateView;
 use crate::node::Env;
 use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts, Placement};
 use crate::time::{Duration, Time};
@@ -117,6 +118,29 @@ where
         };
         self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), decode, regroup)?;
         Ok(())
+    }
+
+    /// Per batch, the keys of its partials; keys: the window's values; bytes: the values'
+    /// tables and the partials in line, and what they own, sampled.
+    fn view(&self) -> StateView {
+        let rings: Vec<_> = self.parts.iter().map(|p| &p.ring).collect();
+        let window = ring_batches(&rings, |partials: &Vec<(K, V)>| (None, Some(partials.len() as u64)));
+        let partials: u64 = window.iter().filter_map(|b| b.keys).sum();
+        let keys: usize = self.parts.iter().map(|p| p.values.len()).sum();
+        let slots: usize = self.parts.iter().map(|p| crate::heap::buckets(p.values.capacity())).sum();
+        let (mut sampled, mut n) = (0u64, 0usize);
+        for (k, slot) in self.parts.iter().flat_map(|p| p.values.iter()).take(SAMPLE) {
+            sampled += crate::heap::owned_bytes(&(k, &slot.value));
+            n += 1;
+        }
+        let table = crate::heap::table_bytes(slots, std::mem::size_of::<(K, Slot<V>)>(), keys, sampled, n);
+        let sample = self.parts.iter().filter_map(|p| p.ring.back()).flat_map(|(_, r)| r.iter());
+        StateView {
+            keys: Some(keys as u64),
+            bytes: Some(table + records_bytes(partials, sample)),
+            window: Some(window),
+            ..StateView::default()
+        }
     }
 }
 

@@ -33,6 +33,44 @@ pub(crate) trait Sliding: Send + 'static {
     fn save(&self) -> Result<Vec<u8>, CodecError>;
     /// Takes back what [`save`](Self::save) made (see [`Saved`]).
     fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError>;
+    /// What it holds, for the Streaming page: each parent batch in the window (oldest first),
+    /// keys and estimated bytes. Cheap: per batch in the window and partition, plus a sample.
+    fn view(&self) -> crate::metrics::StateView;
+}
+
+/// Records sampled for the bytes estimate of a window.
+pub(crate) const SAMPLE: usize = 16;
+
+/// `n` records of `size` bytes each in line, plus what the `sample` owns on average times `n`.
+pub(crate) fn records_bytes<'a, T: serde::Serialize + 'a>(n: u64, sample: impl Iterator<Item = &'a T>) -> u64 {
+    let (mut owned, mut k) = (0u64, 0u64);
+    for r in sample.take(SAMPLE) {
+        owned += crate::heap::owned_bytes(r);
+        k += 1;
+    }
+    n * std::mem::size_of::<T>() as u64 + (owned * n).checked_div(k).unwrap_or(0)
+}
+
+/// The batches of per-partition rings that all hold the same times (every ingest pushes one
+/// entry to each partition's ring): per time, `count` summed over the partitions.
+pub(crate) fn ring_batches<E>(
+    rings: &[&std::collections::VecDeque<(Time, E)>],
+    count: impl Fn(&E) -> (Option<u64>, Option<u64>),
+) -> Vec<crate::metrics::WindowBatch> {
+    let Some(first) = rings.first() else { return Vec::new() };
+    (0..first.len())
+        .map(|i| {
+            let (mut records, mut keys) = (None, None);
+            for ring in rings {
+                if let Some((_, e)) = ring.get(i) {
+                    let (r, k) = count(e);
+                    records = r.map(|r| records.unwrap_or(0) + r);
+                    keys = k.map(|k| keys.unwrap_or(0) + k);
+                }
+            }
+            crate::metrics::WindowBatch { time: first[i].0, records, keys }
+        })
+        .collect()
 }
 
 /// Which validation message a window uses: Spark's `WindowedDStream` or
@@ -132,6 +170,10 @@ impl<A: Sliding> Tick for Ticker<A> {
     fn tick(&self, t: Time, env: &Env) -> Result<(), BatchError> {
         let mut state = self.0.state.lock();
         self.0.advance(t, env, &mut state)
+    }
+
+    fn view(&self) -> Option<crate::metrics::StateView> {
+        Some(self.0.state.lock().1.view())
     }
 }
 

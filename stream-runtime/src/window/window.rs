@@ -1,11 +1,12 @@
 use std::collections::VecDeque;
 
-use super::sliding::{check, windowed, Kind, Sliding};
+use super::sliding::{check, records_bytes, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::Saved;
 use crate::data::{Data, Persist};
+use crate::metrics::{StateView, WindowBatch};
 use crate::node::Env;
 use crate::time::{Duration, Time};
 use crate::DStream;
@@ -44,6 +45,20 @@ impl<T: Data + Persist> Sliding for Window<T> {
         }
         self.ring = ring;
         Ok(())
+    }
+    fn view(&self) -> StateView {
+        let records: u64 = self.ring.iter().map(|(_, b)| b.len() as u64).sum();
+        let newest = self.ring.back().map(|(_, b)| b.iter());
+        StateView {
+            bytes: Some(records_bytes(records, newest.into_iter().flatten())),
+            window: Some(
+                self.ring
+                    .iter()
+                    .map(|(t, b)| WindowBatch { time: *t, records: Some(b.len() as u64), keys: None })
+                    .collect(),
+            ),
+            ..StateView::default()
+        }
     }
 }
 
