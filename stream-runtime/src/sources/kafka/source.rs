@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 use rayon::prelude::*;
 
-use super::client::KafkaClient;
+use super::client::{KafkaClient, PendingFetch};
 use super::errors::{KafkaError, KafkaFailures};
 use super::options::{KafkaOptions, OffsetReset, StartingOffsets};
 use super::record::{KafkaRecord, OffsetRange};
@@ -161,12 +161,26 @@ impl Direct {
                 tracing::info!(source = %self.name, "topic {topic} exists now");
             }
             let initial = !pos.seen.contains(topic);
+            let mut starts = Vec::with_capacity(partitions.len());
             for p in partitions {
-                match self.plan_partition(client, &mut pos, topic, p, initial, t) {
-                    Ok(Some(r)) => {
+                match self.position_of(client, &mut pos, topic, p, initial) {
+                    Ok(Some(from)) => starts.push((p, from)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.unreachable(&mut pos, &e);
+                        reachable = false;
+                        break 'topics;
+                    }
+                }
+            }
+            // Every partition's end is asked for at once: one round trip, not one a partition.
+            let probes: Vec<_> =
+                starts.into_iter().map(|(p, from)| (p, from, client.start_end_from(topic, p, from))).collect();
+            for (p, from, probe) in probes {
+                match self.plan_partition(topic, p, from, client.finish_end_from(probe), t) {
+                    Ok(r) => {
                         ranges.insert((topic.clone(), p), r);
                     }
-                    Ok(None) => {}
                     Err(e) => {
                         self.unreachable(&mut pos, &e);
                         reachable = false;
@@ -208,52 +222,65 @@ impl Direct {
         ranges.into_values().collect()
     }
 
-    /// The range of one partition, up to the end of its log (the caller applies the rate
-    /// limits and moves the position); `Err` only when the brokers cannot be reached, `None`
-    /// when the partition has no position (its offsets could not be had).
-    fn plan_partition(
+    /// Where `topic`-`p` stands: its position, or where it starts when it has none (found
+    /// by the options); `Err` only when the brokers cannot be reached, `None` when the
+    /// partition has no position (its offsets could not be had).
+    fn position_of(
         &self,
         client: &KafkaClient,
         pos: &mut Position,
         topic: &str,
         p: i32,
         initial: bool,
-        t: Time,
-    ) -> Result<Option<OffsetRange>, KafkaError> {
+    ) -> Result<Option<i64>, KafkaError> {
         let key = (topic.to_string(), p);
-        let from = match pos.next.get(&key) {
-            Some(&o) => o,
-            None => match self.starting_offset(client, topic, p, initial) {
-                Ok(o) => {
-                    tracing::info!(source = %self.name, "{topic}-{p} starts at offset {o}");
-                    pos.next.insert(key.clone(), o);
-                    o
-                }
-                Err(e) if e.is_unreachable() => return Err(e),
-                Err(e) => {
-                    self.counters.errors.add(1);
-                    tracing::warn!(source = %self.name, "cannot find where {topic}-{p} starts: {e}");
-                    return Ok(None);
-                }
-            },
-        };
-        let (from, end) = match client.end_from(topic, p, from) {
+        if let Some(&o) = pos.next.get(&key) {
+            return Ok(Some(o));
+        }
+        match self.starting_offset(client, topic, p, initial) {
+            Ok(o) => {
+                tracing::info!(source = %self.name, "{topic}-{p} starts at offset {o}");
+                pos.next.insert(key, o);
+                Ok(Some(o))
+            }
+            Err(e) if e.is_unreachable() => Err(e),
+            Err(e) => {
+                self.counters.errors.add(1);
+                tracing::warn!(source = %self.name, "cannot find where {topic}-{p} starts: {e}");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The range of one partition from its position `from` up to `end`, the end of its log
+    /// (the caller applies the rate limits and moves the position); `Err` only when the
+    /// brokers cannot be reached.
+    fn plan_partition(
+        &self,
+        topic: &str,
+        p: i32,
+        from: i64,
+        end: Result<i64, KafkaError>,
+        t: Time,
+    ) -> Result<OffsetRange, KafkaError> {
+        let key = (topic.to_string(), p);
+        let (from, end) = match end {
             Ok(end) => (from, end),
             Err(e @ KafkaError::OffsetOutOfRange { end, .. }) => match self.reset(t, &e) {
                 Some(o) => (o, end),
-                None => return Ok(Some(OffsetRange { topic: key.0, partition: p, from, until: from })),
+                None => return Ok(OffsetRange { topic: key.0, partition: p, from, until: from }),
             },
             Err(e) if e.is_unreachable() => return Err(e),
             Err(e) => {
                 self.counters.errors.add(1);
                 tracing::warn!(source = %self.name, "cannot plan {topic}-{p}: {e}");
-                return Ok(Some(OffsetRange { topic: key.0, partition: p, from, until: from }));
+                return Ok(OffsetRange { topic: key.0, partition: p, from, until: from });
             }
         };
         if self.failing.lock().remove(&key) {
             tracing::info!(source = %self.name, "{topic}-{p} is read again from offset {from}");
         }
-        Ok(Some(OffsetRange { topic: key.0, partition: p, from, until: end.max(from) }))
+        Ok(OffsetRange { topic: key.0, partition: p, from, until: end.max(from) })
     }
 
     /// Where a partition seen for the first time starts: by the options for the partitions
@@ -302,20 +329,30 @@ impl Direct {
         }
     }
 
-    /// Reads the records of `range` of batch `t`. While the brokers cannot be reached it waits
-    /// and tries again (the batch waits; nothing planned is given up), until the source stops.
-    fn read(&self, t: Time, range: &OffsetRange) -> Vec<KafkaRecord> {
+    /// Reads the records of `range` of batch `t`, whose first fetch `first` was started (the
+    /// next fetch starts as soon as an answer comes, before its records are handed on). While
+    /// the brokers cannot be reached it waits and tries again (the batch waits; nothing
+    /// planned is given up), until the source stops.
+    fn read(&self, t: Time, range: &OffsetRange, first: Option<PendingFetch>) -> Vec<KafkaRecord> {
         let Some(client) = &self.client else { return Vec::new() };
         let mut out = Vec::with_capacity(range.count().min(1 << 20) as usize);
         let (mut offset, mut empty) = (range.from, 0);
+        let mut next = first;
         while offset < range.until {
-            match client.fetch(&range.topic, range.partition, offset) {
+            let fetch = next.take().unwrap_or_else(|| client.start_fetch(&range.topic, range.partition, offset));
+            match client.finish_fetch(fetch) {
                 Ok((records, _)) => {
                     if self.read_down.swap(false, Ordering::SeqCst) {
                         tracing::info!(source = %self.name, time = %t, "the brokers are back; reading the batch");
                     }
+                    let wanted = records.iter().take_while(|r| r.offset < range.until).count();
+                    if let Some(last) = records[..wanted].last() {
+                        if last.offset + 1 < range.until {
+                            next = Some(client.start_fetch(&range.topic, range.partition, last.offset + 1));
+                        }
+                    }
                     let before = out.len();
-                    for r in records.into_iter().take_while(|r| r.offset < range.until) {
+                    for r in records.into_iter().take(wanted) {
                         offset = r.offset + 1;
                         out.push(r);
                     }
@@ -367,9 +404,17 @@ impl Direct {
         out
     }
 
-    /// The records of batch `t`: one partition of the batch per range, or per piece of
-    /// [`KafkaOptions::max_records_per_task`] records of a longer range.
-    pub(crate) fn take(&self, t: Time, env: &Env) -> Vec<Vec<KafkaRecord>> {
+    /// The records of batch `t`, converted by `convert`: one partition of the batch per
+    /// range, or per piece of [`KafkaOptions::max_records_per_task`] records of a longer range,
+    /// each read and converted by one task. The first fetches of the first
+    /// [`PREFETCH_TASKS`]` × parallelism` tasks start at once, so the brokers answer them
+    /// while the first answers are converted.
+    pub(crate) fn take<T: Send>(
+        &self,
+        t: Time,
+        env: &Env,
+        convert: impl Fn(&Direct, Vec<KafkaRecord>) -> Vec<T> + Sync,
+    ) -> Vec<Vec<T>> {
         let mut ranges = self.allocated.take(t).unwrap_or_default();
         if let Some(peers) = &env.peers {
             // Every process has the driver's ranges; each reads the partitions it owns.
@@ -378,9 +423,22 @@ impl Direct {
             });
         }
         let tasks = split(&ranges, self.options.max_records_per_task);
-        tasks.par_iter().map(|r| self.read(t, r)).collect()
+        let started = PREFETCH_TASKS * env.parallelism.max(1);
+        let first: Vec<Option<PendingFetch>> = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let client = self.client.as_ref().filter(|_| i < started)?;
+                Some(client.start_fetch(&r.topic, r.partition, r.from))
+            })
+            .collect();
+        tasks.into_par_iter().zip(first).map(|(r, first)| convert(self, self.read(t, &r, first))).collect()
     }
 }
+
+/// Tasks per worker thread whose first fetch starts when a batch is read, before a thread
+/// is free to wait for it: with 4 MiB fetches, at most 8 MiB a thread in flight.
+const PREFETCH_TASKS: usize = 2;
 
 /// The most records each partition may give a batch of `batch_ms` ms, given its lag (records
 /// after its position), as Spark's `maxMessagesPerPartition`: with a backpressure `rate`, that
@@ -543,8 +601,7 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
 
 impl<T: Send + Sync> Source<T> for KafkaSource<T> {
     fn take(&self, t: Time, env: &Env) -> Option<Batch<T>> {
-        let parts = self.direct.take(t, env);
-        Some(Batch::from_partitions(parts.into_iter().map(|p| (self.convert)(&self.direct, p)).collect()))
+        Some(Batch::from_partitions(self.direct.take(t, env, self.convert)))
     }
 }
 
