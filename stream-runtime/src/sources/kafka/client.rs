@@ -320,6 +320,62 @@ impl KafkaClient {
         out.map_err(|e| self.error(format!("list offsets of {topic}-{partition}"), topic, e))
     }
 
+    /// The first offsets of `partitions` of `topic`, each as
+    /// [`earliest_offset`](Self::earliest_offset) gives it, asked for at once (and the
+    /// partitions' clients made at once): one round trip, not one a partition.
+    pub(crate) fn earliest_offsets(&self, topic: &str, partitions: &[i32]) -> Vec<Result<i64, KafkaError>> {
+        self.prepare(topic, partitions);
+        let pending: Vec<_> = partitions
+            .iter()
+            .map(|&p| -> Result<_, KafkaError> {
+                let client = self.partition(topic, p)?;
+                Ok(self.spawn(async move { Ok(client.get_offset(OffsetAt::Earliest).await) }))
+            })
+            .collect();
+        pending
+            .into_iter()
+            .zip(partitions)
+            .map(|(pending, &p)| {
+                let out = self.wait(pending?)?;
+                out.map_err(|e| self.error(format!("list offsets of {topic}-{p}"), topic, e))
+            })
+            .collect()
+    }
+
+    /// Makes the clients of those of `partitions` of `topic` that have none yet, at once. One
+    /// that cannot be made now is made (or its error reported) by the next call needing it.
+    fn prepare(&self, topic: &str, partitions: &[i32]) {
+        let missing: Vec<i32> = {
+            let known = self.partitions.lock();
+            partitions.iter().copied().filter(|&p| !known.contains_key(&(topic.to_string(), p))).collect()
+        };
+        if missing.len() < 2 {
+            return;
+        }
+        let Ok(cluster) = self.cluster() else { return };
+        let t = topic.to_string();
+        let made = self.block(async move {
+            let tasks: Vec<_> = missing
+                .into_iter()
+                .map(|p| {
+                    let (cluster, t) = (Arc::clone(&cluster), t.clone());
+                    (p, tokio::spawn(async move { cluster.partition_client(t, p, UnknownTopicHandling::Error).await }))
+                })
+                .collect();
+            let mut made = Vec::new();
+            for (p, task) in tasks {
+                if let Ok(Ok(client)) = task.await {
+                    made.push((p, client));
+                }
+            }
+            Ok(made)
+        });
+        let mut known = self.partitions.lock();
+        for (p, client) in made.unwrap_or_default() {
+            known.entry((topic.to_string(), p)).or_insert_with(|| Arc::new(client));
+        }
+    }
+
     /// The offset after the last record of `topic`-`partition` (its high watermark).
     ///
     /// Taken from a fetch answer, not from `ListOffsets(latest)`, whose answer some brokers
@@ -332,7 +388,11 @@ impl KafkaClient {
     /// println!("events-0 holds {} records", end - earliest);
     /// ```
     pub fn end_offset(&self, topic: &str, partition: i32) -> Result<i64, KafkaError> {
-        let earliest = self.earliest_offset(topic, partition)?;
+        self.end_offset_after(topic, partition, self.earliest_offset(topic, partition)?)
+    }
+
+    /// [`end_offset`](Self::end_offset), the partition's first offset being `earliest`.
+    pub(crate) fn end_offset_after(&self, topic: &str, partition: i32, earliest: i64) -> Result<i64, KafkaError> {
         match self.end_from(topic, partition, earliest) {
             Err(KafkaError::OffsetOutOfRange { end, .. }) => Ok(end),
             other => other,

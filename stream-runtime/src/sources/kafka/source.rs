@@ -161,9 +161,23 @@ impl Direct {
                 tracing::info!(source = %self.name, "topic {topic} exists now");
             }
             let initial = !pos.seen.contains(topic);
+            // The first offsets of the partitions without a position, asked for at once.
+            let explicit = |p| match &self.options.starting_offsets {
+                StartingOffsets::Explicit(map) if initial => map.contains_key(&(topic.clone(), p)),
+                _ => false,
+            };
+            let unknown: Vec<i32> = partitions
+                .iter()
+                .copied()
+                .filter(|&p| !pos.next.contains_key(&(topic.clone(), p)) && !explicit(p))
+                .collect();
+            let mut earliest: BTreeMap<i32, Result<i64, KafkaError>> = match unknown.len() {
+                0 => BTreeMap::new(),
+                _ => unknown.iter().copied().zip(client.earliest_offsets(topic, &unknown)).collect(),
+            };
             let mut starts = Vec::with_capacity(partitions.len());
             for p in partitions {
-                match self.position_of(client, &mut pos, topic, p, initial) {
+                match self.position_of(client, &mut pos, topic, p, initial, earliest.remove(&p)) {
                     Ok(Some(from)) => starts.push((p, from)),
                     Ok(None) => {}
                     Err(e) => {
@@ -232,12 +246,13 @@ impl Direct {
         topic: &str,
         p: i32,
         initial: bool,
+        earliest: Option<Result<i64, KafkaError>>,
     ) -> Result<Option<i64>, KafkaError> {
         let key = (topic.to_string(), p);
         if let Some(&o) = pos.next.get(&key) {
             return Ok(Some(o));
         }
-        match self.starting_offset(client, topic, p, initial) {
+        match self.starting_offset(client, topic, p, initial, earliest) {
             Ok(o) => {
                 tracing::info!(source = %self.name, "{topic}-{p} starts at offset {o}");
                 pos.next.insert(key, o);
@@ -285,16 +300,25 @@ impl Direct {
 
     /// Where a partition seen for the first time starts: by the options for the partitions
     /// of a topic's first listing, at the earliest offset for partitions added later.
-    fn starting_offset(&self, client: &KafkaClient, topic: &str, p: i32, initial: bool) -> Result<i64, KafkaError> {
+    /// `earliest` is the partition's first offset when it was already asked for.
+    fn starting_offset(
+        &self,
+        client: &KafkaClient,
+        topic: &str,
+        p: i32,
+        initial: bool,
+        earliest: Option<Result<i64, KafkaError>>,
+    ) -> Result<i64, KafkaError> {
+        let earliest = || earliest.unwrap_or_else(|| client.earliest_offset(topic, p));
         if !initial {
-            return client.earliest_offset(topic, p);
+            return earliest();
         }
         match &self.options.starting_offsets {
-            StartingOffsets::Latest => client.end_offset(topic, p),
-            StartingOffsets::Earliest => client.earliest_offset(topic, p),
+            StartingOffsets::Latest => client.end_offset_after(topic, p, earliest()?),
+            StartingOffsets::Earliest => earliest(),
             StartingOffsets::Explicit(map) => match map.get(&(topic.to_string(), p)) {
                 Some(&o) => Ok(o),
-                None => client.earliest_offset(topic, p),
+                None => earliest(),
             },
         }
     }
@@ -406,9 +430,9 @@ impl Direct {
 
     /// The records of batch `t`, converted by `convert`: one partition of the batch per
     /// range, or per piece of [`KafkaOptions::max_records_per_task`] records of a longer range,
-    /// each read and converted by one task. The first fetches of the first
-    /// [`PREFETCH_TASKS`]` × parallelism` tasks start at once, so the brokers answer them
-    /// while the first answers are converted.
+    /// each read and converted by one task. The first fetches of the tasks start at once (at
+    /// most [`PREFETCH_BYTES`] of them, at least one a worker thread), so the brokers answer
+    /// them while the first answers are converted.
     pub(crate) fn take<T: Send>(
         &self,
         t: Time,
@@ -423,7 +447,8 @@ impl Direct {
             });
         }
         let tasks = split(&ranges, self.options.max_records_per_task);
-        let started = PREFETCH_TASKS * env.parallelism.max(1);
+        let fetch = self.options.max_fetch_bytes.max(1) as usize;
+        let started = (PREFETCH_BYTES / fetch).max(env.parallelism);
         let first: Vec<Option<PendingFetch>> = tasks
             .iter()
             .enumerate()
@@ -436,9 +461,9 @@ impl Direct {
     }
 }
 
-/// Tasks per worker thread whose first fetch starts when a batch is read, before a thread
-/// is free to wait for it: with 4 MiB fetches, at most 8 MiB a thread in flight.
-const PREFETCH_TASKS: usize = 2;
+/// How many bytes of first fetches a batch starts at once, at most: 16 fetches of the
+/// default 4 MiB.
+const PREFETCH_BYTES: usize = 64 << 20;
 
 /// The most records each partition may give a batch of `batch_ms` ms, given its lag (records
 /// after its position), as Spark's `maxMessagesPerPartition`: with a backpressure `rate`, that
