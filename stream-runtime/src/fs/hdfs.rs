@@ -15,7 +15,6 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration as StdDuration;
 
-use futures_core::Stream;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 use parking_lot::Mutex;
 
@@ -342,84 +341,12 @@ impl HdfsFile {
         })
     }
 
-    /// Bytes `offset..offset + len` of the file (fewer at its end), in the pieces the
-    /// datanodes send (packets, 64 KiB by default), read ahead on the I/O threads: up to
-    /// `ahead` pieces wait for the caller while it handles the ones before, so reading and
-    /// handling overlap. Dropping the [`Chunks`] stops the read.
-    ///
-    /// ```no_run
-    /// use stream_runtime::fs::hdfs::HdfsFs;
-    /// let file = HdfsFs::connect("namenode:8020").unwrap().open("/logs/today.txt").unwrap();
-    /// let mut lines = 0;
-    /// for chunk in file.read_chunks(0, file.len(), 64) {
-    ///     lines += chunk.unwrap().iter().filter(|&&b| b == b'\n').count();
-    /// }
-    /// println!("{lines} lines");
-    /// ```
-    pub fn read_chunks(&self, offset: u64, len: u64, ahead: usize) -> Chunks {
-        let offset = offset.min(self.len);
-        let n = len.min(self.len - offset) as usize;
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let space = Arc::new(tokio::sync::Semaphore::new(ahead.max(1)));
-        let chunks = Chunks { rx, space: Arc::clone(&space) };
-        if n == 0 {
-            return chunks;
-        }
-        let rt = match runtime() {
-            Ok(rt) => rt,
-            Err(e) => {
-                let _ = tx.send(Err(e.on(self.fs.url_of(&self.path))));
-                return chunks;
-            }
-        };
-        let (reader, fs, path) = (Arc::clone(&self.reader), self.fs.clone(), self.path.clone());
-        rt.spawn(async move {
-            let mut stream = std::pin::pin!(reader.read_range_stream(offset as usize, n));
-            // A permit a piece: waits while `ahead` pieces wait; fails once the reader is gone.
-            while let Ok(permit) = space.acquire().await {
-                permit.forget();
-                let Some(next) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await else { break };
-                let failed = next.is_err();
-                if tx.send(next.map_err(|e| fs.error(&path, e))).is_err() || failed {
-                    break;
-                }
-            }
-        });
-        chunks
-    }
-
     /// The whole lines starting in bytes `start..end` of the file (Hadoop's line splits: a
     /// line belongs to the split holding its first byte, so splits that tile the file read
     /// every line exactly once, including lines crossing a split boundary). Reads one byte
     /// before `start` and past `end` as far as the last line goes.
     pub fn read_split(&self, start: u64, end: u64) -> Result<Split, FsError> {
         super::read_split(self.len, start, end, u64::MAX, |offset, len| self.read_range(offset, len))
-    }
-}
-
-/// The pieces of a ranged read, from [`HdfsFile::read_chunks`], as they arrive; an error ends
-/// them.
-#[derive(Debug)]
-pub struct Chunks {
-    rx: crossbeam_channel::Receiver<Result<bytes::Bytes, FsError>>,
-    /// Pieces the reader may still read ahead.
-    space: Arc<tokio::sync::Semaphore>,
-}
-
-impl Iterator for Chunks {
-    type Item = Result<bytes::Bytes, FsError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let next = self.rx.recv().ok()?;
-        self.space.add_permits(1);
-        Some(next)
-    }
-}
-
-impl Drop for Chunks {
-    fn drop(&mut self) {
-        // The reader stops at its next piece.
-        self.space.close();
     }
 }
 

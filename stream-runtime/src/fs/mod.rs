@@ -154,7 +154,11 @@ pub fn resolve(url: &str) -> Result<(Arc<dyn FileSystem>, String), FsError> {
 }
 
 /// The whole lines starting in bytes `start..end` of a file of `len` bytes, read with
-/// `read_range(offset, len)` (see [`stream_split`]), in one buffer.
+/// `read_range(offset, len)` (Hadoop's line splits: a line belongs to the split holding its
+/// first byte, so splits that tile the file read every line exactly once, including lines
+/// crossing a split boundary). Reads one byte before `start`, and past `end` as far as the
+/// last line goes but at most `max_tail` bytes: a last line going further is cut there.
+/// A read returning fewer bytes than asked is the end of the file.
 pub(crate) fn read_split(
     len: u64,
     start: u64,
@@ -162,112 +166,42 @@ pub(crate) fn read_split(
     max_tail: u64,
     read_range: impl Fn(u64, u64) -> Result<Vec<u8>, FsError>,
 ) -> Result<Split, FsError> {
-    let mut split = Split { offset: start.min(end), ..Split::default() };
-    let open = |offset, len| read_range(offset, len).map(|bytes| std::iter::once(Ok(bytes)));
-    stream_split(len, start, end, max_tail, PIECE_BYTES, open, |lines, offset| {
-        if split.buf.is_empty() {
-            split.offset = offset;
-        }
-        split.buf.extend_from_slice(lines);
-    })?;
-    split.range = 0..split.buf.len();
-    Ok(split)
-}
-
-/// Bytes of whole lines [`stream_split`] hands on at a time, about: small enough to stay in
-/// the cache while they are decoded, large enough that a piece holds thousands of lines.
-pub(crate) const PIECE_BYTES: usize = 256 << 10;
-
-/// The whole lines starting in bytes `start..end` of a file of `len` bytes (Hadoop's line
-/// splits: a line belongs to the split holding its first byte, so splits that tile the file
-/// read every line exactly once, including lines crossing a split boundary), handed to
-/// `emit(lines, offset)` as they arrive, in pieces of whole lines (with their endings; the
-/// file's last line may have none) of about `piece` bytes (see [`PIECE_BYTES`]), `offset`
-/// being the position of a piece in the file.
-///
-/// `open(offset, len)` reads up to `len` bytes from `offset` as a sequence of chunks; fewer
-/// bytes than asked is the end of the file. Reads one byte before `start`, and past `end` as
-/// far as the last line goes but at most `max_tail` bytes: a last line going further is cut
-/// there. The first request asks for 64 KiB past `end`; each further one twice as much as
-/// the one before. Reading stops at the end of the last line, even within a request.
-pub(crate) fn stream_split<C, I>(
-    len: u64,
-    start: u64,
-    end: u64,
-    max_tail: u64,
-    piece: usize,
-    open: impl Fn(u64, u64) -> Result<I, FsError>,
-    mut emit: impl FnMut(&[u8], u64),
-) -> Result<(), FsError>
-where
-    C: AsRef<[u8]>,
-    I: IntoIterator<Item = Result<C, FsError>>,
-{
     /// How far past the split a first read looks for the end of its last line.
     const LOOKAHEAD: u64 = 64 * 1024;
     let end = end.min(len);
     if start >= end {
-        return Ok(());
+        return Ok(Split { offset: start, ..Split::default() });
     }
+    let from = start.saturating_sub(1);
     let limit = end.saturating_add(max_tail).min(len);
-    // Received bytes not handed on yet, from position `at` of the file: whole lines, then
-    // the start of the next.
-    let mut buf: Vec<u8> = Vec::new();
-    let mut at = start;
-    // Whether a line of the split started: at once for the first split, else after the first
-    // '\n' at a position in start - 1..end - 1 (a line starts at p when byte p - 1 is '\n').
-    let mut started = start == 0;
-    let mut fetched = start.saturating_sub(1);
-    let mut asked = end.saturating_add(LOOKAHEAD).min(limit);
-    let mut grow = LOOKAHEAD;
-    loop {
-        for chunk in open(fetched, asked - fetched)? {
-            let chunk = chunk?;
-            let mut chunk = chunk.as_ref();
-            let mut pos = fetched;
-            fetched += chunk.len() as u64;
-            if !started {
-                let window = (end - 1).saturating_sub(pos).min(chunk.len() as u64) as usize;
-                match memchr::memchr(b'\n', &chunk[..window]) {
-                    Some(i) => {
-                        started = true;
-                        chunk = &chunk[i + 1..];
-                        pos += i as u64 + 1;
-                        at = pos;
-                    }
-                    None if fetched >= end - 1 => return Ok(()),
-                    None => continue,
-                }
-            }
-            // The last line ends at the first '\n' at or after byte end - 1.
-            let search = (end - 1).saturating_sub(pos).min(chunk.len() as u64) as usize;
-            if let Some(i) = memchr::memchr(b'\n', &chunk[search..]) {
-                buf.extend_from_slice(&chunk[..search + i + 1]);
-                emit(&buf, at);
-                return Ok(());
-            }
-            buf.extend_from_slice(chunk);
-            if buf.len() >= piece {
-                // The last '\n' of the buffer, if it is in this chunk (the rest holds none).
-                if let Some(i) = memchr::memrchr(b'\n', chunk) {
-                    let cut = buf.len() - chunk.len() + i + 1;
-                    emit(&buf[..cut], at);
-                    buf.drain(..cut);
-                    at += cut as u64;
-                }
-            }
+    let mut fetched = end.saturating_add(LOOKAHEAD).min(limit);
+    let mut buf = read_range(from, fetched - from)?;
+    let first = if start == 0 {
+        0
+    } else {
+        // A line starts at p in start..end when byte p - 1 is '\n'.
+        match memchr::memchr(b'\n', &buf[..((end - start) as usize).min(buf.len())]) {
+            Some(i) => i + 1,
+            None => return Ok(Split { offset: end, ..Split::default() }),
         }
-        if fetched < asked || fetched >= limit {
-            // The end of the file, or as far as a line may go: the last line ends here.
-            break;
+    };
+    // The last line ends at the first '\n' at or after byte end - 1.
+    let mut search = ((end - 1 - from) as usize).max(first);
+    let mut grow = LOOKAHEAD;
+    let stop = loop {
+        if let Some(i) = memchr::memchr(b'\n', &buf[search.min(buf.len())..]) {
+            break search + i + 1;
+        }
+        if fetched >= limit || (buf.len() as u64) < fetched - from {
+            break buf.len();
         }
         grow = grow.saturating_mul(2);
-        asked = fetched.saturating_add(grow).min(limit);
-    }
-    if started && !buf.is_empty() {
-        emit(&buf, at);
-    }
-    Ok(())
+        let more = fetched.saturating_add(grow).min(limit);
+        search = buf.len();
+        buf.extend_from_slice(&read_range(fetched, more - fetched)?);
+        fetched = more;
+    };
+    Ok(Split { offset: from + first as u64, buf, range: first..stop })
 }
 
 /// The whole lines of one split of a file: those whose first byte lies in the split.
@@ -326,53 +260,6 @@ mod tests {
 
     use super::*;
 
-    /// The split reader before streaming, kept as the oracle: one read of the split and 64 KiB
-    /// past it, then reads twice as large until the last line ends, in one buffer.
-    fn whole_read_split(
-        len: u64,
-        start: u64,
-        end: u64,
-        max_tail: u64,
-        read_range: impl Fn(u64, u64) -> Result<Vec<u8>, FsError>,
-    ) -> Result<Split, FsError> {
-        /// How far past the split a first read looks for the end of its last line.
-        const LOOKAHEAD: u64 = 64 * 1024;
-        let end = end.min(len);
-        if start >= end {
-            return Ok(Split { offset: start, ..Split::default() });
-        }
-        let from = start.saturating_sub(1);
-        let limit = end.saturating_add(max_tail).min(len);
-        let mut fetched = end.saturating_add(LOOKAHEAD).min(limit);
-        let mut buf = read_range(from, fetched - from)?;
-        let first = if start == 0 {
-            0
-        } else {
-            // A line starts at p in start..end when byte p - 1 is '\n'.
-            match memchr::memchr(b'\n', &buf[..((end - start) as usize).min(buf.len())]) {
-                Some(i) => i + 1,
-                None => return Ok(Split { offset: end, ..Split::default() }),
-            }
-        };
-        // The last line ends at the first '\n' at or after byte end - 1.
-        let mut search = ((end - 1 - from) as usize).max(first);
-        let mut grow = LOOKAHEAD;
-        let stop = loop {
-            if let Some(i) = memchr::memchr(b'\n', &buf[search.min(buf.len())..]) {
-                break search + i + 1;
-            }
-            if fetched >= limit || (buf.len() as u64) < fetched - from {
-                break buf.len();
-            }
-            grow = grow.saturating_mul(2);
-            let more = fetched.saturating_add(grow).min(limit);
-            search = buf.len();
-            buf.extend_from_slice(&read_range(fetched, more - fetched)?);
-            fetched = more;
-        };
-        Ok(Split { offset: from + first as u64, buf, range: first..stop })
-    }
-
     /// Bytes of mostly short lines of `a`, `é`, `\r`, `\n` and invalid UTF-8, sometimes one
     /// long line.
     fn file_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -390,45 +277,25 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
-        /// Streamed in chunks of any size, a split hands on exactly the bytes the whole read
-        /// of the split gives, in pieces of whole lines at increasing offsets.
+        /// The splits of a file read it all, once: each hands on whole lines starting in it.
         #[test]
-        fn streamed_splits_are_whole_reads(
-            file in file_bytes(),
-            splits in 1usize..6,
-            chunk in 1usize..5_000,
-            piece in 1usize..3_000,
-            max_tail in prop_oneof![Just(u64::MAX), 0u64..200],
-        ) {
+        fn splits_read_every_line_once(file in file_bytes(), splits in 1usize..6) {
             let len = file.len() as u64;
             let read = |offset: u64, n: u64| -> Result<Vec<u8>, FsError> {
                 let from = (offset as usize).min(file.len());
                 Ok(file[from..(from + n as usize).min(file.len())].to_vec())
             };
-            let chunks = |offset: u64, n: u64| read(offset, n).map(|b| b.chunks(chunk).map(|c| Ok(c.to_vec())).collect::<Vec<_>>());
             let mut all = Vec::new();
             for (start, end) in split_bounds(len, splits) {
-                let whole = whole_read_split(len, start, end, max_tail, read).unwrap();
-                let mut streamed = Vec::new();
-                let mut next = None;
-                stream_split(len, start, end, max_tail, piece, chunks, |lines, offset| {
-                    assert!(!lines.is_empty());
-                    if let Some(next) = next {
-                        assert_eq!(offset, next, "pieces follow each other");
-                    }
-                    assert!(offset == 0 || file[offset as usize - 1] == b'\n', "a piece starts a line");
-                    next = Some(offset + lines.len() as u64);
-                    streamed.extend_from_slice(lines);
-                }).unwrap();
-                prop_assert_eq!(&streamed, &whole.bytes().to_vec());
-                if !streamed.is_empty() {
-                    prop_assert_eq!(read_split(len, start, end, max_tail, read).unwrap().offset, whole.offset);
+                let split = read_split(len, start, end, u64::MAX, read).unwrap();
+                if !split.bytes().is_empty() {
+                    let at = split.offset;
+                    prop_assert!(start <= at && at < end, "the first line starts in the split");
+                    prop_assert!(at == 0 || file[at as usize - 1] == b'\n', "at a line start");
                 }
-                all.extend_from_slice(&streamed);
+                all.extend_from_slice(split.bytes());
             }
-            if max_tail == u64::MAX {
-                prop_assert_eq!(all, file, "the splits of a file read it all, once");
-            }
+            prop_assert_eq!(all, file);
         }
     }
 

@@ -301,10 +301,6 @@ impl FileSource {
     /// The lines of a piece, in parallel splits: about `2 * parallelism` for pieces of
     /// [`SPLIT_BYTES`] or more, HDFS splits of at most [`HDFS_MAX_SPLIT`]; each line read by
     /// the split holding its first byte, and no line read further than the line limit.
-    ///
-    /// Each split is decoded as its bytes arrive, a piece of whole lines at a time: HDFS
-    /// files are streamed and read ahead ([`READ_AHEAD`] packets) by the I/O threads while
-    /// the worker decodes, local files are read [`LOCAL_READ`] bytes at a time.
     fn read_piece(
         &self,
         fs: &dyn FileSystem,
@@ -318,34 +314,25 @@ impl FileSource {
         let hdfs_file = match &self.hdfs {
             Some(hdfs) => {
                 splits = splits.max(size.div_ceil(HDFS_MAX_SPLIT) as usize);
-                Some(hdfs_open(hdfs, path)?)
+                Some(hdfs_reader(hdfs, path)?)
             }
             None => None,
         };
+        let read_range = |offset: u64, len: u64| match &hdfs_file {
+            Some(read) => read(offset, len),
+            None => fs.read_range(path, offset, len),
+        };
         if size == 0 {
             // Nothing to read, but a file that cannot be (a FIFO...) is still reported.
-            return match &hdfs_file {
-                Some(_) => Ok(Vec::new()),
-                None => fs.read_range(path, 0, 0).map(|_| Vec::new()),
-            };
+            return read_range(0, 0).map(|_| Vec::new());
         }
         // A line cut this far past its split is longer than the limit, and dropped.
         let max_tail = self.limit as u64 + 2;
-        let len = piece.file.len;
         fs::split_bounds(size, splits)
             .into_par_iter()
             .map(|(s, e)| {
-                let (start, end) = (piece.start + s, piece.start + e);
-                let mut lines = Vec::new();
-                let emit = |bytes: &[u8], offset: u64| decoder.lines_into(bytes, offset, &mut lines);
-                match &hdfs_file {
-                    Some(file) => stream_hdfs_split(file, len, start, end, max_tail, emit)?,
-                    None => {
-                        let open = |offset, len| Ok(local_chunks(fs, path, offset, len));
-                        fs::stream_split(len, start, end, max_tail, fs::PIECE_BYTES, open, emit)?;
-                    }
-                }
-                Ok(lines)
+                let split = fs::read_split(piece.file.len, piece.start + s, piece.start + e, max_tail, read_range)?;
+                Ok(decoder.lines(split.bytes(), split.offset))
             })
             .collect()
     }
@@ -370,80 +357,21 @@ impl FileSource {
     }
 }
 
-/// Packets of an HDFS file read ahead of the worker decoding them: 4 MiB of 64 KiB packets.
-const READ_AHEAD: usize = 64;
-
-/// Bytes of a local file read at a time.
-const LOCAL_READ: u64 = 1 << 20;
-
+/// Ranged reads of HDFS file `path`, through one open file (one namenode call for its block
+/// locations).
 #[cfg(feature = "hdfs")]
-type HdfsFile = crate::fs::hdfs::HdfsFile;
-
-#[cfg(not(feature = "hdfs"))]
-type HdfsFile = std::convert::Infallible;
-
-/// HDFS file `path`, opened for ranged reads (one namenode call for its block locations).
-#[cfg(feature = "hdfs")]
-fn hdfs_open(hdfs: &HdfsFs, path: &str) -> Result<HdfsFile, FsError> {
-    hdfs.open(path)
+fn hdfs_reader(hdfs: &HdfsFs, path: &str) -> Result<RangeReader, FsError> {
+    let file = hdfs.open(path)?;
+    Ok(Box::new(move |offset, len| file.read_range(offset, len)))
 }
 
 #[cfg(not(feature = "hdfs"))]
-fn hdfs_open(hdfs: &HdfsFs, _: &str) -> Result<HdfsFile, FsError> {
+fn hdfs_reader(hdfs: &HdfsFs, _: &str) -> Result<RangeReader, FsError> {
     match *hdfs {}
 }
 
-/// [`fs::stream_split`] of an HDFS file, its packets read ahead.
-#[cfg(feature = "hdfs")]
-fn stream_hdfs_split(
-    file: &HdfsFile,
-    len: u64,
-    start: u64,
-    end: u64,
-    max_tail: u64,
-    emit: impl FnMut(&[u8], u64),
-) -> Result<(), FsError> {
-    let open = |offset, len| Ok(file.read_chunks(offset, len, READ_AHEAD));
-    fs::stream_split(len, start, end, max_tail, fs::PIECE_BYTES, open, emit)
-}
-
-#[cfg(not(feature = "hdfs"))]
-fn stream_hdfs_split(
-    file: &HdfsFile,
-    _: u64,
-    _: u64,
-    _: u64,
-    _: u64,
-    _: impl FnMut(&[u8], u64),
-) -> Result<(), FsError> {
-    match *file {}
-}
-
-/// `len` bytes from `offset` of local file `path`, [`LOCAL_READ`] bytes at a time, up to
-/// the end of the file or the first error.
-fn local_chunks<'a>(
-    fs: &'a dyn FileSystem,
-    path: &'a str,
-    offset: u64,
-    len: u64,
-) -> impl Iterator<Item = Result<Vec<u8>, FsError>> + 'a {
-    let (mut next, end, mut done) = (offset, offset.saturating_add(len), false);
-    std::iter::from_fn(move || {
-        if done || next >= end {
-            return None;
-        }
-        let want = (end - next).min(LOCAL_READ);
-        let read = fs.read_range(path, next, want);
-        match &read {
-            Ok(bytes) => {
-                next += bytes.len() as u64;
-                done = (bytes.len() as u64) < want;
-            }
-            Err(_) => done = true,
-        }
-        Some(read)
-    })
-}
+/// Reads `len` bytes from an offset of one file.
+type RangeReader = Box<dyn Fn(u64, u64) -> Result<Vec<u8>, FsError> + Send + Sync>;
 
 /// The HDFS client of `dir`, when it is an `hdfs://` URL.
 #[cfg(feature = "hdfs")]

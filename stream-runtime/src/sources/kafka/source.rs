@@ -430,9 +430,10 @@ impl Direct {
 
     /// The records of batch `t`, converted by `convert`: one partition of the batch per
     /// range, or per piece of [`KafkaOptions::max_records_per_task`] records of a longer range,
-    /// each read and converted by one task. The first fetches of the tasks start at once (at
-    /// most [`PREFETCH_BYTES`] of them, at least one a worker thread), so the brokers answer
-    /// them while the first answers are converted.
+    /// each read and converted by one task, in parallel. The first fetches of the first
+    /// tasks (one a worker thread) start at once, before the workers are free to wait for
+    /// them; more at once made a loaded broker slower, not faster (see the performance
+    /// chapter).
     pub(crate) fn take<T: Send>(
         &self,
         t: Time,
@@ -447,8 +448,7 @@ impl Direct {
             });
         }
         let tasks = split(&ranges, self.options.max_records_per_task);
-        let fetch = self.options.max_fetch_bytes.max(1) as usize;
-        let started = (PREFETCH_BYTES / fetch).max(env.parallelism);
+        let started = env.parallelism.max(1);
         let first: Vec<Option<PendingFetch>> = tasks
             .iter()
             .enumerate()
@@ -460,10 +460,6 @@ impl Direct {
         tasks.into_par_iter().zip(first).map(|(r, first)| convert(self, self.read(t, &r, first))).collect()
     }
 }
-
-/// How many bytes of first fetches a batch starts at once, at most: 16 fetches of the
-/// default 4 MiB.
-const PREFETCH_BYTES: usize = 64 << 20;
 
 /// The most records each partition may give a batch of `batch_ms` ms, given its lag (records
 /// after its position), as Spark's `maxMessagesPerPartition`: with a backpressure `rate`, that
