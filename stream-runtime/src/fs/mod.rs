@@ -256,7 +256,48 @@ pub fn split_parent(path: &str) -> (&str, &str) {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Bytes of mostly short lines of `a`, `é`, `\r`, `\n` and invalid UTF-8, sometimes one
+    /// long line.
+    fn file_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop_oneof![4 => Just(b'a'), 2 => Just(b'\n'), 1 => Just(b'\r'), 1 => Just(0xc3), 1 => Just(0xa9), 1 => Just(0xff)];
+        (proptest::collection::vec(byte, 0..400), 0usize..3, 0usize..200_000).prop_map(|(mut bytes, long, at)| {
+            if long == 0 && !bytes.is_empty() {
+                // One line of 70-odd KiB: longer than the first read's look-ahead.
+                let at = at % bytes.len();
+                bytes.splice(at..at, std::iter::repeat_n(b'x', 70_000 + at % 1_000));
+            }
+            bytes
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// The splits of a file read it all, once: each hands on whole lines starting in it.
+        #[test]
+        fn splits_read_every_line_once(file in file_bytes(), splits in 1usize..6) {
+            let len = file.len() as u64;
+            let read = |offset: u64, n: u64| -> Result<Vec<u8>, FsError> {
+                let from = (offset as usize).min(file.len());
+                Ok(file[from..(from + n as usize).min(file.len())].to_vec())
+            };
+            let mut all = Vec::new();
+            for (start, end) in split_bounds(len, splits) {
+                let split = read_split(len, start, end, u64::MAX, read).unwrap();
+                if !split.bytes().is_empty() {
+                    let at = split.offset;
+                    prop_assert!(start <= at && at < end, "the first line starts in the split");
+                    prop_assert!(at == 0 || file[at as usize - 1] == b'\n', "at a line start");
+                }
+                all.extend_from_slice(split.bytes());
+            }
+            prop_assert_eq!(all, file);
+        }
+    }
 
     #[test]
     fn paths_split_and_join() {

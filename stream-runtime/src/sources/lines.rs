@@ -18,26 +18,40 @@ impl Decoder<'_> {
     /// Splits `chunk` (whole lines; the last may lack its `\n`) into lines sharing one buffer.
     /// `offset` is the chunk's byte position in its source, for error reports.
     pub(crate) fn lines(&self, chunk: &[u8], offset: u64) -> Vec<Str> {
+        let mut out = Vec::new();
+        self.lines_into(chunk, offset, &mut out);
+        out
+    }
+
+    /// As [`lines`](Self::lines), appending to `out`. One pass finds the line ends (`memchr`'s
+    /// vectorised search over the whole chunk, not a call per line); the chunk is validated
+    /// as UTF-8 once and copied once, into the buffer its lines share.
+    pub(crate) fn lines_into(&self, chunk: &[u8], offset: u64, out: &mut Vec<Str>) {
         let text: Arc<str> = match std::str::from_utf8(chunk) {
             Ok(s) => Arc::from(s),
             Err(_) => Arc::from(self.lossy(chunk).as_str()),
         };
-        let mut out = Vec::with_capacity(chunk.len() / 64 + 1);
-        let mut start = 0;
         let bytes = text.as_bytes();
-        while start < bytes.len() {
-            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
-            let next = end + 1;
+        // About one line per 48 bytes of text; the vector grows if there are more.
+        out.reserve(bytes.len() / 48 + 1);
+        let before = out.len();
+        let mut start = 0;
+        let mut line = |start: usize, end: usize| {
             let stripped = if end > start && bytes[end - 1] == b'\r' { end - 1 } else { end };
             if stripped - start > self.limit {
                 self.oversized(offset + start as u64, stripped - start);
             } else {
                 out.push(Str::slice_of(&text, start, stripped));
             }
-            start = next;
+        };
+        for end in memchr::memchr_iter(b'\n', bytes) {
+            line(start, end);
+            start = end + 1;
         }
-        self.counters.lines.add(out.len() as u64);
-        out
+        if start < bytes.len() {
+            line(start, bytes.len());
+        }
+        self.counters.lines.add((out.len() - before) as u64);
     }
 
     /// Decodes line by line, replacing invalid sequences with U+FFFD and counting the lines
@@ -204,6 +218,63 @@ mod tests {
         assert_eq!(lines, ["a b", "\u{fffd}\u{fffd}ok", "last"]);
         let s = c.snapshot();
         assert_eq!((s.lines, s.invalid_utf8_lines, s.oversized_lines), (3, 1, 1));
+    }
+
+    /// The obvious decoding, line by line: split at `\n` (no line after a last `\n`),
+    /// decode lossily, drop one `\r` ending, keep lines up to the limit. Returns the lines
+    /// and the counts of lines, invalid lines and oversized lines.
+    fn obvious(chunk: &[u8], limit: usize) -> (Vec<String>, (u64, u64, u64)) {
+        let mut pieces: Vec<&[u8]> = chunk.split(|&b| b == b'\n').collect();
+        if chunk.is_empty() || chunk.ends_with(b"\n") {
+            pieces.pop();
+        }
+        let (mut lines, mut invalid, mut oversized) = (Vec::new(), 0, 0);
+        for piece in pieces {
+            let mut text = String::from_utf8_lossy(piece).into_owned();
+            invalid += u64::from(std::str::from_utf8(piece).is_err());
+            if text.ends_with('\r') {
+                text.pop();
+            }
+            if text.len() > limit {
+                oversized += 1;
+            } else {
+                lines.push(text);
+            }
+        }
+        let n = lines.len() as u64;
+        (lines, (n, invalid, oversized))
+    }
+
+    proptest::proptest! {
+        /// The decoder (one vectorised pass for the line ends, one validation, one copy) gives
+        /// what decoding line by line gives, counts included, in one chunk or in pieces.
+        #[test]
+        fn lines_are_the_obvious_lines(
+            bytes in proptest::collection::vec(proptest::prop_oneof![
+                6 => proptest::prelude::Just(b'a'),
+                2 => proptest::prelude::Just(b'\n'),
+                1 => proptest::prelude::Just(b'\r'),
+                1 => proptest::prelude::Just(0xc3),
+                1 => proptest::prelude::Just(0xa9),
+                1 => proptest::prelude::Just(0xff),
+            ], 0..300),
+            limit in 0usize..20,
+            cut in 0usize..300,
+        ) {
+            let (want, counts) = obvious(&bytes, limit);
+            let c = SourceCounters::default();
+            let d = Decoder { source: "test", limit, counters: &c };
+            let got: Vec<String> = d.lines(&bytes, 0).into_iter().map(String::from).collect();
+            proptest::prop_assert_eq!(&got, &want);
+            let s = c.snapshot();
+            proptest::prop_assert_eq!((s.lines, s.invalid_utf8_lines, s.oversized_lines), counts);
+            // Cut after a line end, as file splits hand them on: the same lines.
+            let cut = bytes[..cut.min(bytes.len())].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let mut pieces = Vec::new();
+            d.lines_into(&bytes[..cut], 0, &mut pieces);
+            d.lines_into(&bytes[cut..], cut as u64, &mut pieces);
+            proptest::prop_assert_eq!(pieces.into_iter().map(String::from).collect::<Vec<_>>(), want);
+        }
     }
 
     #[test]

@@ -115,6 +115,15 @@ impl KafkaClient {
         &self,
         fut: impl Future<Output = Result<T, KafkaError>> + Send + 'static,
     ) -> Result<T, KafkaError> {
+        self.wait(self.spawn(fut))
+    }
+
+    /// Starts `fut` on the I/O threads, bounded by the request time-out; [`wait`](Self::wait)
+    /// gets its answer.
+    fn spawn<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = Result<T, KafkaError>> + Send + 'static,
+    ) -> Pending<T> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let limit = self.options.request_timeout + std::time::Duration::from_secs(1);
         let brokers = self.brokers.clone();
@@ -125,7 +134,12 @@ impl KafkaClient {
             };
             let _ = tx.send(out);
         });
-        let began = std::time::Instant::now();
+        Pending { rx, began: std::time::Instant::now() }
+    }
+
+    /// Waits here for the answer of a request started by [`spawn`](Self::spawn).
+    fn wait<T>(&self, pending: Pending<T>) -> Result<T, KafkaError> {
+        let Pending { rx, began } = pending;
         loop {
             let wait = match &mut *self.stopping.lock() {
                 None => std::time::Duration::from_millis(100),
@@ -306,6 +320,62 @@ impl KafkaClient {
         out.map_err(|e| self.error(format!("list offsets of {topic}-{partition}"), topic, e))
     }
 
+    /// The first offsets of `partitions` of `topic`, each as
+    /// [`earliest_offset`](Self::earliest_offset) gives it, asked for at once (and the
+    /// partitions' clients made at once): one round trip, not one a partition.
+    pub(crate) fn earliest_offsets(&self, topic: &str, partitions: &[i32]) -> Vec<Result<i64, KafkaError>> {
+        self.prepare(topic, partitions);
+        let pending: Vec<_> = partitions
+            .iter()
+            .map(|&p| -> Result<_, KafkaError> {
+                let client = self.partition(topic, p)?;
+                Ok(self.spawn(async move { Ok(client.get_offset(OffsetAt::Earliest).await) }))
+            })
+            .collect();
+        pending
+            .into_iter()
+            .zip(partitions)
+            .map(|(pending, &p)| {
+                let out = self.wait(pending?)?;
+                out.map_err(|e| self.error(format!("list offsets of {topic}-{p}"), topic, e))
+            })
+            .collect()
+    }
+
+    /// Makes the clients of those of `partitions` of `topic` that have none yet, at once. One
+    /// that cannot be made now is made (or its error reported) by the next call needing it.
+    fn prepare(&self, topic: &str, partitions: &[i32]) {
+        let missing: Vec<i32> = {
+            let known = self.partitions.lock();
+            partitions.iter().copied().filter(|&p| !known.contains_key(&(topic.to_string(), p))).collect()
+        };
+        if missing.len() < 2 {
+            return;
+        }
+        let Ok(cluster) = self.cluster() else { return };
+        let t = topic.to_string();
+        let made = self.block(async move {
+            let tasks: Vec<_> = missing
+                .into_iter()
+                .map(|p| {
+                    let (cluster, t) = (Arc::clone(&cluster), t.clone());
+                    (p, tokio::spawn(async move { cluster.partition_client(t, p, UnknownTopicHandling::Error).await }))
+                })
+                .collect();
+            let mut made = Vec::new();
+            for (p, task) in tasks {
+                if let Ok(Ok(client)) = task.await {
+                    made.push((p, client));
+                }
+            }
+            Ok(made)
+        });
+        let mut known = self.partitions.lock();
+        for (p, client) in made.unwrap_or_default() {
+            known.entry((topic.to_string(), p)).or_insert_with(|| Arc::new(client));
+        }
+    }
+
     /// The offset after the last record of `topic`-`partition` (its high watermark).
     ///
     /// Taken from a fetch answer, not from `ListOffsets(latest)`, whose answer some brokers
@@ -318,7 +388,11 @@ impl KafkaClient {
     /// println!("events-0 holds {} records", end - earliest);
     /// ```
     pub fn end_offset(&self, topic: &str, partition: i32) -> Result<i64, KafkaError> {
-        let earliest = self.earliest_offset(topic, partition)?;
+        self.end_offset_after(topic, partition, self.earliest_offset(topic, partition)?)
+    }
+
+    /// [`end_offset`](Self::end_offset), the partition's first offset being `earliest`.
+    pub(crate) fn end_offset_after(&self, topic: &str, partition: i32, earliest: i64) -> Result<i64, KafkaError> {
         match self.end_from(topic, partition, earliest) {
             Err(KafkaError::OffsetOutOfRange { end, .. }) => Ok(end),
             other => other,
@@ -338,7 +412,18 @@ impl KafkaClient {
     /// }
     /// ```
     pub fn end_from(&self, topic: &str, partition: i32, offset: i64) -> Result<i64, KafkaError> {
-        self.fetch_bytes(topic, partition, offset, PROBE_BYTES, PROBE_WAIT_MS).map(|(_, end)| end)
+        self.finish_end_from(self.start_end_from(topic, partition, offset))
+    }
+
+    /// Starts what [`end_from`](Self::end_from) asks; [`finish_end_from`](Self::finish_end_from)
+    /// waits for the answer.
+    pub(crate) fn start_end_from(&self, topic: &str, partition: i32, offset: i64) -> PendingFetch {
+        self.start_fetch_bytes(topic, partition, offset, PROBE_BYTES, PROBE_WAIT_MS, false)
+    }
+
+    /// The answer of a probe started by [`start_end_from`](Self::start_end_from).
+    pub(crate) fn finish_end_from(&self, probe: PendingFetch) -> Result<i64, KafkaError> {
+        self.finish_fetch(probe).map(|(_, end)| end)
     }
 
     /// Fetches the records of `topic`-`partition` from `offset` on (at most
@@ -346,39 +431,58 @@ impl KafkaClient {
     /// with the high watermark. [`KafkaError::OffsetOutOfRange`] when `offset` is outside the
     /// log.
     pub fn fetch(&self, topic: &str, partition: i32, offset: i64) -> Result<(Vec<KafkaRecord>, i64), KafkaError> {
-        self.fetch_bytes(topic, partition, offset, self.options.max_fetch_bytes, 100)
+        self.finish_fetch(self.start_fetch(topic, partition, offset))
     }
 
-    fn fetch_bytes(
+    /// Starts the fetch [`fetch`](Self::fetch) makes and returns at once: the I/O threads send
+    /// the request, and decode and convert the answer, while the caller does something else
+    /// (the direct stream starts every partition's fetch at once, and the next fetch of a
+    /// range before it hands on the records of the last). [`finish_fetch`](Self::finish_fetch)
+    /// waits for the answer.
+    pub(crate) fn start_fetch(&self, topic: &str, partition: i32, offset: i64) -> PendingFetch {
+        self.start_fetch_bytes(topic, partition, offset, self.options.max_fetch_bytes, 100, true)
+    }
+
+    /// Starts a fetch of at most `max_bytes`, waiting up to `max_wait_ms` for the first
+    /// record; its records are converted when `wanted` (a probe for the high watermark has no
+    /// use for them).
+    fn start_fetch_bytes(
         &self,
         topic: &str,
         partition: i32,
         offset: i64,
         max_bytes: i32,
         max_wait_ms: i32,
-    ) -> Result<(Vec<KafkaRecord>, i64), KafkaError> {
-        let (records, end) = match self.raw_fetch(topic, partition, offset, max_bytes, max_wait_ms)? {
+        wanted: bool,
+    ) -> PendingFetch {
+        let answer = self.partition(topic, partition).map(|p| {
+            let bytes = 0..max_bytes.saturating_add(1);
+            let name = Str::from(topic);
+            self.spawn(async move {
+                let answer = p.fetch_records(offset, bytes, max_wait_ms).await;
+                Ok(answer.map(|(records, end)| {
+                    let records = if wanted { records_of(&name, partition, records) } else { Vec::new() };
+                    (records, end)
+                }))
+            })
+        });
+        PendingFetch { topic: topic.to_string(), partition, offset, answer }
+    }
+
+    /// Waits for the answer of a fetch started by [`start_fetch`](Self::start_fetch): as
+    /// [`fetch`](Self::fetch) returns it.
+    pub(crate) fn finish_fetch(&self, fetch: PendingFetch) -> Result<(Vec<KafkaRecord>, i64), KafkaError> {
+        let PendingFetch { topic, partition, offset, answer } = fetch;
+        let (records, end) = match self.wait(answer?)? {
             Ok(ok) => ok,
             Err(e @ RsError::ServerError { protocol_error: ProtocolError::OffsetOutOfRange, .. }) => {
-                return Err(self.out_of_range(topic, partition, offset, high_watermark(&e)));
+                return Err(self.out_of_range(&topic, partition, offset, high_watermark(&e)));
             }
-            Err(e) => return Err(self.error(format!("fetch {topic}-{partition} at {offset}"), topic, e)),
+            Err(e) => return Err(self.error(format!("fetch {topic}-{partition} at {offset}"), &topic, e)),
         };
         if offset > end {
-            return Err(self.out_of_range(topic, partition, offset, Some(end)));
+            return Err(self.out_of_range(&topic, partition, offset, Some(end)));
         }
-        let topic = Str::from(topic);
-        let records = records
-            .into_iter()
-            .map(|r| KafkaRecord {
-                topic: topic.clone(),
-                partition,
-                offset: r.offset,
-                timestamp: r.record.timestamp.timestamp_millis(),
-                key: r.record.key.map(Bytes::from),
-                value: r.record.value.map(Bytes::from),
-            })
-            .collect();
         Ok((records, end))
     }
 
@@ -410,6 +514,36 @@ impl KafkaClient {
         };
         KafkaError::OffsetOutOfRange { topic: topic.to_string(), partition, offset, earliest, end }
     }
+}
+
+/// A fetch started by [`KafkaClient::start_fetch`]; dropping it forgets the answer.
+pub(crate) struct PendingFetch {
+    topic: String,
+    partition: i32,
+    offset: i64,
+    answer: Result<Pending<Result<(Vec<KafkaRecord>, i64), RsError>>, KafkaError>,
+}
+
+/// A request started on the I/O threads: its answer, and when it started.
+struct Pending<T> {
+    rx: std::sync::mpsc::Receiver<Result<T, KafkaError>>,
+    began: std::time::Instant,
+}
+
+/// The fetched records of `topic`-`partition` as [`KafkaRecord`]s (keys and values are not
+/// copied).
+fn records_of(topic: &Str, partition: i32, records: Vec<rskafka::record::RecordAndOffset>) -> Vec<KafkaRecord> {
+    records
+        .into_iter()
+        .map(|r| KafkaRecord {
+            topic: topic.clone(),
+            partition,
+            offset: r.offset,
+            timestamp: r.record.timestamp.timestamp_millis(),
+            key: r.record.key.map(Bytes::from),
+            value: r.record.value.map(Bytes::from),
+        })
+        .collect()
 }
 
 /// The high watermark a broker sent with a fetch error, if it sent one.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 use rayon::prelude::*;
 
-use super::client::KafkaClient;
+use super::client::{KafkaClient, PendingFetch};
 use super::errors::{KafkaError, KafkaFailures};
 use super::options::{KafkaOptions, OffsetReset, StartingOffsets};
 use super::record::{KafkaRecord, OffsetRange};
@@ -161,12 +161,40 @@ impl Direct {
                 tracing::info!(source = %self.name, "topic {topic} exists now");
             }
             let initial = !pos.seen.contains(topic);
+            // The first offsets of the partitions without a position, asked for at once.
+            let explicit = |p| match &self.options.starting_offsets {
+                StartingOffsets::Explicit(map) if initial => map.contains_key(&(topic.clone(), p)),
+                _ => false,
+            };
+            let unknown: Vec<i32> = partitions
+                .iter()
+                .copied()
+                .filter(|&p| !pos.next.contains_key(&(topic.clone(), p)) && !explicit(p))
+                .collect();
+            let mut earliest: BTreeMap<i32, Result<i64, KafkaError>> = match unknown.len() {
+                0 => BTreeMap::new(),
+                _ => unknown.iter().copied().zip(client.earliest_offsets(topic, &unknown)).collect(),
+            };
+            let mut starts = Vec::with_capacity(partitions.len());
             for p in partitions {
-                match self.plan_partition(client, &mut pos, topic, p, initial, t) {
-                    Ok(Some(r)) => {
+                match self.position_of(client, &mut pos, topic, p, initial, earliest.remove(&p)) {
+                    Ok(Some(from)) => starts.push((p, from)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.unreachable(&mut pos, &e);
+                        reachable = false;
+                        break 'topics;
+                    }
+                }
+            }
+            // Every partition's end is asked for at once: one round trip, not one a partition.
+            let probes: Vec<_> =
+                starts.into_iter().map(|(p, from)| (p, from, client.start_end_from(topic, p, from))).collect();
+            for (p, from, probe) in probes {
+                match self.plan_partition(topic, p, from, client.finish_end_from(probe), t) {
+                    Ok(r) => {
                         ranges.insert((topic.clone(), p), r);
                     }
-                    Ok(None) => {}
                     Err(e) => {
                         self.unreachable(&mut pos, &e);
                         reachable = false;
@@ -208,66 +236,89 @@ impl Direct {
         ranges.into_values().collect()
     }
 
-    /// The range of one partition, up to the end of its log (the caller applies the rate
-    /// limits and moves the position); `Err` only when the brokers cannot be reached, `None`
-    /// when the partition has no position (its offsets could not be had).
-    fn plan_partition(
+    /// Where `topic`-`p` stands: its position, or where it starts when it has none (found
+    /// by the options); `Err` only when the brokers cannot be reached, `None` when the
+    /// partition has no position (its offsets could not be had).
+    fn position_of(
         &self,
         client: &KafkaClient,
         pos: &mut Position,
         topic: &str,
         p: i32,
         initial: bool,
-        t: Time,
-    ) -> Result<Option<OffsetRange>, KafkaError> {
+        earliest: Option<Result<i64, KafkaError>>,
+    ) -> Result<Option<i64>, KafkaError> {
         let key = (topic.to_string(), p);
-        let from = match pos.next.get(&key) {
-            Some(&o) => o,
-            None => match self.starting_offset(client, topic, p, initial) {
-                Ok(o) => {
-                    tracing::info!(source = %self.name, "{topic}-{p} starts at offset {o}");
-                    pos.next.insert(key.clone(), o);
-                    o
-                }
-                Err(e) if e.is_unreachable() => return Err(e),
-                Err(e) => {
-                    self.counters.errors.add(1);
-                    tracing::warn!(source = %self.name, "cannot find where {topic}-{p} starts: {e}");
-                    return Ok(None);
-                }
-            },
-        };
-        let (from, end) = match client.end_from(topic, p, from) {
+        if let Some(&o) = pos.next.get(&key) {
+            return Ok(Some(o));
+        }
+        match self.starting_offset(client, topic, p, initial, earliest) {
+            Ok(o) => {
+                tracing::info!(source = %self.name, "{topic}-{p} starts at offset {o}");
+                pos.next.insert(key, o);
+                Ok(Some(o))
+            }
+            Err(e) if e.is_unreachable() => Err(e),
+            Err(e) => {
+                self.counters.errors.add(1);
+                tracing::warn!(source = %self.name, "cannot find where {topic}-{p} starts: {e}");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The range of one partition from its position `from` up to `end`, the end of its log
+    /// (the caller applies the rate limits and moves the position); `Err` only when the
+    /// brokers cannot be reached.
+    fn plan_partition(
+        &self,
+        topic: &str,
+        p: i32,
+        from: i64,
+        end: Result<i64, KafkaError>,
+        t: Time,
+    ) -> Result<OffsetRange, KafkaError> {
+        let key = (topic.to_string(), p);
+        let (from, end) = match end {
             Ok(end) => (from, end),
             Err(e @ KafkaError::OffsetOutOfRange { end, .. }) => match self.reset(t, &e) {
                 Some(o) => (o, end),
-                None => return Ok(Some(OffsetRange { topic: key.0, partition: p, from, until: from })),
+                None => return Ok(OffsetRange { topic: key.0, partition: p, from, until: from }),
             },
             Err(e) if e.is_unreachable() => return Err(e),
             Err(e) => {
                 self.counters.errors.add(1);
                 tracing::warn!(source = %self.name, "cannot plan {topic}-{p}: {e}");
-                return Ok(Some(OffsetRange { topic: key.0, partition: p, from, until: from }));
+                return Ok(OffsetRange { topic: key.0, partition: p, from, until: from });
             }
         };
         if self.failing.lock().remove(&key) {
             tracing::info!(source = %self.name, "{topic}-{p} is read again from offset {from}");
         }
-        Ok(Some(OffsetRange { topic: key.0, partition: p, from, until: end.max(from) }))
+        Ok(OffsetRange { topic: key.0, partition: p, from, until: end.max(from) })
     }
 
     /// Where a partition seen for the first time starts: by the options for the partitions
     /// of a topic's first listing, at the earliest offset for partitions added later.
-    fn starting_offset(&self, client: &KafkaClient, topic: &str, p: i32, initial: bool) -> Result<i64, KafkaError> {
+    /// `earliest` is the partition's first offset when it was already asked for.
+    fn starting_offset(
+        &self,
+        client: &KafkaClient,
+        topic: &str,
+        p: i32,
+        initial: bool,
+        earliest: Option<Result<i64, KafkaError>>,
+    ) -> Result<i64, KafkaError> {
+        let earliest = || earliest.unwrap_or_else(|| client.earliest_offset(topic, p));
         if !initial {
-            return client.earliest_offset(topic, p);
+            return earliest();
         }
         match &self.options.starting_offsets {
-            StartingOffsets::Latest => client.end_offset(topic, p),
-            StartingOffsets::Earliest => client.earliest_offset(topic, p),
+            StartingOffsets::Latest => client.end_offset_after(topic, p, earliest()?),
+            StartingOffsets::Earliest => earliest(),
             StartingOffsets::Explicit(map) => match map.get(&(topic.to_string(), p)) {
                 Some(&o) => Ok(o),
-                None => client.earliest_offset(topic, p),
+                None => earliest(),
             },
         }
     }
@@ -302,20 +353,30 @@ impl Direct {
         }
     }
 
-    /// Reads the records of `range` of batch `t`. While the brokers cannot be reached it waits
-    /// and tries again (the batch waits; nothing planned is given up), until the source stops.
-    fn read(&self, t: Time, range: &OffsetRange) -> Vec<KafkaRecord> {
+    /// Reads the records of `range` of batch `t`, whose first fetch `first` was started (the
+    /// next fetch starts as soon as an answer comes, before its records are handed on). While
+    /// the brokers cannot be reached it waits and tries again (the batch waits; nothing
+    /// planned is given up), until the source stops.
+    fn read(&self, t: Time, range: &OffsetRange, first: Option<PendingFetch>) -> Vec<KafkaRecord> {
         let Some(client) = &self.client else { return Vec::new() };
         let mut out = Vec::with_capacity(range.count().min(1 << 20) as usize);
         let (mut offset, mut empty) = (range.from, 0);
+        let mut next = first;
         while offset < range.until {
-            match client.fetch(&range.topic, range.partition, offset) {
+            let fetch = next.take().unwrap_or_else(|| client.start_fetch(&range.topic, range.partition, offset));
+            match client.finish_fetch(fetch) {
                 Ok((records, _)) => {
                     if self.read_down.swap(false, Ordering::SeqCst) {
                         tracing::info!(source = %self.name, time = %t, "the brokers are back; reading the batch");
                     }
+                    let wanted = records.iter().take_while(|r| r.offset < range.until).count();
+                    if let Some(last) = records[..wanted].last() {
+                        if last.offset + 1 < range.until {
+                            next = Some(client.start_fetch(&range.topic, range.partition, last.offset + 1));
+                        }
+                    }
                     let before = out.len();
-                    for r in records.into_iter().take_while(|r| r.offset < range.until) {
+                    for r in records.into_iter().take(wanted) {
                         offset = r.offset + 1;
                         out.push(r);
                     }
@@ -367,9 +428,18 @@ impl Direct {
         out
     }
 
-    /// The records of batch `t`: one partition of the batch per range, or per piece of
-    /// [`KafkaOptions::max_records_per_task`] records of a longer range.
-    pub(crate) fn take(&self, t: Time, env: &Env) -> Vec<Vec<KafkaRecord>> {
+    /// The records of batch `t`, converted by `convert`: one partition of the batch per
+    /// range, or per piece of [`KafkaOptions::max_records_per_task`] records of a longer range,
+    /// each read and converted by one task, in parallel. The first fetches of the first
+    /// tasks (one a worker thread) start at once, before the workers are free to wait for
+    /// them; more at once made a loaded broker slower, not faster (see the performance
+    /// chapter).
+    pub(crate) fn take<T: Send>(
+        &self,
+        t: Time,
+        env: &Env,
+        convert: impl Fn(&Direct, Vec<KafkaRecord>) -> Vec<T> + Sync,
+    ) -> Vec<Vec<T>> {
         let mut ranges = self.allocated.take(t).unwrap_or_default();
         if let Some(peers) = &env.peers {
             // Every process has the driver's ranges; each reads the partitions it owns.
@@ -378,7 +448,16 @@ impl Direct {
             });
         }
         let tasks = split(&ranges, self.options.max_records_per_task);
-        tasks.par_iter().map(|r| self.read(t, r)).collect()
+        let started = env.parallelism.max(1);
+        let first: Vec<Option<PendingFetch>> = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let client = self.client.as_ref().filter(|_| i < started)?;
+                Some(client.start_fetch(&r.topic, r.partition, r.from))
+            })
+            .collect();
+        tasks.into_par_iter().zip(first).map(|(r, first)| convert(self, self.read(t, &r, first))).collect()
     }
 }
 
@@ -543,8 +622,7 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
 
 impl<T: Send + Sync> Source<T> for KafkaSource<T> {
     fn take(&self, t: Time, env: &Env) -> Option<Batch<T>> {
-        let parts = self.direct.take(t, env);
-        Some(Batch::from_partitions(parts.into_iter().map(|p| (self.convert)(&self.direct, p)).collect()))
+        Some(Batch::from_partitions(self.direct.take(t, env, self.convert)))
     }
 }
 
