@@ -206,10 +206,9 @@ pub(crate) struct Recovery {
 
 /// Encodes a checkpoint: the metadata frame, then one frame per saved state.
 pub(crate) fn encode(meta: &Meta, states: &[Vec<u8>]) -> Vec<u8> {
-    let mut parts = Vec::with_capacity(states.len() + 1);
-    parts.push(serde_json::to_vec(meta).unwrap_or_default());
-    parts.extend(states.iter().cloned());
-    frames::seal(&frames::encode_frames(&parts))
+    let meta = serde_json::to_vec(meta).unwrap_or_default();
+    let parts: Vec<&[u8]> = std::iter::once(meta.as_slice()).chain(states.iter().map(Vec::as_slice)).collect();
+    frames::seal_frames(&parts)
 }
 
 fn decode(dir: &str, payload: &[u8]) -> Result<(Meta, Vec<Option<Vec<u8>>>), CheckpointError> {

@@ -93,7 +93,7 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
     fn save(&self) -> Result<Option<Vec<u8>>, CodecError> {
         let inner = self.0.inner.lock();
         let mut frames = vec![to_bytes(&(inner.last, inner.generated))?];
-        let parts: Result<Vec<Vec<u8>>, _> = inner.parts.par_iter().map(to_bytes).collect();
+        let parts: Result<Vec<Vec<u8>>, _> = inner.parts.par_iter().map(Part::encode).collect();
         frames.extend(parts?);
         Ok(Some(encode_frames(&frames)))
     }
@@ -104,7 +104,7 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
         let frames = decode_frames(state)?;
         let (head, parts) = frames.split_first().ok_or(CodecError::FrameCount { what: "a keyed state", found: 0 })?;
         let (last, generated): (Option<Time>, Option<Time>) = from_bytes(head)?;
-        let decoded: Result<Vec<Part<K, S>>, _> = parts.par_iter().map(|b| from_bytes(b)).collect();
+        let decoded: Result<Vec<Part<K, S>>, _> = parts.par_iter().map(|b| Part::decode(b)).collect();
         let decoded = decoded?;
         let mut inner = self.0.inner.lock();
         let n = inner.parts.len();

@@ -2,8 +2,8 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
+use super::daba::Daba;
 use super::sliding::{check, windowed, Kind, Sliding};
-use super::two_stacks::TwoStacks;
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
@@ -12,29 +12,27 @@ use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts
 use crate::time::{Duration, Time};
 use crate::DStream;
 
-/// One hash partition of the window: per key, a Two-Stacks queue of the per-batch partial
+/// One hash partition of the window: per key, a DABA Lite queue of the per-batch partial
 /// reductions in the window; per parent batch, the keys it held (to know what to evict).
 struct Part<K, V> {
-    keys: FastMap<K, TwoStacks<V>>,
+    keys: FastMap<K, Daba<V>>,
     ring: VecDeque<(Time, Vec<K>)>,
 }
 
 /// Non-invertible keyed window reduction over per-batch partials.
-pub(super) struct KeyedTwoStacks<K, V, F> {
+pub(super) struct KeyedDaba<K, V, F> {
     f: F,
     parts: Vec<Part<K, V>>,
 }
 
-impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> KeyedTwoStacks<K, V, F> {
+impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> KeyedDaba<K, V, F> {
     pub(super) fn new(f: F, partitions: usize) -> Self {
         let parts = (0..partitions.max(1)).map(|_| Part { keys: fast_map(), ring: VecDeque::new() }).collect();
-        KeyedTwoStacks { f, parts }
+        KeyedDaba { f, parts }
     }
 }
 
-impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'static> Sliding
-    for KeyedTwoStacks<K, V, F>
-{
+impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'static> Sliding for KeyedDaba<K, V, F> {
     type In = (K, V);
     type Out = (K, V);
 
@@ -47,7 +45,7 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
                 match p.keys.get_mut(&k) {
                     Some(q) => q.push(v, f),
                     None => {
-                        let mut q = TwoStacks::new();
+                        let mut q = Daba::new();
                         q.push(v, f);
                         p.keys.insert(k.clone(), q);
                     }
@@ -96,7 +94,7 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
             reroute_maps(maps, n).into_iter().zip(rings).map(|(keys, ring)| Part { keys, ring }).collect()
         };
         let decode = |b: &[u8]| {
-            let (keys, ring): (Vec<(K, TwoStacks<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
+            let (keys, ring): (Vec<(K, Daba<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
             Ok(Part { keys: keys.into_iter().collect(), ring })
         };
         self.parts = restore_parts(saved, self.parts.len(), decode, regroup)?;
@@ -110,8 +108,8 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     /// keys with data in the window appear; an empty window gives an empty batch.
     ///
     /// Cost: each batch is reduced per key first (map-side combine); the window keeps one
-    /// partial per key and batch in a Two-Stacks queue per key, so a slide calls `f` an
-    /// amortized constant number of times per key that entered or left, plus once per key
+    /// partial per key and batch in a DABA Lite queue per key, so a slide calls `f` at most
+    /// three times per key that entered or left (worst case, not amortized), plus once per key
     /// emitted, whatever the window length.
     ///
     /// ```
@@ -128,6 +126,6 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
         let n = ctx.default_parallelism();
         let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
-        windowed(ctx, "reduce_by_key_and_window", partials, window, slide, KeyedTwoStacks::new(f, n))
+        windowed(ctx, "reduce_by_key_and_window", partials, window, slide, KeyedDaba::new(f, n))
     }
 }
