@@ -195,7 +195,7 @@ fn snapshot_with(
         }
     }
     let meta = Meta { fingerprint, zero, time: t, positions: positions(), saved, logs_batches };
-    Some(encode(&meta, &states))
+    Some(encode(&meta, states))
 }
 
 /// The checkpoint file after batch `t` of a graph that is not running.

@@ -60,24 +60,15 @@ pub enum Damage {
 }
 
 /// Frames `parts` into one payload: a count, then each part's length and bytes.
-pub(crate) fn encode_frames<P: AsRef<[u8]>>(parts: &[P]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(framed_len(parts));
-    put_frames(&mut out, parts);
-    out
-}
-
-/// The length of `parts` framed.
-fn framed_len<P: AsRef<[u8]>>(parts: &[P]) -> usize {
-    parts.iter().map(|p| p.as_ref().len() + 8).sum::<usize>() + 4
-}
-
-/// Appends `parts` framed to `out`.
-fn put_frames<P: AsRef<[u8]>>(out: &mut Vec<u8>, parts: &[P]) {
+pub(crate) fn encode_frames(parts: &[Vec<u8>]) -> Vec<u8> {
+    let total: usize = parts.iter().map(|p| p.len() + 8).sum::<usize>() + 4;
+    let mut out = Vec::with_capacity(total);
     out.extend_from_slice(&(parts.len() as u32).to_le_bytes());
     for p in parts {
-        out.extend_from_slice(&(p.as_ref().len() as u64).to_le_bytes());
-        out.extend_from_slice(p.as_ref());
+        out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+        out.extend_from_slice(p);
     }
+    out
 }
 
 /// The frames of a payload made by [`encode_frames`].
@@ -120,16 +111,60 @@ pub(crate) fn seal(payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The bytes of one frame, kept in pieces until the file is assembled: plain bytes, or
+/// frames whose encoding ([`encode_frames`]) is the frame's bytes. A state saved as nested
+/// pieces (one per partition) is copied once, into the file, not first into one buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Framed {
+    /// The frame's bytes.
+    Bytes(Vec<u8>),
+    /// Frames encoded as [`encode_frames`] encodes them.
+    Nested(Vec<Framed>),
+}
+
+impl Framed {
+    /// The frame's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Framed::Bytes(b) => b.len(),
+            Framed::Nested(parts) => parts.iter().map(|p| p.len() + 8).sum::<usize>() + 4,
+        }
+    }
+
+    /// Appends the frame's bytes to `out`.
+    fn put(&self, out: &mut Vec<u8>) {
+        match self {
+            Framed::Bytes(b) => out.extend_from_slice(b),
+            Framed::Nested(parts) => {
+                out.extend_from_slice(&(parts.len() as u32).to_le_bytes());
+                for p in parts {
+                    out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+                    p.put(out);
+                }
+            }
+        }
+    }
+
+    /// The frame's bytes in one buffer.
+    #[cfg(test)]
+    pub(crate) fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len());
+        self.put(&mut out);
+        out
+    }
+}
+
 /// A whole checkpoint file whose payload is `parts` framed (as [`encode_frames`] would),
 /// built in place: the file is the only copy of the parts made.
-pub(crate) fn seal_frames<P: AsRef<[u8]>>(parts: &[P]) -> Vec<u8> {
-    let len = framed_len(parts);
+pub(crate) fn seal_frames(parts: Vec<Framed>) -> Vec<u8> {
+    let payload = Framed::Nested(parts);
+    let len = payload.len();
     let mut out = Vec::with_capacity(HEADER + len);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&(len as u64).to_le_bytes());
     out.extend_from_slice(&[0; 4]);
-    put_frames(&mut out, parts);
+    payload.put(&mut out);
     let crc = crc32fast::hash(&out[HEADER..]);
     out[HEADER - 4..HEADER].copy_from_slice(&crc.to_le_bytes());
     out
@@ -174,9 +209,19 @@ mod tests {
     #[test]
     fn sealed_frames_are_the_framed_payload_sealed() {
         let parts = vec![b"meta".to_vec(), Vec::new(), vec![7; 1000]];
-        assert_eq!(seal_frames(&parts), seal(&encode_frames(&parts)));
-        let file = seal_frames(&parts);
-        assert_eq!(decode_frames(open("c", &file).unwrap()).unwrap().len(), 3);
+        let nested = vec![b"x".to_vec(), vec![1; 10]];
+        let pieces = vec![
+            Framed::Bytes(parts[0].clone()),
+            Framed::Bytes(parts[1].clone()),
+            Framed::Bytes(parts[2].clone()),
+            Framed::Nested(nested.iter().cloned().map(Framed::Bytes).collect()),
+        ];
+        let mut flat = parts.clone();
+        flat.push(encode_frames(&nested));
+        assert_eq!(pieces[3].to_vec(), flat[3]);
+        let file = seal_frames(pieces);
+        assert_eq!(file, seal(&encode_frames(&flat)));
+        assert_eq!(decode_frames(open("c", &file).unwrap()).unwrap().len(), 4);
     }
 
     #[test]

@@ -205,10 +205,9 @@ pub(crate) struct Recovery {
 }
 
 /// Encodes a checkpoint: the metadata frame, then one frame per saved state.
-pub(crate) fn encode(meta: &Meta, states: &[Vec<u8>]) -> Vec<u8> {
-    let meta = serde_json::to_vec(meta).unwrap_or_default();
-    let parts: Vec<&[u8]> = std::iter::once(meta.as_slice()).chain(states.iter().map(Vec::as_slice)).collect();
-    frames::seal_frames(&parts)
+pub(crate) fn encode(meta: &Meta, states: Vec<frames::Framed>) -> Vec<u8> {
+    let meta = frames::Framed::Bytes(serde_json::to_vec(meta).unwrap_or_default());
+    frames::seal_frames(std::iter::once(meta).chain(states).collect())
 }
 
 fn decode(dir: &str, payload: &[u8]) -> Result<(Meta, Vec<Option<Vec<u8>>>), CheckpointError> {

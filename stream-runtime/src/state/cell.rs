@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::store::{part_of, parts, Part, Snapshot};
 use crate::batch::Batch;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
-use crate::checkpoint::frames::{decode_frames, encode_frames};
+use crate::checkpoint::frames::{decode_frames, Framed};
 use crate::context::{Output, StreamingContext, Tick};
 use crate::data::{Data, Key, Persist};
 use crate::error::BatchError;
@@ -90,12 +90,12 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
     }
 
     /// Frames: the last and generated times, then each partition, serialized in parallel.
-    fn save(&self) -> Result<Option<Vec<u8>>, CodecError> {
+    fn save(&self) -> Result<Option<Framed>, CodecError> {
         let inner = self.0.inner.lock();
-        let mut frames = vec![to_bytes(&(inner.last, inner.generated))?];
-        let parts: Result<Vec<Vec<u8>>, _> = inner.parts.par_iter().map(Part::encode).collect();
+        let mut frames = vec![Framed::Bytes(to_bytes(&(inner.last, inner.generated))?)];
+        let parts: Result<Vec<Framed>, _> = inner.parts.par_iter().map(|p| p.encode().map(Framed::Bytes)).collect();
         frames.extend(parts?);
-        Ok(Some(encode_frames(&frames)))
+        Ok(Some(Framed::Nested(frames)))
     }
 
     /// Takes back a saved state; partitions are re-hashed when the partition count changed

@@ -53,6 +53,7 @@ impl<V: Clone> Daba<V> {
         Daba { q: VecDeque::new(), l: 0, r: 0, a: 0, b: 0, mid: None, back: None }
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.q.len()
     }
