@@ -206,11 +206,15 @@ pub(crate) fn snapshot(graph: &Graph, fingerprint: Fingerprint, zero: Time, t: T
 /// Puts a recovered job back where its checkpoint says: the state of every stateful
 /// operation, the inputs' positions, then the logged batches' data. Returns the batches to
 /// re-run, with their record counts.
-pub(crate) fn restore(graph: &Graph, recovery: &Recovery, dir: &str) -> Result<Vec<(Time, u64)>, CheckpointError> {
+pub(crate) fn restore<S: AsRef<[u8]>>(
+    graph: &Graph,
+    recovery: &Recovery<S>,
+    dir: &str,
+) -> Result<Vec<(Time, u64)>, CheckpointError> {
     let failed = |what: String, cause: RestoreError| CheckpointError::Restore { dir: dir.to_string(), what, cause };
     for (tick, state) in graph.ticks.iter().zip(&recovery.states) {
         if let Some(state) = state {
-            tick.restore(state).map_err(|c| failed(tick.name(), c.into()))?;
+            tick.restore(state.as_ref()).map_err(|c| failed(tick.name(), c.into()))?;
         }
     }
     for (input, position) in graph.inputs.iter().zip(&recovery.meta.positions) {

@@ -26,6 +26,7 @@ mod group_by_key_and_window;
 mod reduce_by_key_and_window;
 mod reduce_by_key_and_window_inv;
 mod reduce_by_window;
+mod ring;
 mod sliding;
 #[allow(clippy::module_inception)]
 mod window;

@@ -3,6 +3,7 @@ use std::collections::VecDeque;
 use rayon::prelude::*;
 
 use super::daba::Daba;
+use super::ring::Ring;
 use super::sliding::{check, windowed, Kind, Sliding};
 use crate::batch::Batch;
 use crate::chain::Chain;
@@ -16,7 +17,7 @@ use crate::DStream;
 /// reductions in the window; per parent batch, the keys it held (to know what to evict).
 struct Part<K, V> {
     keys: FastMap<K, Daba<V>>,
-    ring: VecDeque<(Time, Vec<K>)>,
+    ring: Ring<K>,
 }
 
 /// Non-invertible keyed window reduction over per-batch partials.
@@ -27,7 +28,7 @@ pub(super) struct KeyedDaba<K, V, F> {
 
 impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> KeyedDaba<K, V, F> {
     pub(super) fn new(f: F, partitions: usize) -> Self {
-        let parts = (0..partitions.max(1)).map(|_| Part { keys: fast_map(), ring: VecDeque::new() }).collect();
+        let parts = (0..partitions.max(1)).map(|_| Part { keys: fast_map(), ring: Ring::default() }).collect();
         KeyedDaba { f, parts }
     }
 }
@@ -40,36 +41,36 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
         let f = &self.f;
         let input = hash_partitions(batch, self.parts.len());
         self.parts.par_iter_mut().zip(input).for_each(|(p, records)| {
-            let mut present = Vec::with_capacity(records.len());
-            for (k, v) in records {
-                match p.keys.get_mut(&k) {
-                    Some(q) => q.push(v, f),
-                    None => {
-                        let mut q = Daba::new();
-                        q.push(v, f);
-                        p.keys.insert(k.clone(), q);
+            let Part { keys, ring } = p;
+            ring.push(
+                t,
+                records.into_iter().map(|(k, v)| {
+                    match keys.get_mut(&k) {
+                        Some(q) => q.push(v, f),
+                        None => {
+                            let mut q = Daba::new();
+                            q.push(v, f);
+                            keys.insert(k.clone(), q);
+                        }
                     }
-                }
-                present.push(k);
-            }
-            p.ring.push_back((t, present));
+                    k
+                }),
+            );
         });
     }
 
     fn evict(&mut self, cutoff: Time) {
         let f = &self.f;
         self.parts.par_iter_mut().for_each(|p| {
-            while p.ring.front().is_some_and(|(t, _)| *t <= cutoff) {
-                let Some((_, keys)) = p.ring.pop_front() else { break };
-                for k in keys {
-                    if let Some(q) = p.keys.get_mut(&k) {
-                        q.pop(f);
-                        if q.is_empty() {
-                            p.keys.remove(&k);
-                        }
+            let Part { keys, ring } = p;
+            ring.evict(cutoff, |k| {
+                if let Some(q) = keys.get_mut(&k) {
+                    q.pop(f);
+                    if q.is_empty() {
+                        keys.remove(&k);
                     }
                 }
-            }
+            });
         });
     }
 
@@ -89,13 +90,14 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
 
     fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError> {
         let regroup = |parts: Vec<Part<K, V>>, n| {
-            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.keys, p.ring)).unzip();
+            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.keys, p.ring.into_batches())).unzip();
             let rings = reroute_rings(rings, n, |k| k);
-            reroute_maps(maps, n).into_iter().zip(rings).map(|(keys, ring)| Part { keys, ring }).collect()
+            let parts = reroute_maps(maps, n).into_iter().zip(rings);
+            parts.map(|(keys, ring)| Part { keys, ring: Ring::from_batches(ring) }).collect()
         };
         let decode = |b: &[u8]| {
             let (keys, ring): (Vec<(K, Daba<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
-            Ok(Part { keys: keys.into_iter().collect(), ring })
+            Ok(Part { keys: keys.into_iter().collect(), ring: Ring::from_batches(ring) })
         };
         self.parts = restore_parts(saved, self.parts.len(), decode, regroup)?;
         Ok(())
