@@ -36,6 +36,14 @@ pub enum CodecError {
     },
 }
 
+/// The encoding of columns: integers at fixed width (no branch per byte as varints take),
+/// otherwise as [`to_bytes`].
+type ColumnOptions = bincode::config::WithOtherIntEncoding<bincode::DefaultOptions, bincode::config::FixintEncoding>;
+
+fn column_options() -> ColumnOptions {
+    bincode::DefaultOptions::new().with_fixint_encoding()
+}
+
 fn options() -> bincode::DefaultOptions {
     bincode::DefaultOptions::new()
 }
@@ -53,7 +61,7 @@ pub(crate) fn from_bytes<T: Deserialize<'static>>(bytes: &[u8]) -> Result<T, Cod
 }
 
 /// Values written one after another into one buffer, with no length or tag per value: the
-/// columns of a checkpointed table (see `state::store`). Same encoding as [`to_bytes`].
+/// columns of a checkpointed table (see `state::store`), integers at fixed width.
 pub(crate) struct ColumnWriter {
     buf: Vec<u8>,
 }
@@ -66,7 +74,7 @@ impl ColumnWriter {
 
     /// Appends `value`.
     pub(crate) fn put<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CodecError> {
-        value.serialize(&mut bincode::Serializer::new(&mut self.buf, options())).map_err(CodecError::Encode)
+        value.serialize(&mut bincode::Serializer::new(&mut self.buf, column_options())).map_err(CodecError::Encode)
     }
 
     /// Appends `n` as 8 little-endian bytes, and returns where, for [`patch_u64`](Self::patch_u64).
@@ -106,7 +114,8 @@ impl<'b> ColumnReader<'b> {
     /// The next value.
     pub(crate) fn get<T: Deserialize<'static>>(&mut self) -> Result<T, CodecError> {
         let reader = LeakingReader { slice: &mut self.rest };
-        T::deserialize(&mut bincode::Deserializer::with_bincode_read(reader, options())).map_err(CodecError::Decode)
+        T::deserialize(&mut bincode::Deserializer::with_bincode_read(reader, column_options()))
+            .map_err(CodecError::Decode)
     }
 
     /// The next 8 little-endian bytes written by [`ColumnWriter::put_u64`].
