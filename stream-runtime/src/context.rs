@@ -158,7 +158,7 @@ pub(crate) trait Tick: Send + Sync {
     fn tick(&self, t: Time, env: &Env) -> Result<(), BatchError>;
     /// The state for a checkpoint; `Ok(None)` when the operation keeps none across
     /// recoveries.
-    fn save(&self) -> Result<Option<Vec<u8>>, CodecError> {
+    fn save(&self) -> Result<Option<crate::checkpoint::frames::Framed>, CodecError> {
         Ok(None)
     }
     /// Takes back a state made by [`save`](Self::save) (in a cluster restarted with another

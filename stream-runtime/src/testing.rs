@@ -400,7 +400,10 @@ fn run_phase<I: Data>(
 fn respread(stepped: &mut Stepped, files: &[Vec<u8>], q: usize, processes: usize) -> Result<(), StreamingError> {
     let mut recovery = crate::checkpoint::read("process 0", &files[0])?;
     let spread = crate::shuffle::overlapping(q, processes, files.len())
-        .map(|j| Ok((j, crate::checkpoint::read(&format!("process {j}"), &files[j])?.states)))
+        .map(|j| {
+            let states = crate::checkpoint::read(&format!("process {j}"), &files[j])?.states;
+            Ok((j, states.into_iter().map(|s| s.map(<[u8]>::to_vec)).collect()))
+        })
         .collect::<Result<_, crate::checkpoint::CheckpointError>>()?;
     recovery.spread = Some((files.len(), spread));
     let ex = stepped.executor();

@@ -221,7 +221,7 @@ fn snapshot_with(
         }
     }
     let meta = Meta { fingerprint, zero, time: t, positions: positions(), saved, logs_batches };
-    Some(encode(&meta, &states))
+    Some(encode(&meta, states))
 }
 
 /// The checkpoint file after batch `t` of a graph that is not running.
@@ -232,16 +232,16 @@ pub(crate) fn snapshot(graph: &Graph, fingerprint: Fingerprint, zero: Time, t: T
 /// Puts a recovered job back where its checkpoint says: the state of every stateful
 /// operation, the inputs' positions, then the logged batches' data. Returns the batches to
 /// re-run, with their record counts.
-pub(crate) fn restore(
+pub(crate) fn restore<S: AsRef<[u8]>>(
     graph: &Graph,
     env: &Env,
-    recovery: &Recovery,
+    recovery: &Recovery<S>,
     dir: &str,
 ) -> Result<Vec<(Time, u64)>, CheckpointError> {
     let failed = |what: String, cause: RestoreError| CheckpointError::Restore { dir: dir.to_string(), what, cause };
     for (i, tick) in graph.ticks.iter().enumerate() {
         let saved = match &recovery.spread {
-            None => recovery.states.get(i).and_then(Option::as_deref).map(Saved::Own),
+            None => recovery.states.get(i).and_then(Option::as_ref).map(|s| Saved::Own(s.as_ref())),
             Some((before, old)) => {
                 let states: Vec<(usize, &[u8])> =
                     old.iter().filter_map(|(j, states)| Some((*j, states.get(i)?.as_deref()?))).collect();

@@ -198,11 +198,12 @@ fn logs_batches_by_default() -> bool {
     true
 }
 
-/// A checkpoint read back, with the batches logged after it.
+/// A checkpoint read back, with the batches logged after it; its states owned (`Vec<u8>`)
+/// or borrowed from the file read (`&[u8]`, no copy).
 #[derive(Debug)]
-pub(crate) struct Recovery {
+pub(crate) struct Recovery<S = Vec<u8>> {
     pub(crate) meta: Meta,
-    pub(crate) states: Vec<Option<Vec<u8>>>,
+    pub(crate) states: Vec<Option<S>>,
     pub(crate) batches: Vec<(Time, serde_json::Value)>,
     /// After a restart with another number of processes: how many the old run had, and the
     /// states that the old processes whose keys this process may own now saved
@@ -257,33 +258,35 @@ impl<'a> Saved<'a> {
 }
 
 /// Encodes a checkpoint: the metadata frame, then one frame per saved state.
-pub(crate) fn encode(meta: &Meta, states: &[Vec<u8>]) -> Vec<u8> {
-    let mut parts = Vec::with_capacity(states.len() + 1);
-    parts.push(serde_json::to_vec(meta).unwrap_or_default());
-    parts.extend(states.iter().cloned());
-    frames::seal(&frames::encode_frames(&parts))
+pub(crate) fn encode(meta: &Meta, states: Vec<frames::Framed>) -> Vec<u8> {
+    let meta = frames::Framed::Bytes(serde_json::to_vec(meta).unwrap_or_default());
+    frames::seal_frames(std::iter::once(meta).chain(states).collect())
 }
 
-fn decode(dir: &str, payload: &[u8]) -> Result<(Meta, Vec<Option<Vec<u8>>>), CheckpointError> {
+fn decode<'p, S>(
+    dir: &str,
+    payload: &'p [u8],
+    keep: impl Fn(&'p [u8]) -> S,
+) -> Result<(Meta, Vec<Option<S>>), CheckpointError> {
     let corrupt = |why: Damage| CheckpointError::Corrupt { path: dir.to_string(), why };
     let frames = frames::decode_frames(payload).map_err(|e| corrupt(e.into()))?;
     let (first, rest) = frames.split_first().ok_or_else(|| corrupt(Damage::NoMetadata))?;
     let meta: Meta = serde_json::from_slice(first).map_err(|e| corrupt(Damage::Metadata(e)))?;
     let mut rest = rest.iter();
-    let states = meta.saved.iter().map(|&saved| if saved { rest.next().map(|s| s.to_vec()) } else { None }).collect();
+    let states = meta.saved.iter().map(|&saved| if saved { rest.next().map(|s| keep(s)) } else { None }).collect();
     Ok((meta, states))
 }
 
 /// The saved states of a checkpoint's payload (read from `dir`), one per stateful operation.
 #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 pub(crate) fn states_of(dir: &str, payload: &[u8]) -> Result<States, CheckpointError> {
-    decode(dir, payload).map(|(_, states)| states)
+    decode(dir, payload, <[u8]>::to_vec).map(|(_, states)| states)
 }
 
-/// A whole checkpoint file read back (no batch log).
-pub(crate) fn read(path: &str, file: &[u8]) -> Result<Recovery, CheckpointError> {
+/// A whole checkpoint file read back (no batch log), its states borrowed from `file`.
+pub(crate) fn read<'f>(path: &str, file: &'f [u8]) -> Result<Recovery<&'f [u8]>, CheckpointError> {
     let payload = frames::open(path, file)?;
-    let (meta, states) = decode(path, payload)?;
+    let (meta, states) = decode(path, payload, |s| s)?;
     Ok(Recovery { meta, states, batches: Vec::new(), spread: None })
 }
 
@@ -348,7 +351,7 @@ pub(crate) fn recovery_at(
     payload: &[u8],
     fingerprint: &Fingerprint,
 ) -> Result<Recovery, StreamingError> {
-    let (meta, states) = decode(dir, payload)?;
+    let (meta, states) = decode(dir, payload, <[u8]>::to_vec)?;
     let changes = meta.fingerprint.changes(fingerprint);
     if !changes.is_empty() {
         return Err(CheckpointError::PlanChanged { dir: dir.to_string(), changes }.into());

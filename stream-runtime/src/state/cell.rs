@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::store::{parts, Part, Snapshot};
 use crate::batch::Batch;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
-use crate::checkpoint::frames::{decode_frames, encode_frames};
+use crate::checkpoint::frames::{decode_frames, Framed};
 use crate::checkpoint::Saved;
 use crate::context::{Output, StreamingContext, Tick};
 use crate::data::{Data, Key, Persist};
@@ -96,12 +96,12 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
     }
 
     /// Frames: the last and generated times, then each partition, serialized in parallel.
-    fn save(&self) -> Result<Option<Vec<u8>>, CodecError> {
+    fn save(&self) -> Result<Option<Framed>, CodecError> {
         let inner = self.0.inner.lock();
-        let mut frames = vec![to_bytes(&(inner.last, inner.generated))?];
-        let parts: Result<Vec<Vec<u8>>, _> = inner.parts.par_iter().map(to_bytes).collect();
+        let mut frames = vec![Framed::Bytes(to_bytes(&(inner.last, inner.generated))?)];
+        let parts: Result<Vec<Framed>, _> = inner.parts.par_iter().map(|p| p.encode().map(Framed::Bytes)).collect();
         frames.extend(parts?);
-        Ok(Some(encode_frames(&frames)))
+        Ok(Some(Framed::Nested(frames)))
     }
 
     /// Takes back a saved state; partitions are re-hashed when the partition count changed
@@ -117,7 +117,7 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
             let (head, parts) =
                 frames.split_first().ok_or(CodecError::FrameCount { what: "a keyed state", found: 0 })?;
             (last, generated) = from_bytes::<(Option<Time>, Option<Time>)>(head)?;
-            let parts: Result<Vec<Part<K, S>>, _> = parts.par_iter().map(|b| from_bytes(b)).collect();
+            let parts: Result<Vec<Part<K, S>>, _> = parts.par_iter().map(|b| Part::decode(b)).collect();
             decoded.extend(parts?);
         }
         let mut inner = self.0.inner.lock();

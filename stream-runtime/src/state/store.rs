@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::Deserializer;
-use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{hash_of, FastMap, Key};
+use crate::checkpoint::codec::{CodecError, ColumnReader, ColumnWriter};
+use crate::data::{hash_of, FastHasher, FastMap, Key, Persist};
 use crate::shuffle::{partition_of, Placement};
 use crate::time::Time;
 
@@ -45,32 +44,62 @@ pub(crate) fn part_of<K: Key>(k: &K, n: usize) -> usize {
     partition_of(hash_of(k), n)
 }
 
-struct Entries<'a, K, S>(&'a FastMap<K, Slot<S>>);
-
-impl<K: Serialize, S: Serialize> Serialize for Entries<'_, K, S> {
-    fn serialize<Z: Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
-        z.collect_seq(self.0.iter())
-    }
-}
-
-impl<K: Serialize, S: Serialize> Serialize for Part<K, S> {
-    fn serialize<Z: Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
-        let mut st = z.serialize_struct("Part", 2)?;
-        st.serialize_field("entries", &Entries(&self.map))?;
-        st.serialize_field("timer", &self.timer)?;
-        st.end()
-    }
-}
-
-impl<'de, K: Key + Deserialize<'de>, S: Deserialize<'de>> Deserialize<'de> for Part<K, S> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Repr<K, S> {
-            entries: Vec<(K, Slot<S>)>,
-            timer: BTreeMap<Time, Vec<K>>,
+impl<K: Key + Persist, S: Persist> Part<K, S> {
+    /// The partition as a checkpoint holds it, in columns: the entry count and the byte
+    /// length of the pairs, the `updated` times run-length encoded (one `(time, count)` per
+    /// run of equal times in table order), the `(key, state)` pairs in table order with no
+    /// framing, then the timer. One pass over the table, into a buffer sized up front.
+    ///
+    /// Table order is hash order: [`decode`](Self::decode) inserts in it, so rebuilding
+    /// the table walks its buckets front to back instead of jumping at random.
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, CodecError> {
+        let n = self.map.len();
+        let mut w = ColumnWriter::with_capacity(32 + n * (size_of::<K>() + size_of::<S>() + 2));
+        w.put_u64(n as u64);
+        let pairs_len = w.put_u64(0);
+        let mut runs: Vec<(Time, u64)> = Vec::new();
+        let pairs_start = w.len();
+        for (k, slot) in &self.map {
+            w.put(k)?;
+            w.put(&slot.state)?;
+            match runs.last_mut() {
+                Some((t, count)) if *t == slot.updated => *count += 1,
+                _ => runs.push((slot.updated, 1)),
+            }
         }
-        let r = Repr::<K, S>::deserialize(d)?;
-        Ok(Part { map: r.entries.into_iter().collect(), timer: r.timer })
+        w.patch_u64(pairs_len, (w.len() - pairs_start) as u64);
+        w.put(&runs)?;
+        w.put(&self.timer)?;
+        Ok(w.finish())
+    }
+
+    /// Takes back what [`encode`](Self::encode) made: the table is made with its final
+    /// capacity, and each pair goes into it as it is decoded.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        let bad = |why: &str| CodecError::Decode(Box::new(bincode::ErrorKind::Custom(format!("keyed state: {why}"))));
+        let mut r = ColumnReader::new(bytes);
+        let n = r.get_u64()?;
+        let pairs_len = r.get_u64()?;
+        let mut pairs = r.split(usize::try_from(pairs_len).map_err(|_| bad("pairs past the end"))?)?;
+        let runs: Vec<(Time, u64)> = r.get()?;
+        let timer: BTreeMap<Time, Vec<K>> = r.get()?;
+        if runs.iter().try_fold(0u64, |sum, (_, c)| sum.checked_add(*c)) != Some(n) {
+            return Err(bad("the update times do not cover every entry"));
+        }
+        // Every pair takes at least one byte, unless its key and state take none.
+        let cap = if size_of::<K>() + size_of::<S>() == 0 { 0 } else { (n as usize).min(bytes.len()) };
+        let mut map = FastMap::with_capacity_and_hasher(cap, FastHasher::default());
+        for (updated, count) in runs {
+            for _ in 0..count {
+                let k: K = pairs.get()?;
+                let state: S = pairs.get()?;
+                map.insert(k, Slot { state, updated });
+            }
+        }
+        if !pairs.is_empty() || !r.is_empty() {
+            return Err(bad("bytes left over"));
+        }
+        Ok(Part { map, timer })
     }
 }
 
@@ -123,5 +152,67 @@ impl<'s, K: Key, S> Snapshot<'s, K, S> {
     pub fn iter(&self) -> impl Iterator<Item = (&'s K, &'s S)> + 's {
         let parts: &'s [Part<K, S>] = self.parts;
         parts.iter().flat_map(|p| p.map.iter().map(|(k, slot)| (k, &slot.state)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn part<K: Key, S>(entries: Vec<(K, S, i64)>, timer: Vec<(i64, Vec<K>)>) -> Part<K, S> {
+        let mut p = Part::default();
+        for (k, state, t) in entries {
+            p.map.insert(k, Slot { state, updated: Time::from_millis(t) });
+        }
+        p.timer = timer.into_iter().map(|(t, keys)| (Time::from_millis(t), keys)).collect();
+        p
+    }
+
+    fn same<K: Key + std::fmt::Debug, S: PartialEq + std::fmt::Debug>(a: &Part<K, S>, b: &Part<K, S>) {
+        assert_eq!(a.map, b.map);
+        assert_eq!(a.timer, b.timer);
+    }
+
+    proptest! {
+        #[test]
+        fn keyed_state_round_trips_in_columns(
+            entries in prop::collection::vec((any::<u64>(), any::<u64>(), 0i64..5), 0..300),
+            timer in prop::collection::vec((any::<i64>(), prop::collection::vec(any::<u64>(), 0..3)), 0..4),
+        ) {
+            let p = part(entries, timer);
+            let bytes = p.encode().unwrap();
+            same(&Part::decode(&bytes).unwrap(), &p);
+            // Any truncation is an error, never a panic or a wrong table.
+            for cut in [0, 1, 8, 15, bytes.len() / 2, bytes.len().saturating_sub(1)] {
+                if cut < bytes.len() {
+                    prop_assert!(Part::<u64, u64>::decode(&bytes[..cut]).is_err());
+                }
+            }
+        }
+
+        #[test]
+        fn string_keys_and_structured_states_round_trip(
+            entries in prop::collection::vec(
+                (".{0,12}", (any::<i32>(), prop::option::of(".{0,5}")), -3i64..3), 0..100),
+        ) {
+            let p = part(entries, vec![(7, vec!["a".to_string()])]);
+            same(&Part::decode(&p.encode().unwrap()).unwrap(), &p);
+        }
+    }
+
+    #[test]
+    fn static_str_keys_round_trip() {
+        let p = part(vec![("a", 1u8, 1), ("bb", 2, 1), ("", 3, 2)], vec![]);
+        same(&Part::decode(&p.encode().unwrap()).unwrap(), &p);
+    }
+
+    #[test]
+    fn bytes_left_over_are_an_error() {
+        let p = part(vec![(1u64, 2u64, 3)], vec![]);
+        let mut bytes = p.encode().unwrap();
+        bytes.push(0);
+        assert!(Part::<u64, u64>::decode(&bytes).is_err());
     }
 }

@@ -11,7 +11,7 @@
 //! | operation | ingest + evict | emit |
 //! |---|---|---|
 //! | `window` | O(1) (the batch is kept as is) | O(records in the window) |
-//! | `reduce_by_key_and_window`, `reduce_by_window` | amortized O(b) calls of `f` (Two-Stacks per key) | O(k) |
+//! | `reduce_by_key_and_window`, `reduce_by_window` | O(b) calls of `f`, worst case (DABA Lite per key) | O(k) |
 //! | `..._inv`, `count_by_window`, `count_by_value_and_window` | O(b) calls of `f` and `inv` | O(k) |
 //! | `group_by_key_and_window` | O(1) | O(values in the window) |
 //!
@@ -20,13 +20,14 @@
 
 mod count_by_value_and_window;
 mod count_by_window;
+mod daba;
 mod default_slide;
 mod group_by_key_and_window;
 mod reduce_by_key_and_window;
 mod reduce_by_key_and_window_inv;
 mod reduce_by_window;
+mod ring;
 mod sliding;
-mod two_stacks;
 #[allow(clippy::module_inception)]
 mod window;
 

@@ -2,8 +2,9 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{check, ring_batches, windowed, Kind, Sliding, SAMPLE};
-use super::two_stacks::TwoStacks;
+use super::daba::Daba;
+use super::ring::Ring;
+use super::sliding::{check, windowed, Kind, Sliding, SAMPLE};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
@@ -15,29 +16,27 @@ use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts
 use crate::time::{Duration, Time};
 use crate::DStream;
 
-/// One hash partition of the window: per key, a Two-Stacks queue of the per-batch partial
+/// One hash partition of the window: per key, a DABA Lite queue of the per-batch partial
 /// reductions in the window; per parent batch, the keys it held (to know what to evict).
 struct Part<K, V> {
-    keys: FastMap<K, TwoStacks<V>>,
-    ring: VecDeque<(Time, Vec<K>)>,
+    keys: FastMap<K, Daba<V>>,
+    ring: Ring<K>,
 }
 
 /// Non-invertible keyed window reduction over per-batch partials.
-pub(super) struct KeyedTwoStacks<K, V, F> {
+pub(super) struct KeyedDaba<K, V, F> {
     f: F,
     parts: Vec<Part<K, V>>,
 }
 
-impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> KeyedTwoStacks<K, V, F> {
+impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> KeyedDaba<K, V, F> {
     pub(super) fn new(f: F, partitions: usize) -> Self {
-        let parts = (0..partitions.max(1)).map(|_| Part { keys: fast_map(), ring: VecDeque::new() }).collect();
-        KeyedTwoStacks { f, parts }
+        let parts = (0..partitions.max(1)).map(|_| Part { keys: fast_map(), ring: Ring::default() }).collect();
+        KeyedDaba { f, parts }
     }
 }
 
-impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'static> Sliding
-    for KeyedTwoStacks<K, V, F>
-{
+impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'static> Sliding for KeyedDaba<K, V, F> {
     type In = (K, V);
     type Out = (K, V);
 
@@ -45,36 +44,36 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
         let f = &self.f;
         let input = hash_partitions(batch, self.parts.len());
         self.parts.par_iter_mut().zip(input).for_each(|(p, records)| {
-            let mut present = Vec::with_capacity(records.len());
-            for (k, v) in records {
-                match p.keys.get_mut(&k) {
-                    Some(q) => q.push(v, f),
-                    None => {
-                        let mut q = TwoStacks::new();
-                        q.push(v, f);
-                        p.keys.insert(k.clone(), q);
+            let Part { keys, ring } = p;
+            ring.push(
+                t,
+                records.into_iter().map(|(k, v)| {
+                    match keys.get_mut(&k) {
+                        Some(q) => q.push(v, f),
+                        None => {
+                            let mut q = Daba::new();
+                            q.push(v, f);
+                            keys.insert(k.clone(), q);
+                        }
                     }
-                }
-                present.push(k);
-            }
-            p.ring.push_back((t, present));
+                    k
+                }),
+            );
         });
     }
 
     fn evict(&mut self, cutoff: Time) {
         let f = &self.f;
         self.parts.par_iter_mut().for_each(|p| {
-            while p.ring.front().is_some_and(|(t, _)| *t <= cutoff) {
-                let Some((_, keys)) = p.ring.pop_front() else { break };
-                for k in keys {
-                    if let Some(q) = p.keys.get_mut(&k) {
-                        q.pop(f);
-                        if q.is_empty() {
-                            p.keys.remove(&k);
-                        }
+            let Part { keys, ring } = p;
+            ring.evict(cutoff, |k| {
+                if let Some(q) = keys.get_mut(&k) {
+                    q.pop(f);
+                    if q.is_empty() {
+                        keys.remove(&k);
                     }
                 }
-            }
+            });
         });
     }
 
@@ -94,13 +93,14 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
 
     fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
         let regroup = |parts: Vec<Part<K, V>>, place| {
-            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.keys, p.ring)).unzip();
+            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.keys, p.ring.into_batches())).unzip();
             let rings = reroute_rings(rings, place, |k| k);
-            reroute_maps(maps, place).into_iter().zip(rings).map(|(keys, ring)| Part { keys, ring }).collect()
+            let parts = reroute_maps(maps, place).into_iter().zip(rings);
+            parts.map(|(keys, ring)| Part { keys, ring: Ring::from_batches(ring) }).collect()
         };
         let decode = |b: &[u8]| {
-            let (keys, ring): (Vec<(K, TwoStacks<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
-            Ok(Part { keys: keys.into_iter().collect(), ring })
+            let (keys, ring): (Vec<(K, Daba<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
+            Ok(Part { keys: keys.into_iter().collect(), ring: Ring::from_batches(ring) })
         };
         self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), decode, regroup)?;
         Ok(())
@@ -111,7 +111,7 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
     /// own, sampled.
     fn view(&self) -> StateView {
         let rings: Vec<_> = self.parts.iter().map(|p| &p.ring).collect();
-        let window = ring_batches(&rings, |keys: &Vec<K>| (None, Some(keys.len() as u64)));
+        let window = Ring::window(&rings);
         let partials: u64 = window.iter().filter_map(|b| b.keys).sum();
         let keys: usize = self.parts.iter().map(|p| p.keys.len()).sum();
         let slots: usize = self.parts.iter().map(|p| crate::heap::buckets(p.keys.capacity())).sum();
@@ -120,7 +120,7 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
             sampled += crate::heap::owned_bytes(&(k, q));
             n += 1;
         }
-        let table = crate::heap::table_bytes(slots, std::mem::size_of::<(K, TwoStacks<V>)>(), keys, sampled, n);
+        let table = crate::heap::table_bytes(slots, std::mem::size_of::<(K, Daba<V>)>(), keys, sampled, n);
         let inline = partials * std::mem::size_of::<K>() as u64;
         StateView { keys: Some(keys as u64), bytes: Some(table + inline), window: Some(window), ..StateView::default() }
     }
@@ -132,8 +132,8 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     /// keys with data in the window appear; an empty window gives an empty batch.
     ///
     /// Cost: each batch is reduced per key first (map-side combine); the window keeps one
-    /// partial per key and batch in a Two-Stacks queue per key, so a slide calls `f` an
-    /// amortized constant number of times per key that entered or left, plus once per key
+    /// partial per key and batch in a DABA Lite queue per key, so a slide calls `f` at most
+    /// three times per key that entered or left (worst case, not amortized), plus once per key
     /// emitted, whatever the window length.
     ///
     /// ```
@@ -150,6 +150,6 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
         let n = ctx.default_parallelism();
         let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
-        windowed(ctx, "reduce_by_key_and_window", partials, window, slide, KeyedTwoStacks::new(f, n))
+        windowed(ctx, "reduce_by_key_and_window", partials, window, slide, KeyedDaba::new(f, n))
     }
 }

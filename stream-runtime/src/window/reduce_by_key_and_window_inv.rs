@@ -2,7 +2,8 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::sliding::{check, records_bytes, ring_batches, windowed, Kind, Sliding, SAMPLE};
+use super::ring::Ring;
+use super::sliding::{check, records_bytes, windowed, Kind, Sliding, SAMPLE};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
@@ -25,7 +26,7 @@ struct Slot<V> {
 /// One hash partition: the window value per key and the per-batch partials in the window.
 struct Part<K, V> {
     values: FastMap<K, Slot<V>>,
-    ring: VecDeque<(Time, Vec<(K, V)>)>,
+    ring: Ring<(K, V)>,
 }
 
 /// A partition as a checkpoint holds it: the window values, then the partials per batch.
@@ -64,26 +65,24 @@ where
                     }
                 }
             }
-            p.ring.push_back((t, partials));
+            p.ring.push(t, partials);
         });
     }
 
     fn evict(&mut self, cutoff: Time) {
         let (inv, keep) = (&self.inv, &self.keep);
         self.parts.par_iter_mut().for_each(|p| {
-            while p.ring.front().is_some_and(|(t, _)| *t <= cutoff) {
-                let Some((_, partials)) = p.ring.pop_front() else { break };
-                for (k, v) in partials {
-                    let Some(slot) = p.values.get_mut(&k) else { continue };
-                    slot.value = slot.value.take().map(|old| inv(old, v));
-                    slot.batches = slot.batches.saturating_sub(1);
-                    // A key with no data left in the window that the filter rejects can never
-                    // come back with a different value: forget it.
-                    if slot.batches == 0 && !slot.value.as_ref().is_some_and(|v| keep(&k, v)) {
-                        p.values.remove(&k);
-                    }
+            let Part { values, ring } = p;
+            ring.evict(cutoff, |(k, v)| {
+                let Some(slot) = values.get_mut(&k) else { return };
+                slot.value = slot.value.take().map(|old| inv(old, v));
+                slot.batches = slot.batches.saturating_sub(1);
+                // A key with no data left in the window that the filter rejects can never
+                // come back with a different value: forget it.
+                if slot.batches == 0 && !slot.value.as_ref().is_some_and(|v| keep(&k, v)) {
+                    values.remove(&k);
                 }
-            }
+            });
         });
     }
 
@@ -108,13 +107,14 @@ where
 
     fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
         let regroup = |parts: Vec<Part<K, V>>, place| {
-            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.values, p.ring)).unzip();
+            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.values, p.ring.into_batches())).unzip();
             let rings = reroute_rings(rings, place, |(k, _)| k);
-            reroute_maps(maps, place).into_iter().zip(rings).map(|(values, ring)| Part { values, ring }).collect()
+            let parts = reroute_maps(maps, place).into_iter().zip(rings);
+            parts.map(|(values, ring)| Part { values, ring: Ring::from_batches(ring) }).collect()
         };
         let decode = |b: &[u8]| {
             let (values, ring): SavedPart<K, V> = from_bytes(b)?;
-            Ok(Part { values: values.into_iter().collect(), ring })
+            Ok(Part { values: values.into_iter().collect(), ring: Ring::from_batches(ring) })
         };
         self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), decode, regroup)?;
         Ok(())
@@ -124,7 +124,7 @@ where
     /// tables and the partials in line, and what they own, sampled.
     fn view(&self) -> StateView {
         let rings: Vec<_> = self.parts.iter().map(|p| &p.ring).collect();
-        let window = ring_batches(&rings, |partials: &Vec<(K, V)>| (None, Some(partials.len() as u64)));
+        let window = Ring::window(&rings);
         let partials: u64 = window.iter().filter_map(|b| b.keys).sum();
         let keys: usize = self.parts.iter().map(|p| p.values.len()).sum();
         let slots: usize = self.parts.iter().map(|p| crate::heap::buckets(p.values.capacity())).sum();
@@ -134,7 +134,7 @@ where
             n += 1;
         }
         let table = crate::heap::table_bytes(slots, std::mem::size_of::<(K, Slot<V>)>(), keys, sampled, n);
-        let sample = self.parts.iter().filter_map(|p| p.ring.back()).flat_map(|(_, r)| r.iter());
+        let sample = self.parts.iter().flat_map(|p| p.ring.newest());
         StateView {
             keys: Some(keys as u64),
             bytes: Some(table + records_bytes(partials, sample)),
@@ -216,7 +216,7 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         ctx.require_checkpoint("reduce_by_key_and_window_inv");
         let n = partitions.unwrap_or(ctx.default_parallelism()).max(1);
         let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
-        let parts = (0..n).map(|_| Part { values: fast_map(), ring: VecDeque::new() }).collect();
+        let parts = (0..n).map(|_| Part { values: fast_map(), ring: Ring::default() }).collect();
         windowed(ctx, "reduce_by_key_and_window_inv", partials, window, slide, Inverse { f, inv, keep, parts })
     }
 }

@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 
 use crate::batch::Batch;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
-use crate::checkpoint::frames::{decode_frames, encode_frames};
+use crate::checkpoint::frames::{decode_frames, Framed};
 use crate::checkpoint::Saved;
 use crate::context::{StreamingContext, Tick};
 use crate::data::Data;
@@ -135,9 +135,9 @@ impl<A: Sliding> Tick for Ticker<A> {
         self.0.name.clone()
     }
 
-    fn save(&self) -> Result<Option<Vec<u8>>, CodecError> {
+    fn save(&self) -> Result<Option<Framed>, CodecError> {
         let state = self.0.state.lock();
-        Ok(Some(encode_frames(&[to_bytes(&state.0)?, state.1.save()?])))
+        Ok(Some(Framed::Nested(vec![Framed::Bytes(to_bytes(&state.0)?), Framed::Bytes(state.1.save()?)])))
     }
 
     fn restore(&self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {

@@ -1,37 +1,132 @@
-use super::two_stacks::TwoStacks;
+use std::cell::Cell;
+use std::collections::VecDeque;
 
-/// A small seeded generator.
-fn lcg(state: &mut u64) -> u64 {
-    *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    *state >> 33
+use proptest::prelude::*;
+
+use super::daba::Daba;
+
+/// One operation on a window queue.
+#[derive(Debug, Clone)]
+enum Op {
+    Push(u8),
+    Pop,
 }
 
-#[test]
-fn two_stacks_matches_a_naive_queue_in_order() {
-    // String concatenation is associative but not commutative, so order mistakes show.
-    let f = |a: String, b: String| a + &b;
-    let mut q = TwoStacks::new();
-    let mut naive: std::collections::VecDeque<String> = std::collections::VecDeque::new();
-    let mut rng = 42u64;
-    for i in 0..2_000 {
-        if lcg(&mut rng) % 3 != 0 || naive.is_empty() {
-            let v = format!("{},", i % 97);
-            q.push(v.clone(), &f);
-            naive.push_back(v);
-        } else {
-            q.pop(&f);
-            naive.pop_front();
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    // Pushes twice as likely as pops, so queues grow long enough to flip many times.
+    prop::collection::vec(prop_oneof![2 => any::<u8>().prop_map(Op::Push), 1 => Just(Op::Pop)], 0..600)
+}
+
+/// Runs `ops` on a DABA queue and on a plain queue folded from scratch, comparing the
+/// aggregates after every operation.
+fn check<V: Clone + PartialEq + std::fmt::Debug>(ops: &[Op], lift: impl Fn(u8) -> V, f: impl Fn(V, V) -> V) {
+    let mut q = Daba::new();
+    let mut naive: VecDeque<V> = VecDeque::new();
+    for (i, op) in ops.iter().enumerate() {
+        match op {
+            Op::Push(x) => {
+                q.push(lift(*x), &f);
+                naive.push_back(lift(*x));
+            }
+            Op::Pop => {
+                q.pop(&f);
+                naive.pop_front();
+            }
         }
         assert_eq!(q.len(), naive.len());
-        let expected = naive.iter().cloned().reduce(|a, b| a + &b);
-        assert_eq!(q.query(&f), expected, "after step {i}");
+        assert_eq!(q.is_empty(), naive.is_empty());
+        let expected = naive.iter().cloned().reduce(&f);
+        assert_eq!(q.query(&f), expected, "after op {i} ({op:?})");
+    }
+}
+
+proptest! {
+    #[test]
+    fn daba_matches_the_fold_for_a_non_commutative_op(ops in ops()) {
+        // Concatenation is associative but not commutative: any order mistake shows.
+        check(&ops, |x| format!("{x},"), |a: String, b: String| a + &b);
+    }
+
+    #[test]
+    fn daba_matches_the_fold_for_an_affine_composition(ops in ops()) {
+        // Composing x -> m*x + c maps (mod 2^64): associative, not commutative, no identity
+        // needed by the queue.
+        let compose = |(m1, c1): (u64, u64), (m2, c2): (u64, u64)| {
+            (m1.wrapping_mul(m2), c1.wrapping_mul(m2).wrapping_add(c2))
+        };
+        check(&ops, |x| (u64::from(x) | 1, u64::from(x) * 7), compose);
+    }
+
+    #[test]
+    fn daba_matches_the_fold_for_max_and_sum(ops in ops()) {
+        check(&ops, i64::from, |a: i64, b: i64| a.max(b));
+        check(&ops, u64::from, |a: u64, b: u64| a + b);
+    }
+
+    #[test]
+    fn daba_round_trips_through_the_codec_mid_way(ops in ops(), split in 0usize..600) {
+        let f = |a: String, b: String| a + &b;
+        let (before, after) = ops.split_at(split.min(ops.len()));
+        let mut q = Daba::new();
+        let mut naive: VecDeque<String> = VecDeque::new();
+        let apply = |q: &mut Daba<String>, naive: &mut VecDeque<String>, op: &Op| match op {
+            Op::Push(x) => {
+                q.push(x.to_string(), &f);
+                naive.push_back(x.to_string());
+            }
+            Op::Pop => {
+                q.pop(&f);
+                naive.pop_front();
+            }
+        };
+        for op in before {
+            apply(&mut q, &mut naive, op);
+        }
+        let bytes = crate::checkpoint::codec::to_bytes(&q).unwrap();
+        let mut q: Daba<String> = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
+        for op in after {
+            apply(&mut q, &mut naive, op);
+            prop_assert_eq!(q.query(&f), naive.iter().cloned().reduce(f));
+        }
     }
 }
 
 #[test]
-fn two_stacks_empties_cleanly() {
+fn daba_calls_f_a_bounded_number_of_times_per_operation() {
+    // The point of DABA over Two-Stacks: no O(window) flip on any single pop.
+    let calls = Cell::new(0u32);
+    let f = |a: u64, b: u64| {
+        calls.set(calls.get() + 1);
+        a + b
+    };
+    let mut q = Daba::new();
+    for window in [1usize, 7, 64, 1000] {
+        for i in 0..5 * window as u64 {
+            calls.set(0);
+            q.push(i, &f);
+            assert!(calls.get() <= 3, "push called f {} times", calls.get());
+            if q.len() > window {
+                calls.set(0);
+                q.pop(&f);
+                assert!(calls.get() <= 2, "pop called f {} times", calls.get());
+            }
+            calls.set(0);
+            let sum = q.query(&f);
+            assert!(calls.get() <= 1);
+            let lo = (i + 1).saturating_sub(q.len() as u64);
+            assert_eq!(sum, Some((lo..=i).sum::<u64>()));
+        }
+        while !q.is_empty() {
+            q.pop(&f);
+        }
+        assert_eq!(q.query(&f), None);
+    }
+}
+
+#[test]
+fn daba_empties_cleanly_and_pop_on_empty_is_a_no_op() {
     let f = |a: i64, b: i64| a.max(b);
-    let mut q = TwoStacks::new();
+    let mut q = Daba::new();
     for v in [3, 1, 2] {
         q.push(v, &f);
     }
@@ -44,4 +139,6 @@ fn two_stacks_empties_cleanly() {
     assert_eq!(q.query(&f), None);
     q.pop(&f);
     assert!(q.is_empty());
+    q.push(5, &f);
+    assert_eq!(q.query(&f), Some(5));
 }
