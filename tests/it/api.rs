@@ -242,3 +242,40 @@ fn record_file_streams_read_every_record_of_new_files_once() {
         assert_eq!(got_files, want_files, "{threads} threads");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// The test kit's scenario builder: three inputs, two collected outputs (a union joined
+    /// with a third input, and the union's count), against a from-scratch oracle per batch.
+    #[test]
+    fn a_scenario_with_three_inputs_and_two_outputs_matches_the_oracle(
+        a in batches(), b in batches(), c in batches(), threads in 1..=4usize,
+    ) {
+        let ((joined, counts), errors) = stream_runtime::testing::Harness::new(threads).scenario(|t| {
+            let (sa, sb, sc) = (t.input(a.clone()), t.input(b.clone()), t.input(c.clone()));
+            let both = sa.union(sb);
+            (t.output(both.clone().join(sc)), t.output(both.count()))
+        });
+        prop_assert!(errors.is_empty(), "{:?}", errors);
+        let n = a.len().max(b.len()).max(c.len());
+        let at = |x: &Rows, i: usize| x.get(i).cloned().unwrap_or_default();
+        let mut want_joined = Vec::new();
+        let mut want_counts = Vec::new();
+        for i in 0..n {
+            let union = [at(&a, i), at(&b, i)].concat();
+            let mut j = Vec::new();
+            for (k, v) in &union {
+                for (k2, w) in at(&c, i) {
+                    if *k == k2 {
+                        j.push((*k, (*v, w)));
+                    }
+                }
+            }
+            want_joined.push(j);
+            want_counts.push(vec![union.len() as u64]);
+        }
+        prop_assert_eq!(sorted(joined.batches()), sorted(want_joined));
+        prop_assert_eq!(counts.batches(), want_counts);
+    }
+}

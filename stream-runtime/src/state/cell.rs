@@ -7,7 +7,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 use rayon::prelude::*;
 
-use super::store::{part_of, parts, Part, Snapshot};
+use super::store::{parts, Part, Snapshot};
 use crate::batch::Batch;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::frames::{decode_frames, encode_frames};
@@ -17,7 +17,7 @@ use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
 use crate::outputs::{assemble, format_batch, format_records, to_stdout};
 use crate::show::Show;
-use crate::shuffle::{gather, Exchanges, Placement};
+use crate::shuffle::{gather, Exchanges, Placement, Route};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -53,6 +53,8 @@ pub(crate) struct StateCell<K, S, M> {
     slide: Duration,
     wants_mapped: AtomicBool,
     inner: Mutex<Inner<K, S, M>>,
+    /// Where keys go: restored state is re-split with it.
+    route: Route<K>,
 }
 
 impl<K: 'static, S: 'static, M: 'static> StateCell<K, S, M> {
@@ -108,7 +110,7 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
         let decoded = decoded?;
         let mut inner = self.0.inner.lock();
         let n = inner.parts.len();
-        inner.parts = if decoded.len() == n { decoded } else { repartition(decoded, n) };
+        inner.parts = if decoded.len() == n { decoded } else { repartition(decoded, n, &self.0.route) };
         inner.last = last;
         inner.generated = generated;
         drop(inner);
@@ -119,16 +121,16 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
     }
 }
 
-/// The entries of `parts` in `n` partitions by key hash.
-fn repartition<K: Key, S>(parts: Vec<Part<K, S>>, n: usize) -> Vec<Part<K, S>> {
+/// The entries of `parts` in `n` partitions by `route`.
+fn repartition<K: Key, S>(parts: Vec<Part<K, S>>, n: usize, route: &Route<K>) -> Vec<Part<K, S>> {
     let mut out = super::store::parts(n);
     for p in parts {
         for (k, slot) in p.map {
-            out[part_of(&k, n)].map.insert(k, slot);
+            out[route.index(&k, n)].map.insert(k, slot);
         }
         for (t, keys) in p.timer {
             for k in keys {
-                out[part_of(&k, n)].timer.entry(t).or_default().push(k);
+                out[route.index(&k, n)].timer.entry(t).or_default().push(k);
             }
         }
     }
@@ -193,7 +195,8 @@ where
 /// A keyed state maintained batch by batch, returned by
 /// [`running_reduce_by_key`](crate::DStream::running_reduce_by_key) and
 /// [`map_with_state`](crate::DStream::map_with_state). It is not a stream itself: pick the
-/// views you need, each consuming a handle (clone the handle to take several).
+/// views you need; [`mapped`](Self::mapped) and [`state_snapshots`](Self::state_snapshots)
+/// borrow the handle, so one handle gives both (the outputs consume it).
 ///
 /// * [`mapped`](Self::mapped): the per-batch output (the records `map_with_state`'s function
 ///   returned; the keys `running_reduce_by_key` updated, with their new values). Costs
@@ -215,6 +218,25 @@ where
 /// out.iter_mut().for_each(|b| b.sort());
 /// assert_eq!(out, vec![vec![("a", 1), ("b", 1)], vec![("a", 3), ("b", 1)], vec![("a", 3), ("b", 1)]]);
 /// ```
+///
+/// Both views of one state, without a clone (Spark's `val st = s.mapWithState(spec);
+/// st.print(); st.stateSnapshots().print()`), and a mapping function whose types come from
+/// the stream:
+///
+/// ```
+/// use stream_runtime::prelude::*;
+/// use stream_runtime::StateSpec;
+/// let ssc = StreamingContext::new(Duration::seconds(1));
+/// let pairs = ssc.queue_stream(BatchQueue::<(String, i32)>::new(), true, None);
+/// let spec = StateSpec::function(|_word, one, state| {
+///     let sum = one.unwrap_or(0) + state.get_option().copied().unwrap_or(0);
+///     let _ = state.update(sum);
+///     sum
+/// });
+/// let st = pairs.map_with_state(spec);
+/// st.mapped().print();
+/// st.state_snapshots().print();
+/// ```
 #[must_use = "a state does nothing until one of its views is used by an output operation"]
 pub struct StateStream<'a, K, S, M> {
     ctx: &'a StreamingContext,
@@ -235,13 +257,13 @@ impl<K, S, M> std::fmt::Debug for StateStream<'_, K, S, M> {
 }
 
 /// Registers a stateful stream driven by `step` over a parent with slide `slide`, with `n`
-/// state partitions. Stateful streams need a checkpoint directory.
+/// state partitions whose keys `route` places. Stateful streams need a checkpoint directory.
 pub(crate) fn state_stream<'a, K: Key + Persist, S: Data + Persist, M: Data>(
     ctx: &'a StreamingContext,
     name: &'static str,
     step: impl Step<K, S, M>,
     slide: Duration,
-    n: usize,
+    (n, route): (usize, Route<K>),
 ) -> StateStream<'a, K, S, M> {
     ctx.require_checkpoint(name);
     let inner = Inner { parts: parts(n), last: None, generated: None, mapped: None };
@@ -251,6 +273,7 @@ pub(crate) fn state_stream<'a, K: Key + Persist, S: Data + Persist, M: Data>(
         slide,
         wants_mapped: AtomicBool::new(false),
         inner: Mutex::new(inner),
+        route,
     });
     ctx.add_tick(Box::new(Advance(Arc::clone(&cell))));
     let mapped = NodeRef::new(Mapped(Arc::clone(&cell)), slide);
@@ -271,9 +294,9 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
     /// let out = stream_runtime::testing::run(input, 2, |s| s.running_reduce_by_key(|x, y| x + y).mapped());
     /// assert_eq!(out, vec![vec![("a", 2)], vec![("b", 5)], vec![]]);
     /// ```
-    pub fn mapped(self) -> DStream<'a, M> {
+    pub fn mapped(&self) -> DStream<'a, M> {
         self.cell.wants_mapped.store(true, Ordering::Relaxed);
-        DStream::from_node(self.ctx, self.mapped)
+        DStream::from_node(self.ctx, self.mapped.clone())
     }
 
     /// Every key and its state after each batch, including keys the batch did not touch
@@ -290,9 +313,9 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
     /// out.iter_mut().for_each(|b| b.sort());
     /// assert_eq!(out, vec![vec![("a", 1), ("b", 2)], vec![("a", 6), ("b", 2)]]);
     /// ```
-    pub fn state_snapshots(self) -> DStream<'a, (K, S)> {
+    pub fn state_snapshots(&self) -> DStream<'a, (K, S)> {
         let slide = self.cell.slide;
-        DStream::from_node(self.ctx, NodeRef::new(Snapshots(self.cell), slide))
+        DStream::from_node(self.ctx, NodeRef::new(Snapshots(Arc::clone(&self.cell)), slide))
     }
 
     /// Registers an output that hands `f` a borrowed [`Snapshot`] of the state after each

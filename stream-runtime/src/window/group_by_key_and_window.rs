@@ -7,13 +7,14 @@ use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
-use crate::shuffle::{hash_partitions, reroute_rings, restore_parts, save_parts};
+use crate::shuffle::{reroute_rings, restore_parts, route_partitions, save_parts, Partitioner, Route};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
 /// Per hash partition, the grouped values of each parent batch in the window.
 struct Groups<K, V> {
     parts: Vec<VecDeque<(Time, Vec<(K, Vec<V>)>)>>,
+    route: Route<K>,
 }
 
 impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
@@ -21,7 +22,7 @@ impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
     type Out = (K, Vec<V>);
 
     fn ingest(&mut self, t: Time, batch: Batch<(K, Vec<V>)>) {
-        let input = hash_partitions(batch, self.parts.len());
+        let input = route_partitions(batch, self.parts.len(), &self.route);
         for (ring, groups) in self.parts.iter_mut().zip(input) {
             ring.push_back((t, groups));
         }
@@ -62,8 +63,9 @@ impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
     }
 
     fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError> {
+        let route = &self.route;
         self.parts =
-            restore_parts(saved, self.parts.len(), from_bytes, |parts, n| reroute_rings(parts, n, |(k, _)| k))?;
+            restore_parts(saved, self.parts.len(), from_bytes, |parts, n| reroute_rings(parts, n, |(k, _)| k, route))?;
         Ok(())
     }
 }
@@ -82,17 +84,36 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     /// assert_eq!(out, vec![vec![("a", vec![0])], vec![("a", vec![0, 1])], vec![("a", vec![1, 2])], vec![("a", vec![2, 3])]]);
     /// ```
     pub fn group_by_key_and_window(self, window: Duration, slide: Duration) -> DStream<'a, (K, Vec<V>)> {
+        self.group_by_key_and_window_with_partitions(window, slide, 0)
+    }
+
+    /// As [`group_by_key_and_window`](Self::group_by_key_and_window), into `partitions`
+    /// (Spark's `groupByKeyAndWindow(w, s, numPartitions)` and `(w, s, partitioner)`): a
+    /// count (0: the thread count) or a [`Partitioner`].
+    ///
+    /// ```
+    /// use stream_runtime::{testing, Duration};
+    /// let input = vec![vec![("a", 0)], vec![("a", 1), ("b", 2)]];
+    /// let out = testing::run(input, 2, |s| {
+    ///     s.group_by_key_and_window_with_partitions(Duration::seconds(2), Duration::seconds(1), 4).glom()
+    /// });
+    /// assert_eq!(out[1].len(), 4);
+    /// let mut last = out[1].concat();
+    /// last.sort();
+    /// assert_eq!(last, vec![("a", vec![0, 1]), ("b", vec![2])]);
+    /// ```
+    pub fn group_by_key_and_window_with_partitions(
+        self,
+        window: Duration,
+        slide: Duration,
+        partitions: impl Partitioner<K>,
+    ) -> DStream<'a, (K, Vec<V>)> {
         let ctx = self.ctx;
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
-        let n = ctx.default_parallelism();
-        let groups = self.group_by_key().into_node();
-        windowed(
-            ctx,
-            "group_by_key_and_window",
-            groups,
-            window,
-            slide,
-            Groups { parts: (0..n).map(|_| VecDeque::new()).collect() },
-        )
+        let route = Route::of(partitions);
+        let n = route.count(ctx.default_parallelism());
+        let groups = self.group_by_key_into(route.fixed(n)).into_node();
+        let parts = (0..n).map(|_| VecDeque::new()).collect();
+        windowed(ctx, "group_by_key_and_window", groups, window, slide, Groups { parts, route })
     }
 }

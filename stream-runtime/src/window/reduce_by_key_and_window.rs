@@ -8,7 +8,7 @@ use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
-use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts};
+use crate::shuffle::{reroute_maps, reroute_rings, restore_parts, route_partitions, save_parts, Partitioner, Route};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -23,12 +23,13 @@ struct Part<K, V> {
 pub(super) struct KeyedTwoStacks<K, V, F> {
     f: F,
     parts: Vec<Part<K, V>>,
+    route: Route<K>,
 }
 
 impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> KeyedTwoStacks<K, V, F> {
-    pub(super) fn new(f: F, partitions: usize) -> Self {
+    pub(super) fn new(f: F, partitions: usize, route: Route<K>) -> Self {
         let parts = (0..partitions.max(1)).map(|_| Part { keys: fast_map(), ring: VecDeque::new() }).collect();
-        KeyedTwoStacks { f, parts }
+        KeyedTwoStacks { f, parts, route }
     }
 }
 
@@ -40,7 +41,7 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
 
     fn ingest(&mut self, t: Time, batch: Batch<(K, V)>) {
         let f = &self.f;
-        let input = hash_partitions(batch, self.parts.len());
+        let input = route_partitions(batch, self.parts.len(), &self.route);
         self.parts.par_iter_mut().zip(input).for_each(|(p, records)| {
             let mut present = Vec::with_capacity(records.len());
             for (k, v) in records {
@@ -90,10 +91,11 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
     }
 
     fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError> {
+        let route = &self.route;
         let regroup = |parts: Vec<Part<K, V>>, n| {
             let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.keys, p.ring)).unzip();
-            let rings = reroute_rings(rings, n, |k| k);
-            reroute_maps(maps, n).into_iter().zip(rings).map(|(keys, ring)| Part { keys, ring }).collect()
+            let rings = reroute_rings(rings, n, |k| k, route);
+            reroute_maps(maps, n, route).into_iter().zip(rings).map(|(keys, ring)| Part { keys, ring }).collect()
         };
         let decode = |b: &[u8]| {
             let (keys, ring): (Vec<(K, TwoStacks<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
@@ -124,10 +126,40 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     where
         F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
     {
+        self.reduce_by_key_and_window_with_partitions(f, window, slide, 0)
+    }
+
+    /// As [`reduce_by_key_and_window`](Self::reduce_by_key_and_window), into `partitions`
+    /// (Spark's `reduceByKeyAndWindow(f, w, s, numPartitions)` and `(f, w, s,
+    /// partitioner)`): a count (0: the thread count) or a [`Partitioner`], for the per-batch
+    /// reduction and the window's state.
+    ///
+    /// ```
+    /// use stream_runtime::{testing, Duration};
+    /// let input = vec![vec![("a", 1), ("b", 1)], vec![("a", 1)]];
+    /// let out = testing::run(input, 2, |s| {
+    ///     s.reduce_by_key_and_window_with_partitions(|a, b| a + b, Duration::seconds(2), Duration::seconds(1), 3).glom()
+    /// });
+    /// assert_eq!(out[1].len(), 3);
+    /// let mut last = out[1].concat();
+    /// last.sort();
+    /// assert_eq!(last, vec![("a", 2), ("b", 1)]);
+    /// ```
+    pub fn reduce_by_key_and_window_with_partitions<F>(
+        self,
+        f: F,
+        window: Duration,
+        slide: Duration,
+        partitions: impl Partitioner<K>,
+    ) -> DStream<'a, (K, V)>
+    where
+        F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
+    {
         let ctx = self.ctx;
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
-        let n = ctx.default_parallelism();
-        let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
-        windowed(ctx, "reduce_by_key_and_window", partials, window, slide, KeyedTwoStacks::new(f, n))
+        let route = Route::of(partitions);
+        let n = route.count(ctx.default_parallelism());
+        let partials = self.reduce_by_key_into(f.clone(), route.fixed(n)).into_node();
+        windowed(ctx, "reduce_by_key_and_window", partials, window, slide, KeyedTwoStacks::new(f, n, route))
     }
 }

@@ -7,7 +7,7 @@ use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
-use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts};
+use crate::shuffle::{reroute_maps, reroute_rings, restore_parts, route_partitions, save_parts, Partitioner, Route};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -33,6 +33,7 @@ struct Inverse<K, V, F, G, P> {
     inv: G,
     keep: P,
     parts: Vec<Part<K, V>>,
+    route: Route<K>,
 }
 
 impl<K, V, F, G, P> Sliding for Inverse<K, V, F, G, P>
@@ -41,14 +42,14 @@ where
     V: Data + Persist,
     F: Fn(V, V) -> V + Send + Sync + 'static,
     G: Fn(V, V) -> V + Send + Sync + 'static,
-    P: Fn(&K, &V) -> bool + Send + Sync + 'static,
+    P: Fn((&K, &V)) -> bool + Send + Sync + 'static,
 {
     type In = (K, V);
     type Out = (K, V);
 
     fn ingest(&mut self, t: Time, batch: Batch<(K, V)>) {
         let f = &self.f;
-        let input = hash_partitions(batch, self.parts.len());
+        let input = route_partitions(batch, self.parts.len(), &self.route);
         self.parts.par_iter_mut().zip(input).for_each(|(p, partials)| {
             for (k, v) in &partials {
                 match p.values.get_mut(k) {
@@ -76,7 +77,7 @@ where
                     slot.batches = slot.batches.saturating_sub(1);
                     // A key with no data left in the window that the filter rejects can never
                     // come back with a different value: forget it.
-                    if slot.batches == 0 && !slot.value.as_ref().is_some_and(|v| keep(&k, v)) {
+                    if slot.batches == 0 && !slot.value.as_ref().is_some_and(|v| keep((&k, v))) {
                         p.values.remove(&k);
                     }
                 }
@@ -92,7 +93,9 @@ where
             .map(|p| {
                 p.values
                     .iter()
-                    .filter_map(|(k, slot)| slot.value.as_ref().filter(|v| keep(k, v)).map(|v| (k.clone(), v.clone())))
+                    .filter_map(|(k, slot)| {
+                        slot.value.as_ref().filter(|v| keep((k, v))).map(|v| (k.clone(), v.clone()))
+                    })
                     .collect()
             })
             .collect();
@@ -104,10 +107,11 @@ where
     }
 
     fn restore(&mut self, saved: &[u8]) -> Result<(), CodecError> {
+        let route = &self.route;
         let regroup = |parts: Vec<Part<K, V>>, n| {
             let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.values, p.ring)).unzip();
-            let rings = reroute_rings(rings, n, |(k, _)| k);
-            reroute_maps(maps, n).into_iter().zip(rings).map(|(values, ring)| Part { values, ring }).collect()
+            let rings = reroute_rings(rings, n, |(k, _)| k, route);
+            reroute_maps(maps, n, route).into_iter().zip(rings).map(|(values, ring)| Part { values, ring }).collect()
         };
         let decode = |b: &[u8]| {
             let (values, ring): Saved<K, V> = from_bytes(b)?;
@@ -149,13 +153,14 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
         G: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        self.reduce_by_key_and_window_inv_with(f, inv, window, slide, |_, _| true, None)
+        self.reduce_by_key_and_window_inv_with(f, inv, window, slide, 0, |_| true)
     }
 
     /// [`reduce_by_key_and_window_inv`](Self::reduce_by_key_and_window_inv) with Spark's
-    /// `filterFunc` and `numPartitions`: only pairs for which `keep(key, value)` holds are
-    /// emitted, and `partitions` (default: the thread count) sets the partitions of the
-    /// per-batch reduction and of the window state.
+    /// `numPartitions` (or `partitioner`) and `filterFunc`, in Spark's order: `partitions` (a
+    /// count, 0 for the thread count, or a [`Partitioner`]) sets the partitions of the
+    /// per-batch reduction and of the window state, and only the pairs `(key, value)` for
+    /// which `keep` holds are emitted.
     ///
     /// Divergence from Spark, deliberately: a key the filter rejects while it still has data
     /// in the window stays in the window state (just not emitted), so later windows stay
@@ -167,7 +172,7 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     /// let input = vec![vec![("a", 1)], vec![("a", 1)], vec![], vec![]];
     /// let out = testing::run(input, 2, |s| {
     ///     let (w, sl) = (Duration::seconds(2), Duration::seconds(1));
-    ///     s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, w, sl, |_, n| *n != 0, Some(1))
+    ///     s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, w, sl, 1, |(_, n)| *n != 0)
     /// });
     /// assert_eq!(out, vec![vec![("a", 1)], vec![("a", 2)], vec![("a", 1)], vec![]]);
     /// ```
@@ -177,20 +182,21 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         inv: G,
         window: Duration,
         slide: Duration,
+        partitions: impl Partitioner<K>,
         keep: P,
-        partitions: Option<usize>,
     ) -> DStream<'a, (K, V)>
     where
         F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
         G: Fn(V, V) -> V + Send + Sync + 'static,
-        P: Fn(&K, &V) -> bool + Send + Sync + 'static,
+        P: Fn((&K, &V)) -> bool + Send + Sync + 'static,
     {
         let ctx = self.ctx;
         check(ctx, Kind::Reduced, window, slide, self.slide_duration());
         ctx.require_checkpoint("reduce_by_key_and_window_inv");
-        let n = partitions.unwrap_or(ctx.default_parallelism()).max(1);
-        let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
+        let route = Route::of(partitions);
+        let n = route.count(ctx.default_parallelism());
+        let partials = self.reduce_by_key_into(f.clone(), route.fixed(n)).into_node();
         let parts = (0..n).map(|_| Part { values: fast_map(), ring: VecDeque::new() }).collect();
-        windowed(ctx, "reduce_by_key_and_window_inv", partials, window, slide, Inverse { f, inv, keep, parts })
+        windowed(ctx, "reduce_by_key_and_window_inv", partials, window, slide, Inverse { f, inv, keep, parts, route })
     }
 }
