@@ -300,6 +300,7 @@ pub const OPERATORS: &[Operator] = &[
     ds("map_partitions", Kind::Materialize, "mapPartitions"),
     ds("glom", Kind::Materialize, ""),
     ds("boxed", Kind::Materialize, ""),
+    ds("erased", Kind::Narrow, ""),
     ds("transform", Kind::Materialize, ""),
     ds("transform_with", Kind::Materialize, "transformWith"),
     // DStream: shuffles and gathers.

@@ -279,3 +279,48 @@ proptest! {
         prop_assert_eq!(counts.batches(), want_counts);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Oracle: an erased stream gives what the same stream gives unerased, with operations
+    /// after `erased` fused on, when read by one operation, and when two readers share it (the
+    /// shared partitions are cloned, not emptied by the first reader); streams of different
+    /// shapes erased to one type mix in `StreamingContext::union`.
+    #[test]
+    fn erased_streams_give_what_the_same_stream_gives(input in batches(), threads in 1..=4usize, big in any::<bool>()) {
+        // Large batches run on several threads; small ones on one.
+        let input: Rows = if big { input.iter().map(|b| b.iter().cycle().take(b.len() * 300).cloned().collect()).collect() } else { input };
+        let plain = sorted(run(input.clone(), threads, |s| s.filter(|(_, v)| *v > -10).map(|(k, v)| (k, v * 2)).reduce_by_key(|a, b| a + b)));
+        let erased = sorted(run(input.clone(), threads, |s| s.filter(|(_, v)| *v > -10).erased().map(|(k, v)| (k, v * 2)).reduce_by_key(|a, b| a + b)));
+        prop_assert_eq!(&erased, &plain);
+        let doubled: Vec<Vec<(u8, i64)>> = plain.iter().map(|b| b.iter().map(|(k, v)| (*k, v * 2)).collect()).collect();
+        let shared = sorted(run(input.clone(), threads, |s| {
+            let e = s.filter(|(_, v)| *v > -10).map(|(k, v)| (k, v * 2)).erased();
+            e.clone().union(e).reduce_by_key(|a, b| a + b)
+        }));
+        prop_assert_eq!(shared, doubled);
+        let ((mixed,), errors) = Harness::new(threads).scenario(|t| {
+            let a = t.input(input.clone());
+            let b = t.input(input.clone());
+            let ctx = t.context();
+            let mixed = ctx.union(vec![a.erased(), b.filter(|(k, _)| *k < 6).map(|(k, v)| (k, -v)).erased()]);
+            (t.output(mixed.reduce_by_key(|x, y| x + y)),)
+        });
+        prop_assert!(errors.is_empty());
+        let want: Vec<Vec<(u8, i64)>> = input
+            .iter()
+            .map(|b| {
+                let mut m = BTreeMap::new();
+                for (k, v) in b {
+                    *m.entry(*k).or_insert(0) += v;
+                    if *k < 6 {
+                        *m.entry(*k).or_insert(0) -= v;
+                    }
+                }
+                m.into_iter().collect()
+            })
+            .collect();
+        prop_assert_eq!(sorted(mixed.batches()), want);
+    }
+}

@@ -245,7 +245,7 @@ fn run_map_with_state(input: Rows, threads: usize, timeout: Option<usize>) -> (R
             None => spec,
         };
         let state = stream.map_with_state(spec);
-        state.clone().mapped().foreach_batch(move |b, _| m.lock().unwrap().push(b.into_vec()));
+        state.mapped().foreach_batch(move |b, _| m.lock().unwrap().push(b.into_vec()));
         state.state_snapshots().foreach_batch(move |b, _| s.lock().unwrap().push(b.into_vec()));
     });
     assert!(errors.is_empty(), "{errors:?}");
