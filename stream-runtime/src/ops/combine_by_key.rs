@@ -55,6 +55,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     ///     s.combine_by_key_with_partitions(|v| vec![v], |c, v| c.push(v), |c, o| c.extend(o), 1).glom()
     /// });
     /// let mut only = out[0][0].clone();
+    /// only.iter_mut().for_each(|(_, vs)| vs.sort());
     /// only.sort();
     /// assert_eq!(out[0].len(), 1);
     /// assert_eq!(only, vec![("a", vec![1, 3]), ("b", vec![2])]);

@@ -30,6 +30,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// let out = stream_runtime::testing::run(input, 2, |s| s.group_by_key_with_partitions(5).glom());
     /// assert_eq!(out[0].len(), 5);
     /// let mut all = out[0].concat();
+    /// all.iter_mut().for_each(|(_, vs)| vs.sort());
     /// all.sort();
     /// assert_eq!(all, vec![("a", vec![1, 3]), ("b", vec![2])]);
     /// ```
