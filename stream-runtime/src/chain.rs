@@ -6,6 +6,7 @@
 //! per-record dynamic dispatch and no intermediate collection per operator.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use crate::data::Data;
 
@@ -22,6 +23,13 @@ pub trait Chain: Send + Sync + 'static {
 
     /// Runs the chain on one record, pushing its results into `sink`.
     fn push<S: FnMut(Self::Out)>(&self, x: Self::In, sink: &mut S);
+
+    /// How many records a partition of input holds (an [`Erased`] chain's one input record
+    /// stands for a whole partition): batches with few records run on one thread.
+    #[doc(hidden)]
+    fn weight(part: &[Self::In]) -> usize {
+        part.len()
+    }
 
     /// Runs the chain over a whole partition, pushing every result into `sink`.
     #[inline]
@@ -79,6 +87,9 @@ pub struct Map<C, F> {
 impl<C: Chain, U: Data, F: Fn(C::Out) -> U + Send + Sync + 'static> Chain for Map<C, F> {
     type In = C::In;
     type Out = U;
+    fn weight(part: &[Self::In]) -> usize {
+        C::weight(part)
+    }
     #[inline(always)]
     fn push<S: FnMut(U)>(&self, x: C::In, sink: &mut S) {
         let f = &self.f;
@@ -96,6 +107,9 @@ pub struct Filter<C, F> {
 impl<C: Chain, F: Fn(&C::Out) -> bool + Send + Sync + 'static> Chain for Filter<C, F> {
     type In = C::In;
     type Out = C::Out;
+    fn weight(part: &[Self::In]) -> usize {
+        C::weight(part)
+    }
     #[inline(always)]
     fn push<S: FnMut(C::Out)>(&self, x: C::In, sink: &mut S) {
         let f = &self.f;
@@ -123,6 +137,9 @@ where
 {
     type In = C::In;
     type Out = I::Item;
+    fn weight(part: &[Self::In]) -> usize {
+        C::weight(part)
+    }
     #[inline(always)]
     fn push<S: FnMut(I::Item)>(&self, x: C::In, sink: &mut S) {
         let f = &self.f;
@@ -151,6 +168,9 @@ where
 {
     type In = C::In;
     type Out = (K, U);
+    fn weight(part: &[Self::In]) -> usize {
+        C::weight(part)
+    }
     #[inline(always)]
     fn push<S: FnMut((K, U))>(&self, x: C::In, sink: &mut S) {
         let f = &self.f;
@@ -176,6 +196,9 @@ where
 {
     type In = C::In;
     type Out = (K, I::Item);
+    fn weight(part: &[Self::In]) -> usize {
+        C::weight(part)
+    }
     #[inline(always)]
     fn push<S: FnMut((K, I::Item))>(&self, x: C::In, sink: &mut S) {
         let f = &self.f;
@@ -184,5 +207,101 @@ where
                 sink((k.clone(), u))
             }
         })
+    }
+}
+
+/// One partition of an [`Erased`] stream, not read yet: running it pushes the partition's
+/// records through the chain that was erased, inside the loop of whoever reads the stream.
+pub struct Pending<T>(Arc<dyn RunPart<T>>);
+
+impl<T> Clone for Pending<T> {
+    fn clone(&self) -> Self {
+        Pending(Arc::clone(&self.0))
+    }
+}
+
+impl<T> std::fmt::Debug for Pending<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").field("records", &self.0.len()).finish()
+    }
+}
+
+impl<T> Pending<T> {
+    /// A partition of `records` to run through `chain`.
+    pub(crate) fn new<C: Chain<Out = T>>(chain: Arc<C>, records: Vec<C::In>) -> Self {
+        Pending(Arc::new(PartOf { chain, records }))
+    }
+
+    /// Pushes the partition's records through the chain into `sink`: moved when this is the
+    /// only handle on the partition, cloned when a stream with several readers shares it.
+    fn run(mut self, sink: &mut dyn FnMut(T)) {
+        match Arc::get_mut(&mut self.0) {
+            Some(part) => part.run_owned(sink),
+            None => self.0.run_shared(sink),
+        }
+    }
+}
+
+/// A partition and the chain to run it through, its types erased.
+trait RunPart<T>: Send + Sync {
+    fn len(&self) -> usize;
+    fn run_owned(&mut self, sink: &mut dyn FnMut(T));
+    fn run_shared(&self, sink: &mut dyn FnMut(T));
+}
+
+struct PartOf<C: Chain> {
+    chain: Arc<C>,
+    records: Vec<C::In>,
+}
+
+impl<C: Chain> RunPart<C::Out> for PartOf<C> {
+    fn len(&self) -> usize {
+        C::weight(&self.records)
+    }
+    fn run_owned(&mut self, sink: &mut dyn FnMut(C::Out)) {
+        self.chain.push_all(std::mem::take(&mut self.records), &mut |y| sink(y));
+    }
+    fn run_shared(&self, sink: &mut dyn FnMut(C::Out)) {
+        for x in &self.records {
+            self.chain.push(x.clone(), &mut |y| sink(y));
+        }
+    }
+}
+
+/// A chain whose type is erased (see [`DStream::erased`](crate::DStream::erased)): every
+/// stream of `T` erases to `DStream<'_, T, Erased<T>>`, whatever its source and narrow
+/// operations. The erased operations still run in the reader's loop, one partition at a time,
+/// with one indirect call per record and no intermediate collection.
+pub struct Erased<T>(PhantomData<fn() -> T>);
+
+impl<T> Default for Erased<T> {
+    fn default() -> Self {
+        Erased(PhantomData)
+    }
+}
+
+impl<T> Clone for Erased<T> {
+    fn clone(&self) -> Self {
+        Erased(PhantomData)
+    }
+}
+
+impl<T> std::fmt::Debug for Erased<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Erased")
+    }
+}
+
+impl<T: Data> Chain for Erased<T> {
+    type In = Pending<T>;
+    type Out = T;
+
+    fn weight(part: &[Pending<T>]) -> usize {
+        part.iter().map(|p| p.0.len()).sum()
+    }
+
+    #[inline]
+    fn push<S: FnMut(T)>(&self, x: Pending<T>, sink: &mut S) {
+        x.run(&mut |y| sink(y))
     }
 }

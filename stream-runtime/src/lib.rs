@@ -89,7 +89,8 @@ pub use outputs::{format_batch, read_object_files, ObjectFileError, OBJECT_FILE_
 pub use running::RunningContext;
 pub use settings::{Explained, SettingsError};
 pub use show::Show;
-pub use sources::{BatchQueue, FileStreamOptions, RecordReader, SocketOptions};
+pub use shuffle::{HashPartitioner, Partitioner};
+pub use sources::{BatchQueue, FileStreamOptions, Receiver, RecordReader, SocketOptions, Supervisor};
 #[cfg(feature = "kafka")]
 pub use sources::{
     KafkaClient, KafkaError, KafkaFailures, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets,

@@ -18,7 +18,10 @@ use std::collections::VecDeque;
 use rayon::prelude::*;
 
 pub(crate) use exchange::{all_gather, columns, gather, overlapping, Exchanges, Placement};
-pub(crate) use partitions::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts};
+pub(crate) use partitions::{
+    hash_partitions, reroute_maps, reroute_rings, restore_parts, route_partitions, save_parts, Route,
+};
+pub use partitions::{HashPartitioner, Partitioner};
 
 use crate::data::{hash_of, Key};
 
@@ -151,6 +154,8 @@ pub(crate) struct Combiner<K, V, C> {
     tables: Vec<Table<K, C>>,
     queue: [Option<(u64, K, V)>; LOOKAHEAD],
     next: usize,
+    /// A user's partitioner and where this process stands; `None`: the hash over the tables.
+    routed: Option<(Route<K>, Placement)>,
 }
 
 impl<K: Key, V, C> Combiner<K, V, C> {
@@ -159,6 +164,24 @@ impl<K: Key, V, C> Combiner<K, V, C> {
             tables: (0..partitions.max(1)).map(|_| Table::new()).collect(),
             queue: std::array::from_fn(|_| None),
             next: 0,
+            routed: None,
+        }
+    }
+
+    /// A combiner into the global partitions of `place`, keys placed by `route`.
+    pub(crate) fn on(route: &Route<K>, place: Placement) -> Self {
+        let mut c = Combiner::new(place.global());
+        if route.is_custom() {
+            c.routed = Some((route.clone(), place));
+        }
+        c
+    }
+
+    #[inline]
+    fn table_of(&self, h: u64, k: &K) -> usize {
+        match &self.routed {
+            None => partition_of(h, self.tables.len()),
+            Some((route, place)) => route.global_of(place, h, k),
         }
     }
 
@@ -168,21 +191,22 @@ impl<K: Key, V, C> Combiner<K, V, C> {
     #[inline]
     pub(crate) fn add(&mut self, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
         let h = hash_of(&k);
-        let n = self.tables.len();
-        self.tables[partition_of(h, n)].prefetch(h);
+        let i = self.table_of(h, &k);
+        self.tables[i].prefetch(h);
         let oldest = self.queue[self.next].replace((h, k, v));
         self.next = (self.next + 1) % LOOKAHEAD;
         if let Some((h0, k0, v0)) = oldest {
-            self.tables[partition_of(h0, n)].upsert(h0, k0, v0, create, merge);
+            let i0 = self.table_of(h0, &k0);
+            self.tables[i0].upsert(h0, k0, v0, create, merge);
         }
     }
 
     /// Combines the queued records and returns the table of each reduce partition.
     pub(crate) fn finish(mut self, create: impl Fn(V) -> C, merge: impl Fn(&mut C, V)) -> Vec<Table<K, C>> {
-        let n = self.tables.len();
         for j in 0..LOOKAHEAD {
             if let Some((h, k, v)) = self.queue[(self.next + j) % LOOKAHEAD].take() {
-                self.tables[partition_of(h, n)].upsert(h, k, v, &create, &merge);
+                let i = self.table_of(h, &k);
+                self.tables[i].upsert(h, k, v, &create, &merge);
             }
         }
         self.tables

@@ -5,7 +5,7 @@ use std::any::Any;
 use rayon::prelude::*;
 
 use crate::batch::Batch;
-use crate::chain::{Chain, Id};
+use crate::chain::{Chain, Erased, Id, Pending};
 use crate::context::StreamingContext;
 use crate::data::Data;
 use crate::error::BatchError;
@@ -117,6 +117,54 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         let ctx = self.ctx;
         DStream::from_node(ctx, self.into_node())
     }
+
+    /// The stream with its type erased at no cost: every stream of `T` becomes a
+    /// `DStream<'a, T, Erased<T>>`, whatever its source and narrow operations, so streams
+    /// built in different ways can be held in one variable, returned from one function or put
+    /// in one `Vec`. Unlike [`boxed`](Self::boxed) nothing is materialized: the erased
+    /// operations run in the loop of the operation that reads the stream (one indirect call
+    /// per record), and operations added after `erased` fuse into that loop as usual.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// use stream_runtime::chain::Erased;
+    /// fn windowed<'a>(pairs: DStream<'a, (String, i32)>, w: i64) -> DStream<'a, (String, i32), Erased<(String, i32)>> {
+    ///     let p = pairs.filter(|(_, n)| *n > 0);
+    ///     if w > 0 { p.window(Duration::seconds(w), Duration::seconds(1)).erased() } else { p.erased() }
+    /// }
+    /// let input = vec![vec![("a".to_string(), 1), ("b".to_string(), 0)], vec![("a".to_string(), 2)]];
+    /// let plain = stream_runtime::testing::run(input.clone(), 2, |s| windowed(s, 0).map(|(k, n)| (k, n * 10)));
+    /// assert_eq!(plain, vec![vec![("a".to_string(), 10)], vec![("a".to_string(), 20)]]);
+    /// let two = stream_runtime::testing::run(input, 2, |s| windowed(s, 2).reduce_by_key(|a, b| a + b));
+    /// assert_eq!(two, vec![vec![("a".to_string(), 1)], vec![("a".to_string(), 3)]]);
+    /// ```
+    pub fn erased(self) -> DStream<'a, T, Erased<T>> {
+        let slide = self.src.slide();
+        let (ctx, up) = self.upstream();
+        let node = NodeRef::new(ErasedNode { src: up.src, chain: std::sync::Arc::new(up.chain) }, slide);
+        DStream { ctx, src: node, chain: Erased::default() }
+    }
+}
+
+/// The source of an erased stream: the parent's partitions, each wrapped with the erased
+/// chain into one [`Pending`] record (no record is touched here).
+struct ErasedNode<C: Chain> {
+    src: NodeRef<C::In>,
+    chain: std::sync::Arc<C>,
+}
+
+impl<C: Chain> Node<Pending<C::Out>> for ErasedNode<C> {
+    fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<Pending<C::Out>>>, BatchError> {
+        let Some(batch) = self.src.get(t, env)? else {
+            return Ok(None);
+        };
+        let parts = batch
+            .into_partitions()
+            .into_iter()
+            .map(|p| vec![Pending::new(std::sync::Arc::clone(&self.chain), p)])
+            .collect();
+        Ok(Some(Batch::from_partitions(parts)))
+    }
 }
 
 /// Batches with fewer records than this run on one thread: waking workers would cost more.
@@ -142,7 +190,7 @@ impl<C: Chain> Upstream<C> {
         };
         let parts = batch.into_partitions();
         let chain = &self.chain;
-        if parts.iter().map(Vec::len).sum::<usize>() < SEQUENTIAL_BELOW {
+        if parts.iter().map(|p| C::weight(p)).sum::<usize>() < SEQUENTIAL_BELOW {
             return Ok(Some(parts.into_iter().map(|p| f(chain, p)).collect()));
         }
         Ok(Some(parts.into_par_iter().map(|p| f(chain, p)).collect()))

@@ -121,11 +121,88 @@ impl Harness {
         Outcome { outputs, errors }
     }
 
+    /// Builds a graph over any number of inputs with any number of collected outputs (for
+    /// tests of joins, unions and graphs with several outputs): `build` creates inputs with
+    /// [`Scenario::input`] and collects streams with [`Scenario::output`], whose handles it
+    /// returns; the run takes as many batches as the longest input (or
+    /// [`batches`](Self::batches)). Returns what `build` returned and the errors of failed
+    /// batches.
+    ///
+    /// ```
+    /// use stream_runtime::testing::Harness;
+    /// let ((joined, all), errors) = Harness::new(2).scenario(|t| {
+    ///     let a = t.input(vec![vec![("k", 1)], vec![("k", 2)]]);
+    ///     let b = t.input(vec![vec![("k", 10)], vec![]]);
+    ///     let c = t.input(vec![vec![("k", "x")], vec![("k", "y")]]);
+    ///     let ab = a.union(b);
+    ///     (t.output(ab.clone().join(c)), t.output(ab))
+    /// });
+    /// assert!(errors.is_empty());
+    /// let mut joined = joined.batches();
+    /// joined.iter_mut().for_each(|b| b.sort());
+    /// assert_eq!(joined, vec![vec![("k", (1, "x")), ("k", (10, "x"))], vec![("k", (2, "y"))]]);
+    /// assert_eq!(all.batches().len(), 2);
+    /// ```
+    pub fn scenario<R>(&self, build: impl for<'a> FnOnce(&mut Scenario<'a>) -> R) -> (R, Vec<StreamingError>) {
+        let ssc = self.context();
+        let mut scenario = Scenario { ssc: &ssc, longest: 0 };
+        let r = build(&mut scenario);
+        let n = self.batches.unwrap_or(scenario.longest);
+        (r, self.execute(ssc, n))
+    }
+
     fn execute(&self, ssc: StreamingContext, n: usize) -> Vec<StreamingError> {
         match Stepped::new(ssc) {
             Ok(mut stepped) => stepped.run(n),
             Err(e) => vec![e],
         }
+    }
+}
+
+/// The graph of a [`Harness::scenario`]: its inputs and collected outputs.
+#[derive(Debug)]
+pub struct Scenario<'a> {
+    ssc: &'a StreamingContext,
+    longest: usize,
+}
+
+impl<'a> Scenario<'a> {
+    /// A new input: batch `i` of `batches` at time `(i + 1) * batch`, an empty batch after
+    /// the last.
+    pub fn input<T: Data>(&mut self, batches: Vec<Vec<T>>) -> DStream<'a, T> {
+        self.longest = self.longest.max(batches.len());
+        register(self.ssc, VecSource::new(batches.into_iter().map(Some).collect(), INPUT_PARTITIONS))
+    }
+
+    /// Collects `stream`: an output whose batches the returned handle gives after the run.
+    pub fn output<O: Data, C: Chain<Out = O>>(&mut self, stream: DStream<'a, O, C>) -> Collected<O> {
+        let sink = Collected(Arc::new(Mutex::new(Vec::new())));
+        let s = sink.clone();
+        stream.foreach_batch(move |b: Batch<O>, _| s.0.lock().push(b.into_vec()));
+        sink
+    }
+
+    /// The context, for sources and settings beyond the test inputs.
+    pub fn context(&self) -> &'a StreamingContext {
+        self.ssc
+    }
+}
+
+/// The batches a [`Scenario::output`] collected: one entry per batch at which its stream had
+/// a batch, in time order.
+#[derive(Debug)]
+pub struct Collected<O>(Arc<Mutex<Vec<Vec<O>>>>);
+
+impl<O> Clone for Collected<O> {
+    fn clone(&self) -> Self {
+        Collected(Arc::clone(&self.0))
+    }
+}
+
+impl<O: Clone> Collected<O> {
+    /// The batches collected so far.
+    pub fn batches(&self) -> Vec<Vec<O>> {
+        self.0.lock().clone()
     }
 }
 

@@ -242,3 +242,85 @@ fn record_file_streams_read_every_record_of_new_files_once() {
         assert_eq!(got_files, want_files, "{threads} threads");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// The test kit's scenario builder: three inputs, two collected outputs (a union joined
+    /// with a third input, and the union's count), against a from-scratch oracle per batch.
+    #[test]
+    fn a_scenario_with_three_inputs_and_two_outputs_matches_the_oracle(
+        a in batches(), b in batches(), c in batches(), threads in 1..=4usize,
+    ) {
+        let ((joined, counts), errors) = stream_runtime::testing::Harness::new(threads).scenario(|t| {
+            let (sa, sb, sc) = (t.input(a.clone()), t.input(b.clone()), t.input(c.clone()));
+            let both = sa.union(sb);
+            (t.output(both.clone().join(sc)), t.output(both.count()))
+        });
+        prop_assert!(errors.is_empty(), "{:?}", errors);
+        let n = a.len().max(b.len()).max(c.len());
+        let at = |x: &Rows, i: usize| x.get(i).cloned().unwrap_or_default();
+        let mut want_joined = Vec::new();
+        let mut want_counts = Vec::new();
+        for i in 0..n {
+            let union = [at(&a, i), at(&b, i)].concat();
+            let mut j = Vec::new();
+            for (k, v) in &union {
+                for (k2, w) in at(&c, i) {
+                    if *k == k2 {
+                        j.push((*k, (*v, w)));
+                    }
+                }
+            }
+            want_joined.push(j);
+            want_counts.push(vec![union.len() as u64]);
+        }
+        prop_assert_eq!(sorted(joined.batches()), sorted(want_joined));
+        prop_assert_eq!(counts.batches(), want_counts);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Oracle: an erased stream gives what the same stream gives unerased, with operations
+    /// after `erased` fused on, when read by one operation, and when two readers share it (the
+    /// shared partitions are cloned, not emptied by the first reader); streams of different
+    /// shapes erased to one type mix in `StreamingContext::union`.
+    #[test]
+    fn erased_streams_give_what_the_same_stream_gives(input in batches(), threads in 1..=4usize, big in any::<bool>()) {
+        // Large batches run on several threads; small ones on one.
+        let input: Rows = if big { input.iter().map(|b| b.iter().cycle().take(b.len() * 300).cloned().collect()).collect() } else { input };
+        let plain = sorted(run(input.clone(), threads, |s| s.filter(|(_, v)| *v > -10).map(|(k, v)| (k, v * 2)).reduce_by_key(|a, b| a + b)));
+        let erased = sorted(run(input.clone(), threads, |s| s.filter(|(_, v)| *v > -10).erased().map(|(k, v)| (k, v * 2)).reduce_by_key(|a, b| a + b)));
+        prop_assert_eq!(&erased, &plain);
+        let doubled: Vec<Vec<(u8, i64)>> = plain.iter().map(|b| b.iter().map(|(k, v)| (*k, v * 2)).collect()).collect();
+        let shared = sorted(run(input.clone(), threads, |s| {
+            let e = s.filter(|(_, v)| *v > -10).map(|(k, v)| (k, v * 2)).erased();
+            e.clone().union(e).reduce_by_key(|a, b| a + b)
+        }));
+        prop_assert_eq!(shared, doubled);
+        let ((mixed,), errors) = Harness::new(threads).scenario(|t| {
+            let a = t.input(input.clone());
+            let b = t.input(input.clone());
+            let ctx = t.context();
+            let mixed = ctx.union(vec![a.erased(), b.filter(|(k, _)| *k < 6).map(|(k, v)| (k, -v)).erased()]);
+            (t.output(mixed.reduce_by_key(|x, y| x + y)),)
+        });
+        prop_assert!(errors.is_empty());
+        let want: Vec<Vec<(u8, i64)>> = input
+            .iter()
+            .map(|b| {
+                let mut m = BTreeMap::new();
+                for (k, v) in b {
+                    *m.entry(*k).or_insert(0) += v;
+                    if *k < 6 {
+                        *m.entry(*k).or_insert(0) -= v;
+                    }
+                }
+                m.into_iter().collect()
+            })
+            .collect();
+        prop_assert_eq!(sorted(mixed.batches()), want);
+    }
+}

@@ -118,7 +118,7 @@ proptest! {
             let (w, sl) = (secs(window), secs(slide));
             match keep {
                 Keep::All if partitions.is_none() => s.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, sl),
-                _ => s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, w, sl, move |k, v| keep.keeps(*k, *v), partitions),
+                _ => s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, w, sl, partitions.unwrap_or(0), move |(k, v)| keep.keeps(*k, *v)),
             }
         }));
         let want: Vec<Vec<(u8, i64)>> = output_times(input.len(), slide)
@@ -245,7 +245,7 @@ fn run_map_with_state(input: Rows, threads: usize, timeout: Option<usize>) -> (R
             None => spec,
         };
         let state = stream.map_with_state(spec);
-        state.clone().mapped().foreach_batch(move |b, _| m.lock().unwrap().push(b.into_vec()));
+        state.mapped().foreach_batch(move |b, _| m.lock().unwrap().push(b.into_vec()));
         state.state_snapshots().foreach_batch(move |b, _| s.lock().unwrap().push(b.into_vec()));
     });
     assert!(errors.is_empty(), "{errors:?}");
@@ -336,7 +336,7 @@ fn stepper(p: Pipeline, threads: usize) -> Stepper<(u8, i64), (u8, i64)> {
         }
         Pipeline::Inverse { window, slide, keep } => Stepper::new(threads, move |s| {
             let (w, sl) = (secs(window), secs(slide));
-            s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, w, sl, move |k, v| keep.keeps(*k, *v), None)
+            s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, w, sl, 0, move |(k, v)| keep.keeps(*k, *v))
         }),
         Pipeline::UpdateStateByKey => {
             Stepper::new(threads, |s| s.update_state_by_key(update).map(|(k, (sum, idle))| (k, sum * 10 + idle as i64)))

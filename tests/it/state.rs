@@ -174,7 +174,7 @@ where
     let (m, s) = (Arc::clone(&mapped), Arc::clone(&snaps));
     let errors = Harness::new(threads).run(input, move |words| {
         let state = words.map(|w| (w, 1i64)).map_with_state(spec);
-        state.clone().mapped().foreach_batch(move |b, _| m.lock().unwrap().push(b.into_vec()));
+        state.mapped().foreach_batch(move |b, _| m.lock().unwrap().push(b.into_vec()));
         state.state_snapshots().foreach_batch(move |b, _| s.lock().unwrap().push(b.into_vec()));
     });
     assert!(errors.is_empty(), "{errors:?}");
@@ -458,7 +458,7 @@ fn state_views_agree_and_print_state_runs() {
         Harness::new(t).run(abc(), move |s| {
             let state = s.map(|w| (w, 1i64)).running_reduce_by_key(|a, b| a + b);
             state.clone().print_state(2);
-            state.clone().state_snapshots().foreach_batch(move |b, _| copy_sink.lock().unwrap().push(b.into_vec()));
+            state.state_snapshots().foreach_batch(move |b, _| copy_sink.lock().unwrap().push(b.into_vec()));
             state.foreach_snapshot(move |snap, _| {
                 let mut v: Vec<(&str, i64)> = snap.iter().map(|(k, s)| (*k, *s)).collect();
                 v.sort();

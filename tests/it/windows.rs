@@ -171,7 +171,7 @@ fn plain_inverse_and_filtered_inverse_windows_on_sparks_big_test() {
         let out = run(big_input(), t, |s| s.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, secs(2), secs(1)));
         assert_eq!(sorted(out), inv);
         let out = run(big_input(), t, |s| {
-            s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, secs(2), secs(1), |_, v| *v != 0, None)
+            s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, secs(2), secs(1), 0, |(_, v)| *v != 0)
         });
         assert_eq!(sorted(out), plain);
     }

@@ -128,6 +128,15 @@ pub enum CheckpointError {
         /// What changed, one entry per change.
         changes: Vec<String>,
     },
+    /// A receiver's write-ahead log file could not be encoded or decoded.
+    #[error("write-ahead log {path}: {source}")]
+    Records {
+        /// The file.
+        path: String,
+        /// The codec's error.
+        #[source]
+        source: CodecError,
+    },
     /// A stateful operation or input could not take back its checkpointed state.
     #[error("checkpoint in {dir}: cannot restore {what}: {cause}")]
     Restore {

@@ -1,33 +1,33 @@
-//! Receivers' write-ahead log: the lines of each batch, one per line, in
-//! `received/<stream>/log-<ms>` of the checkpoint directory, written before the batch log
+//! Receivers' write-ahead log: the records of each batch, encoded with the checkpoint codec,
+//! in `received/<stream>/log-<ms>` of the checkpoint directory, written before the batch log
 //! entry that points at them.
 
+use super::codec::{from_bytes, to_bytes};
 use super::{CheckpointError, CheckpointStore};
+use crate::data::Persist;
 use crate::str::Str;
 use crate::time::Time;
 
-/// Logs the lines of batch `t` of receiver `stream`; returns the file's path.
-pub(crate) fn write_batch(
+/// Logs the records of batch `t` of receiver `stream`; returns the file's path.
+pub(crate) fn write_batch<T: Persist>(
     store: &CheckpointStore,
     stream: &str,
     t: Time,
-    lines: &[Str],
+    records: &[T],
 ) -> Result<String, CheckpointError> {
     let path = store.wal_path(stream, t);
-    let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-    for l in lines {
-        text.push_str(l);
-        text.push('\n');
-    }
-    store.write_wal(&path, text.as_bytes())?;
+    let bytes = to_bytes(records).map_err(|source| CheckpointError::Records { path: path.clone(), source })?;
+    store.write_wal(&path, &bytes)?;
     Ok(path)
 }
 
-/// The `n` lines logged at `path`.
-pub(crate) fn read_batch(store: &CheckpointStore, path: &str, n: usize) -> Result<Vec<Str>, CheckpointError> {
+/// The `n` records logged at `path`.
+pub(crate) fn read_batch<T: Persist>(store: &CheckpointStore, path: &str, n: usize) -> Result<Vec<T>, CheckpointError> {
     let bytes = store.read_wal(path)?;
-    let text = Str::from(String::from_utf8_lossy(&bytes).into_owned());
-    Ok(text.split('\n').take(n).collect())
+    let mut records: Vec<T> =
+        from_bytes(&bytes).map_err(|source| CheckpointError::Records { path: path.to_string(), source })?;
+    records.truncate(n);
+    Ok(records)
 }
 
 /// A receiver's write-ahead log on its own, for benchmarks of what it adds per batch.
@@ -59,7 +59,7 @@ mod tests {
         let store = CheckpointStore::open(&dir.path().to_string_lossy()).unwrap();
         let lines: Vec<Str> = ["a b", "", "ü"].into_iter().map(Str::from).collect();
         let path = write_batch(&store, "host_1", Time::from_millis(5), &lines).unwrap();
-        assert_eq!(read_batch(&store, &path, 3).unwrap(), lines);
-        assert_eq!(read_batch(&store, &path, 0).unwrap(), Vec::<Str>::new());
+        assert_eq!(read_batch::<Str>(&store, &path, 3).unwrap(), lines);
+        assert_eq!(read_batch::<Str>(&store, &path, 0).unwrap(), Vec::<Str>::new());
     }
 }

@@ -5,7 +5,7 @@ use crate::chain::Chain;
 use crate::data::{fast_map, hash_of, Data, Key, Persist};
 use crate::error::BatchError;
 use crate::node::Env;
-use crate::shuffle::{columns, partition_of, Exchanges, Placement};
+use crate::shuffle::{columns, Exchanges, Partitioner, Placement, Route};
 use crate::stream::Upstream;
 use crate::time::Time;
 use crate::DStream;
@@ -14,9 +14,14 @@ use crate::DStream;
 pub type CoGrouped<V, W> = (Vec<V>, Vec<W>);
 
 /// The records of one map partition in a bucket per global reduce partition.
-fn route<C: Chain<Out = (K, V)>, K: Key, V>(chain: &C, records: Vec<C::In>, global: usize) -> Vec<Vec<(K, V)>> {
-    let mut buckets: Vec<Vec<(K, V)>> = (0..global).map(|_| Vec::new()).collect();
-    chain.push_all(records, &mut |(k, v)| buckets[partition_of(hash_of(&k), global)].push((k, v)));
+fn route<C: Chain<Out = (K, V)>, K: Key, V>(
+    chain: &C,
+    records: Vec<C::In>,
+    place: &Placement,
+    by: &Route<K>,
+) -> Vec<Vec<(K, V)>> {
+    let mut buckets: Vec<Vec<(K, V)>> = (0..place.global()).map(|_| Vec::new()).collect();
+    chain.push_all(records, &mut |(k, v)| buckets[by.global_of(place, hash_of(&k), &k)].push((k, v)));
     buckets
 }
 
@@ -30,6 +35,7 @@ fn cogroup<K, V, W, L, R>(
     t: Time,
     env: &Env,
     ex: &Exchanges,
+    by: &Route<K>,
 ) -> Result<Option<Batch<(K, CoGrouped<V, W>)>>, BatchError>
 where
     K: Key + Persist,
@@ -38,13 +44,13 @@ where
     L: Chain<Out = (K, V)>,
     R: Chain<Out = (K, W)>,
 {
-    let place = Placement::of(env, env.parallelism);
-    let g = place.global();
+    let place = Placement::of(env, by.count(env.parallelism));
+    let pl = &place;
     let (left, right) = if env.peers.is_none() {
-        rayon::join(|| left.pass(t, env, |c, p| route(c, p, g)), || right.pass(t, env, |c, p| route(c, p, g)))
+        rayon::join(|| left.pass(t, env, |c, p| route(c, p, pl, by)), || right.pass(t, env, |c, p| route(c, p, pl, by)))
     } else {
-        let left = left.pass(t, env, |c, p| route(c, p, g));
-        (left, right.pass(t, env, |c, p| route(c, p, g)))
+        let left = left.pass(t, env, |c, p| route(c, p, pl, by));
+        (left, right.pass(t, env, |c, p| route(c, p, pl, by)))
     };
     let (Some(left), Some(right)) = (left?, right?) else {
         return Ok(None);
@@ -94,7 +100,33 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
+        self.cogroup_with_partitions(other, 0)
+    }
+
+    /// As [`cogroup`](Self::cogroup), into `partitions` (Spark's `cogroup(other,
+    /// numPartitions)` and `cogroup(other, partitioner)`): a count (0: the thread count) or a
+    /// [`Partitioner`].
+    ///
+    /// ```
+    /// let a = vec![vec![("a", 1)]];
+    /// let b = vec![vec![("a", 2), ("b", 3)]];
+    /// let out = stream_runtime::testing::run2(a, b, 2, |x, y| x.cogroup_with_partitions(y, 3).glom());
+    /// assert_eq!(out[0].len(), 3);
+    /// let mut all = out[0].concat();
+    /// all.sort();
+    /// assert_eq!(all, vec![("a", (vec![1], vec![2])), ("b", (vec![], vec![3]))]);
+    /// ```
+    pub fn cogroup_with_partitions<W: Data + Persist, C2: Chain<Out = (K, W)>>(
+        self,
+        other: DStream<'a, (K, W), C2>,
+        partitions: impl Partitioner<K>,
+    ) -> DStream<'a, (K, CoGrouped<V, W>)>
+    where
+        K: Persist,
+        V: Persist,
+    {
         let ex = Exchanges::new(self.ctx);
-        self.binary(other, move |l, r, t, env| cogroup(l, r, t, env, &ex))
+        let by = Route::of(partitions);
+        self.binary(other, move |l, r, t, env| cogroup(l, r, t, env, &ex, &by))
     }
 }

@@ -1,7 +1,7 @@
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::{Data, Key, Persist};
-use crate::shuffle::{columns, reduce_side, Combiner, Exchanges, Placement};
+use crate::shuffle::{columns, reduce_side, Combiner, Exchanges, Partitioner, Placement, Route};
 use crate::DStream;
 
 /// The functions of a keyed aggregation (Spark's `combineByKey`), plus `finish`, which turns
@@ -43,13 +43,43 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         Mv: Fn(&mut A, V) + Send + Sync + 'static,
         Mc: Fn(&mut A, A) + Send + Sync + 'static,
     {
-        self.combine_into(Aggregator { create, merge_value, merge_combiners, finish: Some }, None)
+        self.combine_into(Aggregator { create, merge_value, merge_combiners, finish: Some }, Route::default())
+    }
+
+    /// As [`combine_by_key`](Self::combine_by_key), into `partitions`: a count or a
+    /// [`Partitioner`] (Spark's `combineByKey(..., partitioner)`).
+    ///
+    /// ```
+    /// let input = vec![vec![("a", 1), ("a", 3), ("b", 2)]];
+    /// let out = stream_runtime::testing::run(input, 2, |s| {
+    ///     s.combine_by_key_with_partitions(|v| vec![v], |c, v| c.push(v), |c, o| c.extend(o), 1).glom()
+    /// });
+    /// let mut only = out[0][0].clone();
+    /// only.iter_mut().for_each(|(_, vs)| vs.sort());
+    /// only.sort();
+    /// assert_eq!(out[0].len(), 1);
+    /// assert_eq!(only, vec![("a", vec![1, 3]), ("b", vec![2])]);
+    /// ```
+    pub fn combine_by_key_with_partitions<A: Data + Persist, Cr, Mv, Mc>(
+        self,
+        create: Cr,
+        merge_value: Mv,
+        merge_combiners: Mc,
+        partitions: impl Partitioner<K>,
+    ) -> DStream<'a, (K, A)>
+    where
+        K: Persist,
+        Cr: Fn(V) -> A + Send + Sync + 'static,
+        Mv: Fn(&mut A, V) + Send + Sync + 'static,
+        Mc: Fn(&mut A, A) + Send + Sync + 'static,
+    {
+        self.combine_into(Aggregator { create, merge_value, merge_combiners, finish: Some }, Route::of(partitions))
     }
 
     pub(crate) fn combine_into<A: Persist + Send + 'static, B: Data, Cr, Mv, Mc, Fi>(
         self,
         agg: Aggregator<Cr, Mv, Mc, Fi>,
-        partitions: Option<usize>,
+        route: Route<K>,
     ) -> DStream<'a, (K, B)>
     where
         K: Persist,
@@ -62,9 +92,9 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         // (per process, in a cluster: the tables of the other processes' partitions cross).
         let ex = Exchanges::new(self.ctx);
         self.unary(move |up, t, env| {
-            let place = Placement::of(env, partitions.unwrap_or(env.parallelism));
+            let place = Placement::of(env, route.count(env.parallelism));
             let Some(combiners) = up.pass(t, env, |c, p| {
-                let mut comb = Combiner::new(place.global());
+                let mut comb = Combiner::on(&route, place);
                 c.push_all(p, &mut |(k, v)| comb.add(k, v, &agg.create, &agg.merge_value));
                 comb.finish(&agg.create, &agg.merge_value)
             })?

@@ -1,6 +1,7 @@
 use super::combine_by_key::Aggregator;
 use crate::chain::Chain;
 use crate::data::{Data, Key, Persist};
+use crate::shuffle::{Partitioner, Route};
 use crate::DStream;
 
 impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
@@ -18,12 +19,40 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
+        self.group_by_key_into(Route::default())
+    }
+
+    /// As [`group_by_key`](Self::group_by_key), into `partitions`: a count or a
+    /// [`Partitioner`] (Spark's `groupByKey(numPartitions)` and `groupByKey(partitioner)`).
+    ///
+    /// ```
+    /// let input = vec![vec![("a", 1), ("b", 2), ("a", 3)]];
+    /// let out = stream_runtime::testing::run(input, 2, |s| s.group_by_key_with_partitions(5).glom());
+    /// assert_eq!(out[0].len(), 5);
+    /// let mut all = out[0].concat();
+    /// all.iter_mut().for_each(|(_, vs)| vs.sort());
+    /// all.sort();
+    /// assert_eq!(all, vec![("a", vec![1, 3]), ("b", vec![2])]);
+    /// ```
+    pub fn group_by_key_with_partitions(self, partitions: impl Partitioner<K>) -> DStream<'a, (K, Vec<V>)>
+    where
+        K: Persist,
+        V: Persist,
+    {
+        self.group_by_key_into(Route::of(partitions))
+    }
+
+    pub(crate) fn group_by_key_into(self, route: Route<K>) -> DStream<'a, (K, Vec<V>)>
+    where
+        K: Persist,
+        V: Persist,
+    {
         let agg = Aggregator {
             create: |v| vec![v],
             merge_value: |c: &mut Vec<V>, v| c.push(v),
             merge_combiners: |c: &mut Vec<V>, o: Vec<V>| c.extend(o),
             finish: Some,
         };
-        self.combine_into(agg, None)
+        self.combine_into(agg, route)
     }
 }

@@ -1,5 +1,6 @@
 use crate::chain::Chain;
 use crate::data::{Data, Key, Persist};
+use crate::shuffle::Partitioner;
 use crate::DStream;
 
 /// Every `(k, (v, w))` of one key's values on both sides.
@@ -42,7 +43,30 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.cogroup(other).flat_map(|(k, (vs, ws))| cross(k, vs, ws)).boxed()
+        self.join_with_partitions(other, 0)
+    }
+
+    /// As [`join`](Self::join), into `partitions` (Spark's `join(other,
+    /// numPartitions)` and `join(other, partitioner)`): a count (0: the thread count) or a
+    /// [`Partitioner`].
+    ///
+    /// ```
+    /// let a = vec![vec![("a", 1), ("b", 2)]];
+    /// let b = vec![vec![("b", 3), ("c", 4)]];
+    /// let mut out = stream_runtime::testing::run2(a, b, 2, |x, y| x.join_with_partitions(y, 1));
+    /// out[0].sort();
+    /// assert_eq!(out, vec![vec![("b", (2, 3))]]);
+    /// ```
+    pub fn join_with_partitions<W: Data + Persist, C2: Chain<Out = (K, W)>>(
+        self,
+        other: DStream<'a, (K, W), C2>,
+        partitions: impl Partitioner<K>,
+    ) -> DStream<'a, (K, (V, W))>
+    where
+        K: Persist,
+        V: Persist,
+    {
+        self.cogroup_with_partitions(other, partitions).flat_map(|(k, (vs, ws))| cross(k, vs, ws)).boxed()
     }
 
     /// Per batch left outer join: `(k, (v, Some(w)))`, or `(k, (v, None))` when the right side
@@ -63,7 +87,30 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.cogroup(other).flat_map(|(k, (vs, ws))| cross(k, vs, or_none(ws))).boxed()
+        self.left_outer_join_with_partitions(other, 0)
+    }
+
+    /// As [`left_outer_join`](Self::left_outer_join), into `partitions` (Spark's `leftOuterJoin(other,
+    /// numPartitions)` and `leftOuterJoin(other, partitioner)`): a count (0: the thread count) or a
+    /// [`Partitioner`].
+    ///
+    /// ```
+    /// let a = vec![vec![("a", 1), ("b", 2)]];
+    /// let b = vec![vec![("b", 3), ("c", 4)]];
+    /// let mut out = stream_runtime::testing::run2(a, b, 2, |x, y| x.left_outer_join_with_partitions(y, 1));
+    /// out[0].sort();
+    /// assert_eq!(out, vec![vec![("a", (1, None)), ("b", (2, Some(3)))]]);
+    /// ```
+    pub fn left_outer_join_with_partitions<W: Data + Persist, C2: Chain<Out = (K, W)>>(
+        self,
+        other: DStream<'a, (K, W), C2>,
+        partitions: impl Partitioner<K>,
+    ) -> DStream<'a, (K, (V, Option<W>))>
+    where
+        K: Persist,
+        V: Persist,
+    {
+        self.cogroup_with_partitions(other, partitions).flat_map(|(k, (vs, ws))| cross(k, vs, or_none(ws))).boxed()
     }
 
     /// Per batch right outer join: `(k, (Some(v), w))`, or `(k, (None, w))`.
@@ -83,7 +130,30 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.full_outer_join(other).flat_map(|(k, (v, w))| w.map(|w| (k, (v, w)))).boxed()
+        self.right_outer_join_with_partitions(other, 0)
+    }
+
+    /// As [`right_outer_join`](Self::right_outer_join), into `partitions` (Spark's `rightOuterJoin(other,
+    /// numPartitions)` and `rightOuterJoin(other, partitioner)`): a count (0: the thread count) or a
+    /// [`Partitioner`].
+    ///
+    /// ```
+    /// let a = vec![vec![("a", 1), ("b", 2)]];
+    /// let b = vec![vec![("b", 3), ("c", 4)]];
+    /// let mut out = stream_runtime::testing::run2(a, b, 2, |x, y| x.right_outer_join_with_partitions(y, 1));
+    /// out[0].sort();
+    /// assert_eq!(out, vec![vec![("b", (Some(2), 3)), ("c", (None, 4))]]);
+    /// ```
+    pub fn right_outer_join_with_partitions<W: Data + Persist, C2: Chain<Out = (K, W)>>(
+        self,
+        other: DStream<'a, (K, W), C2>,
+        partitions: impl Partitioner<K>,
+    ) -> DStream<'a, (K, (Option<V>, W))>
+    where
+        K: Persist,
+        V: Persist,
+    {
+        self.full_outer_join_with_partitions(other, partitions).flat_map(|(k, (v, w))| w.map(|w| (k, (v, w)))).boxed()
     }
 
     /// Per batch full outer join: `(k, (Option<v>, Option<w>))` for every key on either side.
@@ -103,6 +173,31 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.cogroup(other).flat_map(|(k, (vs, ws))| cross(k, or_none(vs), or_none(ws))).boxed()
+        self.full_outer_join_with_partitions(other, 0)
+    }
+
+    /// As [`full_outer_join`](Self::full_outer_join), into `partitions` (Spark's `fullOuterJoin(other,
+    /// numPartitions)` and `fullOuterJoin(other, partitioner)`): a count (0: the thread count) or a
+    /// [`Partitioner`].
+    ///
+    /// ```
+    /// let a = vec![vec![("a", 1), ("b", 2)]];
+    /// let b = vec![vec![("b", 3), ("c", 4)]];
+    /// let mut out = stream_runtime::testing::run2(a, b, 2, |x, y| x.full_outer_join_with_partitions(y, 1));
+    /// out[0].sort();
+    /// assert_eq!(out, vec![vec![("a", (Some(1), None)), ("b", (Some(2), Some(3))), ("c", (None, Some(4)))]]);
+    /// ```
+    pub fn full_outer_join_with_partitions<W: Data + Persist, C2: Chain<Out = (K, W)>>(
+        self,
+        other: DStream<'a, (K, W), C2>,
+        partitions: impl Partitioner<K>,
+    ) -> DStream<'a, (K, (Option<V>, Option<W>))>
+    where
+        K: Persist,
+        V: Persist,
+    {
+        self.cogroup_with_partitions(other, partitions)
+            .flat_map(|(k, (vs, ws))| cross(k, or_none(vs), or_none(ws)))
+            .boxed()
     }
 }

@@ -1,6 +1,7 @@
 use super::combine_by_key::Aggregator;
 use crate::chain::Chain;
 use crate::data::{Data, Key, Persist};
+use crate::shuffle::{Partitioner, Route};
 use crate::DStream;
 
 /// Applies a reduce function in place, as `combine_by_key` wants it. The accumulator is an
@@ -32,21 +33,31 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         V: Persist,
         F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
     {
-        self.reduce_by_key_into(f, None)
+        self.reduce_by_key_into(f, Route::default())
     }
 
-    /// As [`reduce_by_key`](Self::reduce_by_key), into `partitions` partitions (per process,
-    /// in a cluster).
-    pub fn reduce_by_key_with_partitions<F>(self, f: F, partitions: usize) -> DStream<'a, (K, V)>
+    /// As [`reduce_by_key`](Self::reduce_by_key), into `partitions`: a count (per process, in
+    /// a cluster) or a [`Partitioner`] (Spark's `reduceByKey(func, numPartitions)` and
+    /// `reduceByKey(func, partitioner)`).
+    ///
+    /// ```
+    /// let input = vec![vec![("a", 1), ("b", 1), ("a", 1)]];
+    /// let out = stream_runtime::testing::run(input, 2, |s| s.reduce_by_key_with_partitions(|a, b| a + b, 3).glom());
+    /// assert_eq!(out[0].len(), 3);
+    /// let mut all = out[0].concat();
+    /// all.sort();
+    /// assert_eq!(all, vec![("a", 2), ("b", 1)]);
+    /// ```
+    pub fn reduce_by_key_with_partitions<F>(self, f: F, partitions: impl Partitioner<K>) -> DStream<'a, (K, V)>
     where
         K: Persist,
         V: Persist,
         F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
     {
-        self.reduce_by_key_into(f, Some(partitions.max(1)))
+        self.reduce_by_key_into(f, Route::of(partitions))
     }
 
-    fn reduce_by_key_into<F>(self, f: F, partitions: Option<usize>) -> DStream<'a, (K, V)>
+    pub(crate) fn reduce_by_key_into<F>(self, f: F, route: Route<K>) -> DStream<'a, (K, V)>
     where
         K: Persist,
         V: Persist,
@@ -58,6 +69,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
             merge_combiners: fold_in(f, |o: Option<V>| o),
             finish: |a: Option<V>| a,
         };
-        self.combine_into(agg, partitions)
+        self.combine_into(agg, route)
     }
 }

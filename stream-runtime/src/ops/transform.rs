@@ -73,7 +73,11 @@ impl StreamingContext {
     /// });
     /// assert_eq!(out, vec![vec![2, 1]]);
     /// ```
-    pub fn transform<'a, T: Data, U: Data, F>(&'a self, streams: Vec<DStream<'a, T>>, f: F) -> DStream<'a, U>
+    pub fn transform<'a, T: Data, U: Data, C: Chain<Out = T>, F>(
+        &'a self,
+        streams: Vec<DStream<'a, T, C>>,
+        f: F,
+    ) -> DStream<'a, U>
     where
         F: Fn(Vec<Batch<T>>, Time) -> Batch<U> + Send + Sync + 'static,
     {

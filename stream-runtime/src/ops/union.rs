@@ -34,7 +34,7 @@ impl StreamingContext {
     /// });
     /// assert_eq!(out, vec![vec![1, 5, 9]]);
     /// ```
-    pub fn union<'a, T: Data>(&'a self, streams: Vec<DStream<'a, T>>) -> DStream<'a, T> {
+    pub fn union<'a, T: Data, C: Chain<Out = T>>(&'a self, streams: Vec<DStream<'a, T, C>>) -> DStream<'a, T> {
         if streams.is_empty() {
             self.record_error(StreamingError::EmptyStreamList("union"));
         }

@@ -6,6 +6,7 @@ mod file;
 pub(crate) mod kafka;
 mod lines;
 mod queue;
+mod receiver;
 mod records;
 mod socket;
 pub(crate) mod vec;
@@ -21,6 +22,7 @@ pub use kafka::{
     KafkaClient, KafkaError, KafkaFailures, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets,
 };
 pub use queue::BatchQueue;
+pub use receiver::{Receiver, Supervisor};
 pub(crate) use records::split_lines;
 pub use records::RecordReader;
 pub use socket::SocketOptions;

@@ -18,7 +18,7 @@ use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
 use crate::outputs::{assemble, format_batch, format_records, to_stdout};
 use crate::show::Show;
-use crate::shuffle::{gather, Exchanges, Placement};
+use crate::shuffle::{gather, Exchanges, Placement, Route};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -54,6 +54,8 @@ pub(crate) struct StateCell<K, S, M> {
     slide: Duration,
     wants_mapped: AtomicBool,
     inner: Mutex<Inner<K, S, M>>,
+    /// Where keys go: restored state is re-split with it.
+    route: Route<K>,
 }
 
 impl<K: 'static, S: 'static, M: 'static> StateCell<K, S, M> {
@@ -122,7 +124,8 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
         }
         let mut inner = self.0.inner.lock();
         let place = Placement::of(env, inner.parts.len());
-        inner.parts = if own && decoded.len() == place.local { decoded } else { repartition(decoded, place) };
+        inner.parts =
+            if own && decoded.len() == place.local { decoded } else { repartition(decoded, place, &self.0.route) };
         inner.last = last;
         inner.generated = generated;
         drop(inner);
@@ -157,18 +160,18 @@ pub(crate) fn state_view<K: Persist, S: Persist>(parts: &[Part<K, S>]) -> crate:
     crate::metrics::StateView { keys: Some(keys as u64), bytes: Some(bytes), ..Default::default() }
 }
 
-/// The entries of `parts` that `place` owns, in its local partitions by key hash.
-fn repartition<K: Key, S>(parts: Vec<Part<K, S>>, place: Placement) -> Vec<Part<K, S>> {
+/// The entries of `parts` that `place` owns, in its local partitions by `route`.
+fn repartition<K: Key, S>(parts: Vec<Part<K, S>>, place: Placement, route: &Route<K>) -> Vec<Part<K, S>> {
     let mut out = super::store::parts(place.local);
     for p in parts {
         for (k, slot) in p.map {
-            if let Some(i) = place.local_of_key(&k) {
+            if let Some(i) = route.local_of(&place, &k) {
                 out[i].map.insert(k, slot);
             }
         }
         for (t, keys) in p.timer {
             for k in keys {
-                if let Some(i) = place.local_of_key(&k) {
+                if let Some(i) = route.local_of(&place, &k) {
                     out[i].timer.entry(t).or_default().push(k);
                 }
             }
@@ -235,7 +238,8 @@ where
 /// A keyed state maintained batch by batch, returned by
 /// [`running_reduce_by_key`](crate::DStream::running_reduce_by_key) and
 /// [`map_with_state`](crate::DStream::map_with_state). It is not a stream itself: pick the
-/// views you need, each consuming a handle (clone the handle to take several).
+/// views you need; [`mapped`](Self::mapped) and [`state_snapshots`](Self::state_snapshots)
+/// borrow the handle, so one handle gives both (the outputs consume it).
 ///
 /// * [`mapped`](Self::mapped): the per-batch output (the records `map_with_state`'s function
 ///   returned; the keys `running_reduce_by_key` updated, with their new values). Costs
@@ -257,6 +261,25 @@ where
 /// out.iter_mut().for_each(|b| b.sort());
 /// assert_eq!(out, vec![vec![("a", 1), ("b", 1)], vec![("a", 3), ("b", 1)], vec![("a", 3), ("b", 1)]]);
 /// ```
+///
+/// Both views of one state, without a clone (Spark's `val st = s.mapWithState(spec);
+/// st.print(); st.stateSnapshots().print()`), and a mapping function whose types come from
+/// the stream:
+///
+/// ```
+/// use stream_runtime::prelude::*;
+/// use stream_runtime::StateSpec;
+/// let ssc = StreamingContext::new(Duration::seconds(1));
+/// let pairs = ssc.queue_stream(BatchQueue::<(String, i32)>::new(), true, None);
+/// let spec = StateSpec::function(|_word, one, state| {
+///     let sum = one.unwrap_or(0) + state.get_option().copied().unwrap_or(0);
+///     let _ = state.update(sum);
+///     sum
+/// });
+/// let st = pairs.map_with_state(spec);
+/// st.mapped().print();
+/// st.state_snapshots().print();
+/// ```
 #[must_use = "a state does nothing until one of its views is used by an output operation"]
 pub struct StateStream<'a, K, S, M> {
     ctx: &'a StreamingContext,
@@ -277,13 +300,13 @@ impl<K, S, M> std::fmt::Debug for StateStream<'_, K, S, M> {
 }
 
 /// Registers a stateful stream driven by `step` over a parent with slide `slide`, with `n`
-/// state partitions. Stateful streams need a checkpoint directory.
+/// state partitions whose keys `route` places. Stateful streams need a checkpoint directory.
 pub(crate) fn state_stream<'a, K: Key + Persist, S: Data + Persist, M: Data>(
     ctx: &'a StreamingContext,
     name: &'static str,
     step: impl Step<K, S, M>,
     slide: Duration,
-    n: usize,
+    (n, route): (usize, Route<K>),
 ) -> StateStream<'a, K, S, M> {
     ctx.require_checkpoint(name);
     let inner = Inner { parts: parts(n), last: None, generated: None, mapped: None };
@@ -293,6 +316,7 @@ pub(crate) fn state_stream<'a, K: Key + Persist, S: Data + Persist, M: Data>(
         slide,
         wants_mapped: AtomicBool::new(false),
         inner: Mutex::new(inner),
+        route,
     });
     ctx.add_tick(Box::new(Advance(Arc::clone(&cell))));
     let mapped = NodeRef::new(Mapped(Arc::clone(&cell)), slide);
@@ -313,9 +337,9 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
     /// let out = stream_runtime::testing::run(input, 2, |s| s.running_reduce_by_key(|x, y| x + y).mapped());
     /// assert_eq!(out, vec![vec![("a", 2)], vec![("b", 5)], vec![]]);
     /// ```
-    pub fn mapped(self) -> DStream<'a, M> {
+    pub fn mapped(&self) -> DStream<'a, M> {
         self.cell.wants_mapped.store(true, Ordering::Relaxed);
-        DStream::from_node(self.ctx, self.mapped)
+        DStream::from_node(self.ctx, self.mapped.clone())
     }
 
     /// Every key and its state after each batch, including keys the batch did not touch
@@ -332,9 +356,9 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
     /// out.iter_mut().for_each(|b| b.sort());
     /// assert_eq!(out, vec![vec![("a", 1), ("b", 2)], vec![("a", 6), ("b", 2)]]);
     /// ```
-    pub fn state_snapshots(self) -> DStream<'a, (K, S)> {
+    pub fn state_snapshots(&self) -> DStream<'a, (K, S)> {
         let slide = self.cell.slide;
-        DStream::from_node(self.ctx, NodeRef::new(Snapshots(self.cell), slide))
+        DStream::from_node(self.ctx, NodeRef::new(Snapshots(Arc::clone(&self.cell)), slide))
     }
 
     /// Registers an output that hands `f` a borrowed [`Snapshot`] of the state after each

@@ -12,7 +12,7 @@ use crate::chain::Chain;
 use crate::data::{Data, FastMap, Key, Persist};
 use crate::error::BatchError;
 use crate::node::Env;
-use crate::shuffle::{columns, Exchanges, Placement};
+use crate::shuffle::{columns, Exchanges, Placement, Route};
 use crate::stream::Upstream;
 use crate::time::{Duration, Time};
 use crate::DStream;
@@ -183,6 +183,6 @@ impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), 
         let (_, up) = self.upstream();
         let ex = Exchanges::new(ctx);
         let step = MapWithState { up, f: spec.f, timeout: spec.timeout, initial: Mutex::new(Some(spec.initial)), ex };
-        state_stream(ctx, "map_with_state", step, slide, n)
+        state_stream(ctx, "map_with_state", step, slide, (n, Route::default()))
     }
 }

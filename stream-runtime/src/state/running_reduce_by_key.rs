@@ -7,7 +7,7 @@ use crate::chain::Chain;
 use crate::data::{Data, Key, Persist};
 use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
-use crate::shuffle::hash_partitions;
+use crate::shuffle::{hash_partitions, Route};
 use crate::time::Time;
 use crate::DStream;
 
@@ -79,6 +79,6 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         let slide = self.slide_duration();
         let n = ctx.default_parallelism();
         let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
-        state_stream(ctx, "running_reduce_by_key", RunningReduce { partials, f }, slide, n)
+        state_stream(ctx, "running_reduce_by_key", RunningReduce { partials, f }, slide, (n, Route::default()))
     }
 }

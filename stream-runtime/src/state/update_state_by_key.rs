@@ -9,31 +9,29 @@ use crate::chain::Chain;
 use crate::data::{Data, FastMap, Key, Persist};
 use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
-use crate::shuffle::{hash_partitions, Placement};
+use crate::shuffle::{route_partitions, Partitioner, Placement, Route};
 use crate::time::Time;
 use crate::DStream;
 
-/// Spark's `StateDStream`: every key in the state or in the batch goes through `f`.
+/// Spark's `StateDStream`: every key in the state or in the batch goes through `f`, one key
+/// at a time ([`PerKey`]) or one partition at a time ([`PerPartition`]).
 struct UpdateState<K, V, S, F> {
     parent: NodeRef<(K, Vec<V>)>,
     f: F,
     initial: Mutex<Vec<(K, S)>>,
     started: AtomicBool,
+    route: Route<K>,
 }
 
-impl<K, V, S, F> Step<K, S, ()> for UpdateState<K, V, S, F>
-where
-    K: Key,
-    V: Data,
-    S: Data,
-    F: Fn(Time, &K, Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
-{
-    fn restored(&self) {
-        self.started.store(true, Ordering::Relaxed);
-        self.initial.lock().clear();
-    }
+/// `f(time, key, new_values, old_state)`.
+struct PerKey<F>(F);
+/// `f(all keys of a partition as (key, new_values, old_state))`.
+struct PerPartition<F>(F);
 
-    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Result<Option<Vec<Vec<()>>>, BatchError> {
+impl<K: Key, V: Data, S: Data, F> UpdateState<K, V, S, F> {
+    /// The batch at `t` in the state's partitions, after taking in the initial state at the
+    /// first batch; `None` when there is no state batch at `t`.
+    fn input(&self, t: Time, env: &Env, parts: &mut [Part<K, S>]) -> Result<Option<Vec<Vec<(K, Vec<V>)>>>, BatchError> {
         let n = parts.len();
         let batch = self.parent.get(t, env)?;
         if !self.started.load(Ordering::Relaxed) {
@@ -46,16 +44,94 @@ where
             // Every process has the whole initial state: each keeps the keys it owns.
             let place = Placement::of(env, n);
             for (k, s) in std::mem::take(&mut *self.initial.lock()) {
-                if let Some(local) = place.local_of_key(&k) {
+                if let Some(local) = self.route.local_of(&place, &k) {
                     parts[local].map.insert(k, Slot { state: s, updated: t });
                 }
             }
         }
-        let input = match batch {
-            Some(b) => hash_partitions(b, n),
+        Ok(Some(match batch {
+            Some(b) => route_partitions(b, n, &self.route),
             None => (0..n).map(|_| Vec::new()).collect(),
-        };
-        let f = &self.f;
+        }))
+    }
+
+    fn restored(&self) {
+        self.started.store(true, Ordering::Relaxed);
+        self.initial.lock().clear();
+    }
+}
+
+impl<K, V, S, F> Step<K, S, ()> for UpdateState<K, V, S, PerPartition<F>>
+where
+    K: Key,
+    V: Data,
+    S: Data,
+    F: Fn(&mut dyn Iterator<Item = (K, Vec<V>, Option<S>)>) -> Vec<(K, S)> + Send + Sync + 'static,
+{
+    fn restored(&self) {
+        UpdateState::restored(self)
+    }
+
+    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Result<Option<Vec<Vec<()>>>, BatchError> {
+        let Some(input) = self.input(t, env, parts)? else { return Ok(None) };
+        let f = &self.f.0;
+        let place = Placement::of(env, parts.len());
+        let route = &self.route;
+        // Each partition's keys go through `f` at once; what it returns is the partition's
+        // new state. Keys it returns that belong elsewhere are moved there.
+        let strays: Vec<Vec<(K, S)>> = parts
+            .par_iter_mut()
+            .zip(input)
+            .enumerate()
+            .map(|(i, (p, groups))| {
+                let mut new: FastMap<K, Vec<V>> = groups.into_iter().collect();
+                let old = std::mem::take(&mut p.map);
+                let mut keys = old
+                    .into_iter()
+                    .map(|(k, slot)| {
+                        let values = new.remove(&k).unwrap_or_default();
+                        (k, values, Some(slot.state))
+                    })
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .chain(new.into_iter().map(|(k, values)| (k, values, None)));
+                let mut strays = Vec::new();
+                for (k, state) in f(&mut keys) {
+                    if route.local_of(&place, &k) == Some(i) {
+                        p.map.insert(k, Slot { state, updated: t });
+                    } else {
+                        strays.push((k, state));
+                    }
+                }
+                strays
+            })
+            .collect();
+        for (k, state) in strays.into_iter().flatten() {
+            match route.local_of(&place, &k) {
+                Some(local) => {
+                    parts[local].map.insert(k, Slot { state, updated: t });
+                }
+                None => tracing::warn!("update_state_by_key_iter returned a key another process owns: dropped"),
+            }
+        }
+        Ok(Some(Vec::new()))
+    }
+}
+
+impl<K, V, S, F> Step<K, S, ()> for UpdateState<K, V, S, PerKey<F>>
+where
+    K: Key,
+    V: Data,
+    S: Data,
+    F: Fn(Time, &K, Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
+{
+    fn restored(&self) {
+        UpdateState::restored(self)
+    }
+
+    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Result<Option<Vec<Vec<()>>>, BatchError> {
+        let Some(input) = self.input(t, env, parts)? else { return Ok(None) };
+        let f = &self.f.0;
         parts.par_iter_mut().zip(input).for_each(|(p, groups)| {
             let mut new: FastMap<K, Vec<V>> = groups.into_iter().collect();
             // In place: no table is rebuilt; `f` gets a copy of the old state (Spark's states
@@ -154,11 +230,75 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     where
         F: Fn(Time, &K, Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
     {
+        self.update_state(PerKey(f), initial, Route::default())
+    }
+
+    /// As [`update_state_by_key`](Self::update_state_by_key), into `partitions` (Spark's
+    /// `updateStateByKey(f, numPartitions)` and `(f, partitioner)`): a count (0: the thread
+    /// count) or a [`Partitioner`], for the grouping of each batch and the state.
+    ///
+    /// ```
+    /// let input = vec![vec!["a", "b"], vec!["a"]];
+    /// let mut out = stream_runtime::testing::run(input, 2, |s| {
+    ///     s.map(|w| (w, 1)).update_state_by_key_with_partitions(|vs: Vec<i32>, s: Option<i32>| Some(vs.len() as i32 + s.unwrap_or(0)), 3)
+    /// });
+    /// out.iter_mut().for_each(|b| b.sort());
+    /// assert_eq!(out, vec![vec![("a", 1), ("b", 1)], vec![("a", 2), ("b", 1)]]);
+    /// ```
+    pub fn update_state_by_key_with_partitions<S: Data + Persist, F>(
+        self,
+        f: F,
+        partitions: impl Partitioner<K>,
+    ) -> DStream<'a, (K, S)>
+    where
+        F: Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
+    {
+        self.update_state(PerKey(move |_, _: &K, vs, s| f(vs, s)), Vec::new(), Route::of(partitions))
+    }
+
+    /// The iterator form of [`update_state_by_key`](Self::update_state_by_key) (Spark's
+    /// `updateStateByKey(f: Iterator[(K, Seq[V], Option[S])] => Iterator[(K, S)],
+    /// partitioner, rememberPartitioner, initialRDD)`): once per partition and batch, `f` gets
+    /// every key of the partition, in the state or in the batch, as `(key, new_values,
+    /// old_state)`, and returns the partition's new state: keys it leaves out are removed.
+    /// `partitions` is a count (0: the thread count) or a [`Partitioner`]; `initial` the
+    /// initial state (`Vec::new()` for none). Use it to set up something once per partition
+    /// (a connection, a model) rather than once per key.
+    ///
+    /// ```
+    /// let input = vec![vec!["a", "b"], vec!["a"], vec![]];
+    /// let mut out = stream_runtime::testing::run(input, 2, |s| {
+    ///     s.map(|w| (w, 1)).update_state_by_key_iter(
+    ///         |keys| keys.map(|(k, vs, s)| (k, vs.len() as i32 + s.unwrap_or(0))).filter(|(_, n)| *n < 3).collect(),
+    ///         0,
+    ///         vec![("a", 1)],
+    ///     )
+    /// });
+    /// out.iter_mut().for_each(|b| b.sort());
+    /// assert_eq!(out, vec![vec![("a", 2), ("b", 1)], vec![("b", 1)], vec![("b", 1)]]);
+    /// ```
+    pub fn update_state_by_key_iter<S: Data + Persist, F>(
+        self,
+        f: F,
+        partitions: impl Partitioner<K>,
+        initial: Vec<(K, S)>,
+    ) -> DStream<'a, (K, S)>
+    where
+        F: Fn(&mut dyn Iterator<Item = (K, Vec<V>, Option<S>)>) -> Vec<(K, S)> + Send + Sync + 'static,
+    {
+        self.update_state(PerPartition(f), initial, Route::of(partitions))
+    }
+
+    fn update_state<S: Data + Persist, F>(self, f: F, initial: Vec<(K, S)>, route: Route<K>) -> DStream<'a, (K, S)>
+    where
+        UpdateState<K, V, S, F>: Step<K, S, ()>,
+    {
         let ctx = self.ctx;
         let slide = self.slide_duration();
-        let n = ctx.default_parallelism();
-        let parent = self.group_by_key().into_node();
-        let step = UpdateState { parent, f, initial: Mutex::new(initial), started: AtomicBool::new(false) };
-        state_stream(ctx, "update_state_by_key", step, slide, n).state_snapshots()
+        let n = route.count(ctx.default_parallelism());
+        let parent = self.group_by_key_into(route.fixed(n)).into_node();
+        let step_route = route.clone();
+        let step = UpdateState { parent, f, initial: Mutex::new(initial), started: AtomicBool::new(false), route };
+        state_stream(ctx, "update_state_by_key", step, slide, (n, step_route)).state_snapshots()
     }
 }

@@ -10,13 +10,14 @@ use crate::checkpoint::Saved;
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
 use crate::metrics::StateView;
 use crate::node::Env;
-use crate::shuffle::{hash_partitions, reroute_rings, restore_parts, save_parts, Placement};
+use crate::shuffle::{reroute_rings, restore_parts, route_partitions, save_parts, Partitioner, Placement, Route};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
 /// Per hash partition, the grouped values of each parent batch in the window.
 struct Groups<K, V> {
     parts: Vec<VecDeque<(Time, Vec<(K, Vec<V>)>)>>,
+    route: Route<K>,
 }
 
 impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
@@ -24,7 +25,7 @@ impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
     type Out = (K, Vec<V>);
 
     fn ingest(&mut self, t: Time, batch: Batch<(K, Vec<V>)>) {
-        let input = hash_partitions(batch, self.parts.len());
+        let input = route_partitions(batch, self.parts.len(), &self.route);
         for (ring, groups) in self.parts.iter_mut().zip(input) {
             ring.push_back((t, groups));
         }
@@ -65,8 +66,9 @@ impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
     }
 
     fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
-        let place = Placement::of(env, self.parts.len());
-        self.parts = restore_parts(saved, place, from_bytes, |parts, place| reroute_rings(parts, place, |(k, _)| k))?;
+        let (place, route) = (Placement::of(env, self.parts.len()), &self.route);
+        self.parts =
+            restore_parts(saved, place, from_bytes, |parts, place| reroute_rings(parts, place, |(k, _)| k, route))?;
         Ok(())
     }
 
@@ -97,17 +99,36 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     /// assert_eq!(out, vec![vec![("a", vec![0])], vec![("a", vec![0, 1])], vec![("a", vec![1, 2])], vec![("a", vec![2, 3])]]);
     /// ```
     pub fn group_by_key_and_window(self, window: Duration, slide: Duration) -> DStream<'a, (K, Vec<V>)> {
+        self.group_by_key_and_window_with_partitions(window, slide, 0)
+    }
+
+    /// As [`group_by_key_and_window`](Self::group_by_key_and_window), into `partitions`
+    /// (Spark's `groupByKeyAndWindow(w, s, numPartitions)` and `(w, s, partitioner)`): a
+    /// count (0: the thread count) or a [`Partitioner`].
+    ///
+    /// ```
+    /// use stream_runtime::{testing, Duration};
+    /// let input = vec![vec![("a", 0)], vec![("a", 1), ("b", 2)]];
+    /// let out = testing::run(input, 2, |s| {
+    ///     s.group_by_key_and_window_with_partitions(Duration::seconds(2), Duration::seconds(1), 4).glom()
+    /// });
+    /// assert_eq!(out[1].len(), 4);
+    /// let mut last = out[1].concat();
+    /// last.sort();
+    /// assert_eq!(last, vec![("a", vec![0, 1]), ("b", vec![2])]);
+    /// ```
+    pub fn group_by_key_and_window_with_partitions(
+        self,
+        window: Duration,
+        slide: Duration,
+        partitions: impl Partitioner<K>,
+    ) -> DStream<'a, (K, Vec<V>)> {
         let ctx = self.ctx;
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
-        let n = ctx.default_parallelism();
-        let groups = self.group_by_key().into_node();
-        windowed(
-            ctx,
-            "group_by_key_and_window",
-            groups,
-            window,
-            slide,
-            Groups { parts: (0..n).map(|_| VecDeque::new()).collect() },
-        )
+        let route = Route::of(partitions);
+        let n = route.count(ctx.default_parallelism());
+        let groups = self.group_by_key_into(route.fixed(n)).into_node();
+        let parts = (0..n).map(|_| VecDeque::new()).collect();
+        windowed(ctx, "group_by_key_and_window", groups, window, slide, Groups { parts, route })
     }
 }

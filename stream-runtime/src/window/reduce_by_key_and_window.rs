@@ -12,7 +12,9 @@ use crate::checkpoint::Saved;
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
 use crate::metrics::StateView;
 use crate::node::Env;
-use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts, Placement};
+use crate::shuffle::{
+    reroute_maps, reroute_rings, restore_parts, route_partitions, save_parts, Partitioner, Placement, Route,
+};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -27,12 +29,13 @@ struct Part<K, V> {
 pub(super) struct KeyedDaba<K, V, F> {
     f: F,
     parts: Vec<Part<K, V>>,
+    route: Route<K>,
 }
 
 impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> KeyedDaba<K, V, F> {
-    pub(super) fn new(f: F, partitions: usize) -> Self {
+    pub(super) fn new(f: F, partitions: usize, route: Route<K>) -> Self {
         let parts = (0..partitions.max(1)).map(|_| Part { keys: fast_map(), ring: Ring::default() }).collect();
-        KeyedDaba { f, parts }
+        KeyedDaba { f, parts, route }
     }
 }
 
@@ -42,7 +45,7 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
 
     fn ingest(&mut self, t: Time, batch: Batch<(K, V)>) {
         let f = &self.f;
-        let input = hash_partitions(batch, self.parts.len());
+        let input = route_partitions(batch, self.parts.len(), &self.route);
         self.parts.par_iter_mut().zip(input).for_each(|(p, records)| {
             let Part { keys, ring } = p;
             ring.push(
@@ -92,10 +95,11 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
     }
 
     fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
+        let route = &self.route;
         let regroup = |parts: Vec<Part<K, V>>, place| {
             let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.keys, p.ring.into_batches())).unzip();
-            let rings = reroute_rings(rings, place, |k| k);
-            let parts = reroute_maps(maps, place).into_iter().zip(rings);
+            let rings = reroute_rings(rings, place, |k| k, route);
+            let parts = reroute_maps(maps, place, route).into_iter().zip(rings);
             parts.map(|(keys, ring)| Part { keys, ring: Ring::from_batches(ring) }).collect()
         };
         let decode = |b: &[u8]| {
@@ -146,10 +150,40 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     where
         F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
     {
+        self.reduce_by_key_and_window_with_partitions(f, window, slide, 0)
+    }
+
+    /// As [`reduce_by_key_and_window`](Self::reduce_by_key_and_window), into `partitions`
+    /// (Spark's `reduceByKeyAndWindow(f, w, s, numPartitions)` and `(f, w, s,
+    /// partitioner)`): a count (0: the thread count) or a [`Partitioner`], for the per-batch
+    /// reduction and the window's state.
+    ///
+    /// ```
+    /// use stream_runtime::{testing, Duration};
+    /// let input = vec![vec![("a", 1), ("b", 1)], vec![("a", 1)]];
+    /// let out = testing::run(input, 2, |s| {
+    ///     s.reduce_by_key_and_window_with_partitions(|a, b| a + b, Duration::seconds(2), Duration::seconds(1), 3).glom()
+    /// });
+    /// assert_eq!(out[1].len(), 3);
+    /// let mut last = out[1].concat();
+    /// last.sort();
+    /// assert_eq!(last, vec![("a", 2), ("b", 1)]);
+    /// ```
+    pub fn reduce_by_key_and_window_with_partitions<F>(
+        self,
+        f: F,
+        window: Duration,
+        slide: Duration,
+        partitions: impl Partitioner<K>,
+    ) -> DStream<'a, (K, V)>
+    where
+        F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
+    {
         let ctx = self.ctx;
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
-        let n = ctx.default_parallelism();
-        let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
-        windowed(ctx, "reduce_by_key_and_window", partials, window, slide, KeyedDaba::new(f, n))
+        let route = Route::of(partitions);
+        let n = route.count(ctx.default_parallelism());
+        let partials = self.reduce_by_key_into(f.clone(), route.fixed(n)).into_node();
+        windowed(ctx, "reduce_by_key_and_window", partials, window, slide, KeyedDaba::new(f, n, route))
     }
 }

@@ -11,7 +11,9 @@ use crate::checkpoint::Saved;
 use crate::data::{fast_map, Data, FastMap, Key, Persist};
 use crate::metrics::StateView;
 use crate::node::Env;
-use crate::shuffle::{hash_partitions, reroute_maps, reroute_rings, restore_parts, save_parts, Placement};
+use crate::shuffle::{
+    reroute_maps, reroute_rings, restore_parts, route_partitions, save_parts, Partitioner, Placement, Route,
+};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
@@ -37,6 +39,7 @@ struct Inverse<K, V, F, G, P> {
     inv: G,
     keep: P,
     parts: Vec<Part<K, V>>,
+    route: Route<K>,
 }
 
 impl<K, V, F, G, P> Sliding for Inverse<K, V, F, G, P>
@@ -45,14 +48,14 @@ where
     V: Data + Persist,
     F: Fn(V, V) -> V + Send + Sync + 'static,
     G: Fn(V, V) -> V + Send + Sync + 'static,
-    P: Fn(&K, &V) -> bool + Send + Sync + 'static,
+    P: Fn((&K, &V)) -> bool + Send + Sync + 'static,
 {
     type In = (K, V);
     type Out = (K, V);
 
     fn ingest(&mut self, t: Time, batch: Batch<(K, V)>) {
         let f = &self.f;
-        let input = hash_partitions(batch, self.parts.len());
+        let input = route_partitions(batch, self.parts.len(), &self.route);
         self.parts.par_iter_mut().zip(input).for_each(|(p, partials)| {
             for (k, v) in &partials {
                 match p.values.get_mut(k) {
@@ -79,7 +82,7 @@ where
                 slot.batches = slot.batches.saturating_sub(1);
                 // A key with no data left in the window that the filter rejects can never
                 // come back with a different value: forget it.
-                if slot.batches == 0 && !slot.value.as_ref().is_some_and(|v| keep(&k, v)) {
+                if slot.batches == 0 && !slot.value.as_ref().is_some_and(|v| keep((&k, v))) {
                     values.remove(&k);
                 }
             });
@@ -94,7 +97,9 @@ where
             .map(|p| {
                 p.values
                     .iter()
-                    .filter_map(|(k, slot)| slot.value.as_ref().filter(|v| keep(k, v)).map(|v| (k.clone(), v.clone())))
+                    .filter_map(|(k, slot)| {
+                        slot.value.as_ref().filter(|v| keep((k, v))).map(|v| (k.clone(), v.clone()))
+                    })
                     .collect()
             })
             .collect();
@@ -106,10 +111,11 @@ where
     }
 
     fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
+        let route = &self.route;
         let regroup = |parts: Vec<Part<K, V>>, place| {
             let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.values, p.ring.into_batches())).unzip();
-            let rings = reroute_rings(rings, place, |(k, _)| k);
-            let parts = reroute_maps(maps, place).into_iter().zip(rings);
+            let rings = reroute_rings(rings, place, |(k, _)| k, route);
+            let parts = reroute_maps(maps, place, route).into_iter().zip(rings);
             parts.map(|(values, ring)| Part { values, ring: Ring::from_batches(ring) }).collect()
         };
         let decode = |b: &[u8]| {
@@ -175,13 +181,14 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
         G: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        self.reduce_by_key_and_window_inv_with(f, inv, window, slide, |_, _| true, None)
+        self.reduce_by_key_and_window_inv_with(f, inv, window, slide, 0, |_| true)
     }
 
     /// [`reduce_by_key_and_window_inv`](Self::reduce_by_key_and_window_inv) with Spark's
-    /// `filterFunc` and `numPartitions`: only pairs for which `keep(key, value)` holds are
-    /// emitted, and `partitions` (default: the thread count) sets the partitions of the
-    /// per-batch reduction and of the window state.
+    /// `numPartitions` (or `partitioner`) and `filterFunc`, in Spark's order: `partitions` (a
+    /// count, 0 for the thread count, or a [`Partitioner`]) sets the partitions of the
+    /// per-batch reduction and of the window state, and only the pairs `(key, value)` for
+    /// which `keep` holds are emitted.
     ///
     /// Divergence from Spark, deliberately: a key the filter rejects while it still has data
     /// in the window stays in the window state (just not emitted), so later windows stay
@@ -193,7 +200,7 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     /// let input = vec![vec![("a", 1)], vec![("a", 1)], vec![], vec![]];
     /// let out = testing::run(input, 2, |s| {
     ///     let (w, sl) = (Duration::seconds(2), Duration::seconds(1));
-    ///     s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, w, sl, |_, n| *n != 0, Some(1))
+    ///     s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, w, sl, 1, |(_, n)| *n != 0)
     /// });
     /// assert_eq!(out, vec![vec![("a", 1)], vec![("a", 2)], vec![("a", 1)], vec![]]);
     /// ```
@@ -203,20 +210,21 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         inv: G,
         window: Duration,
         slide: Duration,
+        partitions: impl Partitioner<K>,
         keep: P,
-        partitions: Option<usize>,
     ) -> DStream<'a, (K, V)>
     where
         F: Fn(V, V) -> V + Send + Sync + Clone + 'static,
         G: Fn(V, V) -> V + Send + Sync + 'static,
-        P: Fn(&K, &V) -> bool + Send + Sync + 'static,
+        P: Fn((&K, &V)) -> bool + Send + Sync + 'static,
     {
         let ctx = self.ctx;
         check(ctx, Kind::Reduced, window, slide, self.slide_duration());
         ctx.require_checkpoint("reduce_by_key_and_window_inv");
-        let n = partitions.unwrap_or(ctx.default_parallelism()).max(1);
-        let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node();
+        let route = Route::of(partitions);
+        let n = route.count(ctx.default_parallelism());
+        let partials = self.reduce_by_key_into(f.clone(), route.fixed(n)).into_node();
         let parts = (0..n).map(|_| Part { values: fast_map(), ring: Ring::default() }).collect();
-        windowed(ctx, "reduce_by_key_and_window_inv", partials, window, slide, Inverse { f, inv, keep, parts })
+        windowed(ctx, "reduce_by_key_and_window_inv", partials, window, slide, Inverse { f, inv, keep, parts, route })
     }
 }

@@ -44,7 +44,7 @@ impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
         G: Fn(T, T) -> T + Send + Sync + 'static,
     {
         self.map(|x| ((), x))
-            .reduce_by_key_and_window_inv_with(f, inv, window, slide, |_, _| true, Some(1))
+            .reduce_by_key_and_window_inv_with(f, inv, window, slide, 1, |_| true)
             .map(|((), x)| x)
             .gathered()
     }
