@@ -90,6 +90,11 @@ impl PyRandom {
     }
 
     /// The next 32 bits of MT19937 (`genrand_uint32`).
+    ///
+    /// ```
+    /// // python3 -c 'import random; print(random.Random(7).getrandbits(32))'
+    /// assert_eq!(sluice_benches::corpus::PyRandom::new(7).next_u32(), 1390851128);
+    /// ```
     pub fn next_u32(&mut self) -> u32 {
         const UPPER: u32 = 0x8000_0000;
         const LOWER: u32 = 0x7fff_ffff;
@@ -111,6 +116,11 @@ impl PyRandom {
     }
 
     /// `random()`: a float in [0, 1) from 53 random bits (two outputs).
+    ///
+    /// ```
+    /// let x = sluice_benches::corpus::PyRandom::new(1).random();
+    /// assert!((0.0..1.0).contains(&x));
+    /// ```
     pub fn random(&mut self) -> f64 {
         let a = (self.next_u32() >> 5) as f64;
         let b = (self.next_u32() >> 6) as f64;
@@ -129,16 +139,30 @@ impl PyRandom {
     }
 
     /// `randint(a, b)`: an integer in `a..=b`.
+    ///
+    /// ```
+    /// let mut r = sluice_benches::corpus::PyRandom::new(3);
+    /// assert!((0..100).all(|_| (4..=16).contains(&r.randint(4, 16))));
+    /// ```
     pub fn randint(&mut self, a: u32, b: u32) -> u32 {
         a + self.below(b - a + 1)
     }
 
     /// `choice(seq)`.
+    ///
+    /// ```
+    /// let mut r = sluice_benches::corpus::PyRandom::new(3);
+    /// assert!(["a", "b"].contains(r.choice(&["a", "b"])));
+    /// ```
     pub fn choice<'s, T>(&mut self, seq: &'s [T]) -> &'s T {
         &seq[self.below(seq.len() as u32) as usize]
     }
 
     /// `expovariate(lambd)`: `-log(1 - random()) / lambd`.
+    ///
+    /// ```
+    /// assert!(sluice_benches::corpus::PyRandom::new(3).expovariate(0.9) >= 0.0);
+    /// ```
     pub fn expovariate(&mut self, lambd: f64) -> f64 {
         -(1.0 - self.random()).ln() / lambd
     }
@@ -204,6 +228,17 @@ fn vocabulary(n: usize, rng: &mut PyRandom) -> Vec<String> {
 ///
 /// # Errors
 /// The first error of `write`.
+///
+/// ```
+/// use sluice_benches::corpus::{generate, CorpusSpec};
+/// let mut bytes = 0;
+/// generate(&CorpusSpec { bytes: 5000, vocab: 50, seed: 7, files: 1 }, |_, chunk| {
+///     bytes += chunk.len();
+///     Ok(())
+/// })
+/// .unwrap();
+/// assert!(bytes >= 5000);
+/// ```
 pub fn generate(spec: &CorpusSpec, mut write: impl FnMut(usize, &[u8]) -> io::Result<()>) -> io::Result<()> {
     let mut rng = PyRandom::new(spec.seed);
     let words = vocabulary(spec.vocab, &mut rng);
@@ -279,6 +314,15 @@ pub fn file_name(out: &Path, i: usize, files: usize) -> PathBuf {
 ///
 /// # Errors
 /// When a file cannot be created or written.
+///
+/// ```
+/// use sluice_benches::corpus::{write_files, CorpusSpec};
+/// let dir = std::env::temp_dir().join(format!("corpus-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// write_files(&CorpusSpec { bytes: 4000, vocab: 50, seed: 7, files: 2 }, &dir.join("c")).unwrap();
+/// assert!(dir.join("c.000").exists() && dir.join("c.001").exists());
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
 pub fn write_files(spec: &CorpusSpec, out: &Path) -> io::Result<()> {
     let mut file: Option<(usize, BufWriter<std::fs::File>)> = None;
     generate(spec, |i, chunk| {

@@ -36,6 +36,10 @@ pub fn corpus(mb: usize) -> String {
 }
 
 /// Splits `text` into `n` pieces of whole lines.
+///
+/// ```
+/// assert_eq!(sluice_benches::split_lines("a\nb\nc\n", 2), ["a\nb\n", "c\n"]);
+/// ```
 pub fn split_lines(text: &str, n: usize) -> Vec<&str> {
     let mut out = Vec::with_capacity(n);
     let mut start = 0;
