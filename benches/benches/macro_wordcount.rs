@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use sluice_benches::{corpus, corpus_mb, hand_wordcount};
+use sluice_benches::{corpus, corpus_mb, file_lines, hand_wordcount};
 use stream_runtime::prelude::*;
 use stream_runtime::testing::Harness;
 
@@ -35,9 +35,11 @@ fn macro_wordcount(c: &mut Criterion) {
     group.sample_size(10).warm_up_time(std::time::Duration::from_secs(1));
     group.measurement_time(std::time::Duration::from_secs(3));
     for threads in [1usize, 2] {
-        let expected = hand_wordcount(&text, threads);
-        group.bench_with_input(BenchmarkId::new("hand_loop", threads), &threads, |b, &t| {
-            b.iter(|| hand_wordcount(&text, t))
+        // The loop reads the same lines cut into one partition per thread.
+        let parts = file_lines(&text, threads);
+        let expected = hand_wordcount(&parts);
+        group.bench_with_input(BenchmarkId::new("hand_loop", threads), &threads, |b, _| {
+            b.iter(|| hand_wordcount(&parts))
         });
         group.bench_with_input(BenchmarkId::new("runtime_api", threads), &threads, |b, &t| {
             b.iter_batched(

@@ -6,7 +6,7 @@
 # Installs PySpark 3.5.x from PyPI into a virtual environment under the target directory (its
 # wheel carries the Spark jars), compiles benches/spark/SparkBench.java against those jars,
 # builds the Sluice side (`sluice-compare`, benches/src/compare.rs) in release, generates the
-# corpora with ../shared/tools/gen_corpus.py, and runs every workload on Spark (local[2]) and on
+# corpora with our generator (sluice-gen-corpus, benches/src/corpus.rs), and runs every workload on Spark (local[2]) and on
 # Sluice (2 threads): the same program over the same files, one file moved in per batch, batches
 # driven by a manual clock on both sides. Per-batch times are each engine's own: Spark's
 # StreamingListener processing delay, Sluice's BatchInfo::processing_time. Prints the table of
@@ -23,7 +23,6 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SHARED=$(cd "$ROOT/../shared" && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 WORK=$TARGET/spark-bench
 VENV=$WORK/venv
@@ -67,9 +66,10 @@ JVM=(java $JAVA_OPTS -XX:+IgnoreUnrecognizedVMOptions
     -cp "$WORK/classes:$JARS/*" SparkBench)
 
 # 3. The Sluice side.
-say "building sluice-compare (release)"
-(cd "$ROOT" && cargo build --release --quiet -p sluice-benches --bin sluice-compare)
+say "building sluice-compare and sluice-gen-corpus (release)"
+(cd "$ROOT" && cargo build --release --quiet -p sluice-benches --bin sluice-compare --bin sluice-gen-corpus)
 SLUICE=$TARGET/release/sluice-compare
+GEN=$TARGET/release/sluice-gen-corpus
 
 # 4. The corpora, generated once and kept: the word count's files are one corpus of
 #    WC_MB * WC_BATCHES MiB cut into WC_BATCHES files; the state and window inputs are
@@ -85,10 +85,10 @@ corpus() { # name, generator command...
     fi
     echo "$dir"
 }
-gen_wc() { python3 "$SHARED/tools/gen_corpus.py" --mb $((WC_MB * WC_BATCHES)) --files "$WC_BATCHES" --out "$1/batch"; }
+gen_wc() { "$GEN" --mb $((WC_MB * WC_BATCHES)) --files "$WC_BATCHES" --out "$1/batch"; }
 gen_state() {
     for i in $(seq 1 "$STATE_BATCHES"); do
-        python3 "$SHARED/tools/gen_corpus.py" --mb "$STATE_MB" --seed "$i" --out "$1/batch.$(printf %03d "$i")"
+        "$GEN" --mb "$STATE_MB" --seed "$i" --out "$1/batch.$(printf %03d "$i")"
     done
 }
 WC_DIR=$(corpus "wordcount-${WC_MB}mb-x$WC_BATCHES" gen_wc)

@@ -160,17 +160,29 @@ pub(crate) struct Combiner<K, V, C> {
 
 impl<K: Key, V, C> Combiner<K, V, C> {
     pub(crate) fn new(partitions: usize) -> Self {
-        Combiner {
-            tables: (0..partitions.max(1)).map(|_| Table::new()).collect(),
-            queue: std::array::from_fn(|_| None),
-            next: 0,
-            routed: None,
-        }
+        Self::with_capacity(partitions, 0)
     }
 
-    /// A combiner into the global partitions of `place`, keys placed by `route`.
-    pub(crate) fn on(route: &Route<K>, place: Placement) -> Self {
-        let mut c = Combiner::new(place.global());
+    /// A combiner whose tables each have room for `keys` keys before they grow (the size of
+    /// the previous batch's tables, say: growing rehashes nothing, since slots keep their
+    /// hash, but it moves every entry and the first probes of a small table prefetch nothing).
+    pub(crate) fn with_capacity(partitions: usize, keys: usize) -> Self {
+        let tables = (0..partitions.max(1))
+            .map(|_| {
+                let mut t = Table::new();
+                if keys > 0 {
+                    t.reserve(keys);
+                }
+                t
+            })
+            .collect();
+        Combiner { tables, queue: std::array::from_fn(|_| None), next: 0, routed: None }
+    }
+
+    /// A combiner into the global partitions of `place`, keys placed by `route`, each table
+    /// with room for `keys` keys (see [`with_capacity`](Self::with_capacity)).
+    pub(crate) fn on(route: &Route<K>, place: Placement, keys: usize) -> Self {
+        let mut c = Combiner::with_capacity(place.global(), keys);
         if route.is_custom() {
             c.routed = Some((route.clone(), place));
         }
@@ -312,5 +324,37 @@ mod tests {
         out.sort();
         let expected: Vec<(u32, u64)> = (0..10).map(|k| (k, 10 + if k < 5 { 40 } else { 0 })).collect();
         assert_eq!(out, expected);
+    }
+
+    /// The combiner with any starting size against the obvious count in a `BTreeMap`.
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeMap;
+
+        proptest! {
+            #[test]
+            fn a_sized_combiner_counts_as_a_map(
+                maps in proptest::collection::vec(proptest::collection::vec(0u16..300, 0..600), 1..4),
+                reduce in 1usize..5,
+                sized in 0usize..2000,
+            ) {
+                let mut expected = BTreeMap::new();
+                let mut tables = Vec::new();
+                for keys in &maps {
+                    let mut c = Combiner::<u16, u64, u64>::with_capacity(reduce, sized);
+                    for &k in keys {
+                        *expected.entry(k).or_insert(0u64) += 1;
+                        c.add(k, 1, |v| v, |a, v| *a += v);
+                    }
+                    tables.push(c.finish(|v| v, |a, v| *a += v));
+                }
+                let got: BTreeMap<u16, u64> = reduce_side(transpose(tables, reduce), |a, b| *a += b, |k, c| Some((k, c)))
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                prop_assert_eq!(got, expected);
+            }
+        }
     }
 }

@@ -100,6 +100,16 @@ impl Str {
         let Some(wide) = buf.get(start..start + 16) else {
             return Str::inline(&buf[start..end]);
         };
+        Str::inline_words(le_word(&wide[..8]), le_word(&wide[8..]), len)
+    }
+
+    /// The inline string of the first `len` bytes of the 16 little-endian bytes `lo`, `hi`.
+    /// Those `len` bytes (at most [`INLINE`]) must be a `str`'s bytes between two of its
+    /// character boundaries (so they are valid UTF-8, and the masks zero the rest):
+    /// `Repr::Inline`'s invariant.
+    #[inline(always)]
+    fn inline_words(lo: u64, hi: u64, len: usize) -> Str {
+        debug_assert!(len <= INLINE);
         // MASKS[n] keeps the low n bytes of a little-endian word.
         const MASKS: [u64; 9] = {
             let mut m = [0; 9];
@@ -111,13 +121,8 @@ impl Str {
             m[8] = u64::MAX;
             m
         };
-        let word = |at: usize| {
-            let mut w = [0; 8];
-            w.copy_from_slice(&wide[at..at + 8]);
-            u64::from_le_bytes(w)
-        };
-        let lo = (word(0) & MASKS[len.min(8)]).to_le_bytes();
-        let hi = (word(8) & MASKS[len.saturating_sub(8)]).to_le_bytes();
+        let lo = (lo & MASKS[len.min(8)]).to_le_bytes();
+        let hi = (hi & MASKS[len.saturating_sub(8)]).to_le_bytes();
         let mut bytes = [0; INLINE];
         bytes[..8].copy_from_slice(&lo);
         bytes[8..].copy_from_slice(&hi[..INLINE - 8]);
@@ -130,9 +135,11 @@ impl Str {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             // SAFETY: `from_utf8_unchecked` needs valid UTF-8. `Repr::Inline`'s invariant says
-            // `bytes[..len]` is: `inline` and `inline_from`, the only functions that build the
-            // variant, copy it from a `str` between two of its character boundaries. (The slice
-            // itself is bounds-checked.)
+            // `bytes[..len]` is: `inline`, `inline_from` and `inline_words`, the only functions
+            // that build the variant, copy it from a `str` between two of its character
+            // boundaries (`Split::next` hands `inline_words` the bytes of a piece that starts
+            // at 0 or just past an ASCII separator and ends just before one). (The slice itself
+            // is bounds-checked.)
             Repr::Inline { len, bytes } => unsafe { std::str::from_utf8_unchecked(&bytes[..*len as usize]) },
             // SAFETY: `str::get_unchecked` needs `start <= end <= buf.len()`, both on character
             // boundaries of `buf`: `Repr::Shared`'s invariant. `slice_of` asserts it; `piece`,
@@ -234,6 +241,24 @@ impl Iterator for Split {
         }
         let start = self.pos;
         let rest = &self.s.as_bytes()[start..];
+        // Most pieces are words shorter than 16 bytes: one pair of loads finds the word's end
+        // and is the word, masked, held inline (no second read, no reference count).
+        if self.sep.is_ascii() {
+            if let Some(wide) = rest.get(..16) {
+                let (lo, hi) = (le_word(&wide[..8]), le_word(&wide[8..]));
+                let pattern = ONES * self.sep as u64;
+                let found = match first_zero_byte(lo ^ pattern) {
+                    Some(i) => Some(i),
+                    None => first_zero_byte(hi ^ pattern).map(|j| 8 + j),
+                };
+                if let Some(i) = found {
+                    // `inline_words`' contract: `start` is 0 or just past an ASCII separator,
+                    // `start + i` is one, so the `i <= 15` bytes are whole characters.
+                    self.pos = start + i + 1;
+                    return Some(Str::inline_words(lo, hi, i));
+                }
+            }
+        }
         let found = if self.sep.is_ascii() { find_byte(self.sep as u8, rest) } else { self.s[start..].find(self.sep) };
         // `piece`'s contract: `start` is 0 or just past a separator, `start + i` is where one
         // begins, and the end is `len()`; all are character boundaries (an ASCII byte is
@@ -251,22 +276,34 @@ impl Iterator for Split {
     }
 }
 
+const ONES: u64 = u64::from_ne_bytes([1; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The little-endian word of 8 bytes.
+#[inline(always)]
+fn le_word(b: &[u8]) -> u64 {
+    let mut w = [0; 8];
+    w.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(w)
+}
+
+/// The index of the first zero byte of the little-endian word `x`.
+#[inline(always)]
+fn first_zero_byte(x: u64) -> Option<usize> {
+    // The lowest set high bit marks the first zero byte of `x` (higher ones may be false).
+    let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+    (zero != 0).then(|| zero.trailing_zeros() as usize / 8)
+}
+
 /// The first `b` in `hay`. Most pieces are words, so the first 16 bytes are searched eight at
 /// a time in a register, which finds a word's end sooner than a call to `memchr` does.
 #[inline(always)]
 fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let pattern = ONES * b as u64;
     let mut i = 0;
     while i < 16 && i + 8 <= hay.len() {
-        let mut word = [0; 8];
-        word.copy_from_slice(&hay[i..i + 8]);
-        let x = u64::from_le_bytes(word) ^ pattern;
-        // The lowest set high bit marks the first zero byte of `x` (higher ones may be false).
-        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
-        if zero != 0 {
-            return Some(i + zero.trailing_zeros() as usize / 8);
+        if let Some(j) = first_zero_byte(le_word(&hay[i..]) ^ pattern) {
+            return Some(i + j);
         }
         i += 8;
     }
@@ -354,7 +391,7 @@ impl Ord for Str {
     }
 }
 impl Hash for Str {
-    #[inline]
+    #[inline(always)]
     fn hash<H: Hasher>(&self, h: &mut H) {
         self.as_str().hash(h)
     }
@@ -553,6 +590,24 @@ mod tests {
                 let std: Vec<String> = text.split(sep).map(String::from).collect();
                 prop_assert_eq!(strings(Str::from(text.as_str()).split(sep)), std.clone());
                 prop_assert_eq!(strings(embedded(&text, &prefix).split(sep)), std);
+            }
+
+            /// The split's fast path (a word found and held inline from one pair of loads)
+            /// against `str::split`, on lines of words around the inline length.
+            #[test]
+            fn words_of_a_line_are_str_split_and_short_ones_inline(
+                words in proptest::collection::vec("[a-zü]{0,18}", 0..40),
+                sep in prop_oneof![Just(' '), Just(','), Just('\n')],
+                prefix in "[xé ]{0,3}",
+            ) {
+                let line = words.join(&sep.to_string());
+                let ours: Vec<Str> = embedded(&line, &prefix).split(sep).collect();
+                let std: Vec<&str> = line.split(sep).collect();
+                prop_assert_eq!(ours.len(), std.len());
+                for (o, w) in ours.iter().zip(&std) {
+                    prop_assert_eq!(o.as_str(), *w);
+                    prop_assert_eq!(matches!(o.0, Repr::Inline { .. }), w.len() <= INLINE);
+                }
             }
 
             #[test]

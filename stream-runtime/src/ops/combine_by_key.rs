@@ -1,8 +1,14 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::data::{Data, Key, Persist};
-use crate::shuffle::{columns, reduce_side, Combiner, Exchanges, Partitioner, Placement, Route};
+use crate::shuffle::{columns, reduce_side, Combiner, Exchanges, Partitioner, Placement, Route, Table};
 use crate::DStream;
+
+/// The most keys a map-side table is sized for per input record of its partition, when it
+/// starts as large as the previous batch's (a line of text brings a dozen words or so).
+const KEYS_PER_RECORD: usize = 16;
 
 /// The functions of a keyed aggregation (Spark's `combineByKey`), plus `finish`, which turns
 /// a merged combiner into the output value (or drops the key).
@@ -91,12 +97,19 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         // Map-side combine fused into the chain's pass, then a hash shuffle to `partitions`
         // (per process, in a cluster: the tables of the other processes' partitions cross).
         let ex = Exchanges::new(self.ctx);
+        // The largest map-side table of the previous batch: each new table starts that large
+        // (bounded by a few keys per input record, so that a small batch after a large one
+        // does not clear a large table), and a batch like the last one grows none.
+        let last_table = AtomicUsize::new(0);
         self.unary(move |up, t, env| {
             let place = Placement::of(env, route.count(env.parallelism));
             let Some(combiners) = up.pass(t, env, |c, p| {
-                let mut comb = Combiner::on(&route, place);
+                let keys = last_table.load(Ordering::Relaxed).min(p.len().saturating_mul(KEYS_PER_RECORD));
+                let mut comb = Combiner::on(&route, place, keys);
                 c.push_all(p, &mut |(k, v)| comb.add(k, v, &agg.create, &agg.merge_value));
-                comb.finish(&agg.create, &agg.merge_value)
+                let tables = comb.finish(&agg.create, &agg.merge_value);
+                last_table.store(tables.iter().map(Table::len).max().unwrap_or(0), Ordering::Relaxed);
+                tables
             })?
             else {
                 return Ok(None);

@@ -298,7 +298,7 @@ impl FileSource {
         }
     }
 
-    /// The lines of a piece, in parallel splits: about `2 * parallelism` for pieces of
+    /// The lines of a piece, in parallel splits: one per worker thread for pieces of
     /// [`SPLIT_BYTES`] or more, HDFS splits of at most [`HDFS_MAX_SPLIT`]; each line read by
     /// the split holding its first byte, and no line read further than the line limit.
     fn read_piece(
@@ -309,7 +309,10 @@ impl FileSource {
         decoder: &Decoder<'_>,
     ) -> Result<Vec<Vec<Str>>, FsError> {
         let size = piece.end - piece.start;
-        let mut splits = if size >= SPLIT_BYTES as u64 { 2 * parallelism } else { 1 };
+        // One split per thread: each split is a map partition, and each map partition builds
+        // its own combiner tables (a word count's largest cost), which the reduce side then
+        // merges; more splits would only build and merge more of them.
+        let mut splits = if size >= SPLIT_BYTES as u64 { parallelism } else { 1 };
         let path = &piece.file.path;
         let hdfs_file = match &self.hdfs {
             Some(hdfs) => {
