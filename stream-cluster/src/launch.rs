@@ -172,15 +172,14 @@ fn supervise(children: &mut [Child], asked: &AtomicBool) -> Result<(), LaunchErr
                 exited_now.push((process, exit));
             }
         }
-        if failed.is_none() {
-            let mut failures = exited_now.into_iter().filter(|(_, exit)| !exit.success());
-            let first = failures.next();
-            // Prefer the cause over a process that only reports a gone peer.
-            failed =
-                first.into_iter().chain(failures).min_by_key(|(_, exit)| exit.code() == Some(exit_code::PEER_GONE));
-            if failed.is_some() {
-                kill_at = Some(Instant::now() + GRACE);
+        for (process, exit) in exited_now.into_iter().filter(|(_, exit)| !exit.success()) {
+            // Prefer the cause over a process that only reports a gone peer, even when the
+            // cause is reaped a little later (a killed process's survivors can exit first).
+            let gone = |e: &ExitStatus| e.code() == Some(exit_code::PEER_GONE);
+            if failed.as_ref().is_none_or(|(_, first)| gone(first) && !gone(&exit)) {
+                failed = Some((process, exit));
             }
+            kill_at.get_or_insert(Instant::now() + GRACE);
         }
         if kill_at.is_some_and(|at| Instant::now() >= at) {
             stop_all(children);
