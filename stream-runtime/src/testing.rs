@@ -498,7 +498,9 @@ fn respread(stepped: &mut Stepped, files: &[Vec<u8>], q: usize, processes: usize
 /// ```
 /// use stream_runtime::testing;
 /// let input: Vec<Vec<(u32, u64)>> = (0..6).map(|i| (0..50).map(|k| (k, i)).collect()).collect();
-/// let running = |s: stream_runtime::DStream<'_, (u32, u64)>| s.running_reduce_by_key(|a, b| a + b).mapped();
+/// fn running(s: stream_runtime::DStream<'_, (u32, u64)>) -> stream_runtime::DStream<'_, (u32, u64)> {
+///     s.running_reduce_by_key(|a, b| a + b).mapped()
+/// }
 /// let mut rescaled = testing::run_cluster_rescaled(3, 2, 1, 3, input.clone(), running);
 /// let mut single = testing::run(input, 1, running);
 /// for b in rescaled.iter_mut().chain(single.iter_mut()) {
