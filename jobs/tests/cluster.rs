@@ -95,6 +95,22 @@ fn wait_exit(child: &mut Child, timeout: Duration) -> ExitStatus {
     }
 }
 
+/// Starts `cluster_check` with `--local-cluster processes` and `flags` on `<root>/in`, writing
+/// to `<root>/out`, checkpointing to `<root>/cp`, its standard error in `<root>/stderr`.
+fn start_cluster_check(root: &Path, processes: usize, flags: &[&str]) -> Child {
+    let (input, out, cp) = (root.join("in"), root.join("out"), root.join("cp"));
+    std::fs::create_dir_all(&input).unwrap();
+    let stderr = std::fs::File::create(root.join("stderr")).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_cluster_check"))
+        .args([input.to_str().unwrap(), out.to_str().unwrap(), "--checkpoint", cp.to_str().unwrap()])
+        .args(["--local-cluster", &processes.to_string()])
+        .args(flags)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 /// Runs `cluster_check` on `processes` processes over `texts` (one file at a time, each in a
 /// batch of its own) and checks every output against the oracle.
 fn run_and_check(processes: usize, texts: &[String]) {
@@ -104,17 +120,8 @@ fn run_and_check(processes: usize, texts: &[String]) {
 /// [`run_and_check`] with more flags for the job.
 fn run_and_check_with(processes: usize, texts: &[String], flags: &[&str]) {
     let root = tempfile::tempdir().unwrap();
-    let (input, out, cp) = (root.path().join("in"), root.path().join("out"), root.path().join("cp"));
-    std::fs::create_dir_all(&input).unwrap();
-    let stderr = std::fs::File::create(root.path().join("stderr")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cluster_check"))
-        .args([input.to_str().unwrap(), out.to_str().unwrap(), "--checkpoint", cp.to_str().unwrap()])
-        .args(["--ui", "off", "--local-cluster", &processes.to_string()])
-        .args(flags)
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
+    let (input, out) = (root.path().join("in"), root.path().join("out"));
+    let mut child = start_cluster_check(root.path(), processes, &[&["--ui", "off"], flags].concat());
     let log = || std::fs::read_to_string(root.path().join("stderr")).unwrap_or_default();
     wait_until("the first batch", Duration::from_secs(60), || !batches(&out, "counts").is_empty());
     let mut oracle = Counts::new();
@@ -308,16 +315,8 @@ fn get_json(addr: &str, path: &str) -> serde_json::Value {
 #[test]
 fn the_drivers_page_covers_every_process() {
     let root = tempfile::tempdir().unwrap();
-    let (input, out, cp) = (root.path().join("in"), root.path().join("out"), root.path().join("cp"));
-    std::fs::create_dir_all(&input).unwrap();
-    let stderr = std::fs::File::create(root.path().join("stderr")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cluster_check"))
-        .args([input.to_str().unwrap(), out.to_str().unwrap(), "--checkpoint", cp.to_str().unwrap()])
-        .args(["--ui", "127.0.0.1:0", "--local-cluster", "2"])
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
+    let (input, out) = (root.path().join("in"), root.path().join("out"));
+    let mut child = start_cluster_check(root.path(), 2, &["--ui", "127.0.0.1:0"]);
     let log = || std::fs::read_to_string(root.path().join("stderr")).unwrap_or_default();
     let mut addr = String::new();
     wait_until("the page's address", Duration::from_secs(60), || {

@@ -52,6 +52,21 @@ fn sums(s: DStream<'_, (u8, i64)>) -> DStream<'_, (u8, i64)> {
     s.reduce_by_key(|a, b| a + b)
 }
 
+/// A running sum per key that times out after 2 s without data, saying when it does (a macro:
+/// the spec's closure type cannot be named).
+macro_rules! timed {
+    () => {
+        StateSpec::function(|k: &u8, v: Option<i64>, st: &mut State<i64>| {
+            let timing_out = st.is_timing_out();
+            if !timing_out {
+                let _ = st.update(st.get_option().copied().unwrap_or(0) + v.unwrap_or(0));
+            }
+            (*k, timing_out)
+        })
+        .timeout(secs(2))
+    };
+}
+
 fn sort_values<V: Ord>(mut vs: Vec<V>) -> Vec<V> {
     vs.sort();
     vs
@@ -155,14 +170,7 @@ proptest! {
         }).initial_state(vec![(3, 5), (4, 1)]);
         same_as_one_process!(input, processes, threads, |s| s.map_with_state(spec()).mapped());
         same_as_one_process!(input, processes, threads, |s| s.map_with_state(spec()).state_snapshots());
-        let timed = || StateSpec::function(|k: &u8, v: Option<i64>, st: &mut State<i64>| {
-            let timing_out = st.is_timing_out();
-            if !timing_out {
-                let _ = st.update(st.get_option().copied().unwrap_or(0) + v.unwrap_or(0));
-            }
-            (*k, timing_out)
-        }).timeout(secs(2));
-        same_as_one_process!(input, processes, threads, |s| s.map_with_state(timed()).mapped());
+        same_as_one_process!(input, processes, threads, |s| s.map_with_state(timed!()).mapped());
     }
 
     /// A cluster checkpointed after `split` batches and restarted with another number of
@@ -197,15 +205,8 @@ proptest! {
             )
         });
         same_after_restart!(|s| s.running_reduce_by_key(|a, b| a + b).state_snapshots());
-        let timed = || StateSpec::function(|k: &u8, v: Option<i64>, st: &mut State<i64>| {
-            let timing_out = st.is_timing_out();
-            if !timing_out {
-                let _ = st.update(st.get_option().copied().unwrap_or(0) + v.unwrap_or(0));
-            }
-            (*k, timing_out)
-        }).timeout(secs(2));
-        same_after_restart!(|s| s.map_with_state(timed()).mapped());
-        same_after_restart!(|s| s.map_with_state(timed()).state_snapshots());
+        same_after_restart!(|s| s.map_with_state(timed!()).mapped());
+        same_after_restart!(|s| s.map_with_state(timed!()).state_snapshots());
     }
 
     /// Process 0 prints exactly what one process prints (records in input order through narrow
