@@ -315,7 +315,7 @@ fn get_json(addr: &str, path: &str) -> serde_json::Value {
 #[test]
 fn the_drivers_page_covers_every_process() {
     let root = tempfile::tempdir().unwrap();
-    let (input, out) = (root.path().join("in"), root.path().join("out"));
+    let input = root.path().join("in");
     let mut child = start_cluster_check(root.path(), 2, &["--ui", "127.0.0.1:0"]);
     let log = || std::fs::read_to_string(root.path().join("stderr")).unwrap_or_default();
     let mut addr = String::new();
