@@ -462,7 +462,7 @@ fn run_phase<I: Data>(
                         let fingerprint = ex.graph().fingerprint(env.batch);
                         let file =
                             ex.install(|| crate::checkpoint::snapshot(ex.graph(), fingerprint, env.zero, s.time()));
-                        (Vec::new(), file.unwrap_or_default())
+                        (Vec::new(), file.map(|f| f.to_vec()).unwrap_or_default())
                     })
                 })
             })
@@ -664,12 +664,33 @@ impl<I: Data, O: Data> Stepper<I, O> {
     /// assert_eq!(b.step(vec![(1, 1)]), vec![(1, 6)]);
     /// ```
     pub fn checkpoint(&self) -> Vec<u8> {
+        self.sealed().to_vec()
+    }
+
+    fn sealed(&self) -> crate::checkpoint::frames::SealedFile {
         let ex = self.stepped.executor();
         let env = ex.env();
         let cp = ex.install(|| {
             crate::checkpoint::snapshot(ex.graph(), ex.graph().fingerprint(env.batch), env.zero, self.stepped.time())
         });
         cp.expect("every state serializes")
+    }
+
+    /// Writes a [`checkpoint`](Self::checkpoint) into checkpoint directory `dir` (a local path
+    /// or `hdfs://` URL) exactly as a running job's checkpoint writer does: serialized in
+    /// parallel, written piece by piece under a temporary name, then renamed into place.
+    ///
+    /// ```
+    /// use stream_runtime::testing::Stepper;
+    /// let mut a = Stepper::new(2, |s| s.running_reduce_by_key(|x: u64, y| x + y).mapped());
+    /// a.step(vec![(1u32, 5u64), (2, 1)]);
+    /// let dir = tempfile::tempdir().unwrap();
+    /// a.write_checkpoint(&dir.path().to_string_lossy()).unwrap();
+    /// let file = std::fs::read(dir.path().join(format!("checkpoint-{}", a.time().as_millis()))).unwrap();
+    /// assert_eq!(file, a.checkpoint());
+    /// ```
+    pub fn write_checkpoint(&self, dir: &str) -> Result<(), crate::checkpoint::CheckpointError> {
+        crate::checkpoint::CheckpointStore::open(dir)?.write_checkpoint(self.time(), &self.sealed())
     }
 
     /// Restores a [`checkpoint`](Self::checkpoint) of the same pipeline; the next step

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::frames::SealedFile;
 use super::lock::DirLock;
 use super::{encode, CheckpointError, CheckpointStore, Fingerprint, Meta, Recovery, RestoreError, Saved, Writer};
 use crate::context::Graph;
@@ -119,7 +120,7 @@ impl Checkpointer {
         }
     }
 
-    fn snapshot(&self, graph: &Graph, t: Time) -> Option<Vec<u8>> {
+    fn snapshot(&self, graph: &Graph, t: Time) -> Option<SealedFile> {
         if self.held_back.lock().is_some() {
             return None;
         }
@@ -204,7 +205,7 @@ fn snapshot_with(
     t: Time,
     logs_batches: bool,
     positions: impl FnOnce() -> Vec<Option<serde_json::Value>>,
-) -> Option<Vec<u8>> {
+) -> Option<SealedFile> {
     let mut states = Vec::new();
     let mut saved = Vec::new();
     for tick in &graph.ticks {
@@ -225,7 +226,7 @@ fn snapshot_with(
 }
 
 /// The checkpoint file after batch `t` of a graph that is not running.
-pub(crate) fn snapshot(graph: &Graph, fingerprint: Fingerprint, zero: Time, t: Time) -> Option<Vec<u8>> {
+pub(crate) fn snapshot(graph: &Graph, fingerprint: Fingerprint, zero: Time, t: Time) -> Option<SealedFile> {
     snapshot_with(graph, fingerprint, zero, t, true, || graph.inputs.iter().map(|i| i.position()).collect())
 }
 

@@ -131,15 +131,16 @@ impl Framed {
         }
     }
 
-    /// Appends the frame's bytes to `out`.
-    fn put(&self, out: &mut Vec<u8>) {
+    /// Moves the frame's bytes into `out`, in order: small ones copied into the piece being
+    /// filled, large ones moved in as pieces of their own (no copy).
+    fn into_pieces(self, out: &mut Pieces) {
         match self {
-            Framed::Bytes(b) => out.extend_from_slice(b),
+            Framed::Bytes(b) => out.push(b),
             Framed::Nested(parts) => {
-                out.extend_from_slice(&(parts.len() as u32).to_le_bytes());
+                out.small(&(parts.len() as u32).to_le_bytes());
                 for p in parts {
-                    out.extend_from_slice(&(p.len() as u64).to_le_bytes());
-                    p.put(out);
+                    out.small(&(p.len() as u64).to_le_bytes());
+                    p.into_pieces(out);
                 }
             }
         }
@@ -148,26 +149,112 @@ impl Framed {
     /// The frame's bytes in one buffer.
     #[cfg(test)]
     pub(crate) fn to_vec(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.len());
-        self.put(&mut out);
-        out
+        let mut out = Pieces::default();
+        self.clone().into_pieces(&mut out);
+        out.finish().concat()
+    }
+}
+
+/// Pieces smaller than this are copied into one buffer with their neighbours; larger ones are
+/// kept as they are.
+const SMALL_PIECE: usize = 64 << 10;
+
+/// The bytes of a file as a list of buffers, built from [`Framed`] frames.
+#[derive(Default)]
+struct Pieces {
+    done: Vec<Vec<u8>>,
+    /// Small bytes gathered since the last large piece.
+    filling: Vec<u8>,
+}
+
+impl Pieces {
+    fn small(&mut self, bytes: &[u8]) {
+        self.filling.extend_from_slice(bytes);
+    }
+
+    fn push(&mut self, bytes: Vec<u8>) {
+        if bytes.len() < SMALL_PIECE {
+            self.small(&bytes);
+        } else {
+            self.cut();
+            self.done.push(bytes);
+        }
+    }
+
+    fn cut(&mut self) {
+        if !self.filling.is_empty() {
+            self.done.push(std::mem::take(&mut self.filling));
+        }
+    }
+
+    fn finish(mut self) -> Vec<Vec<u8>> {
+        self.cut();
+        self.done
+    }
+}
+
+/// A whole checkpoint file, kept in the pieces its states were encoded in: writing it
+/// ([`pieces`](Self::pieces) one after another) copies each byte once, into the file, with no
+/// buffer holding the whole file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SealedFile {
+    /// The header, then the payload's pieces.
+    pieces: Vec<Vec<u8>>,
+}
+
+impl SealedFile {
+    /// The file's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.pieces.iter().map(Vec::len).sum()
+    }
+
+    /// The file's bytes, piece by piece, in order.
+    pub(crate) fn pieces(&self) -> Vec<&[u8]> {
+        self.pieces.iter().map(Vec::as_slice).collect()
+    }
+
+    /// The file's bytes in one buffer (a copy).
+    pub(crate) fn to_vec(&self) -> Vec<u8> {
+        self.pieces.concat()
+    }
+
+    /// A file already whole in one buffer.
+    #[cfg(test)]
+    pub(crate) fn whole(file: Vec<u8>) -> SealedFile {
+        SealedFile { pieces: vec![file] }
     }
 }
 
 /// A whole checkpoint file whose payload is `parts` framed (as [`encode_frames`] would),
-/// built in place: the file is the only copy of the parts made.
-pub(crate) fn seal_frames(parts: Vec<Framed>) -> Vec<u8> {
-    let payload = Framed::Nested(parts);
-    let len = payload.len();
-    let mut out = Vec::with_capacity(HEADER + len);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&(len as u64).to_le_bytes());
-    out.extend_from_slice(&[0; 4]);
-    payload.put(&mut out);
-    let crc = crc32fast::hash(&out[HEADER..]);
-    out[HEADER - 4..HEADER].copy_from_slice(&crc.to_le_bytes());
-    out
+/// without copying the large parts: the payload's CRC-32 is computed piece by piece in
+/// parallel and the pieces' checksums combined.
+pub(crate) fn seal_frames(parts: Vec<Framed>) -> SealedFile {
+    use rayon::prelude::*;
+    let mut pieces = Pieces::default();
+    Framed::Nested(parts).into_pieces(&mut pieces);
+    let mut payload = pieces.finish();
+    let crc = payload
+        .par_iter()
+        .map(|p| {
+            let mut h = crc32fast::Hasher::new();
+            h.update(p);
+            h
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold(crc32fast::Hasher::new(), |mut all, h| {
+            all.combine(&h);
+            all
+        })
+        .finalize();
+    let len: usize = payload.iter().map(Vec::len).sum();
+    let mut header = Vec::with_capacity(HEADER);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&VERSION.to_le_bytes());
+    header.extend_from_slice(&(len as u64).to_le_bytes());
+    header.extend_from_slice(&crc.to_le_bytes());
+    payload.insert(0, header);
+    SealedFile { pieces: payload }
 }
 
 /// The payload of checkpoint file `path`, checked: magic, version, length and checksum.
@@ -208,20 +295,28 @@ mod tests {
 
     #[test]
     fn sealed_frames_are_the_framed_payload_sealed() {
-        let parts = vec![b"meta".to_vec(), Vec::new(), vec![7; 1000]];
-        let nested = vec![b"x".to_vec(), vec![1; 10]];
+        // Small parts are gathered into one piece; parts of 64 KiB and more stay pieces of
+        // their own, whose checksums are combined.
+        let big = |n: usize, seed: u8| (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect::<Vec<u8>>();
+        let parts = vec![b"meta".to_vec(), Vec::new(), vec![7; 1000], big(SMALL_PIECE, 1), big(3 << 20, 2)];
+        let nested = vec![b"x".to_vec(), vec![1; 10], big(SMALL_PIECE + 1, 3), big(100, 4), big(200_000, 5)];
         let pieces = vec![
             Framed::Bytes(parts[0].clone()),
             Framed::Bytes(parts[1].clone()),
             Framed::Bytes(parts[2].clone()),
+            Framed::Bytes(parts[3].clone()),
+            Framed::Bytes(parts[4].clone()),
             Framed::Nested(nested.iter().cloned().map(Framed::Bytes).collect()),
         ];
         let mut flat = parts.clone();
         flat.push(encode_frames(&nested));
-        assert_eq!(pieces[3].to_vec(), flat[3]);
-        let file = seal_frames(pieces);
+        assert_eq!(pieces[5].to_vec(), flat[5]);
+        let sealed = seal_frames(pieces);
+        assert!(sealed.pieces().len() >= 6, "{} pieces", sealed.pieces().len());
+        let file = sealed.to_vec();
+        assert_eq!(sealed.len(), file.len());
         assert_eq!(file, seal(&encode_frames(&flat)));
-        assert_eq!(decode_frames(open("c", &file).unwrap()).unwrap().len(), 4);
+        assert_eq!(decode_frames(open("c", &file).unwrap()).unwrap().len(), 6);
     }
 
     #[test]

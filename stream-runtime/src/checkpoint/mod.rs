@@ -267,7 +267,7 @@ impl<'a> Saved<'a> {
 }
 
 /// Encodes a checkpoint: the metadata frame, then one frame per saved state.
-pub(crate) fn encode(meta: &Meta, states: Vec<frames::Framed>) -> Vec<u8> {
+pub(crate) fn encode(meta: &Meta, states: Vec<frames::Framed>) -> frames::SealedFile {
     let meta = frames::Framed::Bytes(serde_json::to_vec(meta).unwrap_or_default());
     frames::seal_frames(std::iter::once(meta).chain(states).collect())
 }

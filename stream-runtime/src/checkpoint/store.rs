@@ -56,16 +56,16 @@ impl CheckpointStore {
         fs::join(&self.dir, name)
     }
 
-    /// Writes the checkpoint of time `t` (`file` as made by [`frames::seal`]) under a
-    /// temporary name, renames it into place (replacing one of the same time), then deletes
+    /// Writes the checkpoint of time `t` (`file` as made by [`frames::seal_frames`], written
+    /// piece by piece) under a temporary name, renames it into place (replacing one of the same time), then deletes
     /// all but the newest [`KEEP`] checkpoints and the batch logs and write-ahead logs no
     /// kept checkpoint needs.
-    pub(crate) fn write_checkpoint(&self, t: Time, file: &[u8]) -> Result<(), CheckpointError> {
+    pub(crate) fn write_checkpoint(&self, t: Time, file: &frames::SealedFile) -> Result<(), CheckpointError> {
         let name = format!("{PREFIX}{}", t.as_millis());
         let path = fs::join(&self.dir, &name);
         let tmp = fs::join(&self.dir, &format!(".{name}.tmp"));
         let e = err(&self.url);
-        self.fs.write(&tmp, file).map_err(&e)?;
+        self.fs.write_pieces(&tmp, &file.pieces()).map_err(&e)?;
         if self.fs.status(&path).map_err(&e)?.is_some() {
             self.fs.delete(&path, false).map_err(&e)?;
         }
@@ -262,7 +262,7 @@ mod tests {
         let store = CheckpointStore::open(&dir.path().to_string_lossy()).unwrap();
         for ms in 1..=12 {
             store.log_batch(Time::from_millis(ms * 1000), &serde_json::json!({ "n": ms })).unwrap();
-            store.write_checkpoint(Time::from_millis(ms * 1000), &frames::seal(&[ms as u8])).unwrap();
+            store.write_checkpoint(Time::from_millis(ms * 1000), &frames::SealedFile::whole(frames::seal(&[ms as u8]))).unwrap();
         }
         let kept: Vec<i64> = store.checkpoints().unwrap().iter().map(|(t, _)| t.as_millis()).collect();
         assert_eq!(kept, (3..=12).rev().map(|s| s * 1000).collect::<Vec<_>>());

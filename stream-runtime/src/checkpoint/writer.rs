@@ -6,6 +6,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Sender, TrySendError};
 
+use super::frames::SealedFile;
 use super::CheckpointStore;
 use crate::time::Time;
 
@@ -56,7 +57,7 @@ pub(crate) struct Writer {
 #[derive(Debug)]
 enum Request {
     /// Write the checkpoint of a time.
-    Write(Time, Vec<u8>),
+    Write(Time, SealedFile),
     /// Answer once everything before is written.
     Flush(Sender<()>),
 }
@@ -110,7 +111,7 @@ impl Writer {
     }
 
     /// Queues the checkpoint of time `t`; skipped with a warning when the writer is behind.
-    pub(crate) fn submit(&self, t: Time, file: Vec<u8>) {
+    pub(crate) fn submit(&self, t: Time, file: SealedFile) {
         if let Some(tx) = &self.tx {
             if let Err(TrySendError::Full(_)) = tx.try_send(Request::Write(t, file)) {
                 tracing::warn!(time = %t, "checkpoint skipped: the previous one is still being written");
@@ -121,7 +122,7 @@ impl Writer {
     /// Writes the checkpoint of time `t` and returns once it is written (with what was
     /// queued before it), or, when the filesystem does not answer, after a bounded wait
     /// (reported; the batch log still covers recovery).
-    pub(crate) fn write_now(&self, t: Time, file: Vec<u8>) {
+    pub(crate) fn write_now(&self, t: Time, file: SealedFile) {
         let Some(tx) = &self.tx else { return };
         let deadline = std::time::Instant::now() + self.wait;
         let (done, written) = crossbeam_channel::bounded(1);
@@ -172,7 +173,7 @@ mod tests {
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
         let mut writer = Writer::start_waiting(store, std::time::Duration::from_millis(300)).unwrap();
         let began = std::time::Instant::now();
-        writer.write_now(Time::from_millis(5000), b"state".to_vec());
+        writer.write_now(Time::from_millis(5000), SealedFile::whole(b"state".to_vec()));
         writer.finish();
         assert!(began.elapsed() < std::time::Duration::from_secs(5), "took {:?}", began.elapsed());
     }

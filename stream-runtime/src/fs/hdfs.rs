@@ -205,19 +205,20 @@ impl HdfsFs {
         self.op_timeout + StdDuration::from_secs(len / SLOWEST_BYTES_PER_SEC)
     }
 
-    /// Writes file `path` with `data`, replacing it if `overwrite`, else failing when it
+    /// Writes file `path` with `pieces` one after another, replacing it if `overwrite`, else failing when it
     /// exists (the namenode decides atomically). Fails after [`transfer_timeout`]: a file
     /// left half-written is replaced by the next write (HDFS's `create` with overwrite deletes
     /// a file under construction, whoever writes it).
     ///
     /// [`transfer_timeout`]: Self::transfer_timeout
-    fn create(&self, path: &str, data: &[u8], overwrite: bool) -> Result<(), FsError> {
+    fn create(&self, path: &str, pieces: &[&[u8]], overwrite: bool) -> Result<(), FsError> {
         let p = path.to_string();
-        let timeout = self.transfer_timeout(data.len() as u64);
-        let data = bytes::Bytes::copy_from_slice(data);
+        let timeout = self.transfer_timeout(pieces.iter().map(|d| d.len() as u64).sum());
+        let pieces: Vec<bytes::Bytes> =
+            pieces.iter().filter(|d| !d.is_empty()).map(|d| bytes::Bytes::copy_from_slice(d)).collect();
         self.call(path, timeout, move |c| async move {
             let mut w = c.create(&p, WriteOptions::default().overwrite(overwrite)).await?;
-            if !data.is_empty() {
+            for data in pieces {
                 w.write_bytes(data).await?;
             }
             w.close().await
@@ -280,7 +281,11 @@ impl FileSystem for HdfsFs {
     }
 
     fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
-        self.create(path, data, true)
+        self.create(path, &[data], true)
+    }
+
+    fn write_pieces(&self, path: &str, pieces: &[&[u8]]) -> Result<(), FsError> {
+        self.create(path, pieces, true)
     }
 
     fn mkdirs(&self, path: &str) -> Result<(), FsError> {
@@ -289,7 +294,7 @@ impl FileSystem for HdfsFs {
     }
 
     fn create_new(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
-        self.create(path, data, false)
+        self.create(path, &[data], false)
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {

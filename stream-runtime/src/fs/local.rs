@@ -90,6 +90,12 @@ impl FileSystem for LocalFs {
         std::fs::write(path, data).map_err(|e| FsError::io(path, e))
     }
 
+    fn write_pieces(&self, path: &str, pieces: &[&[u8]]) -> Result<(), FsError> {
+        use std::io::Write;
+        let mut file = std::fs::File::create(path).map_err(|e| FsError::io(path, e))?;
+        pieces.iter().try_for_each(|p| file.write_all(p)).map_err(|e| FsError::io(path, e))
+    }
+
     fn create_new(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
         use std::io::Write;
         let mut file =

@@ -102,6 +102,14 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug {
     fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError>;
     /// Creates or replaces file `path` with `data`.
     fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError>;
+    /// Creates or replaces file `path` with `pieces` one after another, as [`write`] of
+    /// their concatenation would. Filesystems that can take the pieces as they are (both of
+    /// Sluice's do) override this default, which concatenates them first.
+    ///
+    /// [`write`]: FileSystem::write
+    fn write_pieces(&self, path: &str, pieces: &[&[u8]]) -> Result<(), FsError> {
+        self.write(path, &pieces.concat())
+    }
     /// Creates file `path` with `data` if it does not exist, atomically: of several callers
     /// one succeeds, the others fail with an I/O error of kind `AlreadyExists`.
     fn create_new(&self, path: &str, data: &[u8]) -> Result<(), FsError>;
