@@ -432,8 +432,14 @@ fn state_object_refuses_misuse_with_sparks_messages() {
     let mut s = State::timing_out(3);
     assert!(s.is_timing_out());
     assert_eq!(s.get(), Ok(&3));
-    assert_eq!(s.try_update(4).unwrap_err().to_string(), "requirement failed: Cannot update the state that is timing out");
-    assert_eq!(s.try_remove().unwrap_err().to_string(), "requirement failed: Cannot remove the state that is timing out");
+    assert_eq!(
+        s.try_update(4).unwrap_err().to_string(),
+        "requirement failed: Cannot update the state that is timing out"
+    );
+    assert_eq!(
+        s.try_remove().unwrap_err().to_string(),
+        "requirement failed: Cannot remove the state that is timing out"
+    );
     s.update(4);
     assert_eq!(s.get(), Ok(&3));
     assert_eq!(s.error(), Some(StateError::UpdateWhileTimingOut));
@@ -446,14 +452,20 @@ fn map_with_state_misuse_fails_the_batch_with_sparks_message() {
     use stream_runtime::{BatchError, StreamingError};
     type Misuse = fn(&mut State<i64>);
     let cases: [(Misuse, &str); 2] = [
-        (|s| {
-            s.remove();
-            s.update(1);
-        }, "requirement failed: Cannot update the state after it has been removed"),
-        (|s| {
-            s.remove();
-            s.remove();
-        }, "requirement failed: Cannot remove the state that has already been removed"),
+        (
+            |s| {
+                s.remove();
+                s.update(1);
+            },
+            "requirement failed: Cannot update the state after it has been removed",
+        ),
+        (
+            |s| {
+                s.remove();
+                s.remove();
+            },
+            "requirement failed: Cannot remove the state that has already been removed",
+        ),
     ];
     for t in THREADS {
         for (misuse, message) in cases {
@@ -478,12 +490,10 @@ fn map_with_state_misuse_fails_the_batch_with_sparks_message() {
             let outcome = Harness::new(t).collect(input, |s| {
                 let spec = s
                     .state_spec()
-                    .function(move |_k, v, state| {
-                        match (v, update) {
-                            (Some(v), _) => state.update(v),
-                            (None, true) => state.update(0),
-                            (None, false) => state.remove(),
-                        }
+                    .function(move |_k, v, state| match (v, update) {
+                        (Some(v), _) => state.update(v),
+                        (None, true) => state.update(0),
+                        (None, false) => state.remove(),
                     })
                     .timeout(Duration::seconds(1));
                 s.map_with_state(spec).mapped()
