@@ -343,7 +343,8 @@ proptest! {
     #[test]
     fn a_window_and_its_parent_are_one_type(input in batches(), w in 0..4usize, threads in 1..=4usize) {
         let ((fused, united, both), errors) = Harness::new(threads).scenario(|t| {
-            let fused = t.output(pick(t.input(input.clone()), w).reduce_by_key(|a, b| a + b));
+            let s = pick(t.input(input.clone()), w);
+            let fused = t.output(s.reduce_by_key(|a, b| a + b));
             let s = pick(t.input(input.clone()), w);
             let united = t.output(s.clone().union(s).reduce_by_key(|a, b| a + b));
             let s = pick(t.input(input.clone()), w);
@@ -370,5 +371,43 @@ proptest! {
         prop_assert_eq!(sorted(united.batches()), sums(2));
         prop_assert_eq!(sorted(both.0.batches()), sums(3));
         prop_assert_eq!(sorted(both.1.batches()), sorted(window));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// Every batch `save_as_object_files` writes reads back with `read_object_files` as it was,
+    /// and `save_as_text_files_with` writes one formatted line per record.
+    #[test]
+    fn saved_batches_read_back_as_written(input in batches(), threads in 1..=4usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let objects = dir.path().join("obj").to_string_lossy().into_owned();
+        let text = dir.path().join("txt").to_string_lossy().into_owned();
+        let (o, t) = (objects.clone(), text.clone());
+        let errors = Harness::new(threads).run(input.clone(), move |s| {
+            s.clone().save_as_object_files(&o, "bin");
+            s.save_as_text_files_with(&t, "", |(k, v)| format!("{k};{v}"));
+        });
+        prop_assert!(errors.is_empty(), "{:?}", errors);
+        for (i, batch) in input.iter().enumerate() {
+            let ms = (i + 1) * 1000;
+            let mut want = batch.clone();
+            want.sort();
+            let mut back: Vec<(u8, i64)> = stream_runtime::read_object_files(&format!("{objects}-{ms}.bin")).unwrap();
+            back.sort();
+            prop_assert_eq!(&back, &want);
+            let mut lines = Vec::new();
+            for entry in std::fs::read_dir(format!("{text}-{ms}")).unwrap() {
+                let path = entry.unwrap().path();
+                if path.file_name().unwrap().to_string_lossy().starts_with("part-") {
+                    lines.extend(std::fs::read_to_string(&path).unwrap().lines().map(String::from));
+                }
+            }
+            lines.sort();
+            let mut want_lines: Vec<String> = want.iter().map(|(k, v)| format!("{k};{v}")).collect();
+            want_lines.sort();
+            prop_assert_eq!(lines, want_lines);
+        }
     }
 }

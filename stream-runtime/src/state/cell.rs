@@ -268,13 +268,12 @@ where
 ///
 /// ```
 /// use stream_runtime::prelude::*;
-/// use stream_runtime::StateSpec;
 /// let ssc = StreamingContext::new(Duration::seconds(1));
 /// let pairs = ssc.queue_stream(BatchQueue::<(String, i32)>::new(), true, None);
-/// let spec = StateSpec::function(|_word, one, state| {
+/// let spec = pairs.state_spec().function(|word, one, state| {
 ///     let sum = one.unwrap_or(0) + state.get_option().copied().unwrap_or(0);
 ///     state.update(sum);
-///     sum
+///     (word.len(), sum)
 /// });
 /// let st = pairs.map_with_state(spec);
 /// st.mapped().print();
