@@ -135,7 +135,7 @@ fn state_batch(c: &mut Criterion) {
         let mut mapped = Stepper::new(1, |s| {
             s.map_with_state(StateSpec::function(|_k: &u64, v: Option<u64>, state: &mut State<u64>| {
                 let n = state.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
-                let _ = state.update(n);
+                state.update(n);
                 n
             }))
             .mapped()

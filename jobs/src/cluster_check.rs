@@ -23,7 +23,7 @@ pub fn cluster_check(ssc: &mut StreamingContext, dir: String, out: String) {
         .save_as_text_files(&format!("{out}/state/b"), "txt");
     let spec = StateSpec::function(|_: &Str, n: Option<u64>, state: &mut State<u64>| {
         let total = state.get_option().copied().unwrap_or(0) + n.unwrap_or(0);
-        let _ = state.update(total);
+        state.update(total);
         total
     });
     pairs.clone().map_with_state(spec).state_snapshots().save_as_text_files(&format!("{out}/mapstate/b"), "txt");

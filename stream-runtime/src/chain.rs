@@ -9,6 +9,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::data::Data;
+use crate::node::NodeRef;
 
 /// A statically composed sequence of per-record operations from `In` to `Out`.
 pub trait Chain: Send + Sync + 'static {
@@ -272,17 +273,23 @@ impl<C: Chain> RunPart<C::Out> for PartOf<C> {
 /// stream of `T` erases to `DStream<'_, T, Erased<T>>`, whatever its source and narrow
 /// operations. The erased operations still run in the reader's loop, one partition at a time,
 /// with one indirect call per record and no intermediate collection.
-pub struct Erased<T>(PhantomData<fn() -> T>);
+///
+/// When nothing was erased (the stream of an operator's output, such as a window), the
+/// stream's node is kept too, so an operation that needs the stream as a node (`union`,
+/// `transform`, another window) reads it directly, with no pass at all.
+pub struct Erased<T> {
+    pub(crate) plain: Option<NodeRef<T>>,
+}
 
 impl<T> Default for Erased<T> {
     fn default() -> Self {
-        Erased(PhantomData)
+        Erased { plain: None }
     }
 }
 
 impl<T> Clone for Erased<T> {
     fn clone(&self) -> Self {
-        Erased(PhantomData)
+        Erased { plain: self.plain.clone() }
     }
 }
 

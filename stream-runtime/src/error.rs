@@ -215,4 +215,9 @@ pub enum BatchError {
     /// A record could not be encoded for `save_as_object_files`.
     #[error("cannot encode a record for an object file: {0}")]
     ObjectEncode(#[source] crate::checkpoint::CodecError),
+    /// A `map_with_state` function misused its [`State`](crate::State) (an update after a
+    /// remove, an update or remove while timing out, a second remove): Spark's
+    /// `IllegalArgumentException`, with its message.
+    #[error(transparent)]
+    State(#[from] crate::StateError),
 }

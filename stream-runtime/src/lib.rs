@@ -95,7 +95,7 @@ pub use sources::{BatchQueue, FileStreamOptions, Receiver, RecordReader, SocketO
 pub use sources::{
     KafkaClient, KafkaError, KafkaFailures, KafkaOptions, KafkaRecord, OffsetRange, OffsetReset, StartingOffsets,
 };
-pub use state::{Snapshot, State, StateError, StateSpec, StateStream};
+pub use state::{Snapshot, State, StateError, StateSpec, StateSpecFor, StateStream};
 pub use str::{Split, SplitWhitespace, Str};
 pub use stream::DStream;
 pub use stream_macros::stream_job;

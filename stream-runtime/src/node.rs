@@ -37,6 +37,11 @@ impl Env {
 /// the output (or stateful operation) that asked for it; a panic is a user function's.
 pub(crate) trait Node<T>: Send + Sync {
     fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<T>>, BatchError>;
+
+    /// The node got its first consumer. A node that subscribes to its parent only once it is
+    /// read (an erased stream's view of its parent) does it here, so that a node nothing
+    /// reads leaves its parent no consumer to wait for.
+    fn subscribed(&self) {}
 }
 
 struct Memo<T> {
@@ -83,7 +88,9 @@ impl<T: Data> NodeRef<T> {
 
     /// Registers one more consumer. Every node that reads this one calls it once when built.
     pub(crate) fn subscribe(&self) -> NodeRef<T> {
-        self.cell.consumers.fetch_add(1, Ordering::Relaxed);
+        if self.cell.consumers.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.cell.node.subscribed();
+        }
         self.clone()
     }
 

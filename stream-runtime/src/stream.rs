@@ -1,6 +1,7 @@
 //! [`DStream`]: a lazily built, typed discretized stream.
 
 use std::any::Any;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -98,6 +99,10 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
                 return node.subscribe();
             }
         }
+        // An erased stream over a node with nothing erased: that node.
+        if let Some(node) = (&self.chain as &dyn Any).downcast_ref::<Erased<T>>().and_then(|e| e.plain.as_ref()) {
+            return node.subscribe();
+        }
         let (_, up) = self.upstream();
         NodeRef::new(Collect(up), slide)
     }
@@ -124,13 +129,16 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// in one `Vec`. Unlike [`boxed`](Self::boxed) nothing is materialized: the erased
     /// operations run in the loop of the operation that reads the stream (one indirect call
     /// per record), and operations added after `erased` fuse into that loop as usual.
+    /// [`window`](Self::window) returns an erased stream already, so a stream and its window
+    /// are the two branches of one `if`:
     ///
     /// ```
     /// use stream_runtime::prelude::*;
     /// use stream_runtime::chain::Erased;
     /// fn windowed<'a>(pairs: DStream<'a, (String, i32)>, w: i64) -> DStream<'a, (String, i32), Erased<(String, i32)>> {
     ///     let p = pairs.filter(|(_, n)| *n > 0);
-    ///     if w > 0 { p.window(Duration::seconds(w), Duration::seconds(1)).erased() } else { p.erased() }
+    ///     let s = if w > 0 { p.window(Duration::seconds(w), Duration::seconds(1)) } else { p.erased() };
+    ///     s
     /// }
     /// let input = vec![vec![("a".to_string(), 1), ("b".to_string(), 0)], vec![("a".to_string(), 2)]];
     /// let plain = stream_runtime::testing::run(input.clone(), 2, |s| windowed(s, 0).map(|(k, n)| (k, n * 10)));
@@ -139,18 +147,32 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// assert_eq!(two, vec![vec![("a".to_string(), 1)], vec![("a".to_string(), 3)]]);
     /// ```
     pub fn erased(self) -> DStream<'a, T, Erased<T>> {
-        let slide = self.src.slide();
-        let (ctx, up) = self.upstream();
-        let node = NodeRef::new(ErasedNode { src: up.src, chain: std::sync::Arc::new(up.chain) }, slide);
-        DStream { ctx, src: node, chain: Erased::default() }
+        let DStream { ctx, src, chain } = self;
+        // Already erased: as it is.
+        if let Some(erased) = (&chain as &dyn Any).downcast_ref::<Erased<T>>() {
+            let any: Box<dyn Any> = Box::new(src.clone());
+            if let Ok(src) = any.downcast::<NodeRef<Pending<T>>>() {
+                return DStream { ctx, src: *src, chain: erased.clone() };
+            }
+        }
+        let plain = if C::IS_IDENTITY {
+            let any: Box<dyn Any> = Box::new(src.clone());
+            any.downcast::<NodeRef<T>>().ok().map(|node| *node)
+        } else {
+            None
+        };
+        let slide = src.slide();
+        let node = NodeRef::new(ErasedNode { src, chain: Arc::new(chain) }, slide);
+        DStream { ctx, src: node, chain: Erased { plain } }
     }
 }
 
 /// The source of an erased stream: the parent's partitions, each wrapped with the erased
-/// chain into one [`Pending`] record (no record is touched here).
+/// chain into one [`Pending`] record (no record is touched here). It subscribes to the parent
+/// only when it is read itself.
 struct ErasedNode<C: Chain> {
     src: NodeRef<C::In>,
-    chain: std::sync::Arc<C>,
+    chain: Arc<C>,
 }
 
 impl<C: Chain> Node<Pending<C::Out>> for ErasedNode<C> {
@@ -158,12 +180,13 @@ impl<C: Chain> Node<Pending<C::Out>> for ErasedNode<C> {
         let Some(batch) = self.src.get(t, env)? else {
             return Ok(None);
         };
-        let parts = batch
-            .into_partitions()
-            .into_iter()
-            .map(|p| vec![Pending::new(std::sync::Arc::clone(&self.chain), p)])
-            .collect();
+        let parts =
+            batch.into_partitions().into_iter().map(|p| vec![Pending::new(Arc::clone(&self.chain), p)]).collect();
         Ok(Some(Batch::from_partitions(parts)))
+    }
+
+    fn subscribed(&self) {
+        self.src.subscribe();
     }
 }
 

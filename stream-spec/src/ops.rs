@@ -351,6 +351,7 @@ pub const OPERATORS: &[Operator] = &[
     ds("update_state_by_key_with_partitions", GROUPED_STATE, ""),
     ds("update_state_by_key_iter", GROUPED_STATE, ""),
     op(Receiver::DStream, "map_with_state", Kind::State { combine: false }, Returns::StateStream, "mapWithState"),
+    op(Receiver::DStream, "state_spec", Kind::Accessor, Returns::Other, ""),
     op(Receiver::DStream, "running_reduce_by_key", GROUPED_STATE, Returns::StateStream, ""),
     // DStream: outputs and accessors.
     out(Receiver::DStream, "print", true, ""),

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
+use stream_runtime::chain::Erased;
 use stream_runtime::testing::{run, Harness};
-use stream_runtime::{Dataset, Duration, Str, Time};
+use stream_runtime::{DStream, Dataset, Duration, Str, Time};
 
 use crate::{sorted, THREADS};
 
@@ -27,6 +28,17 @@ fn secs(n: usize) -> Duration {
 /// Every record of the batches in `(t - window, t]` (times in batches, input batch `i` at `i + 1`).
 fn window_records(input: &Rows, t: usize, window: usize) -> Vec<(u8, i64)> {
     input[t.saturating_sub(window)..t].concat()
+}
+
+/// The records of `pairs` above -10, in a window of `w` batches, or not windowed when `w` is 0:
+/// the two branches have one type.
+fn pick(pairs: DStream<'_, (u8, i64)>, w: usize) -> DStream<'_, (u8, i64), Erased<(u8, i64)>> {
+    let p = pairs.filter(|(_, v)| *v > -10);
+    if w > 0 {
+        p.window_of(secs(w))
+    } else {
+        p.erased()
+    }
 }
 
 proptest! {
@@ -322,5 +334,80 @@ proptest! {
             })
             .collect();
         prop_assert_eq!(sorted(mixed.batches()), want);
+    }
+
+    /// Issue 17's shape: `if w > 0 { p.window_of(w) } else { p.erased() }` is one type. Both
+    /// branches give the oracle's window (a window of one batch is the batch), whether the
+    /// stream is read by a fused operation, by `union` (which reads a window's node directly),
+    /// or by both at once.
+    #[test]
+    fn a_window_and_its_parent_are_one_type(input in batches(), w in 0..4usize, threads in 1..=4usize) {
+        let ((fused, united, both), errors) = Harness::new(threads).scenario(|t| {
+            let s = pick(t.input(input.clone()), w);
+            let fused = t.output(s.reduce_by_key(|a, b| a + b));
+            let s = pick(t.input(input.clone()), w);
+            let united = t.output(s.clone().union(s).reduce_by_key(|a, b| a + b));
+            let s = pick(t.input(input.clone()), w);
+            let both = (t.output(s.clone().map(|(k, v)| (k, v * 3)).reduce_by_key(|a, b| a + b)), t.output(s.window_of(secs(1))));
+            (fused, united, both)
+        });
+        prop_assert!(errors.is_empty(), "{:?}", errors);
+        let window: Vec<Vec<(u8, i64)>> = (1..=input.len())
+            .map(|t| window_records(&input, t, w.max(1)).into_iter().filter(|(_, v)| *v > -10).collect())
+            .collect();
+        let sums = |k: i64| -> Vec<Vec<(u8, i64)>> {
+            window
+                .iter()
+                .map(|b| {
+                    let mut m = BTreeMap::new();
+                    for (key, v) in b {
+                        *m.entry(*key).or_insert(0) += v * k;
+                    }
+                    m.into_iter().collect()
+                })
+                .collect()
+        };
+        prop_assert_eq!(sorted(fused.batches()), sums(1));
+        prop_assert_eq!(sorted(united.batches()), sums(2));
+        prop_assert_eq!(sorted(both.0.batches()), sums(3));
+        prop_assert_eq!(sorted(both.1.batches()), sorted(window));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// Every batch `save_as_object_files` writes reads back with `read_object_files` as it was,
+    /// and `save_as_text_files_with` writes one formatted line per record.
+    #[test]
+    fn saved_batches_read_back_as_written(input in batches(), threads in 1..=4usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let objects = dir.path().join("obj").to_string_lossy().into_owned();
+        let text = dir.path().join("txt").to_string_lossy().into_owned();
+        let (o, t) = (objects.clone(), text.clone());
+        let errors = Harness::new(threads).run(input.clone(), move |s| {
+            s.clone().save_as_object_files(&o, "bin");
+            s.save_as_text_files_with(&t, "", |(k, v)| format!("{k};{v}"));
+        });
+        prop_assert!(errors.is_empty(), "{:?}", errors);
+        for (i, batch) in input.iter().enumerate() {
+            let ms = (i + 1) * 1000;
+            let mut want = batch.clone();
+            want.sort();
+            let mut back: Vec<(u8, i64)> = stream_runtime::read_object_files(&format!("{objects}-{ms}.bin")).unwrap();
+            back.sort();
+            prop_assert_eq!(&back, &want);
+            let mut lines = Vec::new();
+            for entry in std::fs::read_dir(format!("{text}-{ms}")).unwrap() {
+                let path = entry.unwrap().path();
+                if path.file_name().unwrap().to_string_lossy().starts_with("part-") {
+                    lines.extend(std::fs::read_to_string(&path).unwrap().lines().map(String::from));
+                }
+            }
+            lines.sort();
+            let mut want_lines: Vec<String> = want.iter().map(|(k, v)| format!("{k};{v}")).collect();
+            want_lines.sort();
+            prop_assert_eq!(lines, want_lines);
+        }
     }
 }

@@ -59,7 +59,7 @@ macro_rules! timed {
         StateSpec::function(|k: &u8, v: Option<i64>, st: &mut State<i64>| {
             let timing_out = st.is_timing_out();
             if !timing_out {
-                let _ = st.update(st.get_option().copied().unwrap_or(0) + v.unwrap_or(0));
+                st.update(st.get_option().copied().unwrap_or(0) + v.unwrap_or(0));
             }
             (*k, timing_out)
         })
@@ -165,7 +165,7 @@ proptest! {
         // key left, in batch order.
         let spec = || StateSpec::function(|k: &u8, v: Option<i64>, st: &mut State<i64>| {
             let n = st.get_option().copied().unwrap_or(0) * 3 + v.unwrap_or(0);
-            if n % 4 == 0 { let _ = st.remove(); } else { let _ = st.update(n); }
+            if n % 4 == 0 { st.remove(); } else { st.update(n); }
             (*k, n)
         }).initial_state(vec![(3, 5), (4, 1)]);
         same_as_one_process!(input, processes, threads, |s| s.map_with_state(spec()).mapped());

@@ -185,7 +185,7 @@ where
 
 fn running_count(_k: &&'static str, v: Option<i64>, state: &mut State<i64>) -> i64 {
     let n = state.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
-    state.update(n).expect("not removed or timing out");
+    state.update(n);
     n
 }
 
@@ -277,10 +277,10 @@ fn map_with_state_starts_from_the_initial_state() {
 
 fn toggle(_t: Time, k: &&'static str, v: Option<i64>, state: &mut State<i64>) -> Option<&'static str> {
     if state.exists() {
-        state.remove().expect("first remove");
+        state.remove();
         Some(*k)
     } else {
-        state.update(v.unwrap_or(0)).expect("not removed");
+        state.update(v.unwrap_or(0));
         None
     }
 }
@@ -304,10 +304,10 @@ fn map_with_state_a_removed_key_can_be_set_again_later() {
     let spec = || {
         StateSpec::function(|k: &&'static str, _v: Option<i64>, state: &mut State<i64>| {
             if state.exists() {
-                state.remove().expect("first remove");
+                state.remove();
                 format!("removed({k})")
             } else {
-                state.update(1).expect("not removed");
+                state.update(1);
                 format!("set({k})")
             }
         })
@@ -343,7 +343,7 @@ type TimeoutFn = fn(Time, &&'static str, Option<i64>, &mut State<i64>) -> Option
 fn timeout_spec() -> StateSpec<&'static str, i64, i64, String, TimeoutFn> {
     fn report(_t: Time, k: &&'static str, v: Option<i64>, state: &mut State<i64>) -> Option<String> {
         Some(if state.is_timing_out() {
-            assert_eq!(state.update(0), Err(StateError::UpdateWhileTimingOut));
+            assert_eq!(state.try_update(0), Err(StateError::UpdateWhileTimingOut));
             format!("TIMEOUT({k})")
         } else {
             format!("{k}={}", running_count(k, v, state))
@@ -389,7 +389,7 @@ fn map_with_state_reports_each_timeout_once() {
             Some(*k)
         } else {
             if v.is_some() {
-                state.update(1).expect("not timing out");
+                state.update(1);
             }
             None
         }
@@ -417,17 +417,91 @@ fn state_object_refuses_misuse_with_sparks_messages() {
     let mut s = State::new(Some(1));
     assert!(s.exists());
     assert_eq!(s.get(), Ok(&1));
-    s.update(2).unwrap();
+    s.update(2);
     assert!(s.is_updated());
-    s.remove().unwrap();
+    s.remove();
     assert!(!s.exists() && s.is_removed());
-    assert_eq!(s.update(3), Err(StateError::UpdateAfterRemove));
-    assert_eq!(s.remove(), Err(StateError::AlreadyRemoved));
+    assert_eq!(s.error(), None);
+    assert_eq!(s.try_update(3), Err(StateError::UpdateAfterRemove));
+    assert_eq!(s.try_remove(), Err(StateError::AlreadyRemoved));
+    assert_eq!(s.error(), None, "try_ forms record nothing");
+    s.remove();
+    s.update(3);
+    assert_eq!(s.error(), Some(StateError::AlreadyRemoved), "the first misuse is kept");
+    assert!(!s.exists());
     let mut s = State::timing_out(3);
     assert!(s.is_timing_out());
     assert_eq!(s.get(), Ok(&3));
-    assert_eq!(s.update(4).unwrap_err().to_string(), "requirement failed: Cannot update the state that is timing out");
-    assert_eq!(s.remove().unwrap_err().to_string(), "requirement failed: Cannot remove the state that is timing out");
+    assert_eq!(
+        s.try_update(4).unwrap_err().to_string(),
+        "requirement failed: Cannot update the state that is timing out"
+    );
+    assert_eq!(
+        s.try_remove().unwrap_err().to_string(),
+        "requirement failed: Cannot remove the state that is timing out"
+    );
+    s.update(4);
+    assert_eq!(s.get(), Ok(&3));
+    assert_eq!(s.error(), Some(StateError::UpdateWhileTimingOut));
+}
+
+/// Spark throws `IllegalArgumentException` from the mapping function on a misuse of `State`,
+/// failing the batch; here the misuse is recorded and the batch fails with the same message.
+#[test]
+fn map_with_state_misuse_fails_the_batch_with_sparks_message() {
+    use stream_runtime::{BatchError, StreamingError};
+    type Misuse = fn(&mut State<i64>);
+    let cases: [(Misuse, &str); 2] = [
+        (
+            |s| {
+                s.remove();
+                s.update(1);
+            },
+            "requirement failed: Cannot update the state after it has been removed",
+        ),
+        (
+            |s| {
+                s.remove();
+                s.remove();
+            },
+            "requirement failed: Cannot remove the state that has already been removed",
+        ),
+    ];
+    for t in THREADS {
+        for (misuse, message) in cases {
+            let outcome = Harness::new(t).collect(vec![Some(vec![("a", 1i64)]), Some(vec![("b", 1)])], |s| {
+                let spec = s.state_spec().function(move |_k, _v, state| misuse(state));
+                s.map_with_state(spec).mapped()
+            });
+            assert!(!outcome.errors.is_empty(), "{t} threads: the batch did not fail");
+            for e in &outcome.errors {
+                let StreamingError::BatchFailed { cause: BatchError::State(cause), .. } = e else {
+                    panic!("not a state error: {e:?}")
+                };
+                assert_eq!(cause.to_string(), message);
+            }
+        }
+        // A timing-out state: update and remove are refused.
+        for (update, message) in [
+            (true, "requirement failed: Cannot update the state that is timing out"),
+            (false, "requirement failed: Cannot remove the state that is timing out"),
+        ] {
+            let input = vec![Some(vec![("a", 1i64)]), Some(vec![]), Some(vec![]), Some(vec![])];
+            let outcome = Harness::new(t).collect(input, |s| {
+                let spec = s
+                    .state_spec()
+                    .function(move |_k, v, state| match (v, update) {
+                        (Some(v), _) => state.update(v),
+                        (None, true) => state.update(0),
+                        (None, false) => state.remove(),
+                    })
+                    .timeout(Duration::seconds(1));
+                s.map_with_state(spec).mapped()
+            });
+            assert_eq!(outcome.errors.len(), 1, "{t} threads: {:?}", outcome.errors);
+            assert!(outcome.errors[0].to_string().ends_with(message), "{}", outcome.errors[0]);
+        }
+    }
 }
 
 #[test]

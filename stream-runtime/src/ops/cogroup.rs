@@ -25,24 +25,30 @@ fn route<C: Chain<Out = (K, V)>, K: Key, V>(
     buckets
 }
 
-/// Both sides hash-partitioned by key, then grouped per reduce partition in parallel. In one
-/// process the two sides are computed in parallel; in a cluster one after the other, so that
-/// exchanges of the parents (and the two exchanges here) are made in the same order
-/// everywhere, and never all of a process's threads wait in exchanges at once.
-fn cogroup<K, V, W, L, R>(
+/// Both sides hash-partitioned by key, then grouped per reduce partition in parallel, and
+/// each key's values on both sides handed to `emit`, which pushes the output records (the
+/// group itself for `cogroup`, the joined pairs for the joins: no intermediate batch of
+/// groups). In one process the two sides are computed in parallel; in a cluster one after the
+/// other, so that exchanges of the parents (and the two exchanges here) are made in the same
+/// order everywhere, and never all of a process's threads wait in exchanges at once.
+#[allow(clippy::too_many_arguments)]
+fn cogroup<K, V, W, L, R, O, E>(
     left: &Upstream<L>,
     right: &Upstream<R>,
     t: Time,
     env: &Env,
     ex: &Exchanges,
     by: &Route<K>,
-) -> Result<Option<Batch<(K, CoGrouped<V, W>)>>, BatchError>
+    emit: &E,
+) -> Result<Option<Batch<O>>, BatchError>
 where
     K: Key + Persist,
     V: Data + Persist,
     W: Data + Persist,
     L: Chain<Out = (K, V)>,
     R: Chain<Out = (K, W)>,
+    O: Data,
+    E: Fn(K, Vec<V>, Vec<W>, &mut Vec<O>) + Sync,
 {
     let place = Placement::of(env, by.count(env.parallelism));
     let pl = &place;
@@ -68,7 +74,11 @@ where
             for (k, w) in rs.into_iter().flatten() {
                 groups.entry(k).or_default().1.push(w);
             }
-            groups.into_iter().collect()
+            let mut out = Vec::with_capacity(groups.len());
+            for (k, (vs, ws)) in groups {
+                emit(k, vs, ws, &mut out);
+            }
+            out
         })
         .collect();
     Ok(Some(Batch::from_partitions(parts)))
@@ -125,8 +135,27 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
+        self.cogroup_emit(other, partitions, |k, vs, ws, out| out.push((k, (vs, ws))))
+    }
+
+    /// The cogroup of both streams into `partitions`, each key's values on both sides turned
+    /// into output records by `emit` inside the grouping loop (the joins).
+    pub(crate) fn cogroup_emit<W, C2, O, E>(
+        self,
+        other: DStream<'a, (K, W), C2>,
+        partitions: impl Partitioner<K>,
+        emit: E,
+    ) -> DStream<'a, O>
+    where
+        K: Persist,
+        V: Persist,
+        W: Data + Persist,
+        C2: Chain<Out = (K, W)>,
+        O: Data,
+        E: Fn(K, Vec<V>, Vec<W>, &mut Vec<O>) + Send + Sync + 'static,
+    {
         let ex = Exchanges::new(self.ctx);
         let by = Route::of(partitions);
-        self.binary(other, move |l, r, t, env| cogroup(l, r, t, env, &ex, &by))
+        self.binary(other, move |l, r, t, env| cogroup(l, r, t, env, &ex, &by, &emit))
     }
 }

@@ -3,28 +3,60 @@ use crate::data::{Data, Key, Persist};
 use crate::shuffle::Partitioner;
 use crate::DStream;
 
-/// Every `(k, (v, w))` of one key's values on both sides.
-fn cross<K: Clone, A: Clone, B: Clone>(k: K, vs: Vec<A>, ws: Vec<B>) -> Vec<(K, (A, B))> {
-    let mut out = Vec::with_capacity(vs.len() * ws.len());
-    for v in &vs {
-        for w in &ws {
-            out.push((k.clone(), (v.clone(), w.clone())));
+/// Every `(k, (a(v), b(w)))` of one key's values on both sides, into `out`.
+fn cross<K: Clone, V: Clone, W: Clone, A, B>(
+    k: K,
+    vs: &[V],
+    ws: &[W],
+    a: impl Fn(V) -> A,
+    b: impl Fn(W) -> B,
+    out: &mut Vec<(K, (A, B))>,
+) {
+    out.reserve(vs.len() * ws.len());
+    for v in vs {
+        for w in ws {
+            out.push((k.clone(), (a(v.clone()), b(w.clone()))));
         }
     }
-    out
 }
 
-/// The values as `Some`, or a single `None` when there are none (the outer side of a join).
-fn or_none<A>(values: Vec<A>) -> Vec<Option<A>> {
-    if values.is_empty() {
-        vec![None]
+/// Inner join of one key's values.
+fn inner<K: Clone, V: Clone, W: Clone>(k: K, vs: Vec<V>, ws: Vec<W>, out: &mut Vec<(K, (V, W))>) {
+    cross(k, &vs, &ws, |v| v, |w| w, out)
+}
+
+/// Left outer join of one key's values: `None` when the right side has none.
+fn left<K: Clone, V: Clone, W: Clone>(k: K, vs: Vec<V>, ws: Vec<W>, out: &mut Vec<(K, (V, Option<W>))>) {
+    if ws.is_empty() {
+        out.extend(vs.into_iter().map(|v| (k.clone(), (v, None))));
     } else {
-        values.into_iter().map(Some).collect()
+        cross(k, &vs, &ws, |v| v, Some, out)
     }
 }
 
-/// Joins are built on [`cogroup`](DStream::cogroup): keys and values are [`Persist`], since in
-/// a cluster the records of the keys other processes own cross to them.
+/// Right outer join of one key's values: `None` when the left side has none.
+fn right<K: Clone, V: Clone, W: Clone>(k: K, vs: Vec<V>, ws: Vec<W>, out: &mut Vec<(K, (Option<V>, W))>) {
+    if vs.is_empty() {
+        out.extend(ws.into_iter().map(|w| (k.clone(), (None, w))));
+    } else {
+        cross(k, &vs, &ws, Some, |w| w, out)
+    }
+}
+
+/// Full outer join of one key's values: `None` for a side with none.
+#[allow(clippy::type_complexity)]
+fn full<K: Clone, V: Clone, W: Clone>(k: K, vs: Vec<V>, ws: Vec<W>, out: &mut Vec<(K, (Option<V>, Option<W>))>) {
+    match (vs.is_empty(), ws.is_empty()) {
+        (true, _) => out.extend(ws.into_iter().map(|w| (k.clone(), (None, Some(w))))),
+        (_, true) => out.extend(vs.into_iter().map(|v| (k.clone(), (Some(v), None)))),
+        _ => cross(k, &vs, &ws, Some, Some, out),
+    }
+}
+
+/// Joins are built on [`cogroup`](DStream::cogroup)'s shuffle and grouping: the joined pairs of
+/// each key are made in the grouping loop, with no batch of groups in between. Keys and values
+/// are [`Persist`], since in a cluster the records of the keys other processes own cross to
+/// them.
 impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     /// Per batch inner join: one `(k, (v, w))` for every pair of values of a key present on
     /// both sides.
@@ -66,7 +98,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.cogroup_with_partitions(other, partitions).flat_map(|(k, (vs, ws))| cross(k, vs, ws)).boxed()
+        self.cogroup_emit(other, partitions, inner)
     }
 
     /// Per batch left outer join: `(k, (v, Some(w)))`, or `(k, (v, None))` when the right side
@@ -110,7 +142,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.cogroup_with_partitions(other, partitions).flat_map(|(k, (vs, ws))| cross(k, vs, or_none(ws))).boxed()
+        self.cogroup_emit(other, partitions, left)
     }
 
     /// Per batch right outer join: `(k, (Some(v), w))`, or `(k, (None, w))`.
@@ -153,7 +185,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.full_outer_join_with_partitions(other, partitions).flat_map(|(k, (v, w))| w.map(|w| (k, (v, w)))).boxed()
+        self.cogroup_emit(other, partitions, right)
     }
 
     /// Per batch full outer join: `(k, (Option<v>, Option<w>))` for every key on either side.
@@ -196,8 +228,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.cogroup_with_partitions(other, partitions)
-            .flat_map(|(k, (vs, ws))| cross(k, or_none(vs), or_none(ws)))
-            .boxed()
+        self.cogroup_emit(other, partitions, full)
     }
 }

@@ -63,13 +63,14 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
 impl StreamingContext {
     /// Applies a function to the batches of several streams at the same time (Spark's
     /// `ssc.transform`). In a cluster, on each process's partitions (see
-    /// [`DStream::transform`]).
+    /// [`DStream::transform`]). Streams built in different ways go in one `Vec` once
+    /// [erased](DStream::erased), which costs no pass.
     ///
     /// ```
     /// let out = stream_runtime::testing::run(vec![vec![1]], 1, |s| {
     ///     let ctx = s.context();
-    ///     let doubled = s.clone().map(|x| x * 2).boxed();
-    ///     ctx.transform(vec![s, doubled], |batches, _t| batches.into_iter().rev().reduce(|a, b| a.union(b)).unwrap_or_default())
+    ///     let doubled = s.clone().map(|x| x * 2).erased();
+    ///     ctx.transform(vec![s.erased(), doubled], |batches, _t| batches.into_iter().rev().reduce(|a, b| a.union(b)).unwrap_or_default())
     /// });
     /// assert_eq!(out, vec![vec![2, 1]]);
     /// ```

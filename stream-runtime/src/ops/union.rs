@@ -25,14 +25,17 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
 
 impl StreamingContext {
     /// The union of several streams of the same type and slide (Spark's `ssc.union`); an empty
-    /// list is an error at `start`.
+    /// list is an error at `start`. Streams built in different ways go in one `Vec` once
+    /// [erased](DStream::erased), which costs no pass (a window is erased already).
     ///
     /// ```
+    /// use stream_runtime::Duration;
     /// let out = stream_runtime::testing::run(vec![vec![1]], 1, |s| {
     ///     let ctx = s.context();
-    ///     ctx.union(vec![s.clone(), s.clone().map(|x| x + 4).boxed(), s.map(|x| x + 8).boxed()])
+    ///     let window = s.clone().window_of(Duration::seconds(2));
+    ///     ctx.union(vec![s.clone().erased(), s.clone().map(|x| x + 4).erased(), s.filter(|x| *x > 0).map(|x| x + 8).erased(), window])
     /// });
-    /// assert_eq!(out, vec![vec![1, 5, 9]]);
+    /// assert_eq!(out, vec![vec![1, 5, 9, 1]]);
     /// ```
     pub fn union<'a, T: Data, C: Chain<Out = T>>(&'a self, streams: Vec<DStream<'a, T, C>>) -> DStream<'a, T> {
         if streams.is_empty() {

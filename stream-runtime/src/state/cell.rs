@@ -268,13 +268,12 @@ where
 ///
 /// ```
 /// use stream_runtime::prelude::*;
-/// use stream_runtime::StateSpec;
 /// let ssc = StreamingContext::new(Duration::seconds(1));
 /// let pairs = ssc.queue_stream(BatchQueue::<(String, i32)>::new(), true, None);
-/// let spec = StateSpec::function(|_word, one, state| {
+/// let spec = pairs.state_spec().function(|word, one, state| {
 ///     let sum = one.unwrap_or(0) + state.get_option().copied().unwrap_or(0);
-///     let _ = state.update(sum);
-///     sum
+///     state.update(sum);
+///     (word.len(), sum)
 /// });
 /// let st = pairs.map_with_state(spec);
 /// st.mapped().print();
@@ -350,7 +349,7 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
     /// ```
     /// use stream_runtime::{testing, State, StateSpec};
     /// let spec = StateSpec::function(|_k: &&str, v: Option<i32>, s: &mut State<i32>| {
-    ///     let _ = s.update(s.get_option().copied().unwrap_or(0) + v.unwrap_or(0));
+    ///     s.update(s.get_option().copied().unwrap_or(0) + v.unwrap_or(0));
     /// });
     /// let mut out = testing::run(vec![vec![("a", 1), ("b", 2)], vec![("a", 5)]], 2, |s| s.map_with_state(spec).state_snapshots());
     /// out.iter_mut().for_each(|b| b.sort());

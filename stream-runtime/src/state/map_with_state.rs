@@ -6,10 +6,10 @@ use rayon::prelude::*;
 
 use super::cell::{state_stream, StateStream, Step};
 use super::spec::StateSpec;
-use super::store::{part_of, Part, Slot};
-use super::value::State;
+use super::store::{Part, Slot};
+use super::value::{State, StateError};
 use crate::chain::Chain;
-use crate::data::{Data, FastMap, Key, Persist};
+use crate::data::{hash_of, Data, FastMap, Key, Persist};
 use crate::error::BatchError;
 use crate::node::Env;
 use crate::shuffle::{columns, Exchanges, Placement, Route};
@@ -23,6 +23,7 @@ struct MapWithState<C: Chain, K, S, F> {
     timeout: Option<Duration>,
     initial: Mutex<Option<Vec<(K, S)>>>,
     ex: Exchanges,
+    route: Route<K>,
 }
 
 /// Stores the state of `k` after a call, arming its timer when it was refreshed.
@@ -62,18 +63,18 @@ where
 
     fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Result<Option<Vec<Vec<M>>>, BatchError> {
         let place = Placement::of(env, parts.len());
-        let g = place.global();
+        let (g, route) = (place.global(), &self.route);
         // Route the records (no combining: one call per record, in batch order); in a
         // cluster, the records of keys other processes own cross to them.
         let routed = self.up.pass(t, env, |chain, records| {
             let mut buckets: Vec<Vec<(K, V)>> = (0..g).map(|_| Vec::new()).collect();
-            chain.push_all(records, &mut |(k, v)| buckets[part_of(&k, g)].push((k, v)));
+            chain.push_all(records, &mut |(k, v)| buckets[route.global_of(&place, hash_of(&k), &k)].push((k, v)));
             buckets
         })?;
         if let Some(initial) = self.initial.lock().take() {
             // Every process has the whole initial state: each keeps the keys it owns.
             for (k, state) in initial {
-                let Some(local) = place.local_of_key(&k) else { continue };
+                let Some(local) = route.local_of(&place, &k) else { continue };
                 let p = &mut parts[local];
                 if let Some(d) = self.timeout {
                     p.timer.entry(t + d).or_default().push(k.clone());
@@ -86,7 +87,7 @@ where
             None => (0..place.local).map(|_| Vec::new()).collect(),
         };
         let (f, timeout) = (&self.f, self.timeout);
-        let mapped = parts
+        let mapped: Result<Vec<Vec<M>>, StateError> = parts
             .par_iter_mut()
             .zip(columns)
             .map(|(p, column)| {
@@ -95,35 +96,44 @@ where
                 for (k, v) in column.into_iter().flatten() {
                     match map.entry(k) {
                         Entry::Occupied(e) => {
+                            let mut misuse = None;
                             e.replace_entry_with(|k, slot| {
                                 let mut state = State::new(Some(slot.state));
                                 out.extend(f(t, k, Some(v), &mut state));
-                                store(timer, timeout, k, t, Some(slot.updated), state.outcome())
+                                match state.outcome() {
+                                    Ok(outcome) => store(timer, timeout, k, t, Some(slot.updated), outcome),
+                                    Err(e) => {
+                                        misuse = Some(e);
+                                        None
+                                    }
+                                }
                             });
+                            misuse.map_or(Ok(()), Err)?;
                         }
                         Entry::Vacant(e) => {
                             let mut state = State::new(None);
                             out.extend(f(t, e.key(), Some(v), &mut state));
                             let k = e.key().clone();
-                            if let Some(slot) = store(timer, timeout, &k, t, None, state.outcome()) {
+                            if let Some(slot) = store(timer, timeout, &k, t, None, state.outcome()?) {
                                 e.insert(slot);
                             }
                         }
                     }
                 }
                 if let Some(d) = timeout {
-                    fire_timeouts(map, timer, d, t, f, &mut out);
+                    fire_timeouts(map, timer, d, t, f, &mut out)?;
                 }
-                out
+                Ok(out)
             })
             .collect();
-        Ok(Some(mapped))
+        Ok(Some(mapped?))
     }
 }
 
 /// Calls `f` for every key idle for longer than `d` at `t` (last update `< t - d`), emits what
 /// it returns and removes the key. Only due timer entries are visited; stale ones (the key was
-/// refreshed or removed since) are dropped.
+/// refreshed or removed since) are dropped. A function that updates or removes a state that is
+/// timing out fails the batch.
 fn fire_timeouts<K: Key, V, S, M>(
     map: &mut FastMap<K, Slot<S>>,
     timer: &mut BTreeMap<Time, Vec<K>>,
@@ -131,20 +141,24 @@ fn fire_timeouts<K: Key, V, S, M>(
     t: Time,
     f: &impl Fn(Time, &K, Option<V>, &mut State<S>) -> Option<M>,
     out: &mut Vec<M>,
-) {
+) -> Result<(), StateError> {
     let later = timer.split_off(&t);
     let due = std::mem::replace(timer, later);
     for k in due.into_values().flatten() {
         if let Entry::Occupied(e) = map.entry(k) {
             if e.get().updated + d < t {
+                let mut misuse = None;
                 e.replace_entry_with(|k, slot| {
                     let mut state = State::timing_out(slot.state);
                     out.extend(f(t, k, None, &mut state));
+                    misuse = state.error();
                     None
                 });
+                misuse.map_or(Ok(()), Err)?;
             }
         }
     }
+    Ok(())
 }
 
 impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
@@ -159,15 +173,32 @@ impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), 
     /// own cross to them, and each process keeps the state of its keys.
     ///
     /// ```
-    /// use stream_runtime::{testing, State, StateSpec};
+    /// use stream_runtime::testing;
     /// let input = vec![vec![("a", 1), ("a", 1), ("a", 1)], vec![("b", 1)]];
-    /// let spec = StateSpec::function(|_k: &&str, v: Option<i32>, state: &mut State<i32>| {
-    ///     let n = state.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
-    ///     let _ = state.update(n);
-    ///     n
+    /// let out = testing::run(input, 2, |pairs| {
+    ///     let spec = pairs.state_spec().function(|_word, one, state| {
+    ///         let sum = one.unwrap_or(0) + state.get_option().copied().unwrap_or(0);
+    ///         state.update(sum);
+    ///         sum
+    ///     });
+    ///     pairs.map_with_state(spec).mapped()
     /// });
-    /// let out = testing::run(input, 2, |s| s.map_with_state(spec).mapped());
     /// assert_eq!(out, vec![vec![1, 2, 3], vec![1]]);
+    /// ```
+    ///
+    /// A function that misuses its [`State`] (here an update after a remove) fails the batch
+    /// with Spark's message, as Spark's `IllegalArgumentException` does:
+    ///
+    /// ```
+    /// use stream_runtime::testing::Harness;
+    /// let outcome = Harness::new(1).collect(vec![Some(vec![("a", 1)])], |pairs| {
+    ///     let spec = pairs.state_spec().function(|_word, one, state| {
+    ///         state.remove();
+    ///         state.update(one.unwrap_or(0));
+    ///     });
+    ///     pairs.map_with_state(spec).mapped()
+    /// });
+    /// assert!(outcome.errors[0].to_string().ends_with("requirement failed: Cannot update the state after it has been removed"));
     /// ```
     pub fn map_with_state<S: Data + Persist, M: Data, F>(
         self,
@@ -179,10 +210,12 @@ impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), 
     {
         let ctx = self.ctx;
         let slide = self.slide_duration();
-        let n = spec.partitions.unwrap_or(ctx.default_parallelism());
+        let route = spec.route.unwrap_or_default();
+        let n = route.count(ctx.default_parallelism());
         let (_, up) = self.upstream();
         let ex = Exchanges::new(ctx);
-        let step = MapWithState { up, f: spec.f, timeout: spec.timeout, initial: Mutex::new(Some(spec.initial)), ex };
-        state_stream(ctx, "map_with_state", step, slide, (n, Route::default()))
+        let initial = Mutex::new(Some(spec.initial));
+        let step = MapWithState { up, f: spec.f, timeout: spec.timeout, initial, ex, route: route.clone() };
+        state_stream(ctx, "map_with_state", step, slide, (n, route))
     }
 }

@@ -21,6 +21,6 @@ mod update_state_by_key;
 mod value;
 
 pub use cell::StateStream;
-pub use spec::StateSpec;
+pub use spec::{StateSpec, StateSpecFor};
 pub use store::Snapshot;
 pub use value::{State, StateError};

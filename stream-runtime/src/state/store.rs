@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::codec::{CodecError, ColumnReader, ColumnWriter};
-use crate::data::{hash_of, FastHasher, FastMap, Key, Persist};
-use crate::shuffle::{partition_of, Placement};
+use crate::data::{FastHasher, FastMap, Key, Persist};
+use crate::shuffle::Placement;
 use crate::time::Time;
 
 /// The state of one key.
@@ -37,11 +37,6 @@ impl<K, S> Default for Part<K, S> {
 /// `n` empty partitions.
 pub(crate) fn parts<K, S>(n: usize) -> Vec<Part<K, S>> {
     (0..n.max(1)).map(|_| Part::default()).collect()
-}
-
-/// The partition of `k` among `n`.
-pub(crate) fn part_of<K: Key>(k: &K, n: usize) -> usize {
-    partition_of(hash_of(k), n)
 }
 
 impl<K: Key + Persist, S: Persist> Part<K, S> {

@@ -2,14 +2,15 @@
 //! `groupByKeyAndWindow(w)`): the slide is the parent stream's slide (the batch interval for
 //! a stream that is not windowed). Spark overloads the names; Sluice names them `..._of`.
 
-use crate::chain::Chain;
+use crate::chain::{Chain, Erased};
 use crate::data::{Data, Key, Persist};
 use crate::time::Duration;
 use crate::DStream;
 
 impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Every batch of this stream, the records of its batches in the last `window` (Spark's
-    /// `window(windowDuration)`): [`window`](Self::window) with this stream's slide.
+    /// `window(windowDuration)`): [`window`](Self::window) with this stream's slide, erased
+    /// as it is.
     ///
     /// ```
     /// use stream_runtime::{testing, Duration};
@@ -17,7 +18,7 @@ impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     /// let out = testing::run(input, 2, |s| s.window_of(Duration::seconds(2)));
     /// assert_eq!(out, vec![vec![0], vec![0, 1], vec![1, 2], vec![2, 3]]);
     /// ```
-    pub fn window_of(self, window: Duration) -> DStream<'a, T> {
+    pub fn window_of(self, window: Duration) -> DStream<'a, T, Erased<T>> {
         let slide = self.slide_duration();
         self.window(window, slide)
     }

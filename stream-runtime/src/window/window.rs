@@ -2,7 +2,7 @@ use std::collections::VecDeque;
 
 use super::sliding::{check, records_bytes, windowed, Kind, Sliding};
 use crate::batch::Batch;
-use crate::chain::Chain;
+use crate::chain::{Chain, Erased};
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::Saved;
 use crate::data::{Data, Persist};
@@ -72,6 +72,25 @@ impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     /// Cost: each parent batch is kept (not copied) while in the window; emitting copies the
     /// window's records.
     ///
+    /// The stream is [erased](Self::erased) (`DStream<'a, T, Erased<T>>`), the type of any
+    /// stream after `.erased()`, so a window and its parent can be the two branches of one
+    /// `if`, at no cost: nothing is copied, and operations that take the window as a node
+    /// (`union`, `transform`, another window) read it directly.
+    ///
+    /// ```
+    /// use stream_runtime::{testing, Duration};
+    /// let input = vec![vec![("a", 1), ("b", -1)], vec![("a", 2)]];
+    /// for w in [0, 2] {
+    ///     let out = testing::run(input.clone(), 2, |pairs| {
+    ///         let p = pairs.filter(|(_, n)| *n > 0);
+    ///         let s = if w > 0 { p.window(Duration::seconds(w), Duration::seconds(1)) } else { p.erased() };
+    ///         s.reduce_by_key(|a, b| a + b)
+    ///     });
+    ///     let second = if w > 0 { 3 } else { 2 };
+    ///     assert_eq!(out, vec![vec![("a", 1)], vec![("a", second)]]);
+    /// }
+    /// ```
+    ///
     /// ```
     /// use stream_runtime::{testing, Duration};
     /// let input = vec![vec![0], vec![1], vec![2], vec![3], vec![4], vec![5]];
@@ -91,9 +110,9 @@ impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     ///     "The window duration of windowed DStream (3000 ms) must be a multiple of the slide duration of parent DStream (2000 ms)"
     /// );
     /// ```
-    pub fn window(self, window: Duration, slide: Duration) -> DStream<'a, T> {
+    pub fn window(self, window: Duration, slide: Duration) -> DStream<'a, T, Erased<T>> {
         let ctx = self.ctx;
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
-        windowed(ctx, "window", self.into_node(), window, slide, Window { ring: VecDeque::new() })
+        windowed(ctx, "window", self.into_node(), window, slide, Window { ring: VecDeque::new() }).erased()
     }
 }

@@ -25,7 +25,7 @@ impl<'a, C: Chain<Out = i32>> Debugging<'a> for DStream<'a, i32, C> {
         self.map(|x| x.max(1).ilog2() as i32).boxed()
     }
     fn windowed(self) -> DStream<'a, i32> {
-        self.window(Duration::seconds(2), Duration::seconds(1))
+        self.window(Duration::seconds(2), Duration::seconds(1)).boxed()
     }
 }
 
