@@ -298,6 +298,18 @@ fn a_cluster_s_checkpoints_are_refused_by_one_process() {
     );
 }
 
+/// The Streaming page's address, once the job's standard error (`log`) says it.
+fn page_address(log: impl Fn() -> String) -> String {
+    let mut addr = String::new();
+    wait_until("the page's address", Duration::from_secs(60), || {
+        let text = log();
+        let Some((_, rest)) = text.split_once("Streaming UI at http://") else { return false };
+        addr = rest.split_whitespace().next().unwrap_or("").to_string();
+        true
+    });
+    addr
+}
+
 /// `GET path` from the Streaming page at `addr`, as JSON.
 fn get_json(addr: &str, path: &str) -> serde_json::Value {
     use std::io::{Read, Write};
@@ -318,13 +330,7 @@ fn the_drivers_page_covers_every_process() {
     let input = root.path().join("in");
     let mut child = start_cluster_check(root.path(), 2, &["--ui", "127.0.0.1:0"]);
     let log = || std::fs::read_to_string(root.path().join("stderr")).unwrap_or_default();
-    let mut addr = String::new();
-    wait_until("the page's address", Duration::from_secs(60), || {
-        let text = log();
-        let Some((_, rest)) = text.split_once("Streaming UI at http://") else { return false };
-        addr = rest.split_whitespace().next().unwrap_or("").to_string();
-        true
-    });
+    let addr = page_address(log);
     let (texts, _) = common::corpus(11, 1);
     let text = &texts[0];
     std::fs::write(root.path().join("f.txt"), text).unwrap();
@@ -424,13 +430,7 @@ fn a_socket_streams_lines_are_spread_over_the_processes_and_counted_once() {
             }
         })
     };
-    let mut addr = String::new();
-    wait_until("the page's address", Duration::from_secs(60), || {
-        let text = log();
-        let Some((_, rest)) = text.split_once("Streaming UI at http://") else { return false };
-        addr = rest.split_whitespace().next().unwrap_or("").to_string();
-        true
-    });
+    let addr = page_address(log);
     // The receiver (on process 0 only) connects; the lines go out in two halves, so that
     // more than one batch holds some.
     server.set_nonblocking(false).unwrap();

@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{dir_kill_test, kafka_kill_test, kill_and_check_in, Layout};
+use common::{dir_kill_test, kafka_kill_test, Layout};
 use stream_runtime::fs;
 
 #[test]
@@ -46,13 +46,5 @@ fn three_processes_killed_10_times_on_a_kafka_topic_count_every_record_once() {
 
 #[test]
 fn three_processes_killed_10_times_reading_a_socket_with_the_write_ahead_log_count_every_word_once() {
-    let (files, expected) = common::corpus(37, 30);
-    let lines: Vec<String> = files.iter().flat_map(|f| f.lines().map(String::from).collect::<Vec<_>>()).collect();
-    let (port, publish) = common::replayable_server(lines);
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_string_lossy().into_owned();
-    let addr = format!("127.0.0.1:{port}");
-    let input = ["--socket", addr.as_str(), "--replayable", "--wal"];
-    let fs = std::sync::Arc::new(fs::LocalFs);
-    kill_and_check_in(Layout::Cluster(3), fs, &root, &root, 37, &input, publish, &expected);
+    common::socket_kill_test(Layout::Cluster(3), 37, 30);
 }

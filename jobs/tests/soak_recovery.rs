@@ -10,7 +10,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{dir_kill_test, kill_and_check, Layout};
+use common::{dir_kill_test, Layout};
 
 use stream_runtime::fs::{self, FileSystem};
 
@@ -41,12 +41,5 @@ fn killed_20_times_on_hdfs_counts_every_word_once() {
 
 #[test]
 fn killed_20_times_reading_a_replayable_socket_with_the_write_ahead_log_counts_every_word_once() {
-    let (files, expected) = common::corpus(23, FILES);
-    let lines: Vec<String> = files.iter().flat_map(|f| f.lines().map(String::from).collect::<Vec<_>>()).collect();
-    let (port, publish) = common::replayable_server(lines);
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_string_lossy().into_owned();
-    let addr = format!("127.0.0.1:{port}");
-    let input = ["--socket", addr.as_str(), "--replayable", "--wal"];
-    kill_and_check(Arc::new(fs::LocalFs), &root, &root, 23, &input, publish, &expected);
+    common::socket_kill_test(Layout::Single, 23, FILES);
 }

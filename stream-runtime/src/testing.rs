@@ -420,16 +420,12 @@ where
                         .with_clock(Arc::new(clock))
                         .with_cluster((processes > 1).then_some(topology))
                         .with_batches_in_flight(in_flight);
-                    let queue = crate::sources::BatchQueue::new();
-                    for b in input {
-                        let parts = Batch::from_vec(b.clone(), INPUT_PARTITIONS).into_partitions();
-                        let mine = parts.into_iter().enumerate().filter(|(i, _)| i % processes == q).map(|(_, p)| p);
-                        queue.push(Batch::from_partitions(mine.collect()));
-                    }
-                    build(ssc.queue_stream(queue, true, None)).foreach_batch(move |b: Batch<O>, _| {
-                        sink.0.lock().push(b.into_vec());
-                        sink.1.notify_all();
-                    });
+                    build(ssc.queue_stream(share_of(input, q, processes), true, None)).foreach_batch(
+                        move |b: Batch<O>, _| {
+                            sink.0.lock().push(b.into_vec());
+                            sink.1.notify_all();
+                        },
+                    );
                     ssc.start().expect("the process starts")
                 })
             })
@@ -534,13 +530,7 @@ fn run_phase<I: Data>(
             .map(|(q, peers)| {
                 scope.spawn(move || {
                     let ssc = Harness::new(threads).context();
-                    let queue = crate::sources::BatchQueue::new();
-                    for batch in input {
-                        let parts = Batch::from_vec(batch.clone(), INPUT_PARTITIONS).into_partitions();
-                        let mine = parts.into_iter().enumerate().filter(|(i, _)| i % processes == q).map(|(_, p)| p);
-                        queue.push(Batch::from_partitions(mine.collect()));
-                    }
-                    build(q, ssc.queue_stream(queue, true, None));
+                    build(q, ssc.queue_stream(share_of(input, q, processes), true, None));
                     // A process whose batch failed stops (dropping its peers: the others'
                     // exchanges with it fail instead of waiting), as a cluster is fail-stop.
                     let mut stepped = match Stepped::with_peers(ssc, peers) {
@@ -571,6 +561,18 @@ fn run_phase<I: Data>(
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     })
+}
+
+/// Process `q`'s share of `input`, a queue of its batches: each batch split into
+/// [`INPUT_PARTITIONS`] partitions, of which `q` reads those `i` with `i % processes == q`.
+fn share_of<I: Data>(input: &[Vec<I>], q: usize, processes: usize) -> crate::sources::BatchQueue<I> {
+    let queue = crate::sources::BatchQueue::new();
+    for batch in input {
+        let parts = Batch::from_vec(batch.clone(), INPUT_PARTITIONS).into_partitions();
+        let mine = parts.into_iter().enumerate().filter(|(i, _)| i % processes == q).map(|(_, p)| p);
+        queue.push(Batch::from_partitions(mine.collect()));
+    }
+    queue
 }
 
 /// Restores process `q` of `processes` from the checkpoints `files` of every process of a run

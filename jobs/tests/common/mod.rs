@@ -481,3 +481,16 @@ pub fn replayable_server(lines: Vec<String>) -> (u16, impl FnOnce() + Send + 'st
     };
     (port, publish)
 }
+
+/// The kill test over a replayable socket with the write-ahead log (`recoverable_wordcount
+/// --socket --replayable --wal`), on `files` files' worth of lines, in `layout`.
+pub fn socket_kill_test(layout: Layout, seed: u64, files: usize) {
+    let (files, expected) = corpus(seed, files);
+    let lines: Vec<String> = files.iter().flat_map(|f| f.lines().map(String::from).collect::<Vec<_>>()).collect();
+    let (port, publish) = replayable_server(lines);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_string_lossy().into_owned();
+    let addr = format!("127.0.0.1:{port}");
+    let input = ["--socket", addr.as_str(), "--replayable", "--wal"];
+    kill_and_check_in(layout, Arc::new(fs::LocalFs), &root, &root, seed, &input, publish, &expected);
+}
