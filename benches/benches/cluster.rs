@@ -1,5 +1,5 @@
-//! The cluster's costs: an empty batch across 3 processes, and the word count on 2 processes
-//! against 1 (below).
+//! The cluster's costs: an empty batch across 3 processes, the word count on 2 processes
+//! against 1, and the in-flight batch cap K = 1 against K = 2 (below).
 //!
 //! The per-batch overhead: what an empty batch costs across 3 processes, connected
 //! over loopback TCP exactly as a cluster is (our handshake, timely's networking), here as
@@ -145,5 +145,23 @@ fn word_count(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, empty_batches, word_count);
+/// The in-flight batch cap K (`--in-flight`, default 1): the same word count on 2 processes
+/// of 1 thread over loopback TCP, through the batch loop of a started job (the driver plans
+/// every batch; every K batches each process waits until timely's probe has passed them on
+/// every process), with K = 1 and K = 2. 12 batches of 5,000 lines (50,000 words each), the
+/// whole run timed, connecting included.
+fn in_flight(c: &mut Criterion) {
+    const BATCHES: u64 = 12;
+    let input: Vec<Vec<Str>> = (0..BATCHES).map(|b| lines(100 + b, 5_000)).collect();
+    let mut group = c.benchmark_group("cluster_in_flight");
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    for k in [1usize, 2] {
+        group.bench_function(format!("wordcount_2_processes_k{k}"), |b| {
+            b.iter(|| testing::run_cluster_tcp_looped(2, 1, k, input.clone(), count))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, empty_batches, word_count, in_flight);
 criterion_main!(benches);

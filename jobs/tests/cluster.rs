@@ -298,6 +298,18 @@ fn a_cluster_s_checkpoints_are_refused_by_one_process() {
     );
 }
 
+/// The Streaming page's address, once the job's standard error (`log`) says it.
+fn page_address(log: impl Fn() -> String) -> String {
+    let mut addr = String::new();
+    wait_until("the page's address", Duration::from_secs(60), || {
+        let text = log();
+        let Some((_, rest)) = text.split_once("Streaming UI at http://") else { return false };
+        addr = rest.split_whitespace().next().unwrap_or("").to_string();
+        true
+    });
+    addr
+}
+
 /// `GET path` from the Streaming page at `addr`, as JSON.
 fn get_json(addr: &str, path: &str) -> serde_json::Value {
     use std::io::{Read, Write};
@@ -318,13 +330,7 @@ fn the_drivers_page_covers_every_process() {
     let input = root.path().join("in");
     let mut child = start_cluster_check(root.path(), 2, &["--ui", "127.0.0.1:0"]);
     let log = || std::fs::read_to_string(root.path().join("stderr")).unwrap_or_default();
-    let mut addr = String::new();
-    wait_until("the page's address", Duration::from_secs(60), || {
-        let text = log();
-        let Some((_, rest)) = text.split_once("Streaming UI at http://") else { return false };
-        addr = rest.split_whitespace().next().unwrap_or("").to_string();
-        true
-    });
+    let addr = page_address(log);
     let (texts, _) = common::corpus(11, 1);
     let text = &texts[0];
     std::fs::write(root.path().join("f.txt"), text).unwrap();
@@ -368,4 +374,96 @@ fn the_drivers_page_covers_every_process() {
     common::sigterm(&child);
     let status = wait_exit(&mut child, Duration::from_secs(60));
     assert!(status.success(), "{status}\n{}", log());
+}
+
+/// The `(word,n)` lines `print` wrote to `stdout`, summed over its batches.
+fn printed_counts(stdout: &str) -> Counts {
+    let mut out = Counts::new();
+    for line in stdout.lines() {
+        let Some(inner) = line.strip_prefix('(').and_then(|l| l.strip_suffix(')')) else { continue };
+        let (word, n) = inner.rsplit_once(',').expect("word,count");
+        *out.entry(word.to_string()).or_default() += n.parse::<u64>().expect("a count");
+    }
+    out
+}
+
+/// A socket receiver runs on process 0 (with its write-ahead log) and its lines are dealt over
+/// the processes: `network_wordcount` on two real processes, fed by a real TCP server, gives
+/// every process a share of the lines (the driver's page counts each process's share), the
+/// shares add up to the lines sent, and the printed counts (a vocabulary small enough for
+/// `print` to show every word of a batch) add up to the oracle's exactly once.
+#[test]
+fn a_socket_streams_lines_are_spread_over_the_processes_and_counted_once() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    const LINES: usize = 3_000;
+    let vocabulary = ["to", "be", "or", "not", "that", "is", "the", "question"];
+    let text: String = (0..LINES)
+        .map(|i| (0..1 + i % 4).map(|j| vocabulary[(i * 7 + j * 3) % vocabulary.len()]).collect::<Vec<_>>().join(" "))
+        .map(|line| line + "\n")
+        .collect();
+    let oracle = word_counts(&text);
+
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let root = tempfile::tempdir().unwrap();
+    let stderr = std::fs::File::create(root.path().join("stderr")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_network_wordcount"))
+        .args(["127.0.0.1", &port.to_string(), "--batch", "500ms", "--threads", "1"])
+        .args(["--ui", "127.0.0.1:0", "--local-cluster", "2"])
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let log = || std::fs::read_to_string(root.path().join("stderr")).unwrap_or_default();
+    let stdout = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let (stdout, mut pipe) = (Arc::clone(&stdout), child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                stdout.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        })
+    };
+    let addr = page_address(log);
+    // The receiver (on process 0 only) connects; the lines go out in two halves, so that
+    // more than one batch holds some.
+    server.set_nonblocking(false).unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    let half = text.len() / 2 + text[text.len() / 2..].find('\n').unwrap() + 1;
+    conn.write_all(&text.as_bytes()[..half]).unwrap();
+    wait_until("the first half counted", Duration::from_secs(60), || {
+        total(&printed_counts(&stdout.lock().unwrap())) > 0
+    });
+    conn.write_all(&text.as_bytes()[half..]).unwrap();
+    let expected = total(&oracle);
+    wait_until("every word printed", Duration::from_secs(60), || {
+        total(&printed_counts(&stdout.lock().unwrap())) >= expected
+    });
+    let mut page = serde_json::Value::Null;
+    wait_until("every process's share on the page", Duration::from_secs(60), || {
+        page = get_json(&addr, "/api/v1/streaming/processes");
+        let rows = page["rows"].as_array().cloned().unwrap_or_default();
+        rows.iter().map(|r| r["recordsHereTotal"].as_u64().unwrap_or(0)).sum::<u64>() == LINES as u64
+    });
+    let rows = page["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{page}");
+    for row in rows {
+        let share = row["recordsHereTotal"].as_u64().unwrap();
+        assert!(share > 0, "process {} got no lines: {page}", row["process"]);
+    }
+    // Only the driver reads the socket.
+    assert_eq!(rows[0]["recordsReadTotal"], LINES as u64, "{page}");
+    assert_eq!(rows[1]["recordsReadTotal"], 0, "{page}");
+    common::sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(60));
+    drop(conn);
+    reader.join().unwrap();
+    assert!(status.success(), "{status}\n{}", log());
+    assert_eq!(printed_counts(&stdout.lock().unwrap()), oracle, "{}", log());
 }

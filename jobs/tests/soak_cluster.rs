@@ -9,6 +9,10 @@
 //! broker whose partitions are spread over the processes by a hash of (topic, partition). Each
 //! test is bounded in time (see `common`).
 //!
+//! A fourth reads a replayable socket with the write-ahead log: the receiver runs on process 0,
+//! which logs each batch's lines before they are dealt over the processes; a restarted cluster
+//! (with another process count too) replays the logged batches and deals them again.
+//!
 //! The Kafka test fails when the broker is missing (run `scripts/install-test-deps.sh`), unless
 //! `SLUICE_SKIP_KAFKA=1` is set.
 #![forbid(unsafe_code)]
@@ -38,4 +42,9 @@ fn three_processes_killed_10_times_on_hdfs_count_every_word_once() {
 #[test]
 fn three_processes_killed_10_times_on_a_kafka_topic_count_every_record_once() {
     kafka_kill_test(Layout::Cluster(3), 31, 40);
+}
+
+#[test]
+fn three_processes_killed_10_times_reading_a_socket_with_the_write_ahead_log_count_every_word_once() {
+    common::socket_kill_test(Layout::Cluster(3), 37, 30);
 }

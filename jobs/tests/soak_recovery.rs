@@ -9,9 +9,8 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use common::{dir_kill_test, kill_and_check, Layout};
+use common::{dir_kill_test, Layout};
 
 use stream_runtime::fs::{self, FileSystem};
 
@@ -40,56 +39,7 @@ fn killed_20_times_on_hdfs_counts_every_word_once() {
     cluster.shutdown();
 }
 
-/// A line server that replays its log from the first line on every connection; the log
-/// grows by `lines` over time (one every millisecond or so).
-fn replayable_server(lines: Vec<String>) -> (u16, impl FnOnce() + Send + 'static) {
-    use std::io::Write;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let published = Arc::new(AtomicUsize::new(0));
-    let lines = Arc::new(lines);
-    {
-        let (published, lines) = (Arc::clone(&published), Arc::clone(&lines));
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(mut conn) = conn else { continue };
-                let (published, lines) = (Arc::clone(&published), Arc::clone(&lines));
-                std::thread::spawn(move || {
-                    let mut sent = 0;
-                    loop {
-                        let upto = published.load(Ordering::SeqCst);
-                        while sent < upto {
-                            if writeln!(conn, "{}", lines[sent]).is_err() {
-                                return;
-                            }
-                            sent += 1;
-                        }
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                });
-            }
-        });
-    }
-    let total = lines.len();
-    let publish = move || {
-        for n in (0..=total).step_by(10) {
-            published.store(n, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(8));
-        }
-        published.store(total, Ordering::SeqCst);
-    };
-    (port, publish)
-}
-
 #[test]
 fn killed_20_times_reading_a_replayable_socket_with_the_write_ahead_log_counts_every_word_once() {
-    let (files, expected) = common::corpus(23, FILES);
-    let lines: Vec<String> = files.iter().flat_map(|f| f.lines().map(String::from).collect::<Vec<_>>()).collect();
-    let (port, publish) = replayable_server(lines);
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_string_lossy().into_owned();
-    let addr = format!("127.0.0.1:{port}");
-    let input = ["--socket", addr.as_str(), "--replayable", "--wal"];
-    kill_and_check(Arc::new(fs::LocalFs), &root, &root, 23, &input, publish, &expected);
+    common::socket_kill_test(Layout::Single, 23, FILES);
 }

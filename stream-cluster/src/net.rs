@@ -15,8 +15,39 @@ use std::time::{Duration, Instant};
 use crate::config::{Host, Topology};
 use crate::handshake::{HandshakeError, Hello, JobIdentity};
 
-/// How often a refused connect or an empty accept queue is retried during set-up.
-const RETRY: Duration = Duration::from_millis(20);
+/// The first wait after a refused connect or an empty accept queue during set-up. Processes
+/// started together find their peers within a few retries, so a cluster's start-up costs
+/// well under a millisecond of waiting, not a fixed sleep.
+const FIRST_RETRY: Duration = Duration::from_micros(50);
+/// The longest wait between retries: the wait doubles from [`FIRST_RETRY`] up to this, so a
+/// peer that comes up late costs at most this much extra, and a peer that never comes up
+/// costs about `deadline / MAX_RETRY` cheap polls.
+const MAX_RETRY: Duration = Duration::from_millis(2);
+/// The shortest time a connect or a greeting may take (near the deadline).
+const MIN_WAIT: Duration = Duration::from_millis(20);
+
+/// Waits between retries: from [`FIRST_RETRY`], doubling, at most [`MAX_RETRY`].
+#[derive(Debug, Clone, Copy)]
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff(FIRST_RETRY)
+    }
+
+    /// The next wait.
+    fn next(&mut self) -> Duration {
+        let wait = self.0;
+        self.0 = (self.0 * 2).min(MAX_RETRY);
+        wait
+    }
+
+    /// Sleeps the next wait, never past `deadline`.
+    fn sleep(&mut self, deadline: Instant) {
+        let wait = self.next().min(deadline.saturating_duration_since(Instant::now()));
+        thread::sleep(wait);
+    }
+}
 
 /// Why the mesh could not be built: one clear line each (print with `{:#}` to include the cause).
 #[derive(Debug, thiserror::Error)]
@@ -247,18 +278,19 @@ fn connect_lower(
     let mut sockets = Vec::with_capacity(me);
     for (peer, host) in topology.hosts.iter().enumerate().take(me) {
         let addresses = resolve(peer, host)?;
+        let mut backoff = Backoff::new();
         let stream = loop {
             if stop.load(Ordering::SeqCst) {
                 return Err(Halt::Stopped);
             }
             let remaining = deadline.saturating_duration_since(Instant::now());
-            match dial(&addresses, remaining.clamp(RETRY, Duration::from_secs(1))) {
+            match dial(&addresses, remaining.clamp(MIN_WAIT, Duration::from_secs(1))) {
                 Ok(stream) => break stream,
                 Err(source) if Instant::now() >= deadline => {
                     let waited = started.elapsed();
                     return Err(NetError::Unreachable { peer, host: host.clone(), waited, source }.into());
                 }
-                Err(_) => thread::sleep(RETRY),
+                Err(_) => backoff.sleep(deadline),
             }
         };
         let describe = || format!("process {peer} ({host})");
@@ -287,6 +319,7 @@ fn accept_higher(
     let me = topology.process;
     let processes = topology.processes();
     let mut accepted: Vec<Option<TcpStream>> = (me + 1..processes).map(|_| None).collect();
+    let mut backoff = Backoff::new();
     while accepted.iter().any(Option::is_none) {
         if stop.load(Ordering::SeqCst) {
             return Err(Halt::Stopped);
@@ -305,7 +338,7 @@ fn accept_higher(
                     let waited = started.elapsed();
                     return Err(NetError::NeverConnected { missing: missing.join(", "), waited }.into());
                 }
-                thread::sleep(RETRY);
+                backoff.sleep(deadline);
                 continue;
             }
             Err(source) => return Err(NetError::Io { process: me, source }.into()),
@@ -330,6 +363,8 @@ fn accept_higher(
             return Err(NetError::UnexpectedPeer { from, claimed: theirs.process, process: me, processes }.into());
         };
         *slot = Some(stream);
+        // The next peer may be right behind this one.
+        backoff = Backoff::new();
     }
     Ok(accepted.into_iter().flatten().collect())
 }
@@ -349,7 +384,7 @@ pub const USER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// No Nagle, keepalive, a bound on unacknowledged data; the greeting bounded by the deadline.
 fn prepare(stream: &TcpStream, deadline: Instant) -> io::Result<()> {
-    let remaining = deadline.saturating_duration_since(Instant::now()).max(RETRY);
+    let remaining = deadline.saturating_duration_since(Instant::now()).max(MIN_WAIT);
     stream.set_nodelay(true)?;
     let socket = socket2::SockRef::from(stream);
     let keepalive = socket2::TcpKeepalive::new()
@@ -436,6 +471,17 @@ mod tests {
     }
 
     #[test]
+    fn retries_start_short_and_are_capped() {
+        let mut backoff = Backoff::new();
+        let waits: Vec<Duration> = (0..12).map(|_| backoff.next()).collect();
+        assert_eq!(waits[0], FIRST_RETRY);
+        assert!(waits.windows(2).all(|w| w[1] >= w[0] && w[1] <= w[0] * 2), "{waits:?}");
+        assert_eq!(*waits.last().unwrap(), MAX_RETRY);
+        // The first ten retries together wait less than the old fixed 20 ms retry did once.
+        assert!(waits[..10].iter().sum::<Duration>() < Duration::from_millis(20), "{waits:?}");
+    }
+
+    #[test]
     fn a_peer_that_never_comes_up_is_named() {
         let hosts = hosts(3);
         let timeout = Duration::from_millis(300);
@@ -466,10 +512,11 @@ mod tests {
         let topology = Topology::new(0, hosts.clone()).unwrap();
         let server = thread::spawn(move || connect(&topology, &JobIdentity::new("wc", "p"), Duration::from_secs(10)));
         let address = format!("127.0.0.1:{}", hosts[0].port);
+        let (mut backoff, deadline) = (Backoff::new(), Instant::now() + Duration::from_secs(10));
         let mut stranger = loop {
             match TcpStream::connect(&address) {
                 Ok(stream) => break stream,
-                Err(_) => thread::sleep(RETRY),
+                Err(_) => backoff.sleep(deadline),
             }
         };
         io::Write::write_all(&mut stranger, b"GET / HTTP/1.1\r\n\r\n").unwrap();

@@ -131,6 +131,12 @@ pub(crate) trait Input: Send + Sync {
     fn read_by_every_process(&self) -> bool {
         false
     }
+    /// Records this process's batches took from this input since the start: in a cluster its
+    /// share (of files and partitions it read, of a receiver's records dealt to it), what
+    /// [`stats`](Self::stats)' `lines` counts by default.
+    fn records_here(&self) -> u64 {
+        self.stats().lines
+    }
     /// What batch `t` holds, for the Streaming page: after [`allocate`](Self::allocate),
     /// before the batch runs. Nothing by default.
     #[cfg_attr(not(feature = "ui"), allow(dead_code))]

@@ -72,6 +72,10 @@ pub(crate) struct ProcessReport {
     pub(crate) records_read: Vec<u64>,
     /// Per input, since the start.
     pub(crate) records_read_total: Vec<u64>,
+    /// Per input, the records this process's batches held since the start (its share of
+    /// a receiver's records, which the driver reads and spreads).
+    #[serde(default)]
+    pub(crate) records_here_total: Vec<u64>,
     /// Per input, its status there.
     pub(crate) inputs: Vec<InputStatus>,
     /// Each stateful operation's state there.

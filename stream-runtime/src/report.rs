@@ -56,6 +56,7 @@ impl Reporter {
             failures: info.failed_outputs,
             records_read: read,
             records_read_total: total,
+            records_here_total: inputs.iter().map(|i| i.records_here()).collect(),
             inputs: inputs.iter().map(|i| i.status()).collect(),
             state,
         }

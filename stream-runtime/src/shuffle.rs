@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-pub(crate) use exchange::{all_gather, columns, gather, overlapping, Exchanges, Placement};
+pub(crate) use exchange::{all_gather, columns, gather, overlapping, scatter, Exchanges, Placement};
 pub(crate) use partitions::{
     hash_partitions, reroute_maps, reroute_rings, restore_parts, route_partitions, save_parts, Route,
 };

@@ -360,6 +360,104 @@ where
     (outputs, bytes)
 }
 
+/// As [`run_cluster_tcp`], through the batch loop of a started job
+/// ([`StreamingContext::start`]): each process is a started context with
+/// [`with_cluster`](StreamingContext::with_cluster) (our handshake over loopback TCP, then
+/// timely), the driver plans every batch and at most `in_flight` batches run before every
+/// process waits for timely's probe to pass them everywhere
+/// ([`with_batches_in_flight`](StreamingContext::with_batches_in_flight)). The processes
+/// share a manual clock moved past the last batch at once, so batches follow each other as fast
+/// as the processes run them. Returns, per batch, the outputs of every process concatenated in
+/// process order. Panics if the cluster does not start or a batch fails.
+///
+/// ```
+/// use stream_runtime::{testing, DStream, Str};
+/// fn count(words: DStream<'_, Str>) -> DStream<'_, (Str, u64)> {
+///     words.map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b)
+/// }
+/// let input: Vec<Vec<Str>> = vec![vec!["a".into(), "b".into(), "a".into()], vec!["b".into()]];
+/// let mut looped = testing::run_cluster_tcp_looped(2, 1, 2, input.clone(), count);
+/// let mut single = testing::run(input, 1, count);
+/// for b in looped.iter_mut().chain(single.iter_mut()) {
+///     b.sort();
+/// }
+/// assert_eq!(looped, single);
+/// ```
+#[cfg(feature = "cluster")]
+pub fn run_cluster_tcp_looped<I, O, C, B>(
+    processes: usize,
+    threads: usize,
+    in_flight: usize,
+    input: Vec<Vec<I>>,
+    build: B,
+) -> Vec<Vec<O>>
+where
+    I: Data,
+    O: Data,
+    C: Chain<Out = O>,
+    B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
+{
+    let processes = processes.max(1);
+    let ports = stream_cluster::launch::free_ports(processes).expect("free loopback ports");
+    let hosts: Vec<stream_cluster::Host> =
+        ports.iter().filter_map(|port| stream_cluster::Host::parse(&format!("127.0.0.1:{port}"))).collect();
+    let batch = Duration::seconds(1);
+    let clock = crate::clock::ManualClock::new(Time::from_millis(0));
+    let batches = input.len();
+    // Per process: its outputs so far, and a signal when one arrives.
+    type Sink<O> = Arc<(Mutex<Vec<Vec<O>>>, parking_lot::Condvar)>;
+    let sinks: Vec<Sink<O>> = (0..processes).map(|_| Arc::default()).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..processes)
+            .map(|q| {
+                let (hosts, clock, sink, input, build) =
+                    (hosts.clone(), clock.clone(), Arc::clone(&sinks[q]), &input, &build);
+                scope.spawn(move || {
+                    let topology = stream_cluster::Topology::new(q, hosts).expect("a topology");
+                    let ssc = StreamingContext::new(batch)
+                        .with_name("looped")
+                        .with_threads(threads)
+                        .with_clock(Arc::new(clock))
+                        .with_cluster((processes > 1).then_some(topology))
+                        .with_batches_in_flight(in_flight);
+                    build(ssc.queue_stream(share_of(input, q, processes), true, None)).foreach_batch(
+                        move |b: Batch<O>, _| {
+                            sink.0.lock().push(b.into_vec());
+                            sink.1.notify_all();
+                        },
+                    );
+                    ssc.start().expect("the process starts")
+                })
+            })
+            .collect();
+        let running: Vec<crate::RunningContext> = handles.into_iter().map(|h| h.join().expect("starts")).collect();
+        clock.advance(Duration::millis(batch.as_millis() * batches as i64));
+        for sink in &sinks {
+            let mut done = sink.0.lock();
+            while done.len() < batches {
+                sink.1.wait(&mut done);
+            }
+        }
+        // The driver stops the cluster; the others end with it.
+        let mut running = running.into_iter();
+        let driver = running.next();
+        let followers: Vec<_> = running.collect();
+        scope.spawn(move || {
+            if let Some(d) = driver {
+                d.stop(false)
+            }
+        });
+        for f in followers {
+            scope.spawn(move || {
+                let _ = f.await_termination();
+                f.stop(false);
+            });
+        }
+    });
+    let outputs: Vec<Vec<Vec<O>>> = sinks.iter().map(|s| std::mem::take(&mut *s.0.lock())).collect();
+    (0..batches).map(|i| outputs.iter().flat_map(|o| o[i].iter().cloned()).collect()).collect()
+}
+
 /// As [`run_cluster`], with a `print_n(num)` of the built stream: returns, per batch, the text
 /// process 0 prints (what one process prints). Panics if another process prints anything or
 /// a batch fails.
@@ -432,13 +530,7 @@ fn run_phase<I: Data>(
             .map(|(q, peers)| {
                 scope.spawn(move || {
                     let ssc = Harness::new(threads).context();
-                    let queue = crate::sources::BatchQueue::new();
-                    for batch in input {
-                        let parts = Batch::from_vec(batch.clone(), INPUT_PARTITIONS).into_partitions();
-                        let mine = parts.into_iter().enumerate().filter(|(i, _)| i % processes == q).map(|(_, p)| p);
-                        queue.push(Batch::from_partitions(mine.collect()));
-                    }
-                    build(q, ssc.queue_stream(queue, true, None));
+                    build(q, ssc.queue_stream(share_of(input, q, processes), true, None));
                     // A process whose batch failed stops (dropping its peers: the others'
                     // exchanges with it fail instead of waiting), as a cluster is fail-stop.
                     let mut stepped = match Stepped::with_peers(ssc, peers) {
@@ -469,6 +561,18 @@ fn run_phase<I: Data>(
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     })
+}
+
+/// Process `q`'s share of `input`, a queue of its batches: each batch split into
+/// [`INPUT_PARTITIONS`] partitions, of which `q` reads those `i` with `i % processes == q`.
+fn share_of<I: Data>(input: &[Vec<I>], q: usize, processes: usize) -> crate::sources::BatchQueue<I> {
+    let queue = crate::sources::BatchQueue::new();
+    for batch in input {
+        let parts = Batch::from_vec(batch.clone(), INPUT_PARTITIONS).into_partitions();
+        let mine = parts.into_iter().enumerate().filter(|(i, _)| i % processes == q).map(|(_, p)| p);
+        queue.push(Batch::from_partitions(mine.collect()));
+    }
+    queue
 }
 
 /// Restores process `q` of `processes` from the checkpoints `files` of every process of a run

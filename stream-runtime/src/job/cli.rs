@@ -107,6 +107,8 @@ impl JobArgs {
         default_batch: Duration,
         default_threads: usize,
     ) -> Result<StreamingContext, StreamingError> {
+        #[cfg(feature = "cluster")]
+        let default_threads = self.default_threads_here(default_threads)?;
         let mut ssc = StreamingContext::new(self.batch.unwrap_or(default_batch))
             .with_threads(self.threads(default_threads)?)
             .with_name(name);
@@ -163,6 +165,18 @@ impl JobArgs {
             stream_cluster::Mode::Member(topology) => Some(topology),
             _ => None,
         })
+    }
+
+    /// The default thread count of this process: in a cluster whose processes all run on one
+    /// machine (`--local-cluster N`, or a hosts file naming one host), cut so that processes x
+    /// threads stays within the machine's cores (more busy threads than cores make timely's
+    /// workers and ours spin against each other). Every process of such a cluster computes the
+    /// same count, as the plan requires. `--threads` or `--master` overrides it.
+    #[cfg(feature = "cluster")]
+    fn default_threads_here(&self, default: usize) -> Result<usize, StreamingError> {
+        let Some(topology) = self.member()? else { return Ok(default) };
+        let one_machine = topology.hosts.iter().all(|h| h.host == topology.me().host);
+        Ok(if one_machine { default.min(stream_cluster::default_threads(topology.processes())) } else { default })
     }
 
     /// The cluster flags, checked (hosts file read): one process, a local cluster to launch, or
@@ -433,5 +447,30 @@ mod tests {
         let mut common = stream_spec::COMMON_OPTIONS.to_vec();
         common.sort_unstable();
         assert_eq!(longs, common);
+    }
+
+    #[cfg(feature = "cluster")]
+    #[test]
+    fn processes_on_one_machine_share_its_cores_unless_threads_are_given() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            job: JobArgs,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = dir.path().join("hosts");
+        std::fs::write(&hosts, "127.0.0.1:7000\n127.0.0.1:7001\n127.0.0.1:7002\n").unwrap();
+        let member = ["job", "--processes", "3", "--process", "1", "--hosts", hosts.to_str().unwrap()];
+        let threads = |extra: &[&str]| {
+            let cli = Cli::parse_from(member.iter().chain(extra).copied());
+            cli.job.context("job", crate::Duration::seconds(1), 64).unwrap().conf().threads
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(threads(&[]), (cores / 3).max(1));
+        assert_eq!(threads(&["--threads", "5"]), 5);
+        // Processes on several machines keep the job's default.
+        std::fs::write(&hosts, "10.0.0.1:7000\n10.0.0.2:7000\n10.0.0.3:7000\n").unwrap();
+        assert_eq!(threads(&[]), 64);
     }
 }

@@ -228,6 +228,48 @@ pub(crate) fn all_gather<T: Persist + Send>(mine: T, ex: &Exchanges, t: Time, en
         .collect()
 }
 
+/// Deals the driver's `records` over the processes: process `q` of `n` gets the `q`-th of `n`
+/// contiguous chunks of nearly equal length (the first `len % n` one record longer), so a
+/// source the driver alone reads (a receiver) is processed everywhere. Every process calls it
+/// for the same tag; only process 0's `records` count (the others pass nothing). In one
+/// process, `records` as they are. Order within a chunk is kept.
+pub(crate) fn scatter<T: Persist + Send>(
+    records: Vec<T>,
+    ex: &Exchanges,
+    t: Time,
+    env: &Env,
+) -> Result<Vec<T>, BatchError> {
+    let Some(peers) = &env.peers else {
+        return Ok(records);
+    };
+    let (me, n) = (peers.process(), peers.processes().max(1));
+    let tag = ex.tag(t);
+    let mut out: Vec<Vec<u8>> = vec![Vec::new(); n];
+    let mut kept = Vec::new();
+    if me == 0 {
+        let mut chunks = chunks(records, n).into_iter();
+        kept = chunks.next().unwrap_or_default();
+        for (slot, chunk) in out.iter_mut().skip(1).zip(chunks) {
+            *slot = to_bytes(&chunk).map_err(|source| BatchError::Encode { tag, source })?;
+        }
+    }
+    let got = peers.exchange(tag, out).map_err(|source| BatchError::Exchange { tag, source })?;
+    if me == 0 {
+        return Ok(kept);
+    }
+    let bytes = got.first().map(Vec::as_slice).unwrap_or_default();
+    from_bytes(bytes).map_err(|e| decode_error(tag, 0, e.to_string()))
+}
+
+/// `records` cut into `n` contiguous chunks whose lengths differ by at most one, the longer
+/// first.
+fn chunks<T>(records: Vec<T>, n: usize) -> Vec<Vec<T>> {
+    let n = n.max(1);
+    let (base, extra) = (records.len() / n, records.len() % n);
+    let mut rest = records.into_iter();
+    (0..n).map(|q| rest.by_ref().take(base + usize::from(q < extra)).collect()).collect()
+}
+
 /// Sends `mine` to process 0. There, returns what every process sent, in process order;
 /// elsewhere `None`. In one process, `Some([mine])`.
 pub(crate) fn gather<T: Persist + Send>(
@@ -362,6 +404,32 @@ mod tests {
             assert_eq!((tag.op, *process), (7, 1));
             assert!(std::error::Error::source(&err).is_some());
         }
+    }
+
+    #[test]
+    fn chunks_are_contiguous_and_differ_by_at_most_one() {
+        assert_eq!(chunks((0..7).collect::<Vec<u32>>(), 3), vec![vec![0, 1, 2], vec![3, 4], vec![5, 6]]);
+        assert_eq!(chunks(vec![1u32], 3), vec![vec![1], vec![], vec![]]);
+        assert_eq!(chunks(Vec::<u32>::new(), 2), vec![Vec::<u32>::new(), vec![]]);
+    }
+
+    #[test]
+    fn a_scatter_deals_the_drivers_records_over_every_process_once() {
+        let peers = crate::cluster::MemoryPeers::cluster(3);
+        let got: Vec<Vec<u32>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = peers
+                .into_iter()
+                .map(|p| {
+                    scope.spawn(move || {
+                        let mine = if p.process() == 0 { (0..10).collect() } else { vec![99] };
+                        scatter(mine, &exchanges(), Time::from_millis(1000), &env(Some(p as Arc<dyn Peers>))).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(got, vec![vec![0, 1, 2, 3], vec![4, 5, 6], vec![7, 8, 9]]);
+        assert_eq!(scatter(vec![1u32, 2], &exchanges(), Time::from_millis(0), &env(None)).unwrap(), vec![1, 2]);
     }
 
     #[test]

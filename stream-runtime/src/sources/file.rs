@@ -9,7 +9,7 @@ use super::{register, Allocated, Source};
 use crate::batch::Batch;
 use crate::checkpoint::RestoreError;
 use crate::context::{Input, StreamingContext};
-use crate::error::StreamingError;
+use crate::error::{BatchError, StreamingError};
 #[cfg(feature = "hdfs")]
 use crate::fs::hdfs::HdfsFs;
 use crate::fs::{self, FileStatus, FileSystem, FsError};
@@ -497,14 +497,14 @@ impl Input for FileSource {
 }
 
 impl Source<Str> for FileSource {
-    fn take(&self, t: Time, env: &Env) -> Option<Batch<Str>> {
+    fn take(&self, t: Time, env: &Env) -> Result<Option<Batch<Str>>, BatchError> {
         let pieces = self.pieces_of(t, env);
         let Ok((fs, _)) = &self.target else {
-            return Some(Batch::empty());
+            return Ok(Some(Batch::empty()));
         };
         let parts: Vec<Vec<Str>> =
             pieces.par_iter().flat_map_iter(|p| self.read(fs.as_ref(), p, t, env.parallelism)).collect();
-        Some(Batch::from_partitions(parts))
+        Ok(Some(Batch::from_partitions(parts)))
     }
 }
 
@@ -679,7 +679,7 @@ mod tests {
             let t = now + Duration::seconds(i);
             source.allocate(t);
             let mut lines: Vec<String> =
-                source.take(t, &env).unwrap().into_vec().into_iter().map(String::from).collect();
+                source.take(t, &env).unwrap().unwrap().into_vec().into_iter().map(String::from).collect();
             lines.sort();
             (lines, source.stats().errors)
         };

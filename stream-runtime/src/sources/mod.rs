@@ -37,21 +37,33 @@ use crate::DStream;
 
 /// A source: an [`Input`] whose allocated batches a node hands out.
 pub(crate) trait Source<T>: Input {
-    /// The data allocated to batch `t`, taken once.
-    fn take(&self, t: Time, env: &Env) -> Option<Batch<T>>;
+    /// The data allocated to batch `t`, taken once. In a cluster, a source that
+    /// [`spreads`](Self::spreads) exchanges here, which can fail.
+    fn take(&self, t: Time, env: &Env) -> Result<Option<Batch<T>>, BatchError>;
+
+    /// In a cluster, for a source the driver alone reads (not
+    /// [`read_by_every_process`](Input::read_by_every_process)): whether its records are dealt
+    /// over the processes after reading (a receiver's: every process runs
+    /// [`take`](Self::take), the driver's records are [`scatter`](crate::shuffle::scatter)ed),
+    /// or stay on the driver (the other processes see empty batches).
+    fn spreads(&self) -> bool {
+        false
+    }
 }
 
 struct SourceNode<S>(Arc<S>);
 
 impl<T: Data, S: Source<T> + 'static> Node<T> for SourceNode<S> {
     fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<T>>, BatchError> {
-        // In a cluster, what the driver alone receives is in the driver's batches only.
-        let received_elsewhere =
-            env.peers.as_ref().is_some_and(|p| p.process() != 0) && !self.0.read_by_every_process();
+        // In a cluster, what the driver alone receives and does not spread is in the driver's
+        // batches only.
+        let received_elsewhere = env.peers.as_ref().is_some_and(|p| p.process() != 0)
+            && !self.0.read_by_every_process()
+            && !self.0.spreads();
         if received_elsewhere {
             return Ok(Some(Batch::empty()));
         }
-        Ok(self.0.take(t, env))
+        self.0.take(t, env)
     }
 }
 

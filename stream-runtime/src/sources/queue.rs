@@ -7,6 +7,7 @@ use super::{register, Allocated, Source};
 use crate::batch::Batch;
 use crate::context::{Input, StreamingContext};
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::node::Env;
 use crate::time::Time;
 use crate::DStream;
@@ -94,8 +95,8 @@ impl<T: Data> Input for QueueSource<T> {
 }
 
 impl<T: Data> Source<T> for QueueSource<T> {
-    fn take(&self, t: Time, _env: &Env) -> Option<Batch<T>> {
-        Some(self.allocated.take(t).unwrap_or_default())
+    fn take(&self, t: Time, _env: &Env) -> Result<Option<Batch<T>>, BatchError> {
+        Ok(Some(self.allocated.take(t).unwrap_or_default()))
     }
 }
 

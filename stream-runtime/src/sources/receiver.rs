@@ -16,10 +16,11 @@ use crate::checkpoint::{wal, CheckpointStore, RestoreError};
 use crate::clock::Clock;
 use crate::context::{Input, StreamingContext};
 use crate::data::{Data, Persist};
-use crate::error::StreamingError;
+use crate::error::{BatchError, StreamingError};
 use crate::metrics::{InputDetail, InputStatus, SourceCounters, SourceStats};
 use crate::node::Env;
 use crate::rate::RateLimiter;
+use crate::shuffle::Exchanges;
 use crate::time::Time;
 use crate::DStream;
 
@@ -37,8 +38,9 @@ const POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// [`store_all`](Supervisor::store_all) until [`is_stopped`](Supervisor::is_stopped) says
 /// to end; [`on_stop`](Self::on_stop) is called when the job stops or the receiver restarts.
 ///
-/// A receiver runs on the driver only in a cluster (process 0); its records are the driver's
-/// batches.
+/// In a cluster a receiver runs on the driver only (process 0), which keeps its write-ahead
+/// log; each batch's records are then dealt over the processes (in contiguous chunks of nearly
+/// equal size), so every process works on a share of them.
 ///
 /// ```
 /// use std::thread::JoinHandle;
@@ -385,6 +387,10 @@ struct ReceiverSource<T> {
     core: Arc<Core<T>>,
     allocated: Allocated<(Arc<Vec<T>>, u64)>,
     wal: Mutex<Option<Arc<CheckpointStore>>>,
+    /// In a cluster: the exchange that spreads the driver's records.
+    spread: Exchanges,
+    /// Records this process's batches held (its share, in a cluster).
+    here: AtomicU64,
 }
 
 /// What the batch log keeps of a receiver's batch: where its records are and the stream's
@@ -494,6 +500,10 @@ impl<T: Data + Persist> Input for ReceiverSource<T> {
         self.core.counters.snapshot()
     }
 
+    fn records_here(&self) -> u64 {
+        self.here.load(Ordering::Relaxed)
+    }
+
     fn detail(&self, t: Time) -> InputDetail {
         self.allocated.with(t, |(records, _)| InputDetail::Lines(records.len() as u64)).unwrap_or_default()
     }
@@ -511,12 +521,19 @@ impl<T: Data + Persist> Input for ReceiverSource<T> {
 }
 
 impl<T: Data + Persist> Source<T> for ReceiverSource<T> {
-    fn take(&self, t: Time, env: &Env) -> Option<Batch<T>> {
+    /// In a cluster every process takes: the driver its records, which are then spread.
+    fn take(&self, t: Time, env: &Env) -> Result<Option<Batch<T>>, BatchError> {
         let records = self.allocated.take(t).map(|(r, _)| r).unwrap_or_default();
         let records = Arc::try_unwrap(records).unwrap_or_else(|shared| (*shared).clone());
         let n = records.len();
         let _ = self.core.in_flight.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| Some(f.saturating_sub(n)));
-        Some(Batch::from_vec(records, env.parallelism))
+        let share = crate::shuffle::scatter(records, &self.spread, t, env)?;
+        self.here.fetch_add(share.len() as u64, Ordering::Relaxed);
+        Ok(Some(Batch::from_vec(share, env.parallelism)))
+    }
+
+    fn spreads(&self) -> bool {
+        true
     }
 }
 
@@ -564,6 +581,14 @@ impl StreamingContext {
             receiver: Mutex::new(Running { receiver: Box::new(receiver), started: false }),
             restarter: Mutex::new(None),
         };
-        register(self, ReceiverSource { core: Arc::new(core), allocated: Allocated::default(), wal: Mutex::new(None) })
+        let spread = Exchanges::new(self);
+        let source = ReceiverSource {
+            core: Arc::new(core),
+            allocated: Allocated::default(),
+            wal: Mutex::new(None),
+            spread,
+            here: AtomicU64::new(0),
+        };
+        register(self, source)
     }
 }

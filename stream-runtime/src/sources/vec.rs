@@ -6,6 +6,7 @@ use super::{Allocated, Source};
 use crate::batch::Batch;
 use crate::context::Input;
 use crate::data::Data;
+use crate::error::BatchError;
 use crate::node::Env;
 use crate::time::Time;
 
@@ -35,7 +36,7 @@ impl<T: Data> Input for VecSource<T> {
 }
 
 impl<T: Data> Source<T> for VecSource<T> {
-    fn take(&self, t: Time, _env: &Env) -> Option<Batch<T>> {
-        self.allocated.take(t).flatten().map(|v| Batch::from_vec(v, self.partitions))
+    fn take(&self, t: Time, _env: &Env) -> Result<Option<Batch<T>>, BatchError> {
+        Ok(self.allocated.take(t).flatten().map(|v| Batch::from_vec(v, self.partitions)))
     }
 }

@@ -414,6 +414,7 @@ fn report_json(m: &Monitor, r: &ProcessReport) -> Value {
         "failures": r.failures,
         "recordsRead": r.records_read.iter().sum::<u64>(),
         "recordsReadTotal": r.records_read_total.iter().sum::<u64>(),
+        "recordsHereTotal": r.records_here_total.iter().sum::<u64>(),
         "stateKeys": r.state.iter().filter_map(|v| v.keys).sum::<u64>(),
         "stateBytes": r.state.iter().filter_map(|v| v.bytes).sum::<u64>(),
         "inputs": r.inputs.iter().enumerate().map(|(i, st)| json!({
@@ -421,6 +422,7 @@ fn report_json(m: &Monitor, r: &ProcessReport) -> Value {
             "streamName": m.input_names.get(i),
             "recordsRead": r.records_read.get(i),
             "recordsReadTotal": r.records_read_total.get(i),
+            "recordsHereTotal": r.records_here_total.get(i),
             "connected": st.connected,
             "lastError": st.last_error,
             "rateLimit": st.rate,

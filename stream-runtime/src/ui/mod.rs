@@ -570,6 +570,7 @@ pub(crate) mod tests {
             processing_micros: 25_000,
             records_read: vec![4],
             records_read_total: vec![10],
+            records_here_total: vec![4],
             inputs: vec![crate::metrics::InputStatus::default()],
             state: vec![view("update_state_by_key", 7, 700)],
             ..ProcessReport::default()

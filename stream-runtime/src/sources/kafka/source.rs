@@ -14,6 +14,7 @@ use super::record::{KafkaRecord, OffsetRange};
 use crate::batch::Batch;
 use crate::checkpoint::RestoreError;
 use crate::context::Input;
+use crate::error::BatchError;
 use crate::metrics::{InputDetail, InputStatus, KafkaRange, SourceCounters, SourceStats};
 use crate::node::Env;
 use crate::sources::{Allocated, Source};
@@ -621,8 +622,8 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
 }
 
 impl<T: Send + Sync> Source<T> for KafkaSource<T> {
-    fn take(&self, t: Time, env: &Env) -> Option<Batch<T>> {
-        Some(Batch::from_partitions(self.direct.take(t, env, self.convert)))
+    fn take(&self, t: Time, env: &Env) -> Result<Option<Batch<T>>, BatchError> {
+        Ok(Some(Batch::from_partitions(self.direct.take(t, env, self.convert))))
     }
 }
 
