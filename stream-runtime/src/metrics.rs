@@ -36,6 +36,11 @@ pub struct BatchInfo {
     /// the batch: the fused chain that feeds it and its own update, timed by the executor
     /// around each operation (the output operations' times are in `output_ops`).
     pub stage_times: Vec<std::time::Duration>,
+    /// How long each fused stage of the plan (`stage 1`, `stage 2`... of
+    /// [`StreamingContext::explain`](crate::StreamingContext::explain)) took in the batch:
+    /// its pass over the partitions of its parent's batch; `None` where it did not run. Empty
+    /// unless someone watches the job (the Streaming page), so that nothing is timed otherwise.
+    pub fused_stage_times: Vec<Option<std::time::Duration>>,
 }
 
 /// What a stateful operation holds after a batch, for the Streaming page (this process's).
@@ -65,6 +70,9 @@ pub(crate) struct ProcessReport {
     pub(crate) stage_micros: Vec<u64>,
     /// Each output operation's time there, in microseconds.
     pub(crate) output_micros: Vec<u64>,
+    /// Each fused stage's time there, in microseconds (`None`: it did not run).
+    #[serde(default)]
+    pub(crate) fused_micros: Vec<Option<u64>>,
     /// Output and stateful operations that failed there.
     pub(crate) failures: usize,
     /// Per input, records it read there in the batch (the input's `lines` counter, as

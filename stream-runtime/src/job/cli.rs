@@ -318,6 +318,22 @@ pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> E
 
 /// The command line of a [`StreamJob`] (feature `cli`).
 impl StreamJob {
+    /// What the runtime says of the graph the job builds with the command line `matches`
+    /// ([`StreamingContext::explain`]: the plan `--explain` prints and the Streaming page
+    /// shows), nothing started; `None` when it cannot build it (an argument left out).
+    pub(crate) fn runtime_plan(&self, matches: &clap::ArgMatches, job: &JobArgs) -> Option<String> {
+        let values =
+            self.spec.params.iter().map(|p| matches.get_one::<String>(p.name).cloned()).collect::<Option<Vec<_>>>()?;
+        let mut ssc = job.context(self.spec.name, self.batch(), self.spec.threads).ok()?;
+        if job.checkpoint.is_none() {
+            if let Some(dir) = self.spec.checkpoint {
+                ssc.checkpoint(dir);
+            }
+        }
+        (self.build)(&mut ssc, &Args { values }).ok()?;
+        Some(ssc.explain())
+    }
+
     /// The job's command line: its parameters as positional arguments or, those marked
     /// `#[opt]`, named options (with their defaults), then [`JobArgs`].
     pub fn command(&self) -> Command {
@@ -376,7 +392,7 @@ impl StreamJob {
             }
         };
         if job.explain {
-            return crate::settings::explain(&self.spec, &job);
+            return crate::settings::explain(&self.spec, &job, self.runtime_plan(&matches, &job));
         }
         #[cfg(feature = "cluster")]
         if let Some(status) = job.launch_local_cluster(&argv) {
@@ -396,11 +412,6 @@ impl StreamJob {
             if let Some(dir) = self.spec.checkpoint {
                 ssc.checkpoint(dir);
             }
-        }
-        // The Streaming page shows the fused plan `--explain` prints.
-        #[cfg(feature = "ui")]
-        if let Some(ui) = ssc.conf.ui.as_mut() {
-            ui.plan = Some(self.spec.plan.to_string());
         }
         if let Err(e) = (self.build)(&mut ssc, &Args { values }) {
             eprintln!("error: {}", report(&e));

@@ -127,6 +127,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     {
         let ex = Exchanges::new(self.ctx);
         let by = Route::of(partitions);
-        self.binary(other, move |l, r, t, env| cogroup(l, r, t, env, &ex, &by))
+        self.binary("cogroup", other, move |l, r, t, env| cogroup(l, r, t, env, &ex, &by))
     }
 }

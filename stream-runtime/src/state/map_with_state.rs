@@ -180,9 +180,9 @@ impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), 
         let ctx = self.ctx;
         let slide = self.slide_duration();
         let n = spec.partitions.unwrap_or(ctx.default_parallelism());
-        let (_, up) = self.upstream();
+        let (_, up, stage) = self.upstream("map_with_state");
         let ex = Exchanges::new(ctx);
         let step = MapWithState { up, f: spec.f, timeout: spec.timeout, initial: Mutex::new(Some(spec.initial)), ex };
-        state_stream(ctx, "map_with_state", step, slide, (n, Route::default()))
+        state_stream(ctx, "map_with_state", format!("stage {stage}"), step, slide, (n, Route::default()))
     }
 }

@@ -136,6 +136,7 @@ fn batch_json(m: &Monitor, b: &BatchInfo) -> Value {
         "checkpoint": checkpoint,
         "outputOperations": operations_json(b),
         "stageTimesMicros": b.stage_times.iter().map(|d| d.as_micros() as u64).collect::<Vec<_>>(),
+        "fusedStageTimesMicros": b.fused_stage_times.iter().map(|d| d.map(|d| d.as_micros() as u64)).collect::<Vec<_>>(),
         "processes": m.cluster.lock().as_ref().map(|c| {
             let reports = c.batch(b.batch_time.as_millis()).unwrap_or_default();
             (0..c.processes).map(|p| reports.get(p).and_then(Option::as_ref).map(|r| json!({
@@ -312,7 +313,8 @@ pub(crate) fn state(m: &Monitor) -> Value {
 /// The time of one stage of the runtime's plan over the last batches.
 #[derive(Debug)]
 pub(crate) struct StageTime {
-    /// As the runtime's description names it: `stateful 1`, `output 2`.
+    /// As the runtime's description names it: `stage 1` (a fused stage), `stateful 1`,
+    /// `output 2`.
     pub(crate) stage: String,
     pub(crate) name: String,
     pub(crate) last: Option<std::time::Duration>,
@@ -324,8 +326,9 @@ pub(crate) struct StageTime {
     pub(crate) failed: usize,
 }
 
-/// Each stage of the runtime's plan (each stateful operation with the chain that feeds it,
-/// then each output operation with its fused chain) over the last 10 batches.
+/// Each stage of the runtime's plan over the last 10 batches: each fused stage (its pass over
+/// its parent's partitions, in the batches it ran), then each stateful operation (with the
+/// stages that feed it) and each output operation (with its own).
 pub(crate) fn stage_times(m: &Monitor) -> Vec<StageTime> {
     let ring = m.ring.lock();
     let last: Vec<&BatchInfo> = ring.iter().rev().take(page::LAST_BATCHES).collect();
@@ -342,14 +345,18 @@ pub(crate) fn stage_times(m: &Monitor) -> Vec<StageTime> {
         }
     };
     let mut out: Vec<StageTime> = m
-        .stateful
+        .stages
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let times = last.iter().filter_map(|b| b.stage_times.get(i).copied()).collect();
-            figures(format!("stateful {}", i + 1), name, times, 0)
+            let times = last.iter().filter_map(|b| b.fused_stage_times.get(i).copied().flatten()).collect();
+            figures(format!("stage {}", i + 1), name, times, 0)
         })
         .collect();
+    out.extend(m.stateful.iter().enumerate().map(|(i, name)| {
+        let times = last.iter().filter_map(|b| b.stage_times.get(i).copied()).collect();
+        figures(format!("stateful {}", i + 1), name, times, 0)
+    }));
     out.extend(m.outputs.iter().enumerate().map(|(i, name)| {
         let ops: Vec<_> = last.iter().filter_map(|b| b.output_ops.get(i)).collect();
         let failed = ops.iter().filter(|o| o.error.is_some()).count();

@@ -471,20 +471,19 @@ fn checkpoints_table(m: &Monitor, s: &mut String) {
     s.push_str("</table>");
 }
 
-/// The plan: the fused stages `--explain` prints (when the job binary gave them), the
-/// runtime's own description (inputs, stateful operations, outputs) with the time of each of
-/// its stages over the last batches, and the same as a table.
+/// The plan: the runtime's own description of the job (`--explain` prints the same: inputs,
+/// fused stages, stateful operations, outputs) with the time of each stage over the last
+/// batches, and the same as a table.
 fn plan_view(m: &Monitor, s: &mut String) {
     s.push_str("<h2>Plan</h2>");
-    if let Some(stages) = &m.stages {
-        let _ = write!(s, "<pre id=\"stages\">{}</pre>", escape_html(stages));
-    }
     let times = super::api::stage_times(m);
     let mut plan = String::new();
     for line in m.graph_plan.lines() {
         plan.push_str(&escape_html(line));
-        let stage = line.split_once(':').map(|(head, _)| head);
-        if let Some(t) = times.iter().find(|t| Some(t.stage.as_str()) == stage) {
+        // `stage 2 <- ...`, `output 1: ...`: the first two words name the stage.
+        let mut words = line.split_whitespace();
+        let stage = words.next().zip(words.next()).map(|(a, b)| format!("{a} {}", b.trim_end_matches(':')));
+        if let Some(t) = times.iter().find(|t| Some(&t.stage) == stage.as_ref()) {
             if let Some(last) = t.last {
                 let _ = write!(
                     plan,
