@@ -136,6 +136,40 @@ pub enum InputDetail {
     Lines(u64),
 }
 
+impl InputDetail {
+    /// Each of `processes` processes' share of it in a cluster, by the assignment every
+    /// process computes from the driver's plan: files by size
+    /// ([`share_by_size`](crate::cluster::share_by_size)), Kafka partitions by
+    /// [`owner_of_partition`](crate::cluster::owner_of_partition); what a receiver received
+    /// is process 0's, where receivers run.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    pub(crate) fn shares(&self, processes: usize) -> Vec<InputDetail> {
+        let n = processes.max(1);
+        match self {
+            InputDetail::Files(files) => {
+                let sizes: Vec<u64> = files.iter().map(|(_, bytes)| *bytes).collect();
+                let mut out = vec![Vec::new(); n];
+                for (file, owner) in files.iter().zip(crate::cluster::share_by_size(&sizes, n)) {
+                    out[owner].push(file.clone());
+                }
+                out.into_iter().map(InputDetail::Files).collect()
+            }
+            InputDetail::Offsets(ranges) => {
+                let mut out = vec![Vec::new(); n];
+                for r in ranges {
+                    out[crate::cluster::owner_of_partition(&r.topic, r.partition, n) % n].push(r.clone());
+                }
+                out.into_iter().map(InputDetail::Offsets).collect()
+            }
+            other => {
+                let mut out = vec![InputDetail::None; n];
+                out[0] = other.clone();
+                out
+            }
+        }
+    }
+}
+
 /// The offsets of one Kafka partition a batch reads: `from` up to (not including) `until`.
 ///
 /// ```

@@ -481,7 +481,7 @@ impl Ui {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::metrics::WindowBatch;
+    use crate::metrics::{InputDetail, WindowBatch};
 
     struct Named(String);
 
@@ -629,6 +629,54 @@ pub(crate) mod tests {
         assert_eq!(batch["fusedStageTimesMicros"], serde_json::json!([1500]));
         let metrics = m.metrics_text();
         assert!(metrics.contains("sluice_stage_seconds_count{stage=\"1\",operator=\"count\"} 1\n"), "{metrics}");
+    }
+
+    #[test]
+    fn a_cluster_batch_shows_each_process_share_of_its_inputs_and_stage_times() {
+        let mut graph =
+            Graph { inputs: vec![Arc::new(Named("files".to_string())) as Arc<dyn Input>], ..Graph::default() };
+        graph.stages.register(crate::stage::Stage { from: "input 1".into(), ops: vec!["map"], into: "count".into() });
+        let ssc = crate::StreamingContext::new(Duration::seconds(1)).with_name("test");
+        let m = Monitor::new(ssc.conf(), &UiConf::default(), &graph);
+        m.set_processes(2);
+        let mut b = crate::ui::ring::tests::info(1000, &[9]);
+        let files = [("/in/a", 100), ("/in/b", 10), ("/in/c", 50)].map(|(p, n)| (p.to_string(), n));
+        b.input_details = vec![InputDetail::Files(files.to_vec())];
+        b.fused_stage_times = vec![Some(std::time::Duration::from_micros(700))];
+        m.batch_completed(&b, 0);
+        let follower = ProcessReport {
+            process: 1,
+            time: Time::from_millis(1000),
+            records_read: vec![4],
+            fused_micros: vec![Some(300)],
+            ..ProcessReport::default()
+        };
+        m.process_reports(vec![follower]);
+        // By size, the largest first to the least loaded: a to process 0, c then b to 1.
+        let batch: serde_json::Value =
+            serde_json::from_str(&api::route(&m, "/api/v1/streaming/batches/1000", "").body).unwrap();
+        let shares = &batch["inputs"][0]["processes"];
+        assert_eq!(shares[0]["files"], serde_json::json!([{ "path": "/in/a", "bytes": 100 }]));
+        assert_eq!(shares[1]["files"][0]["path"], "/in/b");
+        assert_eq!(shares[1]["files"][1]["path"], "/in/c");
+        assert_eq!((shares[1]["process"].as_u64(), shares[1]["recordsRead"].as_u64()), (Some(1), Some(4)));
+        let page = page::batch(&m, &m.ring.lock().get(1000).unwrap().clone());
+        assert!(page.contains("<h2>Inputs per Process</h2>"), "{page}");
+        assert!(page.contains("<tr><td class=\"num\">1</td><td>files</td><td class=\"num\">4</td>"), "{page}");
+        let stages: serde_json::Value =
+            serde_json::from_str(&api::route(&m, "/api/v1/streaming/stages", "").body).unwrap();
+        assert_eq!(stages[0]["processes"][1], serde_json::json!({ "process": 1, "lastMicros": 300 }));
+        assert_eq!(stages[0]["processes"][0]["lastMicros"], 700);
+        assert!(page::overview(&m, 1).contains("<td class=\"per-process\">0: 0.700 ms, 1: 0.300 ms</td>"));
+        let metrics = m.metrics_text();
+        assert!(
+            metrics.contains("sluice_stage_seconds_count{stage=\"1\",operator=\"count\",process=\"1\"} 1\n"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("sluice_stage_seconds_count{stage=\"1\",operator=\"count\",process=\"0\"} 1\n"),
+            "{metrics}"
+        );
     }
 
     #[test]
