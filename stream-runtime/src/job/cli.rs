@@ -56,6 +56,11 @@ pub struct JobArgs {
     #[cfg(feature = "ui")]
     #[arg(long, value_name = "ADDR")]
     pub ui: Option<crate::ui::UiOption>,
+    /// Completed batches the Streaming page keeps (Spark's
+    /// `spark.streaming.ui.retainedBatches`) [default: 1000].
+    #[cfg(feature = "ui")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub ui_retained_batches: Option<u32>,
     /// Cluster mode: how many processes run this job (with --process and --hosts).
     #[cfg(feature = "cluster")]
     #[arg(long, value_name = "N", help_heading = "Cluster")]
@@ -114,7 +119,13 @@ impl JobArgs {
             ssc.checkpoint(dir);
         }
         #[cfg(feature = "ui")]
-        let ssc = ssc.with_ui(self.ui.map_or_else(|| Some(crate::ui::UiConf::default()), crate::ui::UiOption::conf));
+        let ssc =
+            ssc.with_ui(self.ui.map_or_else(|| Some(crate::ui::UiConf::default()), crate::ui::UiOption::conf).map(
+                |ui| crate::ui::UiConf {
+                    retained_batches: self.ui_retained_batches.map_or(ui.retained_batches, |n| n as usize),
+                    ..ui
+                },
+            ));
         #[cfg(feature = "cluster")]
         let ssc = ssc.with_cluster(self.member()?).with_batches_in_flight(self.in_flight.map_or(1, usize::from));
         Ok(ssc)
@@ -433,6 +444,21 @@ mod tests {
     use clap::{Args as _, Command};
 
     use super::JobArgs;
+
+    #[cfg(feature = "ui")]
+    #[test]
+    fn the_page_keeps_the_batches_asked_for() {
+        use clap::FromArgMatches;
+        let cmd = JobArgs::augment_args(Command::new("job"));
+        let kept = |argv: &[&str]| {
+            let job = JobArgs::from_arg_matches(&cmd.clone().try_get_matches_from(argv).unwrap()).unwrap();
+            job.context("job", crate::Duration::seconds(1), 1).unwrap().conf().ui.as_ref().map(|ui| ui.retained_batches)
+        };
+        assert_eq!(kept(&["job"]), Some(1000));
+        assert_eq!(kept(&["job", "--ui-retained-batches", "50"]), Some(50));
+        assert_eq!(kept(&["job", "--ui", "off", "--ui-retained-batches", "50"]), None);
+        assert!(cmd.try_get_matches_from(["job", "--ui-retained-batches", "0"]).is_err());
+    }
 
     /// The names `#[opt]` parameters cannot take are exactly the options of every job.
     #[test]

@@ -802,12 +802,13 @@ mod tests {
         assert!(page.contains("<span class=\"file\">/in/&lt;b&gt;.txt</span>: <span class=\"bytes\">12</span> bytes"));
         assert!(page.contains("<td id=\"checkpoint\">345 bytes in 2.000 ms</td>"), "{page}");
         let offsets = detail_html(&InputDetail::Offsets(vec![crate::metrics::KafkaRange {
-            topic: "t".into(),
+            topic: "<script>t</script>".into(),
             partition: 1,
             from: 5,
             until: 9,
         }]));
-        assert!(offsets.contains("t-1</span>: offsets 5 to 9 (4 records)"), "{offsets}");
+        assert!(offsets.contains("&lt;script&gt;t&lt;/script&gt;-1</span>: offsets 5 to 9 (4 records)"), "{offsets}");
+        assert!(!offsets.contains("<script>"), "a topic's markup shows as text: {offsets}");
         assert!(overview(&m, 1).contains("<td class=\"num\">345 bytes</td>"));
         assert!(no_batch(&m, "<x>").contains("No batch at time &lt;x&gt; is retained"));
     }
