@@ -312,12 +312,17 @@ fn page_address(log: impl Fn() -> String) -> String {
 
 /// `GET path` from the Streaming page at `addr`, as JSON.
 fn get_json(addr: &str, path: &str) -> serde_json::Value {
+    serde_json::from_str(&get(addr, path)).unwrap_or_default()
+}
+
+/// The body of `path` on the page at `addr` (empty when it does not answer).
+fn get(addr: &str, path: &str) -> String {
     use std::io::{Read, Write};
-    let Ok(mut http) = std::net::TcpStream::connect(addr) else { return serde_json::Value::Null };
+    let Ok(mut http) = std::net::TcpStream::connect(addr) else { return String::new() };
     let _ = http.write_all(format!("GET {path} HTTP/1.1\r\nHost: job\r\n\r\n").as_bytes());
     let mut answer = String::new();
     let _ = http.read_to_string(&mut answer);
-    answer.split_once("\r\n\r\n").and_then(|(_, body)| serde_json::from_str(body).ok()).unwrap_or_default()
+    answer.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
 }
 
 /// In a cluster the page is served by process 0 and covers every process: each process's
@@ -371,6 +376,45 @@ fn the_drivers_page_covers_every_process() {
     assert_eq!(window["keys"], words, "{state}");
     let held: u64 = window["window"]["batches"].as_array().unwrap().iter().filter_map(|b| b["keys"].as_u64()).sum();
     assert_eq!(held, words, "the batch that read the file, its partials on both processes: {state}");
+    // The batch that read the file: each process's share of it (the driver's plan, by size:
+    // one file, one reader) and the records each said it read, which add up to its lines.
+    let mut batches = serde_json::Value::Null;
+    wait_until("every process's report of the batches with files", Duration::from_secs(60), || {
+        batches = get_json(&addr, "/api/v1/streaming/batches");
+        let Some(batches) = batches.as_array() else { return false };
+        let with_files: Vec<&serde_json::Value> =
+            batches.iter().filter(|b| b["inputs"][0]["files"].as_array().is_some_and(|f| !f.is_empty())).collect();
+        let shares = with_files.iter().flat_map(|b| b["inputs"][0]["processes"].as_array().unwrap());
+        let read: Option<u64> = shares.map(|s| s["recordsRead"].as_u64()).sum();
+        read == Some(lines)
+    });
+    for b in
+        batches.as_array().unwrap().iter().filter(|b| b["inputs"][0]["files"].as_array().is_some_and(|f| !f.is_empty()))
+    {
+        let files = b["inputs"][0]["files"].as_array().unwrap();
+        let shares = b["inputs"][0]["processes"].as_array().unwrap();
+        assert_eq!(shares.len(), 2, "{b}");
+        let shared: usize = shares.iter().map(|s| s["files"].as_array().unwrap().len()).sum();
+        assert_eq!(shared, files.len(), "every file in one share: {b}");
+        for s in shares {
+            assert_eq!(s["files"].as_array().unwrap().is_empty(), s["recordsRead"] == 0, "{b}");
+        }
+    }
+    // Every process's time of each fused stage reaches the driver's page.
+    let stages = get_json(&addr, "/api/v1/streaming/stages");
+    let fused: Vec<&serde_json::Value> =
+        stages.as_array().unwrap().iter().filter(|s| s["stage"].as_str().unwrap().starts_with("stage ")).collect();
+    assert!(!fused.is_empty(), "{stages}");
+    for s in fused {
+        let processes = s["processes"].as_array().unwrap();
+        assert_eq!(processes.len(), 2, "{stages}");
+        assert!(processes.iter().all(|p| p["lastMicros"].is_u64()), "{stages}");
+    }
+    let metrics = get(&addr, "/metrics");
+    assert!(
+        metrics.contains("sluice_stage_seconds_count{stage=\"1\"") && metrics.contains(",process=\"1\"}"),
+        "{metrics}"
+    );
     common::sigterm(&child);
     let status = wait_exit(&mut child, Duration::from_secs(60));
     assert!(status.success(), "{status}\n{}", log());

@@ -36,12 +36,18 @@ fn a_job_serves_its_metrics_where_it_says() {
     let _ = child.wait();
     assert!(metrics.starts_with("HTTP/1.1 200 OK\r\n"), "{metrics}");
     assert!(metrics.contains("sluice_input_records_total{input=\"text_file_stream("), "{metrics}");
-    // The plan view shows the fused plan `--explain` prints, from the job's own description.
-    let explain = Command::new(env!("CARGO_BIN_EXE_file_wordcount")).arg("--explain").output().unwrap();
+    // The plan view is the plan `--explain` prints with the same command line (the runtime's
+    // description of the graph the job builds), line for line, each stage's time after it.
+    let explain = file_wordcount("127.0.0.1:0", dir.path()).arg("--explain").output().unwrap();
     let explained = String::from_utf8(explain.stdout).unwrap();
-    let stage = explained.lines().find(|l| l.starts_with("stage 0: ")).unwrap_or_else(|| panic!("{explained}"));
-    let escaped = stage.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    assert!(page.contains("<pre id=\"stages\">job file_wordcount") && page.contains(&escaped), "{page}");
+    let plan = explained.split("settings: ").next().unwrap();
+    assert!(plan.contains("\nstage 1 <- input 1: flat_map -> map -> reduce_by_key   (fused)\n"), "{explained}");
+    let shown = page.split("<pre id=\"plan\">").nth(1).and_then(|p| p.split("</pre>").next()).unwrap();
+    let shown: Vec<&str> = shown.lines().map(|l| l.split("   <span").next().unwrap()).collect();
+    let escaped: Vec<String> =
+        plan.lines().map(|l| l.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")).collect();
+    assert_eq!(shown, escaped, "{page}");
+    assert_eq!(page.matches("<pre").count(), 1, "one plan on the page");
 }
 
 #[test]

@@ -22,6 +22,11 @@ pub trait Chain: Send + Sync + 'static {
     #[doc(hidden)]
     const IS_IDENTITY: bool = false;
 
+    /// Appends the names of its operations, first to last, for the plan (the runtime's
+    /// description of the job's stages).
+    #[doc(hidden)]
+    fn describe(_ops: &mut Vec<&'static str>) {}
+
     /// Runs the chain on one record, pushing its results into `sink`.
     fn push<S: FnMut(Self::Out)>(&self, x: Self::In, sink: &mut S);
 
@@ -91,6 +96,10 @@ impl<C: Chain, U: Data, F: Fn(C::Out) -> U + Send + Sync + 'static> Chain for Ma
     fn weight(part: &[Self::In]) -> usize {
         C::weight(part)
     }
+    fn describe(ops: &mut Vec<&'static str>) {
+        C::describe(ops);
+        ops.push("map");
+    }
     #[inline(always)]
     fn push<S: FnMut(U)>(&self, x: C::In, sink: &mut S) {
         let f = &self.f;
@@ -110,6 +119,10 @@ impl<C: Chain, F: Fn(&C::Out) -> bool + Send + Sync + 'static> Chain for Filter<
     type Out = C::Out;
     fn weight(part: &[Self::In]) -> usize {
         C::weight(part)
+    }
+    fn describe(ops: &mut Vec<&'static str>) {
+        C::describe(ops);
+        ops.push("filter");
     }
     #[inline(always)]
     fn push<S: FnMut(C::Out)>(&self, x: C::In, sink: &mut S) {
@@ -140,6 +153,10 @@ where
     type Out = I::Item;
     fn weight(part: &[Self::In]) -> usize {
         C::weight(part)
+    }
+    fn describe(ops: &mut Vec<&'static str>) {
+        C::describe(ops);
+        ops.push("flat_map");
     }
     #[inline(always)]
     fn push<S: FnMut(I::Item)>(&self, x: C::In, sink: &mut S) {
@@ -172,6 +189,10 @@ where
     fn weight(part: &[Self::In]) -> usize {
         C::weight(part)
     }
+    fn describe(ops: &mut Vec<&'static str>) {
+        C::describe(ops);
+        ops.push("map_values");
+    }
     #[inline(always)]
     fn push<S: FnMut((K, U))>(&self, x: C::In, sink: &mut S) {
         let f = &self.f;
@@ -199,6 +220,10 @@ where
     type Out = (K, I::Item);
     fn weight(part: &[Self::In]) -> usize {
         C::weight(part)
+    }
+    fn describe(ops: &mut Vec<&'static str>) {
+        C::describe(ops);
+        ops.push("flat_map_values");
     }
     #[inline(always)]
     fn push<S: FnMut((K, I::Item))>(&self, x: C::In, sink: &mut S) {
@@ -305,6 +330,10 @@ impl<T: Data> Chain for Erased<T> {
 
     fn weight(part: &[Pending<T>]) -> usize {
         part.iter().map(|p| p.0.len()).sum()
+    }
+
+    fn describe(ops: &mut Vec<&'static str>) {
+        ops.push("erased");
     }
 
     #[inline]

@@ -203,6 +203,12 @@ pub(crate) struct Graph {
     pub(crate) listeners: Vec<Box<dyn Fn(&crate::metrics::BatchInfo) + Send + Sync>>,
     /// Operations that exchange with other processes, numbered as the job is built.
     pub(crate) exchanging_ops: u32,
+    /// The fused stages, in the order the job built them, with their clocks.
+    pub(crate) stages: crate::stage::Stages,
+    /// What each output reads, as the plan names it.
+    pub(crate) output_from: Vec<String>,
+    /// What each stateful operation reads, as the plan names it.
+    pub(crate) tick_from: Vec<String>,
 }
 
 impl Graph {
@@ -225,9 +231,21 @@ pub(crate) fn explain_graph(c: &Conf, graph: &Graph) -> String {
         let _ = writeln!(s, "checkpoint: {dir}, every {}", c.checkpoint_interval());
     }
     let plan = graph.fingerprint(c.batch);
-    for (what, items) in [("input", &plan.inputs), ("stateful", &plan.stateful), ("output", &plan.outputs)] {
+    for (i, input) in plan.inputs.iter().enumerate() {
+        let _ = writeln!(s, "input {}: {input}", i + 1);
+    }
+    for (i, stage) in graph.stages.list().iter().enumerate() {
+        let _ = writeln!(s, "stage {} {stage}", i + 1);
+    }
+    for (what, items, from) in
+        [("stateful", &plan.stateful, &graph.tick_from), ("output", &plan.outputs, &graph.output_from)]
+    {
         for (i, item) in items.iter().enumerate() {
-            let _ = writeln!(s, "{what} {}: {item}", i + 1);
+            match from.get(i) {
+                Some(from) => writeln!(s, "{what} {}: {item} <- {from}", i + 1),
+                None => writeln!(s, "{what} {}: {item}", i + 1),
+            }
+            .unwrap_or_default();
         }
     }
     s
@@ -426,8 +444,11 @@ impl StreamingContext {
     }
 
     /// What the engine will run, as text: the batch interval and threads, the checkpoint
-    /// directory, then every input, stateful operation and output in registration order (the
-    /// plan a checkpoint records). Jobs without `#[stream_job]` print it for `--explain`.
+    /// directory, every input, then the fused stages (numbered in the order the job built
+    /// them: each reads an input or another operator's stream, runs its narrow operations in
+    /// one loop per partition and ends in the operator named last), then every stateful
+    /// operation and output in registration order with the stream it reads. `--explain`
+    /// prints it, and the Streaming page shows it with each stage's time.
     ///
     /// ```
     /// use stream_runtime::prelude::*;
@@ -435,7 +456,8 @@ impl StreamingContext {
     /// ssc.socket_text_stream("localhost", 9999).count().print();
     /// assert_eq!(
     ///     ssc.explain(),
-    ///     "job counts (batch 1000 ms, 2 threads)\ninput 1: socket_text_stream(localhost:9999)\noutput 1: print(10)\n"
+    ///     "job counts (batch 1000 ms, 2 threads)\ninput 1: socket_text_stream(localhost:9999)\n\
+    ///      stage 1 <- input 1: count\noutput 1: print(10) <- count (stage 1)\n"
     /// );
     /// ```
     pub fn explain(&self) -> String {
@@ -474,12 +496,18 @@ impl StreamingContext {
         &self.clock
     }
 
-    pub(crate) fn add_input(&self, input: Arc<dyn Input>) {
-        self.graph.borrow_mut().inputs.push(input);
+    /// Registers an input; returns what the plan calls it (`input 1`).
+    pub(crate) fn add_input(&self, input: Arc<dyn Input>) -> String {
+        let mut graph = self.graph.borrow_mut();
+        graph.inputs.push(input);
+        format!("input {}", graph.inputs.len())
     }
 
-    pub(crate) fn add_output(&self, output: Box<dyn Output>) {
-        self.graph.borrow_mut().outputs.push(output);
+    /// Registers an output reading the stream the plan calls `from`.
+    pub(crate) fn add_output(&self, output: Box<dyn Output>, from: String) {
+        let mut graph = self.graph.borrow_mut();
+        graph.outputs.push(output);
+        graph.output_from.push(from);
     }
 
     /// The id of a new operation that exchanges with other processes: given in the order the
@@ -490,8 +518,11 @@ impl StreamingContext {
         graph.exchanging_ops - 1
     }
 
-    pub(crate) fn add_tick(&self, tick: Box<dyn Tick>) {
-        self.graph.borrow_mut().ticks.push(tick);
+    /// Registers a stateful operation reading the stream the plan calls `from`.
+    pub(crate) fn add_tick(&self, tick: Box<dyn Tick>, from: String) {
+        let mut graph = self.graph.borrow_mut();
+        graph.ticks.push(tick);
+        graph.tick_from.push(from);
     }
 
     /// Calls `f` after every batch with its [`BatchInfo`](crate::BatchInfo) (Spark's

@@ -38,6 +38,8 @@ pub(crate) struct Ran {
     pub(crate) outputs: Vec<OutputOpInfo>,
     /// How long each stateful operation took, in registration order (those that ran).
     pub(crate) stages: Vec<std::time::Duration>,
+    /// How long each fused stage took (`None`: it did not run); empty when nobody watches.
+    pub(crate) fused: Vec<Option<std::time::Duration>>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -96,9 +98,16 @@ impl Executor {
     }
 }
 
-/// Runs batch `t`: one clock reading per stateful and output operation (the stages the page
-/// times), none per record.
+/// Runs batch `t`: one clock reading per stateful and output operation, and while someone
+/// watches two per fused stage (see [`crate::stage`]), none per record.
 fn run_batch(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
+    let mut ran = run_operations(graph, names, t, env);
+    ran.fused = graph.stages.take();
+    ran
+}
+
+/// Runs the operations of batch `t`.
+fn run_operations(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
     let mut errors = Vec::new();
     let mut outputs = Vec::with_capacity(graph.outputs.len());
     let mut stages = Vec::with_capacity(graph.ticks.len());
@@ -118,7 +127,7 @@ fn run_batch(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
         };
         errors.push(StreamingError::BatchFailed { time: t, output: "state".into(), cause });
         if stop_on_error {
-            return Ran { errors, outputs, stages };
+            return Ran { errors, outputs, stages, fused: Vec::new() };
         }
     }
     for (out, name) in graph.outputs.iter().zip(names) {
@@ -138,7 +147,7 @@ fn run_batch(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
         outputs.push(OutputOpInfo { name: Arc::clone(name), duration, error: Some(cause.to_string()) });
         errors.push(StreamingError::BatchFailed { time: t, output: name.to_string(), cause });
         if stop_on_error {
-            return Ran { errors, outputs, stages };
+            return Ran { errors, outputs, stages, fused: Vec::new() };
         }
     }
     for input in &graph.inputs {
@@ -146,7 +155,7 @@ fn run_batch(graph: &Graph, names: &[Arc<str>], t: Time, env: &Env) -> Ran {
             errors.push(StreamingError::InputFailed { input: input.name(), time: t, cause });
         }
     }
-    Ran { errors, outputs, stages }
+    Ran { errors, outputs, stages, fused: Vec::new() }
 }
 
 /// A panic of a function the job gave an operator, as the batch's error.

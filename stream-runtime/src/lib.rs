@@ -64,6 +64,7 @@ mod shuffle;
 #[cfg(feature = "cli")]
 mod signals;
 mod sources;
+mod stage;
 mod state;
 mod str;
 mod stream;

@@ -36,6 +36,11 @@ pub struct BatchInfo {
     /// the batch: the fused chain that feeds it and its own update, timed by the executor
     /// around each operation (the output operations' times are in `output_ops`).
     pub stage_times: Vec<std::time::Duration>,
+    /// How long each fused stage of the plan (`stage 1`, `stage 2`... of
+    /// [`StreamingContext::explain`](crate::StreamingContext::explain)) took in the batch:
+    /// its pass over the partitions of its parent's batch; `None` where it did not run. Empty
+    /// unless someone watches the job (the Streaming page), so that nothing is timed otherwise.
+    pub fused_stage_times: Vec<Option<std::time::Duration>>,
 }
 
 /// What a stateful operation holds after a batch, for the Streaming page (this process's).
@@ -65,6 +70,9 @@ pub(crate) struct ProcessReport {
     pub(crate) stage_micros: Vec<u64>,
     /// Each output operation's time there, in microseconds.
     pub(crate) output_micros: Vec<u64>,
+    /// Each fused stage's time there, in microseconds (`None`: it did not run).
+    #[serde(default)]
+    pub(crate) fused_micros: Vec<Option<u64>>,
     /// Output and stateful operations that failed there.
     pub(crate) failures: usize,
     /// Per input, records it read there in the batch (the input's `lines` counter, as
@@ -130,6 +138,40 @@ pub enum InputDetail {
     Offsets(Vec<KafkaRange>),
     /// Lines a receiver received for the batch.
     Lines(u64),
+}
+
+impl InputDetail {
+    /// Each of `processes` processes' share of it in a cluster, by the assignment every
+    /// process computes from the driver's plan: files by size
+    /// ([`share_by_size`](crate::cluster::share_by_size)), Kafka partitions by
+    /// [`owner_of_partition`](crate::cluster::owner_of_partition); what a receiver received
+    /// is process 0's, where receivers run.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    pub(crate) fn shares(&self, processes: usize) -> Vec<InputDetail> {
+        let n = processes.max(1);
+        match self {
+            InputDetail::Files(files) => {
+                let sizes: Vec<u64> = files.iter().map(|(_, bytes)| *bytes).collect();
+                let mut out = vec![Vec::new(); n];
+                for (file, owner) in files.iter().zip(crate::cluster::share_by_size(&sizes, n)) {
+                    out[owner].push(file.clone());
+                }
+                out.into_iter().map(InputDetail::Files).collect()
+            }
+            InputDetail::Offsets(ranges) => {
+                let mut out = vec![Vec::new(); n];
+                for r in ranges {
+                    out[crate::cluster::owner_of_partition(&r.topic, r.partition, n) % n].push(r.clone());
+                }
+                out.into_iter().map(InputDetail::Offsets).collect()
+            }
+            other => {
+                let mut out = vec![InputDetail::None; n];
+                out[0] = other.clone();
+                out
+            }
+        }
+    }
 }
 
 /// The offsets of one Kafka partition a batch reads: `from` up to (not including) `until`.

@@ -55,6 +55,8 @@ struct Cell<T> {
     slide: Duration,
     consumers: AtomicUsize,
     memo: Mutex<Option<Memo<T>>>,
+    /// What the plan calls the stream (`input 1`, `reduce_by_key (stage 2)`).
+    label: std::sync::OnceLock<String>,
 }
 
 /// A shared handle to a node. Consumers subscribe when they are built; a node with several
@@ -77,8 +79,20 @@ impl<T: Data> NodeRef<T> {
                 slide,
                 consumers: AtomicUsize::new(0),
                 memo: Mutex::new(None),
+                label: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Names the stream for the plan (the first name given stays).
+    pub(crate) fn labelled(self, label: impl Into<String>) -> Self {
+        let _ = self.cell.label.set(label.into());
+        self
+    }
+
+    /// What the plan calls the stream.
+    pub(crate) fn label(&self) -> String {
+        self.cell.label.get().cloned().unwrap_or_else(|| "a stream".to_string())
     }
 
     /// The slide duration of the stream this node computes.

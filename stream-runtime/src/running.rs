@@ -226,6 +226,9 @@ impl RunningContext {
         let reporting = conf.ui.is_some();
         #[cfg(not(feature = "ui"))]
         let reporting = false;
+        // The fused stages are timed only for a page: the driver's, which the others report to.
+        #[cfg(feature = "ui")]
+        graph.stages.set_on(ui.is_some() || (reporting && !is_driver));
         let feed = Feed {
             rx,
             peers: peers.clone(),
@@ -495,7 +498,7 @@ pub(crate) fn process_batch(
         }
     }
     let began = std::time::Instant::now();
-    let Ran { errors, outputs: output_ops, stages } = executor.run(t);
+    let Ran { errors, outputs: output_ops, stages, fused } = executor.run(t);
     ran(&errors);
     let processing_time = began.elapsed();
     let checkpoint_stall = checkpoint();
@@ -511,6 +514,7 @@ pub(crate) fn process_batch(
         output_ops,
         input_details,
         stage_times: stages,
+        fused_stage_times: fused,
     };
     if let Some(m) = monitor {
         m.state_now(crate::report::state_views(executor.graph()));

@@ -214,11 +214,30 @@ pub struct Explained {
     pub errors: Vec<SettingsError>,
 }
 
-/// What `--explain` prints for job `spec` run with options `args`; an error when the options
-/// give no settings at all (an unsupported `--master`).
+/// What `--explain` prints for job `spec` run with options `args` when the job cannot be
+/// built (its arguments left out): the plan the macro read from the source; an error when the
+/// options give no settings at all (an unsupported `--master`).
 #[cfg(feature = "cli")]
 pub fn explain_text(spec: &JobSpec, args: &JobArgs) -> Result<Explained, StreamingError> {
-    let mut text = spec.plan.to_string();
+    explain_plan(spec, args, None)
+}
+
+/// What `--explain` prints: `runtime`, the runtime's description of the graph the job built
+/// ([`StreamingContext::explain`], the plan the Streaming page shows), or when the job could
+/// not be built the macro's plan under a line saying so; then the settings and errors.
+#[cfg(feature = "cli")]
+pub(crate) fn explain_plan(
+    spec: &JobSpec,
+    args: &JobArgs,
+    runtime: Option<String>,
+) -> Result<Explained, StreamingError> {
+    let mut text = match runtime {
+        Some(plan) => plan,
+        None => format!(
+            "(the job's arguments are missing: its plan as read from the source; pass them for the plan the runtime runs)\n{}",
+            spec.plan
+        ),
+    };
     let settings = Effective::of(spec, args)?;
     let batch_flag = if settings.batch_from_flag { " (--batch)" } else { "" };
     let checkpoint = match (&settings.checkpoint, args.checkpoint.is_some()) {
@@ -237,11 +256,11 @@ pub fn explain_text(spec: &JobSpec, args: &JobArgs) -> Result<Explained, Streami
     Ok(Explained { text, errors })
 }
 
-/// `--explain`: prints [`explain_text`]; fails when the job could not start with these
+/// `--explain`: prints [`explain_plan`]; fails when the job could not start with these
 /// settings.
 #[cfg(feature = "cli")]
-pub(crate) fn explain(spec: &JobSpec, args: &JobArgs) -> ExitCode {
-    match explain_text(spec, args) {
+pub(crate) fn explain(spec: &JobSpec, args: &JobArgs, runtime: Option<String>) -> ExitCode {
+    match explain_plan(spec, args, runtime) {
         Ok(explained) => {
             print!("{}", explained.text);
             if explained.errors.is_empty() {
@@ -261,8 +280,10 @@ pub(crate) fn explain(spec: &JobSpec, args: &JobArgs) -> ExitCode {
 #[cfg(feature = "cli")]
 impl StreamJob {
     /// What `--explain` prints for command line `argv` (the program name first; positional
-    /// arguments may be left out): the plan, the settings in effect, and the errors the job
-    /// would stop with at start because of them, each naming the flag that fixes it.
+    /// arguments may be left out): the plan (the runtime's description of the graph the job
+    /// builds, or without the arguments to build it the macro's), the settings in effect, and
+    /// the errors the job would stop with at start because of them, each naming the flag that
+    /// fixes it.
     ///
     /// ```
     /// use stream_runtime::prelude::*;
@@ -276,7 +297,14 @@ impl StreamJob {
     ///         .print();
     /// }
     ///
+    /// // With its arguments, the plan is the runtime's: the graph the job builds (nothing
+    /// // started), as the Streaming page shows it.
+    /// let built = TRENDING.explain(["trending", "/in", "--checkpoint", "/tmp/ckpt"]).unwrap();
+    /// assert!(built.text.contains("\ninput 1: text_file_stream(/in)\nstage 1 <- input 1: map -> reduce_by_key\n"), "{}", built.text);
+    /// assert!(built.text.contains("\nstateful 2: update_state_by_key <- group_by_key (stage 2)\n"), "{}", built.text);
+    /// // Without, the plan the macro read from the source, under a line that says so.
     /// let ok = TRENDING.explain(["trending", "--checkpoint", "/tmp/ckpt"]).unwrap();
+    /// assert!(ok.text.starts_with("(the job's arguments are missing"));
     /// assert!(ok.errors.is_empty());
     /// assert!(ok.text.ends_with("settings: batch 1000 ms, 2 threads, checkpoint /tmp/ckpt (--checkpoint)\n"));
     /// let bad = TRENDING.explain(["trending", "--batch", "3s"]).unwrap();
@@ -296,7 +324,7 @@ impl StreamJob {
         let usage = |e: clap::Error| StreamingError::InvalidConfig(e.to_string());
         let matches = self.command().try_get_matches_from(argv).map_err(usage)?;
         let args = JobArgs::from_arg_matches(&matches).map_err(usage)?;
-        explain_text(&self.spec, &args)
+        explain_plan(&self.spec, &args, self.runtime_plan(&matches, &args))
     }
 }
 

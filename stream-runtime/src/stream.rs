@@ -11,6 +11,7 @@ use crate::context::StreamingContext;
 use crate::data::Data;
 use crate::error::BatchError;
 use crate::node::{Env, Node, NodeRef};
+use crate::stage::{Stage, StageClock};
 use crate::time::{Duration, Time};
 
 /// A discretized stream: a sequence of [`Batch`]es of `T`, one per batch interval (or per slide
@@ -83,15 +84,20 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         DStream { ctx: self.ctx, src: self.src, chain: chain(self.chain) }
     }
 
-    /// Splits the stream into its source node and fused chain, subscribing to the node.
-    pub(crate) fn upstream(self) -> (&'a StreamingContext, Upstream<C>) {
+    /// Splits the stream into its source node and fused chain, subscribing to the node: the
+    /// pass of operator `into` over them is a stage of the plan. Returns the stage's number.
+    pub(crate) fn upstream(self, into: impl Into<String>) -> (&'a StreamingContext, Upstream<C>, usize) {
         let src = self.src.subscribe();
-        (self.ctx, Upstream { src, chain: self.chain })
+        let mut ops = Vec::new();
+        C::describe(&mut ops);
+        let stage = Stage { from: src.label(), ops, into: into.into() };
+        let (number, clock) = self.ctx.graph.borrow_mut().stages.register(stage);
+        (self.ctx, Upstream { src, chain: self.chain, clock: Some(clock) }, number)
     }
 
-    /// Materializes the stream into a node, running the fused chain once per partition.
-    /// A stream with an empty chain is its node already.
-    pub(crate) fn into_node(self) -> NodeRef<T> {
+    /// Materializes the stream into a node for operator `into`, running the fused chain once
+    /// per partition (a stage of the plan). A stream with an empty chain is its node already.
+    pub(crate) fn into_node(self, into: &str) -> NodeRef<T> {
         let slide = self.src.slide();
         if C::IS_IDENTITY {
             let any: Box<dyn Any> = Box::new(self.src.clone());
@@ -99,12 +105,17 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
                 return node.subscribe();
             }
         }
+<<<<<<< HEAD
         // An erased stream over a node with nothing erased: that node.
         if let Some(node) = (&self.chain as &dyn Any).downcast_ref::<Erased<T>>().and_then(|e| e.plain.as_ref()) {
             return node.subscribe();
         }
         let (_, up) = self.upstream();
         NodeRef::new(Collect(up), slide)
+=======
+        let (_, up, stage) = self.upstream(into);
+        NodeRef::new(Collect(up), slide).labelled(format!("stage {stage}"))
+>>>>>>> page15
     }
 
     /// Materializes the stream as a plain `DStream<T>` (erasing the chain type). Use it to name
@@ -120,7 +131,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// ```
     pub fn boxed(self) -> DStream<'a, T> {
         let ctx = self.ctx;
-        DStream::from_node(ctx, self.into_node())
+        DStream::from_node(ctx, self.into_node("boxed"))
     }
 
     /// The stream with its type erased at no cost: every stream of `T` becomes a
@@ -147,6 +158,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// assert_eq!(two, vec![vec![("a".to_string(), 1)], vec![("a".to_string(), 3)]]);
     /// ```
     pub fn erased(self) -> DStream<'a, T, Erased<T>> {
+<<<<<<< HEAD
         let DStream { ctx, src, chain } = self;
         // Already erased: as it is.
         if let Some(erased) = (&chain as &dyn Any).downcast_ref::<Erased<T>>() {
@@ -164,6 +176,16 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         let slide = src.slide();
         let node = NodeRef::new(ErasedNode { src, chain: Arc::new(chain) }, slide);
         DStream { ctx, src: node, chain: Erased { plain } }
+=======
+        let slide = self.src.slide();
+        // No stage: the erased operations run in the pass of the stream's reader.
+        let (ctx, src) = (self.ctx, self.src.subscribe());
+        let mut ops = vec![];
+        C::describe(&mut ops);
+        let label = ops.iter().fold(src.label(), |l, op| format!("{l} -> {op}"));
+        let node = NodeRef::new(ErasedNode { src, chain: std::sync::Arc::new(self.chain) }, slide).labelled(label);
+        DStream { ctx, src: node, chain: Erased::default() }
+>>>>>>> page15
     }
 }
 
@@ -198,6 +220,8 @@ pub(crate) const SEQUENTIAL_BELOW: usize = 2048;
 pub(crate) struct Upstream<C: Chain> {
     pub(crate) src: NodeRef<C::In>,
     pub(crate) chain: C,
+    /// The clock of the stage its passes are.
+    pub(crate) clock: Option<std::sync::Arc<StageClock>>,
 }
 
 impl<C: Chain> Upstream<C> {
@@ -211,12 +235,18 @@ impl<C: Chain> Upstream<C> {
         let Some(batch) = self.src.get(t, env)? else {
             return Ok(None);
         };
+        let began = self.clock.as_ref().and_then(|c| c.start());
         let parts = batch.into_partitions();
         let chain = &self.chain;
-        if parts.iter().map(|p| C::weight(p)).sum::<usize>() < SEQUENTIAL_BELOW {
-            return Ok(Some(parts.into_iter().map(|p| f(chain, p)).collect()));
+        let out = if parts.iter().map(|p| C::weight(p)).sum::<usize>() < SEQUENTIAL_BELOW {
+            parts.into_iter().map(|p| f(chain, p)).collect()
+        } else {
+            parts.into_par_iter().map(|p| f(chain, p)).collect()
+        };
+        if let Some(clock) = &self.clock {
+            clock.stop(began);
         }
-        Ok(Some(parts.into_par_iter().map(|p| f(chain, p)).collect()))
+        Ok(Some(out))
     }
 
     /// The stream's batch at `t`.

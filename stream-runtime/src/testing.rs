@@ -682,8 +682,9 @@ impl<I: Data, O: Data> Stepper<I, O> {
 
     /// Runs every batch through the real-time driver's step, as a started job does: each
     /// output operation timed, a [`BatchInfo`](crate::BatchInfo) built, and with `ui` (feature
-    /// `ui`) the batch reported to a Streaming page's monitor: its ring of batches and its
-    /// Prometheus metrics (no server). For the bench of what the page costs a batch.
+    /// `ui`) its fused stages timed and the batch reported to a Streaming page's monitor: its
+    /// ring of batches and its Prometheus metrics (no server). For the bench of what the page
+    /// costs a batch.
     ///
     /// ```
     /// use stream_runtime::testing::Stepper;
@@ -695,6 +696,8 @@ impl<I: Data, O: Data> Stepper<I, O> {
         let monitor = ui.then(|| {
             let ex = self.stepped.executor();
             let ssc = crate::StreamingContext::new(ex.env().batch);
+            // As a started job with a page: its fused stages timed.
+            ex.graph().stages.set_on(true);
             Arc::new(crate::ui::Monitor::new(ssc.conf(), &crate::ui::UiConf::default(), ex.graph()))
         });
         #[cfg(not(feature = "ui"))]

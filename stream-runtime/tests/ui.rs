@@ -168,6 +168,18 @@ fn the_api_and_the_metrics_agree_with_the_jobs_batches() {
     }
     let sum = text.lines().find_map(|l| l.strip_prefix("sluice_batch_processing_time_seconds_sum ")).unwrap();
     assert!((sum.parse::<f64>().unwrap() - seconds).abs() < 1e-6, "{sum} != {seconds}");
+    // The one fused stage (`flat_map -> count` over the socket's lines), timed in every batch.
+    let stage: Vec<std::time::Duration> = reported.iter().map(|b| b.fused_stage_times[0].unwrap()).collect();
+    let count =
+        text.lines().find_map(|l| l.strip_prefix("sluice_stage_seconds_count{stage=\"1\",operator=\"count\"} "));
+    assert_eq!(count, Some("3"), "{text}");
+    let sum = text.lines().find_map(|l| l.strip_prefix("sluice_stage_seconds_sum{stage=\"1\",operator=\"count\"} "));
+    let seconds: f64 = stage.iter().map(std::time::Duration::as_secs_f64).sum();
+    assert!((sum.unwrap().parse::<f64>().unwrap() - seconds).abs() < 1e-6, "{sum:?} != {seconds}");
+    assert!(
+        scrape.samples.iter().any(|s| s.metric == "sluice_stage_seconds" && s.labels.get("stage") == Some("1")),
+        "the parser reads it: {text}"
+    );
 
     let (status, missing) = get(addr, &format!("/batch/{}", first + 1));
     assert_eq!(status, 404);
@@ -182,6 +194,10 @@ fn the_api_and_the_metrics_agree_with_the_jobs_batches() {
     assert!(ops[1]["failureReason"].as_str().unwrap().contains("<five> lines"), "{ops}");
     assert_eq!(batches[0]["outputOperations"], ops);
     assert_eq!(batches[0]["inputs"][0]["lines"], 5);
+    for (api, job) in batches.iter().zip(&newest_first) {
+        let fused: Vec<Option<u64>> = job.fused_stage_times.iter().map(|d| d.map(|d| d.as_micros() as u64)).collect();
+        assert_eq!(api["fusedStageTimesMicros"], serde_json::json!(fused));
+    }
     for (api, job) in batches.iter().zip(&newest_first) {
         for (i, op) in job.output_ops.iter().enumerate() {
             let api_op = &api["outputOperations"][i];
@@ -540,21 +556,39 @@ fn streaming_page_in_chromium() {
     let api: Value = serde_json::from_str(&get(addr, "/api/v1/streaming/state").1).unwrap();
     assert_eq!((api[0]["keys"].as_u64(), api[0]["bytes"].as_u64()), (Some(6), Some(bytes)), "{api}");
 
-    // The plan view: each stage of the runtime's plan with its time in the last batch, as the
-    // job's listener saw it.
+    // The plan view: the runtime's plan (what `explain` says), once, with the time of each
+    // stage: the three fused stages, the window and the four outputs, as the job's listener
+    // saw them in the last batch.
+    let plan = browser.texts("#plan");
+    assert_eq!(plan.len(), 1);
+    assert!(plan[0].contains("stage 1 <- input 1: flat_map -> count"), "{plan:?}");
+    // (The browser folds the spaces before `(fused)` into one.)
+    assert!(plan[0].contains("stage 3 <- input 1: flat_map -> map -> reduce_by_key (fused)"), "{plan:?}");
+    assert!(
+        plan[0]
+            .contains("stateful 1: reduce_by_key_and_window(window 2000 ms, slide 1000 ms) <- reduce_by_key (stage 3)"),
+        "{plan:?}"
+    );
+    assert_eq!(browser.find_all("pre").len(), 1, "one plan on the page");
     let stages = browser.texts("#stage-times tr");
-    assert_eq!(stages.len(), 1 + 1 + 4, "a header, the window, four outputs: {stages:?}");
-    assert!(stages[1].starts_with("stateful 1 reduce_by_key_and_window("), "{stages:?}");
-    assert!(stages[5].starts_with("output 4 foreach_batch"), "{stages:?}");
-    assert_eq!(browser.find_all("#plan span.stage-time").len(), 5);
+    assert_eq!(stages.len(), 1 + 3 + 1 + 4, "a header, three stages, the window, four outputs: {stages:?}");
+    assert!(stages[1].starts_with("stage 1 <- input 1: flat_map -> count"), "{stages:?}");
+    assert!(stages[4].starts_with("stateful 1 reduce_by_key_and_window("), "{stages:?}");
+    assert!(stages[8].starts_with("output 4 foreach_batch"), "{stages:?}");
+    assert_eq!(browser.find_all("#plan span.stage-time").len(), 8);
     let api: Value = serde_json::from_str(&get(addr, "/api/v1/streaming/stages").1).unwrap();
     let newest = newest_first[0];
-    assert_eq!(api[0]["stage"], "stateful 1");
-    assert_eq!(api[0]["lastMicros"].as_u64(), Some(newest.stage_times[0].as_micros() as u64), "{api}");
-    assert_eq!(api[4]["lastMicros"].as_u64(), Some(newest.output_ops[3].duration.as_micros() as u64), "{api}");
-    let shown = format!("{:.3} ms", newest.stage_times[0].as_secs_f64() * 1000.0);
-    if newest.stage_times[0].as_millis() < 10 {
-        assert!(stages[1].contains(&shown), "{stages:?} lacks {shown}");
+    for (i, time) in newest.fused_stage_times.iter().enumerate() {
+        assert_eq!(api[i]["stage"], format!("stage {}", i + 1));
+        assert_eq!(api[i]["lastMicros"].as_u64(), time.map(|d| d.as_micros() as u64), "{api}");
+    }
+    assert_eq!(api[3]["stage"], "stateful 1");
+    assert_eq!(api[3]["lastMicros"].as_u64(), Some(newest.stage_times[0].as_micros() as u64), "{api}");
+    assert_eq!(api[7]["lastMicros"].as_u64(), Some(newest.output_ops[3].duration.as_micros() as u64), "{api}");
+    let fused = newest.fused_stage_times[2].unwrap();
+    if fused.as_millis() < 10 {
+        let shown = format!("{:.3} ms", fused.as_secs_f64() * 1000.0);
+        assert!(stages[3].contains(&shown), "{stages:?} lacks {shown}");
     }
 
     // Back on the overview after a refresh of its live part: still no console error.

@@ -40,6 +40,7 @@ pub const COMMON_OPTIONS: &[&str] = &[
     "checkpoint",
     "explain",
     "ui",
+    "ui-retained-batches",
     "processes",
     "process",
     "hosts",

@@ -56,6 +56,11 @@ pub struct JobArgs {
     #[cfg(feature = "ui")]
     #[arg(long, value_name = "ADDR")]
     pub ui: Option<crate::ui::UiOption>,
+    /// Completed batches the Streaming page keeps (Spark's
+    /// `spark.streaming.ui.retainedBatches`) [default: 1000].
+    #[cfg(feature = "ui")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub ui_retained_batches: Option<u32>,
     /// Cluster mode: how many processes run this job (with --process and --hosts).
     #[cfg(feature = "cluster")]
     #[arg(long, value_name = "N", help_heading = "Cluster")]
@@ -116,7 +121,13 @@ impl JobArgs {
             ssc.checkpoint(dir);
         }
         #[cfg(feature = "ui")]
-        let ssc = ssc.with_ui(self.ui.map_or_else(|| Some(crate::ui::UiConf::default()), crate::ui::UiOption::conf));
+        let ssc =
+            ssc.with_ui(self.ui.map_or_else(|| Some(crate::ui::UiConf::default()), crate::ui::UiOption::conf).map(
+                |ui| crate::ui::UiConf {
+                    retained_batches: self.ui_retained_batches.map_or(ui.retained_batches, |n| n as usize),
+                    ..ui
+                },
+            ));
         #[cfg(feature = "cluster")]
         let ssc = ssc.with_cluster(self.member()?).with_batches_in_flight(self.in_flight.map_or(1, usize::from));
         Ok(ssc)
@@ -332,6 +343,22 @@ pub fn run_until_stopped(ssc: StreamingContext, duration: Option<Duration>) -> E
 
 /// The command line of a [`StreamJob`] (feature `cli`).
 impl StreamJob {
+    /// What the runtime says of the graph the job builds with the command line `matches`
+    /// ([`StreamingContext::explain`]: the plan `--explain` prints and the Streaming page
+    /// shows), nothing started; `None` when it cannot build it (an argument left out).
+    pub(crate) fn runtime_plan(&self, matches: &clap::ArgMatches, job: &JobArgs) -> Option<String> {
+        let values =
+            self.spec.params.iter().map(|p| matches.get_one::<String>(p.name).cloned()).collect::<Option<Vec<_>>>()?;
+        let mut ssc = job.context(self.spec.name, self.batch(), self.spec.threads).ok()?;
+        if job.checkpoint.is_none() {
+            if let Some(dir) = self.spec.checkpoint {
+                ssc.checkpoint(dir);
+            }
+        }
+        (self.build)(&mut ssc, &Args { values }).ok()?;
+        Some(ssc.explain())
+    }
+
     /// The job's command line: its parameters as positional arguments or, those marked
     /// `#[opt]`, named options (with their defaults), then [`JobArgs`].
     pub fn command(&self) -> Command {
@@ -390,7 +417,7 @@ impl StreamJob {
             }
         };
         if job.explain {
-            return crate::settings::explain(&self.spec, &job);
+            return crate::settings::explain(&self.spec, &job, self.runtime_plan(&matches, &job));
         }
         #[cfg(feature = "cluster")]
         if let Some(status) = job.launch_local_cluster(&argv) {
@@ -410,11 +437,6 @@ impl StreamJob {
             if let Some(dir) = self.spec.checkpoint {
                 ssc.checkpoint(dir);
             }
-        }
-        // The Streaming page shows the fused plan `--explain` prints.
-        #[cfg(feature = "ui")]
-        if let Some(ui) = ssc.conf.ui.as_mut() {
-            ui.plan = Some(self.spec.plan.to_string());
         }
         if let Err(e) = (self.build)(&mut ssc, &Args { values }) {
             eprintln!("error: {}", report(&e));
@@ -436,6 +458,21 @@ mod tests {
     use clap::{Args as _, Command};
 
     use super::JobArgs;
+
+    #[cfg(feature = "ui")]
+    #[test]
+    fn the_page_keeps_the_batches_asked_for() {
+        use clap::FromArgMatches;
+        let cmd = JobArgs::augment_args(Command::new("job"));
+        let kept = |argv: &[&str]| {
+            let job = JobArgs::from_arg_matches(&cmd.clone().try_get_matches_from(argv).unwrap()).unwrap();
+            job.context("job", crate::Duration::seconds(1), 1).unwrap().conf().ui.as_ref().map(|ui| ui.retained_batches)
+        };
+        assert_eq!(kept(&["job"]), Some(1000));
+        assert_eq!(kept(&["job", "--ui-retained-batches", "50"]), Some(50));
+        assert_eq!(kept(&["job", "--ui", "off", "--ui-retained-batches", "50"]), None);
+        assert!(cmd.try_get_matches_from(["job", "--ui-retained-batches", "0"]).is_err());
+    }
 
     /// The names `#[opt]` parameters cannot take are exactly the options of every job.
     #[test]

@@ -156,6 +156,10 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     {
         let ex = Exchanges::new(self.ctx);
         let by = Route::of(partitions);
+<<<<<<< HEAD
         self.binary(other, move |l, r, t, env| cogroup(l, r, t, env, &ex, &by, &emit))
+=======
+        self.binary("cogroup", other, move |l, r, t, env| cogroup(l, r, t, env, &ex, &by))
+>>>>>>> page15
     }
 }

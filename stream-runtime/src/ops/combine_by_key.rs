@@ -49,7 +49,11 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         Mv: Fn(&mut A, V) + Send + Sync + 'static,
         Mc: Fn(&mut A, A) + Send + Sync + 'static,
     {
-        self.combine_into(Aggregator { create, merge_value, merge_combiners, finish: Some }, Route::default())
+        self.combine_into(
+            "combine_by_key",
+            Aggregator { create, merge_value, merge_combiners, finish: Some },
+            Route::default(),
+        )
     }
 
     /// As [`combine_by_key`](Self::combine_by_key), into `partitions`: a count or a
@@ -79,11 +83,16 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         Mv: Fn(&mut A, V) + Send + Sync + 'static,
         Mc: Fn(&mut A, A) + Send + Sync + 'static,
     {
-        self.combine_into(Aggregator { create, merge_value, merge_combiners, finish: Some }, Route::of(partitions))
+        self.combine_into(
+            "combine_by_key",
+            Aggregator { create, merge_value, merge_combiners, finish: Some },
+            Route::of(partitions),
+        )
     }
 
     pub(crate) fn combine_into<A: Persist + Send + 'static, B: Data, Cr, Mv, Mc, Fi>(
         self,
+        what: &'static str,
         agg: Aggregator<Cr, Mv, Mc, Fi>,
         route: Route<K>,
     ) -> DStream<'a, (K, B)>
@@ -101,7 +110,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         // (bounded by a few keys per input record, so that a small batch after a large one
         // does not clear a large table), and a batch like the last one grows none.
         let last_table = AtomicUsize::new(0);
-        self.unary(move |up, t, env| {
+        self.unary(what, move |up, t, env| {
             let place = Placement::of(env, route.count(env.parallelism));
             let Some(combiners) = up.pass(t, env, |c, p| {
                 let keys = last_table.load(Ordering::Relaxed).min(p.len().saturating_mul(KEYS_PER_RECORD));

@@ -15,7 +15,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// ```
     pub fn count(self) -> DStream<'a, u64> {
         let ex = Exchanges::new(self.ctx);
-        self.unary(move |up, t, env| {
+        self.unary("count", move |up, t, env| {
             let Some(counts) = up.pass(t, env, |c, p| {
                 let mut n = 0u64;
                 c.push_all(p, &mut |_| n += 1);

@@ -27,7 +27,7 @@ impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     /// processes' batches are empty. In one process, the stream as it is.
     pub(crate) fn gathered(self) -> DStream<'a, T> {
         let ex = Exchanges::new(self.ctx);
-        self.unary(move |up, t, env| {
+        self.unary("gather", move |up, t, env| {
             let Some(batch) = up.collect(t, env)? else {
                 return Ok(None);
             };

@@ -53,6 +53,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
             merge_combiners: |c: &mut Vec<V>, o: Vec<V>| c.extend(o),
             finish: Some,
         };
-        self.combine_into(agg, route)
+        self.combine_into("group_by_key", agg, route)
     }
 }

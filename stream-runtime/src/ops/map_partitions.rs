@@ -19,7 +19,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         I: IntoIterator<Item = U>,
         F: Fn(std::vec::IntoIter<T>) -> I + Send + Sync + 'static,
     {
-        self.unary(move |up, t, env| {
+        self.unary("map_partitions", move |up, t, env| {
             let parts = up.pass(t, env, |c, p| f(c.run_partition(p).into_iter()).into_iter().collect())?;
             Ok(parts.map(Batch::from_partitions))
         })

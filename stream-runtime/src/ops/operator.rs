@@ -97,27 +97,29 @@ impl StreamingContext {
     {
         check_same_slide(self, parents.iter().map(NodeRef::slide));
         let slide = parents.first().map_or(self.batch_duration(), NodeRef::slide);
-        DStream::from_node(self, NodeRef::new(Nary { parents, what, compute }, slide))
+        let label = format!("{what} of {}", parents.iter().map(NodeRef::label).collect::<Vec<_>>().join(", "));
+        DStream::from_node(self, NodeRef::new(Nary { parents, what, compute }, slide).labelled(label))
     }
 }
 
 impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
-    /// A wide operator on this stream: its batch at `t` is `compute(upstream, t, env)`, at
-    /// this stream's slide.
-    pub(crate) fn unary<O: Data, F>(self, compute: F) -> DStream<'a, O>
+    /// A wide operator `what` on this stream: its batch at `t` is `compute(upstream, t, env)`,
+    /// at this stream's slide.
+    pub(crate) fn unary<O: Data, F>(self, what: &'static str, compute: F) -> DStream<'a, O>
     where
         F: Fn(&Upstream<C>, Time, &Env) -> Result<Option<Batch<O>>, BatchError> + Send + Sync + 'static,
     {
-        let (ctx, up) = self.upstream();
+        let (ctx, up, stage) = self.upstream(what);
         let slide = up.slide();
-        DStream::from_node(ctx, NodeRef::new(Unary { up, compute }, slide))
+        DStream::from_node(ctx, NodeRef::new(Unary { up, compute }, slide).labelled(format!("{what} (stage {stage})")))
     }
 
-    /// A wide operator on this stream and `other`, which must have the same slide (else the
-    /// context records Spark's error for `start` to report): its batch at `t` is
+    /// A wide operator `what` on this stream and `other`, which must have the same slide (else
+    /// the context records Spark's error for `start` to report): its batch at `t` is
     /// `compute(left, right, t, env)`.
     pub(crate) fn binary<U: Data, C2: Chain<Out = U>, O: Data, F>(
         self,
+        what: &'static str,
         other: DStream<'a, U, C2>,
         compute: F,
     ) -> DStream<'a, O>
@@ -125,9 +127,10 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         F: Fn(&Upstream<C>, &Upstream<C2>, Time, &Env) -> Result<Option<Batch<O>>, BatchError> + Send + Sync + 'static,
     {
         check_same_slide(self.ctx, [self.slide_duration(), other.slide_duration()]);
-        let (ctx, left) = self.upstream();
-        let (_, right) = other.upstream();
+        let (ctx, left, l) = self.upstream(what);
+        let (_, right, r) = other.upstream(what);
         let slide = left.slide();
-        DStream::from_node(ctx, NodeRef::new(Binary { left, right, compute }, slide))
+        let label = format!("{what} (stages {l}, {r})");
+        DStream::from_node(ctx, NodeRef::new(Binary { left, right, compute }, slide).labelled(label))
     }
 }

@@ -20,7 +20,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         F: Fn(T, T) -> T + Send + Sync + 'static,
     {
         let ex = Exchanges::new(self.ctx);
-        self.unary(move |up, t, env| {
+        self.unary("reduce", move |up, t, env| {
             let Some(partials) = up.pass(t, env, |c, p| {
                 let mut acc: Option<T> = None;
                 c.push_all(p, &mut |x| {

@@ -69,6 +69,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
             merge_combiners: fold_in(f, |o: Option<V>| o),
             finish: |a: Option<V>| a,
         };
-        self.combine_into(agg, route)
+        self.combine_into("reduce_by_key", agg, route)
     }
 }

@@ -119,7 +119,9 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     pub fn remember(self, duration: Duration) -> Remembered<T> {
         let ctx = self.ctx;
         let kept = Arc::new(Mutex::new(VecDeque::new()));
-        ctx.add_tick(Box::new(Keeper { node: self.into_node(), keep: duration, kept: Arc::clone(&kept) }));
+        let node = self.into_node("remember");
+        let from = node.label();
+        ctx.add_tick(Box::new(Keeper { node, keep: duration, kept: Arc::clone(&kept) }), from);
         Remembered { kept }
     }
 }

@@ -72,6 +72,6 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     {
         let n = n.max(1);
         let ex = Exchanges::new(self.ctx);
-        self.unary(move |up, t, env| repartition(up, n, t, env, &ex))
+        self.unary("repartition", move |up, t, env| repartition(up, n, t, env, &ex))
     }
 }

@@ -30,7 +30,9 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         F: Fn(Batch<T>, Time) -> Batch<U> + Send + Sync + 'static,
     {
         let ctx = self.ctx;
-        ctx.nary(vec![self.into_node()], "transform", move |mut b, t| Ok(Some(f(b.pop().unwrap_or_default(), t))))
+        ctx.nary(vec![self.into_node("transform")], "transform", move |mut b, t| {
+            Ok(Some(f(b.pop().unwrap_or_default(), t)))
+        })
     }
 
     /// Applies a function to the batches of this stream and `other` at the same time (Spark's
@@ -51,7 +53,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     where
         F: Fn(Batch<T>, Batch<U>, Time) -> Batch<V> + Send + Sync + 'static,
     {
-        self.binary(other, move |a, b, t, env| {
+        self.binary("transform_with", other, move |a, b, t, env| {
             let missing = || BatchError::MissingParentBatch { what: "transform", time: t };
             let a = a.collect(t, env)?.ok_or_else(missing)?;
             let b = b.collect(t, env)?.ok_or_else(missing)?;
@@ -85,7 +87,7 @@ impl StreamingContext {
         if streams.is_empty() {
             self.record_error(StreamingError::EmptyStreamList("transform"));
         }
-        let nodes = streams.into_iter().map(DStream::into_node).collect();
+        let nodes = streams.into_iter().map(|s| s.into_node("transform")).collect();
         self.nary(nodes, "transform", move |batches, t| Ok(Some(f(batches, t))))
     }
 }

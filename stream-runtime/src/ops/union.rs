@@ -19,7 +19,7 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// ```
     pub fn union<C2: Chain<Out = T>>(self, other: DStream<'a, T, C2>) -> DStream<'a, T> {
         let ctx = self.ctx;
-        union_of(ctx, vec![self.into_node(), other.into_node()])
+        union_of(ctx, vec![self.into_node("union"), other.into_node("union")])
     }
 }
 
@@ -41,6 +41,6 @@ impl StreamingContext {
         if streams.is_empty() {
             self.record_error(StreamingError::EmptyStreamList("union"));
         }
-        union_of(self, streams.into_iter().map(DStream::into_node).collect())
+        union_of(self, streams.into_iter().map(|s| s.into_node("union")).collect())
     }
 }

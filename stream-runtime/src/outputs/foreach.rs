@@ -108,7 +108,8 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         F: Fn(Batch<T>, Time, &Env) -> Result<(), BatchError> + Send + Sync + 'static,
     {
         let ctx = self.ctx;
-        let node = self.into_node();
-        ctx.add_output(Box::new(ForEach { node, f, name }));
+        let node = self.into_node(&name);
+        let from = node.label();
+        ctx.add_output(Box::new(ForEach { node, f, name }), from);
     }
 }

@@ -70,8 +70,8 @@ impl<T: Data, S: Source<T> + 'static> Node<T> for SourceNode<S> {
 /// Registers `source` as an input of `ctx` and returns its stream.
 pub(crate) fn register<T: Data, S: Source<T> + 'static>(ctx: &StreamingContext, source: S) -> DStream<'_, T> {
     let source = Arc::new(source);
-    ctx.add_input(source.clone());
-    DStream::from_node(ctx, NodeRef::new(SourceNode(source), ctx.batch_duration()))
+    let label = ctx.add_input(source.clone());
+    DStream::from_node(ctx, NodeRef::new(SourceNode(source), ctx.batch_duration()).labelled(label))
 }
 
 /// Data allocated to batches and not yet processed, by batch time.

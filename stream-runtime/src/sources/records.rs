@@ -215,7 +215,7 @@ impl StreamingContext {
     ) -> DStream<'_, T> {
         let options = FileStreamOptions { max_bytes_per_batch: u64::MAX, ..options };
         let files = Arc::new(self.file_source(kind, dir, options));
-        self.add_input(Arc::clone(&files) as Arc<dyn crate::context::Input>);
-        DStream::from_node(self, NodeRef::new(Records { files, reader }, self.batch_duration()))
+        let label = self.add_input(Arc::clone(&files) as Arc<dyn crate::context::Input>);
+        DStream::from_node(self, NodeRef::new(Records { files, reader }, self.batch_duration()).labelled(label))
     }
 }

@@ -303,6 +303,7 @@ impl<K, S, M> std::fmt::Debug for StateStream<'_, K, S, M> {
 pub(crate) fn state_stream<'a, K: Key + Persist, S: Data + Persist, M: Data>(
     ctx: &'a StreamingContext,
     name: &'static str,
+    from: String,
     step: impl Step<K, S, M>,
     slide: Duration,
     (n, route): (usize, Route<K>),
@@ -317,8 +318,8 @@ pub(crate) fn state_stream<'a, K: Key + Persist, S: Data + Persist, M: Data>(
         inner: Mutex::new(inner),
         route,
     });
-    ctx.add_tick(Box::new(Advance(Arc::clone(&cell))));
-    let mapped = NodeRef::new(Mapped(Arc::clone(&cell)), slide);
+    ctx.add_tick(Box::new(Advance(Arc::clone(&cell))), from);
+    let mapped = NodeRef::new(Mapped(Arc::clone(&cell)), slide).labelled(format!("{name} (mapped)"));
     StateStream { ctx, cell, mapped }
 }
 
@@ -357,7 +358,8 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
     /// ```
     pub fn state_snapshots(&self) -> DStream<'a, (K, S)> {
         let slide = self.cell.slide;
-        DStream::from_node(self.ctx, NodeRef::new(Snapshots(Arc::clone(&self.cell)), slide))
+        let label = format!("{} (snapshots)", self.cell.name);
+        DStream::from_node(self.ctx, NodeRef::new(Snapshots(Arc::clone(&self.cell)), slide).labelled(label))
     }
 
     /// Registers an output that hands `f` a borrowed [`Snapshot`] of the state after each
@@ -381,7 +383,8 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
             f(snap, t);
             Ok(())
         };
-        self.ctx.add_output(Box::new(ForEachSnapshot { cell: self.cell, f, name: "foreach_snapshot".into() }));
+        let from = format!("{} (state)", self.cell.name);
+        self.ctx.add_output(Box::new(ForEachSnapshot { cell: self.cell, f, name: "foreach_snapshot".into() }), from);
     }
 
     /// Prints the first `num` `(key, state)` pairs of the state after each batch in Spark's
@@ -409,6 +412,8 @@ impl<'a, K: Key, S: Data, M: Data> StateStream<'a, K, S, M> {
             }
             Ok(())
         };
-        self.ctx.add_output(Box::new(ForEachSnapshot { cell: self.cell, f, name: format!("print_state({num})") }));
+        let from = format!("{} (state)", self.cell.name);
+        self.ctx
+            .add_output(Box::new(ForEachSnapshot { cell: self.cell, f, name: format!("print_state({num})") }), from);
     }
 }

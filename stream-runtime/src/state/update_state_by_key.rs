@@ -296,9 +296,10 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         let ctx = self.ctx;
         let slide = self.slide_duration();
         let n = route.count(ctx.default_parallelism());
-        let parent = self.group_by_key_into(route.fixed(n)).into_node();
+        let parent = self.group_by_key_into(route.fixed(n)).into_node("update_state_by_key");
         let step_route = route.clone();
+        let from = parent.label();
         let step = UpdateState { parent, f, initial: Mutex::new(initial), started: AtomicBool::new(false), route };
-        state_stream(ctx, "update_state_by_key", step, slide, (n, step_route)).state_snapshots()
+        state_stream(ctx, "update_state_by_key", from, step, slide, (n, step_route)).state_snapshots()
     }
 }

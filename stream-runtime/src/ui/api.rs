@@ -136,6 +136,7 @@ fn batch_json(m: &Monitor, b: &BatchInfo) -> Value {
         "checkpoint": checkpoint,
         "outputOperations": operations_json(b),
         "stageTimesMicros": b.stage_times.iter().map(|d| d.as_micros() as u64).collect::<Vec<_>>(),
+        "fusedStageTimesMicros": b.fused_stage_times.iter().map(|d| d.map(|d| d.as_micros() as u64)).collect::<Vec<_>>(),
         "processes": m.cluster.lock().as_ref().map(|c| {
             let reports = c.batch(b.batch_time.as_millis()).unwrap_or_default();
             (0..c.processes).map(|p| reports.get(p).and_then(Option::as_ref).map(|r| json!({
@@ -157,9 +158,51 @@ fn batch_json(m: &Monitor, b: &BatchInfo) -> Value {
                     fields.extend(more);
                 }
             }
+            if let Some(shares) = input_shares(m, b, i) {
+                input["processes"] = Value::Array(shares.iter().map(|share| {
+                    let mut v = detail_json(&share.detail);
+                    v["process"] = json!(share.process);
+                    v["recordsRead"] = json!(share.records_read);
+                    v
+                }).collect());
+            }
             input
         }).collect::<Vec<_>>(),
     })
+}
+
+/// One process's share of one input in one batch (cluster).
+#[derive(Debug)]
+pub(crate) struct Share {
+    pub(crate) process: usize,
+    /// Records it read of the input in the batch, from its report (`None` until it arrives).
+    pub(crate) records_read: Option<u64>,
+    /// What of the batch's input it reads.
+    pub(crate) detail: InputDetail,
+}
+
+/// In a cluster, each process's share of input `i` in batch `b`: what the driver's plan gave
+/// it to read, and the records it says it read; `None` on one process.
+pub(crate) fn input_shares(m: &Monitor, b: &BatchInfo, i: usize) -> Option<Vec<Share>> {
+    let cluster = m.cluster.lock();
+    let c = cluster.as_ref()?;
+    let reports = c.batch(b.batch_time.as_millis()).unwrap_or_default();
+    let details =
+        b.input_details.get(i).map_or_else(|| vec![InputDetail::None; c.processes], |d| d.shares(c.processes));
+    Some(
+        details
+            .into_iter()
+            .enumerate()
+            .map(|(process, detail)| Share {
+                process,
+                records_read: reports
+                    .get(process)
+                    .and_then(Option::as_ref)
+                    .and_then(|r| r.records_read.get(i).copied()),
+                detail,
+            })
+            .collect(),
+    )
 }
 
 /// The batches waiting (`QUEUED`) and being processed (`PROCESSING`), then the retained
@@ -312,7 +355,8 @@ pub(crate) fn state(m: &Monitor) -> Value {
 /// The time of one stage of the runtime's plan over the last batches.
 #[derive(Debug)]
 pub(crate) struct StageTime {
-    /// As the runtime's description names it: `stateful 1`, `output 2`.
+    /// As the runtime's description names it: `stage 1` (a fused stage), `stateful 1`,
+    /// `output 2`.
     pub(crate) stage: String,
     pub(crate) name: String,
     pub(crate) last: Option<std::time::Duration>,
@@ -322,10 +366,13 @@ pub(crate) struct StageTime {
     pub(crate) batches: usize,
     /// Of those, batches where it failed (outputs).
     pub(crate) failed: usize,
+    /// In a cluster, its time in each process's last report (`None`: it did not run there).
+    pub(crate) processes: Vec<(usize, Option<std::time::Duration>)>,
 }
 
-/// Each stage of the runtime's plan (each stateful operation with the chain that feeds it,
-/// then each output operation with its fused chain) over the last 10 batches.
+/// Each stage of the runtime's plan over the last 10 batches: each fused stage (its pass over
+/// its parent's partitions, in the batches it ran), then each stateful operation (with the
+/// stages that feed it) and each output operation (with its own).
 pub(crate) fn stage_times(m: &Monitor) -> Vec<StageTime> {
     let ring = m.ring.lock();
     let last: Vec<&BatchInfo> = ring.iter().rev().take(page::LAST_BATCHES).collect();
@@ -339,22 +386,47 @@ pub(crate) fn stage_times(m: &Monitor) -> Vec<StageTime> {
             max: times.iter().max().copied(),
             batches: last.len(),
             failed,
+            processes: Vec::new(),
         }
     };
     let mut out: Vec<StageTime> = m
-        .stateful
+        .stages
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let times = last.iter().filter_map(|b| b.stage_times.get(i).copied()).collect();
-            figures(format!("stateful {}", i + 1), name, times, 0)
+            let times = last.iter().filter_map(|b| b.fused_stage_times.get(i).copied().flatten()).collect();
+            figures(format!("stage {}", i + 1), name, times, 0)
         })
         .collect();
+    out.extend(m.stateful.iter().enumerate().map(|(i, name)| {
+        let times = last.iter().filter_map(|b| b.stage_times.get(i).copied()).collect();
+        figures(format!("stateful {}", i + 1), name, times, 0)
+    }));
     out.extend(m.outputs.iter().enumerate().map(|(i, name)| {
         let ops: Vec<_> = last.iter().filter_map(|b| b.output_ops.get(i)).collect();
         let failed = ops.iter().filter(|o| o.error.is_some()).count();
         figures(format!("output {}", i + 1), name, ops.iter().map(|o| o.duration).collect(), failed)
     }));
+    if let Some(c) = m.cluster.lock().as_ref() {
+        let (fused, stateful) = (m.stages.len(), m.stateful.len());
+        for (k, t) in out.iter_mut().enumerate() {
+            t.processes = c
+                .latest
+                .iter()
+                .flatten()
+                .map(|r| {
+                    let micros = if k < fused {
+                        r.fused_micros.get(k).copied().flatten()
+                    } else if k < fused + stateful {
+                        r.stage_micros.get(k - fused).copied()
+                    } else {
+                        r.output_micros.get(k - fused - stateful).copied()
+                    };
+                    (r.process, micros.map(std::time::Duration::from_micros))
+                })
+                .collect();
+        }
+    }
     out
 }
 
@@ -373,6 +445,7 @@ pub(crate) fn stages(m: &Monitor) -> Value {
                     "maxMicros": us(t.max),
                     "batches": t.batches,
                     "failed": t.failed,
+                    "processes": t.processes.iter().map(|(p, d)| json!({ "process": p, "lastMicros": us(*d) })).collect::<Vec<_>>(),
                 })
             })
             .collect(),
@@ -410,6 +483,7 @@ fn report_json(m: &Monitor, r: &ProcessReport) -> Value {
         "processingTime": r.processing_micros / 1000,
         "processingTimeMicros": r.processing_micros,
         "stageTimesMicros": r.stage_micros,
+        "fusedStageTimesMicros": r.fused_micros,
         "outputTimesMicros": r.output_micros,
         "failures": r.failures,
         "recordsRead": r.records_read.iter().sum::<u64>(),

@@ -70,10 +70,6 @@ pub struct UiConf {
     /// Completed batches kept for the page and the API (Spark's
     /// `spark.streaming.ui.retainedBatches`, default 1000).
     pub retained_batches: usize,
-    /// The job's fused plan as `--explain` prints it (stages and shuffles), shown on the page
-    /// above the runtime's own list of inputs, stateful operations and outputs. Job binaries
-    /// set it from `#[stream_job]`; `None`: only the runtime's list.
-    pub plan: Option<String>,
 }
 
 impl Default for UiConf {
@@ -82,7 +78,6 @@ impl Default for UiConf {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             next_port_when_taken: true,
             retained_batches: 1000,
-            plan: None,
         }
     }
 }
@@ -164,10 +159,11 @@ pub(crate) struct Monitor {
     outputs: Vec<String>,
     /// The stateful operations (windows, state), as the runtime's description names them.
     stateful: Vec<String>,
-    /// The runtime's description of the graph (`StreamingContext::explain`).
+    /// The runtime's description of the graph (`StreamingContext::explain`, which `--explain`
+    /// prints): the plan the page shows.
     graph_plan: String,
-    /// The fused plan `--explain` prints, when the job binary gave it.
-    stages: Option<String>,
+    /// Each fused stage of the plan, as it describes it (`<- input 1: map -> reduce_by_key`).
+    stages: Vec<String>,
     ring: Mutex<ring::Ring>,
     metrics: prom::Metrics,
     /// The time (ms) of the batch being processed, [`IDLE`] when none is.
@@ -287,13 +283,16 @@ impl Monitor {
             batch: conf.batch,
             started_ms,
             inputs: graph.inputs.clone(),
-            metrics: prom::Metrics::new(&input_names),
+            metrics: prom::Metrics::new(
+                &input_names,
+                &graph.stages.list().iter().map(|s| s.into.clone()).collect::<Vec<_>>(),
+            ),
             ring: Mutex::new(ring::Ring::new(ui.retained_batches, input_names.len())),
             input_names,
             outputs: graph.outputs.iter().map(|o| o.name()).collect(),
             stateful: graph.ticks.iter().map(|t| t.name()).collect(),
             graph_plan: crate::context::explain_graph(conf, graph),
-            stages: ui.plan.clone().filter(|p| !p.trim().is_empty()),
+            stages: graph.stages.list().iter().map(ToString::to_string).collect(),
             running: AtomicI64::new(IDLE),
             checkpoints: Mutex::new(VecDeque::with_capacity(RETAINED_CHECKPOINTS)),
             state: Mutex::new(Vec::new()),
@@ -311,6 +310,10 @@ impl Monitor {
     /// it too.
     pub(crate) fn batch_completed(&self, info: &BatchInfo, waiting: usize) {
         self.metrics.observe(info);
+        // In a cluster, the stage times are observed by process, from the reports.
+        if self.cluster.lock().is_none() {
+            self.metrics.observe_stages(info.fused_stage_times.iter().copied(), None);
+        }
         self.metrics.set_active(waiting, 0);
         self.running.store(IDLE, Ordering::Relaxed);
         self.ring.lock().push(info);
@@ -478,7 +481,7 @@ impl Ui {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::metrics::WindowBatch;
+    use crate::metrics::{InputDetail, WindowBatch};
 
     struct Named(String);
 
@@ -601,6 +604,80 @@ pub(crate) mod tests {
         );
         assert!(metrics.contains("sluice_process_processing_time_seconds{process=\"1\"} 0.025"), "{metrics}");
         assert!(metrics.contains("sluice_process_records_read_total{process=\"1\",input=\"a\"} 4"), "{metrics}");
+    }
+
+    #[test]
+    fn the_plan_is_the_runtimes_with_each_fused_stages_time() {
+        let mut graph =
+            Graph { inputs: vec![Arc::new(Named("lines".to_string())) as Arc<dyn Input>], ..Graph::default() };
+        let stage = crate::stage::Stage { from: "input 1".into(), ops: vec!["flat_map", "map"], into: "count".into() };
+        graph.stages.register(stage);
+        let ssc = crate::StreamingContext::new(Duration::seconds(1)).with_name("test");
+        let m = Monitor::new(ssc.conf(), &UiConf::default(), &graph);
+        let mut b = crate::ui::ring::tests::info(1000, &[3]);
+        b.fused_stage_times = vec![Some(std::time::Duration::from_micros(1500))];
+        m.batch_completed(&b, 0);
+        let page = page::overview(&m, 1);
+        assert_eq!(page.matches("<pre").count(), 1, "one plan: {page}");
+        let line = "stage 1 &lt;- input 1: flat_map -&gt; map -&gt; count   (fused)   <span class=\"stage-time\">last 1.500 ms";
+        assert!(page.contains(line), "{page}");
+        assert!(page.contains("<tr><td>stage 1</td>"), "{page}");
+        let stages: serde_json::Value =
+            serde_json::from_str(&api::route(&m, "/api/v1/streaming/stages", "").body).unwrap();
+        assert_eq!((stages[0]["stage"].as_str(), stages[0]["lastMicros"].as_u64()), (Some("stage 1"), Some(1500)));
+        let batch: serde_json::Value =
+            serde_json::from_str(&api::route(&m, "/api/v1/streaming/batches/1000", "").body).unwrap();
+        assert_eq!(batch["fusedStageTimesMicros"], serde_json::json!([1500]));
+        let metrics = m.metrics_text();
+        assert!(metrics.contains("sluice_stage_seconds_count{stage=\"1\",operator=\"count\"} 1\n"), "{metrics}");
+    }
+
+    #[test]
+    fn a_cluster_batch_shows_each_process_share_of_its_inputs_and_stage_times() {
+        let mut graph =
+            Graph { inputs: vec![Arc::new(Named("files".to_string())) as Arc<dyn Input>], ..Graph::default() };
+        graph.stages.register(crate::stage::Stage { from: "input 1".into(), ops: vec!["map"], into: "count".into() });
+        let ssc = crate::StreamingContext::new(Duration::seconds(1)).with_name("test");
+        let m = Monitor::new(ssc.conf(), &UiConf::default(), &graph);
+        m.set_processes(2);
+        let mut b = crate::ui::ring::tests::info(1000, &[9]);
+        let files = [("/in/a", 100), ("/in/b", 10), ("/in/c", 50)].map(|(p, n)| (p.to_string(), n));
+        b.input_details = vec![InputDetail::Files(files.to_vec())];
+        b.fused_stage_times = vec![Some(std::time::Duration::from_micros(700))];
+        m.batch_completed(&b, 0);
+        let follower = ProcessReport {
+            process: 1,
+            time: Time::from_millis(1000),
+            records_read: vec![4],
+            fused_micros: vec![Some(300)],
+            ..ProcessReport::default()
+        };
+        m.process_reports(vec![follower]);
+        // By size, the largest first to the least loaded: a to process 0, c then b to 1.
+        let batch: serde_json::Value =
+            serde_json::from_str(&api::route(&m, "/api/v1/streaming/batches/1000", "").body).unwrap();
+        let shares = &batch["inputs"][0]["processes"];
+        assert_eq!(shares[0]["files"], serde_json::json!([{ "path": "/in/a", "bytes": 100 }]));
+        assert_eq!(shares[1]["files"][0]["path"], "/in/b");
+        assert_eq!(shares[1]["files"][1]["path"], "/in/c");
+        assert_eq!((shares[1]["process"].as_u64(), shares[1]["recordsRead"].as_u64()), (Some(1), Some(4)));
+        let page = page::batch(&m, &m.ring.lock().get(1000).unwrap().clone());
+        assert!(page.contains("<h2>Inputs per Process</h2>"), "{page}");
+        assert!(page.contains("<tr><td class=\"num\">1</td><td>files</td><td class=\"num\">4</td>"), "{page}");
+        let stages: serde_json::Value =
+            serde_json::from_str(&api::route(&m, "/api/v1/streaming/stages", "").body).unwrap();
+        assert_eq!(stages[0]["processes"][1], serde_json::json!({ "process": 1, "lastMicros": 300 }));
+        assert_eq!(stages[0]["processes"][0]["lastMicros"], 700);
+        assert!(page::overview(&m, 1).contains("<td class=\"per-process\">0: 0.700 ms, 1: 0.300 ms</td>"));
+        let metrics = m.metrics_text();
+        assert!(
+            metrics.contains("sluice_stage_seconds_count{stage=\"1\",operator=\"count\",process=\"1\"} 1\n"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("sluice_stage_seconds_count{stage=\"1\",operator=\"count\",process=\"0\"} 1\n"),
+            "{metrics}"
+        );
     }
 
     #[test]

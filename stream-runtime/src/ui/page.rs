@@ -471,20 +471,19 @@ fn checkpoints_table(m: &Monitor, s: &mut String) {
     s.push_str("</table>");
 }
 
-/// The plan: the fused stages `--explain` prints (when the job binary gave them), the
-/// runtime's own description (inputs, stateful operations, outputs) with the time of each of
-/// its stages over the last batches, and the same as a table.
+/// The plan: the runtime's own description of the job (`--explain` prints the same: inputs,
+/// fused stages, stateful operations, outputs) with the time of each stage over the last
+/// batches, and the same as a table.
 fn plan_view(m: &Monitor, s: &mut String) {
     s.push_str("<h2>Plan</h2>");
-    if let Some(stages) = &m.stages {
-        let _ = write!(s, "<pre id=\"stages\">{}</pre>", escape_html(stages));
-    }
     let times = super::api::stage_times(m);
     let mut plan = String::new();
     for line in m.graph_plan.lines() {
         plan.push_str(&escape_html(line));
-        let stage = line.split_once(':').map(|(head, _)| head);
-        if let Some(t) = times.iter().find(|t| Some(t.stage.as_str()) == stage) {
+        // `stage 2 <- ...`, `output 1: ...`: the first two words name the stage.
+        let mut words = line.split_whitespace();
+        let stage = words.next().zip(words.next()).map(|(a, b)| format!("{a} {}", b.trim_end_matches(':')));
+        if let Some(t) = times.iter().find(|t| Some(&t.stage) == stage.as_ref()) {
             if let Some(last) = t.last {
                 let _ = write!(
                     plan,
@@ -498,16 +497,28 @@ fn plan_view(m: &Monitor, s: &mut String) {
         plan.push('\n');
     }
     let _ = write!(s, "<pre id=\"plan\">{plan}</pre>");
+    let cluster = m.cluster.lock().is_some();
     let _ = write!(
         s,
         "<table id=\"stage-times\"><tr><th>Stage</th><th>Operation (its fused chain)</th><th>Last batch</th>\
-         <th>Average of the last {}</th><th>Max</th><th>Failed</th></tr>",
-        times.first().map_or(0, |t| t.batches)
+         <th>Average of the last {}</th><th>Max</th><th>Failed</th>{}</tr>",
+        times.first().map_or(0, |t| t.batches),
+        if cluster { "<th>Last, per process</th>" } else { "" }
     );
     for t in &times {
+        let per_process = if cluster {
+            let each: Vec<String> = t
+                .processes
+                .iter()
+                .map(|(p, d)| format!("{p}: {}", d.map_or("did not run".to_string(), millis)))
+                .collect();
+            format!("<td class=\"per-process\">{}</td>", each.join(", "))
+        } else {
+            String::new()
+        };
         let _ = write!(
             s,
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{per_process}</tr>",
             escape_html(&t.stage),
             escape_html(&t.name),
             t.last.map_or(String::new(), millis),
@@ -576,12 +587,10 @@ pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
             b.input_details.get(i).map(detail_html).unwrap_or_default()
         );
     }
-    let _ = write!(
-        s,
-        "</table><h2>Output Operations</h2><p>{} of {} failed in this batch.</p>",
-        b.failed_outputs,
-        m.outputs.len()
-    );
+    s.push_str("</table>");
+    inputs_per_process(m, b, &mut s);
+    let _ =
+        write!(s, "<h2>Output Operations</h2><p>{} of {} failed in this batch.</p>", b.failed_outputs, m.outputs.len());
     if let Some(failure) = &b.first_failure {
         let _ = write!(s, "<p>First failure: <code id=\"failure\">{}</code></p>", escape_html(failure));
     }
@@ -608,6 +617,34 @@ pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
     }
     s.push_str("</table></body></html>");
     s
+}
+
+/// In a cluster, what each process read of each input in batch `b`: the records it reported
+/// and its share of the driver's plan (files, offset ranges).
+fn inputs_per_process(m: &Monitor, b: &BatchInfo, s: &mut String) {
+    let mut rows = String::new();
+    for (i, name) in m.input_names.iter().enumerate() {
+        for share in super::api::input_shares(m, b, i).unwrap_or_default() {
+            let _ = write!(
+                rows,
+                "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                share.process,
+                escape_html(name),
+                share.records_read.map_or("not reported yet".to_string(), |n| n.to_string()),
+                match &share.detail {
+                    InputDetail::None => String::new(),
+                    d => detail_html(d),
+                }
+            );
+        }
+    }
+    if !rows.is_empty() {
+        let _ = write!(
+            s,
+            "<h2>Inputs per Process</h2><table id=\"inputs-per-process\"><tr><th>Process</th><th>Input</th>\
+             <th>Records read</th><th>Its share</th></tr>{rows}</table>"
+        );
+    }
 }
 
 /// What an input gave a batch, as HTML.
@@ -765,12 +802,13 @@ mod tests {
         assert!(page.contains("<span class=\"file\">/in/&lt;b&gt;.txt</span>: <span class=\"bytes\">12</span> bytes"));
         assert!(page.contains("<td id=\"checkpoint\">345 bytes in 2.000 ms</td>"), "{page}");
         let offsets = detail_html(&InputDetail::Offsets(vec![crate::metrics::KafkaRange {
-            topic: "t".into(),
+            topic: "<script>t</script>".into(),
             partition: 1,
             from: 5,
             until: 9,
         }]));
-        assert!(offsets.contains("t-1</span>: offsets 5 to 9 (4 records)"), "{offsets}");
+        assert!(offsets.contains("&lt;script&gt;t&lt;/script&gt;-1</span>: offsets 5 to 9 (4 records)"), "{offsets}");
+        assert!(!offsets.contains("<script>"), "a topic's markup shows as text: {offsets}");
         assert!(overview(&m, 1).contains("<td class=\"num\">345 bytes</td>"));
         assert!(no_batch(&m, "<x>").contains("No batch at time &lt;x&gt; is retained"));
     }

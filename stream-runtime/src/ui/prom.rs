@@ -33,6 +33,9 @@ impl EncodeLabelValue for Escaped {
 
 type Labels = Vec<(&'static str, Escaped)>;
 
+/// A family of histograms of seconds.
+type Histograms = Family<Labels, Histogram, fn() -> Histogram>;
+
 /// The metrics of one job and the registry that encodes them.
 pub(crate) struct Metrics {
     registry: Registry,
@@ -62,6 +65,10 @@ pub(crate) struct Metrics {
     process_time: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// In a cluster: records each process read, by input.
     process_records: Family<Labels, Counter>,
+    /// Each fused stage's time in the batches it ran, by stage (and process, in a cluster).
+    stage_seconds: Histograms,
+    /// The labels of each fused stage: its number and its operator.
+    stage_labels: Vec<Labels>,
 }
 
 /// Buckets from 1 ms to about 65 s, doubling.
@@ -69,8 +76,14 @@ fn seconds_buckets() -> impl Iterator<Item = f64> {
     exponential_buckets(0.001, 2.0, 17)
 }
 
+/// Buckets of a stage's time: from 10 us to about 42 s, quadrupling.
+fn stage_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_01, 4.0, 12))
+}
+
 impl Metrics {
-    pub(crate) fn new(inputs: &[String]) -> Metrics {
+    /// The metrics of a job with inputs `inputs` and fused stages whose operators are `stages`.
+    pub(crate) fn new(inputs: &[String], stages: &[String]) -> Metrics {
         let mut registry = Registry::with_prefix("sluice");
         let scheduling_delay = Histogram::new(seconds_buckets());
         let processing_time = Histogram::new(seconds_buckets());
@@ -155,6 +168,17 @@ impl Metrics {
             "The rate backpressure or a rate cap holds an input to, by input",
             rate.clone(),
         );
+        let stage_seconds: Histograms = Family::new_with_constructor(stage_histogram);
+        registry.register(
+            "stage_seconds",
+            "Time of a fused stage of the plan (its pass over its parent's partitions) in the batches it ran, by stage and operator (and process, in a cluster)",
+            stage_seconds.clone(),
+        );
+        let stage_labels = stages
+            .iter()
+            .enumerate()
+            .map(|(i, op)| vec![("stage", Escaped((i + 1).to_string())), ("operator", Escaped(op.clone()))])
+            .collect();
         let build = Family::<Labels, Gauge>::default();
         build.get_or_create(&vec![("version", Escaped(env!("CARGO_PKG_VERSION").to_string()))]).set(1);
         registry.register("build_info", "Version of the Sluice runtime (always 1)", build);
@@ -180,6 +204,27 @@ impl Metrics {
             state_bytes,
             process_time,
             process_records,
+            stage_seconds,
+            stage_labels,
+        }
+    }
+
+    /// Each fused stage's time in a batch (`None`: it did not run), of `process` in a cluster.
+    pub(crate) fn observe_stages(
+        &self,
+        times: impl Iterator<Item = Option<std::time::Duration>>,
+        process: Option<usize>,
+    ) {
+        for (labels, time) in self.stage_labels.iter().zip(times) {
+            let Some(time) = time else { continue };
+            match process {
+                None => self.stage_seconds.get_or_create(labels).observe(time.as_secs_f64()),
+                Some(p) => {
+                    let mut labels = labels.clone();
+                    labels.push(("process", Escaped(p.to_string())));
+                    self.stage_seconds.get_or_create(&labels).observe(time.as_secs_f64());
+                }
+            }
         }
     }
 
@@ -208,6 +253,8 @@ impl Metrics {
             self.process_records.get_or_create(&vec![process.clone(), ("input", Escaped(name.clone()))]).inc_by(*n);
         }
         self.set_state(&r.state, Some(r.process));
+        let micros = r.fused_micros.iter().map(|us| us.map(std::time::Duration::from_micros));
+        self.observe_stages(micros, Some(r.process));
     }
 
     /// Counts a checkpoint the writer wrote (or failed to).
@@ -301,7 +348,7 @@ mod tests {
 
     #[test]
     fn counts_batches_records_and_times_in_seconds() {
-        let m = Metrics::new(&["a \\ \"quoted\"".to_string(), "b".to_string()]);
+        let m = Metrics::new(&["a \\ \"quoted\"".to_string(), "b".to_string()], &[]);
         m.observe(&info(1000, &[2, 3]));
         m.observe(&info(2000, &[4, 0]));
         m.set_active(2, 1);
@@ -334,7 +381,7 @@ mod tests {
 
     #[test]
     fn checkpoints_and_input_status_as_metrics() {
-        let m = Metrics::new(&["k".to_string()]);
+        let m = Metrics::new(&["k".to_string()], &[]);
         let mut b = info(1000, &[1]);
         b.checkpoint_stall = std::time::Duration::from_millis(5);
         m.observe(&b);
@@ -369,5 +416,37 @@ mod tests {
         );
         assert_eq!(single("sluice_input_connected"), Some(1.0));
         assert_eq!(single("sluice_input_rate_limit_records_per_second"), Some(250.0));
+    }
+
+    #[test]
+    fn stage_times_are_histograms_by_stage_and_process() {
+        let m = Metrics::new(&[], &["reduce_by_key".to_string(), "print(10)".to_string()]);
+        let ms = std::time::Duration::from_millis;
+        m.observe_stages([Some(ms(2)), None].into_iter(), None);
+        m.observe_stages([Some(ms(3)), Some(ms(1))].into_iter(), None);
+        let report = ProcessReport { process: 1, fused_micros: vec![Some(500), None], ..ProcessReport::default() };
+        m.observe_process(&report, &[]);
+        let text = m.encode();
+        assert!(text.contains("# TYPE sluice_stage_seconds histogram\n"), "{text}");
+        let scrape = parse(&text);
+        let stage = |n: &str, process: Option<&str>| {
+            scrape
+                .samples
+                .iter()
+                .find(|s| {
+                    s.metric == "sluice_stage_seconds"
+                        && s.labels.get("stage") == Some(n)
+                        && s.labels.get("process") == process
+                })
+                .map(|s| match &s.value {
+                    prometheus_parse::Value::Histogram(buckets) => buckets.last().map_or(0.0, |b| b.count),
+                    other => panic!("not a histogram: {other:?}"),
+                })
+        };
+        assert_eq!(stage("1", None), Some(2.0));
+        assert_eq!(stage("2", None), Some(1.0));
+        assert_eq!(stage("1", Some("1")), Some(1.0));
+        assert_eq!(stage("2", Some("1")), None, "it did not run there");
+        assert!(text.contains("sluice_stage_seconds_sum{stage=\"1\",operator=\"reduce_by_key\"} 0.005\n"), "{text}");
     }
 }

@@ -127,7 +127,7 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
         let route = Route::of(partitions);
         let n = route.count(ctx.default_parallelism());
-        let groups = self.group_by_key_into(route.fixed(n)).into_node();
+        let groups = self.group_by_key_into(route.fixed(n)).into_node("group_by_key_and_window");
         let parts = (0..n).map(|_| VecDeque::new()).collect();
         windowed(ctx, "group_by_key_and_window", groups, window, slide, Groups { parts, route })
     }

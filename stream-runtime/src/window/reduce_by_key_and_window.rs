@@ -183,7 +183,7 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
         let route = Route::of(partitions);
         let n = route.count(ctx.default_parallelism());
-        let partials = self.reduce_by_key_into(f.clone(), route.fixed(n)).into_node();
+        let partials = self.reduce_by_key_into(f.clone(), route.fixed(n)).into_node("reduce_by_key_and_window");
         windowed(ctx, "reduce_by_key_and_window", partials, window, slide, KeyedDaba::new(f, n, route))
     }
 }

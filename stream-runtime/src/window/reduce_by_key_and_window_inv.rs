@@ -223,7 +223,7 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         ctx.require_checkpoint("reduce_by_key_and_window_inv");
         let route = Route::of(partitions);
         let n = route.count(ctx.default_parallelism());
-        let partials = self.reduce_by_key_into(f.clone(), route.fixed(n)).into_node();
+        let partials = self.reduce_by_key_into(f.clone(), route.fixed(n)).into_node("reduce_by_key_and_window");
         let parts = (0..n).map(|_| Part { values: fast_map(), ring: Ring::default() }).collect();
         windowed(ctx, "reduce_by_key_and_window_inv", partials, window, slide, Inverse { f, inv, keep, parts, route })
     }

@@ -198,7 +198,9 @@ pub(crate) fn windowed<'a, A: Sliding>(
     op: A,
 ) -> DStream<'a, A::Out> {
     let name = format!("{name}(window {window}, slide {slide})");
+    let from = parent.label();
+    let label = name.clone();
     let core = Arc::new(Core { name, parent, window, state: Mutex::new((None, op)) });
-    ctx.add_tick(Box::new(Ticker(Arc::clone(&core))));
-    DStream::from_node(ctx, NodeRef::new(Emit(core), slide))
+    ctx.add_tick(Box::new(Ticker(Arc::clone(&core))), from);
+    DStream::from_node(ctx, NodeRef::new(Emit(core), slide).labelled(label))
 }

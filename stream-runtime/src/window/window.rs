@@ -113,6 +113,6 @@ impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     pub fn window(self, window: Duration, slide: Duration) -> DStream<'a, T, Erased<T>> {
         let ctx = self.ctx;
         check(ctx, Kind::Windowed, window, slide, self.slide_duration());
-        windowed(ctx, "window", self.into_node(), window, slide, Window { ring: VecDeque::new() }).erased()
+        windowed(ctx, "window", self.into_node("window"), window, slide, Window { ring: VecDeque::new() }).erased()
     }
 }
