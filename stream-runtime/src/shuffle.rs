@@ -5,15 +5,14 @@
 //! every map partition built for it.
 //!
 //! A word count is bound by memory latency: most keys of a large batch are not in cache when
-//! they are looked up. So the tables are our own: open addressing with linear probing over
-//! slots that hold their key's hash (growing and merging never hash a key again, and a probe
-//! compares hashes before keys), and records wait in a short queue while the slot they will
-//! probe is prefetched, so [`LOOKAHEAD`] cache misses overlap instead of following each other.
+//! they are looked up. So the tables are our own ([`Table`]): dense entries under an index of
+//! 8-byte slots that carry a 32-bit tag of their key's hash (growing and merging never hash a
+//! key again, and a probe compares tags before it reads a key), and records wait in a short
+//! ring while the slot they will probe, then the entry it points to, are prefetched, so
+//! [`LOOKAHEAD`] cache misses overlap instead of following each other.
 
 mod exchange;
 mod partitions;
-
-use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
@@ -25,8 +24,10 @@ pub use partitions::{HashPartitioner, Partitioner};
 
 use crate::data::{hash_of, Key};
 
-/// Records queued between hashing a key and probing its table.
-const LOOKAHEAD: usize = 8;
+/// Records queued between hashing a key and probing its table: the first [`LOOKAHEAD`] / 2
+/// records after a key's hash, its home slot is on its way into the cache; the rest, the
+/// entry that slot points to.
+const LOOKAHEAD: usize = 16;
 
 /// The reduce partition of a key with hash `h` among `n`.
 #[inline]
@@ -49,51 +50,78 @@ fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
-struct Slot<K, C> {
-    hash: u64,
-    key: K,
-    comb: C,
+/// The tag of a key with hash `h`: its low 32 bits. A table places and compares keys by their
+/// tag alone (the partition of a key is taken from bits 16 to 47, so within one partition the
+/// low bits still vary), so growing and merging tables never hash a key again.
+#[inline(always)]
+fn tag_of(h: u64) -> u32 {
+    h as u32
 }
 
-/// A hash table of combiners: linear probing, at most 5/8 full, capacity a power of two.
+/// A hash table of combiners: the entries dense, in the order their keys came, and an index
+/// of 8-byte slots over them (open addressing, linear probing, at most half full, capacity a
+/// power of two). A slot is 0 when empty, else the key's tag in its high half and the entry's
+/// position plus one in its low half: a probe compares tags in the index, 8 slots a cache
+/// line, and reads an entry only when its tag matches. Growing rebuilds the index from the
+/// tags alone; the entries do not move.
 pub(crate) struct Table<K, C> {
-    slots: Vec<Option<Slot<K, C>>>,
-    len: usize,
+    slots: Vec<u64>,
+    /// The tag of each entry.
+    tags: Vec<u32>,
+    entries: Vec<(K, C)>,
 }
 
 impl<K: Key, C> Table<K, C> {
     fn new() -> Self {
-        Table { slots: Vec::new(), len: 0 }
+        Table { slots: Vec::new(), tags: Vec::new(), entries: Vec::new() }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.entries.len()
     }
 
-    #[inline]
-    fn prefetch(&self, h: u64) {
+    /// The first stage of a lookup of hash `h`: brings its home slot into the cache.
+    #[inline(always)]
+    fn prefetch_slot(&self, h: u64) {
         if !self.slots.is_empty() {
-            prefetch(&self.slots[h as usize & (self.slots.len() - 1)]);
+            prefetch(&self.slots[tag_of(h) as usize & (self.slots.len() - 1)]);
+        }
+    }
+
+    /// The second stage, once the home slot of `h` has had time to arrive: when it holds a
+    /// key of the same tag (most keys found are found there), brings that entry in.
+    #[inline(always)]
+    fn prefetch_entry(&self, h: u64) {
+        let tag = tag_of(h);
+        if let Some(&slot) = self.slots.get(tag as usize & self.slots.len().wrapping_sub(1)) {
+            if slot != 0 && (slot >> 32) as u32 == tag {
+                prefetch(self.entries.as_ptr().wrapping_add((slot as u32 - 1) as usize));
+            }
         }
     }
 
     /// Makes room for `additional` more keys without growing.
     fn reserve(&mut self, additional: usize) {
-        let need = self.len + additional;
-        if need * 8 >= self.slots.len() * 5 {
-            self.resize((need * 8 / 5 + 1).next_power_of_two().max(16));
+        let need = self.len() + additional;
+        self.entries.reserve(additional);
+        self.tags.reserve(additional);
+        if need * 2 > self.slots.len() {
+            self.reindex((need * 2).next_power_of_two().max(16));
         }
     }
 
-    fn resize(&mut self, capacity: usize) {
-        let old = std::mem::replace(&mut self.slots, (0..capacity).map(|_| None).collect());
+    /// Rebuilds the index with `capacity` slots (a power of two, more than twice the entries).
+    fn reindex(&mut self, capacity: usize) {
+        assert!(self.len() < u32::MAX as usize, "a combiner table holds fewer than 2^32 - 1 keys");
+        self.slots.clear();
+        self.slots.resize(capacity, 0);
         let mask = capacity - 1;
-        for slot in old.into_iter().flatten() {
-            let mut i = slot.hash as usize & mask;
-            while self.slots[i].is_some() {
+        for (at, &tag) in self.tags.iter().enumerate() {
+            let mut i = tag as usize & mask;
+            while self.slots[i] != 0 {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = Some(slot);
+            self.slots[i] = slot(tag, at);
         }
     }
 
@@ -101,22 +129,27 @@ impl<K: Key, C> Table<K, C> {
     /// is new.
     #[inline]
     fn upsert<V>(&mut self, h: u64, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
-        if self.len * 8 >= self.slots.len() * 5 {
-            self.resize((self.slots.len() * 2).max(16));
+        if self.len() * 2 >= self.slots.len() {
+            self.reindex((self.slots.len() * 2).max(16));
         }
+        let tag = tag_of(h);
         let mask = self.slots.len() - 1;
-        let mut i = h as usize & mask;
+        let mut i = tag as usize & mask;
         loop {
-            let slot = &mut self.slots[i];
-            match slot {
-                Some(s) if s.hash == h && s.key == k => return merge(&mut s.comb, v),
-                Some(_) => i = (i + 1) & mask,
-                None => {
-                    *slot = Some(Slot { hash: h, key: k, comb: create(v) });
-                    self.len += 1;
-                    return;
+            let s = self.slots[i];
+            if s == 0 {
+                self.slots[i] = slot(tag, self.entries.len());
+                self.entries.push((k, create(v)));
+                self.tags.push(tag);
+                return;
+            }
+            if (s >> 32) as u32 == tag {
+                let entry = &mut self.entries[(s as u32 - 1) as usize];
+                if entry.0 == k {
+                    return merge(&mut entry.1, v);
                 }
             }
+            i = (i + 1) & mask;
         }
     }
 
@@ -131,29 +164,69 @@ impl<K: Key, C> Table<K, C> {
         table
     }
 
+    /// The entries in the order their keys came, each with its tag (as a hash: what
+    /// [`upsert`](Self::upsert) into another table needs).
     fn into_entries(self) -> impl Iterator<Item = (u64, K, C)> {
-        self.slots.into_iter().flatten().map(|s| (s.hash, s.key, s.comb))
+        self.tags.into_iter().zip(self.entries).map(|(t, (k, c))| (u64::from(t), k, c))
     }
+}
+
+/// An index slot: `tag` and the entry at `at`.
+#[inline(always)]
+fn slot(tag: u32, at: usize) -> u64 {
+    (u64::from(tag) << 32) | (at as u64 + 1)
 }
 
 /// A table crosses processes as the sequence of its keys and combiners (no hashes).
 impl<K: serde::Serialize, C: serde::Serialize> serde::Serialize for Table<K, C> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeSeq;
-        let mut seq = s.serialize_seq(Some(self.len))?;
-        for slot in self.slots.iter().flatten() {
-            seq.serialize_element(&(&slot.key, &slot.comb))?;
+        let mut seq = s.serialize_seq(Some(self.entries.len()))?;
+        for (key, comb) in &self.entries {
+            seq.serialize_element(&(key, comb))?;
         }
         seq.end()
     }
 }
 
-/// Map-side combiner: one table per reduce partition, fed through the prefetch queue (a ring:
-/// the record at `next` is the oldest, replaced by the newest).
+/// Records between hashing their key and probing for it: a ring of [`LOOKAHEAD`], the oldest
+/// at `next`, replaced by the newest.
+struct Ring<T> {
+    items: [Option<T>; LOOKAHEAD],
+    next: usize,
+}
+
+impl<T> Ring<T> {
+    fn new() -> Self {
+        Ring { items: std::array::from_fn(|_| None), next: 0 }
+    }
+
+    /// The record pushed [`LOOKAHEAD`] / 2 pushes ago.
+    #[inline(always)]
+    fn middle(&self) -> Option<&T> {
+        self.items[(self.next + LOOKAHEAD / 2) % LOOKAHEAD].as_ref()
+    }
+
+    /// Queues `item`, returning the record pushed [`LOOKAHEAD`] pushes ago.
+    #[inline(always)]
+    fn push(&mut self, item: T) -> Option<T> {
+        let oldest = self.items[self.next].replace(item);
+        self.next = (self.next + 1) % LOOKAHEAD;
+        oldest
+    }
+
+    /// The records still queued, oldest first.
+    fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        let next = self.next;
+        (0..LOOKAHEAD).filter_map(move |j| self.items[(next + j) % LOOKAHEAD].take())
+    }
+}
+
+/// Map-side combiner: one table per reduce partition, fed through the prefetch [`Ring`] of
+/// `(hash, table, key, value)`.
 pub(crate) struct Combiner<K, V, C> {
     tables: Vec<Table<K, C>>,
-    queue: [Option<(u64, K, V)>; LOOKAHEAD],
-    next: usize,
+    ring: Ring<(u64, usize, K, V)>,
     /// A user's partitioner and where this process stands; `None`: the hash over the tables.
     routed: Option<(Route<K>, Placement)>,
 }
@@ -164,8 +237,8 @@ impl<K: Key, V, C> Combiner<K, V, C> {
     }
 
     /// A combiner whose tables each have room for `keys` keys before they grow (the size of
-    /// the previous batch's tables, say: growing rehashes nothing, since slots keep their
-    /// hash, but it moves every entry and the first probes of a small table prefetch nothing).
+    /// the previous batch's tables, say: growing hashes nothing again, but it rebuilds the
+    /// index and moves the entries, and the first probes of a small table prefetch nothing).
     pub(crate) fn with_capacity(partitions: usize, keys: usize) -> Self {
         let tables = (0..partitions.max(1))
             .map(|_| {
@@ -176,7 +249,7 @@ impl<K: Key, V, C> Combiner<K, V, C> {
                 t
             })
             .collect();
-        Combiner { tables, queue: std::array::from_fn(|_| None), next: 0, routed: None }
+        Combiner { tables, ring: Ring::new(), routed: None }
     }
 
     /// A combiner into the global partitions of `place`, keys placed by `route`, each table
@@ -198,28 +271,25 @@ impl<K: Key, V, C> Combiner<K, V, C> {
     }
 
     /// Combines `v` into the combiner of `k`, creating it with `create` when `k` is new. The
-    /// record may wait in the queue until [`LOOKAHEAD`] more have come, or until
+    /// record may wait in the ring until [`LOOKAHEAD`] more have come, or until
     /// [`finish`](Self::finish); records of one key are combined in the order they came.
     #[inline]
     pub(crate) fn add(&mut self, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
         let h = hash_of(&k);
         let i = self.table_of(h, &k);
-        self.tables[i].prefetch(h);
-        let oldest = self.queue[self.next].replace((h, k, v));
-        self.next = (self.next + 1) % LOOKAHEAD;
-        if let Some((h0, k0, v0)) = oldest {
-            let i0 = self.table_of(h0, &k0);
+        self.tables[i].prefetch_slot(h);
+        if let Some(&(hm, im, _, _)) = self.ring.middle() {
+            self.tables[im].prefetch_entry(hm);
+        }
+        if let Some((h0, i0, k0, v0)) = self.ring.push((h, i, k, v)) {
             self.tables[i0].upsert(h0, k0, v0, create, merge);
         }
     }
 
     /// Combines the queued records and returns the table of each reduce partition.
     pub(crate) fn finish(mut self, create: impl Fn(V) -> C, merge: impl Fn(&mut C, V)) -> Vec<Table<K, C>> {
-        for j in 0..LOOKAHEAD {
-            if let Some((h, k, v)) = self.queue[(self.next + j) % LOOKAHEAD].take() {
-                let i = self.table_of(h, &k);
-                self.tables[i].upsert(h, k, v, &create, &merge);
-            }
+        for (h, i, k, v) in self.ring.drain() {
+            self.tables[i].upsert(h, k, v, &create, &merge);
         }
         self.tables
     }
@@ -240,17 +310,17 @@ pub(crate) fn reduce_side<K: Key, C: Send, R: Send>(
         };
         let mut base = tables.swap_remove(largest);
         base.reserve(tables.iter().map(Table::len).sum());
-        let mut queue = VecDeque::with_capacity(LOOKAHEAD);
+        let mut ring = Ring::new();
         for (h, k, c) in tables.into_iter().flat_map(Table::into_entries) {
-            base.prefetch(h);
-            if queue.len() == LOOKAHEAD {
-                if let Some((h0, k0, c0)) = queue.pop_front() {
-                    base.upsert(h0, k0, c0, |c| c, &merge);
-                }
+            base.prefetch_slot(h);
+            if let Some(&(hm, _, _)) = ring.middle() {
+                base.prefetch_entry(hm);
             }
-            queue.push_back((h, k, c));
+            if let Some((h0, k0, c0)) = ring.push((h, k, c)) {
+                base.upsert(h0, k0, c0, |c| c, &merge);
+            }
         }
-        for (h, k, c) in queue {
+        for (h, k, c) in ring.drain() {
             base.upsert(h, k, c, |c| c, &merge);
         }
         base.into_entries().filter_map(|(_, k, c)| finish(k, c)).collect()
@@ -326,33 +396,89 @@ mod tests {
         assert_eq!(out, expected);
     }
 
-    /// The combiner with any starting size against the obvious count in a `BTreeMap`.
+    #[test]
+    fn keys_whose_tags_collide_stay_apart() {
+        // The table trusts the hash it is given: 16 tags for 5,000 keys, so most probes meet
+        // other keys of the same tag before theirs.
+        let mut t = Table::<u64, u64>::new();
+        for i in 0..20_000u64 {
+            let k = i % 5_000;
+            t.upsert(k % 16, k, 1, |v| v, |c, v| *c += v);
+        }
+        assert_eq!(t.len(), 5_000);
+        let mut seen: Vec<(u64, u64, u64)> = t.into_entries().collect();
+        seen.sort();
+        let expected: Vec<(u64, u64, u64)> = {
+            let mut e: Vec<_> = (0..5_000).map(|k| (k % 16, k, 4)).collect();
+            e.sort();
+            e
+        };
+        assert_eq!(seen, expected);
+    }
+
+    /// The combiner and the reduce side against a fold into a std `HashMap`: any keys, any
+    /// number of map and reduce partitions, any starting size, and the values of each key
+    /// combined in the order they came.
     mod props {
         use super::*;
         use proptest::prelude::*;
-        use std::collections::BTreeMap;
+        use std::collections::HashMap;
+
+        fn fold(maps: &[Vec<(String, u32)>]) -> HashMap<String, Vec<u32>> {
+            let mut expected: HashMap<String, Vec<u32>> = HashMap::new();
+            for records in maps {
+                for (k, v) in records {
+                    expected.entry(k.clone()).or_default().push(*v);
+                }
+            }
+            expected
+        }
 
         proptest! {
+            #![proptest_config(ProptestConfig::with_cases(96))]
+
             #[test]
-            fn a_sized_combiner_counts_as_a_map(
-                maps in proptest::collection::vec(proptest::collection::vec(0u16..300, 0..600), 1..4),
+            fn combiner_and_reduce_side_fold_as_a_hash_map(
+                maps in proptest::collection::vec(
+                    proptest::collection::vec(("[a-e]{0,3}|[a-z]{10,20}", any::<u32>()), 0..400), 1..4),
                 reduce in 1usize..5,
-                sized in 0usize..2000,
+                sized in 0usize..600,
             ) {
-                let mut expected = BTreeMap::new();
                 let mut tables = Vec::new();
-                for keys in &maps {
-                    let mut c = Combiner::<u16, u64, u64>::with_capacity(reduce, sized);
-                    for &k in keys {
-                        *expected.entry(k).or_insert(0u64) += 1;
-                        c.add(k, 1, |v| v, |a, v| *a += v);
+                for records in &maps {
+                    let mut c = Combiner::<String, u32, Vec<u32>>::with_capacity(reduce, sized);
+                    for (k, v) in records {
+                        c.add(k.clone(), *v, |v| vec![v], |acc, v| acc.push(v));
                     }
-                    tables.push(c.finish(|v| v, |a, v| *a += v));
+                    tables.push(c.finish(|v| vec![v], |acc, v| acc.push(v)));
                 }
-                let got: BTreeMap<u16, u64> = reduce_side(transpose(tables, reduce), |a, b| *a += b, |k, c| Some((k, c)))
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                let mut got: HashMap<String, Vec<u32>> =
+                    reduce_side(transpose(tables, reduce), |a, b| a.extend(b), |k, c| Some((k, c)))
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                let mut expected = fold(&maps);
+                // One map partition: each key's values in the order they came. Several: the
+                // reduce side merges into the largest table first, so only the multisets agree.
+                if maps.len() == 1 {
+                    prop_assert_eq!(&got, &expected);
+                }
+                got.values_mut().for_each(|vs| vs.sort());
+                expected.values_mut().for_each(|vs| vs.sort());
+                prop_assert_eq!(got, expected);
+            }
+
+            #[test]
+            fn a_table_from_pairs_finds_every_key(keys in proptest::collection::hash_set("[a-z]{0,12}", 0..300)) {
+                let pairs: Vec<(String, usize)> = keys.iter().cloned().zip(0..).collect();
+                let mut t = Table::from_pairs(pairs.clone());
+                // Every key is found again (the value is replaced), none is added.
+                for (k, v) in &pairs {
+                    t.upsert(hash_of(k), k.clone(), v + 1, |v| v, |c, v| *c = v);
+                }
+                prop_assert_eq!(t.len(), keys.len());
+                let got: HashMap<String, usize> = t.into_entries().map(|(_, k, c)| (k, c)).collect();
+                let expected: HashMap<String, usize> = pairs.into_iter().map(|(k, v)| (k, v + 1)).collect();
                 prop_assert_eq!(got, expected);
             }
         }

@@ -14,9 +14,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// count copies no text: cloning a `Str` bumps a reference count. It dereferences to `&str`, so
 /// every `str` method works, and it hashes and compares like the text it holds.
 ///
-/// Strings of up to 15 bytes (most words) are held inline instead: cutting, cloning and
-/// dropping them touches no reference count, and comparing two of them reads no buffer, which
-/// is what a hash table of words does all the time.
+/// Strings of up to 15 bytes (most words) are held inline instead, as 16 bytes: the text,
+/// zero-padded, and its length in the 16th byte. Cutting, cloning and dropping them touches no
+/// reference count, and comparing two of them is comparing two pairs of 8-byte words (the
+/// length included), reading no buffer: which is what a hash table of words does all the time.
 ///
 /// ```
 /// use stream_runtime::Str;
@@ -28,20 +29,24 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone)]
 pub struct Str(Repr);
 
-/// Longest string held inline. With it `Str` stays 24 bytes: the inline variant fits beside
-/// the pointer of the shared one, whose non-null niche tells them apart.
+/// Longest string held inline: 16 bytes, less the one holding the length. With it `Str` stays
+/// 24 bytes: the inline variant fits beside the pointer of the shared one, whose non-null
+/// niche tells them apart.
 const INLINE: usize = 15;
 
 /// The two representations. Their invariants are what [`Str::as_str`]'s unsafe code relies on;
 /// the fields are private to this module, and every function here that builds a `Repr` keeps
 /// them:
-/// - `Inline`: `len <= INLINE`, `bytes[..len]` is valid UTF-8, and the rest is zero (equality
-///   compares whole arrays);
-/// - `Shared`: `start <= end <= buf.len()`, and both are character boundaries of `buf`.
+/// - `Inline`: `len = bytes[INLINE] <= INLINE`, `bytes[..len]` is valid UTF-8, and
+///   `bytes[len..INLINE]` is zero (equality and order compare the whole 16 bytes, see
+///   [`Str::words`]);
+/// - `Shared`: `start <= end <= buf.len()`, both character boundaries of `buf`, and
+///   `end - start > INLINE` (every constructor holds a short piece inline, so an inline and a
+///   shared string are never equal).
 #[derive(Clone)]
 enum Repr {
-    /// `bytes[..len]` is the text.
-    Inline { len: u8, bytes: [u8; INLINE] },
+    /// `bytes[..bytes[INLINE]]` is the text.
+    Inline([u8; INLINE + 1]),
     /// `buf[start..end]`.
     Shared { buf: Arc<str>, start: u32, end: u32 },
 }
@@ -49,7 +54,7 @@ enum Repr {
 impl Str {
     /// The empty string.
     pub fn empty() -> Str {
-        Str(Repr::Inline { len: 0, bytes: [0; INLINE] })
+        Str(Repr::Inline([0; INLINE + 1]))
     }
 
     /// Shares `buf[start..end]` (copies it inline when it is short); the range must lie on
@@ -84,9 +89,10 @@ impl Str {
     #[inline]
     fn inline(text: &[u8]) -> Str {
         debug_assert!(text.len() <= INLINE && std::str::from_utf8(text).is_ok());
-        let mut bytes = [0; INLINE];
+        let mut bytes = [0; INLINE + 1];
         bytes[..text.len()].copy_from_slice(text);
-        Str(Repr::Inline { len: text.len() as u8, bytes })
+        bytes[INLINE] = text.len() as u8;
+        Str(Repr::Inline(bytes))
     }
 
     /// `buf[start..end]` held inline: one 16-byte load and a mask where the buffer has 16 bytes
@@ -121,12 +127,13 @@ impl Str {
             m[8] = u64::MAX;
             m
         };
-        let lo = (lo & MASKS[len.min(8)]).to_le_bytes();
-        let hi = (hi & MASKS[len.saturating_sub(8)]).to_le_bytes();
-        let mut bytes = [0; INLINE];
-        bytes[..8].copy_from_slice(&lo);
-        bytes[8..].copy_from_slice(&hi[..INLINE - 8]);
-        Str(Repr::Inline { len: len as u8, bytes })
+        // `len <= 15`, so the mask of `hi` clears its top byte, where the length goes.
+        let lo = lo & MASKS[len.min(8)];
+        let hi = (hi & MASKS[len.saturating_sub(8)]) | ((len as u64) << 56);
+        let mut bytes = [0; INLINE + 1];
+        bytes[..8].copy_from_slice(&lo.to_le_bytes());
+        bytes[8..].copy_from_slice(&hi.to_le_bytes());
+        Str(Repr::Inline(bytes))
     }
 
     /// The text.
@@ -135,12 +142,13 @@ impl Str {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             // SAFETY: `from_utf8_unchecked` needs valid UTF-8. `Repr::Inline`'s invariant says
-            // `bytes[..len]` is: `inline`, `inline_from` and `inline_words`, the only functions
-            // that build the variant, copy it from a `str` between two of its character
-            // boundaries (`Split::next` hands `inline_words` the bytes of a piece that starts
-            // at 0 or just past an ASCII separator and ends just before one). (The slice itself
-            // is bounds-checked.)
-            Repr::Inline { len, bytes } => unsafe { std::str::from_utf8_unchecked(&bytes[..*len as usize]) },
+            // `bytes[..bytes[INLINE]]` is: `empty` (no text), `inline`, `inline_from` and
+            // `inline_words`, the only functions that build the variant, copy it from a `str`
+            // between two of its character boundaries (`Split::next` hands `inline_words` the
+            // bytes of a piece that starts at 0 or just past an ASCII separator and ends just
+            // before one) and write its length in `bytes[INLINE]`. (The slice itself is
+            // bounds-checked: a length above 16 would panic, never read past the array.)
+            Repr::Inline(bytes) => unsafe { std::str::from_utf8_unchecked(&bytes[..bytes[INLINE] as usize]) },
             // SAFETY: `str::get_unchecked` needs `start <= end <= buf.len()`, both on character
             // boundaries of `buf`: `Repr::Shared`'s invariant. `slice_of` asserts it; `piece`,
             // the only other function that builds the variant, narrows an existing `Shared`
@@ -167,7 +175,7 @@ impl Str {
                 let base = *base as usize;
                 Str::inline_from(buf.as_bytes(), base + start, base + end)
             }
-            Repr::Inline { .. } => Str::inline(&self.as_bytes()[start..end]),
+            Repr::Inline(_) => Str::inline(&self.as_bytes()[start..end]),
         }
     }
 
@@ -351,21 +359,40 @@ impl Borrow<str> for Str {
         self.as_str()
     }
 }
+impl Str {
+    /// An inline string's 16 bytes as two big-endian words, `None` for a shared one. Two
+    /// inline strings are equal exactly when their words are (the padding is zero and the
+    /// length is in the last byte), and they order as their words do: where the texts differ
+    /// within both, the first differing byte decides, as in `str`; where one is a prefix of
+    /// the other, the shorter one has a zero where the longer one has a byte that is not (or,
+    /// when the longer one goes on with zeros, the smaller length in the last byte), so the
+    /// shorter one is less, as in `str`.
+    #[inline(always)]
+    fn words(&self) -> Option<(u64, u64)> {
+        match &self.0 {
+            Repr::Inline(b) => Some((be_word(&b[..8]), be_word(&b[8..]))),
+            Repr::Shared { .. } => None,
+        }
+    }
+}
+
+/// The big-endian word of 8 bytes.
+#[inline(always)]
+fn be_word(b: &[u8]) -> u64 {
+    let mut w = [0; 8];
+    w.copy_from_slice(&b[..8]);
+    u64::from_be_bytes(w)
+}
+
 impl PartialEq for Str {
     #[inline]
     fn eq(&self, o: &Str) -> bool {
-        match (&self.0, &o.0) {
-            // Zero-padded, so the whole arrays compare, as two overlapping words: no call, no
-            // buffer read.
-            (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => {
-                let word = |b: &[u8; INLINE], at: usize| {
-                    let mut w = [0; 8];
-                    w.copy_from_slice(&b[at..at + 8]);
-                    u64::from_ne_bytes(w)
-                };
-                a == b && word(x, 0) == word(y, 0) && word(x, INLINE - 8) == word(y, INLINE - 8)
-            }
-            _ => self.as_str() == o.as_str(),
+        match (self.words(), o.words()) {
+            // Two pairs of words: no call, no buffer read.
+            (Some(a), Some(b)) => a == b,
+            // An inline string (15 bytes at most) never equals a shared one (16 at least).
+            (Some(_), None) | (None, Some(_)) => false,
+            (None, None) => self.as_str() == o.as_str(),
         }
     }
 }
@@ -386,8 +413,12 @@ impl PartialOrd for Str {
     }
 }
 impl Ord for Str {
+    #[inline]
     fn cmp(&self, o: &Str) -> std::cmp::Ordering {
-        self.as_str().cmp(o.as_str())
+        match (self.words(), o.words()) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            _ => self.as_str().cmp(o.as_str()),
+        }
     }
 }
 impl Hash for Str {
@@ -462,9 +493,9 @@ mod tests {
         let long = "x".repeat(INLINE + 1);
         let line = Str::from(format!("{} {long} ü", "y".repeat(INLINE)));
         let words: Vec<Str> = line.clone().split(' ').collect();
-        assert!(matches!(words[0].0, Repr::Inline { len: 15, .. }));
+        assert!(matches!(words[0].0, Repr::Inline(b) if b[INLINE] == 15));
         assert!(matches!(words[1].0, Repr::Shared { .. }));
-        assert!(matches!(words[2].0, Repr::Inline { len: 2, .. }));
+        assert!(matches!(words[2].0, Repr::Inline(b) if b[INLINE] == 2));
         assert_eq!(words[1], long.as_str());
         assert_eq!(words[2], "ü");
         // A long piece of a long piece still shares the line's buffer.
@@ -606,7 +637,7 @@ mod tests {
                 prop_assert_eq!(ours.len(), std.len());
                 for (o, w) in ours.iter().zip(&std) {
                     prop_assert_eq!(o.as_str(), *w);
-                    prop_assert_eq!(matches!(o.0, Repr::Inline { .. }), w.len() <= INLINE);
+                    prop_assert_eq!(matches!(o.0, Repr::Inline(_)), w.len() <= INLINE);
                 }
             }
 
@@ -642,6 +673,38 @@ mod tests {
                     let piece = piece.unwrap();
                     prop_assert_eq!(s.sub(&piece).is_some(), j - i > INLINE);
                 }
+            }
+
+            /// Short strings with NULs and shared prefixes: the inline words' order and equality
+            /// (padding, length byte) against `String`'s, and the other traits a key uses.
+            #[test]
+            fn eq_ord_hash_clone_and_conversions_are_those_of_string(
+                a in r"[a\x00ü]{0,17}",
+                b in r"[a\x00ü]{0,17}",
+            ) {
+                let h = crate::data::FastHasher::default();
+                let (x, y) = (Str::from(a.clone()), Str::from(b.as_str()));
+                prop_assert_eq!(x == y, a == b);
+                prop_assert_eq!(x.cmp(&y), a.cmp(&b));
+                prop_assert_eq!(x.partial_cmp(&y), a.partial_cmp(&b));
+                prop_assert_eq!(h.hash_one(&x) == h.hash_one(&y), h.hash_one(&a) == h.hash_one(&b));
+                prop_assert_eq!(h.hash_one(&x), h.hash_one(a.as_str()));
+                // `Borrow<str>` promises the hash and equality of `str`: a map keyed by `Str`
+                // finds a key by its `&str`.
+                let map: std::collections::HashMap<Str, usize> = [(x.clone(), 1)].into_iter().collect();
+                prop_assert_eq!(map.get(a.as_str()), Some(&1));
+                prop_assert_eq!(map.contains_key(b.as_str()), a == b);
+                // Clones, conversions and the serialized form keep the text.
+                let c = x.clone();
+                prop_assert_eq!(&c, &x);
+                prop_assert_eq!(h.hash_one(&c), h.hash_one(&x));
+                prop_assert_eq!(String::from(c), a.clone());
+                prop_assert_eq!(Str::from(Arc::<str>::from(a.as_str())), x.clone());
+                prop_assert_eq!(x.to_string(), a.clone());
+                prop_assert_eq!(format!("{x:?}"), format!("{a:?}"));
+                let bytes = bincode::serialize(&x).unwrap();
+                prop_assert_eq!(&bytes, &bincode::serialize(&a).unwrap());
+                prop_assert_eq!(bincode::deserialize::<Str>(&bytes).unwrap(), x);
             }
 
             #[test]

@@ -1,5 +1,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use hashbrown::hash_map::Entry;
 use parking_lot::Mutex;
 use rayon::prelude::*;
 
@@ -12,6 +13,10 @@ use crate::node::{Env, NodeRef};
 use crate::shuffle::{route_partitions, Partitioner, Placement, Route};
 use crate::time::Time;
 use crate::DStream;
+
+/// The update time of an initial state's keys before their first batch: earlier than any
+/// batch's.
+const NOT_YET: Time = Time::from_millis(i64::MIN);
 
 /// Spark's `StateDStream`: every key in the state or in the batch goes through `f`, one key
 /// at a time ([`PerKey`]) or one partition at a time ([`PerPartition`]).
@@ -41,11 +46,13 @@ impl<K: Key, V: Data, S: Data, F> UpdateState<K, V, S, F> {
                 return Ok(None);
             }
             self.started.store(true, Ordering::Relaxed);
-            // Every process has the whole initial state: each keeps the keys it owns.
+            // Every process has the whole initial state: each keeps the keys it owns. Their
+            // update time is before any batch's: they have not been through `f` yet (the
+            // per-key step's sweep goes by it).
             let place = Placement::of(env, n);
             for (k, s) in std::mem::take(&mut *self.initial.lock()) {
                 if let Some(local) = self.route.local_of(&place, &k) {
-                    parts[local].map.insert(k, Slot { state: s, updated: t });
+                    parts[local].map.insert(k, Slot { state: s, updated: NOT_YET });
                 }
             }
         }
@@ -133,12 +140,32 @@ where
         let Some(input) = self.input(t, env, parts)? else { return Ok(None) };
         let f = &self.f.0;
         parts.par_iter_mut().zip(input).for_each(|(p, groups)| {
-            let mut new: FastMap<K, Vec<V>> = groups.into_iter().collect();
-            // In place: no table is rebuilt; `f` gets a copy of the old state (Spark's states
-            // are immutable too).
+            // The batch's keys first, each looked up once in the state (not every key of the
+            // state looked up in the batch); then one sweep for the keys of the state the
+            // batch did not bring, told apart by their update time. Every key still goes
+            // through `f`, as in Spark, and in place: no table is rebuilt. `f` gets a copy of
+            // the old state (Spark's states are immutable too).
+            p.map.reserve(groups.len());
+            for (k, values) in groups {
+                match p.map.entry(k) {
+                    Entry::Occupied(mut e) => match f(t, e.key(), values, Some(e.get().state.clone())) {
+                        Some(state) => *e.get_mut() = Slot { state, updated: t },
+                        None => {
+                            e.remove();
+                        }
+                    },
+                    Entry::Vacant(e) => {
+                        if let Some(state) = f(t, e.key(), values, None) {
+                            e.insert(Slot { state, updated: t });
+                        }
+                    }
+                }
+            }
             p.map.retain(|k, slot| {
-                let values = if new.is_empty() { Vec::new() } else { new.remove(k).unwrap_or_default() };
-                match f(t, k, values, Some(slot.state.clone())) {
+                if slot.updated == t {
+                    return true;
+                }
+                match f(t, k, Vec::new(), Some(slot.state.clone())) {
                     Some(state) => {
                         *slot = Slot { state, updated: t };
                         true
@@ -146,12 +173,6 @@ where
                     None => false,
                 }
             });
-            p.map.reserve(new.len());
-            for (k, values) in new {
-                if let Some(state) = f(t, &k, values, None) {
-                    p.map.insert(k, Slot { state, updated: t });
-                }
-            }
         });
         Ok(Some(Vec::new()))
     }
@@ -166,7 +187,8 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     /// and each process keeps the state of its keys.
     ///
     /// Cost: O(keys in the state) calls of `f` (each given a clone of the key's old state)
-    /// and a copy of the state per batch, as in Spark. When only keys with new data change,
+    /// and a copy of the state per batch, as in Spark; the batch's keys are looked up in the
+    /// state, then one sweep of the state takes the keys without new values. When only keys with new data change,
     /// use the incremental
     /// [`running_reduce_by_key`](Self::running_reduce_by_key) or
     /// [`map_with_state`](Self::map_with_state).
