@@ -105,17 +105,12 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
                 return node.subscribe();
             }
         }
-<<<<<<< HEAD
         // An erased stream over a node with nothing erased: that node.
         if let Some(node) = (&self.chain as &dyn Any).downcast_ref::<Erased<T>>().and_then(|e| e.plain.as_ref()) {
             return node.subscribe();
         }
-        let (_, up) = self.upstream();
-        NodeRef::new(Collect(up), slide)
-=======
         let (_, up, stage) = self.upstream(into);
         NodeRef::new(Collect(up), slide).labelled(format!("stage {stage}"))
->>>>>>> page15
     }
 
     /// Materializes the stream as a plain `DStream<T>` (erasing the chain type). Use it to name
@@ -158,7 +153,6 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
     /// assert_eq!(two, vec![vec![("a".to_string(), 1)], vec![("a".to_string(), 3)]]);
     /// ```
     pub fn erased(self) -> DStream<'a, T, Erased<T>> {
-<<<<<<< HEAD
         let DStream { ctx, src, chain } = self;
         // Already erased: as it is.
         if let Some(erased) = (&chain as &dyn Any).downcast_ref::<Erased<T>>() {
@@ -174,18 +168,12 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
             None
         };
         let slide = src.slide();
-        let node = NodeRef::new(ErasedNode { src, chain: Arc::new(chain) }, slide);
-        DStream { ctx, src: node, chain: Erased { plain } }
-=======
-        let slide = self.src.slide();
         // No stage: the erased operations run in the pass of the stream's reader.
-        let (ctx, src) = (self.ctx, self.src.subscribe());
         let mut ops = vec![];
         C::describe(&mut ops);
         let label = ops.iter().fold(src.label(), |l, op| format!("{l} -> {op}"));
-        let node = NodeRef::new(ErasedNode { src, chain: std::sync::Arc::new(self.chain) }, slide).labelled(label);
-        DStream { ctx, src: node, chain: Erased::default() }
->>>>>>> page15
+        let node = NodeRef::new(ErasedNode { src, chain: Arc::new(chain) }, slide).labelled(label);
+        DStream { ctx, src: node, chain: Erased { plain } }
     }
 }
 

@@ -135,13 +135,14 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.cogroup_emit(other, partitions, |k, vs, ws, out| out.push((k, (vs, ws))))
+        self.cogroup_emit("cogroup", other, partitions, |k, vs, ws, out| out.push((k, (vs, ws))))
     }
 
     /// The cogroup of both streams into `partitions`, each key's values on both sides turned
     /// into output records by `emit` inside the grouping loop (the joins).
     pub(crate) fn cogroup_emit<W, C2, O, E>(
         self,
+        name: &'static str,
         other: DStream<'a, (K, W), C2>,
         partitions: impl Partitioner<K>,
         emit: E,
@@ -156,10 +157,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
     {
         let ex = Exchanges::new(self.ctx);
         let by = Route::of(partitions);
-<<<<<<< HEAD
-        self.binary(other, move |l, r, t, env| cogroup(l, r, t, env, &ex, &by, &emit))
-=======
-        self.binary("cogroup", other, move |l, r, t, env| cogroup(l, r, t, env, &ex, &by))
->>>>>>> page15
+        self.binary(name, other, move |l, r, t, env| cogroup(l, r, t, env, &ex, &by, &emit))
     }
 }

@@ -98,7 +98,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.cogroup_emit(other, partitions, inner)
+        self.cogroup_emit("join", other, partitions, inner)
     }
 
     /// Per batch left outer join: `(k, (v, Some(w)))`, or `(k, (v, None))` when the right side
@@ -142,7 +142,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.cogroup_emit(other, partitions, left)
+        self.cogroup_emit("left_outer_join", other, partitions, left)
     }
 
     /// Per batch right outer join: `(k, (Some(v), w))`, or `(k, (None, w))`.
@@ -185,7 +185,7 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.cogroup_emit(other, partitions, right)
+        self.cogroup_emit("right_outer_join", other, partitions, right)
     }
 
     /// Per batch full outer join: `(k, (Option<v>, Option<w>))` for every key on either side.
@@ -228,6 +228,6 @@ impl<'a, K: Key, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), C> {
         K: Persist,
         V: Persist,
     {
-        self.cogroup_emit(other, partitions, full)
+        self.cogroup_emit("full_outer_join", other, partitions, full)
     }
 }

@@ -210,20 +210,12 @@ impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), 
     {
         let ctx = self.ctx;
         let slide = self.slide_duration();
-<<<<<<< HEAD
         let route = spec.route.unwrap_or_default();
         let n = route.count(ctx.default_parallelism());
-        let (_, up) = self.upstream();
+        let (_, up, stage) = self.upstream("map_with_state");
         let ex = Exchanges::new(ctx);
         let initial = Mutex::new(Some(spec.initial));
         let step = MapWithState { up, f: spec.f, timeout: spec.timeout, initial, ex, route: route.clone() };
-        state_stream(ctx, "map_with_state", step, slide, (n, route))
-=======
-        let n = spec.partitions.unwrap_or(ctx.default_parallelism());
-        let (_, up, stage) = self.upstream("map_with_state");
-        let ex = Exchanges::new(ctx);
-        let step = MapWithState { up, f: spec.f, timeout: spec.timeout, initial: Mutex::new(Some(spec.initial)), ex };
-        state_stream(ctx, "map_with_state", format!("stage {stage}"), step, slide, (n, Route::default()))
->>>>>>> page15
+        state_stream(ctx, "map_with_state", format!("stage {stage}"), step, slide, (n, route))
     }
 }
