@@ -262,7 +262,9 @@ mod tests {
         let store = CheckpointStore::open(&dir.path().to_string_lossy()).unwrap();
         for ms in 1..=12 {
             store.log_batch(Time::from_millis(ms * 1000), &serde_json::json!({ "n": ms })).unwrap();
-            store.write_checkpoint(Time::from_millis(ms * 1000), &frames::SealedFile::whole(frames::seal(&[ms as u8]))).unwrap();
+            store
+                .write_checkpoint(Time::from_millis(ms * 1000), &frames::SealedFile::whole(frames::seal(&[ms as u8])))
+                .unwrap();
         }
         let kept: Vec<i64> = store.checkpoints().unwrap().iter().map(|(t, _)| t.as_millis()).collect();
         assert_eq!(kept, (3..=12).rev().map(|s| s * 1000).collect::<Vec<_>>());
