@@ -16,6 +16,12 @@
 //!   region by `iter_batched`); its output (the counts, partitioned) is dropped inside it, as
 //!   the loop's map is.
 //!
+//! So the two sides start from the same bytes in the same `Str` lines, and each does all of
+//! split, hash, probe and merge inside the timed region; neither gets words cut in advance.
+//! The loop is the best plain Rust we know for this job: it never copies a word or touches a
+//! reference count (its keys borrow the lines), and its map is allocated large enough for the
+//! vocabulary; the engine's tables are sized from its previous batch instead.
+//!
 //! Both return the number of distinct words, checked equal before timing.
 #![forbid(unsafe_code)]
 
