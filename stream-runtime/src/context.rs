@@ -200,6 +200,10 @@ pub(crate) struct Graph {
     pub(crate) errors: Vec<StreamingError>,
     /// The stateful operations, which need a checkpoint directory.
     pub(crate) needs_checkpoint: Vec<String>,
+    /// The shortest checkpoint interval a stream asked for ([`DStream::checkpoint`]).
+    ///
+    /// [`DStream::checkpoint`]: crate::DStream::checkpoint
+    pub(crate) stream_checkpoint: Option<Duration>,
     pub(crate) listeners: Vec<Box<dyn Fn(&crate::metrics::BatchInfo) + Send + Sync>>,
     /// Operations that exchange with other processes, numbered as the job is built.
     pub(crate) exchanging_ops: u32,
@@ -223,12 +227,19 @@ impl Graph {
     }
 }
 
+/// The job's checkpoint interval: its own (set or default), or the shortest a stream asked
+/// for with [`DStream::checkpoint`](crate::DStream::checkpoint) when shorter.
+fn checkpoint_interval_of(c: &Conf, graph: &Graph) -> Duration {
+    let own = c.checkpoint_interval();
+    graph.stream_checkpoint.map_or(own, |asked| asked.min(own))
+}
+
 /// What [`StreamingContext::explain`] says of `graph` under `c` (also the Streaming page's plan).
 pub(crate) fn explain_graph(c: &Conf, graph: &Graph) -> String {
     use std::fmt::Write;
     let mut s = format!("job {} (batch {}, {} threads)\n", c.name, c.batch, c.threads);
     if let Some(dir) = &c.checkpoint_dir {
-        let _ = writeln!(s, "checkpoint: {dir}, every {}", c.checkpoint_interval());
+        let _ = writeln!(s, "checkpoint: {dir}, every {}", checkpoint_interval_of(c, graph));
     }
     let plan = graph.fingerprint(c.batch);
     for (i, input) in plan.inputs.iter().enumerate() {
@@ -471,7 +482,7 @@ impl StreamingContext {
         let mut conf = self.conf.clone();
         conf.checkpoint_dir = None;
         let mut s = explain_graph(&conf, &self.graph.borrow());
-        s.push_str(&format!("checkpoint every {}\n", self.conf.checkpoint_interval()));
+        s.push_str(&format!("checkpoint every {}\n", checkpoint_interval_of(&self.conf, &self.graph.borrow())));
         s.push_str(&format!("batches in flight {}\n", self.conf.batches_in_flight));
         s
     }
@@ -596,7 +607,10 @@ impl StreamingContext {
     /// let err = ssc.start().unwrap_err();
     /// assert_eq!(err.to_string(), "No output operations registered, so nothing to execute");
     /// ```
-    pub fn start(self) -> Result<RunningContext, StreamingError> {
+    pub fn start(mut self) -> Result<RunningContext, StreamingError> {
+        // A stream's interval asks for a checkpoint at least that often: the job's interval
+        // is the shortest asked.
+        self.conf.checkpoint_interval = Some(checkpoint_interval_of(&self.conf, self.graph.get_mut()));
         self.validate(Driver::RealTime)?;
         RunningContext::start(self)
     }

@@ -79,6 +79,58 @@ impl<'a, T: Data, C: Chain<Out = T>> DStream<'a, T, C> {
         self.src.slide()
     }
 
+    /// Asks for this stream's state to be checkpointed at least every `interval` (Spark's
+    /// `DStream.checkpoint(interval)`), which must be a multiple of the stream's slide. Sluice
+    /// checkpoints every stateful operation of a job together (one consistent file), so the
+    /// job's interval becomes the shortest any stream asks for, if shorter than its own (see
+    /// the divergences chapter). An interval shorter than the slide, or not a multiple of it,
+    /// fails the job's start with Spark's message.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// let mut ssc = StreamingContext::new(Duration::seconds(1));
+    /// ssc.checkpoint("/tmp/sluice-checkpoint-doc");
+    /// ssc.queue_stream(BatchQueue::<(&str, i32)>::new(), true, None)
+    ///     .update_state_by_key(|vs: Vec<i32>, s: Option<i32>| Some(s.unwrap_or(0) + vs.iter().sum::<i32>()))
+    ///     .checkpoint(Duration::seconds(2))
+    ///     .print();
+    /// // Every 2 s instead of the default 10 s.
+    /// assert!(ssc.explain().contains("every 2000 ms"), "{}", ssc.explain());
+    ///
+    /// let ssc = StreamingContext::new(Duration::seconds(1));
+    /// ssc.queue_stream(BatchQueue::<(&str, i32)>::new(), true, None)
+    ///     .update_state_by_key(|vs: Vec<i32>, s: Option<i32>| Some(s.unwrap_or(0) + vs.iter().sum::<i32>()))
+    ///     .checkpoint(Duration::millis(1500))
+    ///     .print();
+    /// let err = ssc.start().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "requirement failed: The checkpoint interval for DStream has been set to  1500 ms which not a multiple of its slide time (1000 ms). Please set it to a multiple of 1000 ms."
+    /// );
+    /// ```
+    pub fn checkpoint(self, interval: Duration) -> DStream<'a, T, C> {
+        let slide = self.slide_duration();
+        let problem = if interval < slide {
+            Some(format!(
+                "requirement failed: The checkpoint interval for DStream has been set to {interval} which is lower than its slide time ({slide}). Please set it to at least {slide}."
+            ))
+        } else if !interval.is_multiple_of(slide) {
+            Some(format!(
+                "requirement failed: The checkpoint interval for DStream has been set to  {interval} which not a multiple of its slide time ({slide}). Please set it to a multiple of {slide}."
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => self.ctx.record_error(crate::StreamingError::Invalid(p)),
+            None => {
+                let mut graph = self.ctx.graph.borrow_mut();
+                graph.stream_checkpoint = Some(graph.stream_checkpoint.map_or(interval, |d| d.min(interval)));
+            }
+        }
+        self
+    }
+
     /// Appends a narrow operation to the fused chain.
     pub(crate) fn then<C2: Chain<In = C::In>>(self, chain: impl FnOnce(C) -> C2) -> DStream<'a, C2::Out, C2> {
         DStream { ctx: self.ctx, src: self.src, chain: chain(self.chain) }
