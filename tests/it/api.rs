@@ -411,3 +411,45 @@ proptest! {
         }
     }
 }
+
+/// Spark's BasicOperationsSuite "slice": input `[1] | [2] | [3] | [4]` (batches at 1000 to
+/// 4000 ms), then `slice(0,1000)={1}`, `slice(0,2000)={1,2}`, `slice(1000,2000)={1,2}`,
+/// `slice(2000,4000)={2,3,4}`.
+#[test]
+fn sparks_slice_case() {
+    let handle = Arc::new(Mutex::new(None));
+    let h = Arc::clone(&handle);
+    let input: Vec<Vec<i32>> = vec![vec![1], vec![2], vec![3], vec![4]];
+    let errors = Harness::new(2).run(input, move |s| {
+        *h.lock().unwrap() = Some(s.clone().remember(Duration::seconds(60)));
+        s.foreach_batch(|_, _| {});
+    });
+    assert!(errors.is_empty(), "{errors:?}");
+    let remembered = handle.lock().unwrap().take().unwrap();
+    let slice = |from: i64, to: i64| -> BTreeSet<i32> {
+        remembered
+            .slice(Time::from_millis(from), Time::from_millis(to))
+            .into_iter()
+            .flat_map(|(_, b)| {
+                let v: Vec<i32> = b.collect();
+                v
+            })
+            .collect()
+    };
+    assert_eq!(slice(0, 1000), BTreeSet::from([1]));
+    assert_eq!(slice(0, 2000), BTreeSet::from([1, 2]));
+    assert_eq!(slice(1000, 2000), BTreeSet::from([1, 2]));
+    assert_eq!(slice(2000, 4000), BTreeSet::from([2, 3, 4]));
+}
+
+/// Spark's WindowOperationsSuite `window(2s, 1s)` on `[0] | [1] | ... | [5]`, written with
+/// the one-duration form (the slide is the batch interval):
+/// `⟦0⟧ | ⟦0,1⟧ | ⟦1,2⟧ | ⟦2,3⟧ | ⟦3,4⟧ | ⟦4,5⟧`.
+#[test]
+fn sparks_window_case_with_the_one_duration_form() {
+    for t in THREADS {
+        let input: Vec<Vec<i32>> = (0..6).map(|i| vec![i]).collect();
+        let out = sorted(run(input, t, |s| s.window_of(Duration::seconds(2))));
+        assert_eq!(out, vec![vec![0], vec![0, 1], vec![1, 2], vec![2, 3], vec![3, 4], vec![4, 5]], "{t} threads");
+    }
+}
