@@ -453,3 +453,38 @@ fn sparks_window_case_with_the_one_duration_form() {
         assert_eq!(out, vec![vec![0], vec![0, 1], vec![1, 2], vec![2, 3], vec![3, 4], vec![4, 5]], "{t} threads");
     }
 }
+
+/// Spark's InputStreamsSuite "binary records stream": `binaryRecordsStream(dir, 1)`, file `i`
+/// holding the bytes `b + i` for `b` in `1..=5`, gives for each file one batch of those five
+/// one-byte records (each file moved in once the previous one was read).
+#[test]
+fn sparks_binary_records_case() {
+    let root = tempfile::tempdir().unwrap();
+    let (dir, staging) = (root.path().join("in"), root.path().join("staging"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&staging).unwrap();
+    let batches: Arc<Mutex<Vec<Vec<Vec<u8>>>>> = Arc::default();
+    let ssc = stream_runtime::StreamingContext::new(Duration::millis(100)).with_threads(2);
+    let sink = Arc::clone(&batches);
+    ssc.binary_records_stream(&dir.to_string_lossy(), 1).foreach_batch(move |b, _| {
+        let records: Vec<Vec<u8>> = b.collect();
+        if !records.is_empty() {
+            sink.lock().unwrap().push(records);
+        }
+    });
+    let running = ssc.start().unwrap();
+    assert!(sluice_tests::wait_until(std::time::Duration::from_secs(10), || running.batches_completed() >= 1));
+    for i in 0..3u8 {
+        let bytes: Vec<u8> = (1..=5).map(|b| b + i).collect();
+        move_in(&dir, &staging, &format!("{i}"), &bytes);
+        let read =
+            sluice_tests::wait_until(std::time::Duration::from_secs(10), || batches.lock().unwrap().len() > i as usize);
+        assert!(read, "file {i} was not read");
+        let want: Vec<Vec<u8>> = bytes.iter().map(|b| vec![*b]).collect();
+        let mut got = batches.lock().unwrap()[i as usize].clone();
+        got.sort();
+        assert_eq!(got, want, "file {i}");
+    }
+    running.stop(true);
+    assert_eq!(batches.lock().unwrap().len(), 3, "no file read twice");
+}
