@@ -297,7 +297,7 @@ pub const OPERATORS: &[Operator] = &[
     ds("map_values", Kind::Narrow, "mapValues"),
     ds("flat_map_values", Kind::Narrow, "flatMapValues"),
     Operator { from_trait: Some("Clone"), ..ds("clone", Kind::Passthrough, "") },
-    ds("checkpoint", Kind::Passthrough, "checkpoint"),
+    ds("checkpoint", Kind::Passthrough, ""),
     // DStream: materializing.
     ds("map_partitions", Kind::Materialize, "mapPartitions"),
     ds("glom", Kind::Materialize, ""),
