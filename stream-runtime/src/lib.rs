@@ -28,7 +28,7 @@
 //! ```
 #![deny(missing_docs)]
 // Unsafe code is allowed only where a function says so and a `SAFETY` comment says what it
-// relies on: `Str::as_str` (str.rs) and `prefetch` (shuffle.rs).
+// relies on: `Str::as_str` (str.rs), `prefetch` (shuffle.rs) and `ReadBuf` (fs/buf.rs).
 #![deny(unsafe_code)]
 
 #[doc(hidden)]

@@ -19,7 +19,7 @@ use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 use parking_lot::Mutex;
 
 pub use super::{split_bounds, Split};
-use super::{FileStatus, FileSystem, FsError};
+use super::{FileStatus, FileSystem, FsError, ReadBuf};
 use crate::time::Time;
 
 /// How long a namenode operation (listing, status, rename...) may take before it fails.
@@ -280,6 +280,10 @@ impl FileSystem for HdfsFs {
         self.open(path)?.read_range(offset, len)
     }
 
+    fn read_range_into(&self, path: &str, offset: u64, len: u64, into: &mut ReadBuf) -> Result<(), FsError> {
+        self.open(path)?.read_range_into(offset, len, into)
+    }
+
     fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
         self.create(path, &[data], true)
     }
@@ -357,12 +361,43 @@ impl HdfsFile {
         })
     }
 
+    /// As [`read_range`](Self::read_range), appending to `into`: the datanode's packets are
+    /// copied straight into it, with no buffer in between.
+    ///
+    /// ```no_run
+    /// use stream_runtime::fs::{hdfs::HdfsFs, ReadBuf};
+    /// let fs = HdfsFs::connect("127.0.0.1:9000").unwrap();
+    /// let file = fs.open("/logs/day-1.txt").unwrap();
+    /// let mut buf = ReadBuf::with_capacity(file.len() as usize);
+    /// file.read_range_into(0, file.len(), &mut buf).unwrap();
+    /// assert_eq!(buf.filled().len() as u64, file.len());
+    /// ```
+    pub fn read_range_into(&self, offset: u64, len: u64, into: &mut ReadBuf) -> Result<(), FsError> {
+        let offset = offset.min(self.len);
+        let n = len.min(self.len - offset) as usize;
+        if n == 0 {
+            return Ok(());
+        }
+        let reader = Arc::clone(&self.reader);
+        // The read runs on the client's runtime and needs the buffer there: it is lent by
+        // value and handed back (a failed read fails the whole split, so its bytes do not matter).
+        let mut lent = std::mem::take(into);
+        *into = self.fs.call(&self.path, self.fs.transfer_timeout(n as u64), move |_| async move {
+            let mut packets = std::pin::pin!(reader.read_range_stream(offset as usize, n));
+            while let Some(bytes) = futures_util::StreamExt::next(&mut packets).await {
+                lent.extend_from_slice(&bytes?);
+            }
+            Ok(lent)
+        })?;
+        Ok(())
+    }
+
     /// The whole lines starting in bytes `start..end` of the file (Hadoop's line splits: a
     /// line belongs to the split holding its first byte, so splits that tile the file read
     /// every line exactly once, including lines crossing a split boundary). Reads one byte
     /// before `start` and past `end` as far as the last line goes.
     pub fn read_split(&self, start: u64, end: u64) -> Result<Split, FsError> {
-        super::read_split(self.len, start, end, u64::MAX, |offset, len| self.read_range(offset, len))
+        super::read_split(self.len, start, end, u64::MAX, |offset, len, into| self.read_range_into(offset, len, into))
     }
 }
 

@@ -69,21 +69,18 @@ impl FileSystem for LocalFs {
     }
 
     fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError> {
-        use std::os::unix::fs::FileExt;
-        let file = open_regular(path)?;
-        let size = file.metadata().map_err(|e| FsError::io(path, e))?.len();
-        let mut buf = vec![0; len.min(size.saturating_sub(offset)) as usize];
-        let mut filled = 0;
-        while filled < buf.len() {
-            match file.read_at(&mut buf[filled..], offset + filled as u64) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(FsError::io(path, e)),
-            }
-        }
+        let (file, want) = open_range(path, offset, len)?;
+        let mut buf = vec![0; want];
+        let filled = read_fully_at(&file, path, offset, &mut buf)?;
         buf.truncate(filled);
         Ok(buf)
+    }
+
+    fn read_range_into(&self, path: &str, offset: u64, len: u64, into: &mut super::ReadBuf) -> Result<(), FsError> {
+        let (file, want) = open_range(path, offset, len)?;
+        let filled = read_fully_at(&file, path, offset, into.spare(want))?;
+        into.advance(filled);
+        Ok(())
     }
 
     fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
@@ -125,4 +122,26 @@ impl FileSystem for LocalFs {
         };
         res.map_err(|e| FsError::io(path, e))
     }
+}
+
+/// Regular file `path` opened, and how many of `len` bytes from `offset` it holds.
+fn open_range(path: &str, offset: u64, len: u64) -> Result<(std::fs::File, usize), FsError> {
+    let file = open_regular(path)?;
+    let size = file.metadata().map_err(|e| FsError::io(path, e))?.len();
+    Ok((file, usize::try_from(len.min(size.saturating_sub(offset))).unwrap_or(usize::MAX)))
+}
+
+/// Reads into all of `buf` from `offset`, or up to the end of the file: the bytes read.
+fn read_fully_at(file: &std::fs::File, path: &str, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
+    use std::os::unix::fs::FileExt;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FsError::io(path, e)),
+        }
+    }
+    Ok(filled)
 }

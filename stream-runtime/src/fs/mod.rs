@@ -2,12 +2,14 @@
 //! (later) checkpoints. Local paths and `file://` URLs are served by [`LocalFs`], `hdfs://`
 //! URLs by `hdfs::HdfsFs` (cargo feature `hdfs`).
 
+mod buf;
 #[cfg(feature = "hdfs")]
 pub mod hdfs;
 mod local;
 
 use std::sync::Arc;
 
+pub use buf::ReadBuf;
 pub use local::LocalFs;
 
 use crate::time::Time;
@@ -100,6 +102,23 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug {
     fn read(&self, path: &str) -> Result<Vec<u8>, FsError>;
     /// Up to `len` bytes of file `path` from byte `offset` (fewer at the end of the file).
     fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError>;
+    /// As [`read_range`](FileSystem::read_range), appending the bytes to `into`: the file
+    /// sources read this way, into the buffer their lines then share. Sluice's filesystems
+    /// override this default (which reads, then copies) to read in place.
+    ///
+    /// ```
+    /// use stream_runtime::fs::{FileSystem, LocalFs, ReadBuf};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("f").to_string_lossy().into_owned();
+    /// std::fs::write(&path, "one\ntwo\n").unwrap();
+    /// let mut buf = ReadBuf::with_capacity(8);
+    /// LocalFs.read_range_into(&path, 4, 100, &mut buf).unwrap();
+    /// assert_eq!(buf.filled(), b"two\n");
+    /// ```
+    fn read_range_into(&self, path: &str, offset: u64, len: u64, into: &mut ReadBuf) -> Result<(), FsError> {
+        into.extend_from_slice(&self.read_range(path, offset, len)?);
+        Ok(())
+    }
     /// Creates or replaces file `path` with `data`.
     fn write(&self, path: &str, data: &[u8]) -> Result<(), FsError>;
     /// Creates or replaces file `path` with `pieces` one after another, as [`write`] of
@@ -162,17 +181,18 @@ pub fn resolve(url: &str) -> Result<(Arc<dyn FileSystem>, String), FsError> {
 }
 
 /// The whole lines starting in bytes `start..end` of a file of `len` bytes, read with
-/// `read_range(offset, len)` (Hadoop's line splits: a line belongs to the split holding its
-/// first byte, so splits that tile the file read every line exactly once, including lines
-/// crossing a split boundary). Reads one byte before `start`, and past `end` as far as the
-/// last line goes but at most `max_tail` bytes: a last line going further is cut there.
-/// A read returning fewer bytes than asked is the end of the file.
+/// `read_into(offset, len, buf)`, which appends up to `len` bytes from `offset` to `buf`
+/// (Hadoop's line splits: a line belongs to the split holding its first byte, so splits that
+/// tile the file read every line exactly once, including lines crossing a split boundary).
+/// Reads one byte before `start`, and past `end` as far as the last line goes but at most
+/// `max_tail` bytes: a last line going further is cut there. A read appending fewer bytes than
+/// asked is the end of the file.
 pub(crate) fn read_split(
     len: u64,
     start: u64,
     end: u64,
     max_tail: u64,
-    read_range: impl Fn(u64, u64) -> Result<Vec<u8>, FsError>,
+    read_into: impl Fn(u64, u64, &mut ReadBuf) -> Result<(), FsError>,
 ) -> Result<Split, FsError> {
     /// How far past the split a first read looks for the end of its last line.
     const LOOKAHEAD: u64 = 64 * 1024;
@@ -183,12 +203,15 @@ pub(crate) fn read_split(
     let from = start.saturating_sub(1);
     let limit = end.saturating_add(max_tail).min(len);
     let mut fetched = end.saturating_add(LOOKAHEAD).min(limit);
-    let mut buf = read_range(from, fetched - from)?;
+    // Sized for the first read: the buffer grows only for a last line past the look-ahead.
+    let mut buf = ReadBuf::with_capacity(usize::try_from(fetched - from).unwrap_or(usize::MAX));
+    read_into(from, fetched - from, &mut buf)?;
     let first = if start == 0 {
         0
     } else {
         // A line starts at p in start..end when byte p - 1 is '\n'.
-        match memchr::memchr(b'\n', &buf[..((end - start) as usize).min(buf.len())]) {
+        let head = &buf.filled()[..((end - start) as usize).min(buf.filled().len())];
+        match memchr::memchr(b'\n', head) {
             Some(i) => i + 1,
             None => return Ok(Split { offset: end, ..Split::default() }),
         }
@@ -197,34 +220,42 @@ pub(crate) fn read_split(
     let mut search = ((end - 1 - from) as usize).max(first);
     let mut grow = LOOKAHEAD;
     let stop = loop {
-        if let Some(i) = memchr::memchr(b'\n', &buf[search.min(buf.len())..]) {
+        let have = buf.filled();
+        if let Some(i) = memchr::memchr(b'\n', &have[search.min(have.len())..]) {
             break search + i + 1;
         }
-        if fetched >= limit || (buf.len() as u64) < fetched - from {
-            break buf.len();
+        if fetched >= limit || (have.len() as u64) < fetched - from {
+            break have.len();
         }
         grow = grow.saturating_mul(2);
         let more = fetched.saturating_add(grow).min(limit);
-        search = buf.len();
-        buf.extend_from_slice(&read_range(fetched, more - fetched)?);
+        search = have.len();
+        read_into(fetched, more - fetched, &mut buf)?;
         fetched = more;
     };
     Ok(Split { offset: from + first as u64, buf, range: first..stop })
 }
 
 /// The whole lines of one split of a file: those whose first byte lies in the split.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Split {
     /// Position in the file of the first byte of [`bytes`](Split::bytes).
     pub offset: u64,
-    buf: Vec<u8>,
+    buf: ReadBuf,
     range: std::ops::Range<usize>,
 }
 
 impl Split {
     /// The lines, with their endings (the file's last line may have none).
     pub fn bytes(&self) -> &[u8] {
-        &self.buf[self.range.clone()]
+        &self.buf.filled()[self.range.clone()]
+    }
+
+    /// The lines as text sharing the read's own buffer (no copy), with the range of that text
+    /// they fill; the split back when they are not valid UTF-8.
+    pub(crate) fn into_text(self) -> Result<(Arc<str>, std::ops::Range<usize>), Split> {
+        let Split { offset, buf, range } = self;
+        buf.into_text(range.clone()).map_err(|buf| Split { offset, buf, range })
     }
 }
 
@@ -289,9 +320,10 @@ mod tests {
         #[test]
         fn splits_read_every_line_once(file in file_bytes(), splits in 1usize..6) {
             let len = file.len() as u64;
-            let read = |offset: u64, n: u64| -> Result<Vec<u8>, FsError> {
+            let read = |offset: u64, n: u64, into: &mut ReadBuf| -> Result<(), FsError> {
                 let from = (offset as usize).min(file.len());
-                Ok(file[from..(from + n as usize).min(file.len())].to_vec())
+                into.extend_from_slice(&file[from..(from + n as usize).min(file.len())]);
+                Ok(())
             };
             let mut all = Vec::new();
             for (start, end) in split_bounds(len, splits) {
@@ -302,6 +334,12 @@ mod tests {
                     prop_assert!(at == 0 || file[at as usize - 1] == b'\n', "at a line start");
                 }
                 all.extend_from_slice(split.bytes());
+                let bytes = split.bytes().to_vec();
+                match (split.into_text(), std::str::from_utf8(&bytes)) {
+                    (Ok((text, range)), Ok(want)) => prop_assert_eq!(&text[range], want),
+                    (Err(back), Err(_)) => prop_assert_eq!(back.bytes(), &bytes[..]),
+                    (got, want) => prop_assert!(false, "text {:?} of bytes valid as UTF-8: {}", got.map(|(t, r)| t[r].to_string()), want.is_ok()),
+                }
             }
             prop_assert_eq!(all, file);
         }

@@ -321,21 +321,21 @@ impl FileSource {
             }
             None => None,
         };
-        let read_range = |offset: u64, len: u64| match &hdfs_file {
-            Some(read) => read(offset, len),
-            None => fs.read_range(path, offset, len),
+        let read_into = |offset: u64, len: u64, into: &mut fs::ReadBuf| match &hdfs_file {
+            Some(read) => read(offset, len, into),
+            None => fs.read_range_into(path, offset, len, into),
         };
         if size == 0 {
             // Nothing to read, but a file that cannot be (a FIFO...) is still reported.
-            return read_range(0, 0).map(|_| Vec::new());
+            return read_into(0, 0, &mut fs::ReadBuf::default()).map(|()| Vec::new());
         }
         // A line cut this far past its split is longer than the limit, and dropped.
         let max_tail = self.limit as u64 + 2;
         fs::split_bounds(size, splits)
             .into_par_iter()
             .map(|(s, e)| {
-                let split = fs::read_split(piece.file.len, piece.start + s, piece.start + e, max_tail, read_range)?;
-                Ok(decoder.lines(split.bytes(), split.offset))
+                let split = fs::read_split(piece.file.len, piece.start + s, piece.start + e, max_tail, read_into)?;
+                Ok(decoder.lines_of_split(split))
             })
             .collect()
     }
@@ -365,7 +365,7 @@ impl FileSource {
 #[cfg(feature = "hdfs")]
 fn hdfs_reader(hdfs: &HdfsFs, path: &str) -> Result<RangeReader, FsError> {
     let file = hdfs.open(path)?;
-    Ok(Box::new(move |offset, len| file.read_range(offset, len)))
+    Ok(Box::new(move |offset, len, into| file.read_range_into(offset, len, into)))
 }
 
 #[cfg(not(feature = "hdfs"))]
@@ -373,8 +373,8 @@ fn hdfs_reader(hdfs: &HdfsFs, _: &str) -> Result<RangeReader, FsError> {
     match *hdfs {}
 }
 
-/// Reads `len` bytes from an offset of one file.
-type RangeReader = Box<dyn Fn(u64, u64) -> Result<Vec<u8>, FsError> + Send + Sync>;
+/// Appends `len` bytes from an offset of one file to a buffer.
+type RangeReader = Box<dyn Fn(u64, u64, &mut fs::ReadBuf) -> Result<(), FsError> + Send + Sync>;
 
 /// The HDFS client of `dir`, when it is an `hdfs://` URL.
 #[cfg(feature = "hdfs")]

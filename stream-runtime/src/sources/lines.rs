@@ -23,33 +23,55 @@ impl Decoder<'_> {
         out
     }
 
-    /// As [`lines`](Self::lines), appending to `out`. One pass finds the line ends (`memchr`'s
-    /// vectorised search over the whole chunk, not a call per line); the chunk is validated
-    /// as UTF-8 once and copied once, into the buffer its lines share.
+    /// As [`lines`](Self::lines), appending to `out`. The chunk is validated as UTF-8 once and
+    /// copied once, into the buffer its lines share.
     pub(crate) fn lines_into(&self, chunk: &[u8], offset: u64, out: &mut Vec<Str>) {
         let text: Arc<str> = match std::str::from_utf8(chunk) {
             Ok(s) => Arc::from(s),
             Err(_) => Arc::from(self.lossy(chunk).as_str()),
         };
-        let bytes = text.as_bytes();
+        self.cut(&text, 0..text.len(), offset, out);
+    }
+
+    /// The lines of a file split, sharing the buffer the split was read into when they are
+    /// valid UTF-8 (no copy); decoded lossily into a new one otherwise.
+    pub(crate) fn lines_of_split(&self, split: crate::fs::Split) -> Vec<Str> {
+        let offset = split.offset;
+        match split.into_text() {
+            Ok((text, range)) => {
+                let mut out = Vec::new();
+                self.cut(&text, range, offset, &mut out);
+                out
+            }
+            Err(split) => self.lines(split.bytes(), offset),
+        }
+    }
+
+    /// Appends to `out` the lines of `text[range]` (whole lines; the last may lack its `\n`),
+    /// whose first byte is at `offset` in the source. One pass finds the line ends (`memchr`'s
+    /// vectorised search over the whole range, not a call per line).
+    fn cut(&self, text: &Arc<str>, range: std::ops::Range<usize>, offset: u64, out: &mut Vec<Str>) {
+        let bytes = &text.as_bytes()[..range.end];
         // About one line per 48 bytes of text; the vector grows if there are more.
-        out.reserve(bytes.len() / 48 + 1);
+        out.reserve((range.end - range.start) / 48 + 1);
         let before = out.len();
-        let mut start = 0;
+        let base = range.start;
         let mut line = |start: usize, end: usize| {
             let stripped = if end > start && bytes[end - 1] == b'\r' { end - 1 } else { end };
             if stripped - start > self.limit {
-                self.oversized(offset + start as u64, stripped - start);
+                self.oversized(offset + (start - base) as u64, stripped - start);
             } else {
-                out.push(Str::slice_of(&text, start, stripped));
+                out.push(Str::slice_of(text, start, stripped));
             }
         };
-        for end in memchr::memchr_iter(b'\n', bytes) {
+        let mut start = range.start;
+        for end in memchr::memchr_iter(b'\n', &bytes[range.start..]) {
+            let end = range.start + end;
             line(start, end);
             start = end + 1;
         }
-        if start < bytes.len() {
-            line(start, bytes.len());
+        if start < range.end {
+            line(start, range.end);
         }
         self.counters.lines.add((out.len() - before) as u64);
     }
