@@ -51,6 +51,8 @@ pub struct KafkaClient {
     /// When [`stop_waiting`](Self::stop_waiting) was called, and whether a call has given up
     /// since (the brokers do not answer: later calls give up at once).
     stopping: Mutex<Option<(std::time::Instant, bool)>>,
+    /// While [`connect`](Self::connect) runs: when its calls give up.
+    connect_by: Mutex<Option<std::time::Instant>>,
 }
 
 /// How long a call may take once the client's user stops: enough for brokers that answer,
@@ -102,6 +104,7 @@ impl KafkaClient {
             client: Mutex::new(None),
             partitions: Mutex::new(HashMap::new()),
             stopping: Mutex::new(None),
+            connect_by: Mutex::new(None),
         })
     }
 
@@ -141,6 +144,14 @@ impl KafkaClient {
     fn wait<T>(&self, pending: Pending<T>) -> Result<T, KafkaError> {
         let Pending { rx, began } = pending;
         loop {
+            if let Some(by) = *self.connect_by.lock() {
+                if std::time::Instant::now() >= by {
+                    return Err(KafkaError::Unreachable {
+                        brokers: self.brokers.clone(),
+                        cause: "no answer while connecting at start".into(),
+                    });
+                }
+            }
             let wait = match &mut *self.stopping.lock() {
                 None => std::time::Duration::from_millis(100),
                 Some((_, true)) => std::time::Duration::ZERO,
@@ -235,6 +246,27 @@ impl KafkaClient {
         let p = Arc::new(made.map_err(|e| self.error(format!("connect to {topic}-{partition}"), topic, e))?);
         self.partitions.lock().insert(key, Arc::clone(&p));
         Ok(p)
+    }
+
+    /// Connects to the brokers and to the leaders of the partitions of `topics`, giving up
+    /// after `wait`: a direct stream does this when the job starts, so that its first batch
+    /// does not wait for the connections. What cannot be done in time (brokers down, a topic
+    /// missing) is left to the first call that needs it, which connects, waits or reports as
+    /// it always does.
+    ///
+    /// ```no_run
+    /// use stream_runtime::{KafkaClient, KafkaOptions};
+    /// let client = KafkaClient::new("localhost:9092", &KafkaOptions::default()).unwrap();
+    /// client.connect(&["words".to_string()], std::time::Duration::from_secs(1));
+    /// ```
+    pub fn connect(&self, topics: &[String], wait: std::time::Duration) {
+        *self.connect_by.lock() = Some(std::time::Instant::now() + wait);
+        for topic in topics {
+            if let Ok(partitions) = self.partitions(topic) {
+                self.prepare(topic, &partitions);
+            }
+        }
+        *self.connect_by.lock() = None;
     }
 
     /// Creates `topic` with `partitions` partitions (replication factor 1).
@@ -349,7 +381,7 @@ impl KafkaClient {
             let known = self.partitions.lock();
             partitions.iter().copied().filter(|&p| !known.contains_key(&(topic.to_string(), p))).collect()
         };
-        if missing.len() < 2 {
+        if missing.is_empty() {
             return;
         }
         let Ok(cluster) = self.cluster() else { return };

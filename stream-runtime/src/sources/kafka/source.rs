@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rayon::prelude::*;
@@ -13,8 +14,9 @@ use super::options::{KafkaOptions, OffsetReset, StartingOffsets};
 use super::record::{KafkaRecord, OffsetRange};
 use crate::batch::Batch;
 use crate::checkpoint::RestoreError;
+use crate::clock::Clock;
 use crate::context::Input;
-use crate::error::BatchError;
+use crate::error::{BatchError, StreamingError};
 use crate::metrics::{InputDetail, InputStatus, KafkaRange, SourceCounters, SourceStats};
 use crate::node::Env;
 use crate::sources::{Allocated, Source};
@@ -23,6 +25,11 @@ use crate::time::Time;
 /// Empty answers in a row after which a range counts as read: its last offsets hold no data
 /// record (transaction markers, or records compacted away).
 const EMPTY_FETCHES: usize = 3;
+
+/// How long the job's start waits for the connections to the brokers and partition leaders
+/// (made then so that the first batch does not make them); brokers slower than this are
+/// connected to by the first batch, as in an outage.
+const CONNECT_AT_START: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long a read waits between attempts while the brokers are unreachable.
 const READ_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
@@ -512,6 +519,13 @@ pub(crate) struct KafkaSource<T> {
 impl<T: Send + Sync> Input for KafkaSource<T> {
     fn name(&self) -> String {
         self.direct.name.clone()
+    }
+
+    fn start(&self, _env: &Env, _clock: &Arc<dyn Clock>) -> Result<(), StreamingError> {
+        if let Some(client) = &self.direct.client {
+            client.connect(&self.direct.topics, CONNECT_AT_START);
+        }
+        Ok(())
     }
 
     fn allocate(&self, t: Time) -> u64 {
