@@ -465,6 +465,22 @@ fn streaming_page_in_chromium() {
         assert_eq!(bins, reported.len(), "{chart}");
     }
     assert_eq!(browser.find_all("#tl-processing-time svg line.batch-interval").len(), 1);
+    // Under the input rate, each input's own timeline and histogram: a point per completed
+    // batch per input, at the rate the job's listener saw, and the same rates in the API.
+    let inputs: Value = serde_json::from_str(&get(addr, "/api/v1/streaming/inputs").1).unwrap();
+    let names: Vec<&str> = inputs.as_array().unwrap().iter().map(|i| i["streamName"].as_str().unwrap()).collect();
+    assert_eq!(browser.texts("#charts tr.input-rate-of .input-name"), names);
+    for i in 0..2 {
+        assert_eq!(browser.find_all(&format!("#tl-input-rate-{i} circle.point")).len(), reported.len(), "input {i}");
+        assert_eq!(browser.attrs(&format!("#hist-input-rate-{i} svg"), "data-batches"), [reported.len().to_string()]);
+        let rates: Vec<Value> = reported
+            .iter()
+            .map(|b| {
+                serde_json::json!([b.batch_time.as_millis(), (b.input_records[i] * 1000 / BATCH_MS as u64) as f64])
+            })
+            .collect();
+        assert_eq!(inputs[i]["eventRates"], Value::Array(rates), "input {i}");
+    }
 
     // The rows of both pages are the job's batches, newest first.
     let check_rows = |rows: Vec<String>, batches: &[&BatchInfo]| {
