@@ -123,6 +123,7 @@ fn batch_json(m: &Monitor, b: &BatchInfo) -> Value {
         "batchId": b.batch_time.as_millis(),
         "batchTime": date(b.batch_time.as_millis()),
         "status": "COMPLETED",
+        "replayed": b.replayed,
         "batchDuration": m.batch.as_millis(),
         "inputSize": b.num_records,
         "schedulingDelay": ms(b.scheduling_delay),

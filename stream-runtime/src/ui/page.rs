@@ -346,10 +346,11 @@ fn completed_table(m: &Monitor, page: usize, s: &mut String) {
         let id = b.batch_time.as_millis();
         let succeeded = b.output_ops.iter().filter(|o| o.error.is_none()).count();
         let status = if b.failed_outputs > 0 { "<span class=\"failed\">failed</span>" } else { "completed" };
+        let replayed = if b.replayed { " <span class=\"replayed\">replayed</span>" } else { "" };
         let _ = write!(
             s,
             "<tr><td><a href=\"/batch/{id}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{} ms</td>\
-             <td class=\"num\">{} ms</td><td class=\"num\">{} ms</td><td class=\"num\">{succeeded}/{}</td><td>{status}</td></tr>",
+             <td class=\"num\">{} ms</td><td class=\"num\">{} ms</td><td class=\"num\">{succeeded}/{}</td><td>{status}{replayed}</td></tr>",
             date(id),
             b.num_records,
             b.scheduling_delay.as_millis(),
@@ -594,6 +595,11 @@ async function refresh() {
 setInterval(refresh, 2000);
 </script>"#;
 
+/// The note on the page of a batch replayed after recovery.
+const REPLAYED: &str = "<p id=\"replayed\" class=\"muted\">Replayed after a recovery: the job stopped after \
+    logging this batch and before a checkpoint covered it, and ran it again from its checkpoint, with the \
+    same data (the files, offset ranges and received records the batch log kept).</p>";
+
 /// The page of one batch: its times, what each input gave it, each output operation with
 /// its duration and error, and the checkpoint written after it.
 pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
@@ -602,11 +608,12 @@ pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
     let ms = |d: std::time::Duration| d.as_millis();
     let _ = write!(
         s,
-        "<p><a href=\"/\">Streaming Statistics</a></p><h1>Details of batch at {}</h1><table id=\"summary\">\
+        "<p><a href=\"/\">Streaming Statistics</a></p><h1>Details of batch at {}</h1>{}<table id=\"summary\">\
          <tr><th>Batch Duration</th><td>{} ms</td></tr><tr><th>Input data size</th><td>{} records</td></tr>\
          <tr><th>Scheduling delay</th><td>{} ms</td></tr><tr><th>Processing time</th><td>{} ms</td></tr>\
          <tr><th>Total delay</th><td>{} ms</td></tr><tr><th>Checkpoint stall</th><td>{} ms</td></tr>",
         date(id),
+        if b.replayed { REPLAYED } else { "" },
         m.batch.as_millis(),
         b.num_records,
         ms(b.scheduling_delay),
@@ -625,7 +632,7 @@ pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
     }
     s.push_str("</table><h2>Inputs</h2><table id=\"inputs\"><tr><th>Input</th><th>Records</th><th>Data</th></tr>");
     for (i, name) in m.input_names.iter().enumerate() {
-        let records = b.input_records.get(i).map_or("unknown (replayed)".to_string(), u64::to_string);
+        let records = b.input_records.get(i).map_or("unknown".to_string(), u64::to_string);
         let _ = write!(
             s,
             "<tr><td>{}</td><td class=\"num\">{records}</td><td>{}</td></tr>",

@@ -83,6 +83,7 @@ pub(crate) mod tests {
             input_details: Vec::new(),
             stage_times: Vec::new(),
             fused_stage_times: Vec::new(),
+            replayed: false,
         }
     }
 
