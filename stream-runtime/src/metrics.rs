@@ -30,8 +30,9 @@ pub struct BatchInfo {
     /// why it failed.
     pub output_ops: Vec<OutputOpInfo>,
     /// What each input allocated to the batch, in registration order (files, offset ranges,
-    /// lines), a replayed batch's as its batch log gave them back; empty when nobody asked (no
-    /// Streaming page).
+    /// lines), a replayed batch's as its batch log gave them back, up to the last input that
+    /// says something (the inputs after it: [`InputDetail::None`]); empty when nobody asked (no
+    /// Streaming page) or no input says.
     pub input_details: Vec<InputDetail>,
     /// How long each stateful operation (window, state; in registration order) took to take
     /// the batch: the fused chain that feeds it and its own update, timed by the executor

@@ -10,7 +10,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::checkpoint::{self, CheckpointStore, Checkpointer};
 use crate::clock::Clock;
-use crate::context::{Graph, StreamingContext};
+use crate::context::{Graph, Input, StreamingContext};
 use crate::error::StreamingError;
 use crate::executor::{Executor, Ran};
 use crate::metrics::{BatchInfo, SourceStats};
@@ -129,7 +129,7 @@ impl RunningContext {
         // job before it reads anything. In a cluster, the driver serves it.
         #[cfg(feature = "ui")]
         let ui = match &conf.ui {
-            Some(ui) if is_driver => crate::ui::Ui::start(ui, &conf, graph)?,
+            Some(ui) if is_driver => crate::ui::Ui::start(ui, &conf, graph, crate::ui::state_reader(&executor))?,
             _ => None,
         };
         let checkpoints = match &conf.checkpoint_dir {
@@ -464,9 +464,6 @@ impl Monitor {
     fn batch_completed(&self, _info: &BatchInfo, _waiting: usize) {
         match *self {}
     }
-    fn state_now(&self, _state: Vec<crate::metrics::StateView>) {
-        match *self {}
-    }
     #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     fn process_reports(&self, _reports: Vec<crate::metrics::ProcessReport>) {
         match *self {}
@@ -493,7 +490,7 @@ pub(crate) fn process_batch(
         m.batch_started(t, waiting());
         // What each input holds, for the batch's page, before the batch takes it (a batch
         // replayed after recovery too: the inputs hold what the batch log gave them).
-        input_details = executor.graph().inputs.iter().map(|i| i.detail(t)).collect();
+        input_details = details(&executor.graph().inputs, t);
     }
     let began = std::time::Instant::now();
     let Ran { errors, outputs: output_ops, stages, fused } = executor.run(t);
@@ -516,10 +513,23 @@ pub(crate) fn process_batch(
         replayed: allocated.replayed,
     };
     if let Some(m) = monitor {
-        m.state_now(crate::report::state_views(executor.graph()));
         m.batch_completed(&info, waiting());
     }
     (info, errors)
+}
+
+/// What each input holds for batch `t`, in registration order, up to the last input that
+/// says something: nothing (no allocation) when none does, as a queue.
+fn details(inputs: &[Arc<dyn Input>], t: Time) -> Vec<crate::metrics::InputDetail> {
+    let mut out = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let d = input.detail(t);
+        if d != crate::metrics::InputDetail::None {
+            out.resize(i, crate::metrics::InputDetail::None);
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// What the generator hands the processor for one batch.

@@ -387,10 +387,11 @@ impl Browser {
             .collect()
     }
 
+    /// Clicks the one element `css` selects, found and clicked in one script (the page's
+    /// refresh cannot swap it for a new one in between, as it can between two WebDriver calls).
     fn click(&self, css: &str) {
-        let found = self.find_all(css);
-        assert_eq!(found.len(), 1, "{css}");
-        self.call("POST", &format!("/element/{}/click", found[0]), Some(serde_json::json!({})));
+        let script = "const all = document.querySelectorAll(arguments[0]); if (all.length === 1) all[0].click(); return all.length";
+        assert_eq!(self.execute_with(script, serde_json::json!([css])), serde_json::json!(1), "{css}");
     }
 
     fn url(&self) -> String {

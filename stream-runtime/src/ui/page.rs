@@ -377,7 +377,7 @@ fn pager(page: usize, pages: usize, id: &str) -> String {
     p
 }
 
-/// Each stateful operation's keys and estimated bytes after the last batch (in a cluster: in
+/// Each stateful operation's keys and estimated bytes now (in a cluster: in
 /// all, and on each process), then each window's contents.
 fn state_table(m: &Monitor, s: &mut String) {
     let rows = m.state_rows();
