@@ -174,7 +174,9 @@ pub(crate) trait Tick: Send + Sync {
     }
     /// What it holds now (this process's): keys, estimated bytes, a window's batches, for
     /// the Streaming page; `None` when the operation does not say. `operation` is left empty
-    /// (the caller names it). Called once per batch when someone watches: it must be cheap.
+    /// (the caller names it). Called when the page, its API or `/metrics` asks, on the
+    /// server's thread while batches run (so it takes the operation's lock, as a batch does),
+    /// and in a cluster once per batch for the process's report: it must be cheap.
     #[cfg_attr(not(any(feature = "ui", feature = "cluster")), allow(dead_code))]
     fn view(&self) -> Option<crate::metrics::StateView> {
         None

@@ -169,7 +169,7 @@ fn panicked(p: &Box<dyn std::any::Any + Send>) -> BatchError {
 /// [`Driver::Stepped`], so a stateful graph needs no checkpoint directory.
 #[derive(Debug)]
 pub(crate) struct Stepped {
-    executor: Executor,
+    executor: Arc<Executor>,
     time: Time,
 }
 
@@ -195,11 +195,11 @@ impl Stepped {
         let zero = Time::from_millis(0);
         let env = Env { zero, batch: ssc.conf.batch, parallelism: ssc.conf.threads.max(1), peers };
         let executor = Executor::new(ssc.graph.into_inner(), env)?;
-        Ok(Stepped { executor, time: zero })
+        Ok(Stepped { executor: Arc::new(executor), time: zero })
     }
 
     /// The executor.
-    pub(crate) fn executor(&self) -> &Executor {
+    pub(crate) fn executor(&self) -> &Arc<Executor> {
         &self.executor
     }
 

@@ -12,8 +12,8 @@ pub struct BatchInfo {
     pub batch_time: Time,
     /// Records the inputs allocated to the batch (0 where unknown, as Spark's file streams).
     pub num_records: u64,
-    /// Records of each input, in registration order; empty where unknown (the batches a
-    /// recovered job replays from its batch log).
+    /// Records of each input, in registration order; empty where unknown (a batch a
+    /// recovered job replays from a batch log written before they were logged).
     pub input_records: Vec<u64>,
     /// From the batch time to the start of processing.
     pub scheduling_delay: std::time::Duration,
@@ -30,7 +30,9 @@ pub struct BatchInfo {
     /// why it failed.
     pub output_ops: Vec<OutputOpInfo>,
     /// What each input allocated to the batch, in registration order (files, offset ranges,
-    /// lines); empty when nobody asked (no Streaming page) or for a replayed batch.
+    /// lines), a replayed batch's as its batch log gave them back, up to the last input that
+    /// says something (the inputs after it: [`InputDetail::None`]); empty when nobody asked (no
+    /// Streaming page) or no input says.
     pub input_details: Vec<InputDetail>,
     /// How long each stateful operation (window, state; in registration order) took to take
     /// the batch: the fused chain that feeds it and its own update, timed by the executor
@@ -41,6 +43,10 @@ pub struct BatchInfo {
     /// its pass over the partitions of its parent's batch; `None` where it did not run. Empty
     /// unless someone watches the job (the Streaming page), so that nothing is timed otherwise.
     pub fused_stage_times: Vec<Option<std::time::Duration>>,
+    /// The batch ran before the job stopped and runs again after a recovery from the
+    /// checkpoint before it: a batch of the checkpoint directory's batch log, with the same
+    /// data (the files, offset ranges and logged records it had).
+    pub replayed: bool,
 }
 
 /// What a stateful operation holds after a batch, for the Streaming page (this process's).

@@ -10,7 +10,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::checkpoint::{self, CheckpointStore, Checkpointer};
 use crate::clock::Clock;
-use crate::context::{Graph, StreamingContext};
+use crate::context::{Graph, Input, StreamingContext};
 use crate::error::StreamingError;
 use crate::executor::{Executor, Ran};
 use crate::metrics::{BatchInfo, SourceStats};
@@ -129,7 +129,7 @@ impl RunningContext {
         // job before it reads anything. In a cluster, the driver serves it.
         #[cfg(feature = "ui")]
         let ui = match &conf.ui {
-            Some(ui) if is_driver => crate::ui::Ui::start(ui, &conf, graph)?,
+            Some(ui) if is_driver => crate::ui::Ui::start(ui, &conf, graph, crate::ui::state_reader(&executor))?,
             _ => None,
         };
         let checkpoints = match &conf.checkpoint_dir {
@@ -173,7 +173,7 @@ impl RunningContext {
         #[cfg(not(feature = "cluster"))]
         let mut manifests: Option<checkpoint::layout::ManifestWriter> = None;
         // New batches come after every batch the checkpoint covers or the log replays.
-        let covered = replay.last().map(|(t, _)| *t).or(recovery.as_ref().map(|r| r.meta.time)).unwrap_or(zero);
+        let covered = replay.last().map(|r| r.time).or(recovery.as_ref().map(|r| r.meta.time)).unwrap_or(zero);
         let start = (now + batch).max(covered + batch);
         match (&checkpoints, &recovery) {
             (Some(cp), None) => {
@@ -196,8 +196,8 @@ impl RunningContext {
         let shared =
             Arc::new(Shared { stop: AtomicU8::new(RUNNING), state: Mutex::default(), changed: Condvar::new() });
         let (tx, rx) = crossbeam_channel::unbounded::<(Time, Allocated)>();
-        for (t, records) in replay {
-            let _ = tx.send((t, Allocated { records, per_input: Vec::new() }));
+        for r in replay {
+            let _ = tx.send((r.time, Allocated { records: r.records, per_input: r.per_input, replayed: true }));
         }
         // The driver's clock makes the batches; the other processes of a cluster follow its plans.
         let generator = if is_driver {
@@ -443,7 +443,7 @@ fn allocate_all(executor: &Executor, cp: Option<&Checkpointer>, shared: &Shared,
     };
     let _between_batches = cp.allocating.lock();
     let allocated = Allocated::new(executor.allocate(t));
-    cp.log_batch(executor.graph(), t, allocated.records, || shared.stop.load(Ordering::SeqCst) != RUNNING)
+    cp.log_batch(executor.graph(), t, &allocated.per_input, || shared.stop.load(Ordering::SeqCst) != RUNNING)
         .then_some(allocated)
 }
 
@@ -462,9 +462,6 @@ impl Monitor {
         match *self {}
     }
     fn batch_completed(&self, _info: &BatchInfo, _waiting: usize) {
-        match *self {}
-    }
-    fn state_now(&self, _state: Vec<crate::metrics::StateView>) {
         match *self {}
     }
     #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
@@ -491,11 +488,9 @@ pub(crate) fn process_batch(
     let mut input_details = Vec::new();
     if let Some(m) = monitor {
         m.batch_started(t, waiting());
-        // What each input holds, for the batch's page, before the batch takes it (a replayed
-        // batch's inputs do not say).
-        if !allocated.per_input.is_empty() {
-            input_details = executor.graph().inputs.iter().map(|i| i.detail(t)).collect();
-        }
+        // What each input holds, for the batch's page, before the batch takes it (a batch
+        // replayed after recovery too: the inputs hold what the batch log gave them).
+        input_details = details(&executor.graph().inputs, t);
     }
     let began = std::time::Instant::now();
     let Ran { errors, outputs: output_ops, stages, fused } = executor.run(t);
@@ -515,25 +510,42 @@ pub(crate) fn process_batch(
         input_details,
         stage_times: stages,
         fused_stage_times: fused,
+        replayed: allocated.replayed,
     };
     if let Some(m) = monitor {
-        m.state_now(crate::report::state_views(executor.graph()));
         m.batch_completed(&info, waiting());
     }
     (info, errors)
+}
+
+/// What each input holds for batch `t`, in registration order, up to the last input that
+/// says something: nothing (no allocation) when none does, as a queue.
+fn details(inputs: &[Arc<dyn Input>], t: Time) -> Vec<crate::metrics::InputDetail> {
+    let mut out = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let d = input.detail(t);
+        if d != crate::metrics::InputDetail::None {
+            out.resize(i, crate::metrics::InputDetail::None);
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// What the generator hands the processor for one batch.
 pub(crate) struct Allocated {
     /// Records of every input.
     records: u64,
-    /// Records of each input; empty for a batch replayed from the log.
+    /// Records of each input; empty where unknown (a batch replayed from a batch log written
+    /// before they were logged, another process's batch in a cluster).
     per_input: Vec<u64>,
+    /// Replayed from the batch log after a recovery.
+    replayed: bool,
 }
 
 impl Allocated {
     pub(crate) fn new(per_input: Vec<u64>) -> Allocated {
-        Allocated { records: per_input.iter().sum(), per_input }
+        Allocated { records: per_input.iter().sum(), per_input, replayed: false }
     }
 }
 
@@ -677,7 +689,7 @@ impl Feed {
                         }
                     }
                 }
-                Some((plan.time, Allocated { records: plan.records, per_input: Vec::new() }))
+                Some((plan.time, Allocated { records: plan.records, per_input: Vec::new(), replayed: false }))
             }
         }
     }

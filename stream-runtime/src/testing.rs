@@ -698,7 +698,8 @@ impl<I: Data, O: Data> Stepper<I, O> {
             let ssc = crate::StreamingContext::new(ex.env().batch);
             // As a started job with a page: its fused stages timed.
             ex.graph().stages.set_on(true);
-            Arc::new(crate::ui::Monitor::new(ssc.conf(), &crate::ui::UiConf::default(), ex.graph()))
+            let state = crate::ui::state_reader(ex);
+            Arc::new(crate::ui::Monitor::new(ssc.conf(), &crate::ui::UiConf::default(), ex.graph(), state))
         });
         #[cfg(not(feature = "ui"))]
         let monitor = {

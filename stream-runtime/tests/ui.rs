@@ -387,10 +387,11 @@ impl Browser {
             .collect()
     }
 
+    /// Clicks the one element `css` selects, found and clicked in one script (the page's
+    /// refresh cannot swap it for a new one in between, as it can between two WebDriver calls).
     fn click(&self, css: &str) {
-        let found = self.find_all(css);
-        assert_eq!(found.len(), 1, "{css}");
-        self.call("POST", &format!("/element/{}/click", found[0]), Some(serde_json::json!({})));
+        let script = "const all = document.querySelectorAll(arguments[0]); if (all.length === 1) all[0].click(); return all.length";
+        assert_eq!(self.execute_with(script, serde_json::json!([css])), serde_json::json!(1), "{css}");
     }
 
     fn url(&self) -> String {
@@ -465,6 +466,22 @@ fn streaming_page_in_chromium() {
         assert_eq!(bins, reported.len(), "{chart}");
     }
     assert_eq!(browser.find_all("#tl-processing-time svg line.batch-interval").len(), 1);
+    // Under the input rate, each input's own timeline and histogram: a point per completed
+    // batch per input, at the rate the job's listener saw, and the same rates in the API.
+    let inputs: Value = serde_json::from_str(&get(addr, "/api/v1/streaming/inputs").1).unwrap();
+    let names: Vec<&str> = inputs.as_array().unwrap().iter().map(|i| i["streamName"].as_str().unwrap()).collect();
+    assert_eq!(browser.texts("#charts tr.input-rate-of .input-name"), names);
+    for i in 0..2 {
+        assert_eq!(browser.find_all(&format!("#tl-input-rate-{i} circle.point")).len(), reported.len(), "input {i}");
+        assert_eq!(browser.attrs(&format!("#hist-input-rate-{i} svg"), "data-batches"), [reported.len().to_string()]);
+        let rates: Vec<Value> = reported
+            .iter()
+            .map(|b| {
+                serde_json::json!([b.batch_time.as_millis(), (b.input_records[i] * 1000 / BATCH_MS as u64) as f64])
+            })
+            .collect();
+        assert_eq!(inputs[i]["eventRates"], Value::Array(rates), "input {i}");
+    }
 
     // The rows of both pages are the job's batches, newest first.
     let check_rows = |rows: Vec<String>, batches: &[&BatchInfo]| {
@@ -654,4 +671,80 @@ fn checkpoints_show_with_their_size_write_time_and_stall() {
     assert!(metrics.contains("sluice_checkpoint_stall_seconds_count 3\n"), "{metrics}");
     assert!(metrics.contains(&format!("sluice_checkpoint_size_bytes {}\n", listed[0]["bytes"])), "{metrics}");
     running.stop(false);
+}
+
+/// A file-directory job stopped after two batches that no checkpoint covers, then restarted
+/// from its checkpoint: it runs the two batches again (its batch log gives the file stream
+/// back the files each read), and their pages show those files with their sizes, as the
+/// first run's did, marked replayed.
+#[test]
+fn batches_replayed_after_recovery_show_their_inputs() {
+    let input = tempfile::tempdir().unwrap();
+    let ckpt = tempfile::tempdir().unwrap();
+    let ckpt_dir = ckpt.path().to_string_lossy().to_string();
+    let job = |clock: &ManualClock| {
+        let (input, clock) = (input.path().to_string_lossy().to_string(), clock.clone());
+        move || {
+            // One-second batches checkpointed every 10 s: after the start, no checkpoint
+            // covers the first batches.
+            let ssc = StreamingContext::new(Duration::millis(BATCH_MS))
+                .with_clock(Arc::new(clock))
+                .with_ui(Some(UiConf::at("127.0.0.1:0".parse().unwrap())));
+            ssc.text_file_stream(&input).count().foreach_batch(|_, _| {});
+            ssc
+        }
+    };
+    let batch_json = |addr: SocketAddr, t: i64| -> Value {
+        let (status, body) = get(addr, &format!("/api/v1/streaming/batches/{t}"));
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let files_of = |batch: &Value| -> Vec<(String, u64)> {
+        let files = batch["inputs"][0]["files"].as_array().unwrap();
+        files.iter().map(|f| (f["path"].as_str().unwrap().to_string(), f["bytes"].as_u64().unwrap())).collect()
+    };
+
+    let clock = ManualClock::new(Time::from_millis(1_000_000));
+    let first = StreamingContext::get_or_create(&ckpt_dir, job(&clock)).unwrap().start().unwrap();
+    let (addr, zero) = (first.ui_addr().unwrap(), first.zero_time());
+    let checkpoints = || -> Vec<Value> { serde_json::from_str(&get(addr, "/api/v1/streaming/checkpoints").1).unwrap() };
+    wait_for("the checkpoint at the start", || checkpoints().len() == 1);
+    let mut seen = Vec::new();
+    for (k, (name, text)) in [(1, ("a.txt", "one\ntwo\n")), (2, ("b.txt", "three\n"))] {
+        // Modified within batch k's interval, so batch k reads it.
+        let path = input.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let at =
+            std::time::UNIX_EPOCH + std::time::Duration::from_millis((zero.as_millis() + k * BATCH_MS - 500) as u64);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(at).unwrap();
+        clock.set(zero + Duration::millis(k * BATCH_MS));
+        wait_for("the batch", || first.batches_completed() == k as u64);
+        let batch = batch_json(addr, (zero + Duration::millis(k * BATCH_MS)).as_millis());
+        assert_eq!(batch["replayed"], false);
+        assert_eq!(files_of(&batch), [(path.to_string_lossy().to_string(), text.len() as u64)]);
+        seen.push(batch);
+    }
+    assert_eq!(checkpoints().len(), 1, "no checkpoint past the start");
+    first.stop(false);
+
+    let second = StreamingContext::get_or_create(&ckpt_dir, job(&clock)).unwrap().start().unwrap();
+    assert_eq!(second.zero_time(), zero);
+    wait_for("the two batches again", || second.batches_completed() == 2);
+    let addr = second.ui_addr().unwrap();
+    for before in &seen {
+        let t = before["batchId"].as_i64().unwrap();
+        let again = batch_json(addr, t);
+        assert_eq!(again["replayed"], true, "{again}");
+        assert_eq!(files_of(&again), files_of(before), "{again}");
+        assert_eq!(again["inputs"][0]["records"], before["inputs"][0]["records"], "{again}");
+        let (_, page) = get(addr, &format!("/batch/{t}"));
+        assert!(page.contains("<p id=\"replayed\""), "{page}");
+        for (path, bytes) in files_of(before) {
+            let shown = format!("<span class=\"file\">{path}</span>: <span class=\"bytes\">{bytes}</span> bytes");
+            assert!(page.contains(&shown), "{page}");
+        }
+    }
+    let (_, overview) = get(addr, "/");
+    assert_eq!(overview.matches("<span class=\"replayed\">replayed</span>").count(), 2, "{overview}");
+    second.stop(false);
 }

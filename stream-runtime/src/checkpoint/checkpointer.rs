@@ -79,11 +79,17 @@ impl Checkpointer {
     /// Gives up when `stop` turns true (the job is asked to stop): then no checkpoint is
     /// written any more (the inputs' positions are past a batch that is nowhere), and the
     /// batch must not run; returns whether it was logged.
-    pub(crate) fn log_batch(&self, graph: &Graph, t: Time, records: u64, stop: impl Fn() -> bool) -> bool {
+    pub(crate) fn log_batch(&self, graph: &Graph, t: Time, per_input: &[u64], stop: impl Fn() -> bool) -> bool {
         let inputs: Vec<serde_json::Value> =
             graph.inputs.iter().map(|i| i.allocation(t).unwrap_or(serde_json::Value::Null)).collect();
         let mut last_logged = self.last_logged.lock();
-        let entry = serde_json::json!({ "records": records, "inputs": inputs, "prev": *last_logged });
+        let records: u64 = per_input.iter().sum();
+        let entry = serde_json::json!({
+            "records": records,
+            "inputRecords": per_input,
+            "inputs": inputs,
+            "prev": *last_logged,
+        });
         let mut failures = 0u32;
         loop {
             let e = match self.store.log_batch(t, &entry) {
@@ -230,15 +236,26 @@ pub(crate) fn snapshot(graph: &Graph, fingerprint: Fingerprint, zero: Time, t: T
     snapshot_with(graph, fingerprint, zero, t, true, || graph.inputs.iter().map(|i| i.position()).collect())
 }
 
+/// A batch of the batch log that a recovered job runs again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Replayed {
+    /// Its time.
+    pub(crate) time: Time,
+    /// Records of every input.
+    pub(crate) records: u64,
+    /// Records of each input; empty in a log written before they were logged.
+    pub(crate) per_input: Vec<u64>,
+}
+
 /// Puts a recovered job back where its checkpoint says: the state of every stateful
-/// operation, the inputs' positions, then the logged batches' data. Returns the batches to
-/// re-run, with their record counts.
+/// operation, the inputs' positions, then the logged batches' data (so each input holds its
+/// part of each logged batch, as when it was cut). Returns the batches to re-run.
 pub(crate) fn restore<S: AsRef<[u8]>>(
     graph: &Graph,
     env: &Env,
     recovery: &Recovery<S>,
     dir: &str,
-) -> Result<Vec<(Time, u64)>, CheckpointError> {
+) -> Result<Vec<Replayed>, CheckpointError> {
     let failed = |what: String, cause: RestoreError| CheckpointError::Restore { dir: dir.to_string(), what, cause };
     for (i, tick) in graph.ticks.iter().enumerate() {
         let saved = match &recovery.spread {
@@ -266,7 +283,13 @@ pub(crate) fn restore<S: AsRef<[u8]>>(
                 input.reallocate(*t, v).map_err(|c| failed(input.name(), c))?;
             }
         }
-        replay.push((*t, entry.get("records").and_then(|v| v.as_u64()).unwrap_or(0)));
+        let per_input = entry
+            .get("inputRecords")
+            .and_then(|v| serde_json::from_value::<Vec<u64>>(v.clone()).ok())
+            .filter(|n| n.len() == graph.inputs.len())
+            .unwrap_or_default();
+        let records = entry.get("records").and_then(|v| v.as_u64()).unwrap_or(0);
+        replay.push(Replayed { time: *t, records, per_input });
     }
     Ok(replay)
 }

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::http::{Response, HTML, JSON, OPENMETRICS, SVG};
+use super::ring::Ring;
 use super::{page, Cluster, Monitor};
 use crate::checkpoint::Written;
 use crate::metrics::{BatchInfo, InputDetail, ProcessReport, StateView};
@@ -122,6 +123,7 @@ fn batch_json(m: &Monitor, b: &BatchInfo) -> Value {
         "batchId": b.batch_time.as_millis(),
         "batchTime": date(b.batch_time.as_millis()),
         "status": "COMPLETED",
+        "replayed": b.replayed,
         "batchDuration": m.batch.as_millis(),
         "inputSize": b.num_records,
         "schedulingDelay": ms(b.scheduling_delay),
@@ -253,7 +255,6 @@ pub(crate) fn statistics(m: &Monitor) -> Value {
     let ring = m.ring.lock();
     let n = ring.iter().len();
     let avg = |f: &dyn Fn(&BatchInfo) -> f64| (n > 0).then(|| ring.iter().map(f).sum::<f64>() / n as f64);
-    let batch_s = m.batch.as_millis() as f64 / 1000.0;
     let (waiting, running) = (m.metrics.waiting(), m.metrics.running());
     json!({
         "name": m.name,
@@ -267,17 +268,32 @@ pub(crate) fn statistics(m: &Monitor) -> Value {
         "numRunningBatches": running,
         "numProcessedRecords": ring.records,
         "numReceivedRecords": ring.records,
-        "avgInputRate": avg(&|b| b.num_records as f64 / batch_s),
+        "avgInputRate": avg(&|b| page::rate(m, b.num_records)),
         "avgSchedulingDelay": avg(&|b| b.scheduling_delay.as_secs_f64() * 1000.0),
         "avgProcessingTime": avg(&|b| b.processing_time.as_secs_f64() * 1000.0),
         "avgTotalDelay": avg(&|b| (b.scheduling_delay + b.processing_time).as_secs_f64() * 1000.0),
+        "inputRates": m.input_names.iter().enumerate().map(|(i, name)| json!({
+            "streamId": i,
+            "streamName": name,
+            "avgInputRate": average(&input_rates(m, &ring, i)),
+        })).collect::<Vec<_>>(),
     })
+}
+
+/// Input `i`'s rate (records per second) in each retained batch that counts its records,
+/// oldest first: (batch id, rate), Spark's `eventRates` of a receiver.
+pub(crate) fn input_rates(m: &Monitor, ring: &Ring, i: usize) -> Vec<(i64, f64)> {
+    ring.iter().filter_map(|b| Some((b.batch_time.as_millis(), page::rate(m, *b.input_records.get(i)?)))).collect()
+}
+
+/// The mean of the rates; `None` without any.
+fn average(rates: &[(i64, f64)]) -> Option<f64> {
+    (!rates.is_empty()).then(|| rates.iter().map(|(_, r)| r).sum::<f64>() / rates.len() as f64)
 }
 
 /// Each input: its records over the job and its bad-input counters.
 pub(crate) fn inputs(m: &Monitor) -> Value {
     let ring = m.ring.lock();
-    let elapsed_s = (m.batch.as_millis() as f64 / 1000.0) * ring.completed.max(1) as f64;
     Value::Array(
         m.inputs
             .iter()
@@ -285,12 +301,13 @@ pub(crate) fn inputs(m: &Monitor) -> Value {
             .map(|(i, input)| {
                 let stats = input.stats();
                 let status = input.status();
-                let records = ring.input_records.get(i).copied().unwrap_or(0);
+                let rates = input_rates(m, &ring, i);
                 json!({
                     "streamId": i,
                     "streamName": m.input_names[i],
-                    "records": records,
-                    "avgEventRate": records as f64 / elapsed_s,
+                    "records": ring.input_records.get(i).copied().unwrap_or(0),
+                    "avgEventRate": average(&rates),
+                    "eventRates": rates.iter().map(|&(t, r)| json!([t, r])).collect::<Vec<_>>(),
                     "lines": stats.lines,
                     "invalidUtf8Lines": stats.invalid_utf8_lines,
                     "oversizedLines": stats.oversized_lines,
@@ -605,8 +622,11 @@ mod tests {
             (Some(3), Some(12))
         );
         assert_eq!(stats["avgInputRate"], 4.0, "12 records over three one-second batches");
+        assert_eq!(stats["inputRates"][0]["avgInputRate"], 4.0);
         let inputs: Value = serde_json::from_str(&route(&m, "/api/v1/streaming/inputs", "").body).unwrap();
         assert_eq!(inputs[0]["records"], 12);
+        assert_eq!(inputs[0]["avgEventRate"], 4.0);
+        assert_eq!(inputs[0]["eventRates"], serde_json::json!([[2000, 5.0], [3000, 7.0], [4000, 0.0]]));
         assert_eq!(route(&m, "/", "").status, 200);
         assert_eq!(route(&m, "/batch/3000", "").status, 200);
         assert_eq!(route(&m, "/batch/1", "").status, 404);

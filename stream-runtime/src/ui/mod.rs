@@ -3,9 +3,11 @@
 //! server on a thread of its own.
 //!
 //! The batch processor hands each completed batch's [`BatchInfo`] to the [`Monitor`], which
-//! keeps the last [`UiConf::retained_batches`] in a ring and updates the metrics: a few atomic
-//! adds and a short lock per batch, nothing on the data path. The server renders pages and
-//! JSON from that ring when asked.
+//! copies it into a ring of the last [`UiConf::retained_batches`] (in place of the oldest,
+//! allocating nothing once full) and updates the metrics (atomic adds, histogram
+//! observations): nothing on the data path, nothing formatted. The server renders pages and
+//! JSON from that ring when asked; what the stateful operations hold (keys, bytes, a window's
+//! batches) is read from them only then, never per batch.
 //!
 //! ```
 //! use stream_runtime::prelude::*;
@@ -147,6 +149,17 @@ const RETAINED_CHECKPOINTS: usize = 20;
 /// No batch is running.
 const IDLE: i64 = i64::MIN;
 
+/// Reads each stateful operation's state now (this process's): called when the page, the API
+/// or `/metrics` asks, on the server's thread, never per batch (but in a cluster, for the
+/// driver's own report of each batch).
+pub(crate) type StateReader = Box<dyn Fn() -> Vec<StateView> + Send + Sync>;
+
+/// The [`StateReader`] of the stateful operations of `executor`'s graph.
+pub(crate) fn state_reader(executor: &Arc<crate::executor::Executor>) -> StateReader {
+    let executor = Arc::clone(executor);
+    Box::new(move || crate::report::state_views(executor.graph()))
+}
+
 /// What the page knows of the job: fixed at start, plus the ring of completed batches and the
 /// metrics the processor updates.
 pub(crate) struct Monitor {
@@ -170,8 +183,8 @@ pub(crate) struct Monitor {
     running: AtomicI64,
     /// The last checkpoints written, oldest first.
     checkpoints: Mutex<VecDeque<Written>>,
-    /// Each stateful operation's state after the last batch (this process's).
-    state: Mutex<Vec<StateView>>,
+    /// Each stateful operation's state now (this process's).
+    state: StateReader,
     /// In a cluster: what every process reported.
     cluster: Mutex<Option<Cluster>>,
 }
@@ -272,7 +285,8 @@ impl std::fmt::Debug for Monitor {
 }
 
 impl Monitor {
-    pub(crate) fn new(conf: &Conf, ui: &UiConf, graph: &Graph) -> Monitor {
+    /// The monitor of `graph`, whose stateful operations `state` reads.
+    pub(crate) fn new(conf: &Conf, ui: &UiConf, graph: &Graph, state: StateReader) -> Monitor {
         let input_names: Vec<String> = graph.inputs.iter().map(|i| i.name()).collect();
         let started_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -295,7 +309,7 @@ impl Monitor {
             stages: graph.stages.list().iter().map(ToString::to_string).collect(),
             running: AtomicI64::new(IDLE),
             checkpoints: Mutex::new(VecDeque::with_capacity(RETAINED_CHECKPOINTS)),
-            state: Mutex::new(Vec::new()),
+            state,
             cluster: Mutex::new(None),
         }
     }
@@ -310,18 +324,19 @@ impl Monitor {
     /// it too.
     pub(crate) fn batch_completed(&self, info: &BatchInfo, waiting: usize) {
         self.metrics.observe(info);
-        // In a cluster, the stage times are observed by process, from the reports.
-        if self.cluster.lock().is_none() {
-            self.metrics.observe_stages(info.fused_stage_times.iter().copied(), None);
-        }
         self.metrics.set_active(waiting, 0);
         self.running.store(IDLE, Ordering::Relaxed);
         self.ring.lock().push(info);
         let mut cluster = self.cluster.lock();
-        if let Some(c) = cluster.as_mut() {
-            let report = c.reporter.report(&self.inputs, info, self.state.lock().clone());
-            self.metrics.observe_process(&report, &self.input_names);
-            c.record(report);
+        match cluster.as_mut() {
+            None => self.metrics.observe_stages(info.fused_stage_times.iter().copied(), None),
+            // In a cluster, the stage times and states are observed by process, from the
+            // reports: the driver's own, made here.
+            Some(c) => {
+                let report = c.reporter.report(&self.inputs, info, (self.state)());
+                self.metrics.observe_process(&report, &self.input_names);
+                c.record(report);
+            }
         }
     }
 
@@ -348,22 +363,10 @@ impl Monitor {
         }
     }
 
-    /// Each stateful operation's state after a batch (in a cluster, the metrics take it
-    /// from the reports, by process).
-    pub(crate) fn state_now(&self, state: Vec<StateView>) {
-        if state.is_empty() {
-            return;
-        }
-        if self.cluster.lock().is_none() {
-            self.metrics.set_state(&state, None);
-        }
-        *self.state.lock() = state;
-    }
-
-    /// Each stateful operation's state after the last batch: this process's, or in a cluster
-    /// the sum over every process's last report, with each process's.
+    /// Each stateful operation's state now: this process's, or in a cluster the sum over
+    /// every process's last report, with each process's.
     pub(crate) fn state_rows(&self) -> Vec<StateRow> {
-        let own = self.state.lock().clone();
+        let own = (self.state)();
         let cluster = self.cluster.lock();
         let Some(c) = cluster.as_ref() else {
             return own.into_iter().map(|total| StateRow { total, processes: Vec::new() }).collect();
@@ -417,10 +420,14 @@ impl Monitor {
         out
     }
 
-    /// The text of `/metrics`, with what is read at scrape time (each input's status).
+    /// The text of `/metrics`, with what is read at scrape time: each input's status and (one
+    /// process alone; a cluster's come with the reports) each stateful operation's state.
     pub(crate) fn metrics_text(&self) -> String {
         for (name, input) in self.input_names.iter().zip(&self.inputs) {
             self.metrics.set_input_status(name, &input.status());
+        }
+        if self.cluster.lock().is_none() {
+            self.metrics.set_state(&(self.state)(), None);
         }
         self.metrics.encode()
     }
@@ -437,8 +444,13 @@ impl Ui {
     /// Binds the address of `ui` and starts serving; prints where to standard error. An
     /// address given exactly that cannot be bound is an error; the default address with every
     /// following port taken is a warning, and the job runs without the page (`Ok(None)`).
-    pub(crate) fn start(ui: &UiConf, conf: &Conf, graph: &Graph) -> Result<Option<Ui>, StreamingError> {
-        let monitor = Arc::new(Monitor::new(conf, ui, graph));
+    pub(crate) fn start(
+        ui: &UiConf,
+        conf: &Conf,
+        graph: &Graph,
+        state: StateReader,
+    ) -> Result<Option<Ui>, StreamingError> {
+        let monitor = Arc::new(Monitor::new(conf, ui, graph, state));
         let listener = match http::bind(ui.addr, if ui.next_port_when_taken { PORT_RETRIES } else { 0 }) {
             Ok(l) => l,
             Err(e) if ui.next_port_when_taken => {
@@ -501,9 +513,15 @@ pub(crate) mod tests {
             ..Graph::default()
         };
         let ssc = crate::StreamingContext::new(Duration::seconds(1)).with_name("test");
-        let mut m = Monitor::new(ssc.conf(), &UiConf { retained_batches: 100, ..UiConf::default() }, &graph);
+        let ui = UiConf { retained_batches: 100, ..UiConf::default() };
+        let mut m = Monitor::new(ssc.conf(), &ui, &graph, Box::new(Vec::new));
         m.outputs = vec!["print(10)".to_string()];
         m
+    }
+
+    /// A reader of a state that is always `views`.
+    fn holding(views: Vec<StateView>) -> StateReader {
+        Box::new(move || views.clone())
     }
 
     fn view(operation: &str, keys: u64, bytes: u64) -> StateView {
@@ -512,10 +530,12 @@ pub(crate) mod tests {
 
     #[test]
     fn state_keys_and_bytes_show_on_the_page_and_in_the_metrics() {
-        let m = monitor(&["a"]);
+        let mut m = monitor(&["a"]);
         assert!(!page::overview(&m, 1).contains("<h2>State</h2>"));
-        m.state_now(vec![view("update_state_by_key", 3, 100), view("map_with_state<x>", 0, 0)]);
-        m.state_now(vec![view("update_state_by_key", 5, 2048), view("map_with_state<x>", 2, 70)]);
+        m.state = holding(vec![view("update_state_by_key", 3, 100), view("map_with_state<x>", 0, 0)]);
+        assert!(m.metrics_text().contains("sluice_state_keys{operation=\"update_state_by_key\"} 3"));
+        // Read again when asked again: the state now.
+        m.state = holding(vec![view("update_state_by_key", 5, 2048), view("map_with_state<x>", 2, 70)]);
         let page = page::overview(&m, 1);
         assert!(
             page.contains(
@@ -537,7 +557,7 @@ pub(crate) mod tests {
 
     #[test]
     fn window_contents_show_on_the_page_and_in_the_api() {
-        let m = monitor(&["a"]);
+        let mut m = monitor(&["a"]);
         let batches = [(1000, Some(3), None), (2000, Some(0), None), (3000, Some(4), None)]
             .map(|(t, records, keys)| WindowBatch { time: Time::from_millis(t), records, keys });
         let w = StateView {
@@ -546,7 +566,7 @@ pub(crate) mod tests {
             bytes: Some(7 * 24),
             window: Some(batches.to_vec()),
         };
-        m.state_now(vec![w]);
+        m.state = holding(vec![w]);
         let state: serde_json::Value =
             serde_json::from_str(&api::route(&m, "/api/v1/streaming/state", "").body).unwrap();
         let window = &state[0]["window"];
@@ -563,9 +583,9 @@ pub(crate) mod tests {
 
     #[test]
     fn a_cluster_page_has_a_row_per_process_and_totals() {
-        let m = monitor(&["a"]);
+        let mut m = monitor(&["a"]);
         m.set_processes(2);
-        m.state_now(vec![view("update_state_by_key", 5, 500)]);
+        m.state = holding(vec![view("update_state_by_key", 5, 500)]);
         m.batch_completed(&crate::ui::ring::tests::info(1000, &[3]), 0);
         let follower = ProcessReport {
             process: 1,
@@ -613,7 +633,7 @@ pub(crate) mod tests {
         let stage = crate::stage::Stage { from: "input 1".into(), ops: vec!["flat_map", "map"], into: "count".into() };
         graph.stages.register(stage);
         let ssc = crate::StreamingContext::new(Duration::seconds(1)).with_name("test");
-        let m = Monitor::new(ssc.conf(), &UiConf::default(), &graph);
+        let m = Monitor::new(ssc.conf(), &UiConf::default(), &graph, Box::new(Vec::new));
         let mut b = crate::ui::ring::tests::info(1000, &[3]);
         b.fused_stage_times = vec![Some(std::time::Duration::from_micros(1500))];
         m.batch_completed(&b, 0);
@@ -638,7 +658,7 @@ pub(crate) mod tests {
             Graph { inputs: vec![Arc::new(Named("files".to_string())) as Arc<dyn Input>], ..Graph::default() };
         graph.stages.register(crate::stage::Stage { from: "input 1".into(), ops: vec!["map"], into: "count".into() });
         let ssc = crate::StreamingContext::new(Duration::seconds(1)).with_name("test");
-        let m = Monitor::new(ssc.conf(), &UiConf::default(), &graph);
+        let m = Monitor::new(ssc.conf(), &UiConf::default(), &graph, Box::new(Vec::new));
         m.set_processes(2);
         let mut b = crate::ui::ring::tests::info(1000, &[9]);
         let files = [("/in/a", 100), ("/in/b", 10), ("/in/c", 50)].map(|(p, n)| (p.to_string(), n));

@@ -5,6 +5,8 @@
 
 use std::fmt::Write;
 
+use serde_json::Value;
+
 use super::api::date;
 use super::Monitor;
 use crate::metrics::{BatchInfo, InputDetail};
@@ -35,7 +37,7 @@ const STYLE: &str =
     "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}\
 td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}th{background:#eee}\
 .num{text-align:right}svg{background:#fafafa;border:1px solid #ddd}.muted{color:#777}.failed{color:#b00}\
-ul{margin:0;padding-left:1.2em}pre{background:#f6f6f6;padding:.5em;border:1px solid #ddd}";
+ul{margin:0;padding-left:1.2em}tr.input-rate-of td:first-child{padding-left:1.6em}pre{background:#f6f6f6;padding:.5em;border:1px solid #ddd}";
 
 /// The charts: name in the URL, title, unit.
 const CHARTS: [(&str, &str, &str); 4] = [
@@ -45,26 +47,56 @@ const CHARTS: [(&str, &str, &str); 4] = [
     ("total-delay", "Total Delay", "ms"),
 ];
 
-fn value(chart: &str, m: &Monitor, b: &BatchInfo) -> f64 {
-    match chart {
-        "input-rate" => b.num_records as f64 * 1000.0 / m.batch.as_millis().max(1) as f64,
-        "scheduling-delay" => b.scheduling_delay.as_secs_f64() * 1000.0,
-        "processing-time" => b.processing_time.as_secs_f64() * 1000.0,
-        _ => (b.scheduling_delay + b.processing_time).as_secs_f64() * 1000.0,
-    }
+/// A chart of the overview: one of [`CHARTS`] (by index), or the input rate of one input
+/// (`input-rate-0` is the first input's, as Spark's Streaming tab shows each receiver's
+/// rate under the "Input Rate" row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chart {
+    Total(usize),
+    Input(usize),
 }
 
-/// The points of `chart` (batch time, value), its unit and the top of its scale: the three
-/// delays share one scale (the largest total delay or the batch interval, whichever is
-/// larger), so they compare at a glance; `None` for an unknown chart.
-fn series(m: &Monitor, chart: &str) -> Option<(Vec<(i64, f64)>, &'static str, f64)> {
-    let (_, _, unit) = CHARTS.iter().find(|(name, _, _)| *name == chart)?;
+/// The chart named `name` in a URL or an element id; `None` for none.
+fn chart(m: &Monitor, name: &str) -> Option<Chart> {
+    if let Some(i) = name.strip_prefix("input-rate-") {
+        return i.parse::<usize>().ok().filter(|&i| i < m.input_names.len()).map(Chart::Input);
+    }
+    CHARTS.iter().position(|(n, _, _)| *n == name).map(Chart::Total)
+}
+
+/// Records per second of `records` records in one batch.
+pub(crate) fn rate(m: &Monitor, records: u64) -> f64 {
+    records as f64 * 1000.0 / m.batch.as_millis().max(1) as f64
+}
+
+/// The value of `chart` in batch `b`; `None` where the batch does not say (the records of
+/// each input of a batch replayed from a batch log written before they were logged).
+fn value(chart: Chart, m: &Monitor, b: &BatchInfo) -> Option<f64> {
+    Some(match chart {
+        Chart::Input(i) => rate(m, *b.input_records.get(i)?),
+        Chart::Total(0) => rate(m, b.num_records),
+        Chart::Total(1) => b.scheduling_delay.as_secs_f64() * 1000.0,
+        Chart::Total(2) => b.processing_time.as_secs_f64() * 1000.0,
+        Chart::Total(_) => (b.scheduling_delay + b.processing_time).as_secs_f64() * 1000.0,
+    })
+}
+
+/// The points of chart `name` (batch time, value), its unit and the top of its scale: the
+/// three delays share one scale (the largest total delay or the batch interval, whichever is
+/// larger), so do the input rates (the largest rate of all inputs), so they compare at a
+/// glance; `None` for an unknown chart.
+fn series(m: &Monitor, name: &str) -> Option<(Vec<(i64, f64)>, &'static str, f64)> {
+    let chart = chart(m, name)?;
     let ring = m.ring.lock();
-    let points: Vec<(i64, f64)> = ring.iter().map(|b| (b.batch_time.as_millis(), value(chart, m, b))).collect();
-    let top = if chart == "input-rate" {
-        points.iter().map(|p| p.1).fold(1.0_f64, f64::max)
-    } else {
-        ring.iter().map(|b| value("total-delay", m, b)).fold(m.batch.as_millis() as f64, f64::max)
+    let points: Vec<(i64, f64)> =
+        ring.iter().filter_map(|b| Some((b.batch_time.as_millis(), value(chart, m, b)?))).collect();
+    let unit = match chart {
+        Chart::Input(_) => CHARTS[0].2,
+        Chart::Total(k) => CHARTS[k].2,
+    };
+    let top = match chart {
+        Chart::Input(_) | Chart::Total(0) => ring.iter().map(|b| rate(m, b.num_records)).fold(1.0_f64, f64::max),
+        _ => ring.iter().filter_map(|b| value(Chart::Total(3), m, b)).fold(m.batch.as_millis() as f64, f64::max),
     };
     Some((points, unit, top * 1.1))
 }
@@ -212,14 +244,28 @@ pub(crate) fn overview(m: &Monitor, page: usize) -> String {
          <th>Timeline <span class=\"muted\">(the three delays on one scale)</span></th><th>Histogram</th></tr>",
     );
     let avg = ["avgInputRate", "avgSchedulingDelay", "avgProcessingTime", "avgTotalDelay"];
-    for ((name, title, unit), key) in CHARTS.iter().zip(avg) {
+    let row = |s: &mut String, title: &str, class: &str, key: &str, average: &Value, name: &str, unit: &str| {
         let _ = write!(
             s,
-            "<tr><td>{title}</td><td class=\"num\"><span id=\"{key}\">{:.1}</span> {unit}</td><td id=\"tl-{name}\">{}</td><td id=\"hist-{name}\">{}</td></tr>",
-            stats[key].as_f64().unwrap_or(0.0),
+            "<tr{class}><td>{title}</td><td class=\"num\"><span id=\"{key}\">{:.1}</span> {unit}</td><td id=\"tl-{name}\">{}</td><td id=\"hist-{name}\">{}</td></tr>",
+            average.as_f64().unwrap_or(0.0),
             timeline(m, name).unwrap_or_default(),
             histogram(m, name).unwrap_or_default()
         );
+    };
+    for (k, ((name, title, unit), key)) in CHARTS.iter().zip(avg).enumerate() {
+        row(&mut s, title, "", key, &stats[key], name, unit);
+        // Under the input rate, each input's, on the same scale.
+        if k == 0 {
+            for (i, input) in stats["inputRates"].as_array().into_iter().flatten().enumerate() {
+                let title = format!(
+                    "<span class=\"input-name\">{}</span>",
+                    escape_html(input["streamName"].as_str().unwrap_or(""))
+                );
+                let (key, name) = (format!("avgInputRate-{i}"), format!("input-rate-{i}"));
+                row(&mut s, &title, " class=\"input-rate-of\"", &key, &input["avgInputRate"], &name, unit);
+            }
+        }
     }
     s.push_str("</table>");
     inputs_table(m, &mut s);
@@ -300,10 +346,11 @@ fn completed_table(m: &Monitor, page: usize, s: &mut String) {
         let id = b.batch_time.as_millis();
         let succeeded = b.output_ops.iter().filter(|o| o.error.is_none()).count();
         let status = if b.failed_outputs > 0 { "<span class=\"failed\">failed</span>" } else { "completed" };
+        let replayed = if b.replayed { " <span class=\"replayed\">replayed</span>" } else { "" };
         let _ = write!(
             s,
             "<tr><td><a href=\"/batch/{id}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{} ms</td>\
-             <td class=\"num\">{} ms</td><td class=\"num\">{} ms</td><td class=\"num\">{succeeded}/{}</td><td>{status}</td></tr>",
+             <td class=\"num\">{} ms</td><td class=\"num\">{} ms</td><td class=\"num\">{succeeded}/{}</td><td>{status}{replayed}</td></tr>",
             date(id),
             b.num_records,
             b.scheduling_delay.as_millis(),
@@ -330,7 +377,7 @@ fn pager(page: usize, pages: usize, id: &str) -> String {
     p
 }
 
-/// Each stateful operation's keys and estimated bytes after the last batch (in a cluster: in
+/// Each stateful operation's keys and estimated bytes now (in a cluster: in
 /// all, and on each process), then each window's contents.
 fn state_table(m: &Monitor, s: &mut String) {
     let rows = m.state_rows();
@@ -548,6 +595,11 @@ async function refresh() {
 setInterval(refresh, 2000);
 </script>"#;
 
+/// The note on the page of a batch replayed after recovery.
+const REPLAYED: &str = "<p id=\"replayed\" class=\"muted\">Replayed after a recovery: the job stopped after \
+    logging this batch and before a checkpoint covered it, and ran it again from its checkpoint, with the \
+    same data (the files, offset ranges and received records the batch log kept).</p>";
+
 /// The page of one batch: its times, what each input gave it, each output operation with
 /// its duration and error, and the checkpoint written after it.
 pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
@@ -556,11 +608,12 @@ pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
     let ms = |d: std::time::Duration| d.as_millis();
     let _ = write!(
         s,
-        "<p><a href=\"/\">Streaming Statistics</a></p><h1>Details of batch at {}</h1><table id=\"summary\">\
+        "<p><a href=\"/\">Streaming Statistics</a></p><h1>Details of batch at {}</h1>{}<table id=\"summary\">\
          <tr><th>Batch Duration</th><td>{} ms</td></tr><tr><th>Input data size</th><td>{} records</td></tr>\
          <tr><th>Scheduling delay</th><td>{} ms</td></tr><tr><th>Processing time</th><td>{} ms</td></tr>\
          <tr><th>Total delay</th><td>{} ms</td></tr><tr><th>Checkpoint stall</th><td>{} ms</td></tr>",
         date(id),
+        if b.replayed { REPLAYED } else { "" },
         m.batch.as_millis(),
         b.num_records,
         ms(b.scheduling_delay),
@@ -579,7 +632,7 @@ pub(crate) fn batch(m: &Monitor, b: &BatchInfo) -> String {
     }
     s.push_str("</table><h2>Inputs</h2><table id=\"inputs\"><tr><th>Input</th><th>Records</th><th>Data</th></tr>");
     for (i, name) in m.input_names.iter().enumerate() {
-        let records = b.input_records.get(i).map_or("unknown (replayed)".to_string(), u64::to_string);
+        let records = b.input_records.get(i).map_or("unknown".to_string(), u64::to_string);
         let _ = write!(
             s,
             "<tr><td>{}</td><td class=\"num\">{records}</td><td>{}</td></tr>",
@@ -739,6 +792,29 @@ mod tests {
         assert!(svg.contains("class=\"batch-interval\"") && svg.contains("data-points=\"3\""), "{svg}");
         assert!(!timeline(&m, "input-rate").unwrap().contains("batch-interval"));
         assert!(timeline(&m, "nothing").is_none());
+    }
+
+    #[test]
+    fn each_input_has_its_rate_under_the_total_on_its_scale() {
+        let m = crate::ui::tests::monitor(&["a", "<b>"]);
+        m.batch_completed(&info(1000, &[2, 0]), 0);
+        m.batch_completed(&info(2000, &[1, 3]), 0);
+        // Replayed from a batch log that did not count each input: in the total only.
+        let mut replayed = info(3000, &[]);
+        replayed.num_records = 10;
+        m.batch_completed(&replayed, 0);
+        assert!(timeline(&m, "input-rate").unwrap().contains("data-points=\"3\""));
+        for i in 0..2 {
+            let svg = timeline(&m, &format!("input-rate-{i}")).unwrap();
+            assert!(svg.contains("data-points=\"2\"") && svg.contains(">11 records/s</text>"), "{svg}");
+            let hist = histogram(&m, &format!("input-rate-{i}")).unwrap();
+            assert!(hist.contains("data-batches=\"2\""), "{hist}");
+        }
+        assert!(timeline(&m, "input-rate-2").is_none() && timeline(&m, "input-rate-x").is_none());
+        let page = overview(&m, 1);
+        assert!(page.contains("<span id=\"avgInputRate-1\">1.5</span> records/s"), "{page}");
+        assert!(page.contains("<span class=\"input-name\">&lt;b&gt;</span>"), "{page}");
+        assert_eq!(page.matches("<tr class=\"input-rate-of\">").count(), 2, "{page}");
     }
 
     #[test]

@@ -57,9 +57,9 @@ pub(crate) struct Metrics {
     kafka_lag: Family<Labels, Gauge>,
     connected: Family<Labels, Gauge>,
     rate: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
-    /// Keys of each stateful operation after the last batch.
+    /// Keys of each stateful operation (read when scraped).
     state_keys: Family<Labels, Gauge>,
-    /// Estimated bytes of each stateful operation after the last batch.
+    /// Estimated bytes of each stateful operation (read when scraped).
     state_bytes: Family<Labels, Gauge>,
     /// In a cluster: each process's processing time of its last batch.
     process_time: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
@@ -69,6 +69,9 @@ pub(crate) struct Metrics {
     stage_seconds: Histograms,
     /// The labels of each fused stage: its number and its operator.
     stage_labels: Vec<Labels>,
+    /// Each fused stage's histogram in `stage_seconds` (one process alone), looked up at the
+    /// first batch: the batches after it observe it with no label lookup.
+    stage_histograms: std::sync::OnceLock<Vec<Histogram>>,
 }
 
 /// Buckets from 1 ms to about 65 s, doubling.
@@ -135,13 +138,13 @@ impl Metrics {
         let state_keys = Family::<Labels, Gauge>::default();
         registry.register(
             "state_keys",
-            "Keys in the state of a stateful operation after the last batch (this process's), by operation",
+            "Keys in the state of a stateful operation when scraped, by operation (and process, as of its last report)",
             state_keys.clone(),
         );
         let state_bytes = Family::<Labels, Gauge>::default();
         registry.register(
             "state_bytes",
-            "Estimated heap bytes of the state of a stateful operation after the last batch, by operation (and process)",
+            "Estimated heap bytes of the state of a stateful operation when scraped, by operation (and process)",
             state_bytes.clone(),
         );
         let process_time = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
@@ -206,6 +209,7 @@ impl Metrics {
             process_records,
             stage_seconds,
             stage_labels,
+            stage_histograms: std::sync::OnceLock::new(),
         }
     }
 
@@ -215,20 +219,26 @@ impl Metrics {
         times: impl Iterator<Item = Option<std::time::Duration>>,
         process: Option<usize>,
     ) {
-        for (labels, time) in self.stage_labels.iter().zip(times) {
-            let Some(time) = time else { continue };
-            match process {
-                None => self.stage_seconds.get_or_create(labels).observe(time.as_secs_f64()),
-                Some(p) => {
-                    let mut labels = labels.clone();
-                    labels.push(("process", Escaped(p.to_string())));
-                    self.stage_seconds.get_or_create(&labels).observe(time.as_secs_f64());
+        let Some(p) = process else {
+            let histograms = self.stage_histograms.get_or_init(|| {
+                self.stage_labels.iter().map(|l| self.stage_seconds.get_or_create(l).clone()).collect()
+            });
+            for (histogram, time) in histograms.iter().zip(times) {
+                if let Some(time) = time {
+                    histogram.observe(time.as_secs_f64());
                 }
             }
+            return;
+        };
+        for (labels, time) in self.stage_labels.iter().zip(times) {
+            let Some(time) = time else { continue };
+            let mut labels = labels.clone();
+            labels.push(("process", Escaped(p.to_string())));
+            self.stage_seconds.get_or_create(&labels).observe(time.as_secs_f64());
         }
     }
 
-    /// The keys and bytes of each stateful operation after the last batch, of `process` in a
+    /// The keys and bytes of each stateful operation as read, of `process` in a
     /// cluster.
     pub(crate) fn set_state(&self, state: &[StateView], process: Option<usize>) {
         for v in state {
