@@ -829,7 +829,7 @@ fn common_recovery(
         recovery.batches.clear();
     }
     recovery.meta.logs_batches = peers.is_driver();
-    // The old processes whose key ranges overlap this one's hold all its keys now.
+    // The old processes that owned any of this one's key groups hold all its keys now.
     let spread = crate::shuffle::overlapping(peers.process(), n, before)
         .map(|q| {
             let url = layout.process_url(q, before);

@@ -231,9 +231,10 @@ pub(crate) enum Saved<'a> {
     /// that restarts with the same number of processes).
     Own(&'a [u8]),
     /// After a restart with another number of processes (`before` in the old run), the states
-    /// saved by the old processes whose key ranges overlap this process's
-    /// (`shuffle::overlapping`), with their index: a keyed operation keeps the keys this
-    /// process owns now; any other takes [`Saved::unkeyed`]'s share.
+    /// saved by the old processes that owned key groups this process owns now
+    /// (`shuffle::overlapping`), with their index: a keyed operation reads the frames of its
+    /// groups ([`Saved::frames`]) and keeps their keys; any other takes [`Saved::unkeyed`]'s
+    /// share.
     Spread {
         /// The old run's number of processes.
         before: usize,
@@ -257,13 +258,51 @@ impl<'a> Saved<'a> {
         }
     }
 
-    /// Every saved state, and whether it is this process's own.
-    pub(crate) fn all(self) -> (Vec<&'a [u8]>, bool) {
-        match self {
-            Saved::Own(b) => (vec![b], true),
-            Saved::Spread { states, .. } => (states.into_iter().map(|(_, b)| b).collect(), false),
+    /// The frames a keyed operation restores from, whose saved state is `heads` frames (the
+    /// same in every process: times), then one frame per local partition. Its own state: every
+    /// frame. After a restart with another number of processes: of each old process's state,
+    /// the partition frames holding key groups that `place` owns now (a partition of a cluster
+    /// holds a contiguous range of whole groups, see `Placement::global_of`), or every frame
+    /// when `grouped` is false (a user's partitioner places keys within a process, not by
+    /// group).
+    pub(crate) fn frames(
+        self,
+        place: crate::shuffle::Placement,
+        grouped: bool,
+        heads: usize,
+    ) -> Result<SavedFrames<'a>, CodecError> {
+        let (blobs, before, own) = match self {
+            Saved::Own(b) => (vec![(0, b)], 1, true),
+            Saved::Spread { before, states } => (states, before, false),
+        };
+        let mine = place.groups();
+        let mut out = SavedFrames { heads: Vec::new(), parts: Vec::new(), own };
+        for (j, b) in blobs {
+            let frames = frames::decode_frames(b)?;
+            if frames.len() < heads {
+                return Err(CodecError::FrameCount { what: "a keyed state", found: frames.len() });
+            }
+            let (head, parts) = frames.split_at(heads);
+            out.heads.push(head.to_vec());
+            let local = parts.len();
+            out.parts.extend(parts.iter().enumerate().filter_map(|(l, f)| {
+                let held = if own || !grouped { None } else { crate::shuffle::groups_of_part(j, before, local, l) };
+                held.is_none_or(|g| g.start < mine.end && mine.start < g.end).then_some(*f)
+            }));
         }
+        Ok(out)
     }
+}
+
+/// What [`Saved::frames`] keeps of the saved states of a keyed operation.
+#[derive(Debug)]
+pub(crate) struct SavedFrames<'a> {
+    /// The leading frames of each state read.
+    pub(crate) heads: Vec<Vec<&'a [u8]>>,
+    /// The partition frames to restore from.
+    pub(crate) parts: Vec<&'a [u8]>,
+    /// Whether they are this process's own (same number of processes).
+    pub(crate) own: bool,
 }
 
 /// Encodes a checkpoint: the metadata frame, then one frame per saved state.
