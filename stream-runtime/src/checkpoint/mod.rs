@@ -418,3 +418,37 @@ pub(crate) fn recovery_at(
     tracing::info!(dir, time = %meta.time, replayed = batches.len(), "recovering from checkpoint");
     Ok(Recovery { meta, states, batches, spread: None })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shuffle::{groups_of_part, Placement};
+
+    /// The saved state of old process `j`: a head frame, then `local` partition frames, each
+    /// naming the groups it holds.
+    fn state(j: usize, before: usize, local: usize) -> Vec<u8> {
+        let mut frames = vec![b"head".to_vec()];
+        frames.extend((0..local).map(|l| format!("{:?}", groups_of_part(j, before, local, l).unwrap()).into_bytes()));
+        frames::encode_frames(&frames)
+    }
+
+    #[test]
+    fn a_restarted_process_reads_the_frames_of_its_key_groups_only() {
+        // 3 processes x 2 partitions: old process 1 holds groups 86..128 and 128..171. The new
+        // process 0 of 2 (groups 0..128) takes all of old process 0's and the first of 1's.
+        let (s0, s1) = (state(0, 3, 2), state(1, 3, 2));
+        let saved = || Saved::Spread { before: 3, states: vec![(0, &s0[..]), (1, &s1[..])] };
+        let place = Placement { process: 0, processes: 2, local: 4 };
+        let got = saved().frames(place, true, 1).unwrap();
+        let parts: Vec<&[u8]> = got.parts.clone();
+        assert_eq!(parts, [&b"0..43"[..], b"43..86", b"86..128"]);
+        assert_eq!(got.heads, [[&b"head"[..]], [&b"head"[..]]]);
+        assert!(!got.own);
+        // Under a user's partitioner (keys not placed by group within a process): every frame.
+        assert_eq!(saved().frames(place, false, 1).unwrap().parts.len(), 4);
+        // Its own state: every frame; a state without its head frames is refused.
+        let own = Saved::Own(&s1).frames(Placement { process: 1, processes: 3, local: 2 }, true, 1).unwrap();
+        assert_eq!((own.parts.len(), own.own), (2, true));
+        assert!(Saved::Own(&frames::encode_frames(&[])).frames(place, true, 1).is_err());
+    }
+}
