@@ -821,7 +821,7 @@ fn common_recovery(
     tracing::warn!(
         dir = %driver,
         checkpoint = %t,
-        "the checkpoint was written by {before} processes and this run has {n}: re-spreading the state"
+        "the checkpoint was written by {before} processes and this run has {n}: moving the key groups to this run's processes"
     );
     let (store, payload) = read(&driver)?;
     let mut recovery = checkpoint::recovery_at(&store, &driver, t, &payload, fingerprint)?;
