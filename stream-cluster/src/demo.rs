@@ -1,5 +1,5 @@
 //! A small word count on timely, the shape the engine's keyed work will take across processes:
-//! count on the map side first, exchange by key group, sum, gather at the driver (worker 0).
+//! count on the map side first, exchange by a well-mixed hash of the word ([`stable_hash`](crate::stable_hash)), sum, gather at the driver (worker 0).
 //! Used by `cluster_wordcount_demo` and its tests.
 
 use std::cell::RefCell;
@@ -12,7 +12,7 @@ use timely::dataflow::operators::{Capability, Exchange as _, Input, Inspect, Ope
 use timely::dataflow::{InputHandle, ProbeHandle, Stream};
 use timely::worker::Worker;
 
-use crate::hash::{key_group, mix64};
+use crate::hash::{mix64, stable_hash};
 use crate::run::step_until_passed;
 
 /// The plan text of the demo job (its fingerprint is what processes compare).
@@ -123,7 +123,7 @@ impl WordCount {
             let words = combine(scope.input_from(&mut input), Pipeline, "CountPerWorker", |line: String| {
                 line.split(' ').map(|word| (word.to_string(), 1)).collect::<Vec<_>>()
             });
-            let route = Exchange::new(|(word, _): &(String, u64)| key_group(word));
+            let route = Exchange::new(|(word, _): &(String, u64)| stable_hash(word));
             combine(words, route, "SumByKeyGroup", |pair| [pair])
                 .exchange(|_| 0)
                 .inspect(move |(word, count): &(String, u64)| {

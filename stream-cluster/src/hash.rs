@@ -1,4 +1,6 @@
-//! Hashes that every process computes alike: the plan fingerprint and the key group of a key.
+//! Hashes that every process computes alike: the plan fingerprint and the demo's routing of
+//! words. (The engine's keyed data is placed by key group: `stream-runtime`'s shuffle holds
+//! that rule, the one from a key's hash to its group.)
 //!
 //! Both must be the same in every process of a cluster and across builds, so neither uses
 //! `std`'s `DefaultHasher` (whose algorithm may change between Rust releases): FNV-1a over the
@@ -8,10 +10,6 @@
 //! most keys to a few workers; the finalizer prevents that.
 
 use std::hash::{Hash, Hasher};
-
-/// How many key groups keyed data is split into. A key's group never changes; groups, not keys,
-/// are the unit that is routed to a worker (and, later, checkpointed and moved).
-pub const KEY_GROUPS: u64 = 256;
 
 /// A stable, well-mixed [`Hasher`]: FNV-1a, finished with `splitmix64`.
 ///
@@ -67,17 +65,18 @@ pub fn plan_fingerprint(plan: &str) -> u64 {
     hasher.finish()
 }
 
-/// The key group (`0..KEY_GROUPS`) of a key.
+/// The stable, well-mixed hash of a key ([`StableHasher`]): the same in every process and
+/// build, with strong low bits, as timely's routing by `hash & (peers - 1)` needs.
 ///
 /// ```
-/// use stream_cluster::{key_group, KEY_GROUPS};
-/// assert!(key_group("spark") < KEY_GROUPS);
-/// assert_eq!(key_group("spark"), key_group(&String::from("spark")));
+/// use stream_cluster::stable_hash;
+/// assert_eq!(stable_hash("spark"), stable_hash(&String::from("spark")));
+/// assert_ne!(stable_hash("spark") & 0xff, stable_hash("spank") & 0xff);
 /// ```
-pub fn key_group<K: Hash + ?Sized>(key: &K) -> u64 {
+pub fn stable_hash<K: Hash + ?Sized>(key: &K) -> u64 {
     let mut hasher = StableHasher::default();
     key.hash(&mut hasher);
-    hasher.finish() % KEY_GROUPS
+    hasher.finish()
 }
 
 #[cfg(test)]
@@ -94,13 +93,13 @@ mod tests {
     }
 
     #[test]
-    fn key_groups_spread_short_keys_over_power_of_two_workers() {
+    fn stable_hashes_spread_short_keys_over_power_of_two_workers() {
         // Keys of equal length and small integers: the cases where a weak hash routes badly.
         for workers in [2_u64, 4, 8] {
             let mut load = vec![0_usize; workers as usize];
             for i in 0..4096_u32 {
-                load[(key_group(&format!("w{i:04}")) & (workers - 1)) as usize] += 1;
-                load[(key_group(&i) & (workers - 1)) as usize] += 1;
+                load[(stable_hash(&format!("w{i:04}")) & (workers - 1)) as usize] += 1;
+                load[(stable_hash(&i) & (workers - 1)) as usize] += 1;
             }
             let even = 8192 / workers as usize;
             for &l in &load {

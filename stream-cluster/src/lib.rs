@@ -8,7 +8,7 @@
 //! - [`execute`]: timely workers over that mesh, fail-stop when a peer goes away or a worker
 //!   panics ([`failstop`]);
 //! - [`launch_local_cluster`]: N processes of the current binary on loopback, stopped together;
-//! - [`key_group`]: the well-mixed routing of keys to [`KEY_GROUPS`] groups;
+//! - [`stable_hash`]: the well-mixed hash that routes the demo's words;
 //! - [`demo`]: a word count over all of it (`cluster_wordcount_demo`).
 //!
 //! ```
@@ -36,7 +36,7 @@ pub mod run;
 pub use config::{ClusterArgs, ConfigError, Host, Mode, Topology};
 pub use exchange::{ExchangeError, Exchanger, Tag};
 pub use handshake::{HandshakeError, Hello, JobIdentity};
-pub use hash::{key_group, plan_fingerprint, StableHasher, KEY_GROUPS};
+pub use hash::{plan_fingerprint, stable_hash, StableHasher};
 pub use launch::{launch_local_cluster, LaunchError};
 pub use net::{connect, Mesh, NetError};
 pub use run::{default_threads, execute, execute_mesh, RunError, RunOptions};

@@ -833,7 +833,7 @@ fn common_recovery(
     tracing::warn!(
         dir = %driver,
         checkpoint = %t,
-        "the checkpoint was written by {before} processes and this run has {n}: re-spreading the state"
+        "the checkpoint was written by {before} processes and this run has {n}: moving the key groups to this run's processes"
     );
     let (store, payload) = read(&driver)?;
     let mut recovery = checkpoint::recovery_at(&store, &driver, t, &payload, fingerprint)?;
@@ -841,7 +841,7 @@ fn common_recovery(
         recovery.batches.clear();
     }
     recovery.meta.logs_batches = peers.is_driver();
-    // The old processes whose key ranges overlap this one's hold all its keys now.
+    // The old processes that owned any of this one's key groups hold all its keys now.
     let spread = crate::shuffle::overlapping(peers.process(), n, before)
         .map(|q| {
             let url = layout.process_url(q, before);

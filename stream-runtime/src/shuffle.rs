@@ -16,7 +16,9 @@ mod partitions;
 
 use rayon::prelude::*;
 
-pub(crate) use exchange::{all_gather, columns, gather, overlapping, scatter, Exchanges, Placement};
+pub(crate) use exchange::{
+    all_gather, columns, gather, groups_of, groups_of_part, overlapping, scatter, Exchanges, Placement,
+};
 pub(crate) use partitions::{
     hash_partitions, reroute_maps, reroute_rings, restore_parts, route_partitions, save_parts, Route,
 };
@@ -227,7 +229,8 @@ impl<T> Ring<T> {
 pub(crate) struct Combiner<K, V, C> {
     tables: Vec<Table<K, C>>,
     ring: Ring<(u64, usize, K, V)>,
-    /// A user's partitioner and where this process stands; `None`: the hash over the tables.
+    /// A user's partitioner, or key groups (a cluster), and where this process stands;
+    /// `None` (one process, hash partitioning): the hash over the tables.
     routed: Option<(Route<K>, Placement)>,
 }
 
@@ -256,7 +259,7 @@ impl<K: Key, V, C> Combiner<K, V, C> {
     /// with room for `keys` keys (see [`with_capacity`](Self::with_capacity)).
     pub(crate) fn on(route: &Route<K>, place: Placement, keys: usize) -> Self {
         let mut c = Combiner::with_capacity(place.global(), keys);
-        if route.is_custom() {
+        if route.is_custom() || place.by_groups() {
             c.routed = Some((route.clone(), place));
         }
         c

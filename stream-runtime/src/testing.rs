@@ -577,7 +577,7 @@ fn share_of<I: Data>(input: &[Vec<I>], q: usize, processes: usize) -> crate::sou
 
 /// Restores process `q` of `processes` from the checkpoints `files` of every process of a run
 /// with another number of processes, as a cluster restarted so does: the first process's
-/// positions and time, and the keys `q` owns now of the old processes whose ranges overlap.
+/// positions and time, and the key groups `q` owns now, from the old processes that owned them.
 fn respread(stepped: &mut Stepped, files: &[Vec<u8>], q: usize, processes: usize) -> Result<(), StreamingError> {
     let mut recovery = crate::checkpoint::read("process 0", &files[0])?;
     let spread = crate::shuffle::overlapping(q, processes, files.len())

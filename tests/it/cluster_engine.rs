@@ -306,3 +306,55 @@ fn foreach_batch_gathered_sees_the_whole_batch_once() {
     assert_eq!(local.len(), 3, "every process");
     assert_eq!(local.iter().sum::<usize>(), 11);
 }
+
+/// Even keys in partition 0, odd keys in partition 1: a user's partitioner, which places keys
+/// within a process (their process still follows their key group).
+struct Parity;
+
+impl stream_runtime::Partitioner<u32> for Parity {
+    fn num_partitions(&self) -> usize {
+        2
+    }
+    fn partition(&self, key: &u32) -> usize {
+        (*key % 2) as usize
+    }
+}
+
+/// 3 -> 2 and 2 -> 4 processes (and 4 -> 3, 1 -> 3), with thousands of keys spread over every
+/// key group: after the restart each key's state and window contents are found by the process
+/// that owns its group now, whatever the partitions (the threads, a count of 3, a user's
+/// partitioner): every later batch is one process's, key for key.
+#[test]
+fn every_keys_state_is_found_after_a_restart_with_another_number_of_processes() {
+    let input: Vec<Vec<(u32, i64)>> = (0..6)
+        .map(|b| (0..3000u32).filter(|k| (k + b) % 3 != 0).map(|k| (k, i64::from(k % 7) + b as i64)).collect())
+        .collect();
+    let (w, sl) = (secs(3), secs(1));
+    for (before, after) in [(3, 2), (2, 4), (4, 3), (1, 3)] {
+        for threads in [1, 2] {
+            macro_rules! same_after_restart {
+                (|$s:ident| $body:expr) => {{
+                    let rescaled = sorted(run_cluster_rescaled(before, after, threads, 3, input.clone(), |$s| $body));
+                    let single = sorted(run(input.clone(), threads, |$s| $body));
+                    assert_eq!(rescaled.len(), single.len());
+                    for (t, (r, s)) in rescaled.iter().zip(&single).enumerate() {
+                        assert!(
+                            r == s,
+                            "{before} -> {after} processes x {threads} threads, batch {t}: {} against {} records",
+                            r.len(),
+                            s.len()
+                        );
+                    }
+                }};
+            }
+            same_after_restart!(|s| s.running_reduce_by_key(|a, b| a + b).state_snapshots());
+            same_after_restart!(|s| s.update_state_by_key_with_partitions(
+                |vs: Vec<i64>, st: Option<i64>| Some(st.unwrap_or(0) + vs.iter().sum::<i64>()),
+                3usize,
+            ));
+            same_after_restart!(|s| s.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, sl));
+            same_after_restart!(|s| s.reduce_by_key_and_window_with_partitions(|a, b| a + b, w, sl, Parity));
+            same_after_restart!(|s| s.group_by_key_and_window(w, sl).map(|(k, vs)| (k, sort_values(vs))));
+        }
+    }
+}

@@ -50,6 +50,11 @@ pub(crate) struct Manifest {
     pub(crate) plan: Fingerprint,
     /// The checkpoint files, one per process, relative to the cluster's directory.
     pub(crate) files: Vec<String>,
+    /// The key groups each file holds, `[first, end)` (`shuffle::groups_of`): within a file,
+    /// each keyed operation's state is one frame per local partition, and each partition holds
+    /// a contiguous range of whole groups. Absent in manifests written before key groups.
+    #[serde(default)]
+    pub(crate) key_groups: Vec<[usize; 2]>,
 }
 
 /// The cluster's checkpoint directory.
@@ -204,6 +209,12 @@ impl Layout {
             processes,
             plan: plan.clone(),
             files: (0..processes).map(|p| Self::file_of(p, processes, t)).collect(),
+            key_groups: (0..processes)
+                .map(|p| {
+                    let g = crate::shuffle::groups_of(p, processes);
+                    [g.start, g.end]
+                })
+                .collect(),
         };
         let dir = fs::join(&self.dir, MANIFESTS);
         self.fs.mkdirs(&dir).map_err(self.io())?;
@@ -375,6 +386,7 @@ mod tests {
         let m = layout.newest_complete(2).unwrap().unwrap();
         assert_eq!((m.time, m.processes), (Time::from_millis(1000), 2));
         assert_eq!(m.files, ["process-0-of-2/checkpoint-1000", "process-1-of-2/checkpoint-1000"]);
+        assert_eq!(m.key_groups, [[0, 128], [128, 256]]);
         // A newer manifest missing a process's file is skipped.
         layout.write_manifest(Time::from_millis(2000), 2, &plan).unwrap();
         assert_eq!(layout.newest_complete(2).unwrap().unwrap().time, Time::from_millis(1000));

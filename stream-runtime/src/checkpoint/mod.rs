@@ -231,9 +231,10 @@ pub(crate) enum Saved<'a> {
     /// that restarts with the same number of processes).
     Own(&'a [u8]),
     /// After a restart with another number of processes (`before` in the old run), the states
-    /// saved by the old processes whose key ranges overlap this process's
-    /// (`shuffle::overlapping`), with their index: a keyed operation keeps the keys this
-    /// process owns now; any other takes [`Saved::unkeyed`]'s share.
+    /// saved by the old processes that owned key groups this process owns now
+    /// (`shuffle::overlapping`), with their index: a keyed operation reads the frames of its
+    /// groups ([`Saved::frames`]) and keeps their keys; any other takes [`Saved::unkeyed`]'s
+    /// share.
     Spread {
         /// The old run's number of processes.
         before: usize,
@@ -257,13 +258,51 @@ impl<'a> Saved<'a> {
         }
     }
 
-    /// Every saved state, and whether it is this process's own.
-    pub(crate) fn all(self) -> (Vec<&'a [u8]>, bool) {
-        match self {
-            Saved::Own(b) => (vec![b], true),
-            Saved::Spread { states, .. } => (states.into_iter().map(|(_, b)| b).collect(), false),
+    /// The frames a keyed operation restores from, whose saved state is `heads` frames (the
+    /// same in every process: times), then one frame per local partition. Its own state: every
+    /// frame. After a restart with another number of processes: of each old process's state,
+    /// the partition frames holding key groups that `place` owns now (a partition of a cluster
+    /// holds a contiguous range of whole groups, see `Placement::global_of`), or every frame
+    /// when `grouped` is false (a user's partitioner places keys within a process, not by
+    /// group).
+    pub(crate) fn frames(
+        self,
+        place: crate::shuffle::Placement,
+        grouped: bool,
+        heads: usize,
+    ) -> Result<SavedFrames<'a>, CodecError> {
+        let (blobs, before, own) = match self {
+            Saved::Own(b) => (vec![(0, b)], 1, true),
+            Saved::Spread { before, states } => (states, before, false),
+        };
+        let mine = place.groups();
+        let mut out = SavedFrames { heads: Vec::new(), parts: Vec::new(), own };
+        for (j, b) in blobs {
+            let frames = frames::decode_frames(b)?;
+            if frames.len() < heads {
+                return Err(CodecError::FrameCount { what: "a keyed state", found: frames.len() });
+            }
+            let (head, parts) = frames.split_at(heads);
+            out.heads.push(head.to_vec());
+            let local = parts.len();
+            out.parts.extend(parts.iter().enumerate().filter_map(|(l, f)| {
+                let held = if own || !grouped { None } else { crate::shuffle::groups_of_part(j, before, local, l) };
+                held.is_none_or(|g| g.start < mine.end && mine.start < g.end).then_some(*f)
+            }));
         }
+        Ok(out)
     }
+}
+
+/// What [`Saved::frames`] keeps of the saved states of a keyed operation.
+#[derive(Debug)]
+pub(crate) struct SavedFrames<'a> {
+    /// The leading frames of each state read.
+    pub(crate) heads: Vec<Vec<&'a [u8]>>,
+    /// The partition frames to restore from.
+    pub(crate) parts: Vec<&'a [u8]>,
+    /// Whether they are this process's own (same number of processes).
+    pub(crate) own: bool,
 }
 
 /// Encodes a checkpoint: the metadata frame, then one frame per saved state.
@@ -378,4 +417,38 @@ pub(crate) fn recovery_at(
     store.check_batch_log(&meta, &batches).map_err(inconsistent)?;
     tracing::info!(dir, time = %meta.time, replayed = batches.len(), "recovering from checkpoint");
     Ok(Recovery { meta, states, batches, spread: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shuffle::{groups_of_part, Placement};
+
+    /// The saved state of old process `j`: a head frame, then `local` partition frames, each
+    /// naming the groups it holds.
+    fn state(j: usize, before: usize, local: usize) -> Vec<u8> {
+        let mut frames = vec![b"head".to_vec()];
+        frames.extend((0..local).map(|l| format!("{:?}", groups_of_part(j, before, local, l).unwrap()).into_bytes()));
+        frames::encode_frames(&frames)
+    }
+
+    #[test]
+    fn a_restarted_process_reads_the_frames_of_its_key_groups_only() {
+        // 3 processes x 2 partitions: old process 1 holds groups 86..128 and 128..171. The new
+        // process 0 of 2 (groups 0..128) takes all of old process 0's and the first of 1's.
+        let (s0, s1) = (state(0, 3, 2), state(1, 3, 2));
+        let saved = || Saved::Spread { before: 3, states: vec![(0, &s0[..]), (1, &s1[..])] };
+        let place = Placement { process: 0, processes: 2, local: 4 };
+        let got = saved().frames(place, true, 1).unwrap();
+        let parts: Vec<&[u8]> = got.parts.clone();
+        assert_eq!(parts, [&b"0..43"[..], b"43..86", b"86..128"]);
+        assert_eq!(got.heads, [[&b"head"[..]], [&b"head"[..]]]);
+        assert!(!got.own);
+        // Under a user's partitioner (keys not placed by group within a process): every frame.
+        assert_eq!(saved().frames(place, false, 1).unwrap().parts.len(), 4);
+        // Its own state: every frame; a state without its head frames is refused.
+        let own = Saved::Own(&s1).frames(Placement { process: 1, processes: 3, local: 2 }, true, 1).unwrap();
+        assert_eq!((own.parts.len(), own.own), (2, true));
+        assert!(Saved::Own(&frames::encode_frames(&[])).frames(place, true, 1).is_err());
+    }
 }

@@ -4,7 +4,10 @@
 //!
 //! With `N` processes of `P` local partitions each there are `N * P` global reduce partitions;
 //! process `q` owns `[q * P, (q + 1) * P)`, so a key always lands on the same process and
-//! local partition (the state and windows of later batches find it there).
+//! local partition (the state and windows of later batches find it there). In a cluster keys
+//! are placed by their key group ([`KEY_GROUPS`] of them, [`key_group`]): each process owns a
+//! contiguous range of whole groups ([`group_owner`]), so a restart with another `N` moves
+//! whole groups.
 
 use parking_lot::Mutex;
 use rayon::prelude::*;
@@ -58,6 +61,38 @@ impl Exchanges {
     }
 }
 
+/// How many key groups keyed data is split into in a cluster. A key's group
+/// ([`key_group`]) never changes; groups, not keys, are what is assigned to processes
+/// ([`group_owner`]), checkpointed and moved when a cluster restarts with another number of
+/// processes.
+pub(crate) const KEY_GROUPS: usize = 256;
+
+/// The key group (`0..KEY_GROUPS`) of a key with hash `h`: the hash's top 8 bits. The one
+/// rule from a hash to a group. They are independent of the bits that place a key in a
+/// reduce partition on one process ([`partition_of`]: bits 16 to 47) and of a table's tag
+/// (bits 0 to 31), and well mixed (the engine's hash is foldhash, fixed seed: the same in every
+/// process of one build).
+#[inline]
+pub(crate) fn key_group(h: u64) -> usize {
+    (h >> 56) as usize
+}
+
+/// The range (of `n` contiguous, nearly equal ranges of the groups) group `g` falls in:
+/// `g * n / KEY_GROUPS`. With `n` processes, the process that owns `g`; with `n = processes
+/// * local` partitions, its global reduce partition.
+#[inline]
+pub(crate) fn group_owner(g: usize, n: usize) -> usize {
+    g * n / KEY_GROUPS
+}
+
+/// The groups range `i` of `n` holds (see [`group_owner`]): `ceil(i * KEY_GROUPS / n)` to
+/// `ceil((i + 1) * KEY_GROUPS / n)`, empty when `n > KEY_GROUPS` leaves it none.
+pub(crate) fn groups_of(i: usize, n: usize) -> std::ops::Range<usize> {
+    let n = n.max(1);
+    let start = |i: usize| (i * KEY_GROUPS).div_ceil(n).min(KEY_GROUPS);
+    start(i)..start(i + 1)
+}
+
 /// Where keys live: this process among `processes`, with `local` reduce partitions each.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Placement {
@@ -81,17 +116,45 @@ impl Placement {
         self.local * self.processes
     }
 
-    /// The local partition of a key with hash `h`, when this process owns it.
+    /// Whether keys are placed by key group (a cluster) rather than by the hash alone (one
+    /// process: nothing changes there).
+    #[inline]
+    pub(crate) fn by_groups(&self) -> bool {
+        self.processes > 1
+    }
+
+    /// The global reduce partition of a key with hash `h`.
     ///
-    /// Processes own contiguous ranges of the key hash's 32 middle bits (the bits
-    /// [`partition_of`] reads): process `i` of `n` the values `x` with `x * n / 2^32 == i`,
-    /// whatever the number of local partitions (`partition_of(h, n * p) / p == partition_of(h,
-    /// n)`), and each splits its range into its local partitions. These ranges are the
-    /// cluster's key groups: when a job restarts with another number of processes, a new
-    /// process takes the keys of its range from the old processes whose ranges overlap it
-    /// ([`overlapping`]), so state moves as whole ranges.
+    /// On one process, [`partition_of`] over the local partitions, as ever. In a cluster the
+    /// key groups are cut into `processes * local` contiguous ranges ([`group_owner`]):
+    /// process `q` owns the groups `g` with `g * processes / KEY_GROUPS == q` (whatever the
+    /// number of local partitions, as `floor(floor(x) / local) == floor(x / local)`), and its
+    /// local partition `l` a contiguous range of them, so every local partition, and every
+    /// frame a checkpoint saves of it, holds whole key groups. When a job restarts with another
+    /// number of processes, a new process reads the frames that hold its groups, from the old
+    /// processes that owned them ([`overlapping`]).
+    #[inline]
+    pub(crate) fn global_of(&self, h: u64) -> usize {
+        if self.by_groups() {
+            group_owner(key_group(h), self.global())
+        } else {
+            partition_of(h, self.local)
+        }
+    }
+
+    /// The process that owns a key with hash `h`.
+    #[inline]
+    pub(crate) fn owner_of(&self, h: u64) -> usize {
+        if self.by_groups() {
+            group_owner(key_group(h), self.processes)
+        } else {
+            0
+        }
+    }
+
+    /// The local partition of a key with hash `h`, when this process owns it.
     pub(crate) fn local_of(&self, h: u64) -> Option<usize> {
-        let g = partition_of(h, self.global());
+        let g = self.global_of(h);
         (g / self.local == self.process).then_some(g % self.local)
     }
 
@@ -99,22 +162,42 @@ impl Placement {
     pub(crate) fn local_of_key<K: Key>(&self, k: &K) -> Option<usize> {
         self.local_of(hash_of(k))
     }
+
+    /// The key groups this process owns.
+    pub(crate) fn groups(&self) -> std::ops::Range<usize> {
+        if self.by_groups() {
+            groups_of(self.process, self.processes)
+        } else {
+            0..KEY_GROUPS
+        }
+    }
 }
 
-/// The processes of a run with `before` processes whose key ranges overlap the range of
-/// process `process` of `now` (see [`Placement::local_of`]).
+/// The key groups that local partition `part` of process `process` of `processes`, with
+/// `local` partitions each, held when a frame was saved of it (hash routing; see
+/// [`Placement::global_of`]). `None` on one process (its partitions are not cut by group).
+pub(crate) fn groups_of_part(
+    process: usize,
+    processes: usize,
+    local: usize,
+    part: usize,
+) -> Option<std::ops::Range<usize>> {
+    (processes > 1).then(|| groups_of(process * local + part, processes * local))
+}
+
+/// The processes of a run with `before` processes that owned any of the key groups process
+/// `process` of `now` owns: the checkpoint files it reads when the cluster restarts with
+/// another number of processes.
 pub(crate) fn overlapping(process: usize, now: usize, before: usize) -> std::ops::Range<usize> {
-    let (now, before) = (now.max(1) as u128, before.max(1) as u128);
-    // Process i of n owns the hash values x with floor(x * n / 2^32) == i, that is
-    // ceil(i * 2^32 / n) <= x < ceil((i + 1) * 2^32 / n).
-    let start = |i: u128, n: u128| (i << 32).div_ceil(n);
-    let (lo, hi) = (start(process as u128, now), start(process as u128 + 1, now));
-    if lo >= hi {
+    let (now, before) = (now.max(1), before.max(1));
+    let mine = if now == 1 { 0..KEY_GROUPS } else { groups_of(process, now) };
+    if mine.is_empty() {
         return 0..0;
     }
-    let first = (lo * before) >> 32;
-    let last = ((hi - 1) * before) >> 32;
-    first as usize..last as usize + 1
+    if before == 1 {
+        return 0..1;
+    }
+    group_owner(mine.start, before)..group_owner(mine.end - 1, before) + 1
 }
 
 /// What the map side builds per reduce partition and sends across processes: combiner tables
@@ -330,21 +413,80 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_group_has_exactly_one_owner_whose_range_holds_it() {
+        for n in 1..9 {
+            let mut owners = vec![Vec::new(); KEY_GROUPS];
+            for q in 0..n {
+                for g in groups_of(q, n) {
+                    owners[g].push(q);
+                }
+                // Nearly equal shares: 256 / n, rounded up or down.
+                assert!(groups_of(q, n).len().abs_diff(KEY_GROUPS / n) <= 1, "{n}");
+            }
+            for (g, o) in owners.iter().enumerate() {
+                assert_eq!(o, &[group_owner(g, n)], "group {g} of {n} processes");
+            }
+        }
+        assert_eq!(groups_of(1, 3), 86..171);
+        assert_eq!(groups_of(300, 512), 150..151);
+    }
+
+    #[test]
+    fn a_keys_group_is_fixed() {
+        // The engine's hash (foldhash, fixed seed) must not change under a checkpoint: these
+        // values pin it, and with it the group every key of a cluster's state lives in.
+        let groups: Vec<usize> = ["spark", "sluice", "a", ""].iter().map(|k| key_group(hash_of(k))).collect();
+        assert_eq!(groups, [32, 76, 240, 155]);
+        assert_eq!(key_group(hash_of(&String::from("spark"))), groups[0]);
+        assert_eq!(key_group(hash_of(&crate::Str::from("spark"))), groups[0]);
+    }
+
+    #[test]
+    fn key_groups_spread_short_keys_and_small_integers_evenly() {
+        // The cases where weak hash bits would crowd a few groups, hence a few processes.
+        for n in [2, 3, 4, 8] {
+            let mut load = vec![0_usize; n];
+            for i in 0..8192_u32 {
+                load[group_owner(key_group(hash_of(&format!("w{i:04}"))), n)] += 1;
+                load[group_owner(key_group(hash_of(&i)), n)] += 1;
+                load[group_owner(key_group(hash_of(&u64::from(i))), n)] += 1;
+            }
+            let even = 3 * 8192 / n;
+            assert!(load.iter().all(|&l| l > even * 85 / 100 && l < even * 115 / 100), "{n} processes: {load:?}");
+        }
+    }
+
     proptest::proptest! {
         #[test]
-        fn a_key_lives_in_its_owners_range_whatever_the_partitions(h: u64, n in 1usize..9, p in 1usize..9, before in 1usize..9) {
-            let owner = partition_of(h, n);
-            proptest::prop_assert_eq!(partition_of(h, n * p) / p, owner);
+        fn a_key_lives_in_its_owners_groups_whatever_the_partitions(h: u64, n in 2usize..9, p in 1usize..9, before in 1usize..9) {
+            let g = key_group(h);
+            let owner = group_owner(g, n);
+            proptest::prop_assert!(groups_of(owner, n).contains(&g));
             let place = Placement { process: owner, processes: n, local: p };
-            proptest::prop_assert_eq!(place.local_of(h), Some(partition_of(h, n * p) % p));
-            // After a restart with `n` processes, the key's new owner finds it at its old one.
-            proptest::prop_assert!(overlapping(owner, n, before).contains(&partition_of(h, before)));
+            proptest::prop_assert_eq!(place.owner_of(h), owner);
+            let local = place.local_of(h);
+            proptest::prop_assert!(local.is_some());
+            // Its local partition holds whole groups, its own among them.
+            proptest::prop_assert!(groups_of_part(owner, n, p, local.unwrap()).unwrap().contains(&g));
+            for other in (0..n).filter(|&q| q != owner) {
+                proptest::prop_assert_eq!(Placement { process: other, ..place }.local_of(h), None);
+            }
+            // After a restart with `n` processes, the key's new owner reads its old owner's file.
+            let old = if before == 1 { 0 } else { group_owner(g, before) };
+            proptest::prop_assert!(overlapping(owner, n, before).contains(&old));
+        }
+
+        #[test]
+        fn one_process_places_keys_by_the_hash_alone(h: u64, p in 1usize..9) {
+            let place = Placement { process: 0, processes: 1, local: p };
+            proptest::prop_assert_eq!(place.local_of(h), Some(partition_of(h, p)));
         }
     }
 
     #[test]
     fn overlapping_ranges_cover_the_old_processes_once_in_order() {
-        for now in 1..9 {
+        for now in 2..9 {
             for before in 1..9 {
                 let ranges: Vec<_> = (0..now).map(|i| overlapping(i, now, before)).collect();
                 assert_eq!(ranges[0].start, 0);
@@ -355,8 +497,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(overlapping(0, 1, 3), 0..3);
+        assert_eq!(overlapping(0, 2, 4), 0..2);
         assert_eq!(overlapping(1, 2, 4), 2..4);
+        assert_eq!(overlapping(0, 2, 3), 0..2);
+        assert_eq!(overlapping(1, 2, 3), 1..3);
     }
 
     fn env(peers: Option<Arc<dyn Peers>>) -> Env {

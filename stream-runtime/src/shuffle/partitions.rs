@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::{partition_of, Placement};
 use crate::batch::Batch;
 use crate::checkpoint::codec::CodecError;
-use crate::checkpoint::frames::{decode_frames, encode_frames};
+use crate::checkpoint::frames::encode_frames;
 use crate::checkpoint::Saved;
 use crate::data::{hash_of, FastMap, Key};
 use crate::time::Time;
@@ -24,10 +24,10 @@ use crate::time::Time;
 /// are processed in parallel, and the stateful operators keep their state per partition.
 ///
 /// **In a cluster** (`N` processes) the count is per process: keys are spread over `N ×
-/// partitions` global partitions. The engine picks each key's process by its hash (so every
-/// process sends a key to the same one), and your partitioner picks its partition within that
-/// process: `partition(key)` of a key is taken modulo the count, and each key is in exactly
-/// one place.
+/// partitions` global partitions. The engine picks each key's process by its key group (so
+/// every process sends a key to the same one, and a restart with another `N` moves whole
+/// groups), and your partitioner picks its partition within that process: `partition(key)`
+/// of a key is taken modulo the count, and each key is in exactly one place.
 ///
 /// ```
 /// use stream_runtime::{Partitioner, testing};
@@ -162,8 +162,8 @@ impl<K: Key> Route<K> {
     #[inline]
     pub(crate) fn global_of(&self, place: &Placement, h: u64, k: &K) -> usize {
         match &self.custom {
-            None => partition_of(h, place.global()),
-            Some(p) => partition_of(h, place.processes) * place.local + p.partition(k) % place.local,
+            None => place.global_of(h),
+            Some(p) => place.owner_of(h) * place.local + p.partition(k) % place.local,
         }
     }
 
@@ -225,21 +225,19 @@ pub(crate) fn save_parts<P: Sync>(
 
 /// Decodes partitions saved by [`save_parts`] into `place.local` partitions. When their count
 /// differs (the job was restarted with another thread count) or the states of several old
-/// processes are spread (another process count), `regroup` re-hashes them, keeping the keys
+/// processes are spread (another process count: only the frames holding key groups `place`
+/// owns now are decoded, see [`Saved::frames`]), `regroup` re-hashes them, keeping the keys
 /// `place` owns.
-pub(crate) fn restore_parts<P: Send>(
+pub(crate) fn restore_parts<K: Key, P: Send>(
     saved: Saved<'_>,
     place: Placement,
+    route: &Route<K>,
     f: impl Fn(&[u8]) -> Result<P, CodecError> + Sync + Send,
     regroup: impl FnOnce(Vec<P>, Placement) -> Vec<P>,
 ) -> Result<Vec<P>, CodecError> {
-    let (blobs, own) = saved.all();
-    let mut parts = Vec::new();
-    for b in blobs {
-        let frames = decode_frames(b)?;
-        parts.extend(frames.par_iter().map(|b| f(b)).collect::<Result<Vec<P>, _>>()?);
-    }
-    Ok(if own && parts.len() == place.local { parts } else { regroup(parts, place) })
+    let saved = saved.frames(place, !route.is_custom(), 0)?;
+    let parts = saved.parts.par_iter().map(|b| f(b)).collect::<Result<Vec<P>, _>>()?;
+    Ok(if saved.own && parts.len() == place.local { parts } else { regroup(parts, place) })
 }
 
 /// Re-hashes per-partition rings of keyed items into `place`'s local partitions, keeping the

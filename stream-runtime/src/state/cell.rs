@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::store::{parts, Part, Snapshot};
 use crate::batch::Batch;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
-use crate::checkpoint::frames::{decode_frames, Framed};
+use crate::checkpoint::frames::Framed;
 use crate::checkpoint::Saved;
 use crate::context::{Output, StreamingContext, Tick};
 use crate::data::{Data, Key, Persist};
@@ -110,22 +110,20 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
     /// (a job restarted with another thread count), and after a restart with another number
     /// of processes this process keeps the keys it owns now of every old process's state.
     fn restore(&self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
-        let (blobs, own) = saved.all();
-        // The last and generated times are the same in every process.
-        let (mut last, mut generated) = (None, None);
-        let mut decoded: Vec<Part<K, S>> = Vec::new();
-        for b in blobs {
-            let frames = decode_frames(b)?;
-            let (head, parts) =
-                frames.split_first().ok_or(CodecError::FrameCount { what: "a keyed state", found: 0 })?;
-            (last, generated) = from_bytes::<(Option<Time>, Option<Time>)>(head)?;
-            let parts: Result<Vec<Part<K, S>>, _> = parts.par_iter().map(|b| Part::decode(b)).collect();
-            decoded.extend(parts?);
-        }
         let mut inner = self.0.inner.lock();
         let place = Placement::of(env, inner.parts.len());
-        inner.parts =
-            if own && decoded.len() == place.local { decoded } else { repartition(decoded, place, &self.0.route) };
+        let saved = saved.frames(place, !self.0.route.is_custom(), 1)?;
+        // The last and generated times are the same in every process.
+        let (mut last, mut generated) = (None, None);
+        for head in &saved.heads {
+            (last, generated) = from_bytes::<(Option<Time>, Option<Time>)>(head[0])?;
+        }
+        let decoded: Vec<Part<K, S>> = saved.parts.par_iter().map(|b| Part::decode(b)).collect::<Result<_, _>>()?;
+        inner.parts = if saved.own && decoded.len() == place.local {
+            decoded
+        } else {
+            repartition(decoded, place, &self.0.route)
+        };
         inner.last = last;
         inner.generated = generated;
         drop(inner);

@@ -106,7 +106,7 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
             let (keys, ring): (Vec<(K, Daba<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
             Ok(Part { keys: keys.into_iter().collect(), ring: Ring::from_batches(ring) })
         };
-        self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), decode, regroup)?;
+        self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), route, decode, regroup)?;
         Ok(())
     }
 

@@ -122,7 +122,7 @@ where
             let (values, ring): SavedPart<K, V> = from_bytes(b)?;
             Ok(Part { values: values.into_iter().collect(), ring: Ring::from_batches(ring) })
         };
-        self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), decode, regroup)?;
+        self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), route, decode, regroup)?;
         Ok(())
     }
 
