@@ -226,12 +226,12 @@ pub(crate) fn save_parts<P: Sync>(
 /// Decodes partitions saved by [`save_parts`] into `place.local` partitions. When their count
 /// differs (the job was restarted with another thread count) or the states of several old
 /// processes are spread (another process count), `regroup` re-hashes them, keeping the keys
-/// `place` owns.
+/// `place` owns (it fails when the parts it rebuilds contradict each other).
 pub(crate) fn restore_parts<P: Send>(
     saved: Saved<'_>,
     place: Placement,
     f: impl Fn(&[u8]) -> Result<P, CodecError> + Sync + Send,
-    regroup: impl FnOnce(Vec<P>, Placement) -> Vec<P>,
+    regroup: impl FnOnce(Vec<P>, Placement) -> Result<Vec<P>, CodecError>,
 ) -> Result<Vec<P>, CodecError> {
     let (blobs, own) = saved.all();
     let mut parts = Vec::new();
@@ -239,7 +239,11 @@ pub(crate) fn restore_parts<P: Send>(
         let frames = decode_frames(b)?;
         parts.extend(frames.par_iter().map(|b| f(b)).collect::<Result<Vec<P>, _>>()?);
     }
-    Ok(if own && parts.len() == place.local { parts } else { regroup(parts, place) })
+    if own && parts.len() == place.local {
+        Ok(parts)
+    } else {
+        regroup(parts, place)
+    }
 }
 
 /// Re-hashes per-partition rings of keyed items into `place`'s local partitions, keeping the
