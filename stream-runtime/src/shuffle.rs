@@ -40,7 +40,7 @@ pub(crate) fn partition_of(h: u64, n: usize) -> usize {
 /// Asks the CPU to bring `p`'s cache line in; a hint, which never faults.
 #[inline(always)]
 #[allow(unsafe_code)]
-fn prefetch<T>(p: *const T) {
+pub(crate) fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `_mm_prefetch` needs the `sse` target feature, which every x86_64 CPU has (it
     // is in the target's baseline). `prefetcht0` only loads a cache line; it has no effect on

@@ -34,6 +34,9 @@ pub enum CodecError {
         /// Frames found.
         found: usize,
     },
+    /// The parts of a decoded state contradict each other.
+    #[error("inconsistent state: {0}")]
+    Inconsistent(&'static str),
 }
 
 /// The encoding of columns: integers at fixed width (no branch per byte as varints take),

@@ -233,11 +233,15 @@ pub(crate) fn restore_parts<K: Key, P: Send>(
     place: Placement,
     route: &Route<K>,
     f: impl Fn(&[u8]) -> Result<P, CodecError> + Sync + Send,
-    regroup: impl FnOnce(Vec<P>, Placement) -> Vec<P>,
+    regroup: impl FnOnce(Vec<P>, Placement) -> Result<Vec<P>, CodecError>,
 ) -> Result<Vec<P>, CodecError> {
     let saved = saved.frames(place, !route.is_custom(), 0)?;
     let parts = saved.parts.par_iter().map(|b| f(b)).collect::<Result<Vec<P>, _>>()?;
-    Ok(if saved.own && parts.len() == place.local { parts } else { regroup(parts, place) })
+    if saved.own && parts.len() == place.local {
+        Ok(parts)
+    } else {
+        regroup(parts, place)
+    }
 }
 
 /// Re-hashes per-partition rings of keyed items into `place`'s local partitions, keeping the

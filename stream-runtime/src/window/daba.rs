@@ -26,6 +26,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::shuffle::prefetch;
+
 /// A queue of values with their running aggregate; see the module documentation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Daba<V> {
@@ -53,7 +55,6 @@ impl<V: Clone> Daba<V> {
         Daba { q: VecDeque::new(), l: 0, r: 0, a: 0, b: 0, mid: None, back: None }
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.q.len()
     }
@@ -119,6 +120,37 @@ impl<V: Clone> Daba<V> {
             self.r += 1;
             self.a += 1;
             self.mid = None;
+        }
+    }
+
+    /// Asks the CPU to bring in the cache lines of the queue that the next [`push`](Self::push)
+    /// or [`pop`](Self::pop) reads or writes: the oldest value, `q[l]`, `q[a - 1]` (and
+    /// `q[a]`, next to it) and the slot after the newest. A pop shifts every index by one, so
+    /// these are the same elements either way. A hint only: nothing changes.
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        let n = self.q.len();
+        if n == 0 {
+            return;
+        }
+        let at = |i: usize| std::ptr::from_ref(&self.q[i]);
+        prefetch(at(0));
+        if self.l < n {
+            prefetch(at(self.l));
+        }
+        if self.a > 0 {
+            prefetch(at(self.a - 1));
+        }
+        // The next push's slot; when the newest value ends the buffer this points past it,
+        // which a prefetch allows (it never faults).
+        prefetch(at(n - 1).wrapping_add(1));
+    }
+
+    /// Asks the CPU to bring in the line [`query`](Self::query) reads: the oldest value.
+    #[inline]
+    pub(crate) fn prefetch_front(&self) {
+        if let Some(front) = self.q.front() {
+            prefetch(std::ptr::from_ref(front));
         }
     }
 

@@ -68,7 +68,7 @@ impl<K: Key + Persist, V: Data + Persist> Sliding for Groups<K, V> {
     fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
         let (place, route) = (Placement::of(env, self.parts.len()), &self.route);
         self.parts = restore_parts(saved, place, route, from_bytes, |parts, place| {
-            reroute_rings(parts, place, |(k, _)| k, route)
+            Ok(reroute_rings(parts, place, |(k, _)| k, route))
         })?;
         Ok(())
     }

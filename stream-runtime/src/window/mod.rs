@@ -23,6 +23,7 @@ mod count_by_window;
 mod daba;
 mod default_slide;
 mod group_by_key_and_window;
+mod keyed;
 mod reduce_by_key_and_window;
 mod reduce_by_key_and_window_inv;
 mod reduce_by_window;

@@ -3,13 +3,14 @@ use std::collections::VecDeque;
 use rayon::prelude::*;
 
 use super::daba::Daba;
+use super::keyed::KeyedQueues;
 use super::ring::Ring;
 use super::sliding::{check, windowed, Kind, Sliding, SAMPLE};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::Saved;
-use crate::data::{fast_map, Data, FastMap, Key, Persist};
+use crate::data::{Data, Key, Persist};
 use crate::metrics::StateView;
 use crate::node::Env;
 use crate::shuffle::{
@@ -18,23 +19,17 @@ use crate::shuffle::{
 use crate::time::{Duration, Time};
 use crate::DStream;
 
-/// One hash partition of the window: per key, a DABA Lite queue of the per-batch partial
-/// reductions in the window; per parent batch, the keys it held (to know what to evict).
-struct Part<K, V> {
-    keys: FastMap<K, Daba<V>>,
-    ring: Ring<K>,
-}
-
-/// Non-invertible keyed window reduction over per-batch partials.
+/// Non-invertible keyed window reduction over per-batch partials: per hash partition, a DABA
+/// Lite queue per key of its per-batch partials in the window ([`KeyedQueues`]).
 pub(super) struct KeyedDaba<K, V, F> {
     f: F,
-    parts: Vec<Part<K, V>>,
+    parts: Vec<KeyedQueues<K, V>>,
     route: Route<K>,
 }
 
 impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> KeyedDaba<K, V, F> {
     pub(super) fn new(f: F, partitions: usize, route: Route<K>) -> Self {
-        let parts = (0..partitions.max(1)).map(|_| Part { keys: fast_map(), ring: Ring::default() }).collect();
+        let parts = (0..partitions.max(1)).map(|_| KeyedQueues::new()).collect();
         KeyedDaba { f, parts, route }
     }
 }
@@ -46,87 +41,61 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
     fn ingest(&mut self, t: Time, batch: Batch<(K, V)>) {
         let f = &self.f;
         let input = route_partitions(batch, self.parts.len(), &self.route);
-        self.parts.par_iter_mut().zip(input).for_each(|(p, records)| {
-            let Part { keys, ring } = p;
-            ring.push(
-                t,
-                records.into_iter().map(|(k, v)| {
-                    match keys.get_mut(&k) {
-                        Some(q) => q.push(v, f),
-                        None => {
-                            let mut q = Daba::new();
-                            q.push(v, f);
-                            keys.insert(k.clone(), q);
-                        }
-                    }
-                    k
-                }),
-            );
-        });
+        self.parts.par_iter_mut().zip(input).for_each(|(p, records)| p.push(t, records, f));
     }
 
     fn evict(&mut self, cutoff: Time) {
         let f = &self.f;
-        self.parts.par_iter_mut().for_each(|p| {
-            let Part { keys, ring } = p;
-            ring.evict(cutoff, |k| {
-                if let Some(q) = keys.get_mut(&k) {
-                    q.pop(f);
-                    if q.is_empty() {
-                        keys.remove(&k);
-                    }
-                }
-            });
-        });
+        self.parts.par_iter_mut().for_each(|p| p.evict(cutoff, f));
     }
 
     fn emit(&mut self) -> Batch<(K, V)> {
         let f = &self.f;
-        let parts = self
-            .parts
-            .par_iter()
-            .map(|p| p.keys.iter().filter_map(|(k, q)| q.query(f).map(|v| (k.clone(), v))).collect())
-            .collect();
-        Batch::from_partitions(parts)
+        Batch::from_partitions(self.parts.par_iter().map(|p| p.aggregates(f)).collect())
     }
 
     fn save(&self) -> Result<Vec<u8>, CodecError> {
-        save_parts(&self.parts, |p| to_bytes(&(p.keys.iter().collect::<Vec<_>>(), &p.ring)))
+        save_parts(&self.parts, |p| to_bytes(&p.keyed()))
     }
 
     fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
         let route = &self.route;
-        let regroup = |parts: Vec<Part<K, V>>, place| {
-            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.keys, p.ring.into_batches())).unzip();
+        let regroup = |parts: Vec<KeyedQueues<K, V>>, place| {
+            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(KeyedQueues::into_keyed).unzip();
             let rings = reroute_rings(rings, place, |k| k, route);
             let parts = reroute_maps(maps, place, route).into_iter().zip(rings);
-            parts.map(|(keys, ring)| Part { keys, ring: Ring::from_batches(ring) }).collect()
+            parts.map(|(keys, ring)| KeyedQueues::from_keyed(keys, ring)).collect::<Result<Vec<_>, _>>()
         };
         let decode = |b: &[u8]| {
             let (keys, ring): (Vec<(K, Daba<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
-            Ok(Part { keys: keys.into_iter().collect(), ring: Ring::from_batches(ring) })
+            KeyedQueues::from_keyed(keys, ring)
         };
         self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), route, decode, regroup)?;
         Ok(())
     }
 
-    /// Per batch, the keys of its partials; keys: the window's keys; bytes: each key's queue
-    /// in its table and the ring's keys in line, and what keys and queues (their partials)
-    /// own, sampled.
+    /// Per batch, the keys of its partials; keys: the window's keys; bytes: the key index and
+    /// the queue slots, the ring's slot numbers in line, and what keys and queues (their
+    /// partials) own, sampled.
     fn view(&self) -> StateView {
-        let rings: Vec<_> = self.parts.iter().map(|p| &p.ring).collect();
+        let rings: Vec<_> = self.parts.iter().map(|p| p.ring()).collect();
         let window = Ring::window(&rings);
         let partials: u64 = window.iter().filter_map(|b| b.keys).sum();
-        let keys: usize = self.parts.iter().map(|p| p.keys.len()).sum();
-        let slots: usize = self.parts.iter().map(|p| crate::heap::buckets(p.keys.capacity())).sum();
+        let keys: usize = self.parts.iter().map(KeyedQueues::len).sum();
         let (mut sampled, mut n) = (0u64, 0usize);
-        for (k, q) in self.parts.iter().flat_map(|p| p.keys.iter()).take(SAMPLE) {
+        for (k, q) in self.parts.iter().flat_map(|p| p.queues()).take(SAMPLE) {
             sampled += crate::heap::owned_bytes(&(k, q));
             n += 1;
         }
-        let table = crate::heap::table_bytes(slots, std::mem::size_of::<(K, Daba<V>)>(), keys, sampled, n);
-        let inline = partials * std::mem::size_of::<K>() as u64;
-        StateView { keys: Some(keys as u64), bytes: Some(table + inline), window: Some(window), ..StateView::default() }
+        let tables: u64 = self.parts.iter().map(KeyedQueues::table_bytes).sum();
+        let owned = (sampled * keys as u64).checked_div(n as u64).unwrap_or(0);
+        let inline = partials * std::mem::size_of::<u32>() as u64;
+        StateView {
+            keys: Some(keys as u64),
+            bytes: Some(tables + owned + inline),
+            window: Some(window),
+            ..StateView::default()
+        }
     }
 }
 

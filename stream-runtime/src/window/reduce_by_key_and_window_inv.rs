@@ -116,7 +116,7 @@ where
             let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.values, p.ring.into_batches())).unzip();
             let rings = reroute_rings(rings, place, |(k, _)| k, route);
             let parts = reroute_maps(maps, place, route).into_iter().zip(rings);
-            parts.map(|(values, ring)| Part { values, ring: Ring::from_batches(ring) }).collect()
+            Ok(parts.map(|(values, ring)| Part { values, ring: Ring::from_batches(ring) }).collect())
         };
         let decode = |b: &[u8]| {
             let (values, ring): SavedPart<K, V> = from_bytes(b)?;

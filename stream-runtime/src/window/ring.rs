@@ -82,25 +82,57 @@ impl<X> Ring<X> {
     }
 }
 
-/// One batch of a ring, serialized as `(time, [items])`.
-struct BatchRef<'r, X> {
+/// One batch of a ring, serialized as `(time, [map(item)])`.
+struct BatchRef<'r, 'm, X, M> {
     t: Time,
     items: std::collections::vec_deque::Iter<'r, X>,
+    map: &'m M,
 }
 
-impl<X: Serialize> Serialize for BatchRef<'_, X> {
+impl<'r, X, Y: Serialize, M: Fn(&'r X) -> Y> Serialize for BatchRef<'r, '_, X, M> {
     fn serialize<Z: Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
-        (self.t, Items(self.items.clone())).serialize(z)
+        (self.t, Items { items: self.items.clone(), map: self.map }).serialize(z)
     }
 }
 
-struct Items<'r, X>(std::collections::vec_deque::Iter<'r, X>);
+struct Items<'r, 'm, X, M> {
+    items: std::collections::vec_deque::Iter<'r, X>,
+    map: &'m M,
+}
 
-impl<X: Serialize> Serialize for Items<'_, X> {
+impl<'r, X, Y: Serialize, M: Fn(&'r X) -> Y> Serialize for Items<'r, '_, X, M> {
     fn serialize<Z: Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
-        let mut seq = z.serialize_seq(Some(self.0.len()))?;
-        for x in self.0.clone() {
-            seq.serialize_element(x)?;
+        let mut seq = z.serialize_seq(Some(self.items.len()))?;
+        for x in self.items.clone() {
+            seq.serialize_element(&(self.map)(x))?;
+        }
+        seq.end()
+    }
+}
+
+/// A ring serialized as the queue of `(time, [map(item)])` it holds, oldest first: what a
+/// `Ring<Y>` of the mapped items serializes as.
+pub(crate) struct Mapped<'r, X, M> {
+    ring: &'r Ring<X>,
+    map: M,
+}
+
+impl<X> Ring<X> {
+    /// The ring serialized with each item replaced by `map(item)`: decodes as a ring (or a
+    /// queue of `(time, [Y])`) of the mapped items.
+    pub(crate) fn mapped<'r, Y: Serialize, M: Fn(&'r X) -> Y>(&'r self, map: M) -> Mapped<'r, X, M> {
+        Mapped { ring: self, map }
+    }
+}
+
+impl<'r, X, Y: Serialize, M: Fn(&'r X) -> Y> Serialize for Mapped<'r, X, M> {
+    fn serialize<Z: Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
+        let ring = self.ring;
+        let mut seq = z.serialize_seq(Some(ring.batches.len()))?;
+        let mut start = 0;
+        for &(t, n) in &ring.batches {
+            seq.serialize_element(&BatchRef { t, items: ring.items.range(start..start + n), map: &self.map })?;
+            start += n;
         }
         seq.end()
     }
@@ -109,13 +141,7 @@ impl<X: Serialize> Serialize for Items<'_, X> {
 /// Serialized as the queue of `(time, [items])` it holds, oldest first.
 impl<X: Serialize> Serialize for Ring<X> {
     fn serialize<Z: Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
-        let mut seq = z.serialize_seq(Some(self.batches.len()))?;
-        let mut start = 0;
-        for &(t, n) in &self.batches {
-            seq.serialize_element(&BatchRef { t, items: self.items.range(start..start + n) })?;
-            start += n;
-        }
-        seq.end()
+        self.mapped(|x| x).serialize(z)
     }
 }
 

@@ -142,3 +142,80 @@ fn daba_empties_cleanly_and_pop_on_empty_is_a_no_op() {
     q.push(5, &f);
     assert_eq!(q.query(&f), Some(5));
 }
+
+/// One batch for keyed queues: `(key, value)` records, distinct keys, and how many of the
+/// oldest batches to evict after it.
+fn keyed_batches() -> impl Strategy<Value = Vec<(Vec<(u8, u8)>, usize)>> {
+    let batch = prop::collection::btree_map(0u8..12, any::<u8>(), 0..8).prop_map(|m| m.into_iter().collect());
+    prop::collection::vec((batch, 0usize..3), 0..120)
+}
+
+/// Runs `batches` through keyed queues and through per-key plain queues of
+/// `(time, value)` folded from scratch, comparing every key's aggregate after every step, and
+/// round-tripping the queues through the checkpoint form half way.
+fn check_keyed(batches: &[(Vec<(u8, u8)>, usize)], f: impl Fn(String, String) -> String) {
+    use std::collections::BTreeMap;
+
+    use super::keyed::KeyedQueues;
+    use crate::time::Time;
+
+    let mut q: KeyedQueues<u8, String> = KeyedQueues::new();
+    let mut naive: BTreeMap<u8, VecDeque<(i64, String)>> = BTreeMap::new();
+    let mut oldest = 1i64;
+    for (i, (records, evict)) in batches.iter().enumerate() {
+        let t = i as i64 + 1;
+        q.push(Time::from_millis(t), records.iter().map(|&(k, v)| (k, v.to_string())).collect(), &f);
+        for &(k, v) in records {
+            naive.entry(k).or_default().push_back((t, v.to_string()));
+        }
+        // Evict `evict` more batches, oldest first.
+        let cutoff = (oldest - 1 + *evict as i64).min(t);
+        q.evict(Time::from_millis(cutoff), &f);
+        for values in naive.values_mut() {
+            while values.front().is_some_and(|(at, _)| *at <= cutoff) {
+                values.pop_front();
+            }
+        }
+        naive.retain(|_, values| !values.is_empty());
+        oldest = oldest.max(cutoff + 1);
+        if i == batches.len() / 2 {
+            let bytes = crate::checkpoint::codec::to_bytes(&q.keyed()).unwrap();
+            let (keys, ring): (Vec<(u8, Daba<String>)>, VecDeque<(Time, Vec<u8>)>) =
+                crate::checkpoint::codec::from_bytes(&bytes).unwrap();
+            q = KeyedQueues::from_keyed(keys, ring).unwrap();
+        }
+        let mut got = q.aggregates(&f);
+        got.sort();
+        let expected: Vec<(u8, String)> =
+            naive.iter().map(|(&k, vs)| (k, vs.iter().map(|(_, v)| v.clone()).reduce(&f).unwrap())).collect();
+        assert_eq!(got, expected, "after batch {i}");
+        assert_eq!(q.len(), naive.len());
+    }
+}
+
+proptest! {
+    #[test]
+    fn keyed_queues_match_the_fold_per_key(batches in keyed_batches()) {
+        // Concatenation: associative, not commutative, so an order mistake shows.
+        check_keyed(&batches, |a, b| a + "," + &b);
+    }
+}
+
+#[test]
+fn keyed_queues_reject_a_state_whose_batches_and_queues_disagree() {
+    use super::keyed::KeyedQueues;
+    use crate::time::Time;
+
+    let f = |a: u64, b: u64| a + b;
+    let mut q = Daba::new();
+    q.push(1u64, &f);
+    q.push(2u64, &f);
+    // Key 7 has two values but one batch names it; another batch names a key with none.
+    let once = VecDeque::from([(Time::from_millis(1), vec![7u8])]);
+    assert!(KeyedQueues::from_keyed(vec![(7u8, q.clone())], once).is_err());
+    let stranger = VecDeque::from([(Time::from_millis(1), vec![7u8, 8]), (Time::from_millis(2), vec![7])]);
+    assert!(KeyedQueues::from_keyed(vec![(7u8, q.clone())], stranger).is_err());
+    let right = VecDeque::from([(Time::from_millis(1), vec![7u8]), (Time::from_millis(2), vec![7])]);
+    let keyed = KeyedQueues::from_keyed(vec![(7u8, q)], right).unwrap();
+    assert_eq!(keyed.aggregates(&f), vec![(7, 3)]);
+}
