@@ -227,7 +227,7 @@ pub(crate) fn save_parts<P: Sync>(
 /// differs (the job was restarted with another thread count) or the states of several old
 /// processes are spread (another process count: only the frames holding key groups `place`
 /// owns now are decoded, see [`Saved::frames`]), `regroup` re-hashes them, keeping the keys
-/// `place` owns.
+/// `place` owns; it fails when the parts it rebuilds contradict each other.
 pub(crate) fn restore_parts<K: Key, P: Send>(
     saved: Saved<'_>,
     place: Placement,
