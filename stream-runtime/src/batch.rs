@@ -29,6 +29,11 @@ impl<T> Default for Batch<T> {
     }
 }
 
+/// The items of partition `i` when [`Batch::from_vec`] splits `len` items into `n` partitions.
+pub(crate) fn part_range(len: usize, n: usize, i: usize) -> std::ops::Range<usize> {
+    i * len / n..(i + 1) * len / n
+}
+
 impl<T> Batch<T> {
     /// A batch with no partitions and no records.
     pub fn empty() -> Self {
@@ -48,8 +53,7 @@ impl<T> Batch<T> {
         let mut parts = Vec::with_capacity(n);
         let mut it = items.into_iter();
         for i in 0..n {
-            let take = (i + 1) * len / n - i * len / n;
-            parts.push(it.by_ref().take(take).collect());
+            parts.push(it.by_ref().take(part_range(len, n, i).len()).collect());
         }
         Batch { parts }
     }

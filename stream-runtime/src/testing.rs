@@ -568,8 +568,11 @@ fn run_phase<I: Data>(
 fn share_of<I: Data>(input: &[Vec<I>], q: usize, processes: usize) -> crate::sources::BatchQueue<I> {
     let queue = crate::sources::BatchQueue::new();
     for batch in input {
-        let parts = Batch::from_vec(batch.clone(), INPUT_PARTITIONS).into_partitions();
-        let mine = parts.into_iter().enumerate().filter(|(i, _)| i % processes == q).map(|(_, p)| p);
+        // Only this process's partitions are cloned (a clone of the whole batch on every
+        // process would be work a real cluster's processes never do).
+        let mine = (0..INPUT_PARTITIONS)
+            .filter(|i| i % processes == q)
+            .map(|i| batch[crate::batch::part_range(batch.len(), INPUT_PARTITIONS, i)].to_vec());
         queue.push(Batch::from_partitions(mine.collect()));
     }
     queue
