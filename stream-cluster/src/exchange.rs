@@ -91,7 +91,44 @@ pub fn patience() -> Duration {
 /// `batch << ROUND_BITS | round`, `batch` counting [`Exchanger::complete`] calls: each exchange
 /// moves this process's input to the next round, which sends it (timely's exchange holds
 /// records until their time closes); `complete` moves it to the next batch.
-type Message = (u64, Tag, u64, Vec<u8>);
+type Message = (u64, Tag, u64, Payload);
+
+/// A message's bytes, serialized as one byte string (serde's `Vec<u8>` is a sequence of
+/// single bytes, which timely's bincode writes and reads one at a time).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Payload(Vec<u8>);
+
+impl serde::Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Bytes;
+        impl<'de> serde::de::Visitor<'de> for Bytes {
+            type Value = Payload;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Payload, E> {
+                Ok(Payload(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Payload, E> {
+                Ok(Payload(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Payload, A::Error> {
+                let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(b) = seq.next_element()? {
+                    v.push(b);
+                }
+                Ok(Payload(v))
+            }
+        }
+        deserializer.deserialize_byte_buf(Bytes)
+    }
+}
 
 /// Bits of a timely time that count the exchanges within a batch.
 const ROUND_BITS: u32 = 32;
@@ -255,7 +292,7 @@ impl Exchanger {
         }
         let me = self.process as u64;
         let messages: Vec<Message> =
-            out.into_iter().enumerate().map(|(to, bytes)| (to as u64, tag, me, bytes)).collect();
+            out.into_iter().enumerate().map(|(to, bytes)| (to as u64, tag, me, Payload(bytes))).collect();
         self.request(Request::Send(messages))?;
         let mut waited = Duration::ZERO;
         let mut mail = self.mailbox.lock();
@@ -337,7 +374,7 @@ fn serve(worker: &mut timely::worker::Worker, requests: &std::sync::mpsc::Receiv
                         let mut mail = sink.lock();
                         for (_, tag, from, bytes) in messages.drain(..) {
                             let slots = mail.received.entry(tag).or_insert_with(|| vec![None; processes]);
-                            slots[from as usize] = Some(bytes);
+                            slots[from as usize] = Some(bytes.0);
                         }
                         drop(mail);
                         sink.changed.notify_all();
@@ -400,6 +437,17 @@ mod tests {
         threads.into_iter().map(|t| t.join().unwrap()).collect()
     }
 
+    /// What `from` sends `to`: its name, then every byte value, a length that varies with the
+    /// batch (empty at batch 1: an empty payload arrives as one).
+    fn payload(from: usize, to: usize, batch: i64, op: u32) -> Vec<u8> {
+        if batch == 1 {
+            return Vec::new();
+        }
+        let mut bytes = format!("{from}->{to}@{batch}/{op}").into_bytes();
+        bytes.extend((0..=255u8).cycle().take(batch as usize * 1000 + to));
+        bytes
+    }
+
     #[test]
     fn every_process_gets_what_every_process_sent_it_under_each_tag() {
         let exchangers = Arc::new(cluster(3));
@@ -411,7 +459,7 @@ mod tests {
                     let mut seen = Vec::new();
                     for batch in 1..=5i64 {
                         for op in [1u32, 2] {
-                            let out = (0..3).map(|to| format!("{me}->{to}@{batch}/{op}").into_bytes()).collect();
+                            let out = (0..3).map(|to| payload(me, to, batch, op)).collect();
                             let got = ex.exchange(Tag { time: batch, op, round: 0 }, out).unwrap();
                             seen.push((batch, op, got));
                         }
@@ -425,8 +473,7 @@ mod tests {
         for (me, seen) in results.into_iter().enumerate() {
             assert_eq!(seen.len(), 10);
             for (batch, op, got) in seen {
-                let expected: Vec<Vec<u8>> =
-                    (0..3).map(|from| format!("{from}->{me}@{batch}/{op}").into_bytes()).collect();
+                let expected: Vec<Vec<u8>> = (0..3).map(|from| payload(from, me, batch, op)).collect();
                 assert_eq!(got, expected);
             }
         }
