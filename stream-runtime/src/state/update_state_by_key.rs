@@ -6,10 +6,12 @@ use rayon::prelude::*;
 
 use super::cell::{state_stream, Step};
 use super::store::{Part, Slot};
+use super::values::Values;
 use crate::chain::Chain;
 use crate::data::{Data, FastMap, Key, Persist};
 use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
+use crate::ops::Aggregator;
 use crate::shuffle::{route_partitions, Partitioner, Placement, Route};
 use crate::time::Time;
 use crate::DStream;
@@ -21,7 +23,7 @@ const NOT_YET: Time = Time::from_millis(i64::MIN);
 /// Spark's `StateDStream`: every key in the state or in the batch goes through `f`, one key
 /// at a time ([`PerKey`]) or one partition at a time ([`PerPartition`]).
 struct UpdateState<K, V, S, F> {
-    parent: NodeRef<(K, Vec<V>)>,
+    parent: NodeRef<(K, Values<V>)>,
     f: F,
     initial: Mutex<Vec<(K, S)>>,
     started: AtomicBool,
@@ -36,7 +38,13 @@ struct PerPartition<F>(F);
 impl<K: Key, V: Data, S: Data, F> UpdateState<K, V, S, F> {
     /// The batch at `t` in the state's partitions, after taking in the initial state at the
     /// first batch; `None` when there is no state batch at `t`.
-    fn input(&self, t: Time, env: &Env, parts: &mut [Part<K, S>]) -> Result<Option<Vec<Vec<(K, Vec<V>)>>>, BatchError> {
+    #[allow(clippy::type_complexity)]
+    fn input(
+        &self,
+        t: Time,
+        env: &Env,
+        parts: &mut [Part<K, S>],
+    ) -> Result<Option<Vec<Vec<(K, Values<V>)>>>, BatchError> {
         let n = parts.len();
         let batch = self.parent.get(t, env)?;
         if !self.started.load(Ordering::Relaxed) {
@@ -91,7 +99,7 @@ where
             .zip(input)
             .enumerate()
             .map(|(i, (p, groups))| {
-                let mut new: FastMap<K, Vec<V>> = groups.into_iter().collect();
+                let mut new: FastMap<K, Vec<V>> = groups.into_iter().map(|(k, vs)| (k, vs.into_vec())).collect();
                 let old = std::mem::take(&mut p.map);
                 let mut keys = old
                     .into_iter()
@@ -147,6 +155,9 @@ where
             // the old state (Spark's states are immutable too).
             p.map.reserve(groups.len());
             for (k, values) in groups {
+                // The values' `Vec` is made here, at its size, and `f` drops it: on this
+                // thread, the allocator hands the same block to the next key.
+                let values = values.into_vec();
                 match p.map.entry(k) {
                     Entry::Occupied(mut e) => match f(t, e.key(), values, Some(e.get().state.clone())) {
                         Some(state) => *e.get_mut() = Slot { state, updated: t },
@@ -318,7 +329,15 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         let ctx = self.ctx;
         let slide = self.slide_duration();
         let n = route.count(ctx.default_parallelism());
-        let parent = self.group_by_key_into(route.fixed(n)).into_node("update_state_by_key");
+        // The values of each key gathered as `group_by_key` would, inline while they are few
+        // (see `Values`).
+        let agg = Aggregator {
+            create: Values::One,
+            merge_value: |c: &mut Values<V>, v| c.push(v),
+            merge_combiners: |c: &mut Values<V>, o| c.append(o),
+            finish: Some,
+        };
+        let parent = self.combine_into("update_state_by_key", agg, route.fixed(n)).into_node("update_state_by_key");
         let step_route = route.clone();
         let from = parent.label();
         let step = UpdateState { parent, f, initial: Mutex::new(initial), started: AtomicBool::new(false), route };
