@@ -35,6 +35,11 @@ struct PerKey<F>(F);
 /// `f(all keys of a partition as (key, new_values, old_state))`.
 struct PerPartition<F>(F);
 
+/// The output of `update_state_by_key` at a batch: the whole state, partition by partition.
+fn whole<K: Key, S: Data>(parts: &[Part<K, S>]) -> Vec<Vec<(K, S)>> {
+    parts.par_iter().map(|p| p.map.iter().map(|(k, slot)| (k.clone(), slot.state.clone())).collect()).collect()
+}
+
 impl<K: Key, V: Data, S: Data, F> UpdateState<K, V, S, F> {
     /// The batch at `t` in the state's partitions, after taking in the initial state at the
     /// first batch; `None` when there is no state batch at `t`.
@@ -76,7 +81,7 @@ impl<K: Key, V: Data, S: Data, F> UpdateState<K, V, S, F> {
     }
 }
 
-impl<K, V, S, F> Step<K, S, ()> for UpdateState<K, V, S, PerPartition<F>>
+impl<K, V, S, F> Step<K, S, (K, S)> for UpdateState<K, V, S, PerPartition<F>>
 where
     K: Key,
     V: Data,
@@ -87,7 +92,17 @@ where
         UpdateState::restored(self)
     }
 
-    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Result<Option<Vec<Vec<()>>>, BatchError> {
+    fn output_of(&self, parts: &[Part<K, S>]) -> Option<Vec<Vec<(K, S)>>> {
+        Some(whole(parts))
+    }
+
+    fn step(
+        &self,
+        t: Time,
+        env: &Env,
+        parts: &mut [Part<K, S>],
+        want: bool,
+    ) -> Result<Option<Vec<Vec<(K, S)>>>, BatchError> {
         let Some(input) = self.input(t, env, parts)? else { return Ok(None) };
         let f = &self.f.0;
         let place = Placement::of(env, parts.len());
@@ -129,11 +144,11 @@ where
                 None => tracing::warn!("update_state_by_key_iter returned a key another process owns: dropped"),
             }
         }
-        Ok(Some(Vec::new()))
+        Ok(Some(if want { whole(parts) } else { Vec::new() }))
     }
 }
 
-impl<K, V, S, F> Step<K, S, ()> for UpdateState<K, V, S, PerKey<F>>
+impl<K, V, S, F> Step<K, S, (K, S)> for UpdateState<K, V, S, PerKey<F>>
 where
     K: Key,
     V: Data,
@@ -144,10 +159,20 @@ where
         UpdateState::restored(self)
     }
 
-    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Result<Option<Vec<Vec<()>>>, BatchError> {
+    fn output_of(&self, parts: &[Part<K, S>]) -> Option<Vec<Vec<(K, S)>>> {
+        Some(whole(parts))
+    }
+
+    fn step(
+        &self,
+        t: Time,
+        env: &Env,
+        parts: &mut [Part<K, S>],
+        want: bool,
+    ) -> Result<Option<Vec<Vec<(K, S)>>>, BatchError> {
         let Some(input) = self.input(t, env, parts)? else { return Ok(None) };
         let f = &self.f.0;
-        parts.par_iter_mut().zip(input).for_each(|(p, groups)| {
+        let out = parts.par_iter_mut().zip(input).map(|(p, groups)| {
             // The batch's keys first, each looked up once in the state (not every key of the
             // state looked up in the batch); then one sweep for the keys of the state the
             // batch did not bring, told apart by their update time. Every key still goes
@@ -172,20 +197,24 @@ where
                     }
                 }
             }
+            // The same sweep copies the state out (the stream's batch is the whole state),
+            // while each entry is in the cache.
+            let mut whole = Vec::with_capacity(if want { p.map.len() } else { 0 });
             p.map.retain(|k, slot| {
-                if slot.updated == t {
-                    return true;
-                }
-                match f(t, k, Vec::new(), Some(slot.state.clone())) {
-                    Some(state) => {
-                        *slot = Slot { state, updated: t };
-                        true
+                if slot.updated != t {
+                    match f(t, k, Vec::new(), Some(slot.state.clone())) {
+                        Some(state) => *slot = Slot { state, updated: t },
+                        None => return false,
                     }
-                    None => false,
                 }
+                if want {
+                    whole.push((k.clone(), slot.state.clone()));
+                }
+                true
             });
+            whole
         });
-        Ok(Some(Vec::new()))
+        Ok(Some(out.collect()))
     }
 }
 
@@ -199,8 +228,8 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     ///
     /// Cost: O(keys in the state) calls of `f` (each given a clone of the key's old state)
     /// and a copy of the state per batch, as in Spark; the batch's keys are looked up in the
-    /// state, then one sweep of the state takes the keys without new values. When only keys with new data change,
-    /// use the incremental
+    /// state, then one sweep of the state takes the keys without new values and copies the
+    /// state out. When only keys with new data change, use the incremental
     /// [`running_reduce_by_key`](Self::running_reduce_by_key) or
     /// [`map_with_state`](Self::map_with_state).
     ///
@@ -324,7 +353,7 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
 
     fn update_state<S: Data + Persist, F>(self, f: F, initial: Vec<(K, S)>, route: Route<K>) -> DStream<'a, (K, S)>
     where
-        UpdateState<K, V, S, F>: Step<K, S, ()>,
+        UpdateState<K, V, S, F>: Step<K, S, (K, S)>,
     {
         let ctx = self.ctx;
         let slide = self.slide_duration();
@@ -341,6 +370,7 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         let step_route = route.clone();
         let from = parent.label();
         let step = UpdateState { parent, f, initial: Mutex::new(initial), started: AtomicBool::new(false), route };
-        state_stream(ctx, "update_state_by_key", from, step, slide, (n, step_route)).state_snapshots()
+        // The step's output is the whole state, copied in its sweep of the state.
+        state_stream(ctx, "update_state_by_key", from, step, slide, (n, step_route)).mapped()
     }
 }

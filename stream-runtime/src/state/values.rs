@@ -72,6 +72,15 @@ impl<V> Values<V> {
         small.into_iter().flatten().chain(many)
     }
 
+    fn len(&self) -> usize {
+        match self {
+            Values::One(_) => 1,
+            Values::Two(..) => 2,
+            Values::Three(..) => 3,
+            Values::Many(many) => many.len(),
+        }
+    }
+
     fn iter(&self) -> impl Iterator<Item = &V> {
         let (small, many): ([Option<&V>; 3], &[V]) = match self {
             Values::One(a) => ([Some(a), None, None], &[]),
@@ -86,7 +95,12 @@ impl<V> Values<V> {
 /// Across processes, the values as a sequence (as a `Vec` would be).
 impl<V: Serialize> Serialize for Values<V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for v in self.iter() {
+            seq.serialize_element(v)?;
+        }
+        seq.end()
     }
 }
 
