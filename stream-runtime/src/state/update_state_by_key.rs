@@ -36,7 +36,12 @@ struct PerKey<F>(F);
 struct PerPartition<F>(F);
 
 /// The output of `update_state_by_key` at a batch: the whole state, partition by partition.
-fn whole<K: Key, S: Data>(parts: &[Part<K, S>]) -> Vec<Vec<(K, S)>> {
+type Whole<K, S> = Vec<Vec<(K, S)>>;
+/// What a step returns: the batch's output, `None` when the stream has no batch.
+type Stepped<K, S> = Result<Option<Whole<K, S>>, BatchError>;
+
+/// The whole state, copied out partition by partition.
+fn whole<K: Key, S: Data>(parts: &[Part<K, S>]) -> Whole<K, S> {
     parts.par_iter().map(|p| p.map.iter().map(|(k, slot)| (k.clone(), slot.state.clone())).collect()).collect()
 }
 
@@ -92,17 +97,11 @@ where
         UpdateState::restored(self)
     }
 
-    fn output_of(&self, parts: &[Part<K, S>]) -> Option<Vec<Vec<(K, S)>>> {
+    fn output_of(&self, parts: &[Part<K, S>]) -> Option<Whole<K, S>> {
         Some(whole(parts))
     }
 
-    fn step(
-        &self,
-        t: Time,
-        env: &Env,
-        parts: &mut [Part<K, S>],
-        want: bool,
-    ) -> Result<Option<Vec<Vec<(K, S)>>>, BatchError> {
+    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], want: bool) -> Stepped<K, S> {
         let Some(input) = self.input(t, env, parts)? else { return Ok(None) };
         let f = &self.f.0;
         let place = Placement::of(env, parts.len());
@@ -159,17 +158,11 @@ where
         UpdateState::restored(self)
     }
 
-    fn output_of(&self, parts: &[Part<K, S>]) -> Option<Vec<Vec<(K, S)>>> {
+    fn output_of(&self, parts: &[Part<K, S>]) -> Option<Whole<K, S>> {
         Some(whole(parts))
     }
 
-    fn step(
-        &self,
-        t: Time,
-        env: &Env,
-        parts: &mut [Part<K, S>],
-        want: bool,
-    ) -> Result<Option<Vec<Vec<(K, S)>>>, BatchError> {
+    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], want: bool) -> Stepped<K, S> {
         let Some(input) = self.input(t, env, parts)? else { return Ok(None) };
         let f = &self.f.0;
         let out = parts.par_iter_mut().zip(input).map(|(p, groups)| {
