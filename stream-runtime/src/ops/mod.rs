@@ -23,4 +23,5 @@ mod transform;
 mod union;
 
 pub use cogroup::CoGrouped;
+pub(crate) use combine_by_key::Aggregator;
 pub(crate) use gather::gather_batch;

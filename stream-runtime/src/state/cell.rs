@@ -37,6 +37,12 @@ pub(crate) trait Step<K, S, M>: Send + Sync + 'static {
     /// The state was just restored from a checkpoint: whatever the step does once, at the
     /// first batch (taking the initial state), is done.
     fn restored(&self) {}
+    /// The output of a batch the step did not run here, when the output is made from the
+    /// state alone (`update_state_by_key`'s: the whole state): the batch the restored state
+    /// is the state after. `None` (the default): an empty output.
+    fn output_of(&self, _parts: &[Part<K, S>]) -> Option<Vec<Vec<M>>> {
+        None
+    }
 }
 
 struct Inner<K, S, M> {
@@ -183,7 +189,13 @@ struct Mapped<K, S, M>(Arc<StateCell<K, S, M>>);
 impl<K: Send + 'static, S: Send + 'static, M: Send + 'static> Node<M> for Mapped<K, S, M> {
     fn compute(&self, t: Time, env: &Env) -> Result<Option<Batch<M>>, BatchError> {
         let mut inner = self.0.advance(t, env)?;
-        Ok((inner.generated == Some(t)).then(|| inner.mapped.take().unwrap_or_default()))
+        if inner.generated != Some(t) {
+            return Ok(None);
+        }
+        Ok(Some(match inner.mapped.take() {
+            Some(mapped) => mapped,
+            None => self.0.step.output_of(&inner.parts).map(Batch::from_partitions).unwrap_or_default(),
+        }))
     }
 }
 

@@ -19,6 +19,7 @@ mod spec;
 mod store;
 mod update_state_by_key;
 mod value;
+mod values;
 
 pub use cell::StateStream;
 pub use spec::{StateSpec, StateSpecFor};

@@ -6,10 +6,12 @@ use rayon::prelude::*;
 
 use super::cell::{state_stream, Step};
 use super::store::{Part, Slot};
+use super::values::Values;
 use crate::chain::Chain;
 use crate::data::{Data, FastMap, Key, Persist};
 use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
+use crate::ops::Aggregator;
 use crate::shuffle::{route_partitions, Partitioner, Placement, Route};
 use crate::time::Time;
 use crate::DStream;
@@ -21,7 +23,7 @@ const NOT_YET: Time = Time::from_millis(i64::MIN);
 /// Spark's `StateDStream`: every key in the state or in the batch goes through `f`, one key
 /// at a time ([`PerKey`]) or one partition at a time ([`PerPartition`]).
 struct UpdateState<K, V, S, F> {
-    parent: NodeRef<(K, Vec<V>)>,
+    parent: NodeRef<(K, Values<V>)>,
     f: F,
     initial: Mutex<Vec<(K, S)>>,
     started: AtomicBool,
@@ -33,10 +35,26 @@ struct PerKey<F>(F);
 /// `f(all keys of a partition as (key, new_values, old_state))`.
 struct PerPartition<F>(F);
 
+/// The output of `update_state_by_key` at a batch: the whole state, partition by partition.
+type Whole<K, S> = Vec<Vec<(K, S)>>;
+/// What a step returns: the batch's output, `None` when the stream has no batch.
+type Stepped<K, S> = Result<Option<Whole<K, S>>, BatchError>;
+
+/// The whole state, copied out partition by partition.
+fn whole<K: Key, S: Data>(parts: &[Part<K, S>]) -> Whole<K, S> {
+    parts.par_iter().map(|p| p.map.iter().map(|(k, slot)| (k.clone(), slot.state.clone())).collect()).collect()
+}
+
 impl<K: Key, V: Data, S: Data, F> UpdateState<K, V, S, F> {
     /// The batch at `t` in the state's partitions, after taking in the initial state at the
     /// first batch; `None` when there is no state batch at `t`.
-    fn input(&self, t: Time, env: &Env, parts: &mut [Part<K, S>]) -> Result<Option<Vec<Vec<(K, Vec<V>)>>>, BatchError> {
+    #[allow(clippy::type_complexity)]
+    fn input(
+        &self,
+        t: Time,
+        env: &Env,
+        parts: &mut [Part<K, S>],
+    ) -> Result<Option<Vec<Vec<(K, Values<V>)>>>, BatchError> {
         let n = parts.len();
         let batch = self.parent.get(t, env)?;
         if !self.started.load(Ordering::Relaxed) {
@@ -68,7 +86,7 @@ impl<K: Key, V: Data, S: Data, F> UpdateState<K, V, S, F> {
     }
 }
 
-impl<K, V, S, F> Step<K, S, ()> for UpdateState<K, V, S, PerPartition<F>>
+impl<K, V, S, F> Step<K, S, (K, S)> for UpdateState<K, V, S, PerPartition<F>>
 where
     K: Key,
     V: Data,
@@ -79,7 +97,11 @@ where
         UpdateState::restored(self)
     }
 
-    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Result<Option<Vec<Vec<()>>>, BatchError> {
+    fn output_of(&self, parts: &[Part<K, S>]) -> Option<Whole<K, S>> {
+        Some(whole(parts))
+    }
+
+    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], want: bool) -> Stepped<K, S> {
         let Some(input) = self.input(t, env, parts)? else { return Ok(None) };
         let f = &self.f.0;
         let place = Placement::of(env, parts.len());
@@ -91,7 +113,7 @@ where
             .zip(input)
             .enumerate()
             .map(|(i, (p, groups))| {
-                let mut new: FastMap<K, Vec<V>> = groups.into_iter().collect();
+                let mut new: FastMap<K, Vec<V>> = groups.into_iter().map(|(k, vs)| (k, vs.into_vec())).collect();
                 let old = std::mem::take(&mut p.map);
                 let mut keys = old
                     .into_iter()
@@ -121,11 +143,11 @@ where
                 None => tracing::warn!("update_state_by_key_iter returned a key another process owns: dropped"),
             }
         }
-        Ok(Some(Vec::new()))
+        Ok(Some(if want { whole(parts) } else { Vec::new() }))
     }
 }
 
-impl<K, V, S, F> Step<K, S, ()> for UpdateState<K, V, S, PerKey<F>>
+impl<K, V, S, F> Step<K, S, (K, S)> for UpdateState<K, V, S, PerKey<F>>
 where
     K: Key,
     V: Data,
@@ -136,10 +158,14 @@ where
         UpdateState::restored(self)
     }
 
-    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], _: bool) -> Result<Option<Vec<Vec<()>>>, BatchError> {
+    fn output_of(&self, parts: &[Part<K, S>]) -> Option<Whole<K, S>> {
+        Some(whole(parts))
+    }
+
+    fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], want: bool) -> Stepped<K, S> {
         let Some(input) = self.input(t, env, parts)? else { return Ok(None) };
         let f = &self.f.0;
-        parts.par_iter_mut().zip(input).for_each(|(p, groups)| {
+        let out = parts.par_iter_mut().zip(input).map(|(p, groups)| {
             // The batch's keys first, each looked up once in the state (not every key of the
             // state looked up in the batch); then one sweep for the keys of the state the
             // batch did not bring, told apart by their update time. Every key still goes
@@ -147,6 +173,9 @@ where
             // the old state (Spark's states are immutable too).
             p.map.reserve(groups.len());
             for (k, values) in groups {
+                // The values' `Vec` is made here, at its size, and `f` drops it: on this
+                // thread, the allocator hands the same block to the next key.
+                let values = values.into_vec();
                 match p.map.entry(k) {
                     Entry::Occupied(mut e) => match f(t, e.key(), values, Some(e.get().state.clone())) {
                         Some(state) => *e.get_mut() = Slot { state, updated: t },
@@ -161,20 +190,24 @@ where
                     }
                 }
             }
+            // The same sweep copies the state out (the stream's batch is the whole state),
+            // while each entry is in the cache.
+            let mut whole = Vec::with_capacity(if want { p.map.len() } else { 0 });
             p.map.retain(|k, slot| {
-                if slot.updated == t {
-                    return true;
-                }
-                match f(t, k, Vec::new(), Some(slot.state.clone())) {
-                    Some(state) => {
-                        *slot = Slot { state, updated: t };
-                        true
+                if slot.updated != t {
+                    match f(t, k, Vec::new(), Some(slot.state.clone())) {
+                        Some(state) => *slot = Slot { state, updated: t },
+                        None => return false,
                     }
-                    None => false,
                 }
+                if want {
+                    whole.push((k.clone(), slot.state.clone()));
+                }
+                true
             });
+            whole
         });
-        Ok(Some(Vec::new()))
+        Ok(Some(out.collect()))
     }
 }
 
@@ -188,8 +221,8 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     ///
     /// Cost: O(keys in the state) calls of `f` (each given a clone of the key's old state)
     /// and a copy of the state per batch, as in Spark; the batch's keys are looked up in the
-    /// state, then one sweep of the state takes the keys without new values. When only keys with new data change,
-    /// use the incremental
+    /// state, then one sweep of the state takes the keys without new values and copies the
+    /// state out. When only keys with new data change, use the incremental
     /// [`running_reduce_by_key`](Self::running_reduce_by_key) or
     /// [`map_with_state`](Self::map_with_state).
     ///
@@ -313,15 +346,24 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
 
     fn update_state<S: Data + Persist, F>(self, f: F, initial: Vec<(K, S)>, route: Route<K>) -> DStream<'a, (K, S)>
     where
-        UpdateState<K, V, S, F>: Step<K, S, ()>,
+        UpdateState<K, V, S, F>: Step<K, S, (K, S)>,
     {
         let ctx = self.ctx;
         let slide = self.slide_duration();
         let n = route.count(ctx.default_parallelism());
-        let parent = self.group_by_key_into(route.fixed(n)).into_node("update_state_by_key");
+        // The values of each key gathered as `group_by_key` would, inline while they are few
+        // (see `Values`).
+        let agg = Aggregator {
+            create: Values::One,
+            merge_value: |c: &mut Values<V>, v| c.push(v),
+            merge_combiners: |c: &mut Values<V>, o| c.append(o),
+            finish: Some,
+        };
+        let parent = self.combine_into("update_state_by_key", agg, route.fixed(n)).into_node("update_state_by_key");
         let step_route = route.clone();
         let from = parent.label();
         let step = UpdateState { parent, f, initial: Mutex::new(initial), started: AtomicBool::new(false), route };
-        state_stream(ctx, "update_state_by_key", from, step, slide, (n, step_route)).state_snapshots()
+        // The step's output is the whole state, copied in its sweep of the state.
+        state_stream(ctx, "update_state_by_key", from, step, slide, (n, step_route)).mapped()
     }
 }
