@@ -24,7 +24,7 @@ struct Entry<K, V> {
 
 /// How many keys ahead of the one being looked up its home slot is prefetched (the entry
 /// that slot points to, half as far ahead).
-const AHEAD: usize = 16;
+pub(crate) const AHEAD: usize = 16;
 
 /// The tag of a key of hash `h`.
 #[inline(always)]
@@ -223,7 +223,7 @@ impl<K: Key, V: Clone> Dense<K, V> {
 
     /// Brings the entry at `p` into the cache (a hint).
     #[inline(always)]
-    fn prefetch(&self, p: u32) {
+    pub(crate) fn prefetch(&self, p: u32) {
         prefetch(self.entries.as_ptr().wrapping_add(p as usize));
     }
 

@@ -2,7 +2,7 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::dense::Dense;
+use super::dense::{Dense, AHEAD};
 use super::ring::Ring;
 use super::sliding::{check, records_bytes, windowed, Kind, Sliding, SAMPLE};
 use crate::batch::Batch;
@@ -43,7 +43,10 @@ struct Part<K, V> {
 }
 
 /// A partition as a checkpoint holds it: the window values, then the partials per batch.
-type SavedPart<K, V> = (Vec<(K, Slot<V>)>, VecDeque<(Time, Vec<(K, V)>)>);
+type SavedPart<K, V> = (Vec<(K, Slot<V>)>, Partials<K, V>);
+
+/// The partials of each batch in a window, oldest first, with their keys.
+type Partials<K, V> = VecDeque<(Time, Vec<(K, V)>)>;
 
 impl<K: Key, V: Clone> Part<K, V> {
     fn new() -> Self {
@@ -52,10 +55,7 @@ impl<K: Key, V: Clone> Part<K, V> {
 
     /// A partition of `values`, and `batches` of partials naming keys of `values`. Fails when
     /// a partial names a key with no window value (damaged state).
-    fn from_keyed(
-        values: impl IntoIterator<Item = (K, Slot<V>)>,
-        batches: VecDeque<(Time, Vec<(K, V)>)>,
-    ) -> Result<Self, CodecError> {
+    fn from_keyed(values: impl IntoIterator<Item = (K, Slot<V>)>, batches: Partials<K, V>) -> Result<Self, CodecError> {
         let mut part = Part::new();
         for (k, slot) in values {
             part.values.insert(k, slot.value, slot.batches);
@@ -75,7 +75,7 @@ impl<K: Key, V: Clone> Part<K, V> {
     }
 
     /// The window values by key, and the partials per batch with their keys.
-    fn into_keyed(self) -> (FastMap<K, Slot<V>>, VecDeque<(Time, Vec<(K, V)>)>) {
+    fn into_keyed(self) -> (FastMap<K, Slot<V>>, Partials<K, V>) {
         let values = &self.values;
         let ring = self
             .ring
@@ -139,8 +139,15 @@ where
     fn save(&self) -> Result<Vec<u8>, CodecError> {
         save_parts(&self.parts, |p| {
             let values: Vec<_> = p.values.iter().map(|(k, value, batches)| (k, SlotRef { value, batches })).collect();
-            let key = |at: u32| p.values.key(at).expect("the ring names only held keys");
-            to_bytes(&(values, p.ring.mapped(|(at, v)| (key(*at), v))))
+            // The partials with their keys, copied in one pass that prefetches the entries they
+            // name (spread over the whole table): the encoder reads the ring twice (its size,
+            // then its bytes), in order.
+            let keyed = p.ring.map_ahead(
+                AHEAD / 2,
+                |(at, _)| p.values.prefetch(*at),
+                |(at, v)| (p.values.key(*at).expect("the ring names only held keys").clone(), v),
+            );
+            to_bytes(&(values, keyed))
         })
     }
 
