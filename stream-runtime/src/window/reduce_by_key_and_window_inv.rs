@@ -2,13 +2,14 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
+use super::dense::{Dense, AHEAD};
 use super::ring::Ring;
 use super::sliding::{check, records_bytes, windowed, Kind, Sliding, SAMPLE};
 use crate::batch::Batch;
 use crate::chain::Chain;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::checkpoint::Saved;
-use crate::data::{fast_map, Data, FastMap, Key, Persist};
+use crate::data::{Data, FastMap, Key, Persist};
 use crate::metrics::StateView;
 use crate::node::Env;
 use crate::shuffle::{
@@ -17,22 +18,77 @@ use crate::shuffle::{
 use crate::time::{Duration, Time};
 use crate::DStream;
 
-/// The window value of one key and the number of batches in the window that hold the key.
-/// `value` is `None` only while `f` or `inv` runs.
+/// The window value of one key and the number of batches in the window that hold the key, as
+/// a checkpoint holds it. `value` is `None` only after `f` or `inv` panicked.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Slot<V> {
     value: Option<V>,
     batches: u32,
 }
 
-/// One hash partition: the window value per key and the per-batch partials in the window.
+/// A [`Slot`] as a checkpoint writes it, borrowed.
+#[derive(serde::Serialize)]
+struct SlotRef<'a, V> {
+    value: &'a Option<V>,
+    batches: u32,
+}
+
+/// One hash partition: the window value per key, and per batch in the window its partials,
+/// each naming its key by the key's position in `values`.
 struct Part<K, V> {
-    values: FastMap<K, Slot<V>>,
-    ring: Ring<(K, V)>,
+    values: Dense<K, V>,
+    ring: Ring<(u32, V)>,
+    /// The partials leaving the window, kept to reuse the allocation.
+    scratch: Vec<(u32, V)>,
 }
 
 /// A partition as a checkpoint holds it: the window values, then the partials per batch.
-type SavedPart<K, V> = (Vec<(K, Slot<V>)>, VecDeque<(Time, Vec<(K, V)>)>);
+type SavedPart<K, V> = (Vec<(K, Slot<V>)>, Partials<K, V>);
+
+/// The partials of each batch in a window, oldest first, with their keys.
+type Partials<K, V> = VecDeque<(Time, Vec<(K, V)>)>;
+
+impl<K: Key, V: Clone> Part<K, V> {
+    fn new() -> Self {
+        Part { values: Dense::new(), ring: Ring::default(), scratch: Vec::new() }
+    }
+
+    /// A partition of `values`, and `batches` of partials naming keys of `values`. Fails when
+    /// a partial names a key with no window value (damaged state).
+    fn from_keyed(values: impl IntoIterator<Item = (K, Slot<V>)>, batches: Partials<K, V>) -> Result<Self, CodecError> {
+        let mut part = Part::new();
+        for (k, slot) in values {
+            part.values.insert(k, slot.value, slot.batches);
+        }
+        for (t, partials) in batches {
+            let mut items = Vec::with_capacity(partials.len());
+            for (k, v) in partials {
+                let p = part
+                    .values
+                    .position(&k)
+                    .ok_or(CodecError::Inconsistent("a window batch names a key with no window value"))?;
+                items.push((p, v));
+            }
+            part.ring.push(t, items);
+        }
+        Ok(part)
+    }
+
+    /// The window values by key, and the partials per batch with their keys.
+    fn into_keyed(self) -> (FastMap<K, Slot<V>>, Partials<K, V>) {
+        let values = &self.values;
+        let ring = self
+            .ring
+            .into_batches()
+            .into_iter()
+            .map(|(t, items)| {
+                (t, items.into_iter().filter_map(|(p, v)| values.key(p).map(|k| (k.clone(), v))).collect())
+            })
+            .collect();
+        let map = self.values.into_iter().map(|(k, value, batches)| (k, Slot { value, batches })).collect();
+        (map, ring)
+    }
+}
 
 struct Inverse<K, V, F, G, P> {
     f: F,
@@ -57,70 +113,55 @@ where
         let f = &self.f;
         let input = route_partitions(batch, self.parts.len(), &self.route);
         self.parts.par_iter_mut().zip(input).for_each(|(p, partials)| {
-            for (k, v) in &partials {
-                match p.values.get_mut(k) {
-                    Some(slot) => {
-                        slot.value = slot.value.take().map(|old| f(old, v.clone()));
-                        slot.batches += 1;
-                    }
-                    None => {
-                        p.values.insert(k.clone(), Slot { value: Some(v.clone()), batches: 1 });
-                    }
-                }
-            }
-            p.ring.push(t, partials);
+            let Part { values, ring, .. } = p;
+            let mut items = Vec::with_capacity(partials.len());
+            values.add_all(partials, f, |at, v| items.push((at, v)));
+            ring.push(t, items);
         });
     }
 
     fn evict(&mut self, cutoff: Time) {
         let (inv, keep) = (&self.inv, &self.keep);
         self.parts.par_iter_mut().for_each(|p| {
-            let Part { values, ring } = p;
-            ring.evict(cutoff, |(k, v)| {
-                let Some(slot) = values.get_mut(&k) else { return };
-                slot.value = slot.value.take().map(|old| inv(old, v));
-                slot.batches = slot.batches.saturating_sub(1);
-                // A key with no data left in the window that the filter rejects can never
-                // come back with a different value: forget it.
-                if slot.batches == 0 && !slot.value.as_ref().is_some_and(|v| keep((&k, v))) {
-                    values.remove(&k);
-                }
-            });
+            let Part { values, ring, scratch } = p;
+            scratch.clear();
+            ring.evict(cutoff, |item| scratch.push(item));
+            values.take_out_all(scratch, inv, keep);
+            scratch.clear();
         });
     }
 
     fn emit(&mut self) -> Batch<(K, V)> {
         let keep = &self.keep;
-        let parts = self
-            .parts
-            .par_iter()
-            .map(|p| {
-                p.values
-                    .iter()
-                    .filter_map(|(k, slot)| {
-                        slot.value.as_ref().filter(|v| keep((k, v))).map(|v| (k.clone(), v.clone()))
-                    })
-                    .collect()
-            })
-            .collect();
-        Batch::from_partitions(parts)
+        Batch::from_partitions(self.parts.par_iter().map(|p| p.values.emit(keep)).collect())
     }
 
     fn save(&self) -> Result<Vec<u8>, CodecError> {
-        save_parts(&self.parts, |p| to_bytes(&(p.values.iter().collect::<Vec<_>>(), &p.ring)))
+        save_parts(&self.parts, |p| {
+            let values: Vec<_> = p.values.iter().map(|(k, value, batches)| (k, SlotRef { value, batches })).collect();
+            // The partials with their keys, copied in one pass that prefetches the entries they
+            // name (spread over the whole table): the encoder reads the ring twice (its size,
+            // then its bytes), in order.
+            let keyed = p.ring.map_ahead(
+                AHEAD / 2,
+                |(at, _)| p.values.prefetch(*at),
+                |(at, v)| (p.values.key(*at).expect("the ring names only held keys").clone(), v),
+            );
+            to_bytes(&(values, keyed))
+        })
     }
 
     fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
         let route = &self.route;
         let regroup = |parts: Vec<Part<K, V>>, place| {
-            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.values, p.ring.into_batches())).unzip();
+            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(Part::into_keyed).unzip();
             let rings = reroute_rings(rings, place, |(k, _)| k, route);
             let parts = reroute_maps(maps, place, route).into_iter().zip(rings);
-            Ok(parts.map(|(values, ring)| Part { values, ring: Ring::from_batches(ring) }).collect())
+            parts.map(|(values, ring)| Part::from_keyed(values, ring)).collect()
         };
         let decode = |b: &[u8]| {
             let (values, ring): SavedPart<K, V> = from_bytes(b)?;
-            Ok(Part { values: values.into_iter().collect(), ring: Ring::from_batches(ring) })
+            Part::from_keyed(values, ring)
         };
         self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), route, decode, regroup)?;
         Ok(())
@@ -133,17 +174,17 @@ where
         let window = Ring::window(&rings);
         let partials: u64 = window.iter().filter_map(|b| b.keys).sum();
         let keys: usize = self.parts.iter().map(|p| p.values.len()).sum();
-        let slots: usize = self.parts.iter().map(|p| crate::heap::buckets(p.values.capacity())).sum();
+        let table: u64 = self.parts.iter().map(|p| p.values.table_bytes()).sum();
         let (mut sampled, mut n) = (0u64, 0usize);
-        for (k, slot) in self.parts.iter().flat_map(|p| p.values.iter()).take(SAMPLE) {
-            sampled += crate::heap::owned_bytes(&(k, &slot.value));
+        for (k, value, _) in self.parts.iter().flat_map(|p| p.values.iter()).take(SAMPLE) {
+            sampled += crate::heap::owned_bytes(&(k, value));
             n += 1;
         }
-        let table = crate::heap::table_bytes(slots, std::mem::size_of::<(K, Slot<V>)>(), keys, sampled, n);
+        let owned = crate::heap::table_bytes(0, 0, keys, sampled, n);
         let sample = self.parts.iter().flat_map(|p| p.ring.newest());
         StateView {
             keys: Some(keys as u64),
-            bytes: Some(table + records_bytes(partials, sample)),
+            bytes: Some(table + owned + records_bytes(partials, sample)),
             window: Some(window),
             ..StateView::default()
         }
@@ -224,7 +265,7 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         let route = Route::of(partitions);
         let n = route.count(ctx.default_parallelism());
         let partials = self.reduce_by_key_into(f.clone(), route.fixed(n)).into_node("reduce_by_key_and_window");
-        let parts = (0..n).map(|_| Part { values: fast_map(), ring: Ring::default() }).collect();
+        let parts = (0..n).map(|_| Part::new()).collect();
         windowed(ctx, "reduce_by_key_and_window_inv", partials, window, slide, Inverse { f, inv, keep, parts, route })
     }
 }

@@ -72,6 +72,20 @@ impl<X> Ring<X> {
             .collect()
     }
 
+    /// The ring of `map(item)` for each item, in the same batches; before mapping an item,
+    /// `hint` sees the one `ahead` places further (to prefetch what `map` will read).
+    pub(crate) fn map_ahead<'r, Y>(&'r self, ahead: usize, hint: impl Fn(&'r X), map: impl Fn(&'r X) -> Y) -> Ring<Y> {
+        let items = (0..self.items.len())
+            .map(|i| {
+                if let Some(x) = self.items.get(i + ahead) {
+                    hint(x);
+                }
+                map(&self.items[i])
+            })
+            .collect();
+        Ring { items, batches: self.batches.clone() }
+    }
+
     /// A ring of `batches`.
     pub(crate) fn from_batches(batches: VecDeque<(Time, Vec<X>)>) -> Self {
         let mut ring = Ring::default();

@@ -219,3 +219,80 @@ fn keyed_queues_reject_a_state_whose_batches_and_queues_disagree() {
     let keyed = KeyedQueues::from_keyed(vec![(7u8, q)], right).unwrap();
     assert_eq!(keyed.aggregates(&f), vec![(7, 3)]);
 }
+
+/// A key whose hash is one of four values: most lookups in a [`Dense`](super::dense::Dense)
+/// index meet other keys of their tag, and the runs that removals close are long.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Crowded(u8);
+
+impl std::hash::Hash for Crowded {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (self.0 % 4).hash(h);
+    }
+}
+
+/// Runs `batches` through dense window values (`+`, `-` and, when `filtered`, the filter
+/// "not zero", as the invertible window does) and through a `BTreeMap` of each key's value and batch count,
+/// comparing what they emit and every key's position after every step.
+fn check_dense<K: crate::data::Key + Ord + std::fmt::Debug>(
+    batches: &[(Vec<(u8, u8)>, usize)],
+    key: impl Fn(u8) -> K,
+    filtered: bool,
+) {
+    use std::collections::BTreeMap;
+
+    use super::dense::Dense;
+
+    let (f, inv) = (|a: i64, b: i64| a + b, |a: i64, b: i64| a - b);
+    let keep = |(_, v): (&K, &i64)| !filtered || *v != 0;
+    let mut dense: Dense<K, i64> = Dense::new();
+    let mut ring: VecDeque<Vec<(u32, i64)>> = VecDeque::new();
+    let mut naive: BTreeMap<K, (i64, u32)> = BTreeMap::new();
+    let mut held: VecDeque<Vec<(K, i64)>> = VecDeque::new();
+    for (i, (records, evict)) in batches.iter().enumerate() {
+        let records: Vec<(K, i64)> = records.iter().map(|&(k, v)| (key(k), i64::from(v))).collect();
+        let mut items = Vec::new();
+        dense.add_all(records.clone(), &f, |at, v| items.push((at, v)));
+        ring.push_back(items);
+        for (k, v) in &records {
+            let e = naive.entry(k.clone()).or_insert((0, 0));
+            *e = (e.0 + v, e.1 + 1);
+        }
+        held.push_back(records);
+        for _ in 0..(*evict).min(ring.len()) {
+            dense.take_out_all(&ring.pop_front().unwrap(), &inv, &keep);
+            for (k, v) in held.pop_front().unwrap() {
+                let e = naive.get_mut(&k).unwrap();
+                *e = (e.0 - v, e.1 - 1);
+                if e.1 == 0 && !keep((&k, &e.0)) {
+                    naive.remove(&k);
+                }
+            }
+        }
+        let mut got = dense.emit(&keep);
+        got.sort();
+        let expected: Vec<(K, i64)> =
+            naive.iter().filter(|(k, (v, _))| keep((k, v))).map(|(k, (v, _))| (k.clone(), *v)).collect();
+        assert_eq!(got, expected, "after batch {i}");
+        assert_eq!(dense.len(), naive.len());
+        for k in naive.keys() {
+            let at = dense.position(k).expect("a held key has a position");
+            assert_eq!(dense.key(at), Some(k));
+        }
+        let mut counts: Vec<(K, u32)> = dense.iter().map(|(k, _, n)| (k.clone(), n)).collect();
+        counts.sort();
+        assert_eq!(counts, naive.iter().map(|(k, (_, n))| (k.clone(), *n)).collect::<Vec<_>>());
+    }
+}
+
+proptest! {
+    #[test]
+    fn dense_window_values_match_a_map_of_values_and_batch_counts(
+        batches in keyed_batches(),
+        filtered in any::<bool>(),
+    ) {
+        check_dense(&batches, |k| k, filtered);
+        check_dense(&batches, |k| format!("{k}"), filtered);
+        check_dense(&batches, Crowded, filtered);
+    }
+}
