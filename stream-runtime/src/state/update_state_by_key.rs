@@ -359,7 +359,7 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
             merge_combiners: |c: &mut Values<V>, o| c.append(o),
             finish: Some,
         };
-        let parent = self.combine_into("update_state_by_key", agg, route.fixed(n)).into_node("update_state_by_key");
+        let parent = self.combine_into("group_by_key", agg, route.fixed(n)).into_node("update_state_by_key");
         let step_route = route.clone();
         let from = parent.label();
         let step = UpdateState { parent, f, initial: Mutex::new(initial), started: AtomicBool::new(false), route };
