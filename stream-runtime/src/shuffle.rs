@@ -56,8 +56,35 @@ pub(crate) fn prefetch<T>(p: *const T) {
 /// tag alone (the partition of a key is taken from bits 16 to 47, so within one partition the
 /// low bits still vary), so growing and merging tables never hash a key again.
 #[inline(always)]
-fn tag_of(h: u64) -> u32 {
+pub(crate) fn tag_of(h: u64) -> u32 {
     h as u32
+}
+
+/// Rebuilds a tag index (see [`Table`]; the window's dense values use the same) with
+/// `capacity` slots, a power of two above twice the entries, over the entries `(position,
+/// tag)`.
+pub(crate) fn rebuild_index(index: &mut Vec<u64>, capacity: usize, entries: impl Iterator<Item = (usize, u32)>) {
+    index.clear();
+    index.resize(capacity, 0);
+    let mask = capacity - 1;
+    for (at, tag) in entries {
+        let mut i = tag as usize & mask;
+        while index[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        index[i] = slot(tag, at);
+    }
+}
+
+/// The entry that the home slot of hash `h` in a tag index names, when that slot holds `h`'s
+/// tag: what a lookup's second stage prefetches (most keys found are found there).
+#[inline(always)]
+pub(crate) fn home_entry(index: &[u64], h: u64) -> Option<usize> {
+    let tag = tag_of(h);
+    match index.get(tag as usize & index.len().wrapping_sub(1)) {
+        Some(&s) if s != 0 && (s >> 32) as u32 == tag => Some((s as u32 - 1) as usize),
+        _ => None,
+    }
 }
 
 /// A hash table of combiners: the entries dense, in the order their keys came, and an index
@@ -94,11 +121,8 @@ impl<K: Key, C> Table<K, C> {
     /// key of the same tag (most keys found are found there), brings that entry in.
     #[inline(always)]
     fn prefetch_entry(&self, h: u64) {
-        let tag = tag_of(h);
-        if let Some(&slot) = self.slots.get(tag as usize & self.slots.len().wrapping_sub(1)) {
-            if slot != 0 && (slot >> 32) as u32 == tag {
-                prefetch(self.entries.as_ptr().wrapping_add((slot as u32 - 1) as usize));
-            }
+        if let Some(at) = home_entry(&self.slots, h) {
+            prefetch(self.entries.as_ptr().wrapping_add(at));
         }
     }
 
@@ -115,16 +139,7 @@ impl<K: Key, C> Table<K, C> {
     /// Rebuilds the index with `capacity` slots (a power of two, more than twice the entries).
     fn reindex(&mut self, capacity: usize) {
         assert!(self.len() < u32::MAX as usize, "a combiner table holds fewer than 2^32 - 1 keys");
-        self.slots.clear();
-        self.slots.resize(capacity, 0);
-        let mask = capacity - 1;
-        for (at, &tag) in self.tags.iter().enumerate() {
-            let mut i = tag as usize & mask;
-            while self.slots[i] != 0 {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = slot(tag, at);
-        }
+        rebuild_index(&mut self.slots, capacity, self.tags.iter().copied().enumerate());
     }
 
     /// Combines `v` into the combiner of `k` (hash `h`), creating it with `create` when `k`
@@ -175,7 +190,7 @@ impl<K: Key, C> Table<K, C> {
 
 /// An index slot: `tag` and the entry at `at`.
 #[inline(always)]
-fn slot(tag: u32, at: usize) -> u64 {
+pub(crate) fn slot(tag: u32, at: usize) -> u64 {
     (u64::from(tag) << 32) | (at as u64 + 1)
 }
 

@@ -207,12 +207,7 @@ impl<K: Key, S: Data, M: Send + 'static> Node<(K, S)> for Snapshots<K, S, M> {
         if inner.generated != Some(t) {
             return Ok(None);
         }
-        let parts = inner
-            .parts
-            .par_iter()
-            .map(|p| p.map.iter().map(|(k, slot)| (k.clone(), slot.state.clone())).collect())
-            .collect();
-        Ok(Some(Batch::from_partitions(parts)))
+        Ok(Some(Batch::from_partitions(super::store::copy_out(&inner.parts))))
     }
 }
 

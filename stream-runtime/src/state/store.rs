@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::codec::{CodecError, ColumnReader, ColumnWriter};
@@ -37,6 +38,11 @@ impl<K, S> Default for Part<K, S> {
 /// `n` empty partitions.
 pub(crate) fn parts<K, S>(n: usize) -> Vec<Part<K, S>> {
     (0..n.max(1)).map(|_| Part::default()).collect()
+}
+
+/// Every key and its state, copied out partition by partition (in parallel).
+pub(crate) fn copy_out<K: Key, S: Clone + Send + Sync>(parts: &[Part<K, S>]) -> Vec<Vec<(K, S)>> {
+    parts.par_iter().map(|p| p.map.iter().map(|(k, slot)| (k.clone(), slot.state.clone())).collect()).collect()
 }
 
 impl<K: Key + Persist, S: Persist> Part<K, S> {

@@ -5,7 +5,7 @@ use parking_lot::Mutex;
 use rayon::prelude::*;
 
 use super::cell::{state_stream, Step};
-use super::store::{Part, Slot};
+use super::store::{copy_out, Part, Slot};
 use super::values::Values;
 use crate::chain::Chain;
 use crate::data::{Data, FastMap, Key, Persist};
@@ -35,26 +35,16 @@ struct PerKey<F>(F);
 /// `f(all keys of a partition as (key, new_values, old_state))`.
 struct PerPartition<F>(F);
 
-/// The output of `update_state_by_key` at a batch: the whole state, partition by partition.
+/// Pairs partition by partition: the batch's values of each key, or the whole state (the
+/// output of `update_state_by_key` at a batch).
 type Whole<K, S> = Vec<Vec<(K, S)>>;
 /// What a step returns: the batch's output, `None` when the stream has no batch.
 type Stepped<K, S> = Result<Option<Whole<K, S>>, BatchError>;
 
-/// The whole state, copied out partition by partition.
-fn whole<K: Key, S: Data>(parts: &[Part<K, S>]) -> Whole<K, S> {
-    parts.par_iter().map(|p| p.map.iter().map(|(k, slot)| (k.clone(), slot.state.clone())).collect()).collect()
-}
-
 impl<K: Key, V: Data, S: Data, F> UpdateState<K, V, S, F> {
     /// The batch at `t` in the state's partitions, after taking in the initial state at the
     /// first batch; `None` when there is no state batch at `t`.
-    #[allow(clippy::type_complexity)]
-    fn input(
-        &self,
-        t: Time,
-        env: &Env,
-        parts: &mut [Part<K, S>],
-    ) -> Result<Option<Vec<Vec<(K, Values<V>)>>>, BatchError> {
+    fn input(&self, t: Time, env: &Env, parts: &mut [Part<K, S>]) -> Result<Option<Whole<K, Values<V>>>, BatchError> {
         let n = parts.len();
         let batch = self.parent.get(t, env)?;
         if !self.started.load(Ordering::Relaxed) {
@@ -98,7 +88,7 @@ where
     }
 
     fn output_of(&self, parts: &[Part<K, S>]) -> Option<Whole<K, S>> {
-        Some(whole(parts))
+        Some(copy_out(parts))
     }
 
     fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], want: bool) -> Stepped<K, S> {
@@ -143,7 +133,7 @@ where
                 None => tracing::warn!("update_state_by_key_iter returned a key another process owns: dropped"),
             }
         }
-        Ok(Some(if want { whole(parts) } else { Vec::new() }))
+        Ok(Some(if want { copy_out(parts) } else { Vec::new() }))
     }
 }
 
@@ -159,7 +149,7 @@ where
     }
 
     fn output_of(&self, parts: &[Part<K, S>]) -> Option<Whole<K, S>> {
-        Some(whole(parts))
+        Some(copy_out(parts))
     }
 
     fn step(&self, t: Time, env: &Env, parts: &mut [Part<K, S>], want: bool) -> Stepped<K, S> {

@@ -6,12 +6,13 @@
 //!
 //! The index is 8-byte slots (open addressing, linear probing, at most half full): 0 when
 //! empty, else the key's tag (the low half of its hash) in the high half and the entry's
-//! position plus one in the low half, as the shuffle's combiner tables. A batch's keys are
+//! position plus one in the low half: the shuffle's tag index (`shuffle::rebuild_index`,
+//! `shuffle::home_entry`), as its combiner tables use it. A batch's keys are
 //! hashed first, then looked up with their home slot and, [`AHEAD`] keys later, the entry it
 //! points to prefetched, so the cache misses of the lookups overlap.
 
 use crate::data::{hash_of, Key};
-use crate::shuffle::prefetch;
+use crate::shuffle::{home_entry, prefetch, rebuild_index, slot, tag_of};
 
 /// One key's window value and the number of batches in the window that hold the key. `key`
 /// is `None` for a free entry; `value` is `None` in a free entry and while `f` or `inv` runs.
@@ -25,18 +26,6 @@ struct Entry<K, V> {
 /// How many keys ahead of the one being looked up its home slot is prefetched (the entry
 /// that slot points to, half as far ahead).
 pub(crate) const AHEAD: usize = 16;
-
-/// The tag of a key of hash `h`.
-#[inline(always)]
-fn tag_of(h: u64) -> u32 {
-    h as u32
-}
-
-/// An index slot: `tag` and the entry at `p`.
-#[inline(always)]
-fn slot(tag: u32, p: u32) -> u64 {
-    (u64::from(tag) << 32) | (u64::from(p) + 1)
-}
 
 /// The window value of each key, by position.
 #[derive(Debug)]
@@ -77,18 +66,8 @@ impl<K: Key, V: Clone> Dense<K, V> {
     /// Rebuilds the index with `capacity` slots (a power of two, more than twice the keys)
     /// from the hashes of the held entries.
     fn reindex(&mut self, capacity: usize) {
-        self.index.clear();
-        self.index.resize(capacity, 0);
-        let mask = capacity - 1;
-        for (p, (e, &h)) in self.entries.iter().zip(&self.hashes).enumerate() {
-            if e.key.is_some() {
-                let mut i = tag_of(h) as usize & mask;
-                while self.index[i] != 0 {
-                    i = (i + 1) & mask;
-                }
-                self.index[i] = slot(tag_of(h), p as u32);
-            }
-        }
+        let held = self.entries.iter().zip(&self.hashes).enumerate().filter(|(_, (e, _))| e.key.is_some());
+        rebuild_index(&mut self.index, capacity, held.map(|(p, (_, &h))| (p, tag_of(h))));
     }
 
     /// The home slot of hash `h`.
@@ -109,10 +88,8 @@ impl<K: Key, V: Clone> Dense<K, V> {
     /// key of the same tag, brings that entry in.
     #[inline(always)]
     fn prefetch_entry(&self, h: u64) {
-        if let Some(&s) = self.index.get(self.home(h)) {
-            if s != 0 && (s >> 32) as u32 == tag_of(h) {
-                self.prefetch(s as u32 - 1);
-            }
+        if let Some(p) = home_entry(&self.index, h) {
+            self.prefetch(p as u32);
         }
     }
 
@@ -178,7 +155,7 @@ impl<K: Key, V: Clone> Dense<K, V> {
                 p
             }
         };
-        self.index[i] = slot(tag_of(h), p);
+        self.index[i] = slot(tag_of(h), p as usize);
         self.keys += 1;
         (p, true)
     }
@@ -187,7 +164,7 @@ impl<K: Key, V: Clone> Dense<K, V> {
     /// that every key stays reachable from its home slot).
     fn unindex(&mut self, p: u32) {
         let mask = self.index.len() - 1;
-        let target = slot(tag_of(self.hashes[p as usize]), p);
+        let target = slot(tag_of(self.hashes[p as usize]), p as usize);
         let mut i = self.home(self.hashes[p as usize]);
         while self.index[i] != target {
             i = (i + 1) & mask;
