@@ -277,16 +277,16 @@ where
     C: Chain<Out = O>,
     B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
 {
-    collect_phase(peers, threads, &input, None, &build).0
+    collect_phase(peers, threads, input, None, &build).0
 }
 
 /// [`collect_cluster`] of one phase of a run (starting from `resume`), with every process's
-/// checkpoint after it.
+/// checkpoint after it when `resume` is given (none otherwise).
 fn collect_phase<I, O, C, B>(
     peers: Vec<Option<Arc<dyn crate::cluster::Peers>>>,
     threads: usize,
-    input: &[Vec<I>],
-    resume: Resume<'_>,
+    input: Vec<Vec<I>>,
+    resume: Option<Resume<'_>>,
     build: &B,
 ) -> (Vec<Vec<O>>, Vec<Vec<u8>>)
 where
@@ -306,7 +306,19 @@ where
     let outputs: Vec<Vec<Vec<O>>> = sinks.iter().map(|s| std::mem::take(&mut *s.lock())).collect();
     let batches = outputs[0].len();
     assert!(outputs.iter().all(|o| o.len() == batches), "processes output different batch counts");
-    ((0..batches).map(|i| outputs.iter().flat_map(|o| o[i].iter().cloned()).collect()).collect(), files)
+    (concatenated(outputs, batches), files)
+}
+
+/// Per batch (the first `batches`), every process's output of it in process order: the
+/// records moved, not cloned.
+fn concatenated<O>(outputs: Vec<Vec<Vec<O>>>, batches: usize) -> Vec<Vec<O>> {
+    let mut per: Vec<Vec<O>> = (0..batches).map(|_| Vec::new()).collect();
+    for process in outputs {
+        for (all, mine) in per.iter_mut().zip(process) {
+            all.extend(mine);
+        }
+    }
+    per
 }
 
 /// `processes` endpoints of an in-memory cluster; one process has none.
@@ -323,7 +335,8 @@ fn memory_peers(processes: usize) -> Vec<Option<Arc<dyn crate::cluster::Peers>>>
 
 /// As [`run_cluster`], over timely-dataflow's TCP networking on loopback (feature `cluster`):
 /// the processes are threads of this one, connected as a real cluster is (our handshake, then
-/// timely). Returns the outputs and the bytes the processes sent each other.
+/// timely). Returns the outputs and the bytes the processes sent each other. It connects, runs
+/// and leaves; [`LoopbackCluster`] connects once for several runs.
 ///
 /// ```
 /// use stream_runtime::{testing, DStream, Str};
@@ -347,17 +360,85 @@ where
     C: Chain<Out = O>,
     B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
 {
-    let peers = crate::cluster::timely::TimelyPeers::loopback(processes.max(1)).expect("a loopback cluster starts");
-    let given = peers.iter().map(|p| Some(Arc::clone(p) as Arc<dyn crate::cluster::Peers>)).collect();
-    let outputs = collect_cluster(given, threads, input, build);
-    let bytes = peers.iter().map(|p| p.bytes_sent()).sum();
-    // Every process leaves the cluster at once (each waits for the others).
-    std::thread::scope(|scope| {
-        for p in &peers {
-            scope.spawn(move || p.shutdown());
-        }
-    });
-    (outputs, bytes)
+    let cluster = LoopbackCluster::connect(processes).expect("a loopback cluster starts");
+    let outputs = cluster.run(threads, input, build);
+    (outputs, cluster.bytes_sent())
+}
+
+/// A cluster of processes on loopback TCP, as threads of this one, connected as a real cluster
+/// is (our handshake, then timely) once, for several runs (feature `cluster`): what a running
+/// job's batches cost, without connecting and leaving in each run. Dropping it leaves the
+/// cluster (every process at once).
+///
+/// Each [`run`](LoopbackCluster::run) starts at the first batch time again with a fresh graph
+/// on every process; the runs follow each other. A run that panics (a batch failed) leaves the
+/// cluster's exchanges in an unknown state: connect a new one.
+///
+/// ```
+/// use stream_runtime::{testing, DStream, Str};
+/// fn count(words: DStream<'_, Str>) -> DStream<'_, (Str, u64)> {
+///     words.map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b)
+/// }
+/// let input: Vec<Vec<Str>> = vec![vec!["a".into(), "b".into(), "a".into()], vec!["b".into()]];
+/// let cluster = testing::LoopbackCluster::connect(2).unwrap();
+/// let mut single = testing::run(input.clone(), 1, count);
+/// single.iter_mut().for_each(|b| b.sort());
+/// for _ in 0..3 {
+///     let mut out = cluster.run(1, input.clone(), count);
+///     out.iter_mut().for_each(|b| b.sort());
+///     assert_eq!(out, single);
+/// }
+/// assert!(cluster.bytes_sent() > 0);
+/// ```
+#[cfg(feature = "cluster")]
+pub struct LoopbackCluster {
+    peers: Vec<Arc<crate::cluster::timely::TimelyPeers>>,
+}
+
+#[cfg(feature = "cluster")]
+impl std::fmt::Debug for LoopbackCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoopbackCluster").field("processes", &self.peers.len()).finish()
+    }
+}
+
+#[cfg(feature = "cluster")]
+impl LoopbackCluster {
+    /// Connects `processes` processes (at least one) on free loopback ports.
+    pub fn connect(processes: usize) -> Result<LoopbackCluster, StreamingError> {
+        Ok(LoopbackCluster { peers: crate::cluster::timely::TimelyPeers::loopback(processes.max(1))? })
+    }
+
+    /// Runs `build` over `input` on every process, each with `threads` worker threads and its
+    /// share of every batch, as [`run_cluster_tcp`] does; returns, per batch, the outputs of
+    /// every process concatenated in process order. Panics if a batch fails.
+    pub fn run<I, O, C, B>(&self, threads: usize, input: Vec<Vec<I>>, build: B) -> Vec<Vec<O>>
+    where
+        I: Data,
+        O: Data,
+        C: Chain<Out = O>,
+        B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
+    {
+        let given = self.peers.iter().map(|p| Some(Arc::clone(p) as Arc<dyn crate::cluster::Peers>)).collect();
+        collect_cluster(given, threads, input, build)
+    }
+
+    /// Bytes the processes have sent each other so far.
+    pub fn bytes_sent(&self) -> u64 {
+        self.peers.iter().map(|p| p.bytes_sent()).sum()
+    }
+}
+
+#[cfg(feature = "cluster")]
+impl Drop for LoopbackCluster {
+    fn drop(&mut self) {
+        // Every process leaves the cluster at once (each waits for the others).
+        std::thread::scope(|scope| {
+            for p in &self.peers {
+                scope.spawn(move || p.shutdown());
+            }
+        });
+    }
 }
 
 /// As [`run_cluster_tcp`], through the batch loop of a started job
@@ -404,14 +485,15 @@ where
     let batch = Duration::seconds(1);
     let clock = crate::clock::ManualClock::new(Time::from_millis(0));
     let batches = input.len();
+    let mut shares = shares(input, processes).into_iter();
     // Per process: its outputs so far, and a signal when one arrives.
     type Sink<O> = Arc<(Mutex<Vec<Vec<O>>>, parking_lot::Condvar)>;
     let sinks: Vec<Sink<O>> = (0..processes).map(|_| Arc::default()).collect();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..processes)
             .map(|q| {
-                let (hosts, clock, sink, input, build) =
-                    (hosts.clone(), clock.clone(), Arc::clone(&sinks[q]), &input, &build);
+                let (hosts, clock, sink, share, build) =
+                    (hosts.clone(), clock.clone(), Arc::clone(&sinks[q]), shares.next().unwrap_or_default(), &build);
                 scope.spawn(move || {
                     let topology = stream_cluster::Topology::new(q, hosts).expect("a topology");
                     let ssc = StreamingContext::new(batch)
@@ -420,12 +502,10 @@ where
                         .with_clock(Arc::new(clock))
                         .with_cluster((processes > 1).then_some(topology))
                         .with_batches_in_flight(in_flight);
-                    build(ssc.queue_stream(share_of(input, q, processes), true, None)).foreach_batch(
-                        move |b: Batch<O>, _| {
-                            sink.0.lock().push(b.into_vec());
-                            sink.1.notify_all();
-                        },
-                    );
+                    build(ssc.queue_stream(share, true, None)).foreach_batch(move |b: Batch<O>, _| {
+                        sink.0.lock().push(b.into_vec());
+                        sink.1.notify_all();
+                    });
                     ssc.start().expect("the process starts")
                 })
             })
@@ -455,7 +535,7 @@ where
         }
     });
     let outputs: Vec<Vec<Vec<O>>> = sinks.iter().map(|s| std::mem::take(&mut *s.0.lock())).collect();
-    (0..batches).map(|i| outputs.iter().flat_map(|o| o[i].iter().cloned()).collect()).collect()
+    concatenated(outputs, batches)
 }
 
 /// As [`run_cluster`], with a `print_n(num)` of the built stream: returns, per batch, the text
@@ -484,7 +564,7 @@ where
 {
     let processes = processes.max(1);
     let sinks: Vec<Arc<Mutex<Vec<String>>>> = (0..processes).map(|_| Arc::default()).collect();
-    let errors = run_processes(memory_peers(processes), threads, &input, &|q, s| {
+    let errors = run_processes(memory_peers(processes), threads, input, &|q, s| {
         let sink = Arc::clone(&sinks[q]);
         let print: crate::outputs::PrintSink = Arc::new(move |text: &str| {
             sink.lock().push(text.to_string());
@@ -503,51 +583,64 @@ where
 fn run_processes<I: Data>(
     peers: Vec<Option<Arc<dyn crate::cluster::Peers>>>,
     threads: usize,
-    input: &[Vec<I>],
+    input: Vec<Vec<I>>,
     build: &(dyn for<'a> Fn(usize, DStream<'a, I>) + Sync),
 ) -> Vec<Vec<StreamingError>> {
     run_phase(peers, threads, input, None, build).into_iter().map(|(errors, _)| errors).collect()
 }
 
-/// Where a phase of a cluster run starts: the checkpoint of every process of the phase before
-/// (with its number of processes).
-type Resume<'r> = Option<&'r [Vec<u8>]>;
+/// How a phase of a rescaled cluster run starts and ends.
+#[derive(Clone, Copy)]
+enum Resume<'r> {
+    /// From the start, with every process's checkpoint after the last batch.
+    Checkpoint,
+    /// From the checkpoint of every process of the phase before (with its number of
+    /// processes), with every process's checkpoint after the last batch.
+    From(&'r [Vec<u8>]),
+}
 
 /// Runs `input` on the processes of `peers`, each starting from the state re-spread from
-/// `resume` if given; returns each process's errors and its checkpoint after the last batch.
+/// `resume`'s checkpoints if given; returns each process's errors and, with `resume`, its
+/// checkpoint after the last batch.
 fn run_phase<I: Data>(
     mut peers: Vec<Option<Arc<dyn crate::cluster::Peers>>>,
     threads: usize,
-    input: &[Vec<I>],
-    resume: Resume<'_>,
+    input: Vec<Vec<I>>,
+    resume: Option<Resume<'_>>,
     build: &(dyn for<'a> Fn(usize, DStream<'a, I>) + Sync),
 ) -> Vec<(Vec<StreamingError>, Vec<u8>)> {
     let processes = peers.len();
+    let batches = input.len();
+    let mut shares = shares(input, processes).into_iter();
     std::thread::scope(|scope| {
         let handles: Vec<_> = peers
             .drain(..)
             .enumerate()
             .map(|(q, peers)| {
+                let share = shares.next().unwrap_or_default();
                 scope.spawn(move || {
                     let ssc = Harness::new(threads).context();
-                    build(q, ssc.queue_stream(share_of(input, q, processes), true, None));
+                    build(q, ssc.queue_stream(share, true, None));
                     // A process whose batch failed stops (dropping its peers: the others'
                     // exchanges with it fail instead of waiting), as a cluster is fail-stop.
                     let mut stepped = match Stepped::with_peers(ssc, peers) {
                         Ok(stepped) => stepped,
                         Err(e) => return (vec![e], Vec::new()),
                     };
-                    if let Some(files) = resume {
+                    if let Some(Resume::From(files)) = resume {
                         if let Err(e) = respread(&mut stepped, files, q, processes) {
                             return (vec![e], Vec::new());
                         }
                     }
                     stepped.on_pool(|s| {
-                        for _ in 0..input.len() {
+                        for _ in 0..batches {
                             let errors = s.next_batch();
                             if !errors.is_empty() {
                                 return (errors, Vec::new());
                             }
+                        }
+                        if resume.is_none() {
+                            return (Vec::new(), Vec::new());
                         }
                         let ex = s.executor();
                         let env = ex.env();
@@ -563,19 +656,27 @@ fn run_phase<I: Data>(
     })
 }
 
-/// Process `q`'s share of `input`, a queue of its batches: each batch split into
-/// [`INPUT_PARTITIONS`] partitions, of which `q` reads those `i` with `i % processes == q`.
-fn share_of<I: Data>(input: &[Vec<I>], q: usize, processes: usize) -> crate::sources::BatchQueue<I> {
-    let queue = crate::sources::BatchQueue::new();
-    for batch in input {
-        // Only this process's partitions are cloned (a clone of the whole batch on every
-        // process would be work a real cluster's processes never do).
-        let mine = (0..INPUT_PARTITIONS)
-            .filter(|i| i % processes == q)
-            .map(|i| batch[crate::batch::part_range(batch.len(), INPUT_PARTITIONS, i)].to_vec());
-        queue.push(Batch::from_partitions(mine.collect()));
+/// Every process's share of `input`, a queue of its batches per process: each batch split into
+/// [`INPUT_PARTITIONS`] partitions, of which process `q` reads those `i` with
+/// `i % processes == q`. The records are moved, not cloned, as a real cluster's processes
+/// each read their own input and never touch the others'.
+fn shares<I: Data>(input: Vec<Vec<I>>, processes: usize) -> Vec<crate::sources::BatchQueue<I>> {
+    let queues: Vec<crate::sources::BatchQueue<I>> =
+        (0..processes).map(|_| crate::sources::BatchQueue::new()).collect();
+    for mut batch in input {
+        let len = batch.len();
+        // The partitions, the last one first: each `split_off` moves the tail out.
+        let mut parts: Vec<Vec<I>> = (0..INPUT_PARTITIONS)
+            .rev()
+            .map(|i| batch.split_off(crate::batch::part_range(len, INPUT_PARTITIONS, i).start))
+            .collect();
+        parts.reverse();
+        for (q, queue) in queues.iter().enumerate() {
+            let mine = parts.iter_mut().enumerate().filter(|(i, _)| i % processes == q).map(|(_, p)| std::mem::take(p));
+            queue.push(Batch::from_partitions(mine.collect()));
+        }
     }
-    queue
+    queues
 }
 
 /// Restores process `q` of `processes` from the checkpoints `files` of every process of a run
@@ -629,9 +730,11 @@ where
     C: Chain<Out = O>,
     B: for<'a> Fn(DStream<'a, I>) -> DStream<'a, O, C> + Sync,
 {
-    let (first, rest) = input.split_at(split.min(input.len()));
-    let (mut outputs, files) = collect_phase(memory_peers(before.max(1)), threads, first, None, &build);
-    let (more, _) = collect_phase(memory_peers(after.max(1)), threads, rest, Some(&files), &build);
+    let mut first = input;
+    let rest = first.split_off(split.min(first.len()));
+    let (mut outputs, files) =
+        collect_phase(memory_peers(before.max(1)), threads, first, Some(Resume::Checkpoint), &build);
+    let (more, _) = collect_phase(memory_peers(after.max(1)), threads, rest, Some(Resume::From(&files)), &build);
     outputs.extend(more);
     outputs
 }
