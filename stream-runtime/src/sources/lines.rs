@@ -36,14 +36,17 @@ impl Decoder<'_> {
     /// The lines of a file split, sharing the buffer the split was read into when they are
     /// valid UTF-8 (no copy); decoded lossily into a new one otherwise.
     pub(crate) fn lines_of_split(&self, split: crate::fs::Split) -> Vec<Str> {
+        let mut out = Vec::new();
+        self.lines_of_split_into(split, &mut out);
+        out
+    }
+
+    /// As [`lines_of_split`](Self::lines_of_split), appending to `out`.
+    pub(crate) fn lines_of_split_into(&self, split: crate::fs::Split, out: &mut Vec<Str>) {
         let offset = split.offset;
         match split.into_text() {
-            Ok((text, range)) => {
-                let mut out = Vec::new();
-                self.cut(&text, range, offset, &mut out);
-                out
-            }
-            Err(split) => self.lines(split.bytes(), offset),
+            Ok((text, range)) => self.cut(&text, range, offset, out),
+            Err(split) => self.lines_into(split.bytes(), offset, out),
         }
     }
 
