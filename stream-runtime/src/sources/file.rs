@@ -777,14 +777,7 @@ mod tests {
         /// Reading a split in chunks read ahead gives the lines (and counts) of reading it whole.
         #[test]
         fn read_ahead_chunks_give_the_lines_of_the_whole_split(
-            bytes in proptest::collection::vec(proptest::prop_oneof![
-                6 => proptest::prelude::Just(b'a'),
-                2 => proptest::prelude::Just(b'\n'),
-                1 => proptest::prelude::Just(b'\r'),
-                1 => proptest::prelude::Just(0xc3),
-                1 => proptest::prelude::Just(0xa9),
-                1 => proptest::prelude::Just(0xff),
-            ], 0..400),
+            bytes in super::super::lines::line_bytes(400),
             long in proptest::option::of((0usize..400, 1usize..40_000)),
             cuts in (0usize..100_000, 0usize..100_000),
             chunk in 1u64..64,
