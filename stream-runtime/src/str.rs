@@ -70,6 +70,7 @@ impl Str {
     /// # Panics
     /// When the range is out of bounds or not on character boundaries (as `&buf[start..end]`
     /// does), or the buffer is 4 GiB or larger and the piece longer than 15 bytes.
+    #[inline]
     pub fn slice_of(buf: &Arc<str>, start: usize, end: usize) -> Str {
         // `Repr::Shared`'s invariant, checked: `is_char_boundary` is false past the end.
         assert!(
@@ -79,7 +80,7 @@ impl Str {
         );
         let to_u32 = |x: usize| u32::try_from(x).expect("text buffers are smaller than 4 GiB");
         if end - start <= INLINE {
-            return Str::inline(&buf.as_bytes()[start..end]);
+            return Str::inline_from(buf.as_bytes(), start, end);
         }
         Str(Repr::Shared { buf: Arc::clone(buf), start: to_u32(start), end: to_u32(end) })
     }

@@ -65,14 +65,16 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, RuntimeError> {
         .map_err(|e| RuntimeError::Start(Arc::clone(e)))
 }
 
-/// Runs `fut` on the I/O runtime and waits for its output on this thread.
-fn block<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> Result<T, RuntimeError> {
+/// Starts `fut` on the I/O runtime; its output comes on the receiver.
+fn spawn<T: Send + 'static>(
+    fut: impl Future<Output = T> + Send + 'static,
+) -> Result<std::sync::mpsc::Receiver<T>, RuntimeError> {
     let rt = runtime()?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     rt.spawn(async move {
         let _ = tx.send(fut.await);
     });
-    rx.recv().map_err(|_| RuntimeError::Dropped)
+    Ok(rx)
 }
 
 pub use super::split_hdfs_url as split_url;
@@ -187,17 +189,19 @@ impl HdfsFs {
         T: Send + 'static,
         F: Future<Output = Result<T, HdfsError>> + Send + 'static,
     {
+        self.start(path, timeout, f).wait()
+    }
+
+    /// As [`call`](Self::call), without waiting: the call runs on the I/O runtime while the
+    /// caller does something else, and [`Pending::wait`] gives its answer.
+    fn start<T, F>(&self, path: &str, timeout: StdDuration, f: impl FnOnce(Client) -> F) -> Pending<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, HdfsError>> + Send + 'static,
+    {
         let fut = f(self.client.clone());
-        let res =
-            block(async move { tokio::time::timeout(timeout, fut).await.ok() }).map_err(|e| e.on(self.url_of(path)))?;
-        match res {
-            Some(r) => r.map_err(|e| self.error(path, e)),
-            None => Err(FsError::Remote {
-                path: self.url_of(path),
-                message: format!("no answer from HDFS at {} within {timeout:?}", self.authority),
-                source: None,
-            }),
-        }
+        let answer = spawn(async move { tokio::time::timeout(timeout, fut).await.ok() });
+        Pending { fs: self.clone(), path: path.to_string(), timeout, answer }
     }
 
     /// How long moving `len` bytes may take: the namenode time-out plus one second per MiB.
@@ -321,6 +325,44 @@ impl FileSystem for HdfsFs {
     }
 }
 
+/// A call of an [`HdfsFs`] running on the I/O runtime: [`wait`](Pending::wait) for its answer.
+///
+/// ```no_run
+/// use stream_runtime::fs::hdfs::HdfsFs;
+/// let file = HdfsFs::connect("127.0.0.1:9000").unwrap().open("/logs/day-1.txt").unwrap();
+/// let (first, second) = (file.start_read(0, 1 << 20), file.start_read(1 << 20, 1 << 20));
+/// let (first, second) = (first.wait().unwrap(), second.wait().unwrap());
+/// assert_eq!((first.filled().len() + second.filled().len()) as u64, file.len().min(2 << 20));
+/// ```
+pub struct Pending<T> {
+    fs: HdfsFs,
+    path: String,
+    timeout: StdDuration,
+    answer: Result<std::sync::mpsc::Receiver<Option<Result<T, HdfsError>>>, RuntimeError>,
+}
+
+impl<T> std::fmt::Debug for Pending<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl<T> Pending<T> {
+    /// Waits for the call's answer (at most its time-out, which runs from the call's start).
+    pub fn wait(self) -> Result<T, FsError> {
+        let Pending { fs, path, timeout, answer } = self;
+        let answer = answer.and_then(|rx| rx.recv().map_err(|_| RuntimeError::Dropped));
+        match answer.map_err(|e| e.on(fs.url_of(&path)))? {
+            Some(r) => r.map_err(|e| fs.error(&path, e)),
+            None => Err(FsError::Remote {
+                path: fs.url_of(&path),
+                message: format!("no answer from HDFS at {} within {timeout:?}", fs.authority),
+                source: None,
+            }),
+        }
+    }
+}
+
 /// An HDFS file opened for ranged reads; cheap to share between threads reading parts of it.
 pub struct HdfsFile {
     fs: HdfsFs,
@@ -373,23 +415,48 @@ impl HdfsFile {
     /// assert_eq!(buf.filled().len() as u64, file.len());
     /// ```
     pub fn read_range_into(&self, offset: u64, len: u64, into: &mut ReadBuf) -> Result<(), FsError> {
-        let offset = offset.min(self.len);
-        let n = len.min(self.len - offset) as usize;
-        if n == 0 {
+        if offset >= self.len || len == 0 {
             return Ok(());
         }
-        let reader = Arc::clone(&self.reader);
         // The read runs on the client's runtime and needs the buffer there: it is lent by
         // value and handed back (a failed read fails the whole split, so its bytes do not matter).
-        let mut lent = std::mem::take(into);
-        *into = self.fs.call(&self.path, self.fs.transfer_timeout(n as u64), move |_| async move {
-            let mut packets = std::pin::pin!(reader.read_range_stream(offset as usize, n));
-            while let Some(bytes) = futures_util::StreamExt::next(&mut packets).await {
-                lent.extend_from_slice(&bytes?);
-            }
-            Ok(lent)
-        })?;
+        *into = self.start_read_into(offset, len, std::mem::take(into)).wait()?;
         Ok(())
+    }
+
+    /// As [`read_range_into`](Self::read_range_into) into a new buffer sized for the read,
+    /// without waiting: the read runs on the I/O threads while the caller does something else
+    /// (a file source decodes one piece of a file while the next is read).
+    ///
+    /// ```no_run
+    /// use stream_runtime::fs::hdfs::HdfsFs;
+    /// let fs = HdfsFs::connect("127.0.0.1:9000").unwrap();
+    /// let file = fs.open("/logs/day-1.txt").unwrap();
+    /// let next = file.start_read(0, 1 << 20);
+    /// // ... work on something else ...
+    /// let buf = next.wait().unwrap();
+    /// assert_eq!(buf.filled().len() as u64, file.len().min(1 << 20));
+    /// ```
+    pub fn start_read(&self, offset: u64, len: u64) -> Pending<ReadBuf> {
+        let n = len.min(self.len - offset.min(self.len));
+        self.start_read_into(offset, len, ReadBuf::with_capacity(usize::try_from(n).unwrap_or(usize::MAX)))
+    }
+
+    /// Starts appending `len` bytes from `offset` (fewer at the end of the file) to `into`,
+    /// which the answer hands back.
+    fn start_read_into(&self, offset: u64, len: u64, mut into: ReadBuf) -> Pending<ReadBuf> {
+        let offset = offset.min(self.len);
+        let n = len.min(self.len - offset) as usize;
+        let reader = Arc::clone(&self.reader);
+        self.fs.start(&self.path, self.fs.transfer_timeout(n as u64), move |_| async move {
+            if n > 0 {
+                let mut packets = std::pin::pin!(reader.read_range_stream(offset as usize, n));
+                while let Some(bytes) = futures_util::StreamExt::next(&mut packets).await {
+                    into.extend_from_slice(&bytes?);
+                }
+            }
+            Ok(into)
+        })
     }
 
     /// The whole lines starting in bytes `start..end` of the file (Hadoop's line splits: a

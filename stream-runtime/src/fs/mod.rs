@@ -180,6 +180,10 @@ pub fn resolve(url: &str) -> Result<(Arc<dyn FileSystem>, String), FsError> {
     }
 }
 
+/// How far past its end a split's first read looks for the end of its last line (lines
+/// are usually much shorter; a longer one is read in further reads of doubling size).
+const LOOKAHEAD: u64 = 16 * 1024;
+
 /// The whole lines starting in bytes `start..end` of a file of `len` bytes, read with
 /// `read_into(offset, len, buf)`, which appends up to `len` bytes from `offset` to `buf`
 /// (Hadoop's line splits: a line belongs to the split holding its first byte, so splits that
@@ -194,18 +198,45 @@ pub(crate) fn read_split(
     max_tail: u64,
     read_into: impl Fn(u64, u64, &mut ReadBuf) -> Result<(), FsError>,
 ) -> Result<Split, FsError> {
-    /// How far past the split a first read looks for the end of its last line.
-    const LOOKAHEAD: u64 = 64 * 1024;
+    let Some((from, n)) = split_first_read(len, start, end, max_tail) else {
+        return Ok(Split { offset: start, ..Split::default() });
+    };
+    // Sized for the first read: the buffer grows only for a last line past the look-ahead.
+    let mut buf = ReadBuf::with_capacity(usize::try_from(n).unwrap_or(usize::MAX));
+    read_into(from, n, &mut buf)?;
+    finish_split(len, start, end, max_tail, buf, read_into)
+}
+
+/// The first read of split `start..end` (see [`read_split`]): its offset and length, `None`
+/// for an empty split. A caller may make this read ahead of time and hand its bytes to
+/// [`finish_split`].
+pub(crate) fn split_first_read(len: u64, start: u64, end: u64, max_tail: u64) -> Option<(u64, u64)> {
     let end = end.min(len);
     if start >= end {
-        return Ok(Split { offset: start, ..Split::default() });
+        return None;
     }
     let from = start.saturating_sub(1);
     let limit = end.saturating_add(max_tail).min(len);
-    let mut fetched = end.saturating_add(LOOKAHEAD).min(limit);
-    // Sized for the first read: the buffer grows only for a last line past the look-ahead.
-    let mut buf = ReadBuf::with_capacity(usize::try_from(fetched - from).unwrap_or(usize::MAX));
-    read_into(from, fetched - from, &mut buf)?;
+    Some((from, end.saturating_add(LOOKAHEAD).min(limit) - from))
+}
+
+/// [`read_split`] after its first read: `buf` holds the bytes of the read
+/// [`split_first_read`] gives for the same split (fewer at the end of the file); further reads,
+/// when the last line runs past them, are made with `read_into`.
+pub(crate) fn finish_split(
+    len: u64,
+    start: u64,
+    end: u64,
+    max_tail: u64,
+    mut buf: ReadBuf,
+    read_into: impl Fn(u64, u64, &mut ReadBuf) -> Result<(), FsError>,
+) -> Result<Split, FsError> {
+    let Some((from, n)) = split_first_read(len, start, end, max_tail) else {
+        return Ok(Split { offset: start, ..Split::default() });
+    };
+    let end = end.min(len);
+    let limit = end.saturating_add(max_tail).min(len);
+    let mut fetched = from + n;
     let first = if start == 0 {
         0
     } else {

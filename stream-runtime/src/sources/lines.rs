@@ -36,14 +36,17 @@ impl Decoder<'_> {
     /// The lines of a file split, sharing the buffer the split was read into when they are
     /// valid UTF-8 (no copy); decoded lossily into a new one otherwise.
     pub(crate) fn lines_of_split(&self, split: crate::fs::Split) -> Vec<Str> {
+        let mut out = Vec::new();
+        self.lines_of_split_into(split, &mut out);
+        out
+    }
+
+    /// As [`lines_of_split`](Self::lines_of_split), appending to `out`.
+    pub(crate) fn lines_of_split_into(&self, split: crate::fs::Split, out: &mut Vec<Str>) {
         let offset = split.offset;
         match split.into_text() {
-            Ok((text, range)) => {
-                let mut out = Vec::new();
-                self.cut(&text, range, offset, &mut out);
-                out
-            }
-            Err(split) => self.lines(split.bytes(), offset),
+            Ok((text, range)) => self.cut(&text, range, offset, out),
+            Err(split) => self.lines_into(split.bytes(), offset, out),
         }
     }
 
@@ -224,6 +227,15 @@ impl<R: Read> LineReader<R> {
     }
 }
 
+/// Bytes of short lines for property tests: `a`, `\n`, `\r`, the two bytes of `é` (either
+/// alone is invalid UTF-8) and `0xff`, fewer than `max`.
+#[cfg(test)]
+pub(crate) fn line_bytes(max: usize) -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::Just;
+    let byte = proptest::prop_oneof![6 => Just(b'a'), 2 => Just(b'\n'), 1 => Just(b'\r'), 1 => Just(0xc3), 1 => Just(0xa9), 1 => Just(0xff)];
+    proptest::collection::vec(byte, 0..max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,14 +284,7 @@ mod tests {
         /// what decoding line by line gives, counts included, in one chunk or in pieces.
         #[test]
         fn lines_are_the_obvious_lines(
-            bytes in proptest::collection::vec(proptest::prop_oneof![
-                6 => proptest::prelude::Just(b'a'),
-                2 => proptest::prelude::Just(b'\n'),
-                1 => proptest::prelude::Just(b'\r'),
-                1 => proptest::prelude::Just(0xc3),
-                1 => proptest::prelude::Just(0xa9),
-                1 => proptest::prelude::Just(0xff),
-            ], 0..300),
+            bytes in line_bytes(300),
             limit in 0usize..20,
             cut in 0usize..300,
         ) {
