@@ -7,8 +7,11 @@
 //!   partition connections are made once, before the timed region.
 //! - `direct_stream_records`: one batch of a fresh `kafka_direct_stream` reading the topic
 //!   from the start: the batch planned (the partitions listed, where each starts and ends
-//!   asked, over a new connection), its ranges fetched (the same 4 MiB fetches, decoded by
-//!   `rskafka` on the stream's two I/O threads) into `KafkaRecord`s, and counted.
+//!   asked; the connections are made when the job starts, before the timed region), its
+//!   ranges fetched (the same 4 MiB fetches, decoded by `rskafka` on the stream's two I/O
+//!   threads, which also turn them into `KafkaRecord`s sharing one copy of the fetch's keys
+//!   and values), the fetches of the ranges in flight together (one a worker thread and one
+//!   an I/O thread ahead of the worker threads), the records counted and the batch dropped.
 //! - `text_stream_lines`: the same with `kafka_text_stream`, the values also decoded into
 //!   lines (validated as UTF-8, split at `\n`), which are counted: the text source whole.
 //! - `wordcount`: the Kafka word count's batch (the lines, then `flat_map` → `map` →

@@ -7,7 +7,10 @@ use crate::show::Show;
 use crate::str::Str;
 
 /// One record of a Kafka partition (Spark's `ConsumerRecord`). Key and value are the bytes as
-/// written; [`value_str`](Self::value_str) decodes the value.
+/// written; [`value_str`](Self::value_str) decodes the value. The records of one fetch share
+/// one buffer of their keys and values, so a key or value kept long after its batch keeps
+/// that buffer (up to [`KafkaOptions::max_fetch_bytes`](crate::KafkaOptions::max_fetch_bytes))
+/// alive: keep a copy (`Bytes::copy_from_slice`) instead.
 ///
 /// ```
 /// use stream_runtime::{KafkaRecord, Show, Str};

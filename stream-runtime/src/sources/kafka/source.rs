@@ -2,7 +2,7 @@
 //! partition, and read when it is processed, the ranges in parallel.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -367,31 +367,36 @@ impl Direct {
     /// planned is given up), until the source stops.
     fn read(&self, t: Time, range: &OffsetRange, first: Option<PendingFetch>) -> Vec<KafkaRecord> {
         let Some(client) = &self.client else { return Vec::new() };
-        let mut out = Vec::with_capacity(range.count().min(1 << 20) as usize);
+        let mut out = Vec::new();
         let (mut offset, mut empty) = (range.from, 0);
         let mut next = first;
         while offset < range.until {
             let fetch = next.take().unwrap_or_else(|| client.start_fetch(&range.topic, range.partition, offset));
             match client.finish_fetch(fetch) {
-                Ok((records, _)) => {
+                Ok((mut records, _)) => {
                     if self.read_down.swap(false, Ordering::SeqCst) {
                         tracing::info!(source = %self.name, time = %t, "the brokers are back; reading the batch");
                     }
-                    let wanted = records.iter().take_while(|r| r.offset < range.until).count();
-                    if let Some(last) = records[..wanted].last() {
-                        if last.offset + 1 < range.until {
-                            next = Some(client.start_fetch(&range.topic, range.partition, last.offset + 1));
+                    records.truncate(records.iter().take_while(|r| r.offset < range.until).count());
+                    let Some(last) = records.last().map(|r| r.offset) else {
+                        empty += 1;
+                        if empty >= EMPTY_FETCHES {
+                            tracing::debug!(source = %self.name, "no data record in offsets [{offset}, {}) of {}-{}", range.until, range.topic, range.partition);
+                            break;
                         }
+                        continue;
+                    };
+                    offset = last + 1;
+                    if offset < range.until {
+                        next = Some(client.start_fetch(&range.topic, range.partition, offset));
                     }
-                    let before = out.len();
-                    for r in records.into_iter().take(wanted) {
-                        offset = r.offset + 1;
-                        out.push(r);
-                    }
-                    empty = if out.len() == before { empty + 1 } else { 0 };
-                    if empty >= EMPTY_FETCHES {
-                        tracing::debug!(source = %self.name, "no data record in offsets [{offset}, {}) of {}-{}", range.until, range.topic, range.partition);
-                        break;
+                    empty = 0;
+                    // The first answer is the range's vector itself: no copy, and none made
+                    // ahead of the answers.
+                    if out.is_empty() {
+                        out = records;
+                    } else {
+                        out.append(&mut records);
                     }
                 }
                 Err(e) if e.is_unreachable() => {
@@ -438,10 +443,13 @@ impl Direct {
 
     /// The records of batch `t`, converted by `convert`: one partition of the batch per
     /// range, or per piece of [`KafkaOptions::max_records_per_task`] records of a longer range,
-    /// each read and converted by one task, in parallel. The first fetches of the first
-    /// tasks (one a worker thread) start at once, before the workers are free to wait for
-    /// them; more at once made a loaded broker slower, not faster (see the performance
-    /// chapter).
+    /// each read and converted by one task, in parallel. The worker threads take the tasks in
+    /// order, and the first fetches run ahead of them: a window of one a worker thread and
+    /// one an I/O thread, so that while a worker converts one task's records the next tasks'
+    /// answers are on their way and being decoded, as the plain fetch loop has all its
+    /// partitions' fetches in flight (with one worker thread, the tasks' fetches no longer
+    /// wait for each other). The window bounds what is held ahead of the workers to that many
+    /// fetches of [`KafkaOptions::max_fetch_bytes`].
     pub(crate) fn take<T: Send>(
         &self,
         t: Time,
@@ -456,16 +464,86 @@ impl Direct {
             });
         }
         let tasks = split(&ranges, self.options.max_records_per_task);
-        let started = env.parallelism.max(1);
-        let first: Vec<Option<PendingFetch>> = tasks
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let client = self.client.as_ref().filter(|_| i < started)?;
-                Some(client.start_fetch(&r.topic, r.partition, r.from))
+        let workers = env.parallelism.max(1).min(tasks.len());
+        let ahead = Ahead::new(self.client.as_ref(), &tasks, workers + super::client::IO_THREADS);
+        let next = AtomicUsize::new(0);
+        let done: Vec<Vec<(usize, Vec<T>)>> = (0..workers)
+            .into_par_iter()
+            .map(|_| {
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(r) = tasks.get(i) else { return done };
+                    let first = ahead.take(i);
+                    done.push((i, convert(self, self.read(t, r, first))));
+                }
             })
             .collect();
-        tasks.into_par_iter().zip(first).map(|(r, first)| convert(self, self.read(t, &r, first))).collect()
+        let mut out: Vec<Option<Vec<T>>> = (0..tasks.len()).map(|_| None).collect();
+        for (i, part) in done.into_iter().flatten() {
+            out[i] = Some(part);
+        }
+        out.into_iter().flatten().collect()
+    }
+}
+
+/// The first fetches of a batch's tasks, started in the tasks' order up to `window` ahead of
+/// the tasks taken.
+struct Ahead<'a> {
+    client: Option<&'a KafkaClient>,
+    tasks: &'a [OffsetRange],
+    /// Each task's first fetch: whether it was claimed (started here, or by its task), and
+    /// its answer while no task took it.
+    slots: Vec<Mutex<(bool, Option<PendingFetch>)>>,
+    window: usize,
+    /// The next task whose first fetch may start.
+    started: AtomicUsize,
+}
+
+impl<'a> Ahead<'a> {
+    /// Starts the first fetches of the first `window` tasks.
+    fn new(client: Option<&'a KafkaClient>, tasks: &'a [OffsetRange], window: usize) -> Ahead<'a> {
+        let ahead = Ahead {
+            client,
+            tasks,
+            slots: tasks.iter().map(|_| Mutex::new((false, None))).collect(),
+            window,
+            started: AtomicUsize::new(0),
+        };
+        ahead.start_until(window);
+        ahead
+    }
+
+    /// Starts the first fetches of the tasks before `until` not started yet.
+    fn start_until(&self, until: usize) {
+        let Some(client) = self.client else { return };
+        let until = until.min(self.tasks.len());
+        loop {
+            let i = self.started.load(Ordering::Relaxed);
+            if i >= until {
+                return;
+            }
+            if self.started.compare_exchange(i, i + 1, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+                continue;
+            }
+            let mut slot = self.slots[i].lock();
+            if !slot.0 {
+                let r = &self.tasks[i];
+                *slot = (true, Some(client.start_fetch(&r.topic, r.partition, r.from)));
+            }
+        }
+    }
+
+    /// Task `i`'s first fetch, if it was started (its task then starts it itself); the
+    /// window moves on past it.
+    fn take(&self, i: usize) -> Option<PendingFetch> {
+        let first = {
+            let mut slot = self.slots[i].lock();
+            slot.0 = true;
+            slot.1.take()
+        };
+        self.start_until(i + 1 + self.window);
+        first
     }
 }
 
