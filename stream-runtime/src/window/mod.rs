@@ -18,6 +18,7 @@
 //! None of them re-reads the whole window on a slide, so the cost of a slide does not grow
 //! with the window length.
 
+mod chunked;
 mod count_by_value_and_window;
 mod count_by_window;
 mod daba;

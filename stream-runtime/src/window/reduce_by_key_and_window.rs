@@ -1,14 +1,11 @@
-use std::collections::VecDeque;
-
 use rayon::prelude::*;
 
-use super::daba::Daba;
 use super::keyed::KeyedQueues;
 use super::ring::Ring;
 use super::sliding::{check, windowed, Kind, Sliding, SAMPLE};
 use crate::batch::Batch;
 use crate::chain::Chain;
-use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
+use crate::checkpoint::codec::CodecError;
 use crate::checkpoint::Saved;
 use crate::data::{Data, Key, Persist};
 use crate::metrics::StateView;
@@ -55,7 +52,7 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
     }
 
     fn save(&self) -> Result<Vec<u8>, CodecError> {
-        save_parts(&self.parts, |p| to_bytes(&p.keyed()))
+        save_parts(&self.parts, KeyedQueues::to_checkpoint)
     }
 
     fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
@@ -66,10 +63,7 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
             let parts = reroute_maps(maps, place, route).into_iter().zip(rings);
             parts.map(|(keys, ring)| KeyedQueues::from_keyed(keys, ring)).collect::<Result<Vec<_>, _>>()
         };
-        let decode = |b: &[u8]| {
-            let (keys, ring): (Vec<(K, Daba<V>)>, VecDeque<(Time, Vec<K>)>) = from_bytes(b)?;
-            KeyedQueues::from_keyed(keys, ring)
-        };
+        let decode = KeyedQueues::from_checkpoint;
         self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), route, decode, regroup)?;
         Ok(())
     }
