@@ -229,14 +229,15 @@ fn chunked_refuses_damaged_parts_and_accepts_its_own() {
         assert!(q.is_consistent());
     }
     let bytes = crate::checkpoint::codec::to_bytes(&q).unwrap();
-    // The front count is the first integer after the values: make it larger than a chunk.
     let good: Chunked<u64> = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
     assert!(good.is_consistent());
     assert_eq!(good.query(&f), Some((0..20).sum()));
-    let mut damaged = bytes.clone();
-    let at = 1 + 20; // the length varint, then 20 one-byte values
-    damaged[at] = 9;
-    let damaged: Chunked<u64> = crate::checkpoint::codec::from_bytes(&damaged).unwrap();
+    // The fields in their order (front, back, back_agg, middle, q, chunks), with a whole
+    // chunk left in the back.
+    let full_back =
+        (vec![0u64], vec![1u64; CHUNK], Some(CHUNK as u64), None::<u64>, VecDeque::<u64>::new(), Daba::<u64>::new());
+    let bytes = crate::checkpoint::codec::to_bytes(&full_back).unwrap();
+    let damaged: Chunked<u64> = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
     assert!(!damaged.is_consistent());
 }
 
@@ -362,10 +363,9 @@ fn keyed_queues_refuse_the_earlier_daba_form_and_damaged_queues() {
     q.push(Time::from_millis(1), vec![(7u8, 5u64)], &f);
     let back = KeyedQueues::<u8, u64>::from_checkpoint(&q.to_checkpoint().unwrap()).unwrap();
     assert_eq!(back.aggregates(&f), vec![(7, 5)]);
-    let mut damaged = Chunked::new();
-    damaged.push(5u64, &f);
-    let mut bytes = to_bytes(&damaged).unwrap();
-    bytes[2] = 0; // the front count (after the length and the value): 0 with a value held
+    // A value in the back with an empty front (the fields in their order).
+    let no_front = (Vec::<u64>::new(), vec![5u64], Some(5u64), None::<u64>, VecDeque::<u64>::new(), Daba::<u64>::new());
+    let bytes = to_bytes(&no_front).unwrap();
     let damaged: Chunked<u64> = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
     assert!(KeyedQueues::from_keyed(vec![(7u8, damaged)], ring).is_err());
 }
