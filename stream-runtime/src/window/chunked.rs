@@ -89,8 +89,8 @@ impl<V: Clone> Chunked<V> {
             && self.back.len() < CHUNK
             && Some(self.q.len()) == self.chunks.len().checked_mul(CHUNK)
             && (!empty || (self.q.is_empty() && self.back.is_empty()))
-            && self.back_agg.is_some() == !self.back.is_empty()
-            && self.middle.is_some() == !self.chunks.is_empty()
+            && self.back_agg.is_some() != self.back.is_empty()
+            && self.middle.is_some() != self.chunks.is_empty()
     }
 
     /// Appends the newest value: at most 5 calls of `f`.
