@@ -43,7 +43,7 @@ pub(crate) struct Daba<V> {
 }
 
 /// `x ⊕ y`, where `None` is the identity.
-fn join<V>(x: V, y: Option<V>, f: &impl Fn(V, V) -> V) -> V {
+pub(super) fn join<V>(x: V, y: Option<V>, f: &impl Fn(V, V) -> V) -> V {
     match y {
         Some(y) => f(x, y),
         None => x,
@@ -144,14 +144,6 @@ impl<V: Clone> Daba<V> {
         // The next push's slot; when the newest value ends the buffer this points past it,
         // which a prefetch allows (it never faults).
         prefetch(at(n - 1).wrapping_add(1));
-    }
-
-    /// Asks the CPU to bring in the line [`query`](Self::query) reads: the oldest value.
-    #[inline]
-    pub(crate) fn prefetch_front(&self) {
-        if let Some(front) = self.q.front() {
-            prefetch(std::ptr::from_ref(front));
-        }
     }
 
     /// The aggregate of all values, oldest first (one call of `f`); `None` when empty.

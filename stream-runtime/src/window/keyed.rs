@@ -1,19 +1,22 @@
-//! The per-key DABA Lite queues of one partition of a non-invertible keyed window, laid out so
-//! that a long window costs a slide what a short one does.
+//! The per-key window queues ([`Chunked`]: chunks of plain values under a DABA Lite queue of
+//! chunk aggregates) of one partition of a non-invertible keyed window, laid out so that a
+//! long window costs a slide what a short one does.
 //!
 //! With a window of thousands of batches each key's queue holds thousands of partials, and
 //! all the queues together are megabytes: far more than the cache. A push or pop is O(1), but
-//! it reads and writes a few elements of its queue (the oldest, `q[l]`, `q[a - 1]`, the slot
-//! after the newest) that the other keys' operations since have pushed out of the cache, so
-//! each one waited for memory in turn. Here:
+//! it reads and writes a line of its queue that the other keys' operations since have pushed
+//! out of the cache (a DABA Lite queue alone touches four such lines: the oldest value, `q[l]`,
+//! `q[a - 1]`, the slot after the newest; a [`Chunked`] one the two ends, and its chunk
+//! aggregates once per chunk), so each one waited for memory in turn. Here:
 //!
 //! * the queues live in one dense array of slots, and the window's ring holds each partial's
 //!   slot number, not its key: evicting needs no hash lookup at all, and ingesting looks
 //!   every key of the batch up first, in one pass over the small key index;
 //! * so the slots every push, pop and query will touch are known before the first one runs,
-//!   and each operation first asks the CPU for the queue lines of the key [`AHEAD`] places
-//!   further on ([`Daba::prefetch`]): the misses of several keys overlap instead of following
-//!   each other;
+//!   and each operation first asks the CPU for the slot of the key `2 *` [`AHEAD`] places
+//!   further on and for the queue lines of the key [`AHEAD`] places on
+//!   ([`Chunked::prefetch`], which reads that slot): the misses of several keys overlap
+//!   instead of following each other;
 //! * a slot whose queue empties keeps its buffer for the next new key, so a steady window
 //!   allocates nothing.
 
@@ -21,11 +24,17 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use super::daba::Daba;
+use super::chunked::Chunked;
 use super::ring::Ring;
-use crate::checkpoint::codec::CodecError;
-use crate::data::{fast_map, FastMap, Key};
+use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
+use crate::data::{fast_map, FastMap, Key, Persist};
+use crate::shuffle::prefetch;
 use crate::time::Time;
+
+/// The first two bytes of the checkpoint form: `0xFF` (no varint starts with it, so no
+/// earlier form, which starts with the key count) and the form's version, 2 (the chunked
+/// queues; 1 was the per-key DABA Lite queues, untagged).
+const FORM: (u8, u8) = (0xFF, 2);
 
 /// How many keys ahead of the one being updated the queue lines are prefetched.
 const AHEAD: usize = 8;
@@ -34,7 +43,16 @@ const AHEAD: usize = 8;
 #[derive(Debug)]
 struct Slot<K, V> {
     key: Option<K>,
-    q: Daba<V>,
+    q: Chunked<V>,
+}
+
+/// Asks the CPU for every cache line of `slot` (a hint only).
+#[inline]
+fn prefetch_slot<T>(slot: &T) {
+    let at = std::ptr::from_ref(slot).cast::<u8>();
+    for line in (0..std::mem::size_of::<T>()).step_by(64) {
+        prefetch(at.wrapping_add(line));
+    }
 }
 
 /// Per key, a DABA Lite queue of values; per batch time, which keys got one (so the oldest
@@ -78,13 +96,25 @@ impl<K: Key, V: Clone> KeyedQueues<K, V> {
             Some(s) => s,
             None => {
                 let s = u32::try_from(self.slots.len()).expect("a window partition holds fewer than 2^32 keys");
-                self.slots.push(Slot { key: None, q: Daba::new() });
+                self.slots.push(Slot { key: None, q: Chunked::new() });
                 s
             }
         };
         self.slots[s as usize].key = Some(k.clone());
         self.index.insert(k.clone(), s);
         s
+    }
+
+    /// Before the operation on `slots[i]`: asks for the queue lines of the key [`AHEAD`]
+    /// places on (its slot arrived one stride ago) and for the slot of the key `2 * AHEAD` on.
+    #[inline]
+    fn prefetch_ahead(&self, slots: &[u32], i: usize) {
+        if let Some(&ahead) = slots.get(i + AHEAD) {
+            self.slots[ahead as usize].q.prefetch();
+        }
+        if let Some(&further) = slots.get(i + 2 * AHEAD) {
+            prefetch_slot(&self.slots[further as usize]);
+        }
     }
 
     /// Pushes each record's value onto its key's queue, as batch `t`.
@@ -96,9 +126,7 @@ impl<K: Key, V: Clone> KeyedQueues<K, V> {
             slots.push(s);
         }
         for (i, ((_, v), &s)) in records.into_iter().zip(&slots).enumerate() {
-            if let Some(&ahead) = slots.get(i + AHEAD) {
-                self.slots[ahead as usize].q.prefetch();
-            }
+            self.prefetch_ahead(&slots, i);
             self.slots[s as usize].q.push(v, f);
         }
         self.ring.push(t, slots.iter().copied());
@@ -112,9 +140,7 @@ impl<K: Key, V: Clone> KeyedQueues<K, V> {
         slots.clear();
         self.ring.evict(cutoff, |s| slots.push(s));
         for (i, &s) in slots.iter().enumerate() {
-            if let Some(&ahead) = slots.get(i + AHEAD) {
-                self.slots[ahead as usize].q.prefetch();
-            }
+            self.prefetch_ahead(&slots, i);
             let slot = &mut self.slots[s as usize];
             slot.q.pop(f);
             if slot.q.is_empty() {
@@ -134,6 +160,9 @@ impl<K: Key, V: Clone> KeyedQueues<K, V> {
             if let Some(ahead) = self.slots.get(i + AHEAD) {
                 ahead.q.prefetch_front();
             }
+            if let Some(ahead) = self.slots.get(i + 2 * AHEAD) {
+                prefetch_slot(ahead);
+            }
             if let Some(k) = &slot.key {
                 if let Some(v) = slot.q.query(f) {
                     out.push((k.clone(), v));
@@ -144,7 +173,7 @@ impl<K: Key, V: Clone> KeyedQueues<K, V> {
     }
 
     /// The keys with their queues, in slot order.
-    pub(crate) fn queues(&self) -> impl Iterator<Item = (&K, &Daba<V>)> {
+    pub(crate) fn queues(&self) -> impl Iterator<Item = (&K, &Chunked<V>)> {
         self.slots.iter().filter_map(|s| s.key.as_ref().map(|k| (k, &s.q)))
     }
 
@@ -173,8 +202,41 @@ impl<K: Key, V: Clone> KeyedQueues<K, V> {
         )
     }
 
+    /// What it holds, in the checkpoint form: [`FORM`] (a first byte no earlier form starts
+    /// with), then [`keyed`](Self::keyed).
+    pub(crate) fn to_checkpoint(&self) -> Result<Vec<u8>, CodecError>
+    where
+        K: Serialize,
+        V: Serialize,
+    {
+        to_bytes(&(FORM, self.keyed()))
+    }
+
+    /// The queues of [`to_checkpoint`](Self::to_checkpoint)'s bytes. An earlier form (the
+    /// per-key DABA Lite queues written before 2026-12-03, whose first byte is the varint of
+    /// the key count, never `0xFF`) is refused: it holds no plain values to rebuild chunks
+    /// from.
+    pub(crate) fn from_checkpoint(bytes: &[u8]) -> Result<Self, CodecError>
+    where
+        K: Persist,
+        V: Persist,
+    {
+        if bytes.first() != Some(&FORM.0) {
+            return Err(CodecError::Inconsistent(
+                "the window state is in the per-key DABA form of an earlier release; finish the job with that \
+                 release or start with a fresh checkpoint directory",
+            ));
+        }
+        type Form<K, V> = ((u8, u8), Vec<(K, Chunked<V>)>, VecDeque<(Time, Vec<K>)>);
+        let (form, queues, ring): Form<K, V> = from_bytes(bytes)?;
+        if form != FORM {
+            return Err(CodecError::Inconsistent("the window state is in a form of another release"));
+        }
+        KeyedQueues::from_keyed(queues, ring)
+    }
+
     /// What it holds, as the keys' queues and per batch the keys it pushed to.
-    pub(crate) fn into_keyed(self) -> (FastMap<K, Daba<V>>, VecDeque<(Time, Vec<K>)>) {
+    pub(crate) fn into_keyed(self) -> (FastMap<K, Chunked<V>>, VecDeque<(Time, Vec<K>)>) {
         let keys: Vec<Option<K>> = self.slots.iter().map(|s| s.key.clone()).collect();
         let ring = self
             .ring
@@ -190,11 +252,14 @@ impl<K: Key, V: Clone> KeyedQueues<K, V> {
     /// decodes to) back. Fails when the batches do not name each key as many times as its
     /// queue has values (damaged state).
     pub(crate) fn from_keyed(
-        queues: impl IntoIterator<Item = (K, Daba<V>)>,
+        queues: impl IntoIterator<Item = (K, Chunked<V>)>,
         batches: VecDeque<(Time, Vec<K>)>,
     ) -> Result<Self, CodecError> {
         let mut out = KeyedQueues::new();
         for (k, q) in queues {
+            if !q.is_consistent() {
+                return Err(CodecError::Inconsistent("a window key's queue contradicts itself"));
+            }
             if q.is_empty() {
                 continue;
             }

@@ -3,6 +3,7 @@ use std::collections::VecDeque;
 
 use proptest::prelude::*;
 
+use super::chunked::{Chunked, CHUNK};
 use super::daba::Daba;
 
 /// One operation on a window queue.
@@ -17,10 +18,56 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(prop_oneof![2 => any::<u8>().prop_map(Op::Push), 1 => Just(Op::Pop)], 0..600)
 }
 
-/// Runs `ops` on a DABA queue and on a plain queue folded from scratch, comparing the
+/// The queues under test: DABA Lite, and the chunked queue built on it.
+trait Queue<V>: Sized {
+    fn new() -> Self;
+    fn push(&mut self, v: V, f: &impl Fn(V, V) -> V);
+    fn pop(&mut self, f: &impl Fn(V, V) -> V);
+    fn query(&self, f: &impl Fn(V, V) -> V) -> Option<V>;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool;
+}
+
+macro_rules! queue {
+    ($t:ident) => {
+        impl<V: Clone> Queue<V> for $t<V> {
+            fn new() -> Self {
+                $t::new()
+            }
+            fn push(&mut self, v: V, f: &impl Fn(V, V) -> V) {
+                $t::push(self, v, f)
+            }
+            fn pop(&mut self, f: &impl Fn(V, V) -> V) {
+                $t::pop(self, f)
+            }
+            fn query(&self, f: &impl Fn(V, V) -> V) -> Option<V> {
+                $t::query(self, f)
+            }
+            fn len(&self) -> usize {
+                $t::len(self)
+            }
+            fn is_empty(&self) -> bool {
+                $t::is_empty(self)
+            }
+        }
+    };
+}
+queue!(Daba);
+queue!(Chunked);
+
+/// Runs `ops` on both queues and on a plain queue folded from scratch, comparing the
 /// aggregates after every operation.
 fn check<V: Clone + PartialEq + std::fmt::Debug>(ops: &[Op], lift: impl Fn(u8) -> V, f: impl Fn(V, V) -> V) {
-    let mut q = Daba::new();
+    check_queue::<Daba<V>, V>(ops, &lift, &f);
+    check_queue::<Chunked<V>, V>(ops, &lift, &f);
+}
+
+fn check_queue<Q: Queue<V>, V: Clone + PartialEq + std::fmt::Debug>(
+    ops: &[Op],
+    lift: impl Fn(u8) -> V,
+    f: impl Fn(V, V) -> V,
+) {
+    let mut q = Q::new();
     let mut naive: VecDeque<V> = VecDeque::new();
     for (i, op) in ops.iter().enumerate() {
         match op {
@@ -65,30 +112,40 @@ proptest! {
 
     #[test]
     fn daba_round_trips_through_the_codec_mid_way(ops in ops(), split in 0usize..600) {
-        let f = |a: String, b: String| a + &b;
-        let (before, after) = ops.split_at(split.min(ops.len()));
-        let mut q = Daba::new();
-        let mut naive: VecDeque<String> = VecDeque::new();
-        let apply = |q: &mut Daba<String>, naive: &mut VecDeque<String>, op: &Op| match op {
-            Op::Push(x) => {
-                q.push(x.to_string(), &f);
-                naive.push_back(x.to_string());
-            }
-            Op::Pop => {
-                q.pop(&f);
-                naive.pop_front();
-            }
-        };
-        for op in before {
-            apply(&mut q, &mut naive, op);
-        }
-        let bytes = crate::checkpoint::codec::to_bytes(&q).unwrap();
-        let mut q: Daba<String> = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
-        for op in after {
-            apply(&mut q, &mut naive, op);
-            prop_assert_eq!(q.query(&f), naive.iter().cloned().reduce(f));
-        }
+        round_trip::<Daba<String>>(&ops, split)?;
+        round_trip::<Chunked<String>>(&ops, split)?;
     }
+}
+
+/// Runs `ops` on a queue, through the codec after `split` of them, against a plain queue.
+fn round_trip<Q>(ops: &[Op], split: usize) -> Result<(), TestCaseError>
+where
+    Q: Queue<String> + serde::Serialize + serde::Deserialize<'static>,
+{
+    let f = |a: String, b: String| a + &b;
+    let (before, after) = ops.split_at(split.min(ops.len()));
+    let mut q = Q::new();
+    let mut naive: VecDeque<String> = VecDeque::new();
+    let apply = |q: &mut Q, naive: &mut VecDeque<String>, op: &Op| match op {
+        Op::Push(x) => {
+            q.push(x.to_string(), &f);
+            naive.push_back(x.to_string());
+        }
+        Op::Pop => {
+            q.pop(&f);
+            naive.pop_front();
+        }
+    };
+    for op in before {
+        apply(&mut q, &mut naive, op);
+    }
+    let bytes = crate::checkpoint::codec::to_bytes(&q).unwrap();
+    let mut q: Q = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
+    for op in after {
+        apply(&mut q, &mut naive, op);
+        prop_assert_eq!(q.query(&f), naive.iter().cloned().reduce(f));
+    }
+    Ok(())
 }
 
 #[test]
@@ -124,9 +181,75 @@ fn daba_calls_f_a_bounded_number_of_times_per_operation() {
 }
 
 #[test]
-fn daba_empties_cleanly_and_pop_on_empty_is_a_no_op() {
+fn chunked_calls_f_a_bounded_number_of_times_per_operation() {
+    // Worst case bounded by the chunk, not the window: at most 5 calls per push, CHUNK + 2
+    // per pop (the one that ends a chunk), 2 per query; and fewer than 2 per operation over
+    // a long run.
+    let calls = Cell::new(0u32);
+    let f = |a: u64, b: u64| {
+        calls.set(calls.get() + 1);
+        a + b
+    };
+    let mut q = Chunked::new();
+    for window in [1usize, 7, 8, 9, 64, 1000] {
+        let (mut total, mut ops) = (0u64, 0u64);
+        for i in 0..5 * window as u64 {
+            calls.set(0);
+            q.push(i, &f);
+            assert!(calls.get() <= 5, "push called f {} times", calls.get());
+            total += u64::from(calls.get());
+            ops += 1;
+            if q.len() > window {
+                calls.set(0);
+                q.pop(&f);
+                assert!(calls.get() as usize <= CHUNK + 2, "pop called f {} times", calls.get());
+                total += u64::from(calls.get());
+                ops += 1;
+            }
+            calls.set(0);
+            let sum = q.query(&f);
+            assert!(calls.get() <= 2);
+            let lo = (i + 1).saturating_sub(q.len() as u64);
+            assert_eq!(sum, Some((lo..=i).sum::<u64>()));
+        }
+        assert!(total < 2 * ops, "{total} calls for {ops} operations (window {window})");
+        while !q.is_empty() {
+            q.pop(&f);
+        }
+        assert_eq!(q.query(&f), None);
+    }
+}
+
+#[test]
+fn chunked_refuses_damaged_parts_and_accepts_its_own() {
+    let f = |a: u64, b: u64| a + b;
+    let mut q = Chunked::new();
+    for v in 0..20u64 {
+        q.push(v, &f);
+        assert!(q.is_consistent());
+    }
+    let bytes = crate::checkpoint::codec::to_bytes(&q).unwrap();
+    let good: Chunked<u64> = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
+    assert!(good.is_consistent());
+    assert_eq!(good.query(&f), Some((0..20).sum()));
+    // The fields in their order (front, back, back_agg, middle, q, chunks), with a whole
+    // chunk left in the back.
+    let full_back =
+        (vec![0u64], vec![1u64; CHUNK], Some(CHUNK as u64), None::<u64>, VecDeque::<u64>::new(), Daba::<u64>::new());
+    let bytes = crate::checkpoint::codec::to_bytes(&full_back).unwrap();
+    let damaged: Chunked<u64> = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
+    assert!(!damaged.is_consistent());
+}
+
+#[test]
+fn both_queues_empty_cleanly_and_pop_on_empty_is_a_no_op() {
+    empties::<Daba<i64>>();
+    empties::<Chunked<i64>>();
+}
+
+fn empties<Q: Queue<i64>>() {
     let f = |a: i64, b: i64| a.max(b);
-    let mut q = Daba::new();
+    let mut q = Q::new();
     for v in [3, 1, 2] {
         q.push(v, &f);
     }
@@ -179,10 +302,8 @@ fn check_keyed(batches: &[(Vec<(u8, u8)>, usize)], f: impl Fn(String, String) ->
         naive.retain(|_, values| !values.is_empty());
         oldest = oldest.max(cutoff + 1);
         if i == batches.len() / 2 {
-            let bytes = crate::checkpoint::codec::to_bytes(&q.keyed()).unwrap();
-            let (keys, ring): (Vec<(u8, Daba<String>)>, VecDeque<(Time, Vec<u8>)>) =
-                crate::checkpoint::codec::from_bytes(&bytes).unwrap();
-            q = KeyedQueues::from_keyed(keys, ring).unwrap();
+            let bytes = q.to_checkpoint().unwrap();
+            q = KeyedQueues::from_checkpoint(&bytes).unwrap();
         }
         let mut got = q.aggregates(&f);
         got.sort();
@@ -207,7 +328,7 @@ fn keyed_queues_reject_a_state_whose_batches_and_queues_disagree() {
     use crate::time::Time;
 
     let f = |a: u64, b: u64| a + b;
-    let mut q = Daba::new();
+    let mut q = Chunked::new();
     q.push(1u64, &f);
     q.push(2u64, &f);
     // Key 7 has two values but one batch names it; another batch names a key with none.
@@ -218,6 +339,35 @@ fn keyed_queues_reject_a_state_whose_batches_and_queues_disagree() {
     let right = VecDeque::from([(Time::from_millis(1), vec![7u8]), (Time::from_millis(2), vec![7])]);
     let keyed = KeyedQueues::from_keyed(vec![(7u8, q)], right).unwrap();
     assert_eq!(keyed.aggregates(&f), vec![(7, 3)]);
+}
+
+#[test]
+fn keyed_queues_refuse_the_earlier_daba_form_and_damaged_queues() {
+    use super::keyed::KeyedQueues;
+    use crate::checkpoint::codec::{to_bytes, CodecError};
+    use crate::time::Time;
+
+    let f = |a: u64, b: u64| a + b;
+    let mut daba = Daba::new();
+    daba.push(1u64, &f);
+    let ring = VecDeque::from([(Time::from_millis(1), vec![7u8])]);
+    // What the window wrote before the chunked queues: the keys' DABA queues and the ring,
+    // untagged.
+    let old = to_bytes(&(vec![(7u8, daba)], ring.clone())).unwrap();
+    match KeyedQueues::<u8, u64>::from_checkpoint(&old) {
+        Err(CodecError::Inconsistent(why)) => assert!(why.contains("earlier release"), "{why}"),
+        other => panic!("the earlier form was not refused: {other:?}"),
+    }
+    // The current form round-trips; a queue whose parts disagree is refused.
+    let mut q = KeyedQueues::new();
+    q.push(Time::from_millis(1), vec![(7u8, 5u64)], &f);
+    let back = KeyedQueues::<u8, u64>::from_checkpoint(&q.to_checkpoint().unwrap()).unwrap();
+    assert_eq!(back.aggregates(&f), vec![(7, 5)]);
+    // A value in the back with an empty front (the fields in their order).
+    let no_front = (Vec::<u64>::new(), vec![5u64], Some(5u64), None::<u64>, VecDeque::<u64>::new(), Daba::<u64>::new());
+    let bytes = to_bytes(&no_front).unwrap();
+    let damaged: Chunked<u64> = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
+    assert!(KeyedQueues::from_keyed(vec![(7u8, damaged)], ring).is_err());
 }
 
 /// A key whose hash is one of four values: most lookups in a [`Dense`](super::dense::Dense)
