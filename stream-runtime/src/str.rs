@@ -85,6 +85,43 @@ impl Str {
         Str(Repr::Shared { buf: Arc::clone(buf), start: to_u32(start), end: to_u32(end) })
     }
 
+    /// Whether this string shares a buffer larger than itself: keeping it keeps that whole
+    /// buffer (a line, a file split, a Kafka fetch) in memory.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use stream_runtime::Str;
+    /// let buf: Arc<str> = Arc::from("a line with a word longer than fifteen bytes");
+    /// let word = Str::slice_of(&buf, 14, 44);
+    /// assert!(word.pins_more());
+    /// assert!(!Str::from("short").pins_more());
+    /// ```
+    pub fn pins_more(&self) -> bool {
+        matches!(&self.0, Repr::Shared { buf, start, end } if (end - start) as usize != buf.len())
+    }
+
+    /// Copies the text into a buffer of its own when it shares a larger one
+    /// ([`pins_more`](Self::pins_more)), so that keeping this string no longer keeps that
+    /// buffer in memory. The engine does it for the `Str` keys and states its stateful
+    /// operators keep across batches; call it on a `Str` you keep inside your own types.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use stream_runtime::Str;
+    /// let buf: Arc<str> = Arc::from("a line with a word longer than fifteen bytes");
+    /// let mut word = Str::slice_of(&buf, 14, 44);
+    /// word.detach();
+    /// assert_eq!(word, "word longer than fifteen bytes");
+    /// assert_eq!(Arc::strong_count(&buf), 1);
+    /// ```
+    pub fn detach(&mut self) {
+        if self.pins_more() {
+            // The text is more than 15 bytes (it is shared), so `from` shares a new buffer
+            // holding exactly it.
+            *self = Str::from(Arc::<str>::from(self.as_str()));
+        }
+    }
+
     /// `text` held inline. `text` must be at most [`INLINE`] bytes of valid UTF-8 (a `str`'s
     /// bytes between two of its character boundaries): `Repr::Inline`'s invariant.
     #[inline]

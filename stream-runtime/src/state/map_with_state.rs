@@ -6,10 +6,10 @@ use rayon::prelude::*;
 
 use super::cell::{state_stream, StateStream, Step};
 use super::spec::StateSpec;
-use super::store::{Part, Slot};
+use super::store::{insert_vacant, Part, Slot};
 use super::value::{State, StateError};
 use crate::chain::Chain;
-use crate::data::{hash_of, Data, FastMap, Key, Persist};
+use crate::data::{detach, hash_of, Data, FastMap, Key, Persist};
 use crate::error::BatchError;
 use crate::node::Env;
 use crate::shuffle::{columns, Exchanges, Placement, Route};
@@ -27,7 +27,7 @@ struct MapWithState<C: Chain, K, S, F> {
 }
 
 /// Stores the state of `k` after a call, arming its timer when it was refreshed.
-fn store<K: Key, S>(
+fn store<K: Key, S: 'static>(
     timer: &mut BTreeMap<Time, Vec<K>>,
     timeout: Option<Duration>,
     k: &K,
@@ -35,7 +35,8 @@ fn store<K: Key, S>(
     old: Option<Time>,
     outcome: Option<(S, bool)>,
 ) -> Option<Slot<S>> {
-    let (state, updated) = outcome?;
+    let (mut state, updated) = outcome?;
+    detach(&mut state);
     // A key with a timeout is refreshed by any record (Spark); otherwise only by `update`.
     match (timeout, old) {
         (Some(d), old) if old != Some(t) => {
@@ -73,7 +74,9 @@ where
         })?;
         if let Some(initial) = self.initial.lock().take() {
             // Every process has the whole initial state: each keeps the keys it owns.
-            for (k, state) in initial {
+            for (mut k, mut state) in initial {
+                detach(&mut k);
+                detach(&mut state);
                 let Some(local) = route.local_of(&place, &k) else { continue };
                 let p = &mut parts[local];
                 if let Some(d) = self.timeout {
@@ -113,9 +116,12 @@ where
                         Entry::Vacant(e) => {
                             let mut state = State::new(None);
                             out.extend(f(t, e.key(), Some(v), &mut state));
-                            let k = e.key().clone();
+                            let mut k = e.key().clone();
+                            detach(&mut k);
                             if let Some(slot) = store(timer, timeout, &k, t, None, state.outcome()?) {
-                                e.insert(slot);
+                                if let Some((k, slot)) = insert_vacant(e, slot) {
+                                    map.insert(k, slot);
+                                }
                             }
                         }
                     }

@@ -25,3 +25,95 @@ pub use cell::StateStream;
 pub use spec::{StateSpec, StateSpecFor};
 pub use store::Snapshot;
 pub use value::{State, StateError};
+
+/// A state keeps its keys for ever, so it must not keep the input buffers they came in.
+#[cfg(test)]
+mod retention_tests {
+    use std::sync::{Arc, Mutex, Weak};
+
+    use crate::testing::Harness;
+    use crate::{DStream, Duration, Str};
+
+    /// Runs three batches through `op`; the first is long keys (and values) cut from one
+    /// buffer. Returns whether that buffer was still alive while the last batch ran (its keys
+    /// still in the state), and the keys the state held then.
+    fn first_buffer_alive(
+        op: impl for<'a> FnOnce(DStream<'a, (Str, Str)>, Arc<Mutex<Option<bool>>>, Weak<str>),
+    ) -> bool {
+        let buf: Arc<str> = Arc::from("a-key-longer-than-fifteen-bytes another-key-longer-than-fifteen");
+        let words: Vec<(Str, Str)> = [(0, 31), (32, 63)]
+            .into_iter()
+            .map(|(a, b)| (Str::slice_of(&buf, a, b), Str::slice_of(&buf, a, b)))
+            .collect();
+        assert!(words.iter().all(|(k, _)| k.pins_more()));
+        let weak = Arc::downgrade(&buf);
+        drop(buf);
+        let seen = Arc::new(Mutex::new(None));
+        let errors = Harness::new(2).run(vec![words, vec![], vec![]], |s| op(s, Arc::clone(&seen), weak));
+        assert!(errors.is_empty(), "{errors:?}");
+        let seen = seen.lock().unwrap().expect("the last batch ran");
+        seen
+    }
+
+    /// At the third batch: whether `weak`'s buffer is alive, and that the state still has
+    /// both keys (so the test sees a state that kept them).
+    fn check(seen: &Mutex<Option<bool>>, weak: &Weak<str>, t: crate::Time, keys: usize) {
+        if t == crate::Time::from_millis(3000) {
+            assert_eq!(keys, 2, "the state keeps both keys");
+            *seen.lock().unwrap() = Some(weak.strong_count() > 0);
+        }
+    }
+
+    #[test]
+    fn update_state_by_key_keeps_no_input_buffer() {
+        let alive = first_buffer_alive(|s, seen, weak| {
+            s.update_state_by_key(|vs: Vec<Str>, old: Option<Str>| vs.into_iter().last().or(old))
+                .foreach_batch(move |b, t| check(&seen, &weak, t, b.len()));
+        });
+        assert!(!alive);
+    }
+
+    #[test]
+    fn update_state_by_key_iter_keeps_no_input_buffer() {
+        let alive = first_buffer_alive(|s, seen, weak| {
+            s.update_state_by_key_iter(
+                |keys| keys.filter_map(|(k, vs, old)| vs.into_iter().last().or(old).map(|s| (k, s))).collect(),
+                0,
+                Vec::new(),
+            )
+            .foreach_batch(move |b, t| check(&seen, &weak, t, b.len()));
+        });
+        assert!(!alive);
+    }
+
+    #[test]
+    fn running_reduce_by_key_keeps_no_input_buffer() {
+        let alive = first_buffer_alive(|s, seen, weak| {
+            s.running_reduce_by_key(|_, b| b).foreach_snapshot(move |snap, t| check(&seen, &weak, t, snap.len()));
+        });
+        assert!(!alive);
+    }
+
+    #[test]
+    fn map_with_state_keeps_no_input_buffer() {
+        let alive = first_buffer_alive(|s, seen, weak| {
+            let spec = s.state_spec().function(|_k, v, state| {
+                if let Some(v) = v {
+                    state.update(v);
+                }
+            });
+            s.map_with_state(spec).foreach_snapshot(move |snap, t| check(&seen, &weak, t, snap.len()));
+        });
+        assert!(!alive);
+    }
+
+    #[test]
+    fn an_invertible_window_keeps_no_input_buffer_of_its_keys() {
+        let alive = first_buffer_alive(|s, seen, weak| {
+            s.map(|(k, _)| (k, 1u64))
+                .reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, Duration::seconds(10), Duration::seconds(1))
+                .foreach_batch(move |b, t| check(&seen, &weak, t, b.len()));
+        });
+        assert!(!alive);
+    }
+}

@@ -4,7 +4,7 @@ use rayon::prelude::*;
 use super::cell::{state_stream, StateStream, Step};
 use super::store::{Part, Slot};
 use crate::chain::Chain;
-use crate::data::{Data, Key, Persist};
+use crate::data::{detach, pins, Data, Key, Persist};
 use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
 use crate::shuffle::{hash_partitions, Route};
@@ -35,12 +35,23 @@ impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> Step<K, V, (K, V
             .zip(input)
             .map(|(p, partials)| {
                 let mut out = Vec::with_capacity(if want { partials.len() } else { 0 });
-                for (k, v) in partials {
+                for (mut k, v) in partials {
+                    // A key new to the state is copied out of a larger input buffer it shares
+                    // (`detach`), as the state keeps it; its value too.
+                    if pins(&k) && !p.map.contains_key(&k) {
+                        detach(&mut k);
+                    }
                     let slot = match p.map.entry(k) {
-                        Entry::Occupied(e) => {
-                            e.replace_entry_with(|_, old| Some(Slot { state: f(old.state, v), updated: t }))
+                        Entry::Occupied(e) => e.replace_entry_with(|_, old| {
+                            let mut state = f(old.state, v);
+                            detach(&mut state);
+                            Some(Slot { state, updated: t })
+                        }),
+                        Entry::Vacant(e) => {
+                            let mut state = v;
+                            detach(&mut state);
+                            Entry::Occupied(e.insert_entry(Slot { state, updated: t }))
                         }
-                        Entry::Vacant(e) => Entry::Occupied(e.insert_entry(Slot { state: v, updated: t })),
                     };
                     if let (true, Entry::Occupied(e)) = (want, slot) {
                         out.push((e.key().clone(), e.get().state.clone()));

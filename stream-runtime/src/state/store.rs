@@ -7,7 +7,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::codec::{CodecError, ColumnReader, ColumnWriter};
-use crate::data::{FastHasher, FastMap, Key, Persist};
+use hashbrown::hash_map::VacantEntry;
+
+use crate::data::{detach, pins, FastHasher, FastMap, Key, Persist};
 use crate::shuffle::Placement;
 use crate::time::Time;
 
@@ -38,6 +40,26 @@ impl<K, S> Default for Part<K, S> {
 /// `n` empty partitions.
 pub(crate) fn parts<K, S>(n: usize) -> Vec<Part<K, S>> {
     (0..n.max(1)).map(|_| Part::default()).collect()
+}
+
+/// Puts `slot` in the state at the vacant entry `e`, its state detached from the input
+/// buffers ([`detach`]). When the key is a `Str` sharing a larger input buffer, it is instead
+/// returned detached, with the slot, for the caller to insert (hashing it again, which only
+/// such keys pay): a state keeps its keys across batches, and must not keep the buffers that
+/// brought them.
+pub(crate) fn insert_vacant<K: Key, S: 'static>(
+    e: VacantEntry<'_, K, Slot<S>, FastHasher>,
+    mut slot: Slot<S>,
+) -> Option<(K, Slot<S>)> {
+    detach(&mut slot.state);
+    if pins(e.key()) {
+        let mut k = e.into_key();
+        detach(&mut k);
+        Some((k, slot))
+    } else {
+        e.insert(slot);
+        None
+    }
 }
 
 /// Every key and its state, copied out partition by partition (in parallel).

@@ -5,10 +5,10 @@ use parking_lot::Mutex;
 use rayon::prelude::*;
 
 use super::cell::{state_stream, Step};
-use super::store::{copy_out, Part, Slot};
+use super::store::{copy_out, insert_vacant, Part, Slot};
 use super::values::Values;
 use crate::chain::Chain;
-use crate::data::{Data, FastMap, Key, Persist};
+use crate::data::{detach, Data, FastMap, Key, Persist};
 use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
 use crate::ops::Aggregator;
@@ -58,7 +58,9 @@ impl<K: Key, V: Data, S: Data, F> UpdateState<K, V, S, F> {
             // update time is before any batch's: they have not been through `f` yet (the
             // per-key step's sweep goes by it).
             let place = Placement::of(env, n);
-            for (k, s) in std::mem::take(&mut *self.initial.lock()) {
+            for (mut k, mut s) in std::mem::take(&mut *self.initial.lock()) {
+                detach(&mut k);
+                detach(&mut s);
                 if let Some(local) = self.route.local_of(&place, &k) {
                     parts[local].map.insert(k, Slot { state: s, updated: NOT_YET });
                 }
@@ -115,7 +117,9 @@ where
                     .into_iter()
                     .chain(new.into_iter().map(|(k, values)| (k, values, None)));
                 let mut strays = Vec::new();
-                for (k, state) in f(&mut keys) {
+                for (mut k, mut state) in f(&mut keys) {
+                    detach(&mut k);
+                    detach(&mut state);
                     if route.local_of(&place, &k) == Some(i) {
                         p.map.insert(k, Slot { state, updated: t });
                     } else {
@@ -168,14 +172,19 @@ where
                 let values = values.into_vec();
                 match p.map.entry(k) {
                     Entry::Occupied(mut e) => match f(t, e.key(), values, Some(e.get().state.clone())) {
-                        Some(state) => *e.get_mut() = Slot { state, updated: t },
+                        Some(mut state) => {
+                            detach(&mut state);
+                            *e.get_mut() = Slot { state, updated: t };
+                        }
                         None => {
                             e.remove();
                         }
                     },
                     Entry::Vacant(e) => {
                         if let Some(state) = f(t, e.key(), values, None) {
-                            e.insert(Slot { state, updated: t });
+                            if let Some((k, slot)) = insert_vacant(e, Slot { state, updated: t }) {
+                                p.map.insert(k, slot);
+                            }
                         }
                     }
                 }
@@ -186,7 +195,10 @@ where
             p.map.retain(|k, slot| {
                 if slot.updated != t {
                     match f(t, k, Vec::new(), Some(slot.state.clone())) {
-                        Some(state) => *slot = Slot { state, updated: t },
+                        Some(mut state) => {
+                            detach(&mut state);
+                            *slot = Slot { state, updated: t };
+                        }
                         None => return false,
                     }
                 }

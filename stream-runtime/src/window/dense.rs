@@ -11,7 +11,7 @@
 //! hashed first, then looked up with their home slot and, [`AHEAD`] keys later, the entry it
 //! points to prefetched, so the cache misses of the lookups overlap.
 
-use crate::data::{hash_of, Key};
+use crate::data::{detach, hash_of, Key};
 use crate::shuffle::{home_entry, prefetch, rebuild_index, slot, tag_of};
 
 /// One key's window value and the number of batches in the window that hold the key. `key`
@@ -141,6 +141,10 @@ impl<K: Key, V: Clone> Dense<K, V> {
             Ok(p) => return (p, false),
             Err(i) => i,
         };
+        // The index keeps the key as long as it is in the window, which for a key in every
+        // batch is for ever: it must not keep the input buffer it came in (`detach`).
+        let mut k = k;
+        detach(&mut k);
         let fresh = Entry { key: Some(k), value: None, batches: 0 };
         let p = match self.free.pop() {
             Some(p) => {
