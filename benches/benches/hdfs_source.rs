@@ -167,11 +167,16 @@ fn hdfs_source(c: &mut Criterion) {
 /// `SLUICE_BENCH_HDFS_PROFILE=<case>:<n>`: the set-up, then `n` runs of one case and nothing
 /// else, for profilers (`raw`, or `engine<threads>` such as `engine2`). The difference between
 /// two runs of different `n` under `valgrind --tool=callgrind` (or `perf stat`) is the cost of
-/// `n` runs of the case alone, which the machine's load does not move.
+/// `n` runs of the case alone, which the machine's load does not move. With
+/// `SLUICE_BENCH_PERF_CTL=<fifo>`, `enable` is written to that fifo after the set-up: `perf
+/// record --control=fifo:<fifo> -D -1` then samples the runs only.
 fn profile(spec: &str) {
     let (case, n) = spec.split_once(':').unwrap_or((spec, "1"));
     let n: usize = n.parse().expect("SLUICE_BENCH_HDFS_PROFILE=<case>:<runs>");
     let setup = Setup::new(megabytes());
+    if let Ok(fifo) = std::env::var("SLUICE_BENCH_PERF_CTL") {
+        std::fs::write(fifo, "enable\n").expect("perf's control fifo");
+    }
     for _ in 0..n {
         let began = std::time::Instant::now();
         if case == "raw" {
