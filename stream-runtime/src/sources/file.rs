@@ -424,7 +424,10 @@ fn read_ahead(
         .map(|(s, e)| (split.start + s, split.start + e))
         .collect();
     let begin = |&(s, e): &(u64, u64)| fs::split_first_read(len, s, e, max_tail).map(|(from, n)| (file.start)(from, n));
-    let mut lines = Vec::new();
+    // The decoder reserves room for a line per 48 bytes of each chunk as it comes (see
+    // `Decoder::cut`); all of it at once here, so the vector is not grown, copied and faulted
+    // in again chunk after chunk (the chunks' first reads look a little past their ends).
+    let mut lines = Vec::with_capacity(usize::try_from(size / 48).unwrap_or(0) + 2 * chunks.len());
     let mut started: VecDeque<Option<Started>> = VecDeque::new();
     let mut next = 0;
     for &(s, e) in &chunks {
