@@ -6,13 +6,15 @@
 //!   with one `read_range`, one after the other, into memory; the bytes are counted. The
 //!   client is made once, before the timed region.
 //! - `text_file_stream_lines`: one batch of a fresh `text_file_stream` over the directory:
-//!   the directory listed, each file opened and read in line splits in parallel, one per
-//!   worker thread (Hadoop's rule: a line belongs to the split holding its first byte), each
-//!   split in chunks of at most 8 MiB, the next chunk's read started on the client's I/O
-//!   threads before the current one is decoded; the bytes validated as UTF-8
+//!   the directory listed, each file opened and read in line splits in parallel, about one
+//!   per worker thread for the whole batch, each file its share by size (Hadoop's rule: a
+//!   line belongs to the split holding its first byte), each split in chunks of about 4 MiB,
+//!   the next two chunks' reads running on the client's I/O threads while the current one is
+//!   decoded; the bytes validated as UTF-8
 //!   and split into lines (`Str`s sharing their buffer), which are counted; each file's
 //!   status is asked again after its read. Timed from the batch's planning to its end
-//!   (`time_first_batch`), with 2 and 4 worker threads.
+//!   (`time_first_batch`, which blocks until then rather than polling), with 2 and 4 worker
+//!   threads.
 //!
 //! Both sides read the same bytes from the same datanode through the same client library;
 //! the engine also lists, splits into lines and counts. Target (issue 16): the engine at
