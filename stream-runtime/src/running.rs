@@ -384,6 +384,32 @@ impl RunningContext {
         self.shared.state.lock().batches
     }
 
+    /// Blocks until `n` batches have been processed, the job stopped, or `timeout` passed
+    /// (without polling: the processor wakes the caller when a batch ends); the number of
+    /// batches processed by then.
+    ///
+    /// ```
+    /// use stream_runtime::prelude::*;
+    /// use stream_runtime::ManualClock;
+    /// let clock = ManualClock::new(Time::from_millis(0));
+    /// let ssc = StreamingContext::new(Duration::seconds(1)).with_clock(std::sync::Arc::new(clock.clone()));
+    /// ssc.queue_stream(BatchQueue::<i32>::new(), true, None).count().print();
+    /// let running = ssc.start().unwrap();
+    /// clock.set(running.zero_time() + Duration::seconds(1));
+    /// assert_eq!(running.await_batches(1, Duration::seconds(60)), 1);
+    /// running.stop(false);
+    /// ```
+    pub fn await_batches(&self, n: u64, timeout: Duration) -> u64 {
+        let deadline = std::time::Instant::now() + timeout.to_std();
+        let mut st = self.shared.state.lock();
+        while st.batches < n && !st.terminated {
+            if self.shared.changed.wait_until(&mut st, deadline).timed_out() {
+                break;
+            }
+        }
+        st.batches
+    }
+
     /// Bad-input counters of each source, by source name.
     pub fn source_stats(&self) -> Vec<(String, SourceStats)> {
         self.executor.graph().inputs.iter().map(|i| (i.name(), i.stats())).collect()

@@ -29,11 +29,14 @@ type HdfsFs = std::convert::Infallible;
 /// HDFS splits are at most this large (HDFS's default block size).
 const HDFS_MAX_SPLIT: u64 = 128 << 20;
 
-/// An HDFS split is read in chunks of about this many bytes, the next chunk's read running on
-/// the I/O threads while the worker decodes the current one (see [`read_ahead`]). Smaller
-/// chunks (1-2 MiB) measured no faster on the loaded 2-core machine: more requests, and more
-/// hand-overs between the I/O threads and the workers.
-const READ_AHEAD_CHUNK: u64 = 8 << 20;
+/// An HDFS split is read in chunks of about this many bytes, the next chunks' reads running on
+/// the I/O threads while the worker decodes the current one (see [`read_ahead`]).
+const READ_AHEAD_CHUNK: u64 = 4 << 20;
+
+/// How many chunks' reads run ahead of the one a worker decodes (see [`read_ahead`]): with
+/// one, the I/O threads idle whenever both workers of a 2-core machine wait for their next
+/// chunk at once; two keep them busy.
+const READ_AHEAD_DEPTH: usize = 2;
 
 /// Options of [`text_file_stream_with`](StreamingContext::text_file_stream_with).
 #[derive(Clone)]
@@ -227,13 +230,14 @@ impl FileSource {
         out
     }
 
-    /// Reads the lines of a piece of batch `t` (see [`read_with`](Self::read_with)).
-    fn read(&self, fs: &dyn FileSystem, piece: &Piece, t: Time, parallelism: usize) -> Vec<Vec<Str>> {
+    /// Reads the lines of a piece of batch `t` in `splits` parallel splits (see
+    /// [`read_with`](Self::read_with)).
+    fn read(&self, fs: &dyn FileSystem, piece: &Piece, t: Time, splits: usize) -> Vec<Vec<Str>> {
         self.read_with(fs, piece, t, |fs, piece| {
             // Counted here and added once the whole piece was read, so a failed read counts nothing.
             let counters = SourceCounters::default();
             let decoder = Decoder { source: &piece.file.path, limit: self.limit, counters: &counters };
-            let parts = self.read_piece(fs, piece, parallelism, &decoder)?;
+            let parts = self.read_piece(fs, piece, splits, &decoder)?;
             let c = counters.snapshot();
             self.counters.lines.add(c.lines);
             self.counters.invalid_utf8_lines.add(c.invalid_utf8_lines);
@@ -304,21 +308,19 @@ impl FileSource {
         }
     }
 
-    /// The lines of a piece, in parallel splits: one per worker thread for pieces of
-    /// [`SPLIT_BYTES`] or more, HDFS splits of at most [`HDFS_MAX_SPLIT`]; each line read by
-    /// the split holding its first byte, and no line read further than the line limit.
+    /// The lines of a piece, in parallel splits: `splits` of them for pieces of
+    /// [`SPLIT_BYTES`] or more (see [`splits_of`]), HDFS splits of at most [`HDFS_MAX_SPLIT`];
+    /// each line read by the split holding its first byte, and no line read further than the
+    /// line limit.
     fn read_piece(
         &self,
         fs: &dyn FileSystem,
         piece: &Piece,
-        parallelism: usize,
+        splits: usize,
         decoder: &Decoder<'_>,
     ) -> Result<Vec<Vec<Str>>, FsError> {
         let size = piece.end - piece.start;
-        // One split per thread: each split is a map partition, and each map partition builds
-        // its own combiner tables (a word count's largest cost), which the reduce side then
-        // merges; more splits would only build and merge more of them.
-        let mut splits = if size >= SPLIT_BYTES as u64 { parallelism } else { 1 };
+        let mut splits = if size >= SPLIT_BYTES as u64 { splits.max(1) } else { 1 };
         let path = &piece.file.path;
         let hdfs_file = match &self.hdfs {
             Some(hdfs) => {
@@ -342,7 +344,9 @@ impl FileSource {
             .map(|(s, e)| {
                 let (start, end, len) = (piece.start + s, piece.start + e, piece.file.len);
                 match &hdfs_file {
-                    Some(file) => read_ahead(file, len, start..end, max_tail, READ_AHEAD_CHUNK, decoder),
+                    Some(file) => {
+                        read_ahead(file, len, start..end, max_tail, (READ_AHEAD_CHUNK, READ_AHEAD_DEPTH), decoder)
+                    }
                     None => Ok(decoder.lines_of_split(fs::read_split(len, start, end, max_tail, read_into)?)),
                 }
             })
@@ -402,16 +406,16 @@ struct RangeReader {
 type Started = Box<dyn FnOnce() -> Result<fs::ReadBuf, FsError> + Send>;
 
 /// The lines of split `split` of a file of `len` bytes (those whose first byte lies in it),
-/// read through `file` in line splits of about `chunk` bytes tiling it, each chunk's first read
-/// started before the chunk ahead of it is decoded: the worker decodes while the next bytes
-/// arrive. Line splits that tile a range read each of its lines once, in order, so the lines
-/// are those [`fs::read_split`] of the whole split gives.
+/// read through `file` in line splits of about `chunk` bytes tiling it, the first reads of the
+/// `depth` chunks after the current one started before the current one is decoded: the worker
+/// decodes while the next bytes arrive. Line splits that tile a range read each of its lines
+/// once, in order, so the lines are those [`fs::read_split`] of the whole split gives.
 fn read_ahead(
     file: &RangeReader,
     len: u64,
     split: std::ops::Range<u64>,
     max_tail: u64,
-    chunk: u64,
+    (chunk, depth): (u64, usize),
     decoder: &Decoder<'_>,
 ) -> Result<Vec<Str>, FsError> {
     let size = split.end.saturating_sub(split.start);
@@ -420,16 +424,35 @@ fn read_ahead(
         .map(|(s, e)| (split.start + s, split.start + e))
         .collect();
     let begin = |&(s, e): &(u64, u64)| fs::split_first_read(len, s, e, max_tail).map(|(from, n)| (file.start)(from, n));
-    let mut lines = Vec::new();
-    let mut next = chunks.first().and_then(begin);
-    for (i, &(s, e)) in chunks.iter().enumerate() {
-        let current = std::mem::replace(&mut next, chunks.get(i + 1).and_then(begin));
-        if let Some(read) = current {
+    // The decoder reserves room for a line per 48 bytes of each chunk as it comes (see
+    // `Decoder::cut`); all of it at once here, so the vector is not grown, copied and faulted
+    // in again chunk after chunk (the chunks' first reads look a little past their ends).
+    let mut lines = Vec::with_capacity(usize::try_from(size / 48).unwrap_or(0) + 2 * chunks.len());
+    let mut started: VecDeque<Option<Started>> = VecDeque::new();
+    let mut next = 0;
+    for &(s, e) in &chunks {
+        while next < chunks.len() && started.len() <= depth {
+            started.push_back(begin(&chunks[next]));
+            next += 1;
+        }
+        if let Some(read) = started.pop_front().flatten() {
             let split = fs::finish_split(len, s, e, max_tail, read()?, &file.read_into)?;
             decoder.lines_of_split_into(split, &mut lines);
         }
     }
     Ok(lines)
+}
+
+/// How many splits each piece of a batch of pieces of `sizes` bytes is read in: about
+/// `parallelism` splits in all, each piece its share by size (at least one). Each split is a
+/// map partition, and each map partition builds its own combiner tables (a word count's
+/// largest cost), which the reduce side then merges: more splits than worker threads would
+/// only build and merge more of them. A worker reads its split's chunks one after another with
+/// reads running ahead ([`read_ahead`]), so larger splits also keep the I/O threads busier.
+fn splits_of(sizes: &[u64], parallelism: usize) -> Vec<usize> {
+    let total: u128 = sizes.iter().map(|&s| u128::from(s)).sum::<u128>().max(1);
+    let parallelism = parallelism.max(1) as u128;
+    sizes.iter().map(|&s| (u128::from(s) * parallelism).div_ceil(total).max(1) as usize).collect()
 }
 
 /// The HDFS client of `dir`, when it is an `hdfs://` URL.
@@ -558,8 +581,10 @@ impl Source<Str> for FileSource {
         let Ok((fs, _)) = &self.target else {
             return Ok(Some(Batch::empty()));
         };
+        let sizes: Vec<u64> = pieces.iter().map(|p| p.end - p.start).collect();
+        let splits = splits_of(&sizes, env.parallelism);
         let parts: Vec<Vec<Str>> =
-            pieces.par_iter().flat_map_iter(|p| self.read(fs.as_ref(), p, t, env.parallelism)).collect();
+            pieces.par_iter().zip(splits).flat_map_iter(|(p, splits)| self.read(fs.as_ref(), p, t, splits)).collect();
         Ok(Some(Batch::from_partitions(parts)))
     }
 }
@@ -781,6 +806,7 @@ mod tests {
             long in proptest::option::of((0usize..400, 1usize..40_000)),
             cuts in (0usize..100_000, 0usize..100_000),
             chunk in 1u64..64,
+            depth in 0usize..4,
             limit in proptest::prop_oneof![proptest::prelude::Just(8usize), proptest::prelude::Just(50_000)],
         ) {
             use proptest::prelude::*;
@@ -806,7 +832,7 @@ mod tests {
                 let split = fs::read_split(len, split.start, split.end, max_tail, &file.read_into)?;
                 Ok(d.lines_of_split(split))
             });
-            let ahead = decode(&|d| read_ahead(&file, len, split.clone(), max_tail, chunk, d));
+            let ahead = decode(&|d| read_ahead(&file, len, split.clone(), max_tail, (chunk, depth), d));
             prop_assert_eq!(&ahead.0, &whole.0);
             prop_assert_eq!((ahead.1 .0, ahead.1 .2), (whole.1 .0, whole.1 .2));
             // A line longer than the limit is read only up to `max_tail` past the end of the
@@ -816,6 +842,17 @@ mod tests {
                 prop_assert_eq!(ahead.1 .1, whole.1 .1);
             }
         }
+    }
+
+    #[test]
+    fn a_batch_is_read_in_about_one_split_per_worker() {
+        assert_eq!(splits_of(&[16, 16, 16, 16], 2), [1, 1, 1, 1]);
+        assert_eq!(splits_of(&[16, 16, 16, 16], 8), [2, 2, 2, 2]);
+        assert_eq!(splits_of(&[64], 2), [2]);
+        assert_eq!(splits_of(&[60, 4], 4), [4, 1]);
+        assert_eq!(splits_of(&[0, 0], 2), [1, 1]);
+        assert_eq!(splits_of(&[u64::MAX, u64::MAX], usize::MAX), [usize::MAX / 2 + 1; 2]);
+        assert!(splits_of(&[], 2).is_empty());
     }
 
     #[test]
