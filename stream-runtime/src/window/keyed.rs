@@ -246,13 +246,11 @@ impl<K: Key, V: Clone> KeyedColumns<K, V> {
         for (s, k) in self.keys.iter().enumerate() {
             let Some(k) = k else { continue };
             let mut v = at(front, s).cloned();
-            for later in [at(middle, s), at(back, s)] {
-                if let Some(later) = later {
-                    v = Some(match v {
-                        Some(v) => f(v, later.clone()),
-                        None => later.clone(),
-                    });
-                }
+            for later in [at(middle, s), at(back, s)].into_iter().flatten() {
+                v = Some(match v {
+                    Some(v) => f(v, later.clone()),
+                    None => later.clone(),
+                });
             }
             if let Some(v) = v {
                 out.push((k.clone(), v));
