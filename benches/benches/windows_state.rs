@@ -6,7 +6,7 @@
 //!   every measured slide ingests one batch, evicts the oldest and emits the window's ~1,000
 //!   sums, on one thread. `inv` is the invertible `reduce_by_key_and_window_inv` (add the
 //!   entering batch's partials, subtract the leaving one's), `daba` the non-invertible
-//!   `reduce_by_key_and_window` (a DABA Lite queue per key), and the baseline `recompute` is
+//!   `reduce_by_key_and_window` (time-major columns under DABA Lite), and the baseline `recompute` is
 //!   Spark's non-inverse plan (`reduce_by_key` per batch → `window` → `reduce_by_key`), which
 //!   re-reduces the whole window every slide (not at 3,600 batches, whose set-up alone takes
 //!   minutes). The target: a slide at `w` = 3,600 within 10% of one at `w` = 10.

@@ -1,83 +1,106 @@
-//! The per-key window queues ([`Chunked`]: chunks of plain values under a DABA Lite queue of
-//! chunk aggregates) of one partition of a non-invertible keyed window, laid out so that a
-//! long window costs a slide what a short one does.
+//! One partition of a non-invertible keyed window, laid out **time-major**: its state is a
+//! few [`Column`]s (one value or none per key slot), and a slide makes a constant number of
+//! sequential passes over them, so a window of thousands of batches costs a slide about what
+//! one of ten does.
 //!
-//! With a window of thousands of batches each key's queue holds thousands of partials, and
-//! all the queues together are megabytes: far more than the cache. A push or pop is O(1), but
-//! it reads and writes a line of its queue that the other keys' operations since have pushed
-//! out of the cache (a DABA Lite queue alone touches four such lines: the oldest value, `q[l]`,
-//! `q[a - 1]`, the slot after the newest; a [`Chunked`] one the two ends, and its chunk
-//! aggregates once per chunk), so each one waited for memory in turn. Here:
+//! A queue per key (what this replaces) did O(1) work per key and slide, but each key's push,
+//! pop and query touched lines and pages of that key's own buffer, which the other keys'
+//! operations since had pushed out of the cache: at 3,600 batches every key cost misses.
+//! Here the per-key queues become one queue of columns, cut like a per-key chunked queue, in
+//! chunks of [`CHUNK`] batches:
 //!
-//! * the queues live in one dense array of slots, and the window's ring holds each partial's
-//!   slot number, not its key: evicting needs no hash lookup at all, and ingesting looks
-//!   every key of the batch up first, in one pass over the small key index;
-//! * so the slots every push, pop and query will touch are known before the first one runs,
-//!   and each operation first asks the CPU for the slot of the key `2 *` [`AHEAD`] places
-//!   further on and for the queue lines of the key [`AHEAD`] places on
-//!   ([`Chunked::prefetch`], which reads that slot): the misses of several keys overlap
-//!   instead of following each other;
-//! * a slot whose queue empties keeps its buffer for the next new key, so a steady window
-//!   allocates nothing.
+//! * **raw partials**: per batch in the window, its `(slot, value)` partials, in one flat
+//!   [`Ring`] of slots and a queue of values beside it (sparse: a key absent from a batch costs
+//!   nothing). A batch's partials are written once, when it enters, and read once, in order,
+//!   when its chunk becomes the front;
+//! * **front**: suffix-aggregate columns of what is left of the oldest chunk, the oldest
+//!   batch's last (`front[j]` folds its batch to the end of the chunk), so a pop drops the
+//!   last column;
+//! * **middle**: each whole chunk's aggregate column in a DABA Lite queue of columns
+//!   ([`Daba`], [`CHUNK`] times shorter than the window), whose aggregate is kept in
+//!   `middle`;
+//! * **back**: the aggregate column of the newest batches, fewer than a chunk.
+//!
+//! A key's value in the window is `front.last()[s] ⊕ middle[s] ⊕ back[s]`. A push folds the
+//! batch's partials into `back` (sparse, in cache); every [`CHUNK`] pushes `back` joins the
+//! middle (a pass for `middle`, at most three for DABA's push). A pop drops a front column;
+//! every [`CHUNK`] pops the next chunk's raw partials are folded right to left into fresh
+//! front columns (a copy and a sparse fold each), DABA pops (two passes) and `middle` is
+//! queried again (two). So a slide costs, in the worst case, `O(CHUNK)` column passes and on
+//! average about five (three of them the query's), bounded by the chunk, not the window.
+//!
+//! A slot is freed when the last value its key has in the window leaves (per slot, a count
+//! of live values); every column aggregates live batches only, so a freed slot is `None` in
+//! all of them and the next new key can take it.
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
-
-use super::chunked::Chunked;
+use super::column::{append, append_batch, at, prepend_batch, Column, Pool};
+use super::daba::Daba;
 use super::ring::Ring;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
 use crate::data::{fast_map, FastMap, Key, Persist};
-use crate::shuffle::prefetch;
 use crate::time::Time;
 
+/// Batches per chunk: the front is rebuilt, and the middle takes a column, once every
+/// `CHUNK` slides.
+pub(crate) const CHUNK: usize = 8;
+
 /// The first two bytes of the checkpoint form: `0xFF` (no varint starts with it, so no
-/// earlier form, which starts with the key count) and the form's version, 2 (the chunked
-/// queues; 1 was the per-key DABA Lite queues, untagged).
-const FORM: (u8, u8) = (0xFF, 2);
+/// untagged earlier form, which starts with the key count) and the form's version: 3, the
+/// window's batches of `(key, value)` partials. 2 was the per-key chunked queues, 1 (untagged)
+/// the per-key DABA Lite queues.
+const FORM: (u8, u8) = (0xFF, 3);
 
-/// How many keys ahead of the one being updated the queue lines are prefetched.
-const AHEAD: usize = 8;
+/// The state's batches: per batch in the window, oldest first, its time and `(key, value)`
+/// partials in the order they were folded.
+pub(crate) type Batches<K, V> = VecDeque<(Time, Vec<(K, V)>)>;
 
-/// One key's queue; `key` is `None` for a free slot (its queue empty).
+/// One partition of the non-invertible keyed window; see the module documentation.
 #[derive(Debug)]
-struct Slot<K, V> {
-    key: Option<K>,
-    q: Chunked<V>,
-}
-
-/// Asks the CPU for every cache line of `slot` (a hint only).
-#[inline]
-fn prefetch_slot<T>(slot: &T) {
-    let at = std::ptr::from_ref(slot).cast::<u8>();
-    for line in (0..std::mem::size_of::<T>()).step_by(64) {
-        prefetch(at.wrapping_add(line));
-    }
-}
-
-/// Per key, a DABA Lite queue of values; per batch time, which keys got one (so the oldest
-/// batch's can be popped).
-#[derive(Debug)]
-pub(crate) struct KeyedQueues<K, V> {
+pub(crate) struct KeyedColumns<K, V> {
     /// Each key's slot.
     index: FastMap<K, u32>,
-    slots: Vec<Slot<K, V>>,
-    /// Slots whose queue is empty, to reuse.
+    /// Per slot, its key (`None`: free).
+    keys: Vec<Option<K>>,
+    /// Per slot, how many batches in the window have a value for it.
+    live: Vec<u32>,
+    /// Free slots, to reuse.
     free: Vec<u32>,
-    /// Per batch, the slots of the keys it pushed to.
+    /// Per batch in the window, the slots of its partials.
     ring: Ring<u32>,
+    /// The partials' values, in the ring's order.
+    values: VecDeque<V>,
+    /// Suffix aggregates of the oldest chunk's batches left, the oldest batch's last; empty
+    /// exactly when the window is.
+    front: Vec<Column<V>>,
+    /// The whole chunks' aggregates; `middle` is theirs.
+    chunks: Daba<V>,
+    middle: Option<Column<V>>,
+    /// The aggregate of the newest `back_n` batches (fewer than [`CHUNK`]; `None` when none).
+    back: Option<Column<V>>,
+    back_n: usize,
+    pool: Pool<V>,
     /// Slot numbers of the batch at hand, kept to reuse its allocation.
     scratch: Vec<u32>,
 }
 
-impl<K: Key, V: Clone> KeyedQueues<K, V> {
+impl<K: Key, V: Clone> KeyedColumns<K, V> {
     /// No keys.
     pub(crate) fn new() -> Self {
-        KeyedQueues {
+        KeyedColumns {
             index: fast_map(),
-            slots: Vec::new(),
+            keys: Vec::new(),
+            live: Vec::new(),
             free: Vec::new(),
             ring: Ring::default(),
+            values: VecDeque::new(),
+            front: Vec::new(),
+            chunks: Daba::new(),
+            middle: None,
+            back: None,
+            back_n: 0,
+            pool: Pool::new(),
             scratch: Vec::new(),
         }
     }
@@ -87,7 +110,7 @@ impl<K: Key, V: Clone> KeyedQueues<K, V> {
         self.index.len()
     }
 
-    /// The slot of `k`, made (empty) when `k` is new.
+    /// The slot of `k`, made when `k` is new.
     fn slot_of(&mut self, k: &K) -> u32 {
         if let Some(&s) = self.index.get(k) {
             return s;
@@ -95,86 +118,145 @@ impl<K: Key, V: Clone> KeyedQueues<K, V> {
         let s = match self.free.pop() {
             Some(s) => s,
             None => {
-                let s = u32::try_from(self.slots.len()).expect("a window partition holds fewer than 2^32 keys");
-                self.slots.push(Slot { key: None, q: Chunked::new() });
+                let s = u32::try_from(self.keys.len()).expect("a window partition holds fewer than 2^32 keys");
+                self.keys.push(None);
+                self.live.push(0);
                 s
             }
         };
-        self.slots[s as usize].key = Some(k.clone());
+        self.keys[s as usize] = Some(k.clone());
         self.index.insert(k.clone(), s);
         s
     }
 
-    /// Before the operation on `slots[i]`: asks for the queue lines of the key [`AHEAD`]
-    /// places on (its slot arrived one stride ago) and for the slot of the key `2 * AHEAD` on.
-    #[inline]
-    fn prefetch_ahead(&self, slots: &[u32], i: usize) {
-        if let Some(&ahead) = slots.get(i + AHEAD) {
-            self.slots[ahead as usize].q.prefetch();
-        }
-        if let Some(&further) = slots.get(i + 2 * AHEAD) {
-            prefetch_slot(&self.slots[further as usize]);
-        }
-    }
-
-    /// Pushes each record's value onto its key's queue, as batch `t`.
+    /// Adds batch `t`'s partials (a key may be named more than once: its values fold in
+    /// order).
     pub(crate) fn push(&mut self, t: Time, records: Vec<(K, V)>, f: &impl Fn(V, V) -> V) {
         let mut slots = std::mem::take(&mut self.scratch);
         slots.clear();
         for (k, _) in &records {
             let s = self.slot_of(k);
+            self.live[s as usize] += 1;
             slots.push(s);
         }
-        for (i, ((_, v), &s)) in records.into_iter().zip(&slots).enumerate() {
-            self.prefetch_ahead(&slots, i);
-            self.slots[s as usize].q.push(v, f);
+        let partials = slots.iter().copied().zip(records.iter().map(|(_, v)| v));
+        if self.front.is_empty() {
+            // The window's only batch is its own suffix: the front.
+            let mut col = self.pool.take();
+            append_batch(&mut col, partials, f);
+            self.front.push(col);
+        } else {
+            let back = self.back.get_or_insert_with(Vec::new);
+            append_batch(back, partials, f);
+            self.back_n += 1;
+            if self.back_n == CHUNK {
+                // The back is a whole chunk: it joins the middle.
+                let agg = self.back.take().unwrap_or_default();
+                match &mut self.middle {
+                    Some(m) => append(m, &agg, f),
+                    None => self.middle = Some(self.pool.copy(&agg)),
+                }
+                self.chunks.push(agg, f, &mut self.pool);
+                self.back_n = 0;
+            }
         }
         self.ring.push(t, slots.iter().copied());
+        self.values.extend(records.into_iter().map(|(_, v)| v));
         self.scratch = slots;
     }
 
-    /// Pops the oldest value of each key of every batch at a time `<= cutoff`; a key whose
-    /// queue empties leaves.
-    pub(crate) fn evict(&mut self, cutoff: Time, f: &impl Fn(V, V) -> V) {
-        let mut slots = std::mem::take(&mut self.scratch);
-        slots.clear();
-        self.ring.evict(cutoff, |s| slots.push(s));
-        for (i, &s) in slots.iter().enumerate() {
-            self.prefetch_ahead(&slots, i);
-            let slot = &mut self.slots[s as usize];
-            slot.q.pop(f);
-            if slot.q.is_empty() {
-                if let Some(k) = slot.key.take() {
-                    self.index.remove(&k);
-                }
-                self.free.push(s);
-            }
+    /// Frees slot `s` (its key has no value left).
+    fn release(&mut self, s: u32) {
+        if let Some(k) = self.keys[s as usize].take() {
+            self.index.remove(&k);
         }
-        self.scratch = slots;
+        self.free.push(s);
     }
 
-    /// Each key with its queue's aggregate.
-    pub(crate) fn aggregates(&self, f: &impl Fn(V, V) -> V) -> Vec<(K, V)> {
-        let mut out = Vec::with_capacity(self.index.len());
-        for (i, slot) in self.slots.iter().enumerate() {
-            if let Some(ahead) = self.slots.get(i + AHEAD) {
-                ahead.q.prefetch_front();
-            }
-            if let Some(ahead) = self.slots.get(i + 2 * AHEAD) {
-                prefetch_slot(ahead);
-            }
-            if let Some(k) = &slot.key {
-                if let Some(v) = slot.q.query(f) {
-                    out.push((k.clone(), v));
+    /// Drops every batch at a time `<= cutoff`, oldest first; a key with no value left
+    /// leaves.
+    pub(crate) fn evict(&mut self, cutoff: Time, f: &impl Fn(V, V) -> V) {
+        loop {
+            let mut freed = std::mem::take(&mut self.scratch);
+            freed.clear();
+            let (values, live) = (&mut self.values, &mut self.live);
+            let evicted = self.ring.evict_one(cutoff, |s| {
+                values.pop_front();
+                let n = &mut live[s as usize];
+                *n -= 1;
+                if *n == 0 {
+                    freed.push(s);
                 }
+            });
+            for &s in &freed {
+                self.release(s);
+            }
+            self.scratch = freed;
+            if !evicted {
+                return;
+            }
+            self.pop_front(f);
+        }
+    }
+
+    /// Drops the oldest batch's front column; when that ends the oldest chunk, the next one
+    /// (or the back) becomes the front.
+    fn pop_front(&mut self, f: &impl Fn(V, V) -> V) {
+        let Some(col) = self.front.pop() else { return };
+        self.pool.give(col);
+        if !self.front.is_empty() {
+            return;
+        }
+        let n = if self.chunks.is_empty() {
+            let n = self.back_n;
+            self.pool.give_opt(self.back.take());
+            self.back_n = 0;
+            n
+        } else {
+            self.chunks.pop(f, &mut self.pool);
+            let middle = self.chunks.query(f, &mut self.pool);
+            self.pool.give_opt(std::mem::replace(&mut self.middle, middle));
+            CHUNK
+        };
+        // The ring's oldest `n` batches, folded right to left into suffix columns.
+        let mut bounds = Vec::with_capacity(n);
+        let mut start = 0;
+        for (_, len) in self.ring.batches().take(n) {
+            bounds.push((start, len));
+            start += len;
+        }
+        let (slots, values) = (self.ring.items(), &self.values);
+        for &(start, len) in bounds.iter().rev() {
+            let mut col = match self.front.last() {
+                Some(after) => self.pool.copy(after),
+                None => self.pool.take(),
+            };
+            let partials = (start..start + len).rev().map(|i| (slots[i], &values[i]));
+            prepend_batch(&mut col, partials, f);
+            self.front.push(col);
+        }
+    }
+
+    /// Each key with its aggregate over the window, in slot order.
+    pub(crate) fn aggregates(&self, f: &impl Fn(V, V) -> V) -> Vec<(K, V)> {
+        let Some(front) = self.front.last() else { return Vec::new() };
+        let middle = self.middle.as_deref().unwrap_or_default();
+        let back = self.back.as_deref().unwrap_or_default();
+        let mut out = Vec::with_capacity(self.index.len());
+        for (s, k) in self.keys.iter().enumerate() {
+            let Some(k) = k else { continue };
+            let mut v = at(front, s).cloned();
+            for later in [at(middle, s), at(back, s)].into_iter().flatten() {
+                v = Some(match v {
+                    Some(v) => f(v, later.clone()),
+                    None => later.clone(),
+                });
+            }
+            if let Some(v) = v {
+                out.push((k.clone(), v));
             }
         }
         out
-    }
-
-    /// The keys with their queues, in slot order.
-    pub(crate) fn queues(&self) -> impl Iterator<Item = (&K, &Chunked<V>)> {
-        self.slots.iter().filter_map(|s| s.key.as_ref().map(|k| (k, &s.q)))
     }
 
     /// The ring of slots (for its per-batch counts).
@@ -182,104 +264,101 @@ impl<K: Key, V: Clone> KeyedQueues<K, V> {
         &self.ring
     }
 
-    /// Bytes of the key index's slots and of the queue slots, in line.
-    pub(crate) fn table_bytes(&self) -> u64 {
+    /// Up to `n` of the window's partials, as `(key, value)`, for a bytes sample.
+    pub(crate) fn sample(&self, n: usize) -> impl Iterator<Item = (&K, &V)> {
+        let keys = &self.keys;
+        self.ring
+            .items()
+            .iter()
+            .zip(&self.values)
+            .take(n)
+            .filter_map(move |(&s, v)| Some((keys[s as usize].as_ref()?, v)))
+    }
+
+    /// Bytes in line: the key index, the per-slot keys and counts, the raw partials (slot
+    /// and value) and every column.
+    pub(crate) fn inline_bytes(&self) -> u64 {
         let index = crate::heap::buckets(self.index.capacity()) * (std::mem::size_of::<(K, u32)>() + 1);
-        (index + self.slots.capacity() * std::mem::size_of::<Slot<K, V>>()) as u64
+        let slots = self.keys.capacity() * std::mem::size_of::<Option<K>>() + self.live.capacity() * 4;
+        let raw = self.values.len() * (std::mem::size_of::<V>() + 4);
+        let columns = self.front.iter().chain(&self.middle).chain(&self.back).chain(self.chunks.columns());
+        let columns: usize = columns.map(|c| c.capacity() * std::mem::size_of::<Option<V>>()).sum();
+        (index + slots + raw + columns) as u64
     }
 
-    /// What it holds, serialized as `([(key, queue)], [(time, [key])])`: the form
-    /// [`from_keyed`](Self::from_keyed) takes back.
-    pub(crate) fn keyed(&self) -> impl Serialize + '_
-    where
-        K: Serialize,
-        V: Serialize,
-    {
-        let slots = &self.slots;
-        (
-            self.queues().collect::<Vec<_>>(),
-            self.ring.mapped(move |&s: &u32| slots[s as usize].key.as_ref().expect("the ring holds only live slots")),
-        )
+    /// What it holds: per batch in the window, oldest first, its time and partials.
+    pub(crate) fn batches(&self) -> Batches<&K, &V> {
+        let mut out = VecDeque::with_capacity(self.ring.len());
+        let (mut slots, mut values) = (self.ring.items().iter(), self.values.iter());
+        for (t, n) in self.ring.batches() {
+            let partials = slots.by_ref().zip(values.by_ref()).take(n);
+            let partials = partials.filter_map(|(&s, v)| Some((self.keys[s as usize].as_ref()?, v))).collect();
+            out.push_back((t, partials));
+        }
+        out
     }
 
-    /// What it holds, in the checkpoint form: [`FORM`] (a first byte no earlier form starts
-    /// with), then [`keyed`](Self::keyed).
+    /// What it holds, as [`batches`](Self::batches) (to re-partition a restored window).
+    pub(crate) fn into_batches(self) -> Batches<K, V> {
+        self.batches()
+            .into_iter()
+            .map(|(t, b)| (t, b.into_iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+            .collect()
+    }
+
+    /// The window of `batches` (what [`batches`](Self::batches) gives). Fails when their
+    /// times do not increase (damaged state).
+    pub(crate) fn from_batches(batches: Batches<K, V>, f: &impl Fn(V, V) -> V) -> Result<Self, CodecError> {
+        let mut out = KeyedColumns::new();
+        let mut last = None;
+        for (t, partials) in batches {
+            if last.is_some_and(|last| last >= t) {
+                return Err(CodecError::Inconsistent("the window's batches are not in time order"));
+            }
+            last = Some(t);
+            out.push(t, partials, f);
+        }
+        Ok(out)
+    }
+
+    /// What it holds, in the checkpoint form: [`FORM`] (a first byte no untagged earlier form
+    /// starts with), then [`batches`](Self::batches).
     pub(crate) fn to_checkpoint(&self) -> Result<Vec<u8>, CodecError>
     where
-        K: Serialize,
-        V: Serialize,
+        K: serde::Serialize,
+        V: serde::Serialize,
     {
-        to_bytes(&(FORM, self.keyed()))
+        to_bytes(&(FORM, self.batches()))
     }
 
-    /// The queues of [`to_checkpoint`](Self::to_checkpoint)'s bytes. An earlier form (the
-    /// per-key DABA Lite queues written before 2026-12-03, whose first byte is the varint of
-    /// the key count, never `0xFF`) is refused: it holds no plain values to rebuild chunks
-    /// from.
-    pub(crate) fn from_checkpoint(bytes: &[u8]) -> Result<Self, CodecError>
+    /// The window of [`to_checkpoint`](Self::to_checkpoint)'s bytes. An earlier form (the
+    /// per-key DABA Lite queues, untagged, or the per-key chunked queues, version 2) is
+    /// refused with a typed error.
+    pub(crate) fn from_checkpoint(bytes: &[u8], f: &impl Fn(V, V) -> V) -> Result<Self, CodecError>
     where
         K: Persist,
         V: Persist,
     {
-        if bytes.first() != Some(&FORM.0) {
-            return Err(CodecError::Inconsistent(
-                "the window state is in the per-key DABA form of an earlier release; finish the job with that \
-                 release or start with a fresh checkpoint directory",
-            ));
+        match bytes {
+            [0xFF, 3, ..] => {}
+            [0xFF, 2, ..] => {
+                return Err(CodecError::Inconsistent(
+                    "the window state is in the per-key chunked form of an earlier release; finish the job with \
+                     that release or start with a fresh checkpoint directory",
+                ))
+            }
+            [0xFF, ..] => return Err(CodecError::Inconsistent("the window state is in a form of another release")),
+            _ => {
+                return Err(CodecError::Inconsistent(
+                    "the window state is in the per-key DABA form of an earlier release; finish the job with that \
+                     release or start with a fresh checkpoint directory",
+                ))
+            }
         }
-        type Form<K, V> = ((u8, u8), Vec<(K, Chunked<V>)>, VecDeque<(Time, Vec<K>)>);
-        let (form, queues, ring): Form<K, V> = from_bytes(bytes)?;
+        let (form, batches): ((u8, u8), Batches<K, V>) = from_bytes(bytes)?;
         if form != FORM {
             return Err(CodecError::Inconsistent("the window state is in a form of another release"));
         }
-        KeyedQueues::from_keyed(queues, ring)
-    }
-
-    /// What it holds, as the keys' queues and per batch the keys it pushed to.
-    pub(crate) fn into_keyed(self) -> (FastMap<K, Chunked<V>>, VecDeque<(Time, Vec<K>)>) {
-        let keys: Vec<Option<K>> = self.slots.iter().map(|s| s.key.clone()).collect();
-        let ring = self
-            .ring
-            .into_batches()
-            .into_iter()
-            .map(|(t, slots)| (t, slots.into_iter().filter_map(|s| keys[s as usize].clone()).collect()));
-        let ring = ring.collect();
-        let queues = self.slots.into_iter().filter_map(|s| s.key.map(|k| (k, s.q))).collect();
-        (queues, ring)
-    }
-
-    /// The queues of [`into_keyed`](Self::into_keyed) (or what [`keyed`](Self::keyed)
-    /// decodes to) back. Fails when the batches do not name each key as many times as its
-    /// queue has values (damaged state).
-    pub(crate) fn from_keyed(
-        queues: impl IntoIterator<Item = (K, Chunked<V>)>,
-        batches: VecDeque<(Time, Vec<K>)>,
-    ) -> Result<Self, CodecError> {
-        let mut out = KeyedQueues::new();
-        for (k, q) in queues {
-            if !q.is_consistent() {
-                return Err(CodecError::Inconsistent("a window key's queue contradicts itself"));
-            }
-            if q.is_empty() {
-                continue;
-            }
-            let s = out.slot_of(&k);
-            out.slots[s as usize].q = q;
-        }
-        let mut named = vec![0usize; out.slots.len()];
-        for (t, keys) in batches {
-            let mut slots = Vec::with_capacity(keys.len());
-            for k in &keys {
-                let s =
-                    *out.index.get(k).ok_or(CodecError::Inconsistent("a window batch names a key with no values"))?;
-                named[s as usize] += 1;
-                slots.push(s);
-            }
-            out.ring.push(t, slots);
-        }
-        if named.iter().zip(&out.slots).any(|(&n, s)| n != s.q.len()) {
-            return Err(CodecError::Inconsistent("a window key has another number of values than batches naming it"));
-        }
-        Ok(out)
+        KeyedColumns::from_batches(batches, f)
     }
 }

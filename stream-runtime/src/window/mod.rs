@@ -11,14 +11,14 @@
 //! | operation | ingest + evict | emit |
 //! |---|---|---|
 //! | `window` | O(1) (the batch is kept as is) | O(records in the window) |
-//! | `reduce_by_key_and_window`, `reduce_by_window` | O(b) calls of `f`, worst case (DABA Lite: per key, over chunks of 8) | O(k) |
+//! | `reduce_by_key_and_window`, `reduce_by_window` | O(b) calls of `f` and O(k) column passes, bounded by chunks of 8 batches (DABA Lite over columns) | O(k) |
 //! | `..._inv`, `count_by_window`, `count_by_value_and_window` | O(b) calls of `f` and `inv` | O(k) |
 //! | `group_by_key_and_window` | O(1) | O(values in the window) |
 //!
 //! None of them re-reads the whole window on a slide, so the cost of a slide does not grow
 //! with the window length.
 
-mod chunked;
+mod column;
 mod count_by_value_and_window;
 mod count_by_window;
 mod daba;

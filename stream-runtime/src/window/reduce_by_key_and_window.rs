@@ -1,6 +1,6 @@
 use rayon::prelude::*;
 
-use super::keyed::KeyedQueues;
+use super::keyed::KeyedColumns;
 use super::ring::Ring;
 use super::sliding::{check, windowed, Kind, Sliding, SAMPLE};
 use crate::batch::Batch;
@@ -10,24 +10,22 @@ use crate::checkpoint::Saved;
 use crate::data::{Data, Key, Persist};
 use crate::metrics::StateView;
 use crate::node::Env;
-use crate::shuffle::{
-    reroute_maps, reroute_rings, restore_parts, route_partitions, save_parts, Partitioner, Placement, Route,
-};
+use crate::shuffle::{reroute_rings, restore_parts, route_partitions, save_parts, Partitioner, Placement, Route};
 use crate::time::{Duration, Time};
 use crate::DStream;
 
-/// Non-invertible keyed window reduction over per-batch partials: per hash partition, a
-/// chunked queue (chunk aggregates in a DABA Lite queue) per key of its per-batch partials in
-/// the window ([`KeyedQueues`]).
+/// Non-invertible keyed window reduction over per-batch partials: per hash partition, the
+/// window laid out time-major ([`KeyedColumns`]: per-batch partials, and columns of
+/// aggregates per chunk of batches under a DABA Lite queue).
 pub(super) struct KeyedDaba<K, V, F> {
     f: F,
-    parts: Vec<KeyedQueues<K, V>>,
+    parts: Vec<KeyedColumns<K, V>>,
     route: Route<K>,
 }
 
 impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> KeyedDaba<K, V, F> {
     pub(super) fn new(f: F, partitions: usize, route: Route<K>) -> Self {
-        let parts = (0..partitions.max(1)).map(|_| KeyedQueues::new()).collect();
+        let parts = (0..partitions.max(1)).map(|_| KeyedColumns::new()).collect();
         KeyedDaba { f, parts, route }
     }
 }
@@ -53,44 +51,37 @@ impl<K: Key + Persist, V: Data + Persist, F: Fn(V, V) -> V + Send + Sync + 'stat
     }
 
     fn save(&self) -> Result<Vec<u8>, CodecError> {
-        save_parts(&self.parts, KeyedQueues::to_checkpoint)
+        save_parts(&self.parts, KeyedColumns::to_checkpoint)
     }
 
     fn restore(&mut self, saved: Saved<'_>, env: &Env) -> Result<(), CodecError> {
-        let route = &self.route;
-        let regroup = |parts: Vec<KeyedQueues<K, V>>, place| {
-            let (maps, rings): (Vec<_>, Vec<_>) = parts.into_iter().map(KeyedQueues::into_keyed).unzip();
-            let rings = reroute_rings(rings, place, |k| k, route);
-            let parts = reroute_maps(maps, place, route).into_iter().zip(rings);
-            parts.map(|(keys, ring)| KeyedQueues::from_keyed(keys, ring)).collect::<Result<Vec<_>, _>>()
+        let (f, route) = (&self.f, &self.route);
+        let regroup = |parts: Vec<KeyedColumns<K, V>>, place| {
+            let rings = parts.into_iter().map(KeyedColumns::into_batches).collect();
+            let rings = reroute_rings(rings, place, |(k, _): &(K, V)| k, route);
+            rings.into_iter().map(|batches| KeyedColumns::from_batches(batches, f)).collect::<Result<Vec<_>, _>>()
         };
-        let decode = KeyedQueues::from_checkpoint;
+        let decode = |bytes: &[u8]| KeyedColumns::from_checkpoint(bytes, f);
         self.parts = restore_parts(saved, Placement::of(env, self.parts.len()), route, decode, regroup)?;
         Ok(())
     }
 
-    /// Per batch, the keys of its partials; keys: the window's keys; bytes: the key index and
-    /// the queue slots, the ring's slot numbers in line, and what keys and queues (their
-    /// partials) own, sampled.
+    /// Per batch, the keys of its partials; keys: the window's keys; bytes: what the
+    /// partitions hold in line (key index, slots, raw partials, columns) and what keys and
+    /// values own, sampled.
     fn view(&self) -> StateView {
         let rings: Vec<_> = self.parts.iter().map(|p| p.ring()).collect();
         let window = Ring::window(&rings);
         let partials: u64 = window.iter().filter_map(|b| b.keys).sum();
-        let keys: usize = self.parts.iter().map(KeyedQueues::len).sum();
-        let (mut sampled, mut n) = (0u64, 0usize);
-        for (k, q) in self.parts.iter().flat_map(|p| p.queues()).take(SAMPLE) {
-            sampled += crate::heap::owned_bytes(&(k, q));
+        let keys: usize = self.parts.iter().map(KeyedColumns::len).sum();
+        let (mut sampled, mut n) = (0u64, 0u64);
+        for kv in self.parts.iter().flat_map(|p| p.sample(SAMPLE)).take(SAMPLE) {
+            sampled += crate::heap::owned_bytes(&kv);
             n += 1;
         }
-        let tables: u64 = self.parts.iter().map(KeyedQueues::table_bytes).sum();
-        let owned = (sampled * keys as u64).checked_div(n as u64).unwrap_or(0);
-        let inline = partials * std::mem::size_of::<u32>() as u64;
-        StateView {
-            keys: Some(keys as u64),
-            bytes: Some(tables + owned + inline),
-            window: Some(window),
-            ..StateView::default()
-        }
+        let inline: u64 = self.parts.iter().map(KeyedColumns::inline_bytes).sum();
+        let owned = (sampled * partials).checked_div(n).unwrap_or(0);
+        StateView { keys: Some(keys as u64), bytes: Some(inline + owned), window: Some(window), ..StateView::default() }
     }
 }
 
@@ -99,10 +90,11 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
     /// associative function `f` (Spark's `reduceByKeyAndWindow(f, w, s)`, no inverse). Only
     /// keys with data in the window appear; an empty window gives an empty batch.
     ///
-    /// Cost: each batch is reduced per key first (map-side combine); the window keeps one
-    /// partial per key and batch in a queue per key (chunks of 8 partials, their aggregates in
-    /// a DABA Lite queue), so a slide calls `f` at most 5 times per key that entered and 10 per
-    /// key that left (worst case, not amortized; under 2 on average), plus twice per key
+    /// Cost: each batch is reduced per key first (map-side combine); the window keeps each
+    /// batch's partials and, per chunk of 8 batches, one column of aggregates (a value or none
+    /// per key), the chunks' columns in a DABA Lite queue. A slide folds the entering batch's
+    /// partials into a column, and makes a bounded number of passes over columns (about five
+    /// on average, at most about 20 on the slide that ends a chunk), plus twice `f` per key
     /// emitted, whatever the window length.
     ///
     /// ```

@@ -8,8 +8,9 @@ impl<'a, T: Data + Persist, C: Chain<Out = T>> DStream<'a, T, C> {
     /// `f` (Spark's `reduceByWindow(f, w, s)`). An empty window gives no element. In a
     /// cluster the element is at process 0 (the other processes' batches are empty).
     ///
-    /// Cost: one partial per batch in a DABA Lite queue; a slide calls `f` at most a
-    /// constant number of times (worst case, not amortized).
+    /// Cost: one partial per batch, in the keyed window's layout with a single key (chunks of
+    /// 8 batches under a DABA Lite queue); a slide calls `f` at most a constant number of
+    /// times, bounded by the chunk (worst case, not amortized).
     ///
     /// ```
     /// use stream_runtime::{testing, Duration};

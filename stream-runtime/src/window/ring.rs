@@ -39,13 +39,35 @@ impl<X> Ring<X> {
 
     /// Removes every batch at a time `<= cutoff`, oldest first, giving each item to `f`.
     pub(crate) fn evict(&mut self, cutoff: Time, mut f: impl FnMut(X)) {
-        while let Some(&(t, n)) = self.batches.front() {
-            if t > cutoff {
-                break;
+        while self.evict_one(cutoff, &mut f) {}
+    }
+
+    /// Removes the oldest batch if its time is `<= cutoff`, giving each item to `f`; whether
+    /// it did.
+    pub(crate) fn evict_one(&mut self, cutoff: Time, f: impl FnMut(X)) -> bool {
+        match self.batches.front() {
+            Some(&(t, n)) if t <= cutoff => {
+                self.batches.pop_front();
+                self.items.drain(..n).for_each(f);
+                true
             }
-            self.batches.pop_front();
-            self.items.drain(..n).for_each(&mut f);
+            _ => false,
         }
+    }
+
+    /// The batches held.
+    pub(crate) fn len(&self) -> usize {
+        self.batches.len()
+    }
+
+    /// Each batch's time and number of items, oldest first.
+    pub(crate) fn batches(&self) -> impl DoubleEndedIterator<Item = (Time, usize)> + '_ {
+        self.batches.iter().copied()
+    }
+
+    /// Every item, oldest batch first.
+    pub(crate) fn items(&self) -> &VecDeque<X> {
+        &self.items
     }
 
     /// The batches, as separate vectors (to re-partition a restored window).

@@ -3,87 +3,62 @@ use std::collections::VecDeque;
 
 use proptest::prelude::*;
 
-use super::chunked::{Chunked, CHUNK};
+use super::column::{Column, Pool};
 use super::daba::Daba;
+use super::keyed::{KeyedColumns, CHUNK};
+use crate::checkpoint::codec::{to_bytes, CodecError};
+use crate::time::Time;
 
-/// One operation on a window queue.
+/// One operation on a queue of columns.
 #[derive(Debug, Clone)]
 enum Op {
-    Push(u8),
+    /// A column: per slot, a value or none.
+    Push(Vec<Option<u8>>),
     Pop,
 }
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
     // Pushes twice as likely as pops, so queues grow long enough to flip many times.
-    prop::collection::vec(prop_oneof![2 => any::<u8>().prop_map(Op::Push), 1 => Just(Op::Pop)], 0..600)
+    let column = prop::collection::vec(prop::option::of(any::<u8>()), 0..5);
+    prop::collection::vec(prop_oneof![2 => column.prop_map(Op::Push), 1 => Just(Op::Pop)], 0..400)
 }
 
-/// The queues under test: DABA Lite, and the chunked queue built on it.
-trait Queue<V>: Sized {
-    fn new() -> Self;
-    fn push(&mut self, v: V, f: &impl Fn(V, V) -> V);
-    fn pop(&mut self, f: &impl Fn(V, V) -> V);
-    fn query(&self, f: &impl Fn(V, V) -> V) -> Option<V>;
-    fn len(&self) -> usize;
-    fn is_empty(&self) -> bool;
+/// `x ⊕ y` slot by slot, `None` the identity: what a column's slot should hold.
+fn fold_slots<V: Clone>(cols: &VecDeque<Vec<Option<V>>>, f: &impl Fn(V, V) -> V) -> Vec<Option<V>> {
+    let width = cols.iter().map(Vec::len).max().unwrap_or(0);
+    (0..width).map(|s| cols.iter().filter_map(|c| c.get(s).cloned().flatten()).reduce(f)).collect()
 }
 
-macro_rules! queue {
-    ($t:ident) => {
-        impl<V: Clone> Queue<V> for $t<V> {
-            fn new() -> Self {
-                $t::new()
-            }
-            fn push(&mut self, v: V, f: &impl Fn(V, V) -> V) {
-                $t::push(self, v, f)
-            }
-            fn pop(&mut self, f: &impl Fn(V, V) -> V) {
-                $t::pop(self, f)
-            }
-            fn query(&self, f: &impl Fn(V, V) -> V) -> Option<V> {
-                $t::query(self, f)
-            }
-            fn len(&self) -> usize {
-                $t::len(self)
-            }
-            fn is_empty(&self) -> bool {
-                $t::is_empty(self)
-            }
-        }
-    };
+/// A column's slots up to its last value (a missing tail and `None`s are the same).
+fn trimmed<V>(mut col: Column<V>) -> Column<V> {
+    while col.last().is_some_and(Option::is_none) {
+        col.pop();
+    }
+    col
 }
-queue!(Daba);
-queue!(Chunked);
 
-/// Runs `ops` on both queues and on a plain queue folded from scratch, comparing the
-/// aggregates after every operation.
+/// Runs `ops` on a DABA queue of columns and on a plain queue folded from scratch slot by
+/// slot, comparing the aggregates after every operation.
 fn check<V: Clone + PartialEq + std::fmt::Debug>(ops: &[Op], lift: impl Fn(u8) -> V, f: impl Fn(V, V) -> V) {
-    check_queue::<Daba<V>, V>(ops, &lift, &f);
-    check_queue::<Chunked<V>, V>(ops, &lift, &f);
-}
-
-fn check_queue<Q: Queue<V>, V: Clone + PartialEq + std::fmt::Debug>(
-    ops: &[Op],
-    lift: impl Fn(u8) -> V,
-    f: impl Fn(V, V) -> V,
-) {
-    let mut q = Q::new();
-    let mut naive: VecDeque<V> = VecDeque::new();
+    let mut q = Daba::new();
+    let mut pool = Pool::new();
+    let mut naive: VecDeque<Vec<Option<V>>> = VecDeque::new();
     for (i, op) in ops.iter().enumerate() {
         match op {
-            Op::Push(x) => {
-                q.push(lift(*x), &f);
-                naive.push_back(lift(*x));
+            Op::Push(col) => {
+                let col: Vec<Option<V>> = col.iter().map(|x| x.map(&lift)).collect();
+                q.push(col.clone(), &f, &mut pool);
+                naive.push_back(col);
             }
             Op::Pop => {
-                q.pop(&f);
+                q.pop(&f, &mut pool);
                 naive.pop_front();
             }
         }
         assert_eq!(q.len(), naive.len());
         assert_eq!(q.is_empty(), naive.is_empty());
-        let expected = naive.iter().cloned().reduce(&f);
-        assert_eq!(q.query(&f), expected, "after op {i} ({op:?})");
+        let expected = (!naive.is_empty()).then(|| trimmed(fold_slots(&naive, &f)));
+        assert_eq!(q.query(&f, &mut pool).map(trimmed), expected, "after op {i} ({op:?})");
     }
 }
 
@@ -109,180 +84,85 @@ proptest! {
         check(&ops, i64::from, |a: i64, b: i64| a.max(b));
         check(&ops, u64::from, |a: u64, b: u64| a + b);
     }
-
-    #[test]
-    fn daba_round_trips_through_the_codec_mid_way(ops in ops(), split in 0usize..600) {
-        round_trip::<Daba<String>>(&ops, split)?;
-        round_trip::<Chunked<String>>(&ops, split)?;
-    }
-}
-
-/// Runs `ops` on a queue, through the codec after `split` of them, against a plain queue.
-fn round_trip<Q>(ops: &[Op], split: usize) -> Result<(), TestCaseError>
-where
-    Q: Queue<String> + serde::Serialize + serde::Deserialize<'static>,
-{
-    let f = |a: String, b: String| a + &b;
-    let (before, after) = ops.split_at(split.min(ops.len()));
-    let mut q = Q::new();
-    let mut naive: VecDeque<String> = VecDeque::new();
-    let apply = |q: &mut Q, naive: &mut VecDeque<String>, op: &Op| match op {
-        Op::Push(x) => {
-            q.push(x.to_string(), &f);
-            naive.push_back(x.to_string());
-        }
-        Op::Pop => {
-            q.pop(&f);
-            naive.pop_front();
-        }
-    };
-    for op in before {
-        apply(&mut q, &mut naive, op);
-    }
-    let bytes = crate::checkpoint::codec::to_bytes(&q).unwrap();
-    let mut q: Q = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
-    for op in after {
-        apply(&mut q, &mut naive, op);
-        prop_assert_eq!(q.query(&f), naive.iter().cloned().reduce(f));
-    }
-    Ok(())
 }
 
 #[test]
-fn daba_calls_f_a_bounded_number_of_times_per_operation() {
-    // The point of DABA over Two-Stacks: no O(window) flip on any single pop.
+fn daba_makes_a_bounded_number_of_column_passes_per_operation() {
+    // The point of DABA over Two-Stacks: no O(window) flip on any single pop. With one-slot
+    // columns, a call of `f` is a column pass.
     let calls = Cell::new(0u32);
     let f = |a: u64, b: u64| {
         calls.set(calls.get() + 1);
         a + b
     };
     let mut q = Daba::new();
+    let mut pool = Pool::new();
     for window in [1usize, 7, 64, 1000] {
         for i in 0..5 * window as u64 {
             calls.set(0);
-            q.push(i, &f);
-            assert!(calls.get() <= 3, "push called f {} times", calls.get());
+            q.push(vec![Some(i)], &f, &mut pool);
+            assert!(calls.get() <= 3, "push made {} passes", calls.get());
             if q.len() > window {
                 calls.set(0);
-                q.pop(&f);
-                assert!(calls.get() <= 2, "pop called f {} times", calls.get());
+                q.pop(&f, &mut pool);
+                assert!(calls.get() <= 2, "pop made {} passes", calls.get());
             }
             calls.set(0);
-            let sum = q.query(&f);
+            let sum = q.query(&f, &mut pool);
             assert!(calls.get() <= 1);
             let lo = (i + 1).saturating_sub(q.len() as u64);
-            assert_eq!(sum, Some((lo..=i).sum::<u64>()));
+            assert_eq!(sum, Some(vec![Some((lo..=i).sum::<u64>())]));
         }
         while !q.is_empty() {
-            q.pop(&f);
+            q.pop(&f, &mut pool);
         }
-        assert_eq!(q.query(&f), None);
+        assert_eq!(q.query(&f, &mut pool), None);
     }
 }
 
 #[test]
-fn chunked_calls_f_a_bounded_number_of_times_per_operation() {
-    // Worst case bounded by the chunk, not the window: at most 5 calls per push, CHUNK + 2
-    // per pop (the one that ends a chunk), 2 per query; and fewer than 2 per operation over
-    // a long run.
+fn keyed_columns_call_f_a_bounded_number_of_times_per_slide() {
+    // One key in every batch: a slide (push, evict, emit) calls `f` a bounded number of
+    // times, bounded by the chunk and not the window, and under 5 times on average.
     let calls = Cell::new(0u32);
     let f = |a: u64, b: u64| {
         calls.set(calls.get() + 1);
         a + b
     };
-    let mut q = Chunked::new();
-    for window in [1usize, 7, 8, 9, 64, 1000] {
-        let (mut total, mut ops) = (0u64, 0u64);
-        for i in 0..5 * window as u64 {
+    for window in [1i64, 7, 8, 9, 64, 1000] {
+        let mut q = KeyedColumns::new();
+        let (mut total, mut slides) = (0u64, 0u64);
+        for t in 1..=5 * window {
             calls.set(0);
-            q.push(i, &f);
-            assert!(calls.get() <= 5, "push called f {} times", calls.get());
+            q.push(Time::from_millis(t), vec![(0u8, t as u64)], &f);
+            q.evict(Time::from_millis(t - window), &f);
+            let out = q.aggregates(&f);
+            assert!(calls.get() as usize <= 2 * CHUNK + 10, "a slide called f {} times", calls.get());
             total += u64::from(calls.get());
-            ops += 1;
-            if q.len() > window {
-                calls.set(0);
-                q.pop(&f);
-                assert!(calls.get() as usize <= CHUNK + 2, "pop called f {} times", calls.get());
-                total += u64::from(calls.get());
-                ops += 1;
-            }
-            calls.set(0);
-            let sum = q.query(&f);
-            assert!(calls.get() <= 2);
-            let lo = (i + 1).saturating_sub(q.len() as u64);
-            assert_eq!(sum, Some((lo..=i).sum::<u64>()));
+            slides += 1;
+            let lo = (t - window + 1).max(1) as u64;
+            assert_eq!(out, vec![(0, (lo..=t as u64).sum::<u64>())]);
         }
-        assert!(total < 2 * ops, "{total} calls for {ops} operations (window {window})");
-        while !q.is_empty() {
-            q.pop(&f);
-        }
-        assert_eq!(q.query(&f), None);
+        assert!(total < 5 * slides, "{total} calls for {slides} slides (window {window})");
     }
 }
 
-#[test]
-fn chunked_refuses_damaged_parts_and_accepts_its_own() {
-    let f = |a: u64, b: u64| a + b;
-    let mut q = Chunked::new();
-    for v in 0..20u64 {
-        q.push(v, &f);
-        assert!(q.is_consistent());
-    }
-    let bytes = crate::checkpoint::codec::to_bytes(&q).unwrap();
-    let good: Chunked<u64> = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
-    assert!(good.is_consistent());
-    assert_eq!(good.query(&f), Some((0..20).sum()));
-    // The fields in their order (front, back, back_agg, middle, q, chunks), with a whole
-    // chunk left in the back.
-    let full_back =
-        (vec![0u64], vec![1u64; CHUNK], Some(CHUNK as u64), None::<u64>, VecDeque::<u64>::new(), Daba::<u64>::new());
-    let bytes = crate::checkpoint::codec::to_bytes(&full_back).unwrap();
-    let damaged: Chunked<u64> = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
-    assert!(!damaged.is_consistent());
-}
-
-#[test]
-fn both_queues_empty_cleanly_and_pop_on_empty_is_a_no_op() {
-    empties::<Daba<i64>>();
-    empties::<Chunked<i64>>();
-}
-
-fn empties<Q: Queue<i64>>() {
-    let f = |a: i64, b: i64| a.max(b);
-    let mut q = Q::new();
-    for v in [3, 1, 2] {
-        q.push(v, &f);
-    }
-    assert_eq!(q.query(&f), Some(3));
-    q.pop(&f);
-    assert_eq!(q.query(&f), Some(2));
-    q.pop(&f);
-    q.pop(&f);
-    assert!(q.is_empty());
-    assert_eq!(q.query(&f), None);
-    q.pop(&f);
-    assert!(q.is_empty());
-    q.push(5, &f);
-    assert_eq!(q.query(&f), Some(5));
-}
-
-/// One batch for keyed queues: `(key, value)` records, distinct keys, and how many of the
-/// oldest batches to evict after it.
+/// One batch for keyed columns: `(key, value)` records, keys drawn from a few (a key may
+/// come twice), and how many of the oldest batches to evict after it.
 fn keyed_batches() -> impl Strategy<Value = Vec<(Vec<(u8, u8)>, usize)>> {
-    let batch = prop::collection::btree_map(0u8..12, any::<u8>(), 0..8).prop_map(|m| m.into_iter().collect());
-    prop::collection::vec((batch, 0usize..3), 0..120)
+    let batch = prop::collection::vec((0u8..12, any::<u8>()), 0..8);
+    // Evictions a little rarer than batches, so the window drifts past a few chunks.
+    let evict = prop_oneof![3 => Just(0usize), 2 => Just(1), 1 => Just(3)];
+    prop::collection::vec((batch, evict), 0..120)
 }
 
-/// Runs `batches` through keyed queues and through per-key plain queues of
-/// `(time, value)` folded from scratch, comparing every key's aggregate after every step, and
-/// round-tripping the queues through the checkpoint form half way.
+/// Runs `batches` through keyed columns and through per-key plain queues of `(time, value)`
+/// folded from scratch, comparing every key's aggregate after every step, and round-tripping
+/// the columns through the checkpoint form (and through their batches) mid-way.
 fn check_keyed(batches: &[(Vec<(u8, u8)>, usize)], f: impl Fn(String, String) -> String) {
     use std::collections::BTreeMap;
 
-    use super::keyed::KeyedQueues;
-    use crate::time::Time;
-
-    let mut q: KeyedQueues<u8, String> = KeyedQueues::new();
+    let mut q: KeyedColumns<u8, String> = KeyedColumns::new();
     let mut naive: BTreeMap<u8, VecDeque<(i64, String)>> = BTreeMap::new();
     let mut oldest = 1i64;
     for (i, (records, evict)) in batches.iter().enumerate() {
@@ -303,7 +183,10 @@ fn check_keyed(batches: &[(Vec<(u8, u8)>, usize)], f: impl Fn(String, String) ->
         oldest = oldest.max(cutoff + 1);
         if i == batches.len() / 2 {
             let bytes = q.to_checkpoint().unwrap();
-            q = KeyedQueues::from_checkpoint(&bytes).unwrap();
+            q = KeyedColumns::from_checkpoint(&bytes, &f).unwrap();
+        }
+        if i == batches.len() / 3 {
+            q = KeyedColumns::from_batches(q.into_batches(), &f).unwrap();
         }
         let mut got = q.aggregates(&f);
         got.sort();
@@ -311,63 +194,51 @@ fn check_keyed(batches: &[(Vec<(u8, u8)>, usize)], f: impl Fn(String, String) ->
             naive.iter().map(|(&k, vs)| (k, vs.iter().map(|(_, v)| v.clone()).reduce(&f).unwrap())).collect();
         assert_eq!(got, expected, "after batch {i}");
         assert_eq!(q.len(), naive.len());
+        // A freed slot is reused: never more slots than keys seen at once.
+        assert!(q.ring().items().iter().all(|&s| (s as usize) < 12), "slots beyond the key count");
     }
 }
 
 proptest! {
     #[test]
-    fn keyed_queues_match_the_fold_per_key(batches in keyed_batches()) {
+    fn keyed_columns_match_the_fold_per_key(batches in keyed_batches()) {
         // Concatenation: associative, not commutative, so an order mistake shows.
         check_keyed(&batches, |a, b| a + "," + &b);
     }
 }
 
 #[test]
-fn keyed_queues_reject_a_state_whose_batches_and_queues_disagree() {
-    use super::keyed::KeyedQueues;
-    use crate::time::Time;
-
+fn keyed_columns_refuse_earlier_forms_and_disordered_batches() {
     let f = |a: u64, b: u64| a + b;
-    let mut q = Chunked::new();
-    q.push(1u64, &f);
-    q.push(2u64, &f);
-    // Key 7 has two values but one batch names it; another batch names a key with none.
-    let once = VecDeque::from([(Time::from_millis(1), vec![7u8])]);
-    assert!(KeyedQueues::from_keyed(vec![(7u8, q.clone())], once).is_err());
-    let stranger = VecDeque::from([(Time::from_millis(1), vec![7u8, 8]), (Time::from_millis(2), vec![7])]);
-    assert!(KeyedQueues::from_keyed(vec![(7u8, q.clone())], stranger).is_err());
-    let right = VecDeque::from([(Time::from_millis(1), vec![7u8]), (Time::from_millis(2), vec![7])]);
-    let keyed = KeyedQueues::from_keyed(vec![(7u8, q)], right).unwrap();
-    assert_eq!(keyed.aggregates(&f), vec![(7, 3)]);
-}
-
-#[test]
-fn keyed_queues_refuse_the_earlier_daba_form_and_damaged_queues() {
-    use super::keyed::KeyedQueues;
-    use crate::checkpoint::codec::{to_bytes, CodecError};
-    use crate::time::Time;
-
-    let f = |a: u64, b: u64| a + b;
-    let mut daba = Daba::new();
-    daba.push(1u64, &f);
     let ring = VecDeque::from([(Time::from_millis(1), vec![7u8])]);
-    // What the window wrote before the chunked queues: the keys' DABA queues and the ring,
-    // untagged.
+    // What the window wrote before the chunked queues: the keys' DABA queues (values and
+    // four indices, `mid`, `back`) and the ring, untagged.
+    let daba = (VecDeque::from([1u64]), 1usize, 1usize, 1usize, 1usize, None::<u64>, None::<u64>);
     let old = to_bytes(&(vec![(7u8, daba)], ring.clone())).unwrap();
-    match KeyedQueues::<u8, u64>::from_checkpoint(&old) {
-        Err(CodecError::Inconsistent(why)) => assert!(why.contains("earlier release"), "{why}"),
-        other => panic!("the earlier form was not refused: {other:?}"),
+    match KeyedColumns::<u8, u64>::from_checkpoint(&old, &f) {
+        Err(CodecError::Inconsistent(why)) => assert!(why.contains("per-key DABA"), "{why}"),
+        other => panic!("the untagged form was not refused: {other:?}"),
     }
-    // The current form round-trips; a queue whose parts disagree is refused.
-    let mut q = KeyedQueues::new();
+    // The per-key chunked queues, tagged (0xFF, 2).
+    let chunked = to_bytes(&((0xFFu8, 2u8), Vec::<(u8, Vec<u64>)>::new(), ring.clone())).unwrap();
+    match KeyedColumns::<u8, u64>::from_checkpoint(&chunked, &f) {
+        Err(CodecError::Inconsistent(why)) => assert!(why.contains("chunked"), "{why}"),
+        other => panic!("the chunked form was not refused: {other:?}"),
+    }
+    let unknown = to_bytes(&((0xFFu8, 9u8), ring.clone())).unwrap();
+    assert!(matches!(KeyedColumns::<u8, u64>::from_checkpoint(&unknown, &f), Err(CodecError::Inconsistent(_))));
+    assert!(KeyedColumns::<u8, u64>::from_checkpoint(&[], &f).is_err());
+    assert!(KeyedColumns::<u8, u64>::from_checkpoint(&[0xFF, 3], &f).is_err());
+    // The current form round-trips; batches out of time order are refused.
+    let mut q = KeyedColumns::new();
     q.push(Time::from_millis(1), vec![(7u8, 5u64)], &f);
-    let back = KeyedQueues::<u8, u64>::from_checkpoint(&q.to_checkpoint().unwrap()).unwrap();
-    assert_eq!(back.aggregates(&f), vec![(7, 5)]);
-    // A value in the back with an empty front (the fields in their order).
-    let no_front = (Vec::<u64>::new(), vec![5u64], Some(5u64), None::<u64>, VecDeque::<u64>::new(), Daba::<u64>::new());
-    let bytes = to_bytes(&no_front).unwrap();
-    let damaged: Chunked<u64> = crate::checkpoint::codec::from_bytes(&bytes).unwrap();
-    assert!(KeyedQueues::from_keyed(vec![(7u8, damaged)], ring).is_err());
+    q.push(Time::from_millis(2), vec![(7u8, 6u64), (8, 1)], &f);
+    let back = KeyedColumns::<u8, u64>::from_checkpoint(&q.to_checkpoint().unwrap(), &f).unwrap();
+    assert_eq!(back.aggregates(&f), vec![(7, 11), (8, 1)]);
+    let disordered = VecDeque::from([(Time::from_millis(2), vec![(7u8, 1u64)]), (Time::from_millis(1), vec![])]);
+    assert!(KeyedColumns::from_batches(disordered, &f).is_err());
+    let twice = to_bytes(&((0xFFu8, 3u8), VecDeque::from(vec![(Time::from_millis(1), vec![(7u8, 1u64)]); 2]))).unwrap();
+    assert!(KeyedColumns::<u8, u64>::from_checkpoint(&twice, &f).is_err());
 }
 
 /// A key whose hash is one of four values: most lookups in a [`Dense`](super::dense::Dense)
