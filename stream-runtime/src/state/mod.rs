@@ -116,4 +116,14 @@ mod retention_tests {
         });
         assert!(!alive);
     }
+
+    #[test]
+    fn a_window_keeps_no_input_buffer_of_its_keys() {
+        let alive = first_buffer_alive(|s, seen, weak| {
+            s.map(|(k, _)| (k, 1u64))
+                .reduce_by_key_and_window(|a, b| a + b, Duration::seconds(10), Duration::seconds(1))
+                .foreach_batch(move |b, t| check(&seen, &weak, t, b.len()));
+        });
+        assert!(!alive);
+    }
 }

@@ -39,7 +39,7 @@ use super::column::{append, append_batch, at, prepend_batch, Column, Pool};
 use super::daba::Daba;
 use super::ring::Ring;
 use crate::checkpoint::codec::{from_bytes, to_bytes, CodecError};
-use crate::data::{fast_map, FastMap, Key, Persist};
+use crate::data::{detach, fast_map, FastMap, Key, Persist};
 use crate::time::Time;
 
 /// Batches per chunk: the front is rebuilt, and the middle takes a column, once every
@@ -124,8 +124,12 @@ impl<K: Key, V: Clone> KeyedColumns<K, V> {
                 s
             }
         };
+        // The key stays as long as it is in the window, which for a key in every batch is for
+        // ever: it must not keep the input buffer it came in (`detach`).
+        let mut k = k.clone();
+        detach(&mut k);
         self.keys[s as usize] = Some(k.clone());
-        self.index.insert(k.clone(), s);
+        self.index.insert(k, s);
         s
     }
 
