@@ -110,20 +110,24 @@ pub fn hand_wordcount(parts: &[Vec<Str>]) -> usize {
 }
 
 /// Starts `ssc` (whose clock is `clock`), moves the clock to its first batch and returns how
-/// long that batch took from its planning to its end; then stops the job.
+/// long that batch took from its planning to its end; then stops the job. The end is
+/// signalled by the batch itself (a listener), so the timing thread sleeps until then rather
+/// than polling beside the job's threads.
 ///
 /// # Panics
-/// When the job cannot start.
+/// When the job cannot start, or ends without completing a batch.
 pub fn time_first_batch(
     ssc: stream_runtime::StreamingContext,
     clock: &stream_runtime::ManualClock,
 ) -> std::time::Duration {
+    let (done, completed) = std::sync::mpsc::channel();
+    ssc.on_batch_completed(move |_| {
+        let _ = done.send(());
+    });
     let running = ssc.start().expect("start");
     let began = std::time::Instant::now();
     clock.set(running.zero_time() + stream_runtime::Duration::seconds(1));
-    while running.batches_completed() < 1 {
-        std::thread::sleep(std::time::Duration::from_micros(200));
-    }
+    completed.recv().expect("the first batch completes");
     let took = began.elapsed();
     running.stop(false);
     took
