@@ -582,19 +582,6 @@ struct Pending<T> {
 /// records (where the batch ends) then costs a reference count each, not a `free` of memory
 /// made on another thread, and one copy of the fetched bytes is cheaper than either.
 fn records_of(topic: &Str, partition: i32, records: Vec<rskafka::record::RecordAndOffset>) -> Vec<KafkaRecord> {
-    if std::env::var_os("KAFKA18_NOCOPY").is_some() {
-        return records
-            .into_iter()
-            .map(|r| KafkaRecord {
-                topic: topic.clone(),
-                partition,
-                offset: r.offset,
-                timestamp: r.record.timestamp.timestamp_millis(),
-                key: r.record.key.map(Bytes::from),
-                value: r.record.value.map(Bytes::from),
-            })
-            .collect();
-    }
     // Every large allocation first, then the copy (reading `rskafka`'s vectors), then the
     // records (freeing them): no large allocation follows the many small frees, which would
     // make the allocator sort them all at once.

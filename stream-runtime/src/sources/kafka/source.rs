@@ -494,9 +494,7 @@ impl Direct {
         }
         let tasks = split(&ranges, self.options.max_records_per_task);
         let workers = env.parallelism.max(1).min(tasks.len());
-        let extra =
-            std::env::var("KAFKA18_AHEAD").ok().and_then(|v| v.parse().ok()).unwrap_or(super::client::IO_THREADS);
-        let ahead = Ahead::new(self.client.as_ref(), &tasks, workers + extra);
+        let ahead = Ahead::new(self.client.as_ref(), &tasks, workers + super::client::IO_THREADS);
         let next = AtomicUsize::new(0);
         let done: Vec<Vec<(usize, Vec<T>)>> = (0..workers)
             .into_par_iter()
