@@ -30,7 +30,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::Thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use timely::communication::allocator::ProcessBuilder;
 use timely::communication::{AllocatorBuilder, Hooks, WorkerGuards};
@@ -234,7 +234,10 @@ impl Exchanger {
 
     /// Waits on the mailbox; after [`patience`] without the awaited message, the cluster stops
     /// with one line naming `missing` (a peer that is stopped or cut off answers nothing,
-    /// though its connection may look alive).
+    /// though its connection may look alive). Only progress on what is awaited (fewer
+    /// `missing`) starts the patience again: mail for a later exchange, from a peer that is
+    /// ahead, does not, or a process blocked behind a stopped peer would keep waiting past
+    /// the patience while the peers ahead of it time out first and name it instead.
     fn wait<'a>(
         &self,
         mail: MutexGuard<'a, Mail>,
@@ -242,28 +245,30 @@ impl Exchanger {
         missing: impl Fn(&Mail) -> Vec<usize>,
     ) -> MutexGuard<'a, Mail> {
         let step = Duration::from_millis(250).min(self.patience);
-        let (mail, timeout) =
-            self.mailbox.changed.wait_timeout(mail, step).unwrap_or_else(|poisoned| poisoned.into_inner());
-        if timeout.timed_out() {
-            *waited += step;
-            if *waited >= self.patience {
-                let names: Vec<String> = missing(&mail)
-                    .into_iter()
-                    .map(|q| match self.hosts.get(q) {
-                        Some(host) => format!("process {q} of {} ({host})", self.processes),
-                        None => format!("process {q} of {}", self.processes),
-                    })
-                    .collect();
-                let line = format!(
-                    "{} did not answer for {} s; {}",
-                    names.join(", "),
-                    self.patience.as_secs(),
-                    crate::failstop::RESTART_ADVICE
-                );
-                crate::failstop::stop(&line, crate::failstop::exit_code::PEER_GONE);
-            }
-        } else {
+        let before = missing(&mail).len();
+        let began = Instant::now();
+        let (mail, _) = self.mailbox.changed.wait_timeout(mail, step).unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now_missing = missing(&mail);
+        if now_missing.len() < before {
             *waited = Duration::ZERO;
+            return mail;
+        }
+        *waited += began.elapsed();
+        if *waited >= self.patience {
+            let names: Vec<String> = now_missing
+                .into_iter()
+                .map(|q| match self.hosts.get(q) {
+                    Some(host) => format!("process {q} of {} ({host})", self.processes),
+                    None => format!("process {q} of {}", self.processes),
+                })
+                .collect();
+            let line = format!(
+                "{} did not answer for {} s; {}",
+                names.join(", "),
+                self.patience.as_secs(),
+                crate::failstop::RESTART_ADVICE
+            );
+            crate::failstop::stop(&line, crate::failstop::exit_code::PEER_GONE);
         }
         mail
     }
