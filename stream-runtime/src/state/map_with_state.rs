@@ -6,10 +6,10 @@ use rayon::prelude::*;
 
 use super::cell::{state_stream, StateStream, Step};
 use super::spec::StateSpec;
-use super::store::{insert_vacant, Part, Slot};
+use super::store::{Part, Slot};
 use super::value::{State, StateError};
 use crate::chain::Chain;
-use crate::data::{detach, hash_of, Data, FastMap, Key, Persist};
+use crate::data::{detach, hash_of, pins, Data, FastMap, Key, Persist};
 use crate::error::BatchError;
 use crate::node::Env;
 use crate::shuffle::{columns, Exchanges, Placement, Route};
@@ -119,8 +119,13 @@ where
                             let mut k = e.key().clone();
                             detach(&mut k);
                             if let Some(slot) = store(timer, timeout, &k, t, None, state.outcome()?) {
-                                if let Some((k, slot)) = insert_vacant(e, slot) {
+                                // `k` is already detached (and the state, by `store`):
+                                // only a key that shared a larger buffer needs it in place of
+                                // the entry's own.
+                                if pins(e.key()) {
                                     map.insert(k, slot);
+                                } else {
+                                    e.insert(slot);
                                 }
                             }
                         }
