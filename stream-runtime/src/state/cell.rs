@@ -305,9 +305,10 @@ impl<K, S, M> std::fmt::Debug for StateStream<'_, K, S, M> {
 
 /// Registers a stateful stream driven by `step` over a parent with slide `slide`, with `n`
 /// state partitions whose keys `route` places. Stateful streams need a checkpoint directory.
+/// The plan (`--explain`, the Streaming page) calls the per-batch output `"{name} ({output})"`.
 pub(crate) fn state_stream<'a, K: Key + Persist, S: Data + Persist, M: Data>(
     ctx: &'a StreamingContext,
-    name: &'static str,
+    (name, output): (&'static str, &'static str),
     from: String,
     step: impl Step<K, S, M>,
     slide: Duration,
@@ -324,7 +325,7 @@ pub(crate) fn state_stream<'a, K: Key + Persist, S: Data + Persist, M: Data>(
         route,
     });
     ctx.add_tick(Box::new(Advance(Arc::clone(&cell))), from);
-    let mapped = NodeRef::new(Mapped(Arc::clone(&cell)), slide).labelled(format!("{name} (mapped)"));
+    let mapped = NodeRef::new(Mapped(Arc::clone(&cell)), slide).labelled(format!("{name} ({output})"));
     StateStream { ctx, cell, mapped }
 }
 

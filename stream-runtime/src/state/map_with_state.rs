@@ -227,6 +227,6 @@ impl<'a, K: Key + Persist, V: Data, C: Chain<Out = (K, V)>> DStream<'a, (K, V), 
         let ex = Exchanges::new(ctx);
         let initial = Mutex::new(Some(spec.initial));
         let step = MapWithState { up, f: spec.f, timeout: spec.timeout, initial, ex, route: route.clone() };
-        state_stream(ctx, "map_with_state", format!("stage {stage}"), step, slide, (n, route))
+        state_stream(ctx, ("map_with_state", "mapped"), format!("stage {stage}"), step, slide, (n, route))
     }
 }

@@ -26,6 +26,24 @@ pub use spec::{StateSpec, StateSpecFor};
 pub use store::Snapshot;
 pub use value::{State, StateError};
 
+/// What the plan calls each stateful operator's per-batch output.
+#[cfg(test)]
+mod plan_tests {
+    use crate::prelude::*;
+
+    #[test]
+    fn the_plan_names_the_state_and_the_mapped_outputs() {
+        let mut ssc = StreamingContext::new(Duration::seconds(1));
+        ssc.checkpoint("/nowhere");
+        let pairs = ssc.socket_text_stream("localhost", 9999).map(|l: Str| (l, 1u64));
+        pairs.clone().update_state_by_key(|v: Vec<u64>, s: Option<u64>| Some(s.unwrap_or(0) + v.len() as u64)).print();
+        pairs.running_reduce_by_key(|a, b| a + b).mapped().print();
+        let plan = ssc.explain();
+        assert!(plan.contains("print(10) <- update_state_by_key (state)\n"), "{plan}");
+        assert!(plan.contains("print(10) <- running_reduce_by_key (mapped)\n"), "{plan}");
+    }
+}
+
 /// A state keeps its keys for ever, so it must not keep the input buffers they came in.
 #[cfg(test)]
 mod retention_tests {

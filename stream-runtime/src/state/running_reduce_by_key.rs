@@ -91,6 +91,13 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         let n = ctx.default_parallelism();
         let partials = self.reduce_by_key_with_partitions(f.clone(), n).into_node("running_reduce_by_key");
         let from = partials.label();
-        state_stream(ctx, "running_reduce_by_key", from, RunningReduce { partials, f }, slide, (n, Route::default()))
+        state_stream(
+            ctx,
+            ("running_reduce_by_key", "mapped"),
+            from,
+            RunningReduce { partials, f },
+            slide,
+            (n, Route::default()),
+        )
     }
 }

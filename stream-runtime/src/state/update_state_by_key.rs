@@ -366,6 +366,6 @@ impl<'a, K: Key + Persist, V: Data + Persist, C: Chain<Out = (K, V)>> DStream<'a
         let from = parent.label();
         let step = UpdateState { parent, f, initial: Mutex::new(initial), started: AtomicBool::new(false), route };
         // The step's output is the whole state, copied in its sweep of the state.
-        state_stream(ctx, "update_state_by_key", from, step, slide, (n, step_route)).mapped()
+        state_stream(ctx, ("update_state_by_key", "state"), from, step, slide, (n, step_route)).mapped()
     }
 }
