@@ -58,25 +58,28 @@ impl Decoder<'_> {
         // About one line per 48 bytes of text; the vector grows if there are more.
         out.reserve((range.end - range.start) / 48 + 1);
         let before = out.len();
-        let base = range.start;
-        let mut line = |start: usize, end: usize| {
-            let stripped = if end > start && bytes[end - 1] == b'\r' { end - 1 } else { end };
-            if stripped - start > self.limit {
-                self.oversized(offset + (start - base) as u64, stripped - start);
-            } else {
-                out.push(Str::slice_of(text, start, stripped));
-            }
-        };
         let mut start = range.start;
         for_each_newline(&bytes[range.start..], |end| {
             let end = range.start + end;
-            line(start, end);
+            self.line(text, (start, end), offset + (start - range.start) as u64, out);
             start = end + 1;
         });
         if start < range.end {
-            line(start, range.end);
+            self.line(text, (start, range.end), offset + (start - range.start) as u64, out);
         }
         self.counters.lines.add((out.len() - before) as u64);
+    }
+
+    /// Line `text[start..end]` (its `\r` ending dropped) into `out`, or reported as longer
+    /// than the limit; `position` is its start in the file.
+    #[inline(always)]
+    fn line(&self, text: &Arc<str>, (start, end): (usize, usize), position: u64, out: &mut Vec<Str>) {
+        let stripped = if end > start && text.as_bytes()[end - 1] == b'\r' { end - 1 } else { end };
+        if stripped - start > self.limit {
+            self.oversized(position, stripped - start);
+        } else {
+            out.push(Str::slice_of(text, start, stripped));
+        }
     }
 
     /// Decodes line by line, replacing invalid sequences with U+FFFD and counting the lines
@@ -119,49 +122,60 @@ impl Decoder<'_> {
     }
 }
 
-/// What [`LineReader::next_line`] read.
 /// Calls `f` with the position of every `\n` in `bytes`, in order.
 ///
 /// Lines of text are short (tens of bytes), and `memchr_iter` pays a call and its set-up for
-/// each: about 100 instructions a line of 48 bytes. On x86-64 this compares 64 bytes at a
-/// time with SSE2 (every x86-64 processor has it) into a bit mask of their newlines, and
-/// walks the mask's bits: about 40 instructions a line, the `Str` made included. The bytes
-/// after the last whole block, and other architectures, go through `memchr_iter`.
-#[inline]
-#[allow(unsafe_code)]
+/// each: about 100 instructions a line of 48 bytes. This takes 64 bytes at a time into a bit
+/// mask of their newlines ([`newline_mask`]) and walks the mask's bits; the last, partial
+/// block is copied into a block of zeros first, so `f` is called from one place and inlined.
+#[inline(always)]
 pub(crate) fn for_each_newline(bytes: &[u8], mut f: impl FnMut(usize)) {
     let mut base = 0;
+    while base < bytes.len() {
+        let mut m = match bytes.get(base..base + 64) {
+            Some(block) => newline_mask(block.try_into().expect("64 bytes")),
+            None => {
+                let mut last = [0u8; 64];
+                last[..bytes.len() - base].copy_from_slice(&bytes[base..]);
+                newline_mask(&last)
+            }
+        };
+        while m != 0 {
+            f(base + m.trailing_zeros() as usize);
+            m &= m - 1;
+        }
+        base += 64;
+    }
+}
+
+/// Bit `i` set when `block[i]` is `\n`. On x86-64 four SSE2 compares and mask moves (every
+/// x86-64 processor has SSE2); elsewhere a loop the compiler may vectorise.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn newline_mask(block: &[u8; 64]) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
-        let mask16 = |block: &[u8]| -> u64 {
-            debug_assert!(block.len() >= 16);
+        let mask16 = |at: usize| -> u64 {
             // SAFETY: SSE2, which these intrinsics need, is part of x86-64, so every processor
             // this code is built for has it. `_mm_loadu_si128` reads 16 bytes from the pointer
-            // with no alignment required; `block` holds at least 16 (each block below is 64
-            // bytes, split at 16, 32 and 48), so the read stays inside the slice.
+            // with no alignment required: `at` is 0, 16, 32 or 48 of a 64-byte array, so the
+            // read stays inside it.
             let m = unsafe {
-                let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+                let v = _mm_loadu_si128(block.as_ptr().add(at).cast::<__m128i>());
                 _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)))
             };
             u64::from(m as u16)
         };
-        let mut blocks = bytes.chunks_exact(64);
-        for block in &mut blocks {
-            let mut m =
-                mask16(block) | mask16(&block[16..]) << 16 | mask16(&block[32..]) << 32 | mask16(&block[48..]) << 48;
-            while m != 0 {
-                f(base + m.trailing_zeros() as usize);
-                m &= m - 1;
-            }
-            base += 64;
-        }
+        mask16(0) | mask16(16) << 16 | mask16(32) << 32 | mask16(48) << 48
     }
-    for end in memchr::memchr_iter(b'\n', &bytes[base..]) {
-        f(base + end);
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        block.iter().enumerate().fold(0u64, |m, (i, &b)| m | u64::from(b == b'\n') << i)
     }
 }
 
+/// What [`LineReader::next_line`] read.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Line {
     /// A complete line, without its ending.
