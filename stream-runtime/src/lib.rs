@@ -28,7 +28,8 @@
 //! ```
 #![deny(missing_docs)]
 // Unsafe code is allowed only where a function says so and a `SAFETY` comment says what it
-// relies on: `Str::as_str` (str.rs), `prefetch` (shuffle.rs) and `ReadBuf` (fs/buf.rs).
+// relies on: `Str::as_str` (str.rs), `prefetch` (shuffle.rs), `ReadBuf` (fs/buf.rs) and the
+// huge-page allocator `Huge` (huge.rs).
 #![deny(unsafe_code)]
 
 #[doc(hidden)]
@@ -49,6 +50,7 @@ mod executor;
 pub mod fs;
 #[cfg_attr(not(any(feature = "ui", feature = "cluster")), allow(dead_code))]
 mod heap;
+mod huge;
 pub mod job;
 mod metrics;
 mod node;

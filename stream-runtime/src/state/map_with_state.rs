@@ -6,10 +6,10 @@ use rayon::prelude::*;
 
 use super::cell::{state_stream, StateStream, Step};
 use super::spec::StateSpec;
-use super::store::{Part, Slot};
+use super::store::{Part, Slot, StateMap};
 use super::value::{State, StateError};
 use crate::chain::Chain;
-use crate::data::{detach, hash_of, pins, Data, FastMap, Key, Persist};
+use crate::data::{detach, hash_of, pins, Data, Key, Persist};
 use crate::error::BatchError;
 use crate::node::Env;
 use crate::shuffle::{columns, Exchanges, Placement, Route};
@@ -146,7 +146,7 @@ where
 /// refreshed or removed since) are dropped. A function that updates or removes a state that is
 /// timing out fails the batch.
 fn fire_timeouts<K: Key, V, S, M>(
-    map: &mut FastMap<K, Slot<S>>,
+    map: &mut StateMap<K, S>,
     timer: &mut BTreeMap<Time, Vec<K>>,
     d: Duration,
     t: Time,

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::codec::{CodecError, ColumnReader, ColumnWriter};
 use hashbrown::hash_map::VacantEntry;
 
-use crate::data::{detach, pins, FastHasher, FastMap, Key, Persist};
+use crate::data::{detach, pins, FastHasher, Key, Persist};
+use crate::huge::Huge;
 use crate::shuffle::Placement;
 use crate::time::Time;
 
@@ -21,10 +22,14 @@ pub(crate) struct Slot<S> {
     pub(crate) updated: Time,
 }
 
+/// The keys of a state partition and their slots: a table in huge pages once it is large
+/// (see [`Huge`]), as a batch looks its keys up at random in it.
+pub(crate) type StateMap<K, S> = hashbrown::HashMap<K, Slot<S>, FastHasher, Huge>;
+
 /// One hash partition of the state.
 #[derive(Debug)]
 pub(crate) struct Part<K, S> {
-    pub(crate) map: FastMap<K, Slot<S>>,
+    pub(crate) map: StateMap<K, S>,
     /// Deadlines (`updated + timeout`) and the keys that had them. Entries are not removed
     /// when a key is updated again or removed: they are checked against the key's slot when
     /// due (lazy invalidation).
@@ -33,7 +38,7 @@ pub(crate) struct Part<K, S> {
 
 impl<K, S> Default for Part<K, S> {
     fn default() -> Self {
-        Part { map: FastMap::default(), timer: BTreeMap::new() }
+        Part { map: StateMap::default(), timer: BTreeMap::new() }
     }
 }
 
@@ -48,7 +53,7 @@ pub(crate) fn parts<K, S>(n: usize) -> Vec<Part<K, S>> {
 /// such keys pay): a state keeps its keys across batches, and must not keep the buffers that
 /// brought them.
 pub(crate) fn insert_vacant<K: Key, S: 'static>(
-    e: VacantEntry<'_, K, Slot<S>, FastHasher>,
+    e: VacantEntry<'_, K, Slot<S>, FastHasher, Huge>,
     mut slot: Slot<S>,
 ) -> Option<(K, Slot<S>)> {
     detach(&mut slot.state);
@@ -111,7 +116,7 @@ impl<K: Key + Persist, S: Persist> Part<K, S> {
         }
         // Every pair takes at least one byte, unless its key and state take none.
         let cap = if size_of::<K>() + size_of::<S>() == 0 { 0 } else { (n as usize).min(bytes.len()) };
-        let mut map = FastMap::with_capacity_and_hasher(cap, FastHasher::default());
+        let mut map = StateMap::with_capacity_and_hasher_in(cap, FastHasher::default(), Huge);
         for (updated, count) in runs {
             for _ in 0..count {
                 let k: K = pairs.get()?;
