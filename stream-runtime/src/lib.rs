@@ -28,8 +28,8 @@
 //! ```
 #![deny(missing_docs)]
 // Unsafe code is allowed only where a function says so and a `SAFETY` comment says what it
-// relies on: `Str::as_str` (str.rs), `prefetch` (shuffle.rs), `ReadBuf` (fs/buf.rs) and the
-// huge-page allocator `Huge` (huge.rs).
+// relies on: `Str::as_str` (str.rs), `prefetch` (shuffle.rs), `ReadBuf` (fs/buf.rs), the
+// huge-page allocator `Huge` (huge.rs) and `newline_mask` (sources/lines.rs).
 #![deny(unsafe_code)]
 
 #[doc(hidden)]
