@@ -6,14 +6,17 @@
 //!   the record batches decoded into records by `rskafka`, which are counted. Its client and
 //!   partition connections are made once, before the timed region.
 //! - `direct_stream_records`: one batch of a fresh `kafka_direct_stream` reading the topic
-//!   from the start: the batch planned (the partitions listed, where each ends asked; the
-//!   connections are made, and where each partition starts is found, when the job starts,
-//!   before the timed region, as Spark's direct stream takes its consumer's positions in
-//!   `start()`), its
-//!   ranges fetched (the same 4 MiB fetches, decoded by `rskafka` on the stream's two I/O
-//!   threads, which also turn them into `KafkaRecord`s sharing one copy of the fetch's keys
-//!   and values), the fetches of the ranges in flight together (one a worker thread and one
-//!   an I/O thread ahead of the worker threads), the records counted and the batch dropped.
+//!   from the start: the batch planned (the partitions listed and, at the same time, where
+//!   each ends asked by a fetch whose answer brings the range's first record batch, kept as
+//!   the start of the range; the connections are made, and where each partition starts is
+//!   found, when the job starts, before the timed region, as Spark's direct stream takes its
+//!   consumer's positions in `start()`), the rest of its ranges fetched (the same 4 MiB
+//!   fetches, decoded by `rskafka` on the stream's two I/O threads, which also turn them into
+//!   `KafkaRecord`s sharing one copy of the fetch's keys and values, added to the range's
+//!   vector), the fetches of the ranges in flight together (one a worker thread and one an
+//!   I/O thread ahead of the worker threads), the records counted (`len` of the batch) and
+//!   the batch dropped, on a worker thread, after the last fetch (the raw loop drops each
+//!   fetch's records on its I/O thread as it goes).
 //! - `text_stream_lines`: the same with `kafka_text_stream`, the values also decoded into
 //!   lines (validated as UTF-8, split at `\n`), which are counted: the text source whole.
 //! - `wordcount`: the Kafka word count's batch (the lines, then `flat_map` → `map` →

@@ -464,7 +464,16 @@ impl KafkaClient {
     /// Starts what [`end_from`](Self::end_from) asks; [`finish_end_from`](Self::finish_end_from)
     /// waits for the answer.
     pub(crate) fn start_end_from(&self, topic: &str, partition: i32, offset: i64) -> PendingFetch {
-        self.start_fetch_bytes(topic, partition, offset, PROBE_BYTES, PROBE_WAIT_MS, false)
+        self.start_fetch_bytes(topic, partition, offset, PROBE_BYTES, PROBE_WAIT_MS, None)
+    }
+
+    /// Starts what [`end_from`](Self::end_from) asks, keeping the records the broker sends
+    /// with the answer (the first record batch at `offset`, whole):
+    /// [`finish_fetch_into`](Self::finish_fetch_into) gives them and the high watermark. The
+    /// direct stream's planning asks each partition's end so, and the records are the start
+    /// of the range it plans, not fetched again when the batch is read.
+    pub(crate) fn start_probe(&self, topic: &str, partition: i32, offset: i64) -> PendingFetch {
+        self.start_fetch_bytes(topic, partition, offset, PROBE_BYTES, PROBE_WAIT_MS, Some(Vec::new()))
     }
 
     /// The answer of a probe started by [`start_end_from`](Self::start_end_from).
@@ -477,21 +486,23 @@ impl KafkaClient {
     /// with the high watermark. [`KafkaError::OffsetOutOfRange`] when `offset` is outside the
     /// log.
     pub fn fetch(&self, topic: &str, partition: i32, offset: i64) -> Result<(Vec<KafkaRecord>, i64), KafkaError> {
-        self.finish_fetch(self.start_fetch(topic, partition, offset))
+        self.finish_fetch(self.start_fetch(topic, partition, offset, Vec::new()))
     }
 
     /// Starts the fetch [`fetch`](Self::fetch) makes and returns at once: the I/O threads send
     /// the request, and decode and convert the answer, while the caller does something else
     /// (the direct stream starts every partition's fetch at once, and the next fetch of a
     /// range before it hands on the records of the last). [`finish_fetch`](Self::finish_fetch)
-    /// waits for the answer.
-    pub(crate) fn start_fetch(&self, topic: &str, partition: i32, offset: i64) -> PendingFetch {
-        self.start_fetch_bytes(topic, partition, offset, self.options.max_fetch_bytes, 100, true)
+    /// waits for the answer. The records are added to `into` (the records read before them,
+    /// which the answer gives back): one vector for a range, grown where the records are made,
+    /// not a copy of them.
+    pub(crate) fn start_fetch(&self, topic: &str, partition: i32, offset: i64, into: Vec<KafkaRecord>) -> PendingFetch {
+        self.start_fetch_bytes(topic, partition, offset, self.options.max_fetch_bytes, 100, Some(into))
     }
 
     /// Starts a fetch of at most `max_bytes`, waiting up to `max_wait_ms` for the first
-    /// record; its records are converted when `wanted` (a probe for the high watermark has no
-    /// use for them).
+    /// record; its records are converted and added to `into` when there is one (a probe for
+    /// the high watermark alone has no use for them).
     fn start_fetch_bytes(
         &self,
         topic: &str,
@@ -499,37 +510,58 @@ impl KafkaClient {
         offset: i64,
         max_bytes: i32,
         max_wait_ms: i32,
-        wanted: bool,
+        into: Option<Vec<KafkaRecord>>,
     ) -> PendingFetch {
-        let answer = self.partition(topic, partition).map(|p| {
-            let bytes = 0..max_bytes.saturating_add(1);
-            let name = Str::from(topic);
-            self.spawn(async move {
-                let answer = p.fetch_records(offset, bytes, max_wait_ms).await;
-                Ok(answer.map(|(records, end)| {
-                    let records = if wanted { records_of(&name, partition, records) } else { Vec::new() };
-                    (records, end)
-                }))
-            })
-        });
-        PendingFetch { topic: topic.to_string(), partition, offset, answer }
+        let had = into.as_ref().map_or(0, Vec::len);
+        let (answer, kept) = match self.partition(topic, partition) {
+            Ok(p) => {
+                let bytes = 0..max_bytes.saturating_add(1);
+                let name = Str::from(topic);
+                let pending = self.spawn(async move {
+                    let answer = p.fetch_records(offset, bytes, max_wait_ms).await;
+                    Ok(match (answer, into) {
+                        (Ok((records, end)), Some(into)) => (records_of(&name, partition, records, into), Ok(end)),
+                        (Ok((_, end)), None) => (Vec::new(), Ok(end)),
+                        (Err(e), into) => (into.unwrap_or_default(), Err(e)),
+                    })
+                });
+                (Ok(pending), Vec::new())
+            }
+            Err(e) => (Err(e), into.unwrap_or_default()),
+        };
+        PendingFetch { topic: topic.to_string(), partition, offset, had, answer, kept }
     }
 
     /// Waits for the answer of a fetch started by [`start_fetch`](Self::start_fetch): as
     /// [`fetch`](Self::fetch) returns it.
     pub(crate) fn finish_fetch(&self, fetch: PendingFetch) -> Result<(Vec<KafkaRecord>, i64), KafkaError> {
-        let PendingFetch { topic, partition, offset, answer } = fetch;
-        let (records, end) = match self.wait(answer?)? {
-            Ok(ok) => ok,
-            Err(e @ RsError::ServerError { protocol_error: ProtocolError::OffsetOutOfRange, .. }) => {
-                return Err(self.out_of_range(&topic, partition, offset, high_watermark(&e)));
-            }
-            Err(e) => return Err(self.error(format!("fetch {topic}-{partition} at {offset}"), &topic, e)),
+        let (records, end) = self.finish_fetch_into(fetch);
+        end.map(|end| (records, end))
+    }
+
+    /// Waits for the answer of a fetch: the records it was started with, its own added when
+    /// it succeeded, and the high watermark or the error. The records it was started with are
+    /// lost only when the request itself is (no answer in time): their offsets are then read
+    /// again.
+    pub(crate) fn finish_fetch_into(&self, fetch: PendingFetch) -> (Vec<KafkaRecord>, Result<i64, KafkaError>) {
+        let PendingFetch { topic, partition, offset, answer, kept, .. } = fetch;
+        let pending = match answer {
+            Ok(pending) => pending,
+            Err(e) => return (kept, Err(e)),
         };
-        if offset > end {
-            return Err(self.out_of_range(&topic, partition, offset, Some(end)));
-        }
-        Ok((records, end))
+        let (records, end) = match self.wait(pending) {
+            Ok(answer) => answer,
+            Err(e) => return (Vec::new(), Err(e)),
+        };
+        let end = match end {
+            Ok(end) if offset > end => Err(self.out_of_range(&topic, partition, offset, Some(end))),
+            Ok(end) => Ok(end),
+            Err(e @ RsError::ServerError { protocol_error: ProtocolError::OffsetOutOfRange, .. }) => {
+                Err(self.out_of_range(&topic, partition, offset, high_watermark(&e)))
+            }
+            Err(e) => Err(self.error(format!("fetch {topic}-{partition} at {offset}"), &topic, e)),
+        };
+        (records, end)
     }
 
     /// One fetch request; the outer error is ours (no connection), the inner one the broker's.
@@ -567,7 +599,24 @@ pub(crate) struct PendingFetch {
     topic: String,
     partition: i32,
     offset: i64,
-    answer: Result<Pending<Result<(Vec<KafkaRecord>, i64), RsError>>, KafkaError>,
+    /// How many records it was started with.
+    had: usize,
+    /// The records and the high watermark (or the broker's error).
+    answer: Result<Pending<(Vec<KafkaRecord>, Result<i64, RsError>)>, KafkaError>,
+    /// The records it was started with, when no request could be sent.
+    kept: Vec<KafkaRecord>,
+}
+
+impl PendingFetch {
+    /// The offset it fetches from.
+    pub(crate) fn offset(&self) -> i64 {
+        self.offset
+    }
+
+    /// How many records it was started with (read before it).
+    pub(crate) fn had(&self) -> usize {
+        self.had
+    }
 }
 
 /// A request started on the I/O threads: its answer, and when it started.
@@ -576,19 +625,24 @@ struct Pending<T> {
     began: std::time::Instant,
 }
 
-/// The fetched records of `topic`-`partition` as [`KafkaRecord`]s, converted on the I/O
-/// thread that decoded them: their keys and values are copied into one buffer, which they
+/// The fetched records of `topic`-`partition` as [`KafkaRecord`]s, added to `out`, converted
+/// on the I/O thread that decoded them: their keys and values are copied into one buffer, which they
 /// share, and `rskafka`'s vectors of them are freed here, where they were made. Dropping the
 /// records (where the batch ends) then costs a reference count each, not a `free` of memory
 /// made on another thread, and one copy of the fetched bytes is cheaper than either.
-fn records_of(topic: &Str, partition: i32, records: Vec<rskafka::record::RecordAndOffset>) -> Vec<KafkaRecord> {
+fn records_of(
+    topic: &Str,
+    partition: i32,
+    records: Vec<rskafka::record::RecordAndOffset>,
+    mut out: Vec<KafkaRecord>,
+) -> Vec<KafkaRecord> {
     // Every large allocation first, then the copy (reading `rskafka`'s vectors), then the
     // records (freeing them): no large allocation follows the many small frees, which would
     // make the allocator sort them all at once.
     let len = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, Vec::len);
     let total = records.iter().map(|r| len(&r.record.key) + len(&r.record.value)).sum();
     let mut buf = Vec::with_capacity(total);
-    let mut out = Vec::with_capacity(records.len());
+    out.reserve(records.len());
     for r in &records {
         for b in [&r.record.key, &r.record.value].into_iter().flatten() {
             buf.extend_from_slice(b);

@@ -70,6 +70,9 @@ pub(crate) struct Direct {
     client: Option<KafkaClient>,
     position: Mutex<Position>,
     allocated: Allocated<Vec<OffsetRange>>,
+    /// The records the planning's end probes brought (each the first record batch of its
+    /// range), by batch time and partition: the start of those ranges when they are read.
+    probed: Allocated<BTreeMap<(String, i32), Vec<KafkaRecord>>>,
     /// Why batches failed, by batch time (the [`OffsetReset::Fail`] policy, unreadable data).
     failures: Mutex<BTreeMap<Time, Vec<KafkaError>>>,
     /// Partitions reported failing, so the error is logged once.
@@ -99,6 +102,7 @@ impl Direct {
             client,
             position: Mutex::new(Position::default()),
             allocated: Allocated::default(),
+            probed: Allocated::default(),
             failures: Mutex::new(BTreeMap::new()),
             failing: Mutex::new(BTreeSet::new()),
             read_down: AtomicBool::new(false),
@@ -148,8 +152,17 @@ impl Direct {
         let Some(client) = &self.client else { return Vec::new() };
         let mut pos = self.position.lock();
         let mut ranges: BTreeMap<(String, i32), OffsetRange> = BTreeMap::new();
+        let mut probed: BTreeMap<(String, i32), Vec<KafkaRecord>> = BTreeMap::new();
         let mut reachable = true;
         'topics: for topic in &self.topics {
+            // The ends of the partitions that have a position are asked for before the listing
+            // answers (the listing only adds partitions): the two round trips overlap.
+            let known = (topic.clone(), i32::MIN)..=(topic.clone(), i32::MAX);
+            let mut early: BTreeMap<i32, (i64, PendingFetch)> = pos
+                .next
+                .range(known)
+                .map(|((_, p), &from)| (*p, (from, client.start_probe(topic, *p, from))))
+                .collect();
             let partitions = match client.partitions(topic) {
                 Ok(p) => p,
                 Err(e @ KafkaError::TopicMissing { .. }) => {
@@ -177,11 +190,22 @@ impl Direct {
                 }
             };
             // Every partition's end is asked for at once: one round trip, not one a partition.
-            let probes: Vec<_> =
-                starts.into_iter().map(|(p, from)| (p, from, client.start_end_from(topic, p, from))).collect();
+            // The records each answer brings (the first record batch at the position) are kept
+            // as the start of the range.
+            let probes: Vec<_> = starts
+                .into_iter()
+                .map(|(p, from)| match early.remove(&p) {
+                    Some((at, probe)) if at == from => (p, from, probe),
+                    _ => (p, from, client.start_probe(topic, p, from)),
+                })
+                .collect();
             for (p, from, probe) in probes {
-                match self.plan_partition(topic, p, from, client.finish_end_from(probe), t) {
+                let (records, end) = client.finish_fetch_into(probe);
+                match self.plan_partition(topic, p, from, end, t) {
                     Ok(r) => {
+                        if r.from == from && !records.is_empty() {
+                            probed.insert((topic.clone(), p), records);
+                        }
                         ranges.insert((topic.clone(), p), r);
                     }
                     Err(e) => {
@@ -213,7 +237,15 @@ impl Direct {
             }
             pos.next.insert((r.topic.clone(), r.partition), r.until);
             pos.lag.insert((r.topic.clone(), r.partition), end - r.until);
+            let key = (r.topic.clone(), r.partition);
+            if let Some(records) = probed.get_mut(&key) {
+                records.truncate(records.partition_point(|x| x.offset < r.until));
+                if records.is_empty() {
+                    probed.remove(&key);
+                }
+            }
         }
+        self.probed.put(t, probed);
         for (key, &next) in &pos.next {
             ranges.entry(key.clone()).or_insert_with(|| OffsetRange {
                 topic: key.0.clone(),
@@ -390,43 +422,64 @@ impl Direct {
         }
     }
 
-    /// Reads the records of `range` of batch `t`, whose first fetch `first` was started (the
-    /// next fetch starts as soon as an answer comes, before its records are handed on). While
-    /// the brokers cannot be reached it waits and tries again (the batch waits; nothing
-    /// planned is given up), until the source stops.
-    fn read(&self, t: Time, range: &OffsetRange, first: Option<PendingFetch>) -> Vec<KafkaRecord> {
-        let Some(client) = &self.client else { return Vec::new() };
-        let mut out = Vec::new();
-        let (mut offset, mut empty) = (range.from, 0);
+    /// Reads the records of `range` of batch `t`, after the records `held` (the first of the
+    /// range, brought by the planning's probe), whose first fetch `first` was started (with
+    /// `held` in it; the next fetch starts as soon as an answer comes, before its records are
+    /// handed on). While the brokers cannot be reached it waits and tries again (the batch
+    /// waits; nothing planned is given up), until the source stops.
+    fn read(
+        &self,
+        t: Time,
+        range: &OffsetRange,
+        first: Option<PendingFetch>,
+        held: Vec<KafkaRecord>,
+    ) -> Vec<KafkaRecord> {
+        let Some(client) = &self.client else { return held };
+        // The records read. A fetch started when no other is in flight takes them and gives
+        // them back with its own added (the first answer, or the first after `held`, is the
+        // range's vector itself: no copy); one lost with its request is read again.
+        let mut out = held;
+        let (mut floor, mut empty) = (range.from, 0);
         let mut next = first;
-        while offset < range.until {
-            let fetch = next.take().unwrap_or_else(|| client.start_fetch(&range.topic, range.partition, offset));
-            match client.finish_fetch(fetch) {
-                Ok((mut records, _)) => {
+        loop {
+            let offset = match &next {
+                Some(fetch) => fetch.offset(),
+                None => out.last().map_or(floor, |r| r.offset + 1).max(floor),
+            };
+            if offset >= range.until {
+                break;
+            }
+            let fetch = next
+                .take()
+                .unwrap_or_else(|| client.start_fetch(&range.topic, range.partition, offset, std::mem::take(&mut out)));
+            let had = fetch.had();
+            let (mut records, answer) = client.finish_fetch_into(fetch);
+            records.truncate(records.partition_point(|r| r.offset < range.until));
+            let new = records.len().saturating_sub(had);
+            if let (Ok(_), Some(last)) = (&answer, records.last().filter(|_| new > 0)) {
+                if last.offset + 1 < range.until {
+                    next = Some(client.start_fetch(&range.topic, range.partition, last.offset + 1, Vec::new()));
+                }
+            }
+            if out.is_empty() {
+                out = records;
+            } else {
+                out.append(&mut records);
+            }
+            match answer {
+                Ok(_) => {
                     if self.read_down.swap(false, Ordering::SeqCst) {
                         tracing::info!(source = %self.name, time = %t, "the brokers are back; reading the batch");
                     }
-                    records.truncate(records.iter().take_while(|r| r.offset < range.until).count());
-                    let Some(last) = records.last().map(|r| r.offset) else {
+                    if new == 0 {
                         empty += 1;
                         if empty >= EMPTY_FETCHES {
                             tracing::debug!(source = %self.name, "no data record in offsets [{offset}, {}) of {}-{}", range.until, range.topic, range.partition);
                             break;
                         }
                         continue;
-                    };
-                    offset = last + 1;
-                    if offset < range.until {
-                        next = Some(client.start_fetch(&range.topic, range.partition, offset));
                     }
                     empty = 0;
-                    // The first answer is the range's vector itself: no copy, and none made
-                    // ahead of the answers.
-                    if out.is_empty() {
-                        out = records;
-                    } else {
-                        out.append(&mut records);
-                    }
                 }
                 Err(e) if e.is_unreachable() => {
                     self.counters.errors.add(1);
@@ -448,7 +501,7 @@ impl Direct {
                     std::thread::sleep(READ_RETRY);
                 }
                 Err(e @ KafkaError::OffsetOutOfRange { .. }) => match self.reset(t, &e) {
-                    Some(o) if o > offset => offset = o,
+                    Some(o) if o > offset => floor = o,
                     _ => break,
                 },
                 Err(e) => {
@@ -493,8 +546,9 @@ impl Direct {
             });
         }
         let tasks = split(&ranges, self.options.max_records_per_task);
+        let held = held_of(self.probed.take(t).unwrap_or_default(), &tasks);
         let workers = env.parallelism.max(1).min(tasks.len());
-        let ahead = Ahead::new(self.client.as_ref(), &tasks, workers + super::client::IO_THREADS);
+        let ahead = Ahead::new(self.client.as_ref(), &tasks, held, workers + super::client::IO_THREADS);
         let next = AtomicUsize::new(0);
         let done: Vec<Vec<(usize, Vec<T>)>> = (0..workers)
             .into_par_iter()
@@ -503,8 +557,8 @@ impl Direct {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(r) = tasks.get(i) else { return done };
-                    let first = ahead.take(i);
-                    done.push((i, convert(self, self.read(t, r, first))));
+                    let (first, held) = ahead.take(i);
+                    done.push((i, convert(self, self.read(t, r, first, held))));
                 }
             })
             .collect();
@@ -521,21 +575,27 @@ impl Direct {
 struct Ahead<'a> {
     client: Option<&'a KafkaClient>,
     tasks: &'a [OffsetRange],
-    /// Each task's first fetch: whether it was claimed (started here, or by its task), and
-    /// its answer while no task took it.
-    slots: Vec<Mutex<(bool, Option<PendingFetch>)>>,
+    /// Each task's first fetch: whether it was claimed (started here, or by its task), its
+    /// answer while no task took it, and the records the planning brought for the task (in
+    /// the fetch once it started).
+    slots: Vec<Mutex<(bool, Option<PendingFetch>, Vec<KafkaRecord>)>>,
     window: usize,
     /// The next task whose first fetch may start.
     started: AtomicUsize,
 }
 
 impl<'a> Ahead<'a> {
-    /// Starts the first fetches of the first `window` tasks.
-    fn new(client: Option<&'a KafkaClient>, tasks: &'a [OffsetRange], window: usize) -> Ahead<'a> {
+    /// Starts the first fetches of the first `window` tasks, each after its `held` records.
+    fn new(
+        client: Option<&'a KafkaClient>,
+        tasks: &'a [OffsetRange],
+        held: Vec<Vec<KafkaRecord>>,
+        window: usize,
+    ) -> Ahead<'a> {
         let ahead = Ahead {
             client,
             tasks,
-            slots: tasks.iter().map(|_| Mutex::new((false, None))).collect(),
+            slots: held.into_iter().map(|h| Mutex::new((false, None, h))).collect(),
             window,
             started: AtomicUsize::new(0),
         };
@@ -557,23 +617,49 @@ impl<'a> Ahead<'a> {
             }
             let mut slot = self.slots[i].lock();
             if !slot.0 {
+                slot.0 = true;
                 let r = &self.tasks[i];
-                *slot = (true, Some(client.start_fetch(&r.topic, r.partition, r.from)));
+                let from = slot.2.last().map_or(r.from, |x| x.offset + 1);
+                if from < r.until {
+                    let held = std::mem::take(&mut slot.2);
+                    slot.1 = Some(client.start_fetch(&r.topic, r.partition, from, held));
+                }
             }
         }
     }
 
-    /// Task `i`'s first fetch, if it was started (its task then starts it itself); the
-    /// window moves on past it.
-    fn take(&self, i: usize) -> Option<PendingFetch> {
+    /// Task `i`'s first fetch, if it was started (its task then starts it itself), and its
+    /// records that are in no fetch; the window moves on past it.
+    fn take(&self, i: usize) -> (Option<PendingFetch>, Vec<KafkaRecord>) {
         let first = {
             let mut slot = self.slots[i].lock();
             slot.0 = true;
-            slot.1.take()
+            (slot.1.take(), std::mem::take(&mut slot.2))
         };
         self.start_until(i + 1 + self.window);
         first
     }
+}
+
+/// The records the planning's probes brought (`probed`, by partition) given to the `tasks`
+/// whose offsets they are (the first task of each range, or the first ones when the range
+/// was cut).
+fn held_of(mut probed: BTreeMap<(String, i32), Vec<KafkaRecord>>, tasks: &[OffsetRange]) -> Vec<Vec<KafkaRecord>> {
+    tasks
+        .iter()
+        .map(|r| {
+            let key = (r.topic.clone(), r.partition);
+            let Some(mut records) = probed.remove(&key) else { return Vec::new() };
+            if records.first().is_none_or(|x| x.offset < r.from) {
+                return Vec::new();
+            }
+            let rest = records.split_off(records.partition_point(|x| x.offset < r.until));
+            if !rest.is_empty() {
+                probed.insert(key, rest);
+            }
+            records
+        })
+        .collect()
 }
 
 /// The most records each partition may give a batch of `batch_ms` ms, given its lag (records
@@ -811,5 +897,33 @@ mod tests {
         let ranges = [r(0, 0, 10), r(1, 5, 5), r(2, 3, 6)];
         assert_eq!(split(&ranges, 4), vec![r(0, 0, 4), r(0, 4, 8), r(0, 8, 10), r(2, 3, 6)]);
         assert_eq!(split(&ranges, 0), vec![r(0, 0, 10), r(2, 3, 6)]);
+    }
+
+    #[test]
+    fn probed_records_start_the_tasks_whose_offsets_they_are() {
+        let r = |p, from, until| OffsetRange { topic: "t".into(), partition: p, from, until };
+        let rec = |p, offset| KafkaRecord {
+            topic: "t".into(),
+            partition: p,
+            offset,
+            timestamp: 0,
+            key: None,
+            value: Some(bytes::Bytes::from(format!("{p}-{offset}"))),
+        };
+        let offsets = |held: &[KafkaRecord]| held.iter().map(|x| (x.partition, x.offset)).collect::<Vec<_>>();
+        let mut probed = BTreeMap::new();
+        probed.insert(("t".to_string(), 0), (0..6).map(|o| rec(0, o)).collect::<Vec<_>>());
+        probed.insert(("t".to_string(), 1), vec![rec(1, 8), rec(1, 9)]);
+        probed.insert(("t".to_string(), 2), vec![rec(2, 1)]);
+        // Partition 0 cut into tasks of 4: its probe's records go to the first two; partition
+        // 1's to its task; partition 2's records lie before its task and go nowhere.
+        let tasks = split(&[r(0, 0, 10), r(1, 8, 20), r(2, 5, 7)], 4);
+        let held = held_of(probed, &tasks);
+        assert_eq!(held.len(), tasks.len());
+        assert_eq!(offsets(&held[0]), vec![(0, 0), (0, 1), (0, 2), (0, 3)]);
+        assert_eq!(offsets(&held[1]), vec![(0, 4), (0, 5)]);
+        assert!(held[2].is_empty());
+        assert_eq!(offsets(&held[3]), vec![(1, 8), (1, 9)]);
+        assert!(held[4..].iter().all(Vec::is_empty));
     }
 }
