@@ -161,7 +161,15 @@ impl<K: Key, C> Table<K, C> {
                 return;
             }
             if (s >> 32) as u32 == tag {
-                let entry = &mut self.entries[(s as u32 - 1) as usize];
+                let at = (s as u32 - 1) as usize;
+                debug_assert!(at < self.entries.len());
+                // SAFETY: `at < self.entries.len()`: every slot that is not 0 names an entry
+                // that exists. Slots are written in two places only: here, just above, with
+                // the position the entry pushed next to it takes, and in `reindex`, from
+                // `self.tags` enumerated, which holds one tag per entry (both are pushed
+                // together, neither is ever shortened while the table lives).
+                #[allow(unsafe_code)]
+                let entry = unsafe { self.entries.get_unchecked_mut(at) };
                 if entry.0 == k {
                     return merge(&mut entry.1, v);
                 }
@@ -232,6 +240,18 @@ impl<T> Ring<T> {
         oldest
     }
 
+    /// Takes the oldest record still queued.
+    fn pop(&mut self) -> Option<T> {
+        for _ in 0..LOOKAHEAD {
+            let item = self.items[self.next].take();
+            self.next = (self.next + 1) % LOOKAHEAD;
+            if item.is_some() {
+                return item;
+            }
+        }
+        None
+    }
+
     /// The records still queued, oldest first.
     fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
         let next = self.next;
@@ -280,12 +300,28 @@ impl<K: Key, V, C> Combiner<K, V, C> {
         c
     }
 
+    /// The table of key `k` with hash `h`: always below `self.tables.len()` (which the
+    /// unchecked accesses of [`table`](Self::table) rely on). `partition_of(h, n)` is below
+    /// `n` (a 32-bit fraction of `n`); a route's global partition is below the table count
+    /// too, and the remainder makes that a fact here rather than a promise of another module
+    /// (it costs a division, on the routed path only).
     #[inline]
     fn table_of(&self, h: u64, k: &K) -> usize {
+        let n = self.tables.len();
         match &self.routed {
-            None => partition_of(h, self.tables.len()),
-            Some((route, place)) => route.global_of(place, h, k),
+            None => partition_of(h, n),
+            Some((route, place)) => route.global_of(place, h, k) % n,
         }
+    }
+
+    /// The table at `i`, an index [`table_of`](Self::table_of) returned.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn table(&mut self, i: usize) -> &mut Table<K, C> {
+        debug_assert!(i < self.tables.len());
+        // SAFETY: `i < self.tables.len()`: every index given here came from `table_of`, which
+        // returns one below the table count (see there), and `tables` never changes length.
+        unsafe { self.tables.get_unchecked_mut(i) }
     }
 
     /// Combines `v` into the combiner of `k`, creating it with `create` when `k` is new. The
@@ -295,19 +331,19 @@ impl<K: Key, V, C> Combiner<K, V, C> {
     pub(crate) fn add(&mut self, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
         let h = hash_of(&k);
         let i = self.table_of(h, &k);
-        self.tables[i].prefetch_slot(h);
-        if let Some(&(hm, im, _, _)) = self.ring.middle() {
-            self.tables[im].prefetch_entry(hm);
+        self.table(i).prefetch_slot(h);
+        if let Some((hm, im)) = self.ring.middle().map(|r| (r.0, r.1)) {
+            self.table(im).prefetch_entry(hm);
         }
         if let Some((h0, i0, k0, v0)) = self.ring.push((h, i, k, v)) {
-            self.tables[i0].upsert(h0, k0, v0, create, merge);
+            self.table(i0).upsert(h0, k0, v0, create, merge);
         }
     }
 
     /// Combines the queued records and returns the table of each reduce partition.
     pub(crate) fn finish(mut self, create: impl Fn(V) -> C, merge: impl Fn(&mut C, V)) -> Vec<Table<K, C>> {
-        for (h, i, k, v) in self.ring.drain() {
-            self.tables[i].upsert(h, k, v, &create, &merge);
+        while let Some((h, i, k, v)) = self.ring.pop() {
+            self.table(i).upsert(h, k, v, &create, &merge);
         }
         self.tables
     }
