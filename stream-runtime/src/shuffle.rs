@@ -93,6 +93,11 @@ pub(crate) fn home_entry(index: &[u64], h: u64) -> Option<usize> {
 /// position plus one in its low half: a probe compares tags in the index, 8 slots a cache
 /// line, and reads an entry only when its tag matches. Growing rebuilds the index from the
 /// tags alone; the entries do not move.
+///
+/// Invariant (the unchecked probes of [`upsert`](Self::upsert) rely on it): the index has a
+/// power of two of at least [`MIN_SLOTS`] slots and more than twice as many as there are
+/// entries, so a probe always meets an empty slot. A table grows just after the insert that
+/// reaches half full, so a lookup of a key already there checks nothing.
 pub(crate) struct Table<K, C> {
     slots: Vec<u64>,
     /// The tag of each entry.
@@ -102,7 +107,7 @@ pub(crate) struct Table<K, C> {
 
 impl<K: Key, C> Table<K, C> {
     fn new() -> Self {
-        Table { slots: Vec::new(), tags: Vec::new(), entries: Vec::new() }
+        Table { slots: vec![0; MIN_SLOTS], tags: Vec::new(), entries: Vec::new() }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -112,9 +117,8 @@ impl<K: Key, C> Table<K, C> {
     /// The first stage of a lookup of hash `h`: brings its home slot into the cache.
     #[inline(always)]
     fn prefetch_slot(&self, h: u64) {
-        if !self.slots.is_empty() {
-            prefetch(&self.slots[tag_of(h) as usize & (self.slots.len() - 1)]);
-        }
+        // In bounds (the index is never empty), and a prefetch needs no valid address anyway.
+        prefetch(self.slots.as_ptr().wrapping_add(tag_of(h) as usize & (self.slots.len() - 1)));
     }
 
     /// The second stage, once the home slot of `h` has had time to arrive: when it holds a
@@ -131,8 +135,8 @@ impl<K: Key, C> Table<K, C> {
         let need = self.len() + additional;
         self.entries.reserve(additional);
         self.tags.reserve(additional);
-        if need * 2 > self.slots.len() {
-            self.reindex((need * 2).next_power_of_two().max(16));
+        if need * 2 >= self.slots.len() {
+            self.reindex((need * 2 + 1).next_power_of_two().max(MIN_SLOTS));
         }
     }
 
@@ -146,18 +150,24 @@ impl<K: Key, C> Table<K, C> {
     /// is new.
     #[inline]
     fn upsert<V>(&mut self, h: u64, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
-        if self.len() * 2 >= self.slots.len() {
-            self.reindex((self.slots.len() * 2).max(16));
-        }
         let tag = tag_of(h);
         let mask = self.slots.len() - 1;
         let mut i = tag as usize & mask;
         loop {
-            let s = self.slots[i];
+            debug_assert!(i < self.slots.len());
+            // SAFETY: `i <= mask < self.slots.len()`: `mask` is the length less one, and the
+            // length is a power of two of at least `MIN_SLOTS` (the table's invariant: `new`
+            // starts there, `reindex` is only given such lengths), so no wrap-around.
+            #[allow(unsafe_code)]
+            let s = unsafe { *self.slots.get_unchecked(i) };
             if s == 0 {
                 self.slots[i] = slot(tag, self.entries.len());
                 self.entries.push((k, create(v)));
                 self.tags.push(tag);
+                // Keeps more than half the slots empty, so the next probe meets one.
+                if self.len() * 2 >= self.slots.len() {
+                    self.reindex(self.slots.len() * 2);
+                }
                 return;
             }
             if (s >> 32) as u32 == tag {
@@ -195,6 +205,9 @@ impl<K: Key, C> Table<K, C> {
         self.tags.into_iter().zip(self.entries).map(|(t, (k, c))| (u64::from(t), k, c))
     }
 }
+
+/// The fewest slots a [`Table`]'s index has (a power of two).
+const MIN_SLOTS: usize = 16;
 
 /// An index slot: `tag` and the entry at `at`.
 #[inline(always)]
