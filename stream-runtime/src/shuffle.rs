@@ -128,8 +128,17 @@ impl<K: Key, C> Table<K, C> {
     /// key of the same tag (most keys found are found there), brings that entry in.
     #[inline(always)]
     fn prefetch_entry(&self, h: u64) {
-        if let Some(at) = home_entry(&self.slots, h) {
-            prefetch(self.entries.as_ptr().wrapping_add(at));
+        let tag = tag_of(h);
+        let i = tag as usize & (self.slots.len() - 1);
+        debug_assert!(i < self.slots.len());
+        // SAFETY: `i < self.slots.len()`: the length is a power of two of at least
+        // `MIN_SLOTS` (the table's invariant) and `i` is masked by it less one.
+        #[allow(unsafe_code)]
+        let s = unsafe { *self.slots.get_unchecked(i) };
+        // An empty slot (0) matches only a zero tag, and then the address is out of the
+        // entries: a prefetch is a hint, which never faults, so neither case is checked.
+        if (s >> 32) as u32 == tag {
+            prefetch(self.entries.as_ptr().wrapping_add((s as u32).wrapping_sub(1) as usize));
         }
     }
 
