@@ -173,8 +173,10 @@ impl<K: Key, C> Table<K, C> {
             #[allow(unsafe_code)]
             let s = unsafe { *self.slots.get_unchecked(i) };
             if s == 0 {
+                // `create` first: should it panic, no slot names an entry that is not there.
+                let c = create(v);
                 self.slots[i] = slot(tag, self.entries.len());
-                self.entries.push((k, create(v)));
+                self.entries.push((k, c));
                 self.tags.push(tag);
                 // Keeps more than half the slots empty, so the next probe meets one.
                 if self.len() * 2 >= self.slots.len() {
@@ -187,7 +189,8 @@ impl<K: Key, C> Table<K, C> {
                 debug_assert!(at < self.entries.len());
                 // SAFETY: `at < self.entries.len()`: every slot that is not 0 names an entry
                 // that exists. Slots are written in two places only: here, just above, with
-                // the position the entry pushed next to it takes, and in `reindex`, from
+                // the position the entry pushed right after it takes (its combiner made
+                // before, so no panic comes between the two), and in `reindex`, from
                 // `self.tags` enumerated, which holds one tag per entry (both are pushed
                 // together, neither is ever shortened while the table lives).
                 #[allow(unsafe_code)]
