@@ -7,9 +7,10 @@
 //! A word count is bound by memory latency: most keys of a large batch are not in cache when
 //! they are looked up. So the tables are our own ([`Table`]): dense entries under an index of
 //! 8-byte slots that carry a 32-bit tag of their key's hash (growing and merging never hash a
-//! key again, and a probe compares tags before it reads a key), and records wait in a short
-//! ring while the slot they will probe, then the entry it points to, are prefetched, so
-//! [`LOOKAHEAD`] cache misses overlap instead of following each other.
+//! key again, and a probe compares tags before it reads a key), and records wait in short
+//! blocks while the slot they will probe, then the entry it points to, are prefetched, so
+//! cache misses overlap instead of following each other (the map side: [`Blocks`]; the
+//! reduce side's merge: a ring of [`LOOKAHEAD`]).
 
 mod exchange;
 mod partitions;
@@ -23,6 +24,8 @@ pub(crate) use partitions::{
     hash_partitions, reroute_maps, reroute_rings, restore_parts, route_partitions, save_parts, Route,
 };
 pub use partitions::{HashPartitioner, Partitioner};
+
+use std::mem::MaybeUninit;
 
 use crate::data::{hash_of, Key};
 
@@ -93,6 +96,11 @@ pub(crate) fn home_entry(index: &[u64], h: u64) -> Option<usize> {
 /// position plus one in its low half: a probe compares tags in the index, 8 slots a cache
 /// line, and reads an entry only when its tag matches. Growing rebuilds the index from the
 /// tags alone; the entries do not move.
+///
+/// Invariant (the unchecked probes of [`upsert`](Self::upsert) rely on it): the index has a
+/// power of two of at least [`MIN_SLOTS`] slots and more than twice as many as there are
+/// entries, so a probe always meets an empty slot. A table grows just after the insert that
+/// reaches half full, so a lookup of a key already there checks nothing.
 pub(crate) struct Table<K, C> {
     slots: Vec<u64>,
     /// The tag of each entry.
@@ -102,7 +110,7 @@ pub(crate) struct Table<K, C> {
 
 impl<K: Key, C> Table<K, C> {
     fn new() -> Self {
-        Table { slots: Vec::new(), tags: Vec::new(), entries: Vec::new() }
+        Table { slots: vec![0; MIN_SLOTS], tags: Vec::new(), entries: Vec::new() }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -112,17 +120,25 @@ impl<K: Key, C> Table<K, C> {
     /// The first stage of a lookup of hash `h`: brings its home slot into the cache.
     #[inline(always)]
     fn prefetch_slot(&self, h: u64) {
-        if !self.slots.is_empty() {
-            prefetch(&self.slots[tag_of(h) as usize & (self.slots.len() - 1)]);
-        }
+        // In bounds (the index is never empty), and a prefetch needs no valid address anyway.
+        prefetch(self.slots.as_ptr().wrapping_add(tag_of(h) as usize & (self.slots.len() - 1)));
     }
 
     /// The second stage, once the home slot of `h` has had time to arrive: when it holds a
     /// key of the same tag (most keys found are found there), brings that entry in.
     #[inline(always)]
     fn prefetch_entry(&self, h: u64) {
-        if let Some(at) = home_entry(&self.slots, h) {
-            prefetch(self.entries.as_ptr().wrapping_add(at));
+        let tag = tag_of(h);
+        let i = tag as usize & (self.slots.len() - 1);
+        debug_assert!(i < self.slots.len());
+        // SAFETY: `i < self.slots.len()`: the length is a power of two of at least
+        // `MIN_SLOTS` (the table's invariant) and `i` is masked by it less one.
+        #[allow(unsafe_code)]
+        let s = unsafe { *self.slots.get_unchecked(i) };
+        // An empty slot (0) matches only a zero tag, and then the address is out of the
+        // entries: a prefetch is a hint, which never faults, so neither case is checked.
+        if (s >> 32) as u32 == tag {
+            prefetch(self.entries.as_ptr().wrapping_add((s as u32).wrapping_sub(1) as usize));
         }
     }
 
@@ -131,8 +147,8 @@ impl<K: Key, C> Table<K, C> {
         let need = self.len() + additional;
         self.entries.reserve(additional);
         self.tags.reserve(additional);
-        if need * 2 > self.slots.len() {
-            self.reindex((need * 2).next_power_of_two().max(16));
+        if need * 2 >= self.slots.len() {
+            self.reindex((need * 2 + 1).next_power_of_two().max(MIN_SLOTS));
         }
     }
 
@@ -146,22 +162,39 @@ impl<K: Key, C> Table<K, C> {
     /// is new.
     #[inline]
     fn upsert<V>(&mut self, h: u64, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
-        if self.len() * 2 >= self.slots.len() {
-            self.reindex((self.slots.len() * 2).max(16));
-        }
         let tag = tag_of(h);
         let mask = self.slots.len() - 1;
         let mut i = tag as usize & mask;
         loop {
-            let s = self.slots[i];
+            debug_assert!(i < self.slots.len());
+            // SAFETY: `i <= mask < self.slots.len()`: `mask` is the length less one, and the
+            // length is a power of two of at least `MIN_SLOTS` (the table's invariant: `new`
+            // starts there, `reindex` is only given such lengths), so no wrap-around.
+            #[allow(unsafe_code)]
+            let s = unsafe { *self.slots.get_unchecked(i) };
             if s == 0 {
+                // `create` first: should it panic, no slot names an entry that is not there.
+                let c = create(v);
                 self.slots[i] = slot(tag, self.entries.len());
-                self.entries.push((k, create(v)));
+                self.entries.push((k, c));
                 self.tags.push(tag);
+                // Keeps more than half the slots empty, so the next probe meets one.
+                if self.len() * 2 >= self.slots.len() {
+                    self.reindex(self.slots.len() * 2);
+                }
                 return;
             }
             if (s >> 32) as u32 == tag {
-                let entry = &mut self.entries[(s as u32 - 1) as usize];
+                let at = (s as u32 - 1) as usize;
+                debug_assert!(at < self.entries.len());
+                // SAFETY: `at < self.entries.len()`: every slot that is not 0 names an entry
+                // that exists. Slots are written in two places only: here, just above, with
+                // the position the entry pushed right after it takes (its combiner made
+                // before, so no panic comes between the two), and in `reindex`, from
+                // `self.tags` enumerated, which holds one tag per entry (both are pushed
+                // together, neither is ever shortened while the table lives).
+                #[allow(unsafe_code)]
+                let entry = unsafe { self.entries.get_unchecked_mut(at) };
                 if entry.0 == k {
                     return merge(&mut entry.1, v);
                 }
@@ -187,6 +220,9 @@ impl<K: Key, C> Table<K, C> {
         self.tags.into_iter().zip(self.entries).map(|(t, (k, c))| (u64::from(t), k, c))
     }
 }
+
+/// The fewest slots a [`Table`]'s index has (a power of two).
+const MIN_SLOTS: usize = 16;
 
 /// An index slot: `tag` and the entry at `at`.
 #[inline(always)]
@@ -239,11 +275,85 @@ impl<T> Ring<T> {
     }
 }
 
-/// Map-side combiner: one table per reduce partition, fed through the prefetch [`Ring`] of
-/// `(hash, table, key, value)`.
+/// Records the map side holds per stage of its pipeline (see [`Blocks`]).
+const BLOCK: usize = 16;
+
+/// Records between hashing their key and combining them: two halves of [`BLOCK`] slots, the
+/// hash, table and record of each in plain arrays (a record is written once and read once:
+/// no ring arithmetic, no `Option`, no move through a queue). A record's home slot is
+/// prefetched when it comes; when its half is full, the entries those slots point to are
+/// prefetched, and the other half, full since the previous time and its entries prefetched
+/// then, is combined. So a record waits for between [`BLOCK`] and 2 × [`BLOCK`] others.
+///
+/// Invariant (the unchecked reads rely on it): `records[half..half + len]` are initialized;
+/// when `ready`, so are the [`BLOCK`] records of the other half (`half ^ BLOCK`); no other is.
+struct Blocks<K, V> {
+    hashes: [u64; 2 * BLOCK],
+    tables: [usize; 2 * BLOCK],
+    records: [MaybeUninit<(K, V)>; 2 * BLOCK],
+    /// Where the half being filled starts: 0 or [`BLOCK`].
+    half: usize,
+    /// Records in that half, below [`BLOCK`] between calls.
+    len: usize,
+    /// Whether the other half holds [`BLOCK`] records waiting to be combined.
+    ready: bool,
+}
+
+impl<K, V> Blocks<K, V> {
+    fn new() -> Self {
+        Blocks {
+            hashes: [0; 2 * BLOCK],
+            tables: [0; 2 * BLOCK],
+            records: std::array::from_fn(|_| MaybeUninit::uninit()),
+            half: 0,
+            len: 0,
+            ready: false,
+        }
+    }
+
+    /// Takes the record at `j`, `half..half + len` or, when `ready`, of the other half; the
+    /// caller then shrinks that range past `j` (or clears `ready`) before reading another,
+    /// so no record is read twice.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn take(&mut self, j: usize) -> (u64, usize, K, V) {
+        let j = j & (2 * BLOCK - 1);
+        // SAFETY: `assume_init_read` needs `records[j]` initialized: the caller's `j` is in
+        // the range the struct's invariant says is, and the caller takes it out of that
+        // range (so the record is never read, or dropped, a second time).
+        let (k, v) = unsafe { self.records[j].assume_init_read() };
+        (self.hashes[j], self.tables[j], k, v)
+    }
+}
+
+impl<K, V> Drop for Blocks<K, V> {
+    #[allow(unsafe_code)]
+    fn drop(&mut self) {
+        // Records a combiner dropped without `finish` (a panic in a user function) still hold.
+        let other = self.half ^ BLOCK;
+        let waiting = if self.ready { other..other + BLOCK } else { 0..0 };
+        for j in waiting.chain(self.half..self.half + self.len) {
+            // SAFETY: `assume_init_drop` needs `records[j]` initialized, and dropped once:
+            // the ranges are the ones the invariant says are initialized, each taken once.
+            unsafe { self.records[j].assume_init_drop() };
+        }
+    }
+}
+
+/// The table at `i`, an index [`Combiner::table_of`] returned.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn table_at<K, C>(tables: &mut [Table<K, C>], i: usize) -> &mut Table<K, C> {
+    debug_assert!(i < tables.len());
+    // SAFETY: `i < tables.len()`: every index given here came from `table_of`, which returns
+    // one below the table count (see there), and a combiner's tables never change in number.
+    unsafe { tables.get_unchecked_mut(i) }
+}
+
+/// Map-side combiner: one table per reduce partition, fed through the prefetch [`Blocks`].
 pub(crate) struct Combiner<K, V, C> {
     tables: Vec<Table<K, C>>,
-    ring: Ring<(u64, usize, K, V)>,
+    pending: Blocks<K, V>,
     /// A user's partitioner, or key groups (a cluster), and where this process stands;
     /// `None` (one process, hash partitioning): the hash over the tables.
     routed: Option<(Route<K>, Placement)>,
@@ -267,7 +377,7 @@ impl<K: Key, V, C> Combiner<K, V, C> {
                 t
             })
             .collect();
-        Combiner { tables, ring: Ring::new(), routed: None }
+        Combiner { tables, pending: Blocks::new(), routed: None }
     }
 
     /// A combiner into the global partitions of `place`, keys placed by `route`, each table
@@ -280,36 +390,80 @@ impl<K: Key, V, C> Combiner<K, V, C> {
         c
     }
 
+    /// The table of key `k` with hash `h`: always below `self.tables.len()` (which the
+    /// unchecked accesses of [`table_at`] rely on). `partition_of(h, n)` is below `n` (a
+    /// 32-bit fraction of `n`); a route's global partition is below the table count too, and
+    /// the remainder makes that a fact here rather than a promise of another module (it costs
+    /// a division, on the routed path only).
     #[inline]
     fn table_of(&self, h: u64, k: &K) -> usize {
+        let n = self.tables.len();
         match &self.routed {
-            None => partition_of(h, self.tables.len()),
-            Some((route, place)) => route.global_of(place, h, k),
+            None => partition_of(h, n),
+            Some((route, place)) => route.global_of(place, h, k) % n,
         }
     }
 
     /// Combines `v` into the combiner of `k`, creating it with `create` when `k` is new. The
-    /// record may wait in the ring until [`LOOKAHEAD`] more have come, or until
+    /// record may wait until up to 2 × [`BLOCK`] more have come, or until
     /// [`finish`](Self::finish); records of one key are combined in the order they came.
     #[inline]
-    pub(crate) fn add(&mut self, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
+    pub(crate) fn add(&mut self, k: K, v: V, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
         let h = hash_of(&k);
         let i = self.table_of(h, &k);
-        self.tables[i].prefetch_slot(h);
-        if let Some(&(hm, im, _, _)) = self.ring.middle() {
-            self.tables[im].prefetch_entry(hm);
+        table_at(&mut self.tables, i).prefetch_slot(h);
+        let p = &mut self.pending;
+        let at = (p.half + p.len) & (2 * BLOCK - 1);
+        p.hashes[at] = h;
+        p.tables[at] = i;
+        p.records[at].write((k, v));
+        p.len += 1;
+        if p.len == BLOCK {
+            self.advance(create, merge);
         }
-        if let Some((h0, i0, k0, v0)) = self.ring.push((h, i, k, v)) {
-            self.tables[i0].upsert(h0, k0, v0, create, merge);
+    }
+
+    /// The half being filled is full: combines the other half, prefetches the entries of
+    /// this one, and starts filling the other.
+    #[inline]
+    fn advance(&mut self, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
+        let p = &mut self.pending;
+        let other = p.half ^ BLOCK;
+        if p.ready {
+            // Cleared first: a panic in `merge` leaks the rest, never drops one twice.
+            p.ready = false;
+            for j in other..other + BLOCK {
+                let (h, i, k, v) = p.take(j);
+                table_at(&mut self.tables, i).upsert(h, k, v, create, merge);
+            }
         }
+        for j in p.half..p.half + BLOCK {
+            let j = j & (2 * BLOCK - 1);
+            table_at(&mut self.tables, p.tables[j]).prefetch_entry(p.hashes[j]);
+        }
+        p.half = other;
+        p.len = 0;
+        p.ready = true;
     }
 
     /// Combines the queued records and returns the table of each reduce partition.
     pub(crate) fn finish(mut self, create: impl Fn(V) -> C, merge: impl Fn(&mut C, V)) -> Vec<Table<K, C>> {
-        for (h, i, k, v) in self.ring.drain() {
-            self.tables[i].upsert(h, k, v, &create, &merge);
+        let p = &mut self.pending;
+        let other = p.half ^ BLOCK;
+        if p.ready {
+            p.ready = false;
+            for j in other..other + BLOCK {
+                let (h, i, k, v) = p.take(j);
+                table_at(&mut self.tables, i).upsert(h, k, v, &create, &merge);
+            }
         }
-        self.tables
+        let (half, len) = (p.half, p.len);
+        p.len = 0;
+        for j in half..half + len {
+            let (h, i, k, v) = p.take(j);
+            table_at(&mut self.tables, i).upsert(h, k, v, &create, &merge);
+        }
+        std::mem::take(&mut self.tables)
     }
 }
 
@@ -389,7 +543,7 @@ mod tests {
     fn values_of_a_key_combine_in_arrival_order_across_growth() {
         let mut c = Combiner::<u64, u64, Vec<u64>>::new(2);
         for i in 0..10_000u64 {
-            c.add(i % 1_000, i, |v| vec![v], |acc, v| acc.push(v));
+            c.add(i % 1_000, i, &|v| vec![v], &|acc, v| acc.push(v));
         }
         let tables = c.finish(|v| vec![v], |acc, v| acc.push(v));
         assert_eq!(tables.iter().map(Table::len).sum::<usize>(), 1_000);
@@ -399,12 +553,26 @@ mod tests {
     }
 
     #[test]
+    fn a_combiner_dropped_unfinished_drops_each_queued_record_once() {
+        // Every number of queued records, around the two halves of the blocks.
+        let value = std::rc::Rc::new(());
+        for n in 0..3 * BLOCK + 2 {
+            let mut c = Combiner::<u64, std::rc::Rc<()>, usize>::new(2);
+            for i in 0..n as u64 {
+                c.add(i % 7, value.clone(), &|_| 1, &|n, _| *n += 1);
+            }
+            drop(c);
+            assert_eq!(std::rc::Rc::strong_count(&value), 1, "{n} records");
+        }
+    }
+
+    #[test]
     fn combine_then_reduce_sums_per_key() {
         let mut a = Combiner::<u32, u64, u64>::new(3);
         let mut b = Combiner::<u32, u64, u64>::new(3);
         for i in 0..100u32 {
-            a.add(i % 10, 1u64, |v| v, |c, v| *c += v);
-            b.add(i % 5, 2u64, |v| v, |c, v| *c += v);
+            a.add(i % 10, 1u64, &|v| v, &|c, v| *c += v);
+            b.add(i % 5, 2u64, &|v| v, &|c, v| *c += v);
         }
         let maps = vec![a.finish(|v| v, |c, v| *c += v), b.finish(|v| v, |c, v| *c += v)];
         let mut out: Vec<(u32, u64)> =
@@ -466,7 +634,7 @@ mod tests {
                 for records in &maps {
                     let mut c = Combiner::<String, u32, Vec<u32>>::with_capacity(reduce, sized);
                     for (k, v) in records {
-                        c.add(k.clone(), *v, |v| vec![v], |acc, v| acc.push(v));
+                        c.add(k.clone(), *v, &|v| vec![v], &|acc, v| acc.push(v));
                     }
                     tables.push(c.finish(|v| vec![v], |acc, v| acc.push(v)));
                 }
