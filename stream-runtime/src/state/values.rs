@@ -27,6 +27,17 @@ impl<V> Values<V> {
     /// Appends `v`.
     #[inline]
     pub(crate) fn push(&mut self, v: V) {
+        // The values of a frequent key are mostly pushed onto its `Vec`: in place, without
+        // moving the whole enum out and back as a change of variant does.
+        if let Values::Many(many) = self {
+            if many.len() == many.capacity() {
+                // Four times the room rather than twice: half the reallocations (each a
+                // copy of the values so far) for the keys that come thousands of times.
+                many.reserve(3 * many.len());
+            }
+            many.push(v);
+            return;
+        }
         // A placeholder while the variant changes: an empty `Vec` allocates nothing.
         *self = match std::mem::replace(self, Values::Many(Vec::new())) {
             Values::One(a) => Values::Two(a, v),
