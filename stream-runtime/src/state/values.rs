@@ -128,12 +128,12 @@ mod tests {
     use super::*;
 
     proptest! {
-        /// Pushes and appends keep every value in order, as pushing into a `Vec` does, and a
-        /// round trip through the codec keeps them.
+        /// Pushes (past several growths of the `Vec`) and appends keep every value in order,
+        /// as pushing into a `Vec` does, and a round trip through the codec keeps them.
         #[test]
         fn values_gather_as_a_vec(
             first in any::<u32>(),
-            pushes in prop::collection::vec(any::<u32>(), 0..12),
+            pushes in prop::collection::vec(any::<u32>(), 0..80),
             appended in prop::collection::vec(prop::collection::vec(any::<u32>(), 1..12), 0..4),
         ) {
             let mut values = Values::One(first);
