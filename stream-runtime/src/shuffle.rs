@@ -97,10 +97,12 @@ pub(crate) fn home_entry(index: &[u64], h: u64) -> Option<usize> {
 /// line, and reads an entry only when its tag matches. Growing rebuilds the index from the
 /// tags alone; the entries do not move.
 ///
-/// Invariant (the unchecked probes of [`upsert`](Self::upsert) rely on it): the index has a
-/// power of two of at least [`MIN_SLOTS`] slots and more than twice as many as there are
-/// entries, so a probe always meets an empty slot. A table grows just after the insert that
-/// reaches half full, so a lookup of a key already there checks nothing.
+/// Invariant (the unchecked probes of [`upsert`](Self::upsert) rely on it): the index is
+/// empty (a new table, which allocates nothing: an empty batch builds its tables for free) or
+/// has a power of two of at least [`MIN_SLOTS`] slots and more than twice as many as there
+/// are entries, so a probe always meets an empty slot. `upsert` gives an empty index its
+/// first slots; a table grows just after the insert that reaches half full, so a lookup of a
+/// key already there checks nothing but that the index is not empty.
 pub(crate) struct Table<K, C> {
     slots: Vec<u64>,
     /// The tag of each entry.
@@ -110,7 +112,7 @@ pub(crate) struct Table<K, C> {
 
 impl<K: Key, C> Table<K, C> {
     fn new() -> Self {
-        Table { slots: vec![0; MIN_SLOTS], tags: Vec::new(), entries: Vec::new() }
+        Table { slots: Vec::new(), tags: Vec::new(), entries: Vec::new() }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -120,8 +122,8 @@ impl<K: Key, C> Table<K, C> {
     /// The first stage of a lookup of hash `h`: brings its home slot into the cache.
     #[inline(always)]
     fn prefetch_slot(&self, h: u64) {
-        // In bounds (the index is never empty), and a prefetch needs no valid address anyway.
-        prefetch(self.slots.as_ptr().wrapping_add(tag_of(h) as usize & (self.slots.len() - 1)));
+        // A prefetch needs no valid address: an empty index's is not one, and is not read.
+        prefetch(self.slots.as_ptr().wrapping_add(tag_of(h) as usize & self.slots.len().wrapping_sub(1)));
     }
 
     /// The second stage, once the home slot of `h` has had time to arrive: when it holds a
@@ -129,12 +131,8 @@ impl<K: Key, C> Table<K, C> {
     #[inline(always)]
     fn prefetch_entry(&self, h: u64) {
         let tag = tag_of(h);
-        let i = tag as usize & (self.slots.len() - 1);
-        debug_assert!(i < self.slots.len());
-        // SAFETY: `i < self.slots.len()`: the length is a power of two of at least
-        // `MIN_SLOTS` (the table's invariant) and `i` is masked by it less one.
-        #[allow(unsafe_code)]
-        let s = unsafe { *self.slots.get_unchecked(i) };
+        // Checked: the index may still be empty (a table no key was put in yet).
+        let Some(&s) = self.slots.get(tag as usize & self.slots.len().wrapping_sub(1)) else { return };
         // An empty slot (0) matches only a zero tag, and then the address is out of the
         // entries: a prefetch is a hint, which never faults, so neither case is checked.
         if (s >> 32) as u32 == tag {
@@ -162,14 +160,18 @@ impl<K: Key, C> Table<K, C> {
     /// is new.
     #[inline]
     fn upsert<V>(&mut self, h: u64, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
+        if self.slots.is_empty() {
+            self.reindex(MIN_SLOTS);
+        }
         let tag = tag_of(h);
         let mask = self.slots.len() - 1;
         let mut i = tag as usize & mask;
         loop {
             debug_assert!(i < self.slots.len());
             // SAFETY: `i <= mask < self.slots.len()`: `mask` is the length less one, and the
-            // length is a power of two of at least `MIN_SLOTS` (the table's invariant: `new`
-            // starts there, `reindex` is only given such lengths), so no wrap-around.
+            // length is a power of two of at least `MIN_SLOTS` (the table's invariant: an
+            // empty index got its first slots just above, `reindex` is only given such
+            // lengths), so no wrap-around.
             #[allow(unsafe_code)]
             let s = unsafe { *self.slots.get_unchecked(i) };
             if s == 0 {
