@@ -425,20 +425,28 @@ impl<K: Key, V, C> Combiner<K, V, C> {
         }
     }
 
-    /// The half being filled is full: combines the other half, prefetches the entries of
-    /// this one, and starts filling the other.
-    #[inline]
-    fn advance(&mut self, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
+    /// Combines the other half when it is full (`ready`), and marks it free.
+    #[inline(always)]
+    fn combine_ready(&mut self, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
         let p = &mut self.pending;
-        let other = p.half ^ BLOCK;
         if p.ready {
             // Cleared first: a panic in `merge` leaks the rest, never drops one twice.
             p.ready = false;
+            let other = p.half ^ BLOCK;
             for j in other..other + BLOCK {
                 let (h, i, k, v) = p.take(j);
                 table_at(&mut self.tables, i).upsert(h, k, v, create, merge);
             }
         }
+    }
+
+    /// The half being filled is full: combines the other half, prefetches the entries of
+    /// this one, and starts filling the other.
+    #[inline]
+    fn advance(&mut self, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
+        self.combine_ready(create, merge);
+        let p = &mut self.pending;
+        let other = p.half ^ BLOCK;
         for j in p.half..p.half + BLOCK {
             let j = j & (2 * BLOCK - 1);
             table_at(&mut self.tables, p.tables[j]).prefetch_entry(p.hashes[j]);
@@ -450,15 +458,8 @@ impl<K: Key, V, C> Combiner<K, V, C> {
 
     /// Combines the queued records and returns the table of each reduce partition.
     pub(crate) fn finish(mut self, create: impl Fn(V) -> C, merge: impl Fn(&mut C, V)) -> Vec<Table<K, C>> {
+        self.combine_ready(&create, &merge);
         let p = &mut self.pending;
-        let other = p.half ^ BLOCK;
-        if p.ready {
-            p.ready = false;
-            for j in other..other + BLOCK {
-                let (h, i, k, v) = p.take(j);
-                table_at(&mut self.tables, i).upsert(h, k, v, &create, &merge);
-            }
-        }
         let (half, len) = (p.half, p.len);
         p.len = 0;
         for j in half..half + len {
