@@ -56,13 +56,6 @@ pub(crate) fn fast_map<K, V>() -> FastMap<K, V> {
     FastMap::with_hasher(FastHasher::default())
 }
 
-/// Whether `x` is a [`Str`](crate::Str) that shares a larger input buffer than itself
-/// ([`Str::pins_more`](crate::Str::pins_more)); false for every other type, at no cost.
-#[inline(always)]
-pub(crate) fn pins<T: 'static>(x: &T) -> bool {
-    (x as &dyn std::any::Any).downcast_ref::<crate::Str>().is_some_and(crate::Str::pins_more)
-}
-
 /// Copies `x` out of the larger input buffer it shares when it is a [`Str`](crate::Str)
 /// ([`Str::detach`](crate::Str::detach)): what the stateful operators do to the keys and
 /// states they keep across batches, so that a state does not keep every line, file split or

@@ -94,10 +94,10 @@ impl<K: Key + Persist, S: Data + Persist, M: Send + 'static> Tick for Advance<K,
         self.0.advance(t, env).map(drop)
     }
 
-    /// Keys, and bytes estimated as the hash tables' slots (each an entry and a control
-    /// byte), the timer's entries, and the payload keys and states own (strings, vectors),
-    /// sampled from the first entries of each partition: O(partitions + timer deadlines +
-    /// sample), not a walk of the state.
+    /// Keys, and bytes estimated as the tables' index slots and entries, the timer's
+    /// entries, and the payload keys and states own (strings, vectors), sampled from the
+    /// first entries of each partition: O(partitions + timer deadlines + sample), not a walk
+    /// of the state.
     fn view(&self) -> Option<crate::metrics::StateView> {
         let inner = self.0.inner.lock();
         Some(state_view(&inner.parts))
@@ -146,11 +146,11 @@ const SAMPLE: usize = 32;
 
 /// The keys and estimated bytes of a keyed state (see [`Advance::view`]).
 pub(crate) fn state_view<K: Persist, S: Persist>(parts: &[Part<K, S>]) -> crate::metrics::StateView {
-    let (mut keys, mut slots, mut timer) = (0usize, 0usize, 0u64);
+    let (mut keys, mut table, mut timer) = (0usize, 0u64, 0u64);
     let (mut sampled, mut sample) = (0u64, 0usize);
     for p in parts {
         keys += p.map.len();
-        slots += crate::heap::buckets(p.map.capacity());
+        table += p.map.table_bytes();
         for due in p.timer.values() {
             timer += (std::mem::size_of::<(Time, Vec<K>)>() + due.len() * std::mem::size_of::<K>()) as u64;
         }
@@ -159,8 +159,8 @@ pub(crate) fn state_view<K: Persist, S: Persist>(parts: &[Part<K, S>]) -> crate:
             sample += 1;
         }
     }
-    let entry = std::mem::size_of::<(K, super::store::Slot<S>)>();
-    let bytes = crate::heap::table_bytes(slots, entry, keys, sampled, sample) + timer;
+    // The tables' own bytes, plus what the entries own (no slots counted: `table`).
+    let bytes = table + crate::heap::table_bytes(0, 0, keys, sampled, sample) + timer;
     crate::metrics::StateView { keys: Some(keys as u64), bytes: Some(bytes), ..Default::default() }
 }
 

@@ -1,6 +1,5 @@
 use std::collections::BTreeMap;
 
-use hashbrown::hash_map::Entry;
 use parking_lot::Mutex;
 use rayon::prelude::*;
 
@@ -9,7 +8,7 @@ use super::spec::StateSpec;
 use super::store::{Part, Slot, StateMap};
 use super::value::{State, StateError};
 use crate::chain::Chain;
-use crate::data::{detach, hash_of, pins, Data, Key, Persist};
+use crate::data::{detach, hash_of, Data, Key, Persist};
 use crate::error::BatchError;
 use crate::node::Env;
 use crate::shuffle::{columns, Exchanges, Placement, Route};
@@ -97,10 +96,12 @@ where
                 let Part { map, timer } = p;
                 let mut out = Vec::new();
                 for (k, v) in column.into_iter().flatten() {
-                    match map.entry(k) {
-                        Entry::Occupied(e) => {
+                    map.reserve(1);
+                    let h = hash_of(&k);
+                    match map.find(h, &k) {
+                        Ok((at, pos)) => {
                             let mut misuse = None;
-                            e.replace_entry_with(|k, slot| {
+                            map.replace_with(at, pos, |k, slot| {
                                 let mut state = State::new(Some(slot.state));
                                 out.extend(f(t, k, Some(v), &mut state));
                                 match state.outcome() {
@@ -113,20 +114,15 @@ where
                             });
                             misuse.map_or(Ok(()), Err)?;
                         }
-                        Entry::Vacant(e) => {
+                        Err(at) => {
                             let mut state = State::new(None);
-                            out.extend(f(t, e.key(), Some(v), &mut state));
-                            let mut k = e.key().clone();
+                            out.extend(f(t, &k, Some(v), &mut state));
+                            let mut k = k;
                             detach(&mut k);
                             if let Some(slot) = store(timer, timeout, &k, t, None, state.outcome()?) {
-                                // `k` is already detached (and the state, by `store`):
-                                // only a key that shared a larger buffer needs it in place of
-                                // the entry's own.
-                                if pins(e.key()) {
-                                    map.insert(k, slot);
-                                } else {
-                                    e.insert(slot);
-                                }
+                                // `k` is detached (and the state, by `store`); detaching does
+                                // not change its hash.
+                                map.insert_at(at, h, k, slot);
                             }
                         }
                     }
@@ -156,16 +152,12 @@ fn fire_timeouts<K: Key, V, S, M>(
     let later = timer.split_off(&t);
     let due = std::mem::replace(timer, later);
     for k in due.into_values().flatten() {
-        if let Entry::Occupied(e) = map.entry(k) {
-            if e.get().updated + d < t {
-                let mut misuse = None;
-                e.replace_entry_with(|k, slot| {
-                    let mut state = State::timing_out(slot.state);
-                    out.extend(f(t, k, None, &mut state));
-                    misuse = state.error();
-                    None
-                });
-                misuse.map_or(Ok(()), Err)?;
+        if let Ok((at, pos)) = map.find(hash_of(&k), &k) {
+            if map.at(pos).1.updated + d < t {
+                let (k, slot) = map.remove_at(at, pos);
+                let mut state = State::timing_out(slot.state);
+                out.extend(f(t, &k, None, &mut state));
+                state.error().map_or(Ok(()), Err)?;
             }
         }
     }

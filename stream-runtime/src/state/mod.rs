@@ -17,6 +17,7 @@ mod map_with_state;
 mod running_reduce_by_key;
 mod spec;
 mod store;
+mod table;
 mod update_state_by_key;
 mod value;
 mod values;

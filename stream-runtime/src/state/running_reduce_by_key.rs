@@ -1,10 +1,9 @@
-use hashbrown::hash_map::Entry;
 use rayon::prelude::*;
 
 use super::cell::{state_stream, StateStream, Step};
 use super::store::{Part, Slot};
 use crate::chain::Chain;
-use crate::data::{detach, pins, Data, Key, Persist};
+use crate::data::{detach, hash_of, Data, Key, Persist};
 use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
 use crate::shuffle::{hash_partitions, Route};
@@ -35,26 +34,27 @@ impl<K: Key, V: Data, F: Fn(V, V) -> V + Send + Sync + 'static> Step<K, V, (K, V
             .zip(input)
             .map(|(p, partials)| {
                 let mut out = Vec::with_capacity(if want { partials.len() } else { 0 });
-                for (mut k, v) in partials {
-                    // A key new to the state is copied out of a larger input buffer it shares
-                    // (`detach`), as the state keeps it; its value too.
-                    if pins(&k) && !p.map.contains_key(&k) {
-                        detach(&mut k);
-                    }
-                    let slot = match p.map.entry(k) {
-                        Entry::Occupied(e) => e.replace_entry_with(|_, old| {
+                p.map.reserve(partials.len());
+                for (k, v) in partials {
+                    let h = hash_of(&k);
+                    let pos = match p.map.find(h, &k) {
+                        Ok((at, pos)) => p.map.replace_with(at, pos, |_, old| {
                             let mut state = f(old.state, v);
                             detach(&mut state);
                             Some(Slot { state, updated: t })
                         }),
-                        Entry::Vacant(e) => {
-                            let mut state = v;
+                        // A key new to the state is copied out of a larger input buffer it
+                        // shares (`detach`), as the state keeps it; its value too.
+                        Err(at) => {
+                            let (mut k, mut state) = (k, v);
+                            detach(&mut k);
                             detach(&mut state);
-                            Entry::Occupied(e.insert_entry(Slot { state, updated: t }))
+                            Some(p.map.insert_at(at, h, k, Slot { state, updated: t }))
                         }
                     };
-                    if let (true, Entry::Occupied(e)) = (want, slot) {
-                        out.push((e.key().clone(), e.get().state.clone()));
+                    if let (true, Some(pos)) = (want, pos) {
+                        let (k, slot) = p.map.at(pos);
+                        out.push((k.clone(), slot.state.clone()));
                     }
                 }
                 out

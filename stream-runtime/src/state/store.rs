@@ -6,11 +6,9 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use super::table::StateMap;
 use crate::checkpoint::codec::{CodecError, ColumnReader, ColumnWriter};
-use hashbrown::hash_map::VacantEntry;
-
-use crate::data::{detach, pins, FastHasher, Key, Persist};
-use crate::huge::Huge;
+use crate::data::{Key, Persist};
 use crate::shuffle::Placement;
 use crate::time::Time;
 
@@ -21,10 +19,6 @@ pub(crate) struct Slot<S> {
     /// The batch time of the last update (Spark's `updateTime`).
     pub(crate) updated: Time,
 }
-
-/// The keys of a state partition and their slots: a table in huge pages once it is large
-/// (see [`Huge`]), as a batch looks its keys up at random in it.
-pub(crate) type StateMap<K, S> = hashbrown::HashMap<K, Slot<S>, FastHasher, Huge>;
 
 /// One hash partition of the state.
 #[derive(Debug)]
@@ -47,26 +41,6 @@ pub(crate) fn parts<K, S>(n: usize) -> Vec<Part<K, S>> {
     (0..n.max(1)).map(|_| Part::default()).collect()
 }
 
-/// Puts `slot` in the state at the vacant entry `e`, its state detached from the input
-/// buffers ([`detach`]). When the key is a `Str` sharing a larger input buffer, it is instead
-/// returned detached, with the slot, for the caller to insert (hashing it again, which only
-/// such keys pay): a state keeps its keys across batches, and must not keep the buffers that
-/// brought them.
-pub(crate) fn insert_vacant<K: Key, S: 'static>(
-    e: VacantEntry<'_, K, Slot<S>, FastHasher, Huge>,
-    mut slot: Slot<S>,
-) -> Option<(K, Slot<S>)> {
-    detach(&mut slot.state);
-    if pins(e.key()) {
-        let mut k = e.into_key();
-        detach(&mut k);
-        Some((k, slot))
-    } else {
-        e.insert(slot);
-        None
-    }
-}
-
 /// Every key and its state, copied out partition by partition (in parallel).
 pub(crate) fn copy_out<K: Key, S: Clone + Send + Sync>(parts: &[Part<K, S>]) -> Vec<Vec<(K, S)>> {
     parts.par_iter().map(|p| p.map.iter().map(|(k, slot)| (k.clone(), slot.state.clone())).collect()).collect()
@@ -78,8 +52,7 @@ impl<K: Key + Persist, S: Persist> Part<K, S> {
     /// run of equal times in table order), the `(key, state)` pairs in table order with no
     /// framing, then the timer. One pass over the table, into a buffer sized up front.
     ///
-    /// Table order is hash order: [`decode`](Self::decode) inserts in it, so rebuilding
-    /// the table walks its buckets front to back instead of jumping at random.
+    /// Table order is the entries' order: [`decode`](Self::decode) inserts in it.
     pub(crate) fn encode(&self) -> Result<Vec<u8>, CodecError> {
         let n = self.map.len();
         let mut w = ColumnWriter::with_capacity(32 + n * (size_of::<K>() + size_of::<S>() + 2));
@@ -116,7 +89,7 @@ impl<K: Key + Persist, S: Persist> Part<K, S> {
         }
         // Every pair takes at least one byte, unless its key and state take none.
         let cap = if size_of::<K>() + size_of::<S>() == 0 { 0 } else { (n as usize).min(bytes.len()) };
-        let mut map = StateMap::with_capacity_and_hasher_in(cap, FastHasher::default(), Huge);
+        let mut map = StateMap::with_capacity(cap);
         for (updated, count) in runs {
             for _ in 0..count {
                 let k: K = pairs.get()?;

@@ -1,14 +1,14 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use hashbrown::hash_map::Entry;
 use parking_lot::Mutex;
 use rayon::prelude::*;
 
 use super::cell::{state_stream, Step};
-use super::store::{copy_out, insert_vacant, Part, Slot};
+use super::store::{copy_out, Part, Slot};
+use super::table::AHEAD;
 use super::values::Values;
 use crate::chain::Chain;
-use crate::data::{detach, Data, FastMap, Key, Persist};
+use crate::data::{detach, hash_of, Data, FastMap, Key, Persist};
 use crate::error::BatchError;
 use crate::node::{Env, NodeRef};
 use crate::ops::Aggregator;
@@ -165,26 +165,42 @@ where
             // batch did not bring, told apart by their update time. Every key still goes
             // through `f`, as in Spark, and in place: no table is rebuilt. `f` gets a copy of
             // the old state (Spark's states are immutable too).
-            p.map.reserve(groups.len());
-            for (k, values) in groups {
+            // The batch's keys are hashed first; each key's home slot is prefetched
+            // `AHEAD` keys before its lookup, and the entry that slot names half as far, so
+            // the lookups' cache misses overlap.
+            let map = &mut p.map;
+            map.reserve(groups.len());
+            let hashes: Vec<u64> = groups.iter().map(|(k, _)| hash_of(k)).collect();
+            for (i, (k, values)) in groups.into_iter().enumerate() {
+                if let Some(&h) = hashes.get(i + AHEAD) {
+                    map.prefetch_slot(h);
+                }
+                if let Some(&h) = hashes.get(i + AHEAD / 2) {
+                    map.prefetch_entry(h);
+                }
+                let h = hashes[i];
                 // The values' `Vec` is made here, at its size, and `f` drops it: on this
                 // thread, the allocator hands the same block to the next key.
                 let values = values.into_vec();
-                match p.map.entry(k) {
-                    Entry::Occupied(mut e) => match f(t, e.key(), values, Some(e.get().state.clone())) {
-                        Some(mut state) => {
-                            detach(&mut state);
-                            *e.get_mut() = Slot { state, updated: t };
-                        }
-                        None => {
-                            e.remove();
-                        }
-                    },
-                    Entry::Vacant(e) => {
-                        if let Some(state) = f(t, e.key(), values, None) {
-                            if let Some((k, slot)) = insert_vacant(e, Slot { state, updated: t }) {
-                                p.map.insert(k, slot);
+                match map.find(h, &k) {
+                    Ok((at, pos)) => {
+                        let (key, slot) = map.at(pos);
+                        match f(t, key, values, Some(slot.state.clone())) {
+                            Some(mut state) => {
+                                detach(&mut state);
+                                *map.slot_mut(pos) = Slot { state, updated: t };
                             }
+                            None => drop(map.remove_at(at, pos)),
+                        }
+                    }
+                    Err(at) => {
+                        if let Some(mut state) = f(t, &k, values, None) {
+                            // The state keeps its keys across batches: not the input
+                            // buffers that brought them (the hash does not change).
+                            let mut k = k;
+                            detach(&mut k);
+                            detach(&mut state);
+                            map.insert_at(at, h, k, Slot { state, updated: t });
                         }
                     }
                 }
