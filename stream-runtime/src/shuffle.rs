@@ -97,12 +97,13 @@ pub(crate) fn home_entry(index: &[u64], h: u64) -> Option<usize> {
 /// line, and reads an entry only when its tag matches. Growing rebuilds the index from the
 /// tags alone; the entries do not move.
 ///
-/// Invariant (the unchecked probes of [`upsert`](Self::upsert) rely on it): the index is
-/// empty (a new table, which allocates nothing: an empty batch builds its tables for free) or
-/// has a power of two of at least [`MIN_SLOTS`] slots and more than twice as many as there
-/// are entries, so a probe always meets an empty slot. `upsert` gives an empty index its
-/// first slots; a table grows just after the insert that reaches half full, so a lookup of a
-/// key already there checks nothing but that the index is not empty.
+/// Invariant (the unchecked probes of [`upsert_indexed`](Self::upsert_indexed) rely on it):
+/// the index is empty (a new table, which allocates nothing: an empty batch builds its tables
+/// for free) or has a power of two of at least [`MIN_SLOTS`] slots and more than twice as many
+/// as there are entries, so a probe always meets an empty slot. [`index`](Self::index) gives
+/// an empty index its first slots (a [`Combiner`] does it for all its tables once, when its
+/// first block fills, so its probes check nothing); a table grows just after the insert that
+/// reaches half full, so a lookup of a key already there checks nothing at all.
 pub(crate) struct Table<K, C> {
     slots: Vec<u64>,
     /// The tag of each entry.
@@ -127,7 +128,8 @@ impl<K: Key, C> Table<K, C> {
     }
 
     /// The second stage, once the home slot of `h` has had time to arrive: when it holds a
-    /// key of the same tag (most keys found are found there), brings that entry in.
+    /// key of the same tag (most keys found are found there), brings that entry in. Checks
+    /// that the index is not empty (see [`prefetch_entry_indexed`](Self::prefetch_entry_indexed)).
     #[inline(always)]
     fn prefetch_entry(&self, h: u64) {
         let tag = tag_of(h);
@@ -137,6 +139,35 @@ impl<K: Key, C> Table<K, C> {
         // entries: a prefetch is a hint, which never faults, so neither case is checked.
         if (s >> 32) as u32 == tag {
             prefetch(self.entries.as_ptr().wrapping_add((s as u32).wrapping_sub(1) as usize));
+        }
+    }
+
+    /// [`prefetch_entry`](Self::prefetch_entry) of a table whose index is not empty.
+    ///
+    /// # Safety
+    /// The index must not be empty: [`index`](Self::index), [`reserve`](Self::reserve) or an
+    /// insert ran on this table before.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn prefetch_entry_indexed(&self, h: u64) {
+        let tag = tag_of(h);
+        let i = tag as usize & self.slots.len().wrapping_sub(1);
+        debug_assert!(i < self.slots.len());
+        // SAFETY: `i <= len - 1 < len`: the index is not empty (the caller's promise), so
+        // `len - 1` does not wrap, and the mask keeps `i` below it.
+        let s = unsafe { *self.slots.get_unchecked(i) };
+        // An empty slot (0) matches only a zero tag, and then the address is out of the
+        // entries: a prefetch is a hint, which never faults, so neither case is checked.
+        if (s >> 32) as u32 == tag {
+            prefetch(self.entries.as_ptr().wrapping_add((s as u32).wrapping_sub(1) as usize));
+        }
+    }
+
+    /// Gives an empty index its first [`MIN_SLOTS`] slots (after which it is never empty).
+    #[inline]
+    fn index(&mut self) {
+        if self.slots.is_empty() {
+            self.reindex(MIN_SLOTS);
         }
     }
 
@@ -160,19 +191,40 @@ impl<K: Key, C> Table<K, C> {
     /// is new.
     #[inline]
     fn upsert<V>(&mut self, h: u64, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
-        if self.slots.is_empty() {
-            self.reindex(MIN_SLOTS);
+        self.index();
+        // SAFETY: the index is not empty: `index` just above.
+        #[allow(unsafe_code)]
+        unsafe {
+            self.upsert_indexed(h, k, v, create, merge)
         }
+    }
+
+    /// [`upsert`](Self::upsert) into a table whose index is not empty: the probe checks
+    /// nothing.
+    ///
+    /// # Safety
+    /// The index must not be empty: [`index`](Self::index), [`reserve`](Self::reserve) or an
+    /// insert ran on this table before.
+    #[inline]
+    #[allow(unsafe_code)]
+    unsafe fn upsert_indexed<V>(
+        &mut self,
+        h: u64,
+        k: K,
+        v: V,
+        create: impl FnOnce(V) -> C,
+        merge: impl FnOnce(&mut C, V),
+    ) {
+        debug_assert!(!self.slots.is_empty());
         let tag = tag_of(h);
         let mask = self.slots.len() - 1;
         let mut i = tag as usize & mask;
         loop {
             debug_assert!(i < self.slots.len());
             // SAFETY: `i <= mask < self.slots.len()`: `mask` is the length less one, and the
-            // length is a power of two of at least `MIN_SLOTS` (the table's invariant: an
-            // empty index got its first slots just above, `reindex` is only given such
+            // length is a power of two of at least `MIN_SLOTS` (the table's invariant: the
+            // index is not empty, the caller's promise, and `reindex` is only given such
             // lengths), so no wrap-around.
-            #[allow(unsafe_code)]
             let s = unsafe { *self.slots.get_unchecked(i) };
             if s == 0 {
                 // `create` first: should it panic, no slot names an entry that is not there.
@@ -195,7 +247,6 @@ impl<K: Key, C> Table<K, C> {
                 // before, so no panic comes between the two), and in `reindex`, from
                 // `self.tags` enumerated, which holds one tag per entry (both are pushed
                 // together, neither is ever shortened while the table lives).
-                #[allow(unsafe_code)]
                 let entry = unsafe { self.entries.get_unchecked_mut(at) };
                 if entry.0 == k {
                     return merge(&mut entry.1, v);
@@ -359,6 +410,10 @@ pub(crate) struct Combiner<K, V, C> {
     /// A user's partitioner, or key groups (a cluster), and where this process stands;
     /// `None` (one process, hash partitioning): the hash over the tables.
     routed: Option<(Route<K>, Placement)>,
+    /// Whether every table's index has its first slots ([`Table::index`]): done when the first
+    /// block fills, once a batch, so that an empty batch allocates none and the probes of a
+    /// full one check nothing.
+    indexed: bool,
 }
 
 impl<K: Key, V, C> Combiner<K, V, C> {
@@ -379,7 +434,7 @@ impl<K: Key, V, C> Combiner<K, V, C> {
                 t
             })
             .collect();
-        Combiner { tables, pending: Blocks::new(), routed: None }
+        Combiner { tables, pending: Blocks::new(), routed: None, indexed: false }
     }
 
     /// A combiner into the global partitions of `place`, keys placed by `route`, each table
@@ -427,29 +482,46 @@ impl<K: Key, V, C> Combiner<K, V, C> {
 
     /// Combines the other half when it is full (`ready`), and marks it free.
     #[inline(always)]
+    #[allow(unsafe_code)]
     fn combine_ready(&mut self, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
         let p = &mut self.pending;
         if p.ready {
+            debug_assert!(self.indexed);
             // Cleared first: a panic in `merge` leaks the rest, never drops one twice.
             p.ready = false;
             let other = p.half ^ BLOCK;
             for j in other..other + BLOCK {
                 let (h, i, k, v) = p.take(j);
-                table_at(&mut self.tables, i).upsert(h, k, v, create, merge);
+                // SAFETY: the table's index is not empty: `ready` is set by `advance` only,
+                // which indexes every table first (`indexed`), and indexes are never emptied.
+                unsafe { table_at(&mut self.tables, i).upsert_indexed(h, k, v, create, merge) };
             }
         }
+    }
+
+    /// Gives every table's index its first slots: once a batch, when the first block fills.
+    #[cold]
+    #[inline(never)]
+    fn index_tables(&mut self) {
+        self.tables.iter_mut().for_each(Table::index);
+        self.indexed = true;
     }
 
     /// The half being filled is full: combines the other half, prefetches the entries of
     /// this one, and starts filling the other.
     #[inline]
+    #[allow(unsafe_code)]
     fn advance(&mut self, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
+        if !self.indexed {
+            self.index_tables();
+        }
         self.combine_ready(create, merge);
         let p = &mut self.pending;
         let other = p.half ^ BLOCK;
         for j in p.half..p.half + BLOCK {
             let j = j & (2 * BLOCK - 1);
-            table_at(&mut self.tables, p.tables[j]).prefetch_entry(p.hashes[j]);
+            // SAFETY: the table's index is not empty: `index_tables` just above, or before.
+            unsafe { table_at(&mut self.tables, p.tables[j]).prefetch_entry_indexed(p.hashes[j]) };
         }
         p.half = other;
         p.len = 0;
