@@ -338,16 +338,19 @@ const BLOCK: usize = 16;
 /// prefetched, and the other half, full since the previous time and its entries prefetched
 /// then, is combined. So a record waits for between [`BLOCK`] and 2 × [`BLOCK`] others.
 ///
-/// Invariant (the unchecked reads rely on it): `records[half..half + len]` are initialized;
-/// when `ready`, so are the [`BLOCK`] records of the other half (`half ^ BLOCK`); no other is.
+/// Invariant (the unchecked reads rely on it), between calls: with `half = next & BLOCK`,
+/// `records[half..next]` are initialized; when `ready`, so are the [`BLOCK`] records of the
+/// other half (`half ^ BLOCK`); no other is. (Within [`Combiner::advance`], `next` is the end
+/// of the half just filled, 16 or 32; should a user's function panic there, `ready` is
+/// already clear and that `half..next` range is empty, so the records left leak.)
 struct Blocks<K, V> {
     hashes: [u64; 2 * BLOCK],
     tables: [usize; 2 * BLOCK],
     records: [MaybeUninit<(K, V)>; 2 * BLOCK],
-    /// Where the half being filled starts: 0 or [`BLOCK`].
-    half: usize,
-    /// Records in that half, below [`BLOCK`] between calls.
-    len: usize,
+    /// Where the next record goes: the half being filled is `next & BLOCK` (0 or
+    /// [`BLOCK`]), the records in it `next & (BLOCK - 1)`. One field, so that a record's
+    /// queueing reads and writes one position.
+    next: usize,
     /// Whether the other half holds [`BLOCK`] records waiting to be combined.
     ready: bool,
 }
@@ -358,13 +361,12 @@ impl<K, V> Blocks<K, V> {
             hashes: [0; 2 * BLOCK],
             tables: [0; 2 * BLOCK],
             records: std::array::from_fn(|_| MaybeUninit::uninit()),
-            half: 0,
-            len: 0,
+            next: 0,
             ready: false,
         }
     }
 
-    /// Takes the record at `j`, `half..half + len` or, when `ready`, of the other half; the
+    /// Takes the record at `j`, `half..next` or, when `ready`, of the other half; the
     /// caller then shrinks that range past `j` (or clears `ready`) before reading another,
     /// so no record is read twice.
     #[inline(always)]
@@ -383,9 +385,11 @@ impl<K, V> Drop for Blocks<K, V> {
     #[allow(unsafe_code)]
     fn drop(&mut self) {
         // Records a combiner dropped without `finish` (a panic in a user function) still hold.
-        let other = self.half ^ BLOCK;
+        let half = self.next & BLOCK;
+        let other = half ^ BLOCK;
         let waiting = if self.ready { other..other + BLOCK } else { 0..0 };
-        for j in waiting.chain(self.half..self.half + self.len) {
+        // `half..next`, empty when `next` is the end of a half (a panic within `advance`).
+        for j in waiting.chain(half..half + (self.next & (BLOCK - 1))) {
             // SAFETY: `assume_init_drop` needs `records[j]` initialized, and dropped once:
             // the ranges are the ones the invariant says are initialized, each taken once.
             unsafe { self.records[j].assume_init_drop() };
@@ -470,26 +474,26 @@ impl<K: Key, V, C> Combiner<K, V, C> {
         let i = self.table_of(h, &k);
         table_at(&mut self.tables, i).prefetch_slot(h);
         let p = &mut self.pending;
-        let at = (p.half + p.len) & (2 * BLOCK - 1);
+        let at = p.next & (2 * BLOCK - 1);
         p.hashes[at] = h;
         p.tables[at] = i;
         p.records[at].write((k, v));
-        p.len += 1;
-        if p.len == BLOCK {
+        p.next = at + 1;
+        if p.next % BLOCK == 0 {
             self.advance(create, merge);
         }
     }
 
-    /// Combines the other half when it is full (`ready`), and marks it free.
+    /// Combines the half at `other`, the one waiting, when it is full (`ready`), and marks it
+    /// free.
     #[inline(always)]
     #[allow(unsafe_code)]
-    fn combine_ready(&mut self, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
+    fn combine_ready(&mut self, other: usize, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
         let p = &mut self.pending;
         if p.ready {
             debug_assert!(self.indexed);
             // Cleared first: a panic in `merge` leaks the rest, never drops one twice.
             p.ready = false;
-            let other = p.half ^ BLOCK;
             for j in other..other + BLOCK {
                 let (h, i, k, v) = p.take(j);
                 // SAFETY: the table's index is not empty: `ready` is set by `advance` only,
@@ -515,26 +519,28 @@ impl<K: Key, V, C> Combiner<K, V, C> {
         if !self.indexed {
             self.index_tables();
         }
-        self.combine_ready(create, merge);
+        // `next` is the end of the half just filled (16 or 32).
+        let filled = (self.pending.next - BLOCK) & BLOCK;
+        let other = filled ^ BLOCK;
+        self.combine_ready(other, create, merge);
         let p = &mut self.pending;
-        let other = p.half ^ BLOCK;
-        for j in p.half..p.half + BLOCK {
+        for j in filled..filled + BLOCK {
             let j = j & (2 * BLOCK - 1);
             // SAFETY: the table's index is not empty: `index_tables` just above, or before.
             unsafe { table_at(&mut self.tables, p.tables[j]).prefetch_entry_indexed(p.hashes[j]) };
         }
-        p.half = other;
-        p.len = 0;
+        p.next = other;
         p.ready = true;
     }
 
     /// Combines the queued records and returns the table of each reduce partition.
     pub(crate) fn finish(mut self, create: impl Fn(V) -> C, merge: impl Fn(&mut C, V)) -> Vec<Table<K, C>> {
-        self.combine_ready(&create, &merge);
+        let half = self.pending.next & BLOCK;
+        self.combine_ready(half ^ BLOCK, &create, &merge);
         let p = &mut self.pending;
-        let (half, len) = (p.half, p.len);
-        p.len = 0;
-        for j in half..half + len {
+        let end = p.next;
+        p.next = half;
+        for j in half..end {
             let (h, i, k, v) = p.take(j);
             table_at(&mut self.tables, i).upsert(h, k, v, &create, &merge);
         }
