@@ -97,12 +97,13 @@ pub(crate) fn home_entry(index: &[u64], h: u64) -> Option<usize> {
 /// line, and reads an entry only when its tag matches. Growing rebuilds the index from the
 /// tags alone; the entries do not move.
 ///
-/// Invariant (the unchecked probes of [`upsert`](Self::upsert) rely on it): the index is
-/// empty (a new table, which allocates nothing: an empty batch builds its tables for free) or
-/// has a power of two of at least [`MIN_SLOTS`] slots and more than twice as many as there
-/// are entries, so a probe always meets an empty slot. `upsert` gives an empty index its
-/// first slots; a table grows just after the insert that reaches half full, so a lookup of a
-/// key already there checks nothing but that the index is not empty.
+/// Invariant (the unchecked probes of [`upsert_indexed`](Self::upsert_indexed) rely on it):
+/// the index is empty (a new table, which allocates nothing: an empty batch builds its tables
+/// for free) or has a power of two of at least [`MIN_SLOTS`] slots and more than twice as many
+/// as there are entries, so a probe always meets an empty slot. [`index`](Self::index) gives
+/// an empty index its first slots (a [`Combiner`] does it for all its tables once, when its
+/// first block fills, so its probes check nothing); a table grows just after the insert that
+/// reaches half full, so a lookup of a key already there checks nothing at all.
 pub(crate) struct Table<K, C> {
     slots: Vec<u64>,
     /// The tag of each entry.
@@ -127,7 +128,8 @@ impl<K: Key, C> Table<K, C> {
     }
 
     /// The second stage, once the home slot of `h` has had time to arrive: when it holds a
-    /// key of the same tag (most keys found are found there), brings that entry in.
+    /// key of the same tag (most keys found are found there), brings that entry in. Checks
+    /// that the index is not empty (see [`prefetch_entry_indexed`](Self::prefetch_entry_indexed)).
     #[inline(always)]
     fn prefetch_entry(&self, h: u64) {
         let tag = tag_of(h);
@@ -137,6 +139,35 @@ impl<K: Key, C> Table<K, C> {
         // entries: a prefetch is a hint, which never faults, so neither case is checked.
         if (s >> 32) as u32 == tag {
             prefetch(self.entries.as_ptr().wrapping_add((s as u32).wrapping_sub(1) as usize));
+        }
+    }
+
+    /// [`prefetch_entry`](Self::prefetch_entry) of a table whose index is not empty.
+    ///
+    /// # Safety
+    /// The index must not be empty: [`index`](Self::index), [`reserve`](Self::reserve) or an
+    /// insert ran on this table before.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn prefetch_entry_indexed(&self, h: u64) {
+        let tag = tag_of(h);
+        let i = tag as usize & self.slots.len().wrapping_sub(1);
+        debug_assert!(i < self.slots.len());
+        // SAFETY: `i <= len - 1 < len`: the index is not empty (the caller's promise), so
+        // `len - 1` does not wrap, and the mask keeps `i` below it.
+        let s = unsafe { *self.slots.get_unchecked(i) };
+        // An empty slot (0) matches only a zero tag, and then the address is out of the
+        // entries: a prefetch is a hint, which never faults, so neither case is checked.
+        if (s >> 32) as u32 == tag {
+            prefetch(self.entries.as_ptr().wrapping_add((s as u32).wrapping_sub(1) as usize));
+        }
+    }
+
+    /// Gives an empty index its first [`MIN_SLOTS`] slots (after which it is never empty).
+    #[inline]
+    fn index(&mut self) {
+        if self.slots.is_empty() {
+            self.reindex(MIN_SLOTS);
         }
     }
 
@@ -160,19 +191,40 @@ impl<K: Key, C> Table<K, C> {
     /// is new.
     #[inline]
     fn upsert<V>(&mut self, h: u64, k: K, v: V, create: impl FnOnce(V) -> C, merge: impl FnOnce(&mut C, V)) {
-        if self.slots.is_empty() {
-            self.reindex(MIN_SLOTS);
+        self.index();
+        // SAFETY: the index is not empty: `index` just above.
+        #[allow(unsafe_code)]
+        unsafe {
+            self.upsert_indexed(h, k, v, create, merge)
         }
+    }
+
+    /// [`upsert`](Self::upsert) into a table whose index is not empty: the probe checks
+    /// nothing.
+    ///
+    /// # Safety
+    /// The index must not be empty: [`index`](Self::index), [`reserve`](Self::reserve) or an
+    /// insert ran on this table before.
+    #[inline]
+    #[allow(unsafe_code)]
+    unsafe fn upsert_indexed<V>(
+        &mut self,
+        h: u64,
+        k: K,
+        v: V,
+        create: impl FnOnce(V) -> C,
+        merge: impl FnOnce(&mut C, V),
+    ) {
+        debug_assert!(!self.slots.is_empty());
         let tag = tag_of(h);
         let mask = self.slots.len() - 1;
         let mut i = tag as usize & mask;
         loop {
             debug_assert!(i < self.slots.len());
             // SAFETY: `i <= mask < self.slots.len()`: `mask` is the length less one, and the
-            // length is a power of two of at least `MIN_SLOTS` (the table's invariant: an
-            // empty index got its first slots just above, `reindex` is only given such
+            // length is a power of two of at least `MIN_SLOTS` (the table's invariant: the
+            // index is not empty, the caller's promise, and `reindex` is only given such
             // lengths), so no wrap-around.
-            #[allow(unsafe_code)]
             let s = unsafe { *self.slots.get_unchecked(i) };
             if s == 0 {
                 // `create` first: should it panic, no slot names an entry that is not there.
@@ -195,7 +247,6 @@ impl<K: Key, C> Table<K, C> {
                 // before, so no panic comes between the two), and in `reindex`, from
                 // `self.tags` enumerated, which holds one tag per entry (both are pushed
                 // together, neither is ever shortened while the table lives).
-                #[allow(unsafe_code)]
                 let entry = unsafe { self.entries.get_unchecked_mut(at) };
                 if entry.0 == k {
                     return merge(&mut entry.1, v);
@@ -287,16 +338,19 @@ const BLOCK: usize = 16;
 /// prefetched, and the other half, full since the previous time and its entries prefetched
 /// then, is combined. So a record waits for between [`BLOCK`] and 2 × [`BLOCK`] others.
 ///
-/// Invariant (the unchecked reads rely on it): `records[half..half + len]` are initialized;
-/// when `ready`, so are the [`BLOCK`] records of the other half (`half ^ BLOCK`); no other is.
+/// Invariant (the unchecked reads rely on it), between calls: with `half = next & BLOCK`,
+/// `records[half..next]` are initialized; when `ready`, so are the [`BLOCK`] records of the
+/// other half (`half ^ BLOCK`); no other is. (Within [`Combiner::advance`], `next` is the end
+/// of the half just filled, 16 or 32; should a user's function panic there, `ready` is
+/// already clear and that `half..next` range is empty, so the records left leak.)
 struct Blocks<K, V> {
     hashes: [u64; 2 * BLOCK],
     tables: [usize; 2 * BLOCK],
     records: [MaybeUninit<(K, V)>; 2 * BLOCK],
-    /// Where the half being filled starts: 0 or [`BLOCK`].
-    half: usize,
-    /// Records in that half, below [`BLOCK`] between calls.
-    len: usize,
+    /// Where the next record goes: the half being filled is `next & BLOCK` (0 or
+    /// [`BLOCK`]), the records in it `next & (BLOCK - 1)`. One field, so that a record's
+    /// queueing reads and writes one position.
+    next: usize,
     /// Whether the other half holds [`BLOCK`] records waiting to be combined.
     ready: bool,
 }
@@ -307,13 +361,12 @@ impl<K, V> Blocks<K, V> {
             hashes: [0; 2 * BLOCK],
             tables: [0; 2 * BLOCK],
             records: std::array::from_fn(|_| MaybeUninit::uninit()),
-            half: 0,
-            len: 0,
+            next: 0,
             ready: false,
         }
     }
 
-    /// Takes the record at `j`, `half..half + len` or, when `ready`, of the other half; the
+    /// Takes the record at `j`, `half..next` or, when `ready`, of the other half; the
     /// caller then shrinks that range past `j` (or clears `ready`) before reading another,
     /// so no record is read twice.
     #[inline(always)]
@@ -332,9 +385,11 @@ impl<K, V> Drop for Blocks<K, V> {
     #[allow(unsafe_code)]
     fn drop(&mut self) {
         // Records a combiner dropped without `finish` (a panic in a user function) still hold.
-        let other = self.half ^ BLOCK;
+        let half = self.next & BLOCK;
+        let other = half ^ BLOCK;
         let waiting = if self.ready { other..other + BLOCK } else { 0..0 };
-        for j in waiting.chain(self.half..self.half + self.len) {
+        // `half..next`, empty when `next` is the end of a half (a panic within `advance`).
+        for j in waiting.chain(half..half + (self.next & (BLOCK - 1))) {
             // SAFETY: `assume_init_drop` needs `records[j]` initialized, and dropped once:
             // the ranges are the ones the invariant says are initialized, each taken once.
             unsafe { self.records[j].assume_init_drop() };
@@ -359,6 +414,10 @@ pub(crate) struct Combiner<K, V, C> {
     /// A user's partitioner, or key groups (a cluster), and where this process stands;
     /// `None` (one process, hash partitioning): the hash over the tables.
     routed: Option<(Route<K>, Placement)>,
+    /// Whether every table's index has its first slots ([`Table::index`]): done when the first
+    /// block fills, once a batch, so that an empty batch allocates none and the probes of a
+    /// full one check nothing.
+    indexed: bool,
 }
 
 impl<K: Key, V, C> Combiner<K, V, C> {
@@ -379,7 +438,7 @@ impl<K: Key, V, C> Combiner<K, V, C> {
                 t
             })
             .collect();
-        Combiner { tables, pending: Blocks::new(), routed: None }
+        Combiner { tables, pending: Blocks::new(), routed: None, indexed: false }
     }
 
     /// A combiner into the global partitions of `place`, keys placed by `route`, each table
@@ -415,54 +474,73 @@ impl<K: Key, V, C> Combiner<K, V, C> {
         let i = self.table_of(h, &k);
         table_at(&mut self.tables, i).prefetch_slot(h);
         let p = &mut self.pending;
-        let at = (p.half + p.len) & (2 * BLOCK - 1);
+        let at = p.next & (2 * BLOCK - 1);
         p.hashes[at] = h;
         p.tables[at] = i;
         p.records[at].write((k, v));
-        p.len += 1;
-        if p.len == BLOCK {
+        p.next = at + 1;
+        if p.next % BLOCK == 0 {
             self.advance(create, merge);
         }
     }
 
-    /// Combines the other half when it is full (`ready`), and marks it free.
+    /// Combines the half at `other`, the one waiting, when it is full (`ready`), and marks it
+    /// free.
     #[inline(always)]
-    fn combine_ready(&mut self, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
+    #[allow(unsafe_code)]
+    fn combine_ready(&mut self, other: usize, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
         let p = &mut self.pending;
         if p.ready {
+            debug_assert!(self.indexed);
             // Cleared first: a panic in `merge` leaks the rest, never drops one twice.
             p.ready = false;
-            let other = p.half ^ BLOCK;
             for j in other..other + BLOCK {
                 let (h, i, k, v) = p.take(j);
-                table_at(&mut self.tables, i).upsert(h, k, v, create, merge);
+                // SAFETY: the table's index is not empty: `ready` is set by `advance` only,
+                // which indexes every table first (`indexed`), and indexes are never emptied.
+                unsafe { table_at(&mut self.tables, i).upsert_indexed(h, k, v, create, merge) };
             }
         }
+    }
+
+    /// Gives every table's index its first slots: once a batch, when the first block fills.
+    #[cold]
+    #[inline(never)]
+    fn index_tables(&mut self) {
+        self.tables.iter_mut().for_each(Table::index);
+        self.indexed = true;
     }
 
     /// The half being filled is full: combines the other half, prefetches the entries of
     /// this one, and starts filling the other.
     #[inline]
+    #[allow(unsafe_code)]
     fn advance(&mut self, create: &impl Fn(V) -> C, merge: &impl Fn(&mut C, V)) {
-        self.combine_ready(create, merge);
-        let p = &mut self.pending;
-        let other = p.half ^ BLOCK;
-        for j in p.half..p.half + BLOCK {
-            let j = j & (2 * BLOCK - 1);
-            table_at(&mut self.tables, p.tables[j]).prefetch_entry(p.hashes[j]);
+        if !self.indexed {
+            self.index_tables();
         }
-        p.half = other;
-        p.len = 0;
+        // `next` is the end of the half just filled (16 or 32).
+        let filled = (self.pending.next - BLOCK) & BLOCK;
+        let other = filled ^ BLOCK;
+        self.combine_ready(other, create, merge);
+        let p = &mut self.pending;
+        for j in filled..filled + BLOCK {
+            let j = j & (2 * BLOCK - 1);
+            // SAFETY: the table's index is not empty: `index_tables` just above, or before.
+            unsafe { table_at(&mut self.tables, p.tables[j]).prefetch_entry_indexed(p.hashes[j]) };
+        }
+        p.next = other;
         p.ready = true;
     }
 
     /// Combines the queued records and returns the table of each reduce partition.
     pub(crate) fn finish(mut self, create: impl Fn(V) -> C, merge: impl Fn(&mut C, V)) -> Vec<Table<K, C>> {
-        self.combine_ready(&create, &merge);
+        let half = self.pending.next & BLOCK;
+        self.combine_ready(half ^ BLOCK, &create, &merge);
         let p = &mut self.pending;
-        let (half, len) = (p.half, p.len);
-        p.len = 0;
-        for j in half..half + len {
+        let end = p.next;
+        p.next = half;
+        for j in half..end {
             let (h, i, k, v) = p.take(j);
             table_at(&mut self.tables, i).upsert(h, k, v, &create, &merge);
         }

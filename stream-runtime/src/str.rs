@@ -253,7 +253,10 @@ impl Str {
     /// assert_eq!(parts, ["a", "", "b"]);
     /// ```
     pub fn split(self, sep: char) -> Split {
-        Split { pos: 0, s: self, sep, done: false }
+        // A byte of 0xFF never occurs in UTF-8: a separator that is not ASCII gets a pattern
+        // that the word-at-a-time search never finds, so it takes the general path.
+        let pattern = if sep.is_ascii() { ONES * sep as u64 } else { u64::MAX };
+        Split { pos: 0, s: self, sep, pattern }
     }
 
     /// Splits on runs of ASCII/Unicode whitespace, skipping empty pieces.
@@ -272,37 +275,39 @@ impl Str {
 #[derive(Debug, Clone)]
 pub struct Split {
     s: Str,
-    /// Offset in `s` of the next piece.
+    /// Offset in `s` of the next piece; past the end ([`DONE`]) once the last piece is out.
     pos: usize,
     sep: char,
-    done: bool,
+    /// `sep` in every byte when it is ASCII, else 0xFF in every byte (a byte UTF-8 never
+    /// holds): decided once, not for every piece.
+    pattern: u64,
 }
+
+/// [`Split::pos`] once the last piece was handed out: past the end of every string.
+const DONE: usize = usize::MAX;
 
 impl Iterator for Split {
     type Item = Str;
     #[inline(always)]
     fn next(&mut self) -> Option<Str> {
-        if self.done {
-            return None;
-        }
         let start = self.pos;
-        let rest = &self.s.as_bytes()[start..];
+        // `None` once done: `DONE` is past the end.
+        let rest = self.s.as_bytes().get(start..)?;
         // Most pieces are words shorter than 16 bytes: one pair of loads finds the word's end
         // and is the word, masked, held inline (no second read, no reference count).
-        if self.sep.is_ascii() {
-            if let Some(wide) = rest.get(..16) {
-                let (lo, hi) = (le_word(&wide[..8]), le_word(&wide[8..]));
-                let pattern = ONES * self.sep as u64;
-                let found = match first_zero_byte(lo ^ pattern) {
-                    Some(i) => Some(i),
-                    None => first_zero_byte(hi ^ pattern).map(|j| 8 + j),
-                };
-                if let Some(i) = found {
-                    // `inline_words`' contract: `start` is 0 or just past an ASCII separator,
-                    // `start + i` is one, so the `i <= 15` bytes are whole characters.
-                    self.pos = start + i + 1;
-                    return Some(Str::inline_words(lo, hi, i));
-                }
+        if let Some(wide) = rest.get(..16) {
+            let (lo, hi) = (le_word(&wide[..8]), le_word(&wide[8..]));
+            let found = match first_zero_byte(lo ^ self.pattern) {
+                Some(i) => Some(i),
+                None => first_zero_byte(hi ^ self.pattern).map(|j| 8 + j),
+            };
+            if let Some(i) = found {
+                // `inline_words`' contract: `start` is 0 or just past an ASCII separator,
+                // `start + i` is one (a byte found is the separator's: a separator that is not
+                // ASCII has a pattern of 0xFF bytes, which no `str` holds), so the `i <= 15`
+                // bytes are whole characters.
+                self.pos = start + i + 1;
+                return Some(Str::inline_words(lo, hi, i));
             }
         }
         let found = if self.sep.is_ascii() { find_byte(self.sep as u8, rest) } else { self.s[start..].find(self.sep) };
@@ -315,7 +320,7 @@ impl Iterator for Split {
                 Some(self.s.piece(start, start + i))
             }
             None => {
-                self.done = true;
+                self.pos = DONE;
                 Some(self.s.piece(start, self.s.len()))
             }
         }
@@ -513,6 +518,16 @@ impl<'de> Deserialize<'de> for Str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_split_stays_done() {
+        for (text, sep) in [("a b", ' '), ("", ' '), ("the longest word in this line", ' '), ("aüb", 'ü')] {
+            let mut it = Str::from(text).split(sep);
+            assert_eq!(it.by_ref().count(), text.split(sep).count());
+            assert_eq!(it.next(), None);
+            assert_eq!(it.next(), None);
+        }
+    }
 
     #[test]
     fn split_matches_std_split() {
