@@ -79,6 +79,28 @@ pub(crate) fn rebuild_index(index: &mut Vec<u64>, capacity: usize, entries: impl
     }
 }
 
+/// Empties slot `i` of a tag index (see [`rebuild_index`]), moving back the slots after it in
+/// its run (linear probing's backward shift), so that every entry stays reachable from its
+/// home slot without crossing an empty one.
+pub(crate) fn unindex_slot(index: &mut [u64], mut i: usize) {
+    let mask = index.len() - 1;
+    let mut j = i;
+    loop {
+        j = (j + 1) & mask;
+        let s = index[j];
+        if s == 0 {
+            break;
+        }
+        // The slot at `j` may move to the hole at `i` when its home is not in (i, j].
+        let home = (s >> 32) as usize & mask;
+        if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(i) & mask) {
+            index[i] = s;
+            i = j;
+        }
+    }
+    index[i] = 0;
+}
+
 /// The entry that the home slot of hash `h` in a tag index names, when that slot holds `h`'s
 /// tag: what a lookup's second stage prefetches (most keys found are found there).
 #[inline(always)]

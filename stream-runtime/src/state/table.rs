@@ -24,7 +24,7 @@ use allocator_api2::vec::Vec;
 use super::store::Slot;
 use crate::data::{hash_of, Key};
 use crate::huge::Huge;
-use crate::shuffle::{home_entry, prefetch, slot, tag_of};
+use crate::shuffle::{home_entry, prefetch, slot, tag_of, unindex_slot};
 
 /// How many keys ahead of the one being looked up its home slot is prefetched (the entry
 /// that slot names, half as far ahead).
@@ -154,23 +154,8 @@ impl<K, S> StateMap<K, S> {
 
     /// Takes slot `i` out of the index, moving back the slots after it in its run, so that
     /// every key stays reachable from its home slot.
-    fn unindex(&mut self, mut i: usize) {
-        let mask = self.index.len() - 1;
-        let mut j = i;
-        loop {
-            j = (j + 1) & mask;
-            let s = self.index[j];
-            if s == 0 {
-                break;
-            }
-            // The slot at `j` may move to the hole at `i` when its home is not in (i, j].
-            let home = (s >> 32) as usize & mask;
-            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(i) & mask) {
-                self.index[i] = s;
-                i = j;
-            }
-        }
-        self.index[i] = 0;
+    fn unindex(&mut self, i: usize) {
+        unindex_slot(&mut self.index, i);
     }
 }
 

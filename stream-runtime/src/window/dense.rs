@@ -12,7 +12,7 @@
 //! points to prefetched, so the cache misses of the lookups overlap.
 
 use crate::data::{detach, hash_of, Key};
-use crate::shuffle::{home_entry, prefetch, rebuild_index, slot, tag_of};
+use crate::shuffle::{home_entry, prefetch, rebuild_index, slot, tag_of, unindex_slot};
 
 /// One key's window value and the number of batches in the window that hold the key. `key`
 /// is `None` for a free entry; `value` is `None` in a free entry and while `f` or `inv` runs.
@@ -173,21 +173,7 @@ impl<K: Key, V: Clone> Dense<K, V> {
         while self.index[i] != target {
             i = (i + 1) & mask;
         }
-        let mut j = i;
-        loop {
-            j = (j + 1) & mask;
-            let s = self.index[j];
-            if s == 0 {
-                break;
-            }
-            // The key at `j` may move to the hole at `i` when its home is not in (i, j].
-            let home = (s >> 32) as usize & mask;
-            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(i) & mask) {
-                self.index[i] = s;
-                i = j;
-            }
-        }
-        self.index[i] = 0;
+        unindex_slot(&mut self.index, i);
         self.keys -= 1;
     }
 
