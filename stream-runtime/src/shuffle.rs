@@ -69,14 +69,32 @@ pub(crate) fn tag_of(h: u64) -> u32 {
 pub(crate) fn rebuild_index(index: &mut Vec<u64>, capacity: usize, entries: impl Iterator<Item = (usize, u32)>) {
     index.clear();
     index.resize(capacity, 0);
-    let mask = capacity - 1;
     for (at, tag) in entries {
-        let mut i = tag as usize & mask;
-        while index[i] != 0 {
-            i = (i + 1) & mask;
-        }
-        index[i] = slot(tag, at);
+        place_slot(index, slot(tag, at));
     }
+}
+
+/// Writes slot `s` into the first empty slot of a tag index from its tag's home (the index
+/// has an empty slot).
+#[inline(always)]
+pub(crate) fn place_slot(index: &mut [u64], s: u64) {
+    let mask = index.len() - 1;
+    let mut i = (s >> 32) as usize & mask;
+    while index[i] != 0 {
+        i = (i + 1) & mask;
+    }
+    index[i] = s;
+}
+
+/// Where slot `s` is in a tag index that holds it: the first slot equal to it from its tag's
+/// home.
+pub(crate) fn position_of_slot(index: &[u64], s: u64) -> usize {
+    let mask = index.len() - 1;
+    let mut i = (s >> 32) as usize & mask;
+    while index[i] != s {
+        i = (i + 1) & mask;
+    }
+    i
 }
 
 /// Empties slot `i` of a tag index (see [`rebuild_index`]), moving back the slots after it in

@@ -24,7 +24,7 @@ use allocator_api2::vec::Vec;
 use super::store::Slot;
 use crate::data::{hash_of, Key};
 use crate::huge::Huge;
-use crate::shuffle::{home_entry, prefetch, slot, tag_of, unindex_slot};
+use crate::shuffle::{home_entry, place_slot, position_of_slot, prefetch, slot, tag_of, unindex_slot};
 
 /// How many keys ahead of the one being looked up its home slot is prefetched (the entry
 /// that slot names, half as far ahead).
@@ -131,13 +131,8 @@ impl<K, S> StateMap<K, S> {
     fn regrow(&mut self, capacity: usize) {
         let mut index = Vec::with_capacity_in(capacity, Huge);
         index.resize(capacity, 0u64);
-        let mask = capacity - 1;
         for &s in self.index.iter().filter(|&&s| s != 0) {
-            let mut i = (s >> 32) as usize & mask;
-            while index[i] != 0 {
-                i = (i + 1) & mask;
-            }
-            index[i] = s;
+            place_slot(&mut index, s);
         }
         self.index = index;
     }
@@ -236,23 +231,14 @@ impl<K: Key, S> StateMap<K, S> {
     fn moved(&mut self, p: usize) {
         let from = self.entries.len();
         let Some((k, _)) = self.entries.get(p) else { return };
-        let h = hash_of(k);
-        let (old, mask) = (slot(tag_of(h), from), self.index.len() - 1);
-        let mut i = self.home(h);
-        while self.index[i] != old {
-            i = (i + 1) & mask;
-        }
-        self.index[i] = slot(tag_of(h), p);
+        let tag = tag_of(hash_of(k));
+        let i = position_of_slot(&self.index, slot(tag, from));
+        self.index[i] = slot(tag, p);
     }
 
     /// Removes the key at position `p` (named by whichever slot): what a sweep does.
     fn remove_position(&mut self, p: usize) -> (K, Slot<S>) {
-        let h = hash_of(&self.entries[p].0);
-        let (target, mask) = (slot(tag_of(h), p), self.index.len() - 1);
-        let mut i = self.home(h);
-        while self.index[i] != target {
-            i = (i + 1) & mask;
-        }
+        let i = position_of_slot(&self.index, slot(tag_of(hash_of(&self.entries[p].0)), p));
         self.remove_at(i, p)
     }
 

@@ -12,7 +12,7 @@
 //! points to prefetched, so the cache misses of the lookups overlap.
 
 use crate::data::{detach, hash_of, Key};
-use crate::shuffle::{home_entry, prefetch, rebuild_index, slot, tag_of, unindex_slot};
+use crate::shuffle::{home_entry, position_of_slot, prefetch, rebuild_index, slot, tag_of, unindex_slot};
 
 /// One key's window value and the number of batches in the window that hold the key. `key`
 /// is `None` for a free entry; `value` is `None` in a free entry and while `f` or `inv` runs.
@@ -167,12 +167,7 @@ impl<K: Key, V: Clone> Dense<K, V> {
     /// Takes the key at `p` out of the index (moving back the keys after it in its run, so
     /// that every key stays reachable from its home slot).
     fn unindex(&mut self, p: u32) {
-        let mask = self.index.len() - 1;
-        let target = slot(tag_of(self.hashes[p as usize]), p as usize);
-        let mut i = self.home(self.hashes[p as usize]);
-        while self.index[i] != target {
-            i = (i + 1) & mask;
-        }
+        let i = position_of_slot(&self.index, slot(tag_of(self.hashes[p as usize]), p as usize));
         unindex_slot(&mut self.index, i);
         self.keys -= 1;
     }
