@@ -110,7 +110,6 @@ fn chunk_checksum(kind: ChecksumTypeProto, chunk: &[u8]) -> u32 {
 
 /// Serves one connection: a sequence of ops, as clients reuse connections after a finished read.
 pub(crate) async fn serve(stream: TcpStream, ctx: Arc<Context>) {
-    let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
     let mut conn = Conn { r: BufReader::new(r), w: BufWriter::new(w), ctx };
     if let Err(e) = conn.run().await {

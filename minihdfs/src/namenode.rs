@@ -45,11 +45,6 @@ type CallResult = Result<Vec<u8>, Failure>;
 
 /// Serves one client connection until it closes or sends garbage.
 pub(crate) async fn serve(mut stream: TcpStream, ctx: Arc<Context>) {
-    // As Hadoop's IPC server (`ipc.server.tcpnodelay`, true by default): with Nagle's algorithm
-    // an answer written while the one before it is not yet acknowledged waits for that
-    // acknowledgement, which the client delays by up to 40 ms when it has nothing to send (two
-    // calls in flight on one connection, as two threads asking a file's status at once).
-    let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().ok();
     if let Err(e) = serve_inner(&mut stream, &ctx).await {
         tracing::debug!(?peer, "namenode connection closed: {e}");
